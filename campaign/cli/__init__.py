@@ -1,0 +1,77 @@
+"""The ``campaign`` command line: thin wiring from commands to library calls.
+
+Commands live in per-concern modules and are imported lazily (only the one
+being run), so ``campaign status`` starts fast: nothing here may import
+numpy, numba, scipy, git or jinja2 at module level.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from campaign.cli.common import CampaignError, main_guard  # noqa: F401 (re-exported)
+
+# command name -> "module:function"; each module registers nothing on import
+COMMANDS: dict[str, str] = {
+    # the loop (step by step)
+    "init": "campaign.cli.loop_cmds:init",
+    "status": "campaign.cli.loop_cmds:status",
+    "profile": "campaign.cli.loop_cmds:profile",
+    "think": "campaign.cli.loop_cmds:think",
+    "plan": "campaign.cli.loop_cmds:plan",
+    "try": "campaign.cli.loop_cmds:try_",
+    "log": "campaign.cli.loop_cmds:log",
+    "decide": "campaign.cli.loop_cmds:decide",
+    "skip": "campaign.cli.loop_cmds:skip",
+    "finish": "campaign.cli.loop_cmds:finish",
+    "render": "campaign.cli.loop_cmds:render",
+    "targets": "campaign.cli.loop_cmds:targets",
+    # measurement
+    "compare": "campaign.cli.measure_cmds:compare",
+    # autonomous runs and records
+    "run": "campaign.cli.run_cmds:run",
+    "demo": "campaign.cli.run_cmds:demo",
+    "replay": "campaign.cli.run_cmds:replay",
+    # review
+    "review": "campaign.cli.review_cmds:review",
+    "report": "campaign.cli.review_cmds:report",
+    # tuning
+    "tune": "campaign.cli.tune_cmds:tune",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when it is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return None
+        module_name, attr = spec.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # a command whose module is not built yet is simply absent
+            raise
+        return getattr(module, attr, None)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="campaign")
+def cli() -> None:
+    """Run a disciplined performance-optimization campaign.
+
+    The loop: PROFILE -> THINK -> PLAN -> IMPLEMENT -> TEST -> BENCHMARK ->
+    LOG -> COMMIT -> DECIDE. `campaign status` always says which step is due
+    and the exact command for it.
+    """
+
+
+def main() -> None:
+    main_guard(cli)
