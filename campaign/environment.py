@@ -1,0 +1,123 @@
+"""What the machine looked like when a number was measured.
+
+Every baseline and benchmark carries ``collect_environment()``, so that a
+timing can be judged later: which Python, which numpy/numba, which CPU, how
+many cores, which frequency governor, how busy the machine was.
+``environment_differences`` says, in plain lines, what differs between two
+such records that may explain a timing difference. Cheap on purpose: no
+import of numpy or numba (versions come from package metadata).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import socket
+import sys
+from pathlib import Path
+
+PACKAGES = ("numpy", "numba", "llvmlite", "scipy", "campaign")
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _cpu_model() -> str:
+    text = _read("/proc/cpuinfo") or ""
+    for line in text.splitlines():
+        if line.lower().startswith(("model name", "hardware", "cpu model")):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _package_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def collect_environment() -> dict:
+    """A plain-JSON snapshot of the interpreter, libraries, CPU and load."""
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        affinity = os.cpu_count()
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    freq = None
+    try:
+        import psutil
+
+        f = psutil.cpu_freq()
+        freq = round(f.current, 0) if f else None
+    except Exception:  # noqa: BLE001 - optional information
+        freq = None
+    return {
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "packages": _package_versions(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": affinity,
+        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "no_turbo": _read("/sys/devices/system/cpu/intel_pstate/no_turbo"),
+        "cpu_freq_mhz": freq,
+        "load_avg": load,
+        "hostname_hash": hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12],
+    }
+
+
+def _busy(env: dict) -> float | None:
+    load, cores = env.get("load_avg"), env.get("cpu_affinity") or env.get("cpu_count")
+    if not load or not cores:
+        return None
+    return load[0] / cores
+
+
+def environment_differences(a: dict, b: dict) -> list[str]:
+    """Human lines naming what differs between two environments that may explain a timing difference."""
+    a, b = a or {}, b or {}
+    lines = []
+    if a.get("hostname_hash") and b.get("hostname_hash") and a["hostname_hash"] != b["hostname_hash"]:
+        lines.append("measured on a different machine (hostname differs)")
+    labels = {
+        "cpu_model": "CPU model",
+        "cpu_count": "CPU count",
+        "cpu_affinity": "usable cores",
+        "governor": "CPU frequency governor",
+        "no_turbo": "turbo setting (intel_pstate/no_turbo)",
+        "python": "Python version",
+        "python_implementation": "Python implementation",
+        "platform": "OS/platform",
+    }
+    for key, label in labels.items():
+        if key in a and key in b and a[key] != b[key]:
+            lines.append(f"{label}: {a[key]} vs {b[key]}")
+    pa, pb = a.get("packages") or {}, b.get("packages") or {}
+    for name in sorted(set(pa) | set(pb)):
+        if name == "campaign":
+            continue
+        if pa.get(name) != pb.get(name):
+            lines.append(f"{name} version: {pa.get(name)} vs {pb.get(name)}")
+    ba, bb = _busy(a), _busy(b)
+    if ba is not None and bb is not None and (max(ba, bb) > 0.5 and abs(ba - bb) > 0.25):
+        lines.append(
+            f"machine load differs: 1-min load per core {ba:.2f} vs {bb:.2f} (a busy machine inflates and blurs timings)"
+        )
+    return lines
