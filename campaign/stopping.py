@@ -1,0 +1,141 @@
+"""Stopping rules: pure functions over plain data (no journal, no git, no I/O).
+
+The campaign stops at DECIDE when ANY of these holds (checked in this order):
+
+``goal``         the cumulative speedup over the baseline (of the last KEPT
+                 iteration) is >= the goal speedup set at ``campaign init``;
+``diminishing``  each of the last ``window`` (3) iterations, kept or not, gained
+                 less than ``min_gain`` (5%): a failed or reverted iteration
+                 counts as no gain;
+``cap``          ``max_iterations`` (default 15) iterations are done;
+``exhausted``    every phase with more than ``significant_share`` (5%) of the
+                 latest profile's runtime has been declared exhausted
+                 (``campaign decide --exhausted``) or skipped (``campaign skip``).
+
+Skipping a bottleneck (``skip_allowed``) needs ``skip_after`` (3) failed
+attempts on it: iterations whose PLAN named that phase and that were not kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+DEFAULT_MAX_ITERATIONS = 15
+MIN_GAIN = 0.05
+WINDOW = 3
+SIGNIFICANT_SHARE = 0.05
+SKIP_AFTER = 3
+POSTMORTEM_FACTOR = 1.5
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One finished iteration, as the stopping rules see it."""
+
+    iteration: int
+    phase: str | None
+    kept: bool
+    speedup: float | None  # vs the last kept version; None when not measured (test failed)
+
+
+@dataclass(frozen=True)
+class Decision:
+    stop: bool
+    rule: str  # goal | diminishing | cap | exhausted | none
+    reason: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"stop": self.stop, "rule": self.rule, "reason": self.reason}
+
+
+def gain(attempt: Attempt) -> float:
+    """The fractional gain of one iteration; 0 when it was not kept or not measured."""
+    if not attempt.kept or attempt.speedup is None:
+        return 0.0
+    return attempt.speedup - 1.0
+
+
+def goal_reached(cumulative: float | None, goal: float) -> bool:
+    return cumulative is not None and cumulative >= goal
+
+
+def diminishing_returns(attempts: list[Attempt], window: int = WINDOW, min_gain: float = MIN_GAIN) -> bool:
+    if len(attempts) < window:
+        return False
+    return all(gain(a) < min_gain for a in attempts[-window:])
+
+
+def cap_reached(attempts: list[Attempt], max_iterations: int) -> bool:
+    return len(attempts) >= max_iterations
+
+
+def significant_phases(shares: dict[str, float], threshold: float = SIGNIFICANT_SHARE) -> list[str]:
+    return sorted(p for p, s in shares.items() if s is not None and s > threshold)
+
+
+def all_exhausted(shares: dict[str, float], done: Iterable[str], threshold: float = SIGNIFICANT_SHARE) -> bool:
+    """True when every phase with more than ``threshold`` share is in ``done`` (exhausted or skipped)."""
+    significant = significant_phases(shares, threshold)
+    done = set(done)
+    return bool(significant) and all(p in done for p in significant)
+
+
+def failed_attempts_on(attempts: list[Attempt], phase: str) -> int:
+    """Failed (not kept) attempts on ``phase`` since the last kept iteration on that phase."""
+    count = 0
+    for attempt in attempts:
+        if attempt.phase != phase:
+            continue
+        count = 0 if attempt.kept else count + 1
+    return count
+
+
+def skip_allowed(attempts: list[Attempt], phase: str, skip_after: int = SKIP_AFTER) -> bool:
+    return failed_attempts_on(attempts, phase) >= skip_after
+
+
+def postmortem_required(predicted: float | None, actual: float | None, factor: float = POSTMORTEM_FACTOR) -> bool:
+    """A postmortem is due when the measured speedup misses the prediction by > ``factor`` either way."""
+    if not predicted or not actual or predicted <= 0 or actual <= 0:
+        return False
+    return max(predicted / actual, actual / predicted) > factor
+
+
+def amdahl_bound(share: float) -> float:
+    """The best whole-run speedup from making a phase with ``share`` of runtime infinitely fast."""
+    if share >= 1.0:
+        return float("inf")
+    return 1.0 / (1.0 - max(0.0, share))
+
+
+def decide(
+    attempts: list[Attempt],
+    cumulative: float | None,
+    goal: float,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    shares: dict[str, float] | None = None,
+    done_phases: Iterable[str] = (),
+    min_gain: float = MIN_GAIN,
+    window: int = WINDOW,
+) -> Decision:
+    """Apply the stopping rules in order; the first that holds stops the campaign."""
+    if goal_reached(cumulative, goal):
+        return Decision(True, "goal", f"cumulative speedup {cumulative:.2f}x reached the goal of {goal:g}x")
+    if diminishing_returns(attempts, window, min_gain):
+        return Decision(
+            True, "diminishing",
+            f"each of the last {window} iterations gained less than {min_gain:.0%}",
+        )
+    if cap_reached(attempts, max_iterations):
+        return Decision(True, "cap", f"the iteration cap of {max_iterations} is reached")
+    done = sorted(set(done_phases))
+    if shares and all_exhausted(shares, done):
+        return Decision(
+            True, "exhausted",
+            f"every phase with more than {SIGNIFICANT_SHARE:.0%} of runtime is exhausted or skipped "
+            f"({', '.join(done)})",
+        )
+    so_far = f"{cumulative:.2f}x" if cumulative else "no kept speedup yet"
+    return Decision(False, "none", f"no stopping rule holds ({so_far} of the {goal:g}x goal, {len(attempts)}/{max_iterations} iterations)")
