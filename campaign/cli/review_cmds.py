@@ -1,0 +1,63 @@
+"""``campaign review`` and ``campaign report``: judge a record, show it to a person."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from campaign.cli.common import CampaignError, emit, json_option
+
+_RECORD = click.argument("record_dir", type=click.Path(path_type=Path))
+
+
+def _collect(record_dir: Path) -> dict:
+    from campaign.report import collect
+    from campaign.review import RecordError
+
+    try:
+        return collect(record_dir)
+    except RecordError as exc:
+        raise CampaignError(str(exc)) from exc
+
+
+@click.command()
+@_RECORD
+@json_option
+@click.pass_context
+def review(ctx: click.Context, record_dir: Path, as_json: bool) -> None:
+    """Check a campaign record against the method; exit 1 when a rule is broken.
+
+    Prints the iterations (prediction, result, verdict, kept, Surprise), the
+    findings with their iteration, the prediction calibration and what each
+    change cost in code. CI can gate on the exit code.
+    """
+    from campaign.report import format_text
+
+    result = _collect(record_dir)
+    emit(result, as_json, format_text)
+    if result["findings"]:
+        # sys.exit, not ctx.exit: main_guard runs click with standalone_mode=False,
+        # where ctx.exit's code is returned by main() and would be lost.
+        sys.exit(1)
+
+
+@click.command()
+@_RECORD
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Write the report to this file.")
+@json_option
+@click.pass_context
+def report(ctx: click.Context, record_dir: Path, html_path: Path, as_json: bool) -> None:
+    """Write one self-contained HTML report of a campaign record (no network needed)."""
+    from campaign.report import render_html
+
+    result = _collect(record_dir)
+    html = render_html(result)
+    try:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise CampaignError(f"cannot write the report to {html_path}: {exc.strerror or exc}") from exc
+    summary = {"ok": True, "html": str(html_path), "bytes": len(html.encode()), "findings": len(result["findings"])}
+    emit(summary, as_json, f"wrote {html_path} ({summary['bytes'] // 1024} kB, {summary['findings']} finding(s))")
