@@ -1,0 +1,300 @@
+"""git at the edge (GitPython): tags, the campaign branch, commits, reverts, patches, snapshots.
+
+Rules this module keeps:
+
+* never destroy uncommitted user work: ``require_clean`` refuses a dirty tree
+  (tracked changes or untracked, non-ignored files) before a campaign starts;
+* a revert touches only the attempt's own paths (``Changes``) and never the
+  record folder ``optim/<name>/``;
+* byte-code caches (``__pycache__``, ``*.pyc``) are not changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from campaign.errors import VcsError
+
+JUNK_PARTS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+JUNK_SUFFIXES = (".pyc", ".pyo")
+FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "campaign",
+    "GIT_AUTHOR_EMAIL": "campaign@localhost",
+    "GIT_COMMITTER_NAME": "campaign",
+    "GIT_COMMITTER_EMAIL": "campaign@localhost",
+}
+
+
+def open_repo(workspace: Path):
+    """The git repository whose root is ``workspace``; ``VcsError`` when there is none."""
+    import git
+
+    try:
+        repo = git.Repo(str(workspace))
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise VcsError(
+            f"{workspace} is not a git repository. A campaign works on a git repo (it tags, branches, "
+            f"commits and reverts): run `git init && git add -A && git commit -m baseline` there first, "
+            f"or pass --dir pointing at the repository."
+        ) from None
+    if Path(repo.working_tree_dir).resolve() != Path(workspace).resolve():
+        raise VcsError(
+            f"{workspace} is inside the git repository {repo.working_tree_dir} but is not its root. "
+            f"Run campaign with --dir {repo.working_tree_dir} (scope globs are relative to the root)."
+        )
+    return repo
+
+
+def _z(output: str) -> list[str]:
+    return [p for p in output.split("\0") if p]
+
+
+def is_junk(path: str) -> bool:
+    parts = path.split("/")
+    return any(p in JUNK_PARTS for p in parts) or path.endswith(JUNK_SUFFIXES)
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern:
+    pattern = pattern.strip()
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    if pattern.endswith("/"):
+        pattern += "**"
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def in_scope(path: str, globs: Iterable[str]) -> bool:
+    """Does ``path`` (relative, '/'-separated) match one of the scope ``globs``? ``**`` spans folders."""
+    return any(_glob_regex(g).match(path) for g in globs)
+
+
+@dataclass
+class Changes:
+    """The working tree's changes against HEAD, without the record folder and caches."""
+
+    tracked: list[str] = field(default_factory=list)  # modified, deleted or staged-new paths
+    untracked: list[str] = field(default_factory=list)  # new, not ignored
+
+    @property
+    def files(self) -> list[str]:
+        return sorted(set(self.tracked) | set(self.untracked))
+
+    def outside(self, globs: Iterable[str]) -> list[str]:
+        globs = list(globs)
+        return [p for p in self.files if not in_scope(p, globs)]
+
+
+def changes(repo, exclude: Iterable[str] = ()) -> Changes:
+    """Tracked and untracked changes vs HEAD, minus paths under the ``exclude`` prefixes and junk."""
+    prefixes = tuple(p.rstrip("/") + "/" for p in exclude)
+
+    def keep(path: str) -> bool:
+        return not is_junk(path) and not path.startswith(prefixes)
+
+    tracked = _z(repo.git.diff("HEAD", "--name-only", "-z", "--no-renames"))
+    untracked = _z(repo.git.ls_files("--others", "--exclude-standard", "-z"))
+    return Changes(sorted(p for p in tracked if keep(p)), sorted(p for p in untracked if keep(p)))
+
+
+def require_clean(repo, exclude: Iterable[str] = ()) -> None:
+    found = changes(repo, exclude)
+    if found.files:
+        listed = ", ".join(found.files[:8]) + (" ..." if len(found.files) > 8 else "")
+        raise VcsError(
+            f"the working tree of {repo.working_tree_dir} has uncommitted changes ({listed}). A campaign "
+            f"reverts failed attempts and must never destroy your work: commit them (or add them to "
+            f".gitignore) and run the command again."
+        )
+
+
+def current_branch(repo) -> str:
+    if repo.head.is_detached:
+        raise VcsError(
+            f"{repo.working_tree_dir} has a detached HEAD. Check out the branch the campaign should "
+            f"start from (`git switch main`) and run the command again."
+        )
+    return repo.active_branch.name
+
+
+def head_commit(repo) -> str:
+    try:
+        return repo.head.commit.hexsha
+    except ValueError:
+        raise VcsError(
+            f"{repo.working_tree_dir} has no commits yet. Commit the code to optimize first "
+            f"(`git add -A && git commit -m baseline`)."
+        ) from None
+
+
+def head_message(repo) -> str:
+    return repo.head.commit.message
+
+
+def tag_commit(repo, tag: str) -> str | None:
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", f"refs/tags/{tag}^{{commit}}")
+    except Exception:
+        return None
+
+
+def ensure_tag(repo, tag: str, commit: str) -> None:
+    """Create ``tag`` at ``commit``; fine when it already points there, an error when elsewhere."""
+    existing = tag_commit(repo, tag)
+    if existing == commit:
+        return
+    if existing:
+        raise VcsError(
+            f"the tag {tag} already exists at {existing[:10]}, not at {commit[:10]}. Choose another "
+            f"campaign name (--name) or delete the old tag (`git tag -d {tag}`)."
+        )
+    repo.git.tag(tag, commit)
+
+
+def branch_exists(repo, branch: str) -> bool:
+    return f"refs/heads/{branch}" in {r.path for r in repo.branches}
+
+
+def switch_to_new_branch(repo, branch: str, start: str) -> None:
+    """Check out ``branch`` (created at ``start`` when missing)."""
+    if branch_exists(repo, branch):
+        repo.git.checkout(branch)
+    else:
+        repo.git.checkout("-b", branch, start)
+
+
+def _identity_env(repo) -> dict[str, str]:
+    reader = repo.config_reader()
+    try:
+        reader.get_value("user", "email")
+        reader.get_value("user", "name")
+        return {}
+    except Exception:
+        return {k: v for k, v in FALLBACK_IDENTITY.items() if k not in os.environ}
+
+
+def commit_paths(repo, paths: Iterable[str], message: str) -> str:
+    """Stage exactly ``paths`` (additions, edits, deletions) and commit them; returns the hash."""
+    paths = list(paths)
+    if paths:
+        repo.git.add("-A", "--", *paths)
+    repo.git.commit("-m", message, "--allow-empty", env=_identity_env(repo))
+    return repo.head.commit.hexsha
+
+
+def diff_patch(repo, paths: Iterable[str]) -> bytes:
+    """The binary diff of ``paths`` (working tree vs HEAD, new files included) without touching the index."""
+    paths = list(paths)
+    if not paths:
+        return b""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        repo.git.read_tree("HEAD", env=env)
+        repo.git.add("-A", "--", *paths, env=env)
+        return repo.git.diff("--cached", "--binary", "HEAD", env=env, stdout_as_string=False, strip_newline_in_stdout=False)
+
+
+def write_patch(repo, paths: Iterable[str], dest: Path) -> str:
+    """Write the diff of ``paths`` to ``dest``; returns its sha256."""
+    data = diff_patch(repo, paths)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def restore(repo, found: Changes) -> None:
+    """Put every changed path back as it is at HEAD; delete new untracked files. Nothing else."""
+    root = Path(repo.working_tree_dir)
+    if found.tracked:
+        in_head = set(_z(repo.git.ls_tree("-r", "--name-only", "-z", "HEAD", "--", *found.tracked)))
+        repo.git.reset("-q", "HEAD", "--", *found.tracked)  # unstage (index only, these paths only)
+        if in_head:
+            repo.git.checkout("HEAD", "--", *sorted(in_head))
+        for path in set(found.tracked) - in_head:  # staged-new files
+            _remove(root, path)
+    for path in found.untracked:
+        _remove(root, path)
+
+
+def _remove(root: Path, rel: str) -> None:
+    path = root / rel
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    parent = path.parent
+    while parent != root:
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def files_at(repo, commit: str) -> list[str]:
+    return _z(repo.git.ls_tree("-r", "--name-only", "-z", commit))
+
+
+def snapshot_scope(repo, commit: str, dest: Path, scope: Iterable[str]) -> list[str]:
+    """Copy the files in ``scope`` as they are at ``commit`` into ``dest``; returns their paths."""
+    scope = list(scope)
+    copied = []
+    for path in files_at(repo, commit):
+        if not in_scope(path, scope):
+            continue
+        data = repo.git.show(f"{commit}:{path}", stdout_as_string=False, strip_newline_in_stdout=False)
+        out = Path(dest) / path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        copied.append(path)
+    return copied
+
+
+def is_ancestor(repo, ancestor: str, descendant: str) -> bool:
+    try:
+        repo.git.merge_base("--is-ancestor", ancestor, descendant)
+        return True
+    except Exception:
+        return False
+
+
+def merge_into(repo, branch: str, into: str, message: str) -> str:
+    """Check out ``into`` and merge ``branch`` (a no-op when already merged); returns the new HEAD."""
+    repo.git.checkout(into)
+    if not is_ancestor(repo, branch, into):
+        repo.git.merge("--no-ff", "-m", message, branch, env=_identity_env(repo))
+    return repo.head.commit.hexsha
+
+
+def commit_with_message(repo, prefix: str, since: str | None) -> str | None:
+    """The commit on HEAD's first-parent line after ``since`` whose message starts with ``prefix``."""
+    for commit in repo.iter_commits("HEAD", first_parent=True, max_count=50):
+        if since and commit.hexsha == since:
+            return None
+        if commit.message.startswith(prefix):
+            return commit.hexsha
+    return None
