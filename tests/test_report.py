@@ -1,0 +1,188 @@
+"""campaign report: one self-contained HTML file, checked in headless Chromium.
+
+``RECORDS`` lists the records whose report is loaded in the browser: the
+crafted one (with a hostile Surprise) and any shipped record under optim/
+(skipped while it does not exist). Add a path to check another record.
+
+Chromium: /usr/bin/chromium (Debian package ``chromium``). Without it the
+browser tests are skipped, unless CAMPAIGN_REQUIRE_CHROMIUM=1 (CI), where
+they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from campaign.cli import cli
+from campaign.report import collect, markdown_html, render_html
+from records import DEFECTS, clean_record
+
+REPO = Path(__file__).resolve().parent.parent
+HOSTILE = "<script>document.title='PWNED'</script> then <img src=x onerror=\"document.title='PWNED'\">"
+RECORDS = ["crafted", "optim/weight_search"]
+PLOTS = ("plot-cumulative", "plot-phases", "plot-calibration", "plot-codecost")
+TABLES = ("iterations-table", "codecost-table")
+
+
+def chromium() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        if os.environ.get("CAMPAIGN_REQUIRE_CHROMIUM"):
+            pytest.fail(f"headless Chromium is required here but {path} does not exist")
+        pytest.skip("headless Chromium not installed (apt-get install -y chromium)")
+    return path
+
+
+def browse(html: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [
+        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={tmp / 'chromium-profile'}", *extra, html.resolve().as_uri(),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+
+
+class DOM(HTMLParser):
+    """What the test needs from a dumped DOM: tags, ids, the title and the text."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._in_title = False
+        self.title = ""
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_title = tag == "title" and not self.title
+
+    def handle_endtag(self, tag):
+        self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        self.text.append(data)
+
+    def ids(self, tag: str) -> set[str]:
+        return {a.get("id") for t, a in self.tags if t == tag and a.get("id")}
+
+    def count(self, tag: str) -> int:
+        return sum(1 for t, _ in self.tags if t == tag)
+
+
+@pytest.fixture(params=RECORDS)
+def record(request, tmp_path) -> Path:
+    if request.param == "crafted":
+        return clean_record(surprise_1=HOSTILE).write(tmp_path / "crafted")
+    path = REPO / request.param
+    if not (path / "journal.jsonl").is_file():
+        pytest.skip(f"{request.param} is not in this checkout yet")
+    return path
+
+
+def write_report(record: Path, out: Path) -> Path:
+    result = CliRunner().invoke(cli, ["report", str(record), "--html", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["html"] == str(out)
+    return out
+
+
+def test_report_renders_in_headless_chromium(record, tmp_path):
+    html = write_report(record, tmp_path / "report.html")
+    source = html.read_text()
+    assert "http://" not in source.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in source
+    proc = browse(html, tmp_path, "--dump-dom")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = DOM(proc.stdout)
+    name = collect(record)["summary"]["name"]
+    assert dom.title == f"Campaign report: {name}"  # an injected script would have set it to PWNED
+    assert set(PLOTS) <= dom.ids("svg")
+    assert set(TABLES) <= dom.ids("table")
+    assert dom.count("script") == 0 and dom.count("img") == 0 and dom.count("iframe") == 0
+    iterations = [a.get("id") for t, a in dom.tags if t == "tr" and (a.get("id") or "").startswith("iter-")]
+    assert iterations, "no iteration rows"
+    text = "".join(dom.text)
+    if record.name == "crafted":
+        assert "PWNED" not in dom.title
+        assert HOSTILE in text  # shown as text, in the table and in the log
+        assert text.count("document.title='PWNED'") >= 4
+        for n in (1, 2, 3, 4):
+            assert f"iter-{n}" in iterations
+        assert {"log-iter-1", "think-iter-1", "think-iter-2-2"} <= {a.get("id") for _, a in dom.tags}
+        assert sum(1 for t, a in dom.tags if t == "mark" and a.get("class") == "surprise") >= 8
+
+
+def test_report_screenshot(tmp_path):
+    html = write_report(clean_record(surprise_1=HOSTILE).write(tmp_path / "crafted"), tmp_path / "report.html")
+    png = tmp_path / "report.png"
+    proc = browse(html, tmp_path, "--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={png}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+# ---------------------------------------------------------------- without a browser
+
+
+def test_everything_from_the_record_is_escaped(tmp_path):
+    record = clean_record(surprise_1=HOSTILE)
+    record.find("plan", 1)["data"]["change"] = "<b onmouseover=alert(1)>x</b>"
+    record.events[0]["data"]["name"] = "<i>n</i>"
+    html = render_html(collect(record.write(tmp_path / "r")))
+    assert "<script>document" not in html and "<img" not in html and "<b onmouseover" not in html and "<i>n</i>" not in html
+    assert "&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;" in html
+    assert html.count("<script") == 0
+
+
+def test_phase_names_are_escaped_in_svg(tmp_path):
+    b = clean_record()
+    for e in b.events:
+        if e["type"] == "profile":
+            e["data"]["phases"]["<svg onload=alert(1)>"] = 0.1
+    html = render_html(collect(b.write(tmp_path / "r")))
+    assert "<svg onload" not in html and "&lt;svg onload=alert(1)&gt;" in html
+
+
+def test_report_of_sparse_record(tmp_path):
+    """A record that stops after the baseline still gives a report (empty plots say why)."""
+    b = clean_record()
+    b.events[:] = b.events[:2]
+    (b.write(tmp_path / "r") / "thinking_log.md").unlink()
+    html = render_html(collect(tmp_path / "r"))
+    for plot in PLOTS:
+        assert f'id="{plot}"' in html
+    assert "not rendered in this record" in html
+
+
+def test_findings_appear_in_report(tmp_path):
+    b = clean_record()
+    DEFECTS["kept-without-evidence"](b)
+    html = render_html(collect(b.write(tmp_path / "r")))
+    assert 'id="findings-table"' in html and "kept-without-evidence" in html and 'href="#iter-3"' in html
+
+
+def test_markdown_is_minimal_and_escaped():
+    html, ids = markdown_html(
+        "# T\n\n## Iteration 2: a <b>\n**Surprise:** <script>x</script>\n- **k:** `v<1`\n\n```\n<raw>\n```\n", "log"
+    )
+    assert ids == {"log-iter-2"}
+    assert '<h3 id="log-iter-2">Iteration 2: a &lt;b&gt;' in html
+    assert '<mark class="surprise"><strong>Surprise:</strong> &lt;script&gt;x&lt;/script&gt;</mark>' in html
+    assert "<li><strong>k:</strong> <code>v&lt;1</code></li>" in html
+    assert "&lt;raw&gt;" in html and "<raw>" not in html
+
+
+def test_report_cli_bad_input(tmp_path):
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "nope"), "--html", str(tmp_path / "r.html")])
+    assert result.exit_code == 1 and "not a directory" in result.output
+    assert not (tmp_path / "r.html").exists()
