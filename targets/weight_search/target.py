@@ -1,0 +1,113 @@
+"""The campaign plugin for the weight_search kernel (see campaign/target.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from campaign.target import PlaybookEntry, PythonTarget, Tolerance
+
+HERE = Path(__file__).resolve().parent
+STAGES = HERE / "stages"
+
+# Measured on the 2-core VM: the naive kernel runs "fast" in ~0.8 s warm and
+# "full" in ~10 s (see BENCHMARKS.md).
+CASES = {
+    "fast": ["seq-10", "seq-15", "rand-10-0", "rand-11-1", "rand-12-1", "rand-12-2",
+             "rand-13-0", "rand-13-1", "rand-13-2", "edge-single", "edge-dominant", "edge-negative",
+             "edge-target0", "edge-unreachable"],
+    "full": ["seq-20", "rand-16-0", "rand-16-1", "rand-16-2", "rand-16-3", "rand-16-4", "rand-16-5"],
+}
+
+
+def _stage(filename: str) -> Path:
+    return STAGES / filename
+
+
+def _copy_stage(filename: str):
+    def apply(workspace: Path) -> None:
+        shutil.copyfile(_stage(filename), Path(workspace) / "kernel.py")
+    return apply
+
+
+class WeightSearchTarget(PythonTarget):
+    name = "weight_search"
+    description = ("Weight combination search (2**N-1 combinations per cycle, canonical-order "
+                   "tie and early-stop rules): naive baseline -> meet in the middle.")
+    scope = ["kernel.py"]
+    phases = ["evaluate", "select", "update"]
+    tolerances = {
+        "W": Tolerance("exact"),
+        "error": Tolerance("tight", rel=1e-9, abs=1e-12),
+        "combinations": Tolerance("count", rel=0.5),
+        "converged": Tolerance("exact"),
+    }
+    knobs = {"n_jobs": [1, 2]}
+    hot_functions = ["kernel:search"]
+    test_command = "python -m targets.weight_search.check ."
+    timeout_s = 600.0
+
+    def __init__(self):
+        self._kernel = None
+        self._kernel_key = None
+
+    # -- workspace -----------------------------------------------------------
+    def create_workspace(self, dest: Path) -> None:
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(HERE / "naive.py", dest / "kernel.py")
+
+    def _import_kernel(self, workdir: Path):
+        path = (Path(workdir) / "kernel.py").resolve()
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if self._kernel is not None and self._kernel_key == key:
+            return self._kernel
+        sys.modules.pop("kernel", None)  # never reuse a stale kernel from another workspace/version
+        spec = importlib.util.spec_from_file_location("kernel", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["kernel"] = module
+        spec.loader.exec_module(module)
+        self._kernel, self._kernel_key = module, key
+        return module
+
+    # -- workload ------------------------------------------------------------
+    def problems(self, case: str) -> list[dict]:
+        from targets.weight_search import workloads
+
+        if case not in CASES:
+            raise KeyError(f"unknown case {case!r} (known: {', '.join(CASES)})")
+        return [workloads.parse(name) for name in CASES[case]]
+
+    def run_case(self, case: str, workdir: Path, knobs: dict[str, Any] | None = None) -> dict[str, Any]:
+        from targets.weight_search import workloads
+
+        kernel = self._import_kernel(workdir)
+        params = inspect.signature(kernel.search).parameters
+        extra = {k: v for k, v in (knobs or {}).items() if k in params}
+        names, Ws, errors, converged = [], [], [], []
+        combinations = 0
+        for problem in self.problems(case):
+            r = kernel.search(**workloads.kwargs(problem), **extra)
+            names.append(problem["name"])
+            Ws.append([float(w) for w in r.W])
+            errors.append(float(r.error))
+            converged.append(bool(r.converged))
+            combinations += int(r.combinations)
+        return {"problems": names, "W": Ws, "error": errors, "combinations": combinations,
+                "converged": converged}
+
+    def compile_seconds(self) -> float | None:
+        fn = getattr(self._kernel, "compile_seconds", None)
+        return float(fn()) if callable(fn) else None
+
+    # -- playbook ------------------------------------------------------------
+    def playbook(self) -> list[PlaybookEntry]:
+        from targets.weight_search.playbook import entries
+
+        return entries(_copy_stage)
