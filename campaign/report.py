@@ -32,10 +32,7 @@ def collect(record_dir: Path) -> dict[str, Any]:
         cost = _codecost.code_cost(record, events)
     except (OSError, subprocess.SubprocessError) as exc:  # no git: the rest of the review still stands
         cost = [{"iteration": None, "error": f"code cost unavailable: {exc}"}]
-    logs = {}
-    for key, name in (("optimization_log", "optimization_log.md"), ("thinking_log", "thinking_log.md")):
-        path = record / name
-        logs[key] = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    logs = _logs(record, events)
     return {
         "ok": not findings,
         "record": str(record),
@@ -51,6 +48,26 @@ def collect(record_dir: Path) -> dict[str, Any]:
         },
         "logs": logs,
     }
+
+
+def _logs(record: Path, events: list[dict[str, Any]]) -> dict[str, str | None]:
+    """The record's rendered logs; a missing one is rendered from the journal (campaign.render)."""
+    logs: dict[str, str | None] = {}
+    rendered: dict[str, str] | None = None
+    for key, name in (("optimization_log", "optimization_log.md"), ("thinking_log", "thinking_log.md")):
+        path = record / name
+        if path.is_file():
+            logs[key] = path.read_text(encoding="utf-8", errors="replace")
+            continue
+        if rendered is None:
+            try:
+                from campaign.render import render_all
+
+                rendered = render_all(events)
+            except Exception:  # a journal the renderer cannot show: say "not rendered" rather than fail the review
+                rendered = {}
+        logs[key] = rendered.get(name)
+    return logs
 
 
 # --------------------------------------------------------------------------- terminal

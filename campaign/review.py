@@ -247,7 +247,7 @@ def rule_phase_share(events: list[Event]) -> list[Finding]:
         if not profiles:
             findings.append(Finding("phase-under-5pct", n, f"phase {phase!r} was planned without any PROFILE before it"))
             continue
-        shares = _data(profiles[-1]).get("shares") or {}
+        shares = _data(profiles[-1]).get("shares") or _shares(_data(profiles[-1]).get("phases") or {})
         share = shares.get(phase)
         note = f" (override: {override})" if override else ""
         if not isinstance(share, (int, float)):
@@ -257,6 +257,11 @@ def rule_phase_share(events: list[Event]) -> list[Finding]:
                 Finding("phase-under-5pct", n, f"phase {phase!r} was {share:.1%} of runtime when it was optimized (< {MIN_PHASE_SHARE:.0%}){note}")
             )
     return findings
+
+
+def _shares(phases: dict[str, Any]) -> dict[str, float]:
+    total = sum(v for v in phases.values() if isinstance(v, (int, float)))
+    return {k: v / total for k, v in phases.items() if isinstance(v, (int, float))} if total > 0 else {}
 
 
 def rule_postmortem(events: list[Event]) -> list[Finding]:

@@ -158,10 +158,21 @@ def test_report_of_sparse_record(tmp_path):
     b = clean_record()
     b.events[:] = b.events[:2]
     (b.write(tmp_path / "r") / "thinking_log.md").unlink()
-    html = render_html(collect(tmp_path / "r"))
+    result = collect(tmp_path / "r")
+    html = render_html(result)
     for plot in PLOTS:
         assert f'id="{plot}"' in html
-    assert "not rendered in this record" in html
+    assert result["logs"]["thinking_log"] is None or "Thinking log" in result["logs"]["thinking_log"]  # re-rendered
+
+
+def test_missing_logs_are_rendered_from_the_journal(tmp_path):
+    record = clean_record(surprise_1=HOSTILE).write(tmp_path / "r")
+    (record / "optimization_log.md").unlink()
+    (record / "thinking_log.md").unlink()
+    html = render_html(collect(record))
+    assert 'id="log-iter-1"' in html and 'id="think-iter-2-2"' in html  # the postmortem heading
+    assert "<script>document" not in html
+    assert "not rendered in this record" not in html
 
 
 def test_findings_appear_in_report(tmp_path):
