@@ -1,0 +1,65 @@
+"""``campaign tune``: search a target's knobs (wiring only; the work is in ``campaign.tune``)."""
+
+from __future__ import annotations
+
+import click
+
+from campaign.cli.common import CampaignError, dir_option, emit, json_option
+
+
+@click.command("tune")
+@click.argument("target", required=False)
+@click.option("--knob", "knobs", multiple=True, metavar="NAME=V1,V2,...",
+              help="A knob and the values to try (repeatable). Default: every knob the target declares.")
+@click.option("--strategy", type=click.Choice(["grid", "quick", "smart"]), default="quick", show_default=True,
+              help="grid: every combination; quick: one knob at a time from the default, then the best "
+                   "combination; smart: Optuna TPE with pruning, warm-started from earlier results.")
+@click.option("--preset", type=click.Choice(["fast", "balanced", "thorough"]), default="fast", show_default=True,
+              help="Data and repeats per configuration (see TUNE.md).")
+@click.option("--timeout-per-config", "timeout_s", type=float, default=None,
+              help="Seconds allowed for each run of a configuration; past it the process tree is killed and the "
+                   "configuration is recorded as timed out. Default: the target's timeout.")
+@click.option("--executor", type=click.Choice(["process", "thread"]), default="process", show_default=True,
+              help="How concurrent trials run when --concurrency > 1: separate processes, or threads that "
+                   "launch the workload processes.")
+@click.option("--concurrency", type=int, default=1, show_default=True,
+              help="Configurations measured at once. Keep 1 on a small machine: concurrent trials disturb "
+                   "each other's timings.")
+@click.option("--trials", type=int, default=None, help="smart: configurations to measure (default: the preset's).")
+@click.option("--case", default=None, help="Workload case (default: the preset's: fast or full).")
+@click.option("--storage", default=None, metavar="URL",
+              help="Database URL for the cache, history and Optuna study (default: sqlite .campaign/tune.sqlite "
+                   "in the workspace; e.g. postgresql+psycopg2://user@host/db to share between machines).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the TPE sampler and the bootstrap.")
+@click.option("--no-hint", is_flag=True, help="Skip the analytical parallel-map dry run.")
+@click.option("--save", default=None, metavar="NAME", help="Save the report under NAME (see --history).")
+@click.option("--history", "show_history", is_flag=True,
+              help="List saved tunes; with TARGET given as a NAME, compare the runs saved under it.")
+@dir_option
+@json_option
+def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, trials, case, storage, seed, no_hint,
+         save, show_history, workspace, as_json):
+    """Find the fastest knob values of TARGET (measured against its default, n_jobs=1 style).
+
+    Example: campaign tune weight_search --knob n_jobs=1,2 --strategy grid
+    """
+    from campaign import tune as tuning
+
+    try:
+        if show_history:
+            data = tuning.history(workspace, storage, target)
+            emit(dict(data, ok=True), as_json, tuning.format_history)
+            return
+        if not target:
+            raise CampaignError("name the TARGET to tune (e.g. `campaign tune weight_search --knob n_jobs=1,2`), "
+                                "or use --history to list saved tunes.")
+        req = tuning.TuneRequest(
+            spec=target, workspace=workspace, knobs=list(knobs) or None, strategy=strategy, preset=preset,
+            timeout_s=timeout_s, executor=executor, concurrency=concurrency, case=case, storage=storage,
+            save=save, seed=seed, trials=trials, hint=not no_hint,
+        )
+        progress = None if as_json else (lambda line: click.echo(line, err=True))
+        report = tuning.tune(req, progress)
+    except tuning.TuneError as exc:
+        raise CampaignError(exc.message, data=exc.data) from None
+    emit(dict(report, ok=True), as_json, tuning.format_report)

@@ -1,0 +1,163 @@
+"""The knob tuner end to end on tiny fixture targets (tests/tune_fixtures/tunefix.py).
+
+Every tune here uses the ``fast`` preset (3 mirrored blocks, 1 warm repeat)
+so the whole file stays well under a minute and a half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from campaign import tune as tuning
+from campaign import tune_store
+
+FIXTURE = Path(__file__).parent / "tune_fixtures" / "tunefix.py"
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    """A workspace holding the fixture module, importable here and in every child process."""
+    shutil.copy(FIXTURE, tmp_path / "tunefix.py")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def run_tune(ws, spec, knobs, strategy="grid", **kw):
+    req = tuning.TuneRequest(spec=spec, workspace=ws, knobs=knobs, strategy=strategy, preset="fast", **kw)
+    return tuning.tune(req)
+
+
+def cli(ws, *args):
+    """The real command line in a fresh process: exit code, stdout, stderr."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ws), os.environ.get("PYTHONPATH")])))
+    p = subprocess.run([sys.executable, "-m", "campaign", "tune", *args, "--dir", str(ws)], capture_output=True,
+                       text=True, env=env, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+# --------------------------------------------------------------------------- input parsing (pure)
+
+
+def test_parse_knob_types_and_errors():
+    assert tuning.parse_knob("n_jobs=1,2,4") == ("n_jobs", [1, 2, 4])
+    assert tuning.parse_knob("mode=fast, exact ,fast") == ("mode", ["fast", "exact"])
+    assert tuning.parse_knob("f=0.5,true,none") == ("f", [0.5, True, None])
+    for bad in ("n_jobs", "=1,2", "n_jobs=", "n_jobs= , ", "bad name=1"):
+        with pytest.raises(tuning.TuneError):
+            tuning.parse_knob(bad)
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+@pytest.mark.parametrize("strategy", ["grid", "quick", "smart"])
+def test_more_workers_win_on_a_sleep_bound_map(ws, strategy):
+    report = run_tune(ws, "tunefix:SleepMap", ["workers=1,2,4"], strategy)
+    assert report["configs"][0]["default"] and report["configs"][0]["knobs"] == {"workers": 1}
+    assert report["improved"], report["recommendation"]
+    assert report["chosen"]["workers"] > 1
+    assert report["winner"]["speedup"] > 1.5 and report["winner"]["ci"][0] > 1
+    assert report["fixed"] == {"subsample": 0.5}  # the fast preset's subsample
+    assert report["winner"]["predicted_speedup"] is not None  # the analytical hint, beside the measurement
+    assert 0 < report["metrics"]["parallel_efficiency"] <= 1.2
+    assert report["metrics"]["measured"] >= 2 and report["metrics"]["new_runs"] > 0
+    assert "Use workers=" in tuning.format_report(report)
+
+
+@pytest.mark.parametrize("strategy", ["grid", "quick", "smart"])
+def test_serial_wins_when_pool_start_up_dominates(ws, strategy):
+    report = run_tune(ws, "tunefix:TinyMap", ["workers=1,2"], strategy)
+    assert not report["improved"]
+    assert report["chosen"] == {"workers": 1}
+    assert report["recommendation"].startswith("Keep the default (workers=1)")
+    other = [r for r in report["configs"] if not r["default"]]
+    assert other and all(r["verdict"] == "slower" or r["status"] == "pruned" for r in other)
+    assert report["hint"]["costs"]["worker_start_s"] > report["hint"]["costs"]["item_s"]
+    assert other[0]["predicted_speedup"] < 1  # the model also says serial
+
+
+def test_a_repeated_tune_hits_the_cache_and_bad_input_loses_nothing(ws):
+    first = run_tune(ws, "tunefix:SleepMap", ["workers=1,4"])
+    assert first["metrics"]["measured"] == 2
+    store = tune_store.TuneStore(tune_store.default_storage_url(ws))
+    rows = store.count()
+    store.close()
+    for bad in (["--knob", "threads=1,2"], ["--knob", "workers="], ["--knob", "workers"],
+                ["--timeout-per-config", "0"], ["--timeout-per-config", "-3"]):
+        rc, out, err = cli(ws, "tunefix:SleepMap", "--strategy", "grid", *bad)
+        assert rc != 0 and "Traceback" not in err and err.startswith("error: "), (bad, err)
+    store = tune_store.TuneStore(tune_store.default_storage_url(ws))
+    assert store.count() == rows
+    store.close()
+    again = run_tune(ws, "tunefix:SleepMap", ["workers=1,4"])
+    m = again["metrics"]
+    assert m["measured"] == 0 and m["new_runs"] == 0 and m["cache_hit_rate"] == 1.0
+    assert again["chosen"] == first["chosen"]
+    assert again["winner"]["speedup"] == first["winner"]["speedup"]
+    # a code change (the scope file's contents) invalidates the cache
+    with open(ws / "tunefix.py", "a") as fh:
+        fh.write("\n# changed\n")
+    changed = run_tune(ws, "tunefix:SleepMap", ["workers=1,4"])
+    assert changed["metrics"]["measured"] == 2 and changed["code_version"] != first["code_version"]
+
+
+def test_a_hanging_configuration_is_killed_and_a_crash_is_recorded(ws):
+    report = run_tune(ws, "tunefix:Moody", ["mode=ok,crash,hang,fast"], timeout_s=2.0)
+    by_mode = {r["knobs"]["mode"]: r for r in report["configs"]}
+    assert by_mode["crash"]["status"] == "failed" and "crashes on purpose" in by_mode["crash"]["error"]
+    assert by_mode["hang"]["status"] == "timeout"
+    assert by_mode["fast"]["status"] == "ok"  # the search went on after both
+    assert report["chosen"] == {"mode": "fast"}
+    assert report["metrics"]["failed"] == 1 and report["metrics"]["timed_out"] == 1
+    pid = int((ws / "hang_child.pid").read_text())
+    try:
+        gone = psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        gone = True
+    assert gone, "the hanging configuration's grandchild survived the timeout"
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_concurrent_trials(ws, executor):
+    report = run_tune(ws, "tunefix:Moody", ["mode=ok,fast"], "quick", executor=executor, concurrency=2)
+    assert report["chosen"] == {"mode": "fast"} and report["metrics"]["measured"] == 2
+
+
+def test_unknown_knob_and_unreadable_storage_are_one_clear_error(ws, tmp_path):
+    with pytest.raises(tuning.TuneError, match="unknown knob 'threads'.*declares subsample, workers"):
+        run_tune(ws, "tunefix:SleepMap", ["threads=1,2"])
+    (ws / "garbage.sqlite").write_text("this is not a database\n" * 50)
+    for url in ("nonsense://nowhere", f"sqlite:///{ws / 'garbage.sqlite'}", f"sqlite:///{ws / 'tunefix.py'}/x.db"):
+        rc, out, err = cli(ws, "tunefix:SleepMap", "--storage", url, "--json")
+        assert rc == 1 and "Traceback" not in err and "cannot open the tune storage" in err, (url, err)
+        assert json.loads(out.splitlines()[0])["ok"] is False
+
+
+def test_cli_json_save_and_history(ws):
+    rc, out, err = cli(ws, "tunefix:Moody", "--knob", "mode=ok,fast", "--strategy", "grid", "--save", "first",
+                       "--json")
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["ok"] and report["chosen"] == {"mode": "fast"} and report["saved_as"] == "first"
+    rc, out, err = cli(ws, "--history", "first")
+    assert rc == 0 and "| first | moody |" in out and "mode=fast" in out
+    rc, out, err = cli(ws, "--history", "nothing-saved")
+    assert rc == 1 and "no saved tune named" in err
+
+
+def test_tune_for_iteration_returns_the_tune_event_data(ws):
+    data = tuning.tune_for_iteration("tunefix:Moody", ws, ["mode=ok,fast"], predicted_speedup=5.0)
+    assert set(data) == {"knobs", "report"}
+    assert data["knobs"] == {"mode": "fast"}
+    pred = data["report"]["prediction"]
+    assert pred["predicted_speedup"] == 5.0 and pred["measured_speedup"] > 1
+    json.dumps(data)  # journal-ready
