@@ -54,7 +54,7 @@ def emit(result: dict[str, Any], as_json: bool, text: str | Callable[[dict[str, 
 def main_guard(group: click.Group) -> None:
     """Run the group; turn a ``--json`` CampaignError into a JSON error object too."""
     try:
-        group.main(standalone_mode=False)
+        code = group.main(standalone_mode=False)
     except CampaignError as exc:
         if "--json" in sys.argv:
             click.echo(json.dumps({"ok": False, "error": exc.format_message(), **exc.data}, default=str))
@@ -68,3 +68,4 @@ def main_guard(group: click.Group) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
