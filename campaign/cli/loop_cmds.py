@@ -1,0 +1,385 @@
+"""The loop, step by step: thin click commands over ``campaign.session``.
+
+Each command parses, calls one library function, prints (``--json``: one
+JSON object). Exit codes: 0 ok; 1 a user error or a failed TEST (the
+message says what to do); 2 this step may not come next (the message names
+the step due and its exact command). ``campaign status`` is the compass.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from campaign.cli.common import CampaignError, dir_option, emit, json_option
+
+
+def _name_option(func: Callable) -> Callable:
+    return click.option("--name", default=None, help="The campaign (optim/<name>/); needed only when there are several.")(func)
+
+
+def _errors(func: Callable) -> Callable:
+    """Turn library errors into one-paragraph CampaignErrors (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from campaign.errors import UserError
+        from campaign.target import TargetError
+
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
+        except TargetError as exc:
+            raise CampaignError(str(exc)) from None
+        except Exception as exc:
+            if type(exc).__name__ == "GitCommandError":  # GitPython, not imported here (start-up time)
+                detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
+                raise CampaignError(
+                    f"git failed: {detail}. The journal is intact; fix the repository state and run "
+                    f"`campaign status` to see how to continue."
+                ) from None
+            raise
+
+    return wrapper
+
+
+def _progress(as_json: bool) -> Callable[[str], None]:
+    return lambda line: click.echo(line, err=True)
+
+
+def _open(workspace: Path, name: str | None):
+    from campaign.session import Campaign
+
+    return Campaign.open(workspace, name)
+
+
+def _next_line(result: dict[str, Any]) -> str:
+    nxt = result.get("next") or {}
+    return f"next: {nxt.get('description', '')}\n  {nxt.get('command', '')}"
+
+
+def _x(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+# -- init ---------------------------------------------------------------------------
+
+
+@click.command("init")
+@click.option("--target", "target_spec", default=None, metavar="SPEC",
+              help="What to optimize: a built-in target name, 'module:Class', or campaign.toml (see `campaign targets`).")
+@click.option("--name", default=None, help="Campaign name (default: the target's name); the record is optim/<name>/.")
+@click.option("--goal-speedup", default="2", show_default=True, metavar="X",
+              help="Stop when the cumulative speedup over the baseline reaches X (e.g. 3 or 3x).")
+@click.option("--max-iterations", default=15, show_default=True, type=int, help="Iteration cap.")
+@click.option("--resume", is_flag=True, help="Complete an interrupted init (tag, branch, baseline, start commit).")
+@dir_option
+@json_option
+@_errors
+def init(target_spec, name, goal_speedup, max_iterations, resume, workspace, as_json):
+    """Start a campaign on a clean git repository.
+
+    Checks that the workload runs, tags <name>/pre-optimization, creates and
+    switches to branch optimization/<name>, snapshots the scope files, records
+    the baseline (optim/<name>/baseline.json), writes AGENTS.md and commits
+    the record as the start commit. Refuses a dirty working tree.
+
+    Example: campaign init --target campaign.toml --goal-speedup 3
+    """
+    from campaign.session import init_campaign, resume_init
+
+    progress = _progress(as_json)
+    if resume:
+        campaign = resume_init(workspace, name, progress)
+    else:
+        campaign = init_campaign(workspace, target_spec, name, goal_speedup, max_iterations, progress)
+    result = campaign.status()
+    result["step_done"] = "init"
+    emit(result, as_json, lambda r: f"campaign {r['name']} started on branch optimization/{r['name']} "
+                                    f"(record: {r['record']})\n" + _next_line(r))
+
+
+# -- status -------------------------------------------------------------------------
+
+
+def _status_text(r: dict[str, Any]) -> str:
+    lines = [f"campaign {r['name']} (target {r['target']}, goal {_x(r['goal_speedup'])}, "
+             f"cap {r['max_iterations']} iterations) - {'FINISHED' if r['finished'] else 'iteration ' + str(r['iteration'])}"]
+    lines.append(f"cumulative speedup: {_x(r['cumulative_speedup'])}"
+                 + (f" (CI {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
+                 + f"; {r['iterations_done']} iteration(s) done, {r['kept']} kept")
+    for it in r["iterations"]:
+        if it["kept"] is None:
+            outcome = "in progress"
+        elif it["kept"]:
+            outcome = f"kept ({_x(it['speedup'])}, cumulative {_x(it['cumulative'])})"
+        elif it["test_passed"] is False:
+            outcome = "TEST FAILED, reverted"
+        else:
+            outcome = f"reverted ({_x(it['speedup'])}, {it['verdict']})"
+        lines.append(f"  iter {it['iteration']:>2}  [{it['phase'] or '-'}] {it['title'][:50]}: predicted "
+                     f"{_x(it['predicted'])}, {outcome}")
+    for warning in r["warnings"]:
+        lines.append(f"warning: {warning}")
+    if r.get("recovery"):
+        lines.append(f"after a crash: {r['recovery']}")
+    lines.append(_next_line(r))
+    return "\n".join(lines)
+
+
+@click.command("status")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def status(name, workspace, as_json):
+    """Where the campaign stands and the exact command to run next (reads the journal only)."""
+    emit(_open(workspace, name).status(), as_json, _status_text)
+
+
+# -- profile ------------------------------------------------------------------------
+
+
+@click.command("profile")
+@click.option("--lines", "lines", multiple=True, metavar="FUNC",
+              help="Also line-profile FUNC ('module:function'; repeatable).")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def profile(lines, name, workspace, as_json):
+    """PROFILE: phase times, top functions (cProfile) and, with --lines, line timings.
+
+    Example: campaign profile --lines primes:count
+    """
+    result = _open(workspace, name).profile(list(lines))
+
+    def text(r):
+        out = [f"profile before iteration {r['iteration']} (total {r['total_s'] or 0:.3f} s):"]
+        for phase, share in sorted((r["shares"] or {}).items(), key=lambda kv: -(kv[1] or 0)):
+            bound = (r["amdahl"] or {}).get(phase)
+            out.append(f"  {phase:<24} {share:6.1%}   Amdahl bound {'inf' if bound is None else f'{bound:.2f}x'}")
+        for fn in r["top_functions"][:5]:
+            out.append(f"  top: {fn.get('function')} ({fn.get('file')}:{fn.get('line')}) cum {fn.get('cumtime', 0):.3f} s")
+        out += [f"warning: {w}" for w in r["warnings"]]
+        return "\n".join(out + [_next_line(r)])
+
+    emit(result, as_json, text)
+
+
+# -- think --------------------------------------------------------------------------
+
+
+@click.command("think")
+@click.option("--hypothesis", default=None, help="What limits performance, and why (from the profile).")
+@click.option("--option", "options", multiple=True, help="An approach considered, with pros/cons (repeat 2-3 times).")
+@click.option("--chosen", default=None, help="The approach you pick, and why.")
+@click.option("--predict", default=None, metavar="X", help="Predicted whole-run speedup: a number, e.g. 1.5 or 1.5x.")
+@click.option("--risk", default=None, help="What could go wrong or invalidate the approach.")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
+    """THINK: pre-register the iteration before touching code (a numeric prediction is required).
+
+    Example: campaign think --hypothesis "trial division is O(n sqrt n)" --option "sieve: O(n log log n), more
+    memory" --option "cache primes: small win" --chosen "sieve" --predict 5x --risk "memory at full scale"
+    """
+    result = _open(workspace, name).think(hypothesis, list(options), chosen, predict, risk)
+    emit(result, as_json, lambda r: f"iteration {r['iteration']}: predicted {_x(r['predicted_speedup'])} recorded\n" + _next_line(r))
+
+
+# -- plan ---------------------------------------------------------------------------
+
+
+@click.command("plan")
+@click.option("--phase", default=None, help="The profiled phase the change attacks.")
+@click.option("--change", default=None, help="What you will change (becomes the iteration's title).")
+@click.option("--bottleneck", default=None, help="What the profile showed (function, line, cause).")
+@click.option("--override-amdahl", default=None, metavar="REASON",
+              help="Plan a phase whose share cannot reach the goal anyway (the reason is logged).")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def plan(phase, change, bottleneck, override_amdahl, name, workspace, as_json):
+    """PLAN: name the phase and the change (the phase must be one the latest profile measured).
+
+    Example: campaign plan --phase count --change "sieve of Eratosthenes" --bottleneck "is_prime: 95% of time"
+    """
+    result = _open(workspace, name).plan(phase, change, bottleneck, override_amdahl)
+    emit(result, as_json, lambda r: (
+        f"iteration {r['iteration']}: plan on phase {r['phase']} recorded. IMPLEMENT now: edit files in scope "
+        f"({', '.join(r['scope'])}).\n" + _next_line(r)))
+
+
+# -- try ----------------------------------------------------------------------------
+
+
+@click.command("try")
+@click.option("--full", is_flag=True, help="Also TEST and BENCHMARK the full-scale case (automatic every 3rd kept iteration).")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def try_(full, name, workspace, as_json):
+    """IMPLEMENT + TEST + BENCHMARK the working-tree change.
+
+    Captures the diff (optim/<name>/patches/), refuses edits outside the
+    target's scope, compares the outputs with the baseline's (per-output
+    tolerances) and runs the target's test command; when TEST passes,
+    benchmarks the candidate against the last kept commit and the baseline,
+    interleaved. Exit code 1 when TEST fails (then `campaign log` reverts).
+    """
+    result = _open(workspace, name).try_change(full=full, progress=_progress(as_json))
+
+    def text(r):
+        if not r["ok"]:
+            failures = "; ".join(str(f.get("message") or f.get("output")) for f in r["test"]["failures"])
+            cmd = r["test"].get("test_command") or {}
+            if cmd and not cmd.get("passed"):
+                failures += f"; test command `{cmd.get('cmd')}` exited {cmd.get('rc')}"
+            return f"TEST FAILED: {failures}\n" + _next_line(r)
+        b = r["benchmark"]
+        ci = b["ci"]
+        vs = b["vs_baseline"]
+        line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {_x(b['speedup'])} vs last kept "
+                f"(CI {ci[0]:.2f}-{ci[1]:.2f}); {_x(vs['speedup'])} vs baseline")
+        if b.get("full"):
+            line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
+        return line + "\n" + _next_line(r)
+
+    emit(result, as_json, text)
+    if not result["ok"]:
+        click.echo("error: TEST failed: the change will be reverted at LOG (its diff is kept in patches/). "
+                   f"Run: {result['next']['command']}", err=True)
+        click.get_current_context().exit(1)
+
+
+# -- log ----------------------------------------------------------------------------
+
+
+@click.command("log")
+@click.option("--surprise", default=None, help="MANDATORY: what surprised you (prediction vs reality); 'None' if nothing.")
+@click.option("--notes", default=None, help="Observations, what to try next.")
+@click.option("--why", default=None, help="Postmortem: why the result diverged from the prediction.")
+@click.option("--lesson", default=None, help="Postmortem: what this teaches about the code.")
+@click.option("--keep", default=None, metavar="REASON",
+              help="Keep a change the benchmark calls 'same' or 'inconclusive' (never a slower or failed one).")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
+    """LOG, then COMMIT (kept) or REVERT.
+
+    Kept only when TEST passed and BENCHMARK says 'faster' (or 'same'/'inconclusive' with --keep REASON).
+    A postmortem (--why, --lesson) is required when the result misses the prediction by more than the
+    postmortem factor (1.5x) either way. With no options after an interrupted LOG, completes its commit/revert.
+
+    Example: campaign log --surprise "None - matched the prediction" --notes "next: the load phase"
+    """
+    result = _open(workspace, name).log(surprise, notes, why, lesson, keep)
+
+    def text(r):
+        if r.get("completed"):
+            return r["message"] + "\n" + _next_line(r)
+        outcome = f"kept and committed ({(r['commit'] or '')[:10]})" if r["kept"] else \
+            f"reverted ({(r['revert'] or {}).get('reason')}; diff kept in {(r['revert'] or {}).get('patch')})"
+        return f"iteration {r['iteration']} logged: {outcome}\n" + _next_line(r)
+
+    emit(result, as_json, text)
+
+
+# -- decide / skip / finish / render ---------------------------------------------------------
+
+
+@click.command("decide")
+@click.option("--exhausted", is_flag=True,
+              help="Declare the current bottleneck (the plan's phase) exhausted; needs --why. The campaign stops "
+                   "when every phase with >5% share is exhausted, otherwise it re-profiles.")
+@click.option("--why", default=None, help="Why the bottleneck is exhausted.")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def decide(exhausted, why, name, workspace, as_json):
+    """DECIDE: apply the stopping rules (goal, 3 iterations under 5%, iteration cap, exhausted)."""
+    result = _open(workspace, name).decide(exhausted, why)
+    emit(result, as_json, lambda r: f"{'STOP' if r['stop'] else 'continue'} ({r['rule']}): {r['reason']}\n" + _next_line(r))
+
+
+@click.command("skip")
+@click.option("--why", default=None, help="Why you are stuck on this bottleneck (required).")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def skip(why, name, workspace, as_json):
+    """Skip the current bottleneck after 3 failed attempts on it, with a written reason."""
+    result = _open(workspace, name).skip(why)
+    emit(result, as_json, lambda r: f"skipped {r['bottleneck']} after {r['failed_attempts']} failed attempts\n" + _next_line(r))
+
+
+@click.command("finish")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def finish(name, workspace, as_json):
+    """FINISH: full case vs the pre-optimization tag, tag <name>/post-optimization, merge back."""
+    result = _open(workspace, name).finish(progress=_progress(as_json))
+    emit(result, as_json, lambda r: (
+        f"finished: {_x(r['final_speedup'])} over baseline; full case {_x((r['full'] or {}).get('speedup'))} "
+        f"vs the pre-optimization tag; tagged {r['post_tag']}, merged into {r['merged_into']}"))
+
+
+@click.command("render")
+@_name_option
+@dir_option
+@json_option
+@_errors
+def render(name, workspace, as_json):
+    """Re-render optimization_log.md, thinking_log.md and summary.md from the journal (idempotent)."""
+    result = _open(workspace, name).render()
+    emit(result, as_json, lambda r: f"rendered {', '.join(r['files'])} in {r['record']} "
+                                    f"({len(r['changed'])} changed)")
+
+
+@click.command("targets")
+@dir_option
+@json_option
+@_errors
+def targets(workspace, as_json):
+    """List the targets: built-ins (targets/ packages) and a campaign.toml in --dir."""
+    from campaign.target import TargetError, builtin_targets
+
+    result: dict[str, Any] = {"ok": True, "builtin": builtin_targets(), "toml": None}
+    path = Path(workspace) / "campaign.toml"
+    if path.exists():
+        from campaign.toml_target import load_toml_target
+
+        try:
+            t = load_toml_target(path)
+            result["toml"] = {"path": str(path), "ok": True, "name": t.name, "scope": t.scope, "spec": "campaign.toml"}
+        except TargetError as exc:
+            result["toml"] = {"path": str(path), "ok": False, "error": str(exc)}
+
+    def text(r):
+        lines = ["built-in targets:"] + [f"  {n:<20} {s}" for n, s in sorted(r["builtin"].items())]
+        if len(lines) == 1:
+            lines.append("  (none)")
+        toml = r["toml"]
+        if toml:
+            lines.append(f"campaign.toml: {toml['name']} (use --target campaign.toml)" if toml["ok"]
+                         else f"campaign.toml is broken: {toml['error']}")
+        lines.append("any class: --target module:Class")
+        return "\n".join(lines)
+
+    emit(result, as_json, text)
