@@ -269,10 +269,10 @@ class Campaign:
     # -- PROFILE -------------------------------------------------------------------
 
     def profile(self, lines: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-        from campaign import vcs
-        from campaign.profiling import profile_workload
-
         with self._step("profile") as state:
+            from campaign import vcs
+            from campaign.profiling import profile_workload
+
             target = self.target
             lines = list(lines) or list(getattr(target, "hot_functions", []) or [])
             data = self._measure(lambda: profile_workload(
