@@ -55,7 +55,7 @@ class WeightCombinationSearch:
 
     def __init__(self, tolerance=0.0, max_iter=32, initial_wpn=1.0, wpn_bounds=(-math.inf, math.inf),
                  early_stopping=True, adaptive_sampling=True, sampling_threshold=EXHAUSTIVE_MAX_N,
-                 sample_size=1 << 30, sampling_strategy="importance", use_numba=True, parallel=False,
+                 sample_size=10_000, sampling_strategy="random", use_numba=True, parallel=False,
                  n_jobs=-1, seed=0):
         self.tolerance = tolerance
         self.max_iter = max_iter

@@ -456,15 +456,18 @@ def search(coefficients, target, tolerance=0.0, max_iter=32, initial_wpn=1.0,
 
 
 def search_sampled(coefficients, target, tolerance=0.0, max_iter=32, initial_wpn=1.0,
-                   wpn_bounds=(-math.inf, math.inf), early_stopping=True, *, sample_size=1 << 30,
-                   strategy="importance", seed=0, use_numba=True, n_jobs=1):
-    """SAMPLED mode: each cycle evaluates the 2**k - 1 lines over a seeded subset of k parameters.
+                   wpn_bounds=(-math.inf, math.inf), early_stopping=True, *, sample_size=10_000,
+                   strategy="random", seed=0, use_numba=True, n_jobs=1):
+    """SAMPLED mode: each cycle searches the 2**k - 1 lines over a seeded subset of k parameters.
 
-    k = floor(log2(sample_size + 1)) (at most MAX_N); the subset is the k parameters
-    whose selection moves the result most (``importance``; seeded tie-break) or a
-    seeded random subset (``random``). The sampled lines are searched EXACTLY (meet in
-    the middle, canonical order restricted to the subset), so the sample of 2**k lines
-    costs ~2**(k/2). Contract: quality (|error| within 1% of exhaustive), not identity.
+    ``sample_size`` is the evaluation budget per cycle, as in the original plan (its
+    default, 10,000, is the original's "max combos to test per cycle"). Meet in the
+    middle evaluates ~8 * 2**(k/2) partial sums for 2**k lines, so the budget buys
+    k = floor(2*log2(sample_size/8)) parameters (10,000 -> k = 20, ~1M lines per cycle).
+    The subset is the k parameters whose selection moves the result most
+    (``importance``, seeded tie-break) or a seeded random subset (``random``); the
+    sampled lines are searched EXACTLY (canonical order restricted to the subset).
+    Contract: quality (|error| within 1% of exhaustive), not identity.
     """
     c, target, tol, max_iter, wpn, lo, hi = validate(
         coefficients, target, tolerance, max_iter, initial_wpn, wpn_bounds, SAMPLED_MAX_N)
@@ -473,7 +476,7 @@ def search_sampled(coefficients, target, tolerance=0.0, max_iter=32, initial_wpn
     if sample_size < 1:
         raise ValueError("sample_size must be >= 1")
     n = len(c)
-    k = max(1, min(n, MAX_N, int(sample_size + 1).bit_length() - 1))
+    k = max(1, min(n, MAX_N, int(2 * math.log2(max(sample_size, 8) / 8.0))))
     cycle = _kernel(use_numba)
     n_chunks = _set_threads(n_jobs, use_numba)
     W = [0.0] * n
