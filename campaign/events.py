@@ -18,7 +18,8 @@ init        name, target_spec, target (Target.describe()), goal_speedup,
 baseline    commit, dirty, case, outputs, phases {name: s}, warm_s (median),
             first_call_s, compile_s, environment {...}, snapshot (relative
             path of the baseline snapshot of the scope files)
-profile     commit, case, phases {name: s}, shares {name: fraction},
+profile     (iteration: the one it prepares)
+            commit, case, phases {name: s}, shares {name: fraction},
             amdahl {name: best whole-run speedup by that phase alone},
             total_s, top_functions [{file, line, function, ncalls, tottime,
             cumtime}], lines {func: [{line, hits, time_s, source}]}
@@ -26,23 +27,32 @@ think       hypothesis, options [str], chosen, predicted_speedup (float > 0),
             risk
 plan        phase, change, bottleneck, phase_share, amdahl_bound,
             override (reason string when the Amdahl warning was overridden)
-implement   files [paths changed], patch (relative path under patches/),
-            patch_sha256, out_of_scope [paths], agent (who made the change)
-test        passed, failures [{output, expected, actual, tolerance, message}],
-            test_command {cmd, rc, passed, tail} or null, out_of_scope [paths]
+implement   files [paths changed], patch (relative path under the record:
+            patches/iter-NN.patch at try time; LOG renames it to
+            patches/iter-NN-kept.patch or -reverted.patch, same bytes and
+            sha256, and records the new path as `patch` in the commit/revert
+            event: read that one when present), patch_sha256, out_of_scope
+            [paths], agent (who made the change)
+test        passed, failures [{output, expected, actual, tolerance, message,
+            case}], test_command {cmd, rc, passed, tail} or null,
+            out_of_scope [paths], cases [the workload cases checked]
 benchmark   case, verdict (faster|slower|same|inconclusive), speedup
             (vs last kept), ci [lo, hi], vs_baseline {speedup, ci},
             cumulative_speedup, phases {name: speedup}, candidate {warm_s,
             first_call_s, compile_s}, reference {same}, metric ("wall" or
             "instructions"), blocks, samples {a: [...], b: [...]},
             full (the same object for the full-scale case, or null),
-            environment
+            environment; also noise_floor, min_effect, notes [str] and
+            vs_baseline.verdict (from campaign.bench)
 log         surprise (non-empty; "None" allowed), notes, postmortem
             {why, lesson} or null, kept (bool), keep_reason (str or null)
-commit      commit (hex), message
+commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
+            the start commit, whose iteration is null)
 revert      to_commit, reason (test-failed|slower|not-faster|out-of-scope|
             agent-failed), patch
-decide      stop (bool), rule (goal|diminishing|cap|exhausted|none), reason
+decide      stop (bool), rule (goal|diminishing|cap|exhausted|none), reason,
+            exhausted (bool: `decide --exhausted`), phase (the phase declared
+            exhausted, or null), why (or null), cumulative_speedup
 skip        bottleneck, why, failed_attempts
 tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
 agent       step, request (relative path), answer (relative path), attempts,

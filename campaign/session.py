@@ -21,7 +21,8 @@ can finish the job idempotently:
 
 Benchmark budgets come from the environment (for tests and quick trials):
 ``CAMPAIGN_BENCH_MAX_BLOCKS`` (default 30), ``CAMPAIGN_BENCH_MIN_BLOCKS`` (3),
-``CAMPAIGN_BENCH_BUDGET_S`` (120), ``CAMPAIGN_BASELINE_REPEAT`` (3).
+``CAMPAIGN_BENCH_BUDGET_S`` (120), ``CAMPAIGN_BENCH_PROCESS_S`` (0.1: seconds of warm
+work per measured process), ``CAMPAIGN_BASELINE_REPEAT`` (3).
 
 Heavy modules (GitPython, Jinja2, numpy, the measurement layer) are imported
 inside the methods that need them: ``status()`` reads the journal only.
@@ -59,11 +60,14 @@ def _env_number(name: str, default: float) -> float:
 
 
 def bench_budget() -> dict[str, Any]:
-    return {
+    budget = {
         "max_blocks": int(_env_number("CAMPAIGN_BENCH_MAX_BLOCKS", 30)),
         "min_blocks": int(_env_number("CAMPAIGN_BENCH_MIN_BLOCKS", 3)),
         "budget_s": _env_number("CAMPAIGN_BENCH_BUDGET_S", 120),
     }
+    if os.environ.get("CAMPAIGN_BENCH_PROCESS_S"):  # warm work per measured process (bench.TARGET_PROCESS_S)
+        budget["process_s"] = _env_number("CAMPAIGN_BENCH_PROCESS_S", 0.1)
+    return budget
 
 
 def parse_speedup(value: Any) -> float:

@@ -60,7 +60,7 @@ BENCH = textwrap.dedent(
 
     import primes
 
-    SIZES = {"fast": 30000, "full": 40000}
+    SIZES = {"fast": 20000, "full": 25000}
 
 
     def once(n):
@@ -130,7 +130,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     env.update({
         "CAMPAIGN_BENCH_MAX_BLOCKS": "3",
         "CAMPAIGN_BENCH_MIN_BLOCKS": "2",
-        "CAMPAIGN_BENCH_BUDGET_S": "8",
+        "CAMPAIGN_BENCH_BUDGET_S": "6",
+        "CAMPAIGN_BENCH_PROCESS_S": "0.02",
         "CAMPAIGN_BASELINE_REPEAT": "1",
         "CAMPAIGN_LOCK_TIMEOUT": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
