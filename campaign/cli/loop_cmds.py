@@ -28,15 +28,15 @@ def _errors(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from campaign.errors import UserError
-        from campaign.target import TargetError
 
         try:
             return func(*args, **kwargs)
         except UserError as exc:
             raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
-        except TargetError as exc:
-            raise CampaignError(str(exc)) from None
         except Exception as exc:
+            target_module = sys.modules.get("campaign.target")  # raised only if imported: keep start-up lean
+            if target_module is not None and isinstance(exc, target_module.TargetError):
+                raise CampaignError(str(exc)) from None
             if type(exc).__name__ == "GitCommandError":  # GitPython, not imported here (start-up time)
                 detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
                 raise CampaignError(
