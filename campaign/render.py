@@ -104,7 +104,8 @@ def _iteration_view(it: Iteration, state: State) -> dict[str, Any]:
         "n": it.n,
         "title": _text(plan.get("change") or think.get("chosen"), f"iteration {it.n}").splitlines()[0],
         "target": f"{phase} ({_pct(shares.get(phase))} of runtime)" if phase else "—",
-        "optimization": _text(plan.get("change")) + (f" — {think['chosen']}" if think.get("chosen") else ""),
+        "optimization": _text(plan.get("change")) + (
+            f" — {think['chosen']}" if think.get("chosen") and think.get("chosen") != plan.get("change") else ""),
         "bottleneck": _text(plan.get("bottleneck")),
         "prediction": f"{_x(think.get('predicted_speedup'))} — {_text(think.get('hypothesis'))}",
         "result": result,

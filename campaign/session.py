@@ -710,7 +710,8 @@ class Campaign:
         warnings = []
         if contents.torn is not None:
             warnings.append(contents.torn.message(self.journal.path))
-        warnings += self._amdahl_warnings(state)
+        if state.step is not Step.DONE:
+            warnings += self._amdahl_warnings(state)
         holder = None
         holder_path = self.record_dir / HOLDER_NAME
         if holder_path.exists():

@@ -1,0 +1,126 @@
+"""End to end, as a new user would: a throwaway repo, campaign.toml, the real CLI in a subprocess.
+
+init -> profile -> think -> plan -> (a real algorithmic speedup) -> try -> log (kept, committed)
+-> decide -> profile -> think -> plan -> (a change that breaks correctness) -> try (TEST fails)
+-> log (reverted, diff kept) -> decide -> finish (tags + merge).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loop_fixtures import PRIMES, SIEVE, campaign, git, make_repo
+
+for _module in ("campaign.baseline", "campaign.profiling", "campaign.worktrees"):  # the measurement layer
+    pytest.importorskip(_module, reason=f"{_module} is not in this checkout yet")
+
+FIELDS = ("Target", "Optimization", "Bottleneck", "Prediction", "Result", "Performance", "Correctness",
+          "Commit", "Surprise", "Notes")
+
+
+def ok(result, *, code: int = 0) -> dict:
+    assert result.returncode == code, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return json.loads(result.stdout) if result.stdout.lstrip().startswith("{") else {}
+
+
+def test_walkthrough(tmp_path):
+    repo = make_repo(tmp_path / "primes-repo")
+    c = lambda *args: campaign(repo, *args)  # noqa: E731
+
+    targets = ok(c("targets", "--json"))
+    assert targets["toml"]["ok"] and targets["toml"]["name"] == "primes"
+
+    ok(c("init", "--target", "campaign.toml", "--goal-speedup", "1000", "--max-iterations", "2", "--json"))
+    record = repo / "optim" / "primes"
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "optimization/primes"
+    assert "primes/pre-optimization" in git(repo, "tag")
+    assert (record / "baseline.json").exists() and (record / "baseline_snapshot" / "primes.py").read_text() == PRIMES
+    assert "AGENTS.md" in git(repo, "ls-files") and "campaign status" in (repo / "AGENTS.md").read_text()
+    assert git(repo, "status", "--porcelain", "--", ".", ":!optim") == ""  # the record moves on between commits
+    assert ok(c("status", "--json"))["step"] == "profile"
+
+    # -- iteration 1: a real algorithmic speedup, kept -----------------------------------------
+    prof = ok(c("profile", "--json"))
+    assert prof["shares"]["count"] > 0.5
+    ok(c("think", "--hypothesis", "trial division costs O(n sqrt n) in count_primes",
+         "--option", "sieve of Eratosthenes: O(n log log n), a bytearray of n",
+         "--option", "skip even divisors: ~2x, trivial", "--chosen", "sieve: the profile says count dominates",
+         "--predict", "20x", "--risk", "memory at full scale", "--json"))
+    refused = c("plan", "--phase", "count", "--change", "sieve of Eratosthenes")
+    assert refused.returncode == 1 and "Amdahl" in refused.stderr  # count alone cannot reach 1000x
+    ok(c("plan", "--phase", "count", "--change", "sieve of Eratosthenes", "--bottleneck", "count_primes inner loop",
+         "--override-amdahl", "the goal is a stretch on purpose; count is where the time is", "--json"))
+    (repo / "primes.py").write_text(SIEVE)
+    tried = ok(c("try", "--json"))
+    assert tried["test"]["passed"] and tried["benchmark"]["verdict"] == "faster"
+    assert tried["benchmark"]["speedup"] > 3 and tried["benchmark"]["vs_baseline"]["speedup"] > 3
+    logged = ok(c("log", "--surprise", "The sieve beat the prediction by a wide margin",
+                  "--notes", "setup (list building) is next", "--why", "the sieve inner loop runs in C",
+                  "--lesson", "slice assignment on a bytearray is nearly free", "--json"))
+    assert logged["kept"] is True
+    head = git(repo, "log", "-1", "--format=%s")
+    assert head.startswith("campaign primes iter 1: sieve of Eratosthenes (") and "x, CI " in head
+    assert git(repo, "show", "HEAD:primes.py") == SIEVE.rstrip("\n")
+
+    # a crash after the git commit but before its journal event: status explains, decide completes it
+    journal = record / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    assert json.loads(lines[-1])["type"] == "commit"
+    journal.write_bytes(b"".join(lines[:-1]))
+    status = ok(c("status", "--json"))
+    assert status["step"] == "commit" and "commit" in status["recovery"]
+    decided = ok(c("decide", "--json"))
+    assert decided["stop"] is False and decided["next"]["step"] == "profile"
+    assert git(repo, "rev-list", "--count", "HEAD") == "3"  # base, start, iter 1: the commit was reused
+
+    # -- iteration 2: a change that breaks correctness, reverted ------------------------------------
+    ok(c("profile", "--json"))
+    ok(c("think", "--hypothesis", "sum() over the bytearray is the rest of count", "--option", "count while sieving",
+         "--option", "leave it", "--chosen", "count while sieving", "--predict", "1.2", "--risk", "off-by-one", "--json"))
+    ok(c("plan", "--phase", "count", "--change", "count while sieving", "--override-amdahl", "stretch goal", "--json"))
+    (repo / "primes.py").write_text(SIEVE.replace("return sum(sieve)", "return sum(sieve) - 1"))
+    failed = c("try", "--json")
+    assert failed.returncode == 1 and "TEST failed" in failed.stderr and "Traceback" not in failed.stderr
+    assert json.loads(failed.stdout)["test"]["passed"] is False
+    wrong = c("decide")
+    assert wrong.returncode == 2 and "campaign log" in wrong.stderr
+    logged = ok(c("log", "--surprise", "Off by one: the fused count dropped a prime", "--json"))
+    assert logged["kept"] is False and logged["revert"]["reason"] == "test-failed"
+    assert (repo / "primes.py").read_text() == SIEVE  # restored to the last kept commit
+    patches = sorted(p.name for p in (record / "patches").iterdir())
+    assert patches == ["iter-01-kept.patch", "iter-02-reverted.patch"]
+    assert "sum(sieve) - 1" in (record / "patches" / "iter-02-reverted.patch").read_text()
+    decided = ok(c("decide", "--json"))
+    assert decided["stop"] is True and decided["rule"] == "cap"
+
+    # -- finish -----------------------------------------------------------------------------------
+    finished = ok(c("finish", "--json"))
+    assert finished["post_tag"] == "primes/post-optimization" and finished["full"]["speedup"] > 1
+    tags = git(repo, "tag").split()
+    assert {"primes/pre-optimization", "primes/post-optimization"} <= set(tags)
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    git(repo, "merge-base", "--is-ancestor", "primes/post-optimization", "main")
+    assert (repo / "primes.py").read_text() == SIEVE
+
+    opt = (record / "optimization_log.md").read_text()
+    for n in (1, 2):
+        block = opt.split(f"## Iteration {n}:")[1].split("## Iteration")[0]
+        for field in FIELDS:
+            assert f"**{field}:**" in block, (n, field)
+    assert "Off by one: the fused count dropped a prime" in opt
+    assert "**Correctness:** FAIL (reverted)" in opt and "**Correctness:** PASS" in opt
+    thinking = (record / "thinking_log.md").read_text()
+    assert "### Before Iteration 1" in thinking and "### Before Iteration 2" in thinking
+    assert "### Postmortem — Iteration 1" in thinking
+    summary = (record / "summary.md").read_text()
+    assert "Final speedup:" in summary and "## What dominates now" in summary and "iteration cap" in summary
+
+    status = ok(c("status", "--json"))
+    assert status["finished"] is True and status["step"] == "done"
+    before = {p.name: p.read_bytes() for p in record.glob("*.md")}
+    assert ok(c("render", "--json"))["changed"] == []
+    assert before == {p.name: p.read_bytes() for p in record.glob("*.md")}
+    assert git(repo, "status", "--porcelain") == ""
