@@ -266,3 +266,114 @@ def test_json_errors_are_json(repo):
     assert result.returncode == 2
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["due"] == "profile" and data["command"] == "campaign profile"
+
+
+# -- LOG outcomes, skip and exhausted on crafted journals (no measurement needed) ----------------------
+
+
+def _attempt(j: Journal, n: int, phase: str = "count", passed: bool = False, kept: bool | None = None) -> None:
+    """Append one whole iteration (think .. revert/commit, decide)."""
+    j.append("think", {"hypothesis": "h", "options": ["a"], "chosen": "c", "predicted_speedup": 2.0, "risk": "r"}, n)
+    j.append("plan", {"phase": phase, "change": f"attempt {n}", "bottleneck": None, "phase_share": 0.97,
+                      "amdahl_bound": 33.3, "override": None}, n)
+    j.append("implement", {"files": ["primes.py"], "patch": f"patches/iter-{n:02d}.patch", "patch_sha256": "0",
+                           "out_of_scope": [], "agent": "cli"}, n)
+    j.append("test", {"passed": passed, "failures": [], "test_command": None, "out_of_scope": []}, n)
+    j.append("log", {"surprise": "s", "notes": None, "postmortem": None, "kept": bool(kept), "keep_reason": None}, n)
+    j.append("revert", {"to_commit": "x", "reason": "test-failed", "patch": None}, n)
+    j.append("decide", {"stop": False, "rule": "none", "reason": "go on", "exhausted": False}, n)
+
+
+def test_out_of_scope_edit_fails_test_and_is_reverted(repo):
+    crafted(repo, "plan")
+    (repo / "bench.py").write_text("print('tampered')\n")
+    (repo / "notes.txt").write_text("new file outside the scope\n")
+    result = run(repo, "try", "--json")
+    assert result.exit_code == 1
+    out = result.output  # progress and the error line go to stderr, mixed in here
+    data = json.loads(out[out.index("{"): out.rindex("}") + 1])
+    assert data["test"]["passed"] is False and data["test"]["out_of_scope"] == ["bench.py", "notes.txt"]
+    logged = run(repo, "log", "--surprise", "I edited the harness", "--json")
+    assert logged.exit_code == 0, logged.output
+    assert json.loads(logged.output)["revert"]["reason"] == "out-of-scope"
+    assert "tampered" not in (repo / "bench.py").read_text() and not (repo / "notes.txt").exists()
+    patch = repo / "optim" / "primes" / "patches" / "iter-01-reverted.patch"
+    assert "tampered" in patch.read_text()
+    assert git(repo, "status", "--porcelain", "--", ".", ":!optim") == ""
+
+
+def _at_log_with_benchmark(repo: Path, verdict: str, speedup: float) -> Journal:
+    from campaign import vcs
+
+    j = crafted(repo, "plan")
+    (repo / "primes.py").write_text((repo / "primes.py").read_text() + "\n# faster, maybe\n")
+    r = vcs.open_repo(repo)
+    sha = vcs.write_patch(r, ["primes.py"], j.record_dir / "patches" / "iter-01.patch")
+    j.append("implement", {"files": ["primes.py"], "patch": "patches/iter-01.patch", "patch_sha256": sha,
+                           "out_of_scope": [], "agent": "cli"}, 1)
+    j.append("test", {"passed": True, "failures": [], "test_command": None, "out_of_scope": []}, 1)
+    j.append("benchmark", {"case": "fast", "verdict": verdict, "speedup": speedup, "ci": [speedup - 0.02, speedup + 0.02],
+                           "vs_baseline": {"speedup": speedup, "ci": [speedup - 0.02, speedup + 0.02]},
+                           "cumulative_speedup": speedup, "candidate": {}, "reference": {}, "full": None}, 1)
+    return j
+
+
+def test_inconclusive_is_kept_only_with_a_reason_and_postmortem(repo):
+    _at_log_with_benchmark(repo, "inconclusive", 1.01)
+    before = snapshot(repo)
+    # predicted 5x, measured 1.01x: a postmortem is due
+    assert_refused(run(repo, "log", "--surprise", "tiny", "--keep", "cleaner code"), 1, "postmortem is required", "--why")
+    assert snapshot(repo) == before
+    result = run(repo, "log", "--surprise", "tiny", "--keep", "cleaner code", "--why", "memory bound",
+                 "--lesson", "profile memory", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kept"] is True and data["commit"]
+    assert git(repo, "log", "-1", "--format=%s").startswith("campaign primes iter 1: sieve (1.01x, CI 0.99-1.03)")
+    assert (repo / "optim" / "primes" / "patches" / "iter-01-kept.patch").exists()
+
+
+def test_same_without_keep_is_reverted(repo):
+    _at_log_with_benchmark(repo, "same", 1.0)
+    result = run(repo, "log", "--surprise", "None", "--why", "w", "--lesson", "l", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["revert"]["reason"] == "not-faster"
+    assert "# faster, maybe" not in (repo / "primes.py").read_text()
+
+
+def test_slower_can_never_be_kept(repo):
+    _at_log_with_benchmark(repo, "slower", 0.8)
+    assert_refused(run(repo, "log", "--surprise", "x", "--why", "w", "--lesson", "l", "--keep", "pls"), 1, "never kept")
+
+
+def test_kept_change_must_be_the_tested_one(repo):
+    _at_log_with_benchmark(repo, "faster", 4.0)
+    (repo / "primes.py").write_text("# edited after try\n")
+    assert_refused(run(repo, "log", "--surprise", "None"), 1, "changed since `campaign try`")
+
+
+def test_skip_after_three_failures_then_decide(repo):
+    j = crafted(repo, "profile")
+    for n in (1, 2, 3):
+        _attempt(j, n)
+    before = snapshot(repo)
+    assert_refused(run(repo, "skip"), 1, "--why is required")
+    assert snapshot(repo) == before
+    result = run(repo, "skip", "--why", "three approaches broke the count", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["bottleneck"] == "count" and data["failed_attempts"] == 3 and data["next"]["step"] == "decide"
+    decided = json.loads(run(repo, "decide", "--json").output)
+    assert decided["stop"] is True and decided["rule"] == "diminishing"
+
+
+def test_decide_exhausted(repo):
+    j = crafted(repo, "profile")
+    _attempt(j, 1)
+    lines = j.path.read_bytes().splitlines(keepends=True)
+    j.path.write_bytes(b"".join(lines[:-1]))  # drop the decide: DECIDE is due
+    assert_refused(run(repo, "decide", "--exhausted"), 1, "--why is required")
+    result = run(repo, "decide", "--exhausted", "--why", "nothing left to try on count", "--json")
+    data = json.loads(result.output)
+    # count is the only phase above 5%: exhausting it stops the campaign
+    assert data["stop"] is True and data["rule"] == "exhausted" and data["phase"] == "count"
