@@ -2,7 +2,8 @@
 
 One self-contained JSON object per line (the schema is in ``campaign.events``).
 Every append is one ``write`` of the whole line followed by ``flush`` and
-``os.fsync``, so after a crash at most the LAST line can be incomplete.
+``os.fsync``, so after a crash at most the LAST line can be incomplete. NaN and
+infinite floats are stored as null (JSON has neither).
 
 Reading (``parse_journal``, pure):
 
@@ -26,6 +27,7 @@ naming the command that holds it (its argv and pid are stored in
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -119,6 +121,30 @@ def _check_event(event: dict[str, Any], number: int, previous: int, name: str) -
         )
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def command_line(argv: list[str]) -> str:
+    """How a holder's argv reads to a user: ``campaign try --full``."""
+    if not argv:
+        return "campaign ..."
+    head = Path(argv[0]).name
+    if head in ("campaign", "__main__.py") or head.startswith("python"):
+        rest = argv[1:]
+        if rest[:2] == ["-m", "campaign"]:
+            rest = rest[2:]
+        return " ".join(["campaign", *rest])
+    return " ".join(argv)
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
@@ -193,7 +219,7 @@ class Journal:
             "ts": now_iso(),
             "type": type_,
             "iteration": iteration,
-            "data": data,
+            "data": finite(data),
         }
         line = json.dumps(event, sort_keys=True, default=str, allow_nan=False) + "\n"
         created = not self.path.exists()
@@ -241,7 +267,7 @@ class CampaignLock:
             lock.acquire(timeout=self.timeout_s)
         except Timeout:
             holder = self.holder() or {}
-            command = " ".join(holder.get("argv") or ["campaign ..."])
+            command = command_line(holder.get("argv") or [])
             raise LockError(
                 f"another campaign command is running on this campaign: `{command}` "
                 f"(pid {holder.get('pid', '?')}, since {holder.get('since', '?')}); waited "

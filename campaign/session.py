@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterator
 
 from campaign import loop, stopping
 from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
-from campaign.journal import HOLDER_NAME, CampaignLock, Journal
+from campaign.journal import HOLDER_NAME, CampaignLock, Journal, command_line
 from campaign.loop import Step
 
 RECORD_ROOT = "optim"
@@ -300,14 +300,15 @@ class Campaign:
     # -- THINK ---------------------------------------------------------------------
 
     def think(self, hypothesis: str, options: list[str], chosen: str, predict: Any, risk: str) -> dict[str, Any]:
-        predicted = parse_speedup(predict)
-        hypothesis = _required_text(hypothesis, "--hypothesis", "what you think limits performance, and why.")
-        options = [o.strip() for o in options or [] if o and o.strip()]
-        if not options:
-            raise RuleError("at least one --option is required: list the approaches you considered (2-3, with pros/cons).")
-        chosen = _required_text(chosen, "--chosen", "the approach you pick, and why.")
-        risk = _required_text(risk, "--risk", "what could go wrong or invalidate the approach.")
         with self._step("think") as state:
+            predicted = parse_speedup(predict)
+            hypothesis = _required_text(hypothesis, "--hypothesis", "what you think limits performance, and why.")
+            options = [o.strip() for o in options or [] if o and o.strip()]
+            if not options:
+                raise RuleError("at least one --option is required: list the approaches you considered "
+                                "(2-3, with pros/cons).")
+            chosen = _required_text(chosen, "--chosen", "the approach you pick, and why.")
+            risk = _required_text(risk, "--risk", "what could go wrong or invalidate the approach.")
             iteration = len(state.iterations) + 1
             data = {"hypothesis": hypothesis, "options": options, "chosen": chosen,
                     "predicted_speedup": predicted, "risk": risk}
@@ -317,9 +318,9 @@ class Campaign:
     # -- PLAN ----------------------------------------------------------------------
 
     def plan(self, phase: str, change: str, bottleneck: str | None = None, override_amdahl: str | None = None) -> dict[str, Any]:
-        change = _required_text(change, "--change", "what you will change.")
-        phase = _required_text(phase, "--phase", "the profiled phase the change attacks.")
         with self._step("plan") as state:
+            change = _required_text(change, "--change", "what you will change.")
+            phase = _required_text(phase, "--phase", "the profiled phase the change attacks.")
             profile = state.last_profile or {}
             shares = profile.get("shares") or {}
             measured = sorted(set(shares) | set(profile.get("phases") or {}))
@@ -608,9 +609,9 @@ class Campaign:
     # -- DECIDE / SKIP ---------------------------------------------------------------
 
     def decide(self, exhausted: bool = False, why: str | None = None) -> dict[str, Any]:
-        if exhausted:
-            why = _required_text(why, "--why", "say why the current bottleneck is exhausted (a future agent may find a way).")
         with self._step("decide") as state:
+            if exhausted:
+                why = _required_text(why, "--why", "say why the current bottleneck is exhausted (a future agent may find a way).")
             it = state.current
             phase = (it.skip or {}).get("bottleneck") or it.phase
             done = list(state.exhausted) + list(state.skipped) + ([phase] if exhausted and phase else [])
@@ -627,8 +628,8 @@ class Campaign:
             return {"ok": True, "step": "decide", "iteration": it.n, **data, "next": self._next()}
 
     def skip(self, why: str) -> dict[str, Any]:
-        why = _required_text(why, "--why", "write why you are stuck on this bottleneck (a future agent may find a solution).")
         with self._step("skip") as state:
+            why = _required_text(why, "--why", "write why you are stuck on this bottleneck (a future agent may find a solution).")
             it = state.current
             phase = it.phase if it else None
             failed = stopping.failed_attempts_on(state.attempts(), phase) if phase else 0
@@ -719,7 +720,7 @@ class Campaign:
 
             try:
                 holder = json.loads(holder_path.read_text())
-                warnings.append(f"a command may be running: `{' '.join(holder.get('argv', []))}` (pid {holder.get('pid')})")
+                warnings.append(f"a command may be running: `{command_line(holder.get('argv', []))}` (pid {holder.get('pid')})")
             except (OSError, ValueError):
                 pass
         iterations = []

@@ -131,3 +131,14 @@ def test_lock_contention_with_a_second_process(tmp_path):
     # the killed holder released the OS lock
     with CampaignLock(tmp_path, timeout_s=2):
         pass
+
+
+def test_non_finite_floats_are_stored_as_null(tmp_path):
+    j = Journal(tmp_path)
+    j.append("plan", {"amdahl_bound": float("inf"), "xs": [1.0, float("nan")]}, 1)
+    assert j.events()[0]["data"] == {"amdahl_bound": None, "xs": [1.0, None]}
+
+
+def test_command_line_reads_like_the_cli():
+    assert jmod.command_line(["/usr/bin/campaign", "try", "--full"]) == "campaign try --full"
+    assert jmod.command_line(["/usr/bin/python3", "-m", "campaign", "log"]) == "campaign log"
