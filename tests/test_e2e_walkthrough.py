@@ -124,3 +124,60 @@ def test_walkthrough(tmp_path):
     assert ok(c("render", "--json"))["changed"] == []
     assert before == {p.name: p.read_bytes() for p in record.glob("*.md")}
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_kill_9_during_try_then_status_and_rerun(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from loop_fixtures import cli_env
+
+    repo = make_repo(tmp_path / "repo")
+    c = lambda *args: campaign(repo, *args)  # noqa: E731
+    ok(c("init", "--target", "campaign.toml", "--goal-speedup", "2"))
+    ok(c("profile"))
+    ok(c("think", "--hypothesis", "h", "--option", "sieve", "--chosen", "sieve", "--predict", "5", "--risk", "r"))
+    ok(c("plan", "--phase", "count", "--change", "sieve"))
+    (repo / "primes.py").write_text(SIEVE)
+    journal = repo / "optim" / "primes" / "journal.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "try"], cwd=repo, env=cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while b'"type": "test"' not in journal.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # campaign and its workload children, mid-BENCHMARK
+    proc.wait()
+    status = ok(c("status", "--json"))
+    assert status["step"] == "try" and "interrupted" in status["recovery"]
+    tried = ok(c("try", "--json"))  # simply re-run: the lock died with the killed process
+    assert tried["test"]["passed"] and tried["benchmark"]["verdict"] == "faster"
+    assert ok(c("status", "--json"))["step"] == "log"
+
+
+def test_init_interrupted_after_its_first_event_is_resumed(tmp_path):
+    from campaign.journal import Journal
+    from campaign.session import init_campaign
+
+    repo = make_repo(tmp_path / "repo")
+    base = git(repo, "rev-parse", "HEAD")
+    # what a kill -9 right after the init event leaves: the event, no tag, no branch, no baseline
+    import campaign.session as session
+
+    real = session.Campaign._resume_init
+    session.Campaign._resume_init = lambda self, progress=None: None
+    try:
+        init_campaign(repo, "campaign.toml", goal_speedup=2)
+    finally:
+        session.Campaign._resume_init = real
+    assert [e["type"] for e in Journal(repo / "optim" / "primes").events()] == ["init"]
+    status = ok(campaign(repo, "status", "--json"))
+    assert status["step"] == "init" and "--resume" in status["next"]["command"]
+    assert campaign(repo, "profile").returncode == 2
+    ok(campaign(repo, "init", "--resume"))
+    assert ok(campaign(repo, "status", "--json"))["step"] == "profile"
+    assert git(repo, "rev-parse", "primes/pre-optimization^{commit}") == base
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "optimization/primes"
+    assert git(repo, "log", "-1", "--format=%s") == "campaign primes: start (baseline recorded)"
