@@ -344,7 +344,8 @@ class Campaign:
                 raise RuleError(
                     f"Amdahl: phase {phase!r} is {share:.0%} of the runtime, so even making it infinitely fast "
                     f"gives at most {bound:.2f}x, short of the {needed:.2f}x still needed for the goal. Plan a "
-                    f"bigger phase ({', '.join(state.open_phases()[:3])}), or pass --override-amdahl REASON to "
+                    f"bigger phase ({', '.join([p for p in state.open_phases() if p != phase][:3]) or 'none'}), "
+                    f"or pass --override-amdahl REASON to "
                     f"attack it anyway (the reason is logged)."
                 )
             data = {"phase": phase, "change": change, "bottleneck": (bottleneck or "").strip() or None,
