@@ -61,11 +61,12 @@ def run_process(
     cwd: Path,
     timeout_s: float | None,
     env: dict | None = None,
+    stdin: str | None = None,
 ) -> ProcResult:
     """Run ``cmd`` (argv list, or a shell string) in ``cwd`` and capture its output.
 
     ``env`` entries are added to (not substituted for) the current
-    environment. On timeout the whole process tree is killed and
+    environment; ``stdin`` is written to the child's standard input. On timeout the whole process tree is killed and
     ``timed_out`` is true; ``returncode`` is then -9.
     """
     full_env = dict(os.environ)
@@ -78,7 +79,7 @@ def run_process(
         cwd=str(cwd),
         env=full_env,
         shell=shell,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -87,7 +88,7 @@ def run_process(
     )
     timed_out = False
     try:
-        stdout, stderr = proc.communicate(timeout=timeout_s)
+        stdout, stderr = proc.communicate(input=stdin, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
         kill_tree(proc.pid)
