@@ -1,0 +1,117 @@
+"""Autonomous campaigns and records: ``campaign run``, ``campaign demo``, ``campaign replay``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from campaign.cli.common import CampaignError, dir_option, emit, json_option
+from campaign.cli.loop_cmds import _errors
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _summary_text(result: dict[str, Any]) -> str:
+    lines = [f"campaign {result.get('name')!r}: step {result.get('step')}"]
+    for row in result.get("iterations", []):
+        speed = "-" if row.get("speedup") is None else f"{row['speedup']:.2f}x"
+        cum = "" if row.get("cumulative") is None else f" (cumulative {row['cumulative']:.2f}x)"
+        kept = {True: "kept", False: "reverted", None: "open"}[row.get("kept")]
+        lines.append(f"  iter {row['iteration']:>2}: {kept:<8} {row.get('verdict') or 'test-failed':<12} {speed:>8}{cum}  {row.get('title')}")
+    final = result.get("final") or {}
+    if final.get("final_speedup"):
+        full = final.get("full") or {}
+        lines.append(f"final: {final['final_speedup']:.2f}x over the baseline on the fast case"
+                     + (f"; full case {full.get('speedup'):.2f}x ({full.get('verdict')})" if full.get("speedup") else ""))
+    if result.get("interrupted"):
+        lines.append("interrupted: `campaign run --resume` continues")
+    lines.append(f"record: {result.get('record')}")
+    return "\n".join(lines)
+
+
+@click.command("run")
+@click.option("--target", "target_spec", default=None, metavar="SPEC", help="What to optimize (see `campaign targets`).")
+@click.option("--agent", "agent_kind", type=click.Choice(["playbook", "command"]), default="playbook", show_default=True,
+              help="playbook: the target's catalogue, deterministic; command: an external program per step.")
+@click.option("--agent-cmd", default=None, metavar="CMD",
+              help="The program for --agent command: JSON request on stdin (and in $CAMPAIGN_REQUEST), JSON answer on stdout (or in $CAMPAIGN_ANSWER).")
+@click.option("--agent-timeout", default=1800.0, show_default=True, type=float, help="Seconds an agent may take per step.")
+@click.option("--name", default=None, help="Campaign name (default: the target's name).")
+@click.option("--goal-speedup", default=None, metavar="X", help="Stop when the cumulative speedup reaches X (default 2).")
+@click.option("--max-iterations", default=None, type=int, help="Iteration cap (default 15).")
+@click.option("--resume", is_flag=True, help="Continue the campaign in --dir where it stopped (crash, Ctrl-C, agent failure).")
+@dir_option
+@json_option
+@_errors
+def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, max_iterations, resume, workspace, as_json):
+    """Drive a whole campaign: the framework runs every step, the agent thinks, implements and logs.
+
+    Progress goes to stderr; Ctrl-C stops cleanly after the current step.
+    """
+    from campaign.replay import remember_trusted
+    from campaign.runner import run_campaign
+
+    result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
+                          resume, _say, agent_timeout)
+    if result.get("finished"):
+        remember_trusted(Path(result["record"]))
+    emit(result, as_json, _summary_text)
+    if result.get("interrupted"):
+        sys.exit(130)
+
+
+@click.command("demo")
+@click.argument("target_spec", required=False, default="weight_search", metavar="[TARGET]")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to create the scratch workspace (must be empty or absent; default: a new temp dir).")
+@click.option("--max-iterations", default=None, type=int, help="Iteration cap (default 15).")
+@click.option("--goal-speedup", default=None, metavar="X", help="Goal speedup (default: the target's demo goal).")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also copy the finished record to EXPORT/<name>/ (how optim/weight_search/ is produced).")
+@json_option
+@_errors
+def demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, as_json):
+    """Run the playbook campaign on TARGET (default weight_search) in a scratch git workspace.
+
+    Creates the workspace with the target's naive baseline, runs `campaign run
+    --agent playbook` in it, and prints the summary and where the logs are.
+    """
+    from campaign.demo import run_demo
+
+    result = run_demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, _say)
+
+    def text(r):
+        summary = Path(r["record"]) / "summary.md"
+        body = summary.read_text() if summary.exists() else _summary_text(r)
+        return (f"{body}\n\nworkspace: {r['workspace']}\nlogs: {r['record']}/optimization_log.md, "
+                f"{r['record']}/thinking_log.md, {r['record']}/summary.md\nwall time: {r['wall_s']:.0f} s")
+
+    emit(result, as_json, text)
+
+
+@click.command("replay")
+@click.argument("record_dir", type=click.Path(path_type=Path))
+@click.option("--iterations", default=None, metavar="A..B", help="Re-measure only these iterations (e.g. 2..4).")
+@click.option("--trust", is_flag=True, help="Run a record from an unknown source (replay executes its code).")
+@click.option("--keep-workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Rebuild the workspace here and keep it (default: a temp dir, removed).")
+@json_option
+@_errors
+def replay(record_dir, iterations, trust, keep_workspace, as_json):
+    """Rebuild a campaign from its record and re-verify every attempt (TEST + BENCHMARK).
+
+    Exit code 0 only when every verdict matches the recorded one and the logs
+    re-render identically.
+    """
+    from campaign.replay import format_table, replay as do_replay
+
+    result = do_replay(record_dir, iterations, trust, _say, keep_workspace)
+    emit(result, as_json, format_table)
+    if not result["ok"]:
+        sys.exit(1)
