@@ -32,13 +32,12 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import resource
 import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import median
 from typing import Any, Callable
@@ -76,13 +75,17 @@ class Preset:
     warm_repeats: int  # warm runs inside each fresh process (median of them = the run's time)
     blocks: int  # mirrored blocks (4 fresh processes each) per configuration
     smart_trials: int  # configurations the smart strategy may measure
+    process_s: float  # raise warm repeats until one process measures this much warm work (default config)...
+    max_repeats: int  # ...but never more repeats than this
     min_blocks: int = 3
 
 
 PRESETS = {
-    "fast": Preset("fast", "fast", "min", warm_repeats=1, blocks=3, smart_trials=8),
-    "balanced": Preset("balanced", "fast", "median", warm_repeats=2, blocks=6, smart_trials=16),
-    "thorough": Preset("thorough", "full", "max", warm_repeats=3, blocks=10, smart_trials=32),
+    "fast": Preset("fast", "fast", "min", warm_repeats=1, blocks=3, smart_trials=8, process_s=0.05, max_repeats=10),
+    "balanced": Preset("balanced", "fast", "median", warm_repeats=2, blocks=6, smart_trials=16, process_s=0.1,
+                       max_repeats=50),
+    "thorough": Preset("thorough", "full", "max", warm_repeats=3, blocks=10, smart_trials=32, process_s=0.2,
+                       max_repeats=50),
 }
 
 
@@ -214,6 +217,7 @@ class Protocol:
     machine: str
     storage: str
     seed: int = 0
+    refresh: bool = False  # re-measure even what the cache holds (the new results replace the old)
 
     def key_text(self) -> str:
         return (
@@ -260,7 +264,7 @@ def _first_line(exc: Exception) -> str:
 def measure_default(target, proto: Protocol, store, counters: Counters) -> dict:
     """The default configuration alone: two fresh runs (an A/A pair), cached like any other."""
     key = tune_store.cache_key(proto.target, proto.key_text(), proto.default, proto.code, proto.machine)
-    cached = store.get(key)
+    cached = None if proto.refresh else store.get(key)
     if cached and cached.get("status") == "ok":
         counters.add(cache_hits=1)
         return dict(cached, cached=True)
@@ -299,6 +303,36 @@ def measure_default(target, proto: Protocol, store, counters: Counters) -> dict:
     return dict(result, cached=False)
 
 
+def calibrated_repeats(target, proto: Protocol, store, counters: Counters, preset: Preset) -> int:
+    """Warm repeats per process: the preset's, raised so that one process measures ``preset.process_s`` of warm work.
+
+    A 5 ms workload timed once per process is mostly noise; the benchmark
+    layer's rule (``campaign.bench.calibrate_repeat``) on one run of the
+    default decides. The answer is cached (same key parts as a measurement),
+    so a repeated tune needs no calibration run.
+    """
+    try:
+        from campaign.bench import calibrate_repeat
+    except ImportError:  # pragma: no cover - the benchmark layer is part of the package
+        return minimum
+    minimum = preset.warm_repeats
+    what = f"calibration:case={proto.case};s={preset.process_s};cap={preset.max_repeats}"
+    key = tune_store.cache_key(proto.target, what, proto.default, proto.code, proto.machine)
+    cached = None if proto.refresh else store.get(key)
+    if cached and cached.get("repeat"):
+        return max(minimum, int(cached["repeat"]))
+    try:
+        t, _ = _run_once(target, Protocol(**{**asdict(proto), "warm_repeats": 1}), proto.default)
+    except Exception as exc:  # WorkloadError
+        raise TuneError(f"the default configuration ({_label(proto.default)}) failed, so there is nothing to "
+                        f"compare with: {_first_line(exc)}") from None
+    counters.add(runs=1)
+    repeat = calibrate_repeat([t], target_s=preset.process_s, cap=preset.max_repeats)
+    store.put(key, target=proto.target, machine=proto.machine, code=proto.code, protocol=what, knobs=proto.default,
+              result={"status": "calibration", "repeat": repeat, "time_s": t})
+    return max(minimum, repeat)
+
+
 def _usable(cached: dict | None, proto: Protocol) -> bool:
     if not cached:
         return False
@@ -324,7 +358,7 @@ def measure_config(
     from campaign.correctness import compare_outputs
 
     key = tune_store.cache_key(proto.target, proto.key_text(), knobs, proto.code, proto.machine)
-    cached = store.get(key)
+    cached = None if proto.refresh else store.get(key)
     if _usable(cached, proto):
         counters.add(cache_hits=1)
         return dict(cached, cached=True)
@@ -681,7 +715,7 @@ def parallel_hint(target, proto: Protocol, default_time_s: float, store=None) ->
     if workers_knob is None:
         return None
     key = tune_store.cache_key(proto.target, "hint:" + proto.key_text(), proto.default, proto.code, proto.machine)
-    if store is not None:
+    if store is not None and not proto.refresh:
         cached = store.get(key)
         if cached and cached.get("costs"):
             return dict(cached, cached=True)
@@ -726,6 +760,7 @@ class TuneRequest:
     seed: int = 0
     trials: int | None = None
     hint: bool = True
+    refresh: bool = False
 
 
 def _check_request(req: TuneRequest) -> None:
@@ -780,9 +815,10 @@ def tune(req: TuneRequest, progress: Callable[[str], None] | None = None) -> dic
         warm_repeats=preset.warm_repeats, blocks=preset.blocks, min_blocks=preset.min_blocks,
         timeout_s=float(req.timeout_s if req.timeout_s is not None else getattr(target, "timeout_s", 600.0)),
         default={**fixed, **default}, fixed=fixed, code=tune_store.code_version(workspace, list(target.scope)),
-        machine=tune_store.machine_key(machine), storage=url, seed=req.seed,
+        machine=tune_store.machine_key(machine), storage=url, seed=req.seed, refresh=req.refresh,
     )
     counters = Counters()
+    proto.warm_repeats = calibrated_repeats(target, proto, store, counters, preset)
     say(f"tune {proto.target} ({req.strategy}, preset {preset.name}, case {case}): "
         f"{space_size(space)} configurations; default {_label(default)}"
         + (f"; fixed {_label(fixed)}" if fixed else ""))

@@ -61,7 +61,8 @@ def test_parse_knob_types_and_errors():
 
 @pytest.mark.parametrize("strategy", ["grid", "quick", "smart"])
 def test_more_workers_win_on_a_sleep_bound_map(ws, strategy):
-    report = run_tune(ws, "tunefix:SleepMap", ["workers=1,2,4"], strategy)
+    space = ["workers=1,2,8"] if strategy == "smart" else ["workers=1,8"]  # smart needs room to search
+    report = run_tune(ws, "tunefix:SleepMap", space, strategy)
     assert report["configs"][0]["default"] and report["configs"][0]["knobs"] == {"workers": 1}
     assert report["improved"], report["recommendation"]
     assert report["chosen"]["workers"] > 1
@@ -86,7 +87,7 @@ def test_serial_wins_when_pool_start_up_dominates(ws, strategy):
 
 
 def test_a_repeated_tune_hits_the_cache_and_bad_input_loses_nothing(ws):
-    first = run_tune(ws, "tunefix:SleepMap", ["workers=1,4"])
+    first = run_tune(ws, "tunefix:SleepMap", ["workers=1,8"])
     assert first["metrics"]["measured"] == 2
     store = tune_store.TuneStore(tune_store.default_storage_url(ws))
     rows = store.count()
@@ -98,7 +99,7 @@ def test_a_repeated_tune_hits_the_cache_and_bad_input_loses_nothing(ws):
     store = tune_store.TuneStore(tune_store.default_storage_url(ws))
     assert store.count() == rows
     store.close()
-    again = run_tune(ws, "tunefix:SleepMap", ["workers=1,4"])
+    again = run_tune(ws, "tunefix:SleepMap", ["workers=1,8"])
     m = again["metrics"]
     assert m["measured"] == 0 and m["new_runs"] == 0 and m["cache_hit_rate"] == 1.0
     assert again["chosen"] == first["chosen"]
@@ -106,7 +107,7 @@ def test_a_repeated_tune_hits_the_cache_and_bad_input_loses_nothing(ws):
     # a code change (the scope file's contents) invalidates the cache
     with open(ws / "tunefix.py", "a") as fh:
         fh.write("\n# changed\n")
-    changed = run_tune(ws, "tunefix:SleepMap", ["workers=1,4"])
+    changed = run_tune(ws, "tunefix:SleepMap", ["workers=1,8"])
     assert changed["metrics"]["measured"] == 2 and changed["code_version"] != first["code_version"]
 
 

@@ -32,13 +32,14 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
                    "in the workspace; e.g. postgresql+psycopg2://user@host/db to share between machines).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the TPE sampler and the bootstrap.")
 @click.option("--no-hint", is_flag=True, help="Skip the analytical parallel-map dry run.")
+@click.option("--refresh", is_flag=True, help="Re-measure every configuration even when the cache holds it.")
 @click.option("--save", default=None, metavar="NAME", help="Save the report under NAME (see --history).")
 @click.option("--history", "show_history", is_flag=True,
               help="List saved tunes; with TARGET given as a NAME, compare the runs saved under it.")
 @dir_option
 @json_option
 def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, trials, case, storage, seed, no_hint,
-         save, show_history, workspace, as_json):
+         refresh, save, show_history, workspace, as_json):
     """Find the fastest knob values of TARGET (measured against its default, n_jobs=1 style).
 
     Example: campaign tune weight_search --knob n_jobs=1,2 --strategy grid
@@ -56,7 +57,7 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
         req = tuning.TuneRequest(
             spec=target, workspace=workspace, knobs=list(knobs) or None, strategy=strategy, preset=preset,
             timeout_s=timeout_s, executor=executor, concurrency=concurrency, case=case, storage=storage,
-            save=save, seed=seed, trials=trials, hint=not no_hint,
+            save=save, seed=seed, trials=trials, hint=not no_hint, refresh=refresh,
         )
         progress = None if as_json else (lambda line: click.echo(line, err=True))
         report = tuning.tune(req, progress)

@@ -1,6 +1,6 @@
 """Tiny targets for the knob tuner's tests (copied into a temporary workspace).
 
-* ``SleepMap``: items sleep ~6 ms each, mapped by a thread pool of ``workers``:
+* ``SleepMap``: items sleep ~5 ms each, mapped by a thread pool of ``workers``:
   more workers must win.
 * ``TinyMap``: items cost microseconds, mapped by a process pool of
   ``workers``: the pool's start-up dominates, serial must win.
@@ -20,7 +20,7 @@ from campaign.target import PythonTarget
 
 
 def _sleep_item(x):
-    time.sleep(0.006)
+    time.sleep(0.005)
     return x * x
 
 
@@ -31,12 +31,12 @@ def _tiny_item(x):
 class SleepMap(PythonTarget):
     name = "sleepmap"
     scope = ["tunefix.py"]
-    knobs = {"workers": [1, 2, 4], "subsample": [0.5, 1.0]}
+    knobs = {"workers": [1, 2, 8], "subsample": [0.5, 1.0]}
     parallel_executor = "thread"
     timeout_s = 60.0
 
     def items(self, case, knobs):
-        n = 24 if case == "fast" else 64
+        n = 48 if case == "fast" else 96
         sub = float((knobs or {}).get("subsample", 1.0))
         return list(range(max(1, int(n * sub))))
 
@@ -51,10 +51,10 @@ class SleepMap(PythonTarget):
             if workers <= 1:
                 out = [_sleep_item(x) for x in items]
             else:
-                from multiprocessing.pool import ThreadPool
+                from concurrent.futures import ThreadPoolExecutor
 
-                with ThreadPool(workers) as pool:
-                    out = pool.map(_sleep_item, items)
+                with ThreadPoolExecutor(workers) as pool:
+                    out = list(pool.map(_sleep_item, items))
         return {"total": sum(out), "n": len(out)}
 
 
