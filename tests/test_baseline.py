@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from campaign.baseline import (
+    BaselineError,
+    baseline_outputs,
+    check_correctness,
+    environment_warnings,
+    load_baseline,
+    record_baseline,
+)
+from campaign.target import load_target
+
+TOY = textwrap.dedent(
+    """
+    from campaign.phases import phase
+    from campaign.target import PythonTarget, Tolerance
+
+    class BaseToy(PythonTarget):
+        name = "basetoy"
+        scope = ["basetoy_mod.py"]
+        tolerances = {"mean": Tolerance("tight")}
+
+        def run_case(self, case, workdir, knobs=None):
+            n = 1000 if case == "fast" else 5000
+            with phase("sum"):
+                s = sum(range(n))
+            return {"total": s, "mean": s / n}
+    """
+)
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "basetoy_mod.py").write_text(TOY)
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "add", "."], cwd=ws, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"], cwd=ws, check=True)
+    monkeypatch.syspath_prepend(str(ws))
+    target = load_target("basetoy_mod:BaseToy")
+    sys.modules.pop("basetoy_mod", None)
+    return target, ws
+
+
+def test_record_and_load(ws, tmp_path):
+    target, workspace = ws
+    rec = tmp_path / "optim" / "c1"
+    event = record_baseline(target, workspace, rec, ["fast", "full"], repeat=2)
+    for key in ("commit", "dirty", "case", "outputs", "phases", "warm_s", "first_call_s", "compile_s", "environment",
+                "snapshot"):
+        assert key in event
+    assert event["case"] == "fast" and event["outputs"] == {"total": 499500, "mean": 499.5}
+    assert len(event["commit"]) == 40 and event["dirty"] is False
+    assert json.loads((rec / "baseline_results" / "full.json").read_text())["total"] == sum(range(5000))
+    assert (rec / "baseline_snapshot" / "basetoy_mod.py").exists()
+    doc = load_baseline(rec)
+    assert set(doc["cases"]) == {"fast", "full"} and doc["environment"]["python"]
+    assert baseline_outputs(rec, "fast")["mean"] == 499.5
+    assert all(isinstance(w, str) for w in environment_warnings(doc))
+
+
+def test_never_overwritten(ws, tmp_path):
+    target, workspace = ws
+    rec = tmp_path / "rec"
+    record_baseline(target, workspace, rec, ["fast"], repeat=1)
+    before = (rec / "baseline.json").read_text()
+    with pytest.raises(BaselineError, match="already exists"):
+        record_baseline(target, workspace, rec, ["fast"], repeat=1)
+    assert (rec / "baseline.json").read_text() == before
+
+
+def test_dirty_flag_and_correctness(ws, tmp_path):
+    target, workspace = ws
+    rec = tmp_path / "rec"
+    record_baseline(target, workspace, rec, ["fast"], repeat=1)
+    report, _ = check_correctness(target, workspace, rec, "fast")
+    assert report.passed
+    src = workspace / "basetoy_mod.py"
+    src.write_text(src.read_text().replace("s / n", "s / n + 1e-3"))
+    report, _ = check_correctness(target, workspace, rec, "fast")
+    assert not report.passed and report.failures[0].output == "mean"
+    event = record_baseline(target, workspace, tmp_path / "rec2", ["fast"], repeat=1)
+    assert event["dirty"] is True
+
+
+def test_missing_baseline(tmp_path):
+    with pytest.raises(BaselineError, match="no baseline"):
+        load_baseline(tmp_path)
+    (tmp_path / "baseline.json").write_text("{torn")
+    with pytest.raises(BaselineError, match="not valid JSON"):
+        load_baseline(tmp_path)
