@@ -262,12 +262,14 @@ class Campaign:
         return record_baseline(target, self.workspace, self.record_dir, cases, repeat=repeat)
 
     def _measure(self, func: Callable[[], Any]) -> Any:
-        """Run a measurement; a failing workload becomes a one-paragraph MeasureError."""
+        """Run a measurement; a failing workload, baseline or worktree becomes a one-paragraph MeasureError."""
+        from campaign.baseline import BaselineError
         from campaign.workload import WorkloadError
+        from campaign.worktrees import WorktreeError
 
         try:
             return func()
-        except WorkloadError as exc:
+        except (WorkloadError, BaselineError, WorktreeError) as exc:
             raise MeasureError(" ".join(str(exc).split())) from None
 
     # -- PROFILE -------------------------------------------------------------------
@@ -444,19 +446,13 @@ class Campaign:
         return result
 
     def _baseline_outputs(self, case: str) -> dict[str, Any]:
-        from campaign.baseline import load_baseline
+        from campaign.baseline import BaselineError, baseline_outputs
 
-        data = load_baseline(self.record_dir)
-        for key in ("cases", "results"):
-            entry = (data.get(key) or {}).get(case) if isinstance(data.get(key), dict) else None
-            if entry is not None:
-                return entry.get("outputs", entry) if isinstance(entry, dict) else entry
-        if data.get("case") in (case, None) and "outputs" in data:
-            return data["outputs"]
-        raise UserError(
-            f"the baseline has no outputs for case {case!r} ({self.record_dir}/baseline.json). The baseline is "
-            f"recorded once at `campaign init`; check the target's fast_case/full_case."
-        )
+        try:
+            return baseline_outputs(self.record_dir, case)
+        except BaselineError as exc:
+            raise UserError(f"{exc} The baseline is recorded once, at `campaign init`; restore "
+                            f"{self.record_rel}/baseline.json from git.") from None
 
     def _benchmark(self, state: loop.State, cases: list[str], say: Callable[[str], None]) -> dict[str, Any]:
         from campaign.bench import benchmark
