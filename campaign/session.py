@@ -389,6 +389,14 @@ class Campaign:
             it = state.current
             target = self.target
             repo = self.repo
+            self._require_branch(state)
+            head = vcs.head_commit(repo)
+            if head != state.last_kept_commit:
+                raise VcsError(
+                    f"HEAD ({head[:10]}) is not the last kept commit ({(state.last_kept_commit or '?')[:10]}): a "
+                    f"commit was made by hand. The campaign commits kept changes itself; undo yours, keeping the "
+                    f"edits (`git reset --soft {(state.last_kept_commit or '')[:10]}`), then run `campaign try`."
+                )
             found = vcs.changes(repo, exclude=[self.record_rel])
             if not found.files:
                 raise UserError(
@@ -547,8 +555,21 @@ class Campaign:
                 f"{self.record_rel}/{(it.implement or {}).get('patch')}) and run `campaign log` again."
             )
 
+    def _require_branch(self, state: loop.State) -> None:
+        """Commits, reverts and measurements happen on the campaign branch only."""
+        branch = (state.init or {}).get("branch")
+        repo = self.repo
+        current = None if repo.head.is_detached else repo.active_branch.name
+        if branch and current != branch:
+            raise VcsError(
+                f"the repository is on {current or 'a detached HEAD'}, not on the campaign branch {branch}. "
+                f"Switch back (`git switch {branch}`) and run the command again; nothing was changed."
+            )
+
     def _complete_pending(self, state: loop.State) -> loop.State:
         """Finish a LOG whose commit or revert was interrupted (idempotent)."""
+        if state.step in (Step.COMMIT, Step.REVERT):
+            self._require_branch(state)
         if state.step is Step.COMMIT:
             self._commit_kept(state)
         elif state.step is Step.REVERT:

@@ -49,6 +49,7 @@ def repo(tmp_path):
 def crafted(repo: Path, upto: str = "start") -> Journal:
     """A campaign whose journal stops after ``upto``: start | profile | think | plan | failed-test."""
     sha = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "-b", "optimization/primes")
     j = Journal(repo / "optim" / "primes")
     j.append("init", {"name": "primes", "target_spec": "campaign.toml", "target": {"name": "primes"},
                       "goal_speedup": 10.0, "max_iterations": 15, "min_gain": 0.05, "postmortem_factor": 1.5,
@@ -377,3 +378,14 @@ def test_decide_exhausted(repo):
     data = json.loads(result.output)
     # count is the only phase above 5%: exhausting it stops the campaign
     assert data["stop"] is True and data["rule"] == "exhausted" and data["phase"] == "count"
+
+
+def test_try_refuses_a_hand_made_commit_and_another_branch(repo):
+    crafted(repo, "plan")
+    (repo / "primes.py").write_text("# mine\n")
+    git(repo, "commit", "-qam", "my own commit")
+    before = snapshot(repo)
+    assert_refused(run(repo, "try"), 1, "not the last kept commit", "git reset --soft")
+    assert snapshot(repo) == before
+    git(repo, "checkout", "-q", "main")
+    assert_refused(run(repo, "try"), 1, "not on the campaign branch", "git switch optimization/primes")
