@@ -60,7 +60,7 @@ BENCH = textwrap.dedent(
 
     import primes
 
-    SIZES = {"fast": 20000, "full": 25000}
+    SIZES = {"fast": 15000, "full": 18000}
 
 
     def once(n):
