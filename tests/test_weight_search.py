@@ -101,7 +101,7 @@ def test_edge_cases_all_exact_stages_match_naive(problem):
     kw = workloads.kwargs(problem)
     ref = naive.search(**kw)
     for f in STAGE_FILES:
-        if f in ATTEMPTS:
+        if f in ATTEMPTS or f == "06_meet_in_middle.py":  # 06: one JIT compile less; 07 extends it
             continue
         r = ws.load_stage(f).search(**kw)
         assert (list(r.W), r.cycles, r.converged) == (ref.W, ref.cycles, ref.converged), f

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from targets.weight_search import STAGES, load_stage, naive, workloads
 
+# stage 06 runs here only as its SMALL_BITS=2 copy (at N <= 9 the stock copy is the odometer
+# of stage 05, already covered); the stock 06 is exercised by the target's playbook test.
 EXACT_STAGES = ["01_early_exit.py", "02_running_winner.py", "03_numpy_prefix.py",
-                "05_numba_odometer.py", "06_meet_in_middle.py", "07_parallel_mitm.py"]
+                "05_numba_odometer.py", "07_parallel_mitm.py"]
 
 _private = {}
 

@@ -1,7 +1,7 @@
 """Stage 06 -- meet in the middle: beat 2**N enumeration, exact contract kept.
 
 Profile after stage 05: ~3-8 ns/line, but the count of lines is 2**N per full
-cycle (rand-24: 16.7M lines, ~0.1 s per cycle; N=40 impossible). Per cycle the
+cycle (rand-24: 16.7M lines, 0.20 s per cycle; N=40 impossible). Per cycle the
 result is a fold of a fixed prefix, a left half and a right half of parameters.
 Canonical lines are walked in blocks [2^(m-1), 2^m) (top m-1 free parameters),
 each split in two halves: left sums A[L] in canonical order, right sums B[R] sorted
