@@ -235,7 +235,7 @@ class Campaign:
                     path.unlink()
             say("recording the baseline (fast and full case)...")
             data = self._measure(lambda: self._record_baseline())
-            data.setdefault("commit", init["base_commit"])
+            data["commit"] = data.get("commit") or init["base_commit"]
             data["snapshot"] = "baseline_snapshot"
             self._record("baseline", data)
             state = self.state()
