@@ -17,7 +17,8 @@ init        name, target_spec, target (Target.describe()), goal_speedup,
             branch, pre_tag, base_commit, workspace (absolute path at init)
 baseline    commit, dirty, case, outputs, phases {name: s}, warm_s (median),
             first_call_s, compile_s, environment {...}, snapshot (relative
-            path of the baseline snapshot of the scope files)
+            path of the baseline snapshot: every tracked file at the base
+            commit except optim/, so replay can rebuild the workspace)
 profile     (iteration: the one it prepares)
             commit, case, phases {name: s}, shares {name: fraction},
             amdahl {name: best whole-run speedup by that phase alone},

@@ -26,6 +26,9 @@ the first matching row wins::
     finish       always                     DONE
 
 ``agent`` and ``tune`` events record work inside a step and never move it.
+Between iterations (PROFILE or THINK due) ``decide --exhausted`` may declare a
+phase exhausted without a new attempt: an agent with no idea left says so
+instead of inventing a change.
 Which commands may run when a step is due is ``ALLOWED`` (re-profiling while
 THINK is due is allowed; ``skip`` is allowed at PROFILE/THINK when the
 stopping rules permit it).
@@ -209,8 +212,8 @@ TRANSITIONS: tuple[tuple[str, Condition, Step], ...] = (
 # which commands may run while a step is due
 ALLOWED: dict[Step, tuple[str, ...]] = {
     Step.INIT: ("init",),
-    Step.PROFILE: ("profile", "skip"),
-    Step.THINK: ("think", "profile", "skip"),
+    Step.PROFILE: ("profile", "skip", "decide"),  # decide: only `--exhausted` (no new idea for a phase)
+    Step.THINK: ("think", "profile", "skip", "decide"),
     Step.PLAN: ("plan",),
     Step.TRY: ("try",),
     Step.LOG: ("log",),
@@ -269,7 +272,13 @@ def derive(events: list[dict[str, Any]]) -> State:
                 current.skip = data
         elif kind == "finish":
             state.finish = data
-        elif current is not None and kind in ("plan", "implement", "test", "benchmark", "log", "commit", "revert", "decide"):
+        elif kind == "decide":
+            if current is not None:
+                current.decide = data
+            phase = data.get("phase") or (current.phase if current is not None else None)
+            if data.get("exhausted") and phase and phase not in state.exhausted:
+                state.exhausted.append(phase)
+        elif current is not None and kind in ("plan", "implement", "test", "benchmark", "log", "commit", "revert"):
             if kind == "implement":  # a re-run try starts TEST and BENCHMARK afresh
                 current.test = current.benchmark = None
             setattr(current, kind, data)
@@ -278,8 +287,6 @@ def derive(events: list[dict[str, Any]]) -> State:
             if kind == "log" and data.get("kept") and current.benchmark:
                 state.cumulative = (current.benchmark.get("vs_baseline") or {}).get("speedup") or current.benchmark.get("cumulative_speedup")
                 state.cumulative_ci = (current.benchmark.get("vs_baseline") or {}).get("ci")
-            if kind == "decide" and data.get("exhausted") and current.phase:
-                state.exhausted.append(current.phase)
         state.step = _step_after(event, state)
     return state
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from campaign import loop, stopping
-from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
+from campaign.errors import MeasureError, NoCampaignError, RuleError, StepError, UserError, VcsError
 from campaign.journal import HOLDER_NAME, CampaignLock, Journal, command_line
 from campaign.loop import Step
 
@@ -226,7 +226,7 @@ class Campaign:
             snapshot = self.record_dir / "baseline_snapshot"
             if snapshot.exists():
                 shutil.rmtree(snapshot)
-            vcs.snapshot_scope(repo, init["base_commit"], snapshot, self.target.scope)
+            vcs.snapshot_scope(repo, init["base_commit"], snapshot, ["**"], exclude=[RECORD_ROOT + "/"])
             for leftover in ("baseline.json", "baseline_results"):  # from an interrupted init: ours to redo
                 path = self.record_dir / leftover
                 if path.is_dir():
@@ -423,35 +423,7 @@ class Campaign:
                     "test": test, "benchmark": _bench_summary(bench), "next": self._next()}
 
     def _test(self, cases: list[str], out_of_scope: list[str]) -> dict[str, Any]:
-        from campaign.correctness import compare_outputs, run_test_command
-        from campaign.workload import WorkloadError, build, run_workload
-
-        target = self.target
-        result = {"passed": False, "failures": [], "test_command": None, "out_of_scope": out_of_scope, "cases": cases}
-        if out_of_scope:
-            result["failures"].append({
-                "output": "(scope)", "expected": None, "actual": out_of_scope, "tolerance": None,
-                "message": f"edits outside the target's scope ({', '.join(target.scope)}): {', '.join(out_of_scope)}",
-            })
-            return result
-        try:
-            build(target, self.workspace)
-            for case in cases:
-                run = run_workload(target, case, self.workspace, repeat=1)
-                expected = self._baseline_outputs(case)
-                report = compare_outputs(expected, run.outputs, target.tolerances)
-                for failure in report.to_dict().get("failures", []):
-                    failure = dict(failure)
-                    failure["case"] = case
-                    result["failures"].append(failure)
-        except WorkloadError as exc:
-            result["failures"].append({"output": "(workload)", "expected": None, "actual": None, "tolerance": None,
-                                       "message": str(exc)})
-            return result
-        if target.test_command:
-            result["test_command"] = run_test_command(target.test_command, self.workspace, target.timeout_s)
-        result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
-        return result
+        return test_change(self.target, self.workspace, cases, self._baseline_outputs, out_of_scope)
 
     def _baseline_outputs(self, case: str) -> dict[str, Any]:
         from campaign.baseline import BaselineError, baseline_outputs
@@ -463,24 +435,29 @@ class Campaign:
                             f"{self.record_rel}/baseline.json from git.") from None
 
     def _benchmark(self, state: loop.State, cases: list[str], say: Callable[[str], None]) -> dict[str, Any]:
-        from campaign.bench import benchmark
-        from campaign.workload import build
-        from campaign.worktrees import worktree
+        return benchmark_change(self.target, self.workspace, state.last_kept_commit, state.init["base_commit"], cases, say)
 
-        target = self.target
-        init = state.init
-        budget = bench_budget()
-        with worktree(self.workspace, state.last_kept_commit) as last, worktree(self.workspace, init["base_commit"]) as base:
-            build(target, last)
-            build(target, base)
-            variants = {"last": Path(last), "baseline": Path(base), "candidate": self.workspace}
-            per_case = {}
-            for case in cases:
-                say(f"  case {case}")
-                results = benchmark(target, case, variants, "candidate", progress=say, **budget)
-                per_case[case] = results
-        return _bench_event(per_case[cases[0]], cases[0], per_case.get(cases[1]) if len(cases) > 1 else None,
-                            cases[1] if len(cases) > 1 else None)
+    def fail_attempt(self, reason: str, agent: str = "cli") -> dict[str, Any]:
+        """Record an IMPLEMENT that failed (the agent crashed, hung or changed nothing) as a failed TEST.
+
+        The iteration then goes through LOG like any failure: its Surprise is
+        written, whatever it left in the tree is reverted and its diff kept.
+        """
+        from campaign import vcs
+
+        with self._step("try") as state:
+            it = state.current
+            repo = self.repo
+            found = vcs.changes(repo, exclude=[self.record_rel])
+            patch_rel = f"patches/iter-{it.n:02d}.patch"
+            sha = vcs.write_patch(repo, found.files, self.record_dir / patch_rel)
+            self._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+                                       "out_of_scope": found.outside(self.target.scope), "agent": agent}, it.n)
+            test = {"passed": False, "cases": [], "test_command": None, "out_of_scope": [],
+                    "failures": [{"output": "(agent)", "expected": None, "actual": None, "tolerance": None,
+                                  "message": reason}]}
+            self._record("test", test, it.n)
+            return {"ok": False, "step": "try", "iteration": it.n, "test": test, "next": self._next()}
 
     # -- LOG -> COMMIT | REVERT ------------------------------------------------------------
 
@@ -626,12 +603,26 @@ class Campaign:
 
     # -- DECIDE / SKIP ---------------------------------------------------------------
 
-    def decide(self, exhausted: bool = False, why: str | None = None) -> dict[str, Any]:
+    def decide(self, exhausted: bool = False, why: str | None = None, phase: str | None = None) -> dict[str, Any]:
         with self._step("decide") as state:
+            between = state.step in (Step.PROFILE, Step.THINK)
+            if between and not exhausted:
+                due = self.command_for(state)
+                raise StepError(
+                    f"`campaign decide` may not come next: the step due is {loop.DESCRIPTIONS[state.step]}. "
+                    f"Between iterations only `campaign decide --exhausted --why T` (no idea left for a phase) "
+                    f"is allowed. Run: {due}", state.step.value, due)
             if exhausted:
                 why = _required_text(why, "--why", "say why the current bottleneck is exhausted (a future agent may find a way).")
             it = state.current
-            phase = (it.skip or {}).get("bottleneck") or it.phase
+            if between:  # no attempt in progress: the named phase, or the largest open one
+                open_phases = state.open_phases()
+                phase = phase or (open_phases[0] if open_phases else None)
+                if phase is None or phase not in open_phases:
+                    raise RuleError(f"phase {phase!r} is not an open phase of the latest profile "
+                                    f"(open: {', '.join(open_phases) or 'none'}); name one with --phase.")
+            else:
+                phase = (it.skip or {}).get("bottleneck") or it.phase
             done = list(state.exhausted) + list(state.skipped) + ([phase] if exhausted and phase else [])
             shares = (state.last_profile or {}).get("shares") or {}
             init = state.init or {}
@@ -642,8 +633,9 @@ class Campaign:
             )
             data = {**decision.to_dict(), "exhausted": bool(exhausted), "phase": phase if exhausted else None,
                     "why": why if exhausted else None, "cumulative_speedup": state.cumulative}
-            self._record("decide", data, it.n)
-            return {"ok": True, "step": "decide", "iteration": it.n, **data, "next": self._next()}
+            n = None if between or it is None else it.n
+            self._record("decide", data, n)
+            return {"ok": True, "step": "decide", "iteration": n, **data, "next": self._next()}
 
     def skip(self, why: str) -> dict[str, Any]:
         with self._step("skip") as state:
@@ -843,6 +835,56 @@ def _bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None
                                                                  "verdict": fbase["verdict"]},
                         "candidate": flast.get("candidate"), "blocks": flast.get("blocks")}
     return data
+
+
+def test_change(target, workspace: Path, cases: list[str], expected_for: Callable[[str], dict[str, Any]],
+                out_of_scope: list[str]) -> dict[str, Any]:
+    """TEST: run each case in a fresh process and compare its outputs with the baseline's (the ``test`` event data)."""
+    from campaign.correctness import compare_outputs, run_test_command
+    from campaign.workload import WorkloadError, build, run_workload
+
+    result = {"passed": False, "failures": [], "test_command": None, "out_of_scope": out_of_scope, "cases": cases}
+    if out_of_scope:
+        result["failures"].append({
+            "output": "(scope)", "expected": None, "actual": out_of_scope, "tolerance": None,
+            "message": f"edits outside the target's scope ({', '.join(target.scope)}): {', '.join(out_of_scope)}",
+        })
+        return result
+    try:
+        build(target, workspace)
+        for case in cases:
+            run = run_workload(target, case, workspace, repeat=1)
+            report = compare_outputs(expected_for(case), run.outputs, target.tolerances)
+            for failure in report.to_dict().get("failures", []):
+                result["failures"].append({**failure, "case": case})
+    except WorkloadError as exc:
+        result["failures"].append({"output": "(workload)", "expected": None, "actual": None, "tolerance": None,
+                                   "message": str(exc)})
+        return result
+    if target.test_command:
+        result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s)
+    result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
+    return result
+
+
+def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str, cases: list[str],
+                     say: Callable[[str], None]) -> dict[str, Any]:
+    """BENCHMARK: the working tree vs the last kept commit and vs the baseline, interleaved in one session."""
+    from campaign.bench import benchmark
+    from campaign.workload import build
+    from campaign.worktrees import worktree
+
+    budget = bench_budget()
+    with worktree(workspace, last_commit) as last, worktree(workspace, base_commit) as base:
+        build(target, last)
+        build(target, base)
+        variants = {"last": Path(last), "baseline": Path(base), "candidate": Path(workspace)}
+        per_case = {}
+        for case in cases:
+            say(f"  case {case}")
+            per_case[case] = benchmark(target, case, variants, "candidate", progress=say, **budget)
+    return _bench_event(per_case[cases[0]], cases[0], per_case.get(cases[1]) if len(cases) > 1 else None,
+                        cases[1] if len(cases) > 1 else None)
 
 
 def render_agents_md(name: str, target, init: dict[str, Any]) -> str:

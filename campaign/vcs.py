@@ -259,12 +259,15 @@ def files_at(repo, commit: str) -> list[str]:
     return _z(repo.git.ls_tree("-r", "--name-only", "-z", commit))
 
 
-def snapshot_scope(repo, commit: str, dest: Path, scope: Iterable[str]) -> list[str]:
-    """Copy the files in ``scope`` as they are at ``commit`` into ``dest``; returns their paths."""
-    scope = list(scope)
+def snapshot_scope(repo, commit: str, dest: Path, scope: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+    """Copy the files in ``scope`` as they are at ``commit`` into ``dest``; returns their paths.
+
+    ``exclude`` holds path prefixes left out (the record folders under optim/).
+    """
+    scope, exclude = list(scope), tuple(exclude)
     copied = []
     for path in files_at(repo, commit):
-        if not in_scope(path, scope):
+        if not in_scope(path, scope) or path.startswith(exclude):
             continue
         data = repo.git.show(f"{commit}:{path}", stdout_as_string=False, strip_newline_in_stdout=False)
         out = Path(dest) / path

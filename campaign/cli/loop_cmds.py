@@ -305,13 +305,20 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
               help="Declare the current bottleneck (the plan's phase) exhausted; needs --why. The campaign stops "
                    "when every phase with >5% share is exhausted, otherwise it re-profiles.")
 @click.option("--why", default=None, help="Why the bottleneck is exhausted.")
+@click.option("--phase", default=None,
+              help="With --exhausted between iterations (PROFILE/THINK due): the phase you have no idea left for "
+                   "(default: the largest open phase).")
 @_name_option
 @dir_option
 @json_option
 @_errors
-def decide(exhausted, why, name, workspace, as_json):
-    """DECIDE: apply the stopping rules (goal, 3 iterations under 5%, iteration cap, exhausted)."""
-    result = _open(workspace, name).decide(exhausted, why)
+def decide(exhausted, why, phase, name, workspace, as_json):
+    """DECIDE: apply the stopping rules (goal, 3 iterations under 5%, iteration cap, exhausted).
+
+    Also allowed between iterations as `decide --exhausted --why T [--phase P]`:
+    declare that you have no idea left for a phase instead of inventing a change.
+    """
+    result = _open(workspace, name).decide(exhausted, why, phase)
     emit(result, as_json, lambda r: f"{'STOP' if r['stop'] else 'continue'} ({r['rule']}): {r['reason']}\n" + _next_line(r))
 
 
