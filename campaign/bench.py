@@ -210,6 +210,10 @@ def benchmark(
         pooled = pairs[unit_of[ref]] + (pairs[unit_of[candidate]] if unit_of[candidate] != unit_of[ref] else [])
         return stats.noise_floor(pooled)
 
+    def spread_for(ref: str) -> float:
+        pooled = pairs[unit_of[ref]] + (pairs[unit_of[candidate]] if unit_of[candidate] != unit_of[ref] else [])
+        return stats.pair_spread(pooled)
+
     def ratios_for(ref: str) -> list[float]:
         return stats.paired_ratios(block_time[unit_of[ref]], block_time[unit_of[candidate]])
 
@@ -235,7 +239,8 @@ def benchmark(
         block_durations.append(time.perf_counter() - b0)
 
         decisions = {
-            ref: stats.decide(ratios_for(ref), noise_for(ref), final=False, min_blocks=min_blocks, seed=seed)
+            ref: stats.decide(ratios_for(ref), noise_for(ref), final=False, min_blocks=min_blocks, seed=seed,
+                         spread=spread_for(ref))
             for ref in references
         }
         say(f"block {blocks}/{max_blocks} ({time.perf_counter() - t_start:.1f} s): "
@@ -258,7 +263,8 @@ def benchmark(
             if early is not None and early.verdict != "inconclusive" and stop_reason == "candidate clearly slower":
                 final[ref] = early
             else:
-                final[ref] = stats.decide(ratios_for(ref), noise_for(ref), final=True, min_blocks=min_blocks, seed=seed)
+                final[ref] = stats.decide(ratios_for(ref), noise_for(ref), final=True, min_blocks=min_blocks, seed=seed,
+                                          spread=spread_for(ref))
         decisions = final
 
     # 3. instructions (optional, deterministic)
@@ -316,7 +322,7 @@ def benchmark(
             min_effect=d.min_effect,
             environment=env,
             instructions=instr,
-            wall=d.to_dict(),
+            wall={**d.to_dict(), "pair_spread": spread_for(ref)},
             notes=notes,
             repeat=repeat,
             elapsed_s=elapsed_total,

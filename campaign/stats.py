@@ -11,20 +11,31 @@ faster). Over blocks:
   test) interval of the median. The bootstrap alone is too narrow with few
   blocks; the exact interval does not exist below 6 blocks at 95% (8 at 99%),
   and then the result cannot be decided on the interval at all;
-* the **minimum effect** is ``max(2%, noise floor)``, where the noise floor is
-  the typical relative difference between two fresh-process runs of the
-  *same* code in the same block (an A/A measurement taken for free by the
-  mirrored block order);
+* the **minimum effect** is ``max(2%, noise floor)``. The noise floor is the
+  machine's A/A result in the same session, for free: the mirrored block
+  order runs every variant twice, so ``median(first run / second run)`` over
+  blocks is an A/A "speedup" of identical code; its distance from 1 (drift,
+  order effects, load changes) is the noise floor;
 * the verdict is ``faster`` when the interval lies above 1 and the estimate
   is at least ``1 + min_effect``; ``slower`` symmetrically; ``same`` when the
-  whole interval lies within ``[1/(1+m), 1+m]``; otherwise ``inconclusive``;
-* an **overwhelming** result (every block's ratio beyond 1.5x and beyond 5
-  noise floors, in the same direction) may be decided after ``min_blocks``
-  blocks, so a 20 s baseline against a 10 ms candidate does not run 30 blocks.
+  whole interval lies within ``[1/(1+s), 1+s]`` with ``s = min(min_effect,
+  5%)`` (a benchmark too noisy to exclude a 5% change cannot call two
+  variants the same); otherwise ``inconclusive``;
+* an **overwhelming** result (every block's ratio beyond 1.5x and beyond
+  ``1 + 5 x`` the typical difference between two runs of the same code, in
+  the same direction) may be decided after ``min_blocks`` blocks, so a 20 s
+  baseline against a 10 ms candidate does not run 30 blocks.
+
+Why the sign-test interval is honest here: each block's order (e.g. ABBA or
+BAAB) is drawn at random, and swapping the two orders of identical code turns
+a block's ratio into its reciprocal, so under A/A every block's ratio is
+above or below 1 with probability 1/2, independently of the machine's
+noise. The order-statistic interval is that sign test inverted.
 
 Sequential testing: the benchmark looks at the data after every block. To
-keep the false-verdict rate down, interim stops use a stricter interval
-(``EARLY_CONFIDENCE``, 99%); only the last look uses 95%.
+keep the false-verdict rate down, interim stops use a much stricter interval
+(``EARLY_CONFIDENCE``, 99.9%) and the last look uses 99%
+(``DECISION_CONFIDENCE``); the reported ``ci`` is the 95% interval.
 """
 
 from __future__ import annotations
@@ -34,9 +45,11 @@ import random
 from dataclasses import dataclass
 from statistics import median
 
-FINAL_CONFIDENCE = 0.95
-EARLY_CONFIDENCE = 0.99
+FINAL_CONFIDENCE = 0.95  # the reported interval
+DECISION_CONFIDENCE = 0.99  # the interval that decides at the last look
+EARLY_CONFIDENCE = 0.999  # the interval that may stop the benchmark early
 MIN_EFFECT_FLOOR = 0.02
+SAME_MAX_EFFECT = 0.05
 OVERWHELMING_FACTOR = 1.5
 OVERWHELMING_NOISE_MULTIPLE = 5.0
 BOOTSTRAP_RESAMPLES = 2000
@@ -54,6 +67,7 @@ class Decision:
     blocks: int
     overwhelming: bool = False
     ci_exact: bool = True  # False: too few blocks for a distribution-free interval at this level
+    decision_ci: tuple[float, float] | None = None  # the (stricter) interval the verdict was read from
 
     def to_dict(self) -> dict:
         return {
@@ -65,6 +79,7 @@ class Decision:
             "blocks": self.blocks,
             "overwhelming": self.overwhelming,
             "ci_exact": self.ci_exact,
+            "decision_ci": list(self.decision_ci) if self.decision_ci else None,
         }
 
 
@@ -104,11 +119,14 @@ def bootstrap_median_ci(values: list[float], confidence: float, seed: int = 0, r
         return (math.nan, math.nan)
     if n == 1 or min(values) == max(values):
         return (values[0], values[0]) if n == 1 else (min(values), max(values))
-    rng = random.Random(seed)
-    meds = sorted(median(rng.choices(values, k=n)) for _ in range(resamples))
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    meds = np.sort(np.median(x[rng.integers(0, n, size=(resamples, n))], axis=1))
     lo_i = int(math.floor((1 - confidence) / 2 * resamples))
     hi_i = min(resamples - 1, int(math.ceil((1 + confidence) / 2 * resamples)) - 1)
-    return meds[lo_i], meds[hi_i]
+    return float(meds[lo_i]), float(meds[hi_i])
 
 
 def median_ci(values: list[float], confidence: float, seed: int = 0) -> tuple[tuple[float, float], bool]:
@@ -121,7 +139,15 @@ def median_ci(values: list[float], confidence: float, seed: int = 0) -> tuple[tu
 
 
 def noise_floor(pairs: list[tuple[float, float]]) -> float:
-    """A/A noise: median relative difference between two runs of the same code (0.03 = 3%)."""
+    """Same-session A/A effect: ``|median(first / second)| - 1`` over pairs of runs of the same code."""
+    logs = [math.log(a / b) for a, b in pairs if a > 0 and b > 0]
+    if not logs:
+        return 0.0
+    return math.expm1(abs(median(logs)))
+
+
+def pair_spread(pairs: list[tuple[float, float]]) -> float:
+    """Typical relative difference between two runs of the same code (0.03 = 3%)."""
     devs = [abs(math.log(a / b)) for a, b in pairs if a > 0 and b > 0]
     if not devs:
         return 0.0
@@ -153,7 +179,8 @@ def verdict_from_ci(speedup: float, ci: tuple[float, float], min_effect: float) 
         return "faster"
     if hi < 1 and speedup <= down:
         return "slower"
-    if lo >= down and hi <= up:
+    same = min(min_effect, SAME_MAX_EFFECT)
+    if lo >= 1 / (1 + same) and hi <= 1 + same:
         return "same"
     return "inconclusive"
 
@@ -166,11 +193,15 @@ def decide(
     min_blocks: int = 3,
     seed: int = 0,
     min_effect_floor: float = MIN_EFFECT_FLOOR,
+    spread: float | None = None,
 ) -> Decision:
     """The verdict after the blocks seen so far.
 
-    ``final=False`` is an interim look (stricter 99% interval; a verdict
-    stops the benchmark early); ``final=True`` is the last look (95%).
+    ``noise`` is the same-session A/A noise floor (``noise_floor``);
+    ``spread`` the typical difference between two runs of the same code
+    (``pair_spread``; defaults to ``noise``), used only for the overwhelming
+    rule. ``final=False`` is an interim look (99.9% interval: a verdict stops
+    the benchmark early); ``final=True`` the last look (99%).
     """
     m = minimum_effect(noise, min_effect_floor)
     n = len(ratios)
@@ -178,18 +209,16 @@ def decide(
         return Decision("inconclusive", math.nan, (math.nan, math.nan), FINAL_CONFIDENCE, m, 0, ci_exact=False)
     speedup = median(ratios)
     ci95, exact95 = median_ci(ratios, FINAL_CONFIDENCE, seed)
-    over = is_overwhelming(ratios, noise, min_blocks)
+    over = is_overwhelming(ratios, noise if spread is None else spread, min_blocks)
     if over:
         return Decision(over, speedup, ci95, FINAL_CONFIDENCE, m, n, overwhelming=True, ci_exact=exact95)
     if n < min_blocks:
         return Decision("inconclusive", speedup, ci95, FINAL_CONFIDENCE, m, n, ci_exact=exact95)
-    if final:
-        verdict = verdict_from_ci(speedup, ci95, m) if exact95 else "inconclusive"
-        return Decision(verdict, speedup, ci95, FINAL_CONFIDENCE, m, n, ci_exact=exact95)
-    ci99, exact99 = median_ci(ratios, EARLY_CONFIDENCE, seed)
-    verdict = verdict_from_ci(speedup, ci99, m) if exact99 else "inconclusive"
-    # report the 95% interval (it lies inside the 99% one that decided)
-    return Decision(verdict, speedup, ci95, EARLY_CONFIDENCE, m, n, ci_exact=exact95)
+    level = DECISION_CONFIDENCE if final else EARLY_CONFIDENCE
+    ci_dec, exact_dec = median_ci(ratios, level, seed)
+    verdict = verdict_from_ci(speedup, ci_dec, m) if exact_dec else "inconclusive"
+    # the reported 95% interval lies inside the stricter one that decided
+    return Decision(verdict, speedup, ci95, level, m, n, ci_exact=exact95, decision_ci=ci_dec)
 
 
 def geometric_mean(values: list[float]) -> float:
