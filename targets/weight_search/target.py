@@ -91,15 +91,17 @@ class WeightSearchTarget(PythonTarget):
         kernel = self._import_kernel(workdir)
         params = inspect.signature(kernel.search).parameters
         extra = {k: v for k, v in (knobs or {}).items() if k in params}
-        names, Ws, errors, converged = [], [], [], []
+        names, Ws, errors, converged = [], {}, {}, {}
         combinations = 0
         for problem in self.problems(case):
             r = kernel.search(**workloads.kwargs(problem), **extra)
-            names.append(problem["name"])
-            Ws.append([float(w) for w in r.W])
-            errors.append(float(r.error))
-            converged.append(bool(r.converged))
+            name = problem["name"]
+            names.append(name)
+            Ws[name] = [float(w) for w in r.W]
+            errors[name] = float(r.error)
+            converged[name] = bool(r.converged)
             combinations += int(r.combinations)
+        # per-problem dicts: a TEST failure names the problem, e.g. W[rand-12-1][3]
         return {"problems": names, "W": Ws, "error": errors, "combinations": combinations,
                 "converged": converged}
 
