@@ -158,3 +158,93 @@ def format_comparison(result: dict) -> str:
                      f"run: {ins['ratio']:.3f}x")
     lines += [f"note: {n}" for n in b.get("notes", [])]
     return "\n".join(lines)
+
+
+def compare_with_baseline(
+    target,
+    workspace: Path,
+    record_dir: Path,
+    case: str,
+    *,
+    stored: bool = False,
+    max_blocks: int = 30,
+    budget_s: float = 120,
+    instructions: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The workspace now against the recorded baseline: per-phase table, verdict, correctness.
+
+    Measured interleaved against the baseline commit checked out in a
+    temporary worktree (with the recorded scope snapshot laid over it, so an
+    uncommitted baseline is reproduced). ``stored=True``, or a baseline with no
+    commit, compares against the recorded numbers instead: not interleaved,
+    so the result says so and lists environment differences.
+    """
+    import shutil
+
+    from campaign.baseline import SNAPSHOT_DIR, check_correctness, environment_warnings, load_baseline
+    from campaign.bench import benchmark
+    from campaign.worktrees import worktree
+    from campaign.workload import build, run_workload
+
+    workspace, record_dir = Path(workspace), Path(record_dir)
+    doc = load_baseline(record_dir)
+    if case not in doc["cases"]:
+        raise CompareError(f"the baseline has no case {case!r} (it has {sorted(doc['cases'])}); record it first.")
+    report, _ = check_correctness(target, workspace, record_dir, case)
+    base_case = doc["cases"][case]
+    notes: list[str] = []
+    rows = []
+    if stored or not doc.get("commit"):
+        run = run_workload(target, case, workspace, repeat=doc.get("repeat", 3))
+        notes.append("compared with the recorded baseline numbers (not interleaved): machine drift is not controlled")
+        notes += [f"environment differs: {w}" for w in environment_warnings(doc)]
+        for name, secs in base_case["phases"].items():
+            cur = run.phases.get(name)
+            rows.append({"phase": name, "baseline_s": secs, "current_s": cur,
+                         "speedup": secs / cur if cur else None})
+        total = {"baseline_s": base_case["warm_s"], "current_s": run.time_s,
+                 "speedup": base_case["warm_s"] / run.time_s if run.time_s else None}
+        verdict, ci, bench = "inconclusive", None, None
+    else:
+        with worktree(workspace, doc["commit"]) as base_dir:
+            snap = record_dir / SNAPSHOT_DIR
+            if snap.is_dir():
+                for f in snap.rglob("*"):
+                    if f.is_file():
+                        dest = base_dir / f.relative_to(snap)
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(f, dest)
+            build(target, base_dir)
+            build(target, workspace)
+            r = benchmark(target, case, {"baseline": base_dir, "current": workspace}, "current",
+                          max_blocks=max_blocks, budget_s=budget_s, instructions=instructions,
+                          progress=progress)["baseline"]
+        for name, secs in r.reference.get("phases", {}).items():
+            rows.append({"phase": name, "baseline_s": secs, "current_s": r.candidate["phases"].get(name),
+                         "speedup": r.phases.get(name)})
+        total = {"baseline_s": r.reference["warm_s"], "current_s": r.candidate["warm_s"], "speedup": r.speedup}
+        verdict, ci, bench = r.verdict, list(r.ci), r.to_dict()
+        notes += r.notes
+    return {"case": case, "phases": rows, "total": total, "verdict": verdict, "ci": ci,
+            "correctness": report.to_dict(), "notes": notes, "benchmark": bench}
+
+
+def format_baseline_comparison(result: dict) -> str:
+    """Phase / Baseline / Current / Speedup, a TOTAL row, the verdict and Correctness: PASS/FAIL."""
+    lines = [f"case {result['case']}", f"{'Phase':<24}{'Baseline':>14}{'Current':>14}{'Speedup':>10}"]
+    for p in result["phases"]:
+        sp = "-" if p["speedup"] is None else f"{p['speedup']:.3f}x"
+        lines.append(f"{p['phase']:<24}{_ms(p['baseline_s']):>14}{_ms(p['current_s']):>14}{sp:>10}")
+    t = result["total"]
+    sp = "-" if t["speedup"] is None else f"{t['speedup']:.3f}x"
+    lines.append(f"{'TOTAL':<24}{_ms(t['baseline_s']):>14}{_ms(t['current_s']):>14}{sp:>10}")
+    if result["ci"]:
+        lines.append(f"verdict: {result['verdict']} (95% CI {result['ci'][0]:.3f}-{result['ci'][1]:.3f})")
+    else:
+        lines.append(f"verdict: {result['verdict']} (recorded numbers only, no interval)")
+    c = result["correctness"]
+    lines.append(f"Correctness: {'PASS' if c['passed'] else 'FAIL'}")
+    lines += [f"  {f['message']}" for f in c["failures"]]
+    lines += [f"note: {n}" for n in result["notes"]]
+    return "\n".join(lines)

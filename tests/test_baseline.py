@@ -95,3 +95,33 @@ def test_missing_baseline(tmp_path):
     (tmp_path / "baseline.json").write_text("{torn")
     with pytest.raises(BaselineError, match="not valid JSON"):
         load_baseline(tmp_path)
+
+
+def run_script(name, ws, *args):
+    import os
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ws), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, str(root / "scripts" / name), "--target", "basetoy_mod:BaseToy",
+                           "--dir", str(ws), "--record", "optim/c1", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_scripts(ws):
+    _, workspace = ws
+    r = run_script("run_baseline.py", workspace, "--case", "fast", "--repeat", "1")
+    assert r.returncode == 0, r.stderr
+    assert "baseline recorded" in r.stdout
+    r = run_script("run_baseline.py", workspace, "--case", "fast")
+    assert r.returncode == 1 and "already exists" in r.stderr
+    r = run_script("optim_correctness.py", workspace)
+    assert r.returncode == 0 and r.stdout.strip().endswith("PASS")
+    r = run_script("optim_benchmark.py", workspace, "--max-blocks", "3")
+    assert r.returncode == 0, r.stderr
+    assert "TOTAL" in r.stdout and "Correctness: PASS" in r.stdout and "Phase" in r.stdout
+    src = workspace / "basetoy_mod.py"
+    src.write_text(src.read_text().replace("s / n", "s / n * 2"))
+    r = run_script("optim_correctness.py", workspace)
+    assert r.returncode == 1 and "FAIL" in r.stdout and "mean" in r.stdout
+    r = run_script("optim_benchmark.py", workspace, "--stored")
+    assert r.returncode == 1 and "Correctness: FAIL" in r.stdout and "not interleaved" in r.stdout
