@@ -47,9 +47,10 @@ class WeightCombinationSearch:
     """Find W with |sum(c*W) - target| <= tolerance (spec: shared/specs/weight_search.md).
 
     Exhaustive mode returns exactly what the naive baseline returns (same W bit for
-    bit on integer problems) for N <= 44; beyond ``sampling_threshold`` (or with
-    ``sampling_strategy`` forced via ``adaptive_sampling='always'``) the seeded sampled
-    mode runs an exact search over ``log2(sample_size)`` parameters per cycle.
+    bit on integer problems) for N <= 44. Beyond ``sampling_threshold`` (or always, with
+    ``adaptive_sampling='always'``) the seeded sampled mode runs an exact search over a
+    subset of k = 2*log2(sample_size/8) parameters per cycle (``sampling_strategy``:
+    'random' or 'importance'); ``sample_size`` is the evaluation budget per cycle.
     ``parallel``/``n_jobs`` never change the answer.
     """
 

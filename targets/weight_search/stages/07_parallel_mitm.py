@@ -548,12 +548,14 @@ def search_sampled(coefficients, target, tolerance=0.0, max_iter=32, initial_wpn
             combinations += int(accounted)
         with phase("update"):
             line = int(line)
+            global_line = 0  # the winner's line number in the full canonical order
             for j in range(k):
                 if (line >> (k - 1 - j)) & 1:
                     i = int(S[j])
                     W[i] = b[i] * wpn
+                    global_line |= 1 << (n - 1 - i)
             history.append({"wpn": wpn, "best_delta": float(d),
-                            "early_stop_line": int(early_line) if early_line >= 0 else None})
+                            "early_stop_line": global_line if early_line >= 0 else None})
             if float(d) <= tol:
                 converged = True
                 break
