@@ -342,19 +342,27 @@ class Campaign:
                 bound = stopping.amdahl_bound(share)
             needed = self._needed_speedup(state)
             override = override_amdahl.strip() if override_amdahl and override_amdahl.strip() else None
-            if bound is not None and needed is not None and bound < needed and override is None:
+            warnings = []
+            if share is not None and share < stopping.SIGNIFICANT_SHARE and override is None:
                 raise RuleError(
-                    f"Amdahl: phase {phase!r} is {share:.0%} of the runtime, so even making it infinitely fast "
-                    f"gives at most {bound:.2f}x, short of the {needed:.2f}x still needed for the goal. Plan a "
-                    f"bigger phase ({', '.join([p for p in state.open_phases() if p != phase][:3]) or 'none'}), "
-                    f"or pass --override-amdahl REASON to "
-                    f"attack it anyway (the reason is logged)."
+                    f"Amdahl: phase {phase!r} is only {share:.0%} of the runtime, so even making it infinitely fast "
+                    f"gives at most {bound:.2f}x overall. Plan a bigger phase "
+                    f"({', '.join([p for p in state.open_phases() if p != phase][:3]) or 'none'}), or pass "
+                    f"--override-amdahl REASON to attack it anyway (the reason is logged)."
+                )
+            if bound is not None and needed is not None and bound < needed:
+                warnings.append(
+                    f"Amdahl: phase {phase!r} is {share:.0%} of the runtime, so even making it infinitely fast gives "
+                    f"at most {bound:.2f}x, short of the {needed:.2f}x still needed for the goal: the goal needs "
+                    f"more than this phase."
                 )
             data = {"phase": phase, "change": change, "bottleneck": (bottleneck or "").strip() or None,
-                    "phase_share": share, "amdahl_bound": _jsonable_bound(bound), "override": override}
+                    "phase_share": share, "amdahl_bound": _jsonable_bound(bound), "override": override,
+                    "warnings": warnings}
             self._record("plan", data, state.current.n)
             return {"ok": True, "step": "plan", "iteration": state.current.n, "phase": phase,
                     "phase_share": share, "amdahl_bound": _jsonable_bound(bound), "override": override,
+                    "warnings": warnings,
                     "scope": list(self.target.scope), "next": self._next()}
 
     def _needed_speedup(self, state: loop.State) -> float | None:
