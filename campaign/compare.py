@@ -121,7 +121,8 @@ def compare_commits(
         "ci": list(r.ci),
         "metric": r.metric,
         "phases": phases,
-        "total": {"old_s": r.reference.get("warm_s"), "new_s": r.candidate.get("warm_s"), "speedup": r.speedup},
+        "total": {"old_s": r.reference.get("warm_min_s"), "new_s": r.candidate.get("warm_min_s"), "speedup": r.speedup,
+                  "old_median_s": r.reference.get("warm_s"), "new_median_s": r.candidate.get("warm_s")},
         "first_call": {"old_s": r.reference.get("first_call_s"), "new_s": r.candidate.get("first_call_s"),
                        "old_compile_s": r.reference.get("compile_s"), "new_compile_s": r.candidate.get("compile_s")},
         "benchmark": r.to_dict(),
@@ -142,7 +143,7 @@ def format_comparison(result: dict) -> str:
         sp = "-" if p["speedup"] is None else f"{p['speedup']:.3f}x"
         lines.append(f"{p['phase']:<24}{_ms(p['old_s']):>14}{_ms(p['new_s']):>14}{sp:>10}")
     t = result["total"]
-    lines.append(f"{'TOTAL (warm)':<24}{_ms(t['old_s']):>14}{_ms(t['new_s']):>14}{t['speedup']:>9.3f}x")
+    lines.append(f"{'TOTAL (fastest warm)':<24}{_ms(t['old_s']):>14}{_ms(t['new_s']):>14}{t['speedup']:>9.3f}x")
     fc = result["first_call"]
     if fc["old_s"] is not None and fc["new_s"] is not None:
         lines.append(f"{'first call (cold)':<24}{_ms(fc['old_s']):>14}{_ms(fc['new_s']):>14}"
@@ -223,7 +224,7 @@ def compare_with_baseline(
         for name, secs in r.reference.get("phases", {}).items():
             rows.append({"phase": name, "baseline_s": secs, "current_s": r.candidate["phases"].get(name),
                          "speedup": r.phases.get(name)})
-        total = {"baseline_s": r.reference["warm_s"], "current_s": r.candidate["warm_s"], "speedup": r.speedup}
+        total = {"baseline_s": r.reference["warm_min_s"], "current_s": r.candidate["warm_min_s"], "speedup": r.speedup}
         verdict, ci, bench = r.verdict, list(r.ci), r.to_dict()
         notes += r.notes
     return {"case": case, "phases": rows, "total": total, "verdict": verdict, "ci": ci,
