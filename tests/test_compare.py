@@ -76,7 +76,7 @@ def test_compare_slowed_commit_is_slower(repo):
     assert data["verdict"] == "slower" and data["speedup"] < 0.7
     assert {p["phase"] for p in data["phases"]} == {"main", "tail"}
     main = next(p for p in data["phases"] if p["phase"] == "main")
-    assert main["speedup"] < 0.5
+    assert main["speedup"] < 0.8  # one warm run per process: noisier than the total
     assert data["benchmark"]["environment"]["python"]
     # worktrees are gone
     assert "campaign-wt" not in git(path, "worktree", "list")
