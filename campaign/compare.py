@@ -227,6 +227,9 @@ def compare_with_baseline(
         total = {"baseline_s": r.reference["warm_min_s"], "current_s": r.candidate["warm_min_s"], "speedup": r.speedup}
         verdict, ci, bench = r.verdict, list(r.ci), r.to_dict()
         notes += r.notes
+        notes += [f"the baseline was recorded in another environment ({w}); both were re-measured here now, "
+                  "so the speedup is valid, but the recorded baseline numbers are not comparable"
+                  for w in environment_warnings(doc, r.environment)]
     return {"case": case, "phases": rows, "total": total, "verdict": verdict, "ci": ci,
             "correctness": report.to_dict(), "notes": notes, "benchmark": bench}
 
