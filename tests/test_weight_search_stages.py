@@ -187,3 +187,19 @@ def test_exact_modules_refuse_n_above_limit_instantly():
         with pytest.raises(ValueError, match="coefficients.*limit"):
             mod.search(c, 3.0)
         assert time.perf_counter() - t0 < 0.05, label
+
+
+def test_jit_stages_fall_back_cleanly_without_numba(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # "import numba" now raises ImportError
+    for f in ("05_numba_odometer.py", "06_meet_in_middle.py", "07_parallel_mitm.py"):
+        name = f"_ws_nonumba_{f[:2]}"
+        spec = importlib.util.spec_from_file_location(name, STAGES / f)
+        mod = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, name, mod)
+        spec.loader.exec_module(mod)
+        assert mod._numba is None
+        mod.SMALL_BITS = 3
+        for p in (workloads.seq(10), workloads.rand(9, 0), workloads.rand(8, 2)):
+            kw = workloads.kwargs(p)
+            assert summary(mod.search(**kw)) == summary(naive.search(**kw)), (f, p["name"])
+        assert mod.compile_seconds() == 0.0
