@@ -418,8 +418,11 @@ def measure_config(
         "measure_s": time.perf_counter() - t0,
         "timeout_s": proto.timeout_s,
     }
-    store.put(key, target=proto.target, machine=proto.machine, code=proto.code, protocol=proto.key_text(),
-              knobs=knobs, result=result)
+    # a run killed by a signal from outside (not our timeout) says nothing about the configuration: not cached
+    transient = status == "failed" and "exited with code -" in (error or "")
+    if not transient:
+        store.put(key, target=proto.target, machine=proto.machine, code=proto.code, protocol=proto.key_text(),
+                  knobs=knobs, result=result)
     counters.add(measured=1, measure_s=result["measure_s"])
     return dict(result, cached=False)
 
