@@ -6,11 +6,14 @@ paired ratio ``time_reference / time_candidate`` (> 1: the candidate is
 faster). Over blocks:
 
 * the speedup is the **median of the paired ratios**;
-* its confidence interval is the **union** of a seeded percentile bootstrap
-  interval of the median and the distribution-free order-statistic (sign
-  test) interval of the median. The bootstrap alone is too narrow with few
-  blocks; the exact interval does not exist below 6 blocks at 95% (8 at 99%),
-  and then the result cannot be decided on the interval at all;
+* its confidence interval is the exact **Wilcoxon signed-rank** interval of
+  the centre of the log ratios (from the Walsh averages). It needs no
+  normality, only symmetry, which the randomized mirrored block order
+  provides (see below). With too few blocks for the requested level (below 6
+  blocks at 95%, 8 at 99%, 11 at 99.9%) there is no exact interval, the range
+  of the blocks is shown instead and nothing is decided from it. A seeded
+  percentile bootstrap interval of the median is reported beside it
+  (``bootstrap_ci``), for reference;
 * the **minimum effect** is ``max(2%, noise floor)``. The noise floor is the
   machine's A/A result in the same session, for free: the mirrored block
   order runs every variant twice, so ``median(first run / second run)`` over
@@ -26,11 +29,11 @@ faster). Over blocks:
   the same direction) may be decided after ``min_blocks`` blocks, so a 20 s
   baseline against a 10 ms candidate does not run 30 blocks.
 
-Why the sign-test interval is honest here: each block's order (e.g. ABBA or
-BAAB) is drawn at random, and swapping the two orders of identical code turns
-a block's ratio into its reciprocal, so under A/A every block's ratio is
-above or below 1 with probability 1/2, independently of the machine's
-noise. The order-statistic interval is that sign test inverted.
+Why the signed-rank interval is honest here: each block's order (e.g. ABBA
+or BAAB) is drawn at random, and swapping the two mirrored orders turns a
+block's log ratio ``effect + e`` into ``effect - e`` under the same machine
+noise, so the log ratios are symmetric about the true effect whatever the
+noise looks like - exactly the condition of the signed-rank test.
 
 Sequential testing: the benchmark looks at the data after every block. To
 keep the false-verdict rate down, interim stops use a much stricter interval
@@ -68,6 +71,7 @@ class Decision:
     overwhelming: bool = False
     ci_exact: bool = True  # False: too few blocks for a distribution-free interval at this level
     decision_ci: tuple[float, float] | None = None  # the (stricter) interval the verdict was read from
+    bootstrap_ci: tuple[float, float] | None = None  # percentile bootstrap of the median (95%), for reference
 
     def to_dict(self) -> dict:
         return {
@@ -80,6 +84,8 @@ class Decision:
             "overwhelming": self.overwhelming,
             "ci_exact": self.ci_exact,
             "decision_ci": list(self.decision_ci) if self.decision_ci else None,
+            "bootstrap_ci": list(self.bootstrap_ci) if self.bootstrap_ci else None,
+            "interval": "exact Wilcoxon signed-rank (Walsh averages) of the log ratios",
         }
 
 
@@ -129,13 +135,61 @@ def bootstrap_median_ci(values: list[float], confidence: float, seed: int = 0, r
     return float(meds[lo_i]), float(meds[hi_i])
 
 
+def _signed_rank_null_cdf(n: int) -> list[float]:
+    """P(T+ <= t) for t = 0..n(n+1)/2 under the null (exact, by counting subsets of ranks)."""
+    top = n * (n + 1) // 2
+    counts = [1] + [0] * top
+    for r in range(1, n + 1):
+        for t in range(top, r - 1, -1):
+            counts[t] += counts[t - r]
+    total = 2.0**n
+    cdf, acc = [], 0
+    for c in counts:
+        acc += c
+        cdf.append(acc / total)
+    return cdf
+
+
+def signed_rank_ci(ratios: list[float], confidence: float) -> tuple[float, float] | None:
+    """Exact CI of the centre of the log ratios (Wilcoxon signed-rank inversion, Walsh averages), as ratios.
+
+    Valid when the log ratios are symmetric about their centre, which the
+    randomized mirrored block order guarantees (swapping the order of a block
+    mirrors its log ratio about the true effect). ``None`` when ``n`` is too
+    small for ``confidence``.
+    """
+    logs = [math.log(r) for r in ratios]
+    n = len(logs)
+    if n == 0:
+        return None
+    walsh = sorted((logs[i] + logs[j]) / 2 for i in range(n) for j in range(i, n))
+    cdf = _signed_rank_null_cdf(n)
+    alpha = 1 - confidence
+    best = None
+    # [W_(k), W_(N-k+1)] (1-based) covers the centre with probability 1 - 2 P(T+ <= k-1)
+    for k in range(1, len(walsh) // 2 + 1):
+        if 2 * cdf[k - 1] <= alpha:
+            best = k
+        else:
+            break
+    if best is None:
+        return None
+    return math.exp(walsh[best - 1]), math.exp(walsh[len(walsh) - best])
+
+
 def median_ci(values: list[float], confidence: float, seed: int = 0) -> tuple[tuple[float, float], bool]:
-    """The union of the bootstrap and the order-statistic intervals; ``(ci, exact_available)``."""
-    boot = bootstrap_median_ci(values, confidence, seed)
-    exact = order_statistic_ci(values, confidence)
+    """The interval the verdict is read from: ``(ci, exact_available)``.
+
+    The exact signed-rank interval when there are enough blocks for
+    ``confidence``; otherwise the range of the blocks widened by the
+    bootstrap interval (and ``exact_available`` is False: nothing may be
+    decided from it).
+    """
+    exact = signed_rank_ci(values, confidence) if all(v > 0 and math.isfinite(v) for v in values) else None
     if exact is None:
+        boot = bootstrap_median_ci(values, confidence, seed)
         return (min(boot[0], min(values)), max(boot[1], max(values))), False
-    return (min(boot[0], exact[0]), max(boot[1], exact[1])), True
+    return exact, True
 
 
 def noise_floor(pairs: list[tuple[float, float]]) -> float:
@@ -218,7 +272,8 @@ def decide(
     ci_dec, exact_dec = median_ci(ratios, level, seed)
     verdict = verdict_from_ci(speedup, ci_dec, m) if exact_dec else "inconclusive"
     # the reported 95% interval lies inside the stricter one that decided
-    return Decision(verdict, speedup, ci95, level, m, n, ci_exact=exact95, decision_ci=ci_dec)
+    return Decision(verdict, speedup, ci95, level, m, n, ci_exact=exact95, decision_ci=ci_dec,
+                    bootstrap_ci=bootstrap_median_ci(ratios, FINAL_CONFIDENCE, seed))
 
 
 def geometric_mean(values: list[float]) -> float:

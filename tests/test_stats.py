@@ -97,9 +97,10 @@ def simulate_sequential(effect, sigma, seed, max_blocks=30):
     rng = random.Random(seed)
     ratios, pairs = [], []
     for b in range(1, max_blocks + 1):
-        a1, a2, c1, c2 = (rng.gauss(0, sigma) for _ in range(4))
-        if rng.random() < 0.1:  # interference spikes
-            a1 += abs(rng.gauss(0, 0.3))
+        runs = [rng.gauss(0, sigma) for _ in range(4)]
+        if rng.random() < 0.1:  # an interference spike hits one run of the block
+            runs[rng.randrange(4)] += abs(rng.gauss(0, 0.3))
+        a1, a2, c1, c2 = runs
         ratios.append(math.exp((a1 + a2) / 2 - (c1 + c2) / 2 - math.log(1 + effect)))
         pairs += [(math.exp(a1), math.exp(a2)), (math.exp(c1), math.exp(c2))]
         d = stats.decide(ratios, stats.noise_floor(pairs), final=b == max_blocks, spread=stats.pair_spread(pairs))
@@ -113,3 +114,16 @@ def test_sequential_false_verdicts_are_rare(monkeypatch):
     assert sum(v in ("faster", "slower") for v in verdicts) <= 2  # <= 1% of 200
     detected = [simulate_sequential(0.25, 0.08, seed, 20) for seed in range(30)]
     assert sum(v == "slower" for v in detected) >= 27 and "faster" not in detected
+
+
+def test_signed_rank_ci_matches_scipy_test():
+    from scipy.stats import wilcoxon
+
+    for seed in range(20):
+        x = lognormal_ratios(12, 1.03, 0.04, seed)
+        lo, hi = stats.signed_rank_ci(x, 0.95)
+        p = wilcoxon([math.log(v) for v in x], method="exact").pvalue
+        # the interval excludes 1 exactly when the exact two-sided test rejects at 5%
+        assert (lo > 1 or hi < 1) == (p < 0.05)
+    assert stats.signed_rank_ci([1.1] * 5, 0.95) is None  # too few blocks for 95%
+    assert stats.signed_rank_ci([1.0] * 8, 0.99) == (1.0, 1.0)
