@@ -19,9 +19,14 @@ def main(argv=None) -> int:
     ws = Path(argv[0] if argv else ".").resolve()
     from targets.weight_search import naive
 
-    spec = importlib.util.spec_from_file_location("kernel_under_check", ws / "kernel.py")
+    import os
+
+    # loaded exactly as the campaign worker loads it (module "kernel", JIT cache on), so the
+    # self-check and the benchmark processes share one compiled cache in the workspace
+    os.environ["CAMPAIGN_JIT_CACHE"] = "1"
+    spec = importlib.util.spec_from_file_location("kernel", ws / "kernel.py")
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["kernel_under_check"] = mod
+    sys.modules["kernel"] = mod
     spec.loader.exec_module(mod)
     rng = random.Random(12345)
     bad = 0

@@ -15,14 +15,16 @@ from campaign.target import PlaybookEntry, PythonTarget, Tolerance
 HERE = Path(__file__).resolve().parent
 STAGES = HERE / "stages"
 
-# Measured on the 2-core VM: the naive kernel runs "fast" in ~0.6 s warm unloaded (1.4 s at
-# load average 6) and
-# "full" in ~10 s (see BENCHMARKS.md).
+# Sized for a campaign on a 2-core machine: every BENCHMARK runs the naive baseline in
+# fresh processes beside the candidate, so the naive kernel must stay well under a
+# second. "fast" (~0.4 s naive, warm) mixes early-stopping problems, two small problems
+# that never converge (32 full cycles) and two N=15/16 problems that converge in their
+# first cycle, where meet in the middle pays; "full" (~3 s naive) holds the original
+# authors' N=20 case (seq-20) and larger random problems.
 CASES = {
-    "fast": ["seq-10", "seq-15", "rand-10-0", "rand-11-1", "rand-12-1", "rand-12-2",
-             "rand-13-0", "rand-13-1", "edge-single", "edge-dominant", "edge-negative",
-             "edge-target0", "edge-unreachable"],
-    "full": ["seq-20", "rand-16-0", "rand-16-1", "rand-16-2", "rand-16-3", "rand-16-4", "rand-16-5"],
+    "fast": ["seq-10", "seq-15", "rand-10-0", "rand-11-1", "rand-15-0", "rand-16-0",
+             "edge-single", "edge-dominant", "edge-negative", "edge-target0", "edge-unreachable"],
+    "full": ["seq-20", "rand-16-1", "rand-16-2", "rand-17-0", "rand-18-0"],
 }
 
 
@@ -70,6 +72,7 @@ class WeightSearchTarget(PythonTarget):
         if self._kernel is not None and self._kernel_key == key:
             return self._kernel
         sys.modules.pop("kernel", None)  # never reuse a stale kernel from another workspace/version
+        os.environ["CAMPAIGN_JIT_CACHE"] = "1"  # fresh benchmark processes load compiled code from disk
         spec = importlib.util.spec_from_file_location("kernel", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules["kernel"] = module

@@ -94,6 +94,11 @@ except Exception:  # clean fallback: the same functions run as plain Python
 
 _COMPILE_S = 0.0
 _KERNELS = {}
+# Numba's on-disk cache, on only where the kernel is loaded as the campaign's ``kernel``
+# module (workers and the self-check set CAMPAIGN_JIT_CACHE=1): every fresh benchmark
+# process then loads the compiled code instead of compiling for seconds. Off elsewhere:
+# the cache is keyed by file, not by module name or by constants patched before compiling.
+_JIT_CACHE = __import__("os").environ.get("CAMPAIGN_JIT_CACHE") == "1"
 
 
 def _scan(u, s, n, k, target, tol, early):
@@ -148,7 +153,7 @@ def _kernel(use_numba):
     if "scan" not in _KERNELS:
         t0 = time.perf_counter()
         f = _numba.njit("Tuple((f8, f8, i8, b1, i8, i8))(f8[:], f8[:], i8, i8, f8, f8, b1)",
-                        cache=False, nogil=True)(_scan)
+                        cache=_JIT_CACHE, nogil=True)(_scan)
         _COMPILE_S += time.perf_counter() - t0
         _KERNELS["scan"] = f
     return _KERNELS["scan"]

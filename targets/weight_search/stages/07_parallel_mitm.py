@@ -103,6 +103,11 @@ EPS = 2.0 ** -52
 SMALL_BITS = 12  # lines below 2**12 are walked directly (odometer)
 _COMPILE_S = 0.0
 _KERNELS = {}
+# Numba's on-disk cache, on only where the kernel is loaded as the campaign's ``kernel``
+# module (workers and the self-check set CAMPAIGN_JIT_CACHE=1): every fresh benchmark
+# process then loads the compiled code instead of compiling for seconds. Off elsewhere:
+# the cache is keyed by file, not by module name or by constants patched before compiling.
+_JIT_CACHE = __import__("os").environ.get("CAMPAIGN_JIT_CACHE") == "1"
 
 
 def _scan(u, s, n, k, target, tol, early):
@@ -398,7 +403,7 @@ def _kernel(use_numba):
     if "cycle" not in _KERNELS:
         t0 = time.perf_counter()
         g = globals()
-        jit = _numba.njit(cache=False, nogil=True)
+        jit = _numba.njit(cache=_JIT_CACHE, nogil=True)
         for name in ("_scan", "_table", "_fold", "_better", "_half_right", "_grow_right", "_process"):
             g[name] = jit(g[name])
         g["prange"] = _numba.prange
@@ -406,9 +411,9 @@ def _kernel(use_numba):
         # steals the CPU from the sequential parts (measured: n_jobs=2 3.5x SLOWER on a
         # rand-40 cycle). Passive waiting must be set before the OpenMP runtime loads.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        g["_process_chunks"] = _numba.njit(cache=False, nogil=True, parallel=True)(g["_process_chunks"])
+        g["_process_chunks"] = _numba.njit(cache=_JIT_CACHE, nogil=True, parallel=True)(g["_process_chunks"])
         f = _numba.njit("Tuple((f8, f8, i8, b1, i8, i8))(f8[:], f8[:], i8, f8, f8, b1, b1, i8)",
-                        cache=False, nogil=True)(_cycle)
+                        cache=_JIT_CACHE, nogil=True)(_cycle)
         _COMPILE_S += time.perf_counter() - t0
         _KERNELS["cycle"] = f
     return _KERNELS["cycle"]
