@@ -885,7 +885,10 @@ def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str
     budget = bench_budget()
     with worktree(workspace, last_commit) as last, worktree(workspace, base_commit) as base:
         build(target, last)
-        build(target, base)
+        if base_commit == last_commit:  # the first iteration: one checkout serves both references
+            base = last
+        else:
+            build(target, base)
         variants = {"last": Path(last), "baseline": Path(base), "candidate": Path(workspace)}
         per_case = {}
         for case in cases:
