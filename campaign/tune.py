@@ -455,11 +455,19 @@ def _measure_in_process(payload: dict) -> dict:
     return result
 
 
+def optuna_storage(url: str):
+    """Optuna's RDB storage on ``url``; SQLite waits for a busy database instead of failing at once."""
+    import optuna
+
+    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+
+
 def _remote_trial(storage: str, study_name: str, trial_id: int):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=study_name, storage=storage, pruner=_make_pruner())
+    study = optuna.load_study(study_name=study_name, storage=optuna_storage(storage), pruner=_make_pruner())
     return optuna.trial.Trial(study, trial_id)
 
 
@@ -643,7 +651,8 @@ def _strategy_smart(space, default, runner: _Runner, hint, store, proto: Protoco
     dists = {k: CategoricalDistribution(list(v)) for k, v in space.items()}
     sampler = optuna.samplers.TPESampler(seed=proto.seed, n_startup_trials=min(4, budget))
     try:
-        study = optuna.create_study(study_name=study_name(proto, space), storage=proto.storage, sampler=sampler,
+        study = optuna.create_study(study_name=study_name(proto, space), storage=optuna_storage(proto.storage),
+                                    sampler=sampler,
                                     pruner=_make_pruner(), direction="maximize", load_if_exists=True)
     except Exception as exc:  # noqa: BLE001 - storage problems are user errors
         raise TuneError(f"cannot open the Optuna study in {tune_store.redact(proto.storage)!r}: "
@@ -789,6 +798,19 @@ def open_store(workspace: Path, storage: str | None) -> tuple[str, "tune_store.T
         raise TuneError(str(exc)) from None
 
 
+def _definition_files(target, workspace: Path) -> list[Path]:
+    """The file defining the target's class, unless it is in the workspace (then the scope covers it or not)."""
+    import inspect
+
+    try:
+        path = Path(inspect.getsourcefile(type(target)) or "").resolve()
+    except (TypeError, OSError):
+        return []
+    if not path.is_file() or path.is_relative_to(workspace):
+        return []
+    return [path]
+
+
 def _peak_child_rss_mb() -> float:
     kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     return kb / 1024.0
@@ -817,7 +839,8 @@ def tune(req: TuneRequest, progress: Callable[[str], None] | None = None) -> dic
         spec=req.spec, target=target.name or req.spec, workspace=str(workspace), case=case,
         warm_repeats=preset.warm_repeats, blocks=preset.blocks, min_blocks=preset.min_blocks,
         timeout_s=float(req.timeout_s if req.timeout_s is not None else getattr(target, "timeout_s", 600.0)),
-        default={**fixed, **default}, fixed=fixed, code=tune_store.code_version(workspace, list(target.scope)),
+        default={**fixed, **default}, fixed=fixed,
+        code=tune_store.code_version(workspace, list(target.scope), _definition_files(target, workspace)),
         machine=tune_store.machine_key(machine), storage=url, seed=req.seed, refresh=req.refresh,
     )
     counters = Counters()

@@ -64,8 +64,12 @@ def machine_key(machine: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(machine, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def code_version(workspace: Path, scope: list[str]) -> str:
-    """A hash of the contents of the files matched by the target's scope globs."""
+def code_version(workspace: Path, scope: list[str], extra_files: list[Path] = ()) -> str:
+    """A hash of the contents of the files matched by the target's scope globs (and ``extra_files``).
+
+    ``extra_files`` is for the target's own definition (its cases and how it
+    runs them live outside the scope, and change what a measurement means).
+    """
     workspace = Path(workspace)
     digest = hashlib.sha256()
     paths = sorted({p for pattern in scope for p in workspace.glob(pattern) if p.is_file()})
@@ -73,6 +77,12 @@ def code_version(workspace: Path, scope: list[str]) -> str:
         digest.update(str(path.relative_to(workspace)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
+        digest.update(b"\0")
+    for path in extra_files:
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(str(path).encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
 
