@@ -47,7 +47,6 @@ class WeightSearchTarget(PythonTarget):
     tolerances = {
         "W": Tolerance("exact"),
         "error": Tolerance("tight", rel=1e-9, abs=1e-12),
-        "combinations": Tolerance("count", rel=0.5),
         "converged": Tolerance("exact"),
     }
     knobs = {"n_jobs": [1, 2]}
@@ -105,8 +104,11 @@ class WeightSearchTarget(PythonTarget):
             converged[name] = bool(r.converged)
             combinations += int(r.combinations)
         # per-problem dicts: a TEST failure names the problem, e.g. W[rand-12-1][3]
-        return {"problems": names, "W": Ws, "error": errors, "combinations": combinations,
-                "converged": converged}
+        # Not an output: how many lines a variant evaluates legitimately drops by orders of
+        # magnitude with early stopping (naive evaluates all of them), so it is no
+        # correctness criterion. The benchmark script reports it as ns/combination.
+        del combinations
+        return {"problems": names, "W": Ws, "error": errors, "converged": converged}
 
     def compile_seconds(self) -> float | None:
         fn = getattr(self._kernel, "compile_seconds", None)
