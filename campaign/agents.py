@@ -27,7 +27,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 PROTOCOL_VERSION = 1
 MAX_ATTEMPTS = 3
@@ -127,8 +127,13 @@ class Agent(Protocol):
         """Return (parsed answer or raw text, exchange details: stderr, returncode, ...)."""
 
 
-def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, iteration: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, iteration: int,
+        check: Callable[[dict[str, Any]], str | None] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Ask ``agent`` for ``step``, validating and retrying; keep every exchange on disk.
+
+    ``check`` (optional) applies the campaign's rules to a schema-valid answer
+    (e.g. the Amdahl rule on the planned phase): its error goes back to the
+    agent like a schema error.
 
     Returns (valid answer, the ``agent`` event data). Raises ``AgentFailed``
     (with the event data in ``attempts``) after ``MAX_ATTEMPTS`` invalid answers.
@@ -145,7 +150,11 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
         except AgentFailed as exc:  # crashed or hung: no point retrying the same thing blindly
             error = str(exc)
             attempts.append({"attempt": attempt, "error": error})
-            continue
+            stderr = next((d.get("stderr") for d in exc.attempts if isinstance(d, dict) and d.get("stderr")), None)
+            if stderr:
+                (exchange_dir / f"{stem}.stderr.txt").write_text(stderr)
+            event = _event(agent, step, exchange_dir, stem, attempts, error)
+            raise AgentFailed(f"agent {agent.name!r} failed at {step}: {error}", [event]) from None
         (exchange_dir / f"{stem}.answer.json").write_text(
             answer if isinstance(answer, str) else json.dumps(answer, indent=2, sort_keys=True)
         )
@@ -159,6 +168,8 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
                 attempts.append({"attempt": attempt, "error": error})
                 continue
         error = validate_answer(step, answer)
+        if error is None and check is not None:
+            error = check(answer)
         attempts.append({"attempt": attempt, "error": error})
         if error is None:
             return answer, _event(agent, step, exchange_dir, stem, attempts, None)
@@ -259,6 +270,9 @@ class PlaybookAgent:
                 "phase": entry.phase,
                 "change": entry.title,
                 "bottleneck": entry.bottleneck,
+                # the catalogue's order is the plan: a phase the profile now shows as small is tried anyway, logged
+                "override_amdahl": f"playbook entry {entry.key} is next in the catalogue; measured anyway"
+                if "Amdahl" in (request.get("previous_error") or "") else None,
             }, {}
         if step == "implement":
             key = request["plan"]["key"]

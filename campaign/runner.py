@@ -90,6 +90,31 @@ def _trim_profile(profile: dict[str, Any] | None) -> dict[str, Any] | None:
     return trimmed
 
 
+def plan_problem(state, answer: dict[str, Any]) -> str | None:
+    """The PLAN rules (``Campaign.plan``) applied to a THINK answer before anything is recorded (pure).
+
+    A plan the rules refuse goes back to the agent as a validation error;
+    recorded, it would leave the campaign stuck at PLAN (``--resume`` would
+    replay the same refused plan).
+    """
+    if answer.get("action") != "optimize":
+        return None
+    phase = str(answer.get("phase") or "").strip()
+    profile = state.last_profile or {}
+    shares = profile.get("shares") or {}
+    measured = sorted(set(shares) | set(profile.get("phases") or {}))
+    if phase not in measured:
+        return f"phase: {phase!r} was not measured by the latest profile; pick one of {', '.join(measured) or 'none'}"
+    if phase in state.exhausted or phase in state.skipped:
+        return f"phase: {phase!r} was declared exhausted or skipped; open phases: {', '.join(state.open_phases()) or 'none'}"
+    share = shares.get(phase)
+    override = str(answer.get("override_amdahl") or "").strip()
+    if share is not None and share < stopping.SIGNIFICANT_SHARE and not override:
+        return (f"phase: Amdahl: {phase!r} is only {share:.0%} of the runtime (at most {stopping.amdahl_bound(share):.2f}x "
+                f"overall); plan a bigger phase or give override_amdahl with the reason")
+    return None
+
+
 def log_result(state, target_passed: bool | None = None) -> dict[str, Any]:
     """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
     it = state.current
@@ -201,7 +226,8 @@ class Runner:
         n = len(state.iterations) + 1
         context = self.context(state, events)
         try:
-            answer, event = ask(self.agent, "think", context, camp.record_dir / AGENT_DIR, n)
+            answer, event = ask(self.agent, "think", context, camp.record_dir / AGENT_DIR, n,
+                                check=lambda a: plan_problem(state, a))
         except AgentFailed as exc:
             self._agent_event(exc.attempts[0] if exc.attempts else {"step": "think", "error": str(exc)}, None)
             raise UserError(
@@ -211,7 +237,7 @@ class Runner:
             self._agent_event({**event, "key": None, "title": None}, None)
             phase = (state.open_phases() or [None])[0]
             self.say(f"[iter {n}] THINK: the agent declares the bottleneck exhausted: {answer['why']}")
-            result = camp.declare_exhausted(answer["why"], phase)
+            result = camp.decide(exhausted=True, why=answer["why"], phase=phase)
             self.say(f"DECIDE: {'stop' if result.get('stop') else 'continue'} - {result.get('reason')}")
             return
         self._agent_event({**event, "key": answer.get("key"), "title": answer.get("title")}, n)
