@@ -940,7 +940,7 @@ def _report(req, proto, target, space, default, fixed, machine, env, configs, hi
         "failed": sum(r["status"] in ("failed", "wrong") for r in rows),
         "timed_out": sum(r["status"] == "timeout" for r in rows),
         "stopped_early": sum(bool(r["stopped"]) and r["status"] == "ok" for r in rows),
-        "peak_child_rss_mb": rss_mb,
+        "peak_child_rss_mb": rss_mb if counters.runs else None,  # no fresh process: nothing to report
         "parallel_efficiency": eff,
     }
     return {
@@ -1051,7 +1051,8 @@ def format_report(report: dict) -> str:
         f"total {m['total_s']:.1f} s; {m['configurations']} configurations ({m['measured']} measured, "
         f"{m['cache_hits']} from cache, hit rate {rate}); {m['new_runs']} fresh runs; "
         f"{_fmt_s(m['time_per_configuration_s'])} per configuration; pruned {m['pruned']}, "
-        f"failed {m['failed']}, timed out {m['timed_out']}; peak child memory {m['peak_child_rss_mb']:.0f} MB",
+        f"failed {m['failed']}, timed out {m['timed_out']}; peak child memory "
+        + (f"{m['peak_child_rss_mb']:.0f} MB" if m["peak_child_rss_mb"] is not None else "- (no fresh runs)"),
     ]
     if report.get("saved_as"):
         lines.append(f"saved as {report['saved_as']!r} (campaign tune --history {report['saved_as']})")
