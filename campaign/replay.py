@@ -90,6 +90,8 @@ def compare_attempt(recorded: dict[str, Any], replayed: dict[str, Any]) -> dict[
     rec_test, new_test = recorded.get("test_passed"), replayed.get("test_passed")
     rec_verdict = recorded.get("verdict") if rec_test else "test-failed"
     new_verdict = replayed.get("verdict") if new_test else "test-failed"
+    if new_test and new_verdict is None:  # TEST passed where the recording failed: not benchmarked
+        new_verdict = "test-passed"
     ci = recorded.get("ci")
     speedup = replayed.get("speedup")
     in_ci = None
@@ -140,11 +142,13 @@ def attempts_from_journal(events: list[dict[str, Any]]) -> list[Attempt]:
             continue
         final_patch = (it.commit or {}).get("patch") or (it.revert or {}).get("patch") or it.implement.get("patch")
         bench = it.benchmark or {}
+        failures = (it.test or {}).get("failures") or []
+        agent_failure = next((f.get("message") for f in failures if f.get("output") == "(agent)"), None)
         attempts.append(Attempt(
             iteration=it.n, title=it.title, patch=final_patch, patch_sha256=it.implement.get("patch_sha256"),
             cases=list((it.test or {}).get("cases") or []), test_passed=(it.test or {}).get("passed"),
             verdict=bench.get("verdict"), speedup=bench.get("speedup"), ci=bench.get("ci"), kept=it.kept,
-            full=bench.get("full"),
+            full=bench.get("full"), extra={"agent_failure": agent_failure} if agent_failure else {},
         ))
     return attempts
 
@@ -270,6 +274,12 @@ def replay(
                     _apply(repo, patch)
                     last_kept = _commit_all(repo, f"replay iter {attempt.iteration} (not re-measured)")
                 continue
+            if attempt.extra.get("agent_failure"):  # the agent failed at IMPLEMENT: no change was tested
+                row = compare_attempt(attempt.recorded(), {"test_passed": False})
+                row["agent_failure"] = attempt.extra["agent_failure"]
+                rows.append(row)
+                say(f"[iter {attempt.iteration}] the agent failed at IMPLEMENT (recorded): nothing to re-test")
+                continue
             say(f"[iter {attempt.iteration}] {attempt.title}: applying {patch.name}")
             _apply(repo, patch)
             cases = attempt.cases or [target.fast_case]
@@ -345,7 +355,7 @@ def format_table(result: dict[str, Any]) -> str:
     for row in result["rows"]:
         in_ci = {True: "yes", False: "NO", None: "-"}[row["in_recorded_ci"]]
         lines.append(
-            f"{row['iteration']:>4}  {row['recorded_verdict']:<13} {row['replayed_verdict']:<13} "
+            f"{row['iteration']:>4}  {row['recorded_verdict'] or '-':<13} {row['replayed_verdict'] or '-':<13} "
             f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>11} {x(row['replayed_speedup']):>9}  "
             f"{in_ci:<5}  {'yes' if row['verdict_matches'] else 'NO':<5}  {(row['title'] or '')[:50]}"
         )
