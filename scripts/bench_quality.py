@@ -159,17 +159,48 @@ def summarize(records: list[dict]) -> list[dict]:
         else:
             row["detected"] = verdicts["slower"] / n
             row["wrong_direction"] = verdicts["faster"] / n
-        if metric == "wall":
+        if metric.startswith("wall"):
             row["median_blocks"] = sorted(r["blocks"] for r in recs)[n // 2]
             row["median_noise_floor"] = sorted(r["noise_floor"] for r in recs)[n // 2]
         rows.append(row)
     return rows
 
 
+def policy_records(records: list[dict]) -> list[dict]:
+    """Wall trials re-read under the instruction policy (campaign.bench._apply_instructions).
+
+    Instruction counts are deterministic, so each effect's measured instruction
+    ratio (median over its instruction trials) stands for every wall trial of
+    that effect.
+    """
+    from statistics import median
+
+    from campaign import stats
+    from campaign.bench import _apply_instructions
+
+    ratio, secs = defaultdict(list), defaultdict(list)
+    for r in records:
+        if r["metric"] == "instructions" and "error" not in r:
+            ratio[r["effect"]].append(r["speedup"])
+            secs[r["effect"]].append(r["seconds"])
+    out = []
+    for r in records:
+        if r["metric"] != "wall" or "error" in r or not ratio.get(r["effect"]):
+            continue
+        d = stats.Decision(r["verdict"], r["speedup"], tuple(r["ci"]), 0.95, r["min_effect"], r["blocks"])
+        verdict, metric, _ = _apply_instructions(d, {"ratio": median(ratio[r["effect"]])})
+        # the decision costs the wall-time benchmark plus the two callgrind counts
+        out.append({**r, "metric": "wall + instructions (policy)", "verdict": verdict,
+                    "seconds": r["seconds"] + median(secs[r["effect"]])})
+    return out
+
+
 def cmd_report(args) -> int:
-    records = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
+    records = []
+    for path in args.results:
+        records += [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     errors = sum(1 for r in records if "error" in r)
-    rows = summarize(records)
+    rows = summarize(records + policy_records(records))
     if args.json:
         print(json.dumps({"rows": rows, "errors": errors}, indent=2))
         return 0
@@ -186,7 +217,7 @@ def cmd_report(args) -> int:
         effect = "none (A/A)" if r["effect"] == 0 else f"{r['effect']:.0%}"
         print(f"| {r['metric']} | {effect} | {r['trials']} | {counts} | {rate} | {r['median_s']:.1f} | {blocks} | {noise} |")
     if errors:
-        print(f"\n{errors} trials failed (see the error field in {args.results}).")
+        print(f"\n{errors} trials failed (see the error field in {', '.join(args.results)}).")
     return 0
 
 
@@ -204,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", default="bench_quality.jsonl")
     run.set_defaults(func=cmd_run)
     rep = sub.add_parser("report", help="print the markdown table of a results file")
-    rep.add_argument("results")
+    rep.add_argument("results", nargs="+", help="one or more results files (records are pooled)")
     rep.add_argument("--json", action="store_true")
     rep.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
