@@ -72,6 +72,9 @@ def test_more_workers_win_on_a_sleep_bound_map(ws, strategy):
     assert 0 < report["metrics"]["parallel_efficiency"] <= 1.2
     assert report["metrics"]["measured"] >= 2 and report["metrics"]["new_runs"] > 0
     assert "Use workers=" in tuning.format_report(report)
+    if strategy == "smart":  # workers=8 (best predicted, enqueued) first; then workers=2 is clearly worse
+        assert report["configs"][1]["knobs"] == {"workers": 8}
+        assert report["metrics"]["pruned"] == 1 and report["configs"][2]["status"] == "pruned"
 
 
 @pytest.mark.parametrize("strategy", ["grid", "quick", "smart"])
@@ -164,3 +167,36 @@ def test_tune_for_iteration_returns_the_tune_event_data(ws):
     pred = data["report"]["prediction"]
     assert pred == {"predicted_speedup": 1.5, "measured_speedup": 1.0, "ratio": pytest.approx(1 / 1.5)}
     json.dumps(data)  # journal-ready
+
+
+def test_smart_is_warm_started_from_earlier_results_for_the_same_target_and_machine(ws):
+    run_tune(ws, "tunefix:Moody", ["mode=ok,fast"], "grid")
+    with open(ws / "tunefix.py", "a") as fh:  # new code version: nothing is cached for it
+        fh.write("\n# changed\n")
+    report = run_tune(ws, "tunefix:Moody", ["mode=ok,crash,fast"], "smart", trials=1, hint=False)
+    measured = [r["knobs"] for r in report["configs"] if not r["default"]]
+    assert measured == [{"mode": "fast"}]  # the earlier winner was enqueued first
+    assert report["metrics"]["measured"] == 2 and report["study"]
+
+
+class _FakeTrial:
+    def __init__(self, values, value=None):
+        self.intermediate_values = dict(enumerate(values))
+        self.value = value
+
+
+class _FakeStudy:
+    def __init__(self, done):
+        self.done = [_FakeTrial([], v) for v in done]
+
+    def get_trials(self, deepcopy=False, states=None):
+        return self.done
+
+
+def test_clearly_worse_pruner():
+    pruner = tuning.ClearlyWorsePruner(min_steps=2, margin=0.10)
+    study = _FakeStudy([1.0, 3.0])
+    assert not pruner.prune(study, _FakeTrial([1.2]))  # one block is not enough
+    assert pruner.prune(study, _FakeTrial([1.2, 2.6]))  # best block 2.6 < 0.9 x 3.0
+    assert not pruner.prune(study, _FakeTrial([1.2, 2.8]))  # within 10% of the best
+    assert not pruner.prune(_FakeStudy([]), _FakeTrial([0.1, 0.1]))  # nothing finished to compare with
