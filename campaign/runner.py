@@ -115,6 +115,20 @@ def plan_problem(state, answer: dict[str, Any]) -> str | None:
     return None
 
 
+def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
+    """The LOG rules (``Campaign.log``) applied to a LOG answer before it is recorded (pure)."""
+    post = answer.get("postmortem") or {}
+    if result.get("postmortem_required") and not (str(post.get("why") or "").strip() and str(post.get("lesson") or "").strip()):
+        return (f"postmortem: required (why and lesson): the measured {result.get('speedup')}x misses the predicted "
+                f"{result.get('predicted')}x by more than a factor of {result.get('postmortem_factor')}")
+    if str(answer.get("keep_reason") or "").strip():
+        if not result.get("test_passed"):
+            return "keep_reason: must be null: the change failed TEST, and a failed change is never kept"
+        if result.get("verdict") == "slower":
+            return "keep_reason: must be null: the benchmark says slower, and a slower change is never kept"
+    return None
+
+
 def log_result(state, target_passed: bool | None = None) -> dict[str, Any]:
     """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
     it = state.current
@@ -308,9 +322,16 @@ class Runner:
         if state.step in (Step.COMMIT, Step.REVERT):
             camp.log()  # complete an interrupted commit/revert
             return
-        context = {**self.context(state, events), "plan": self.plan_answer, "result": log_result(state)}
+        plan = self.plan_answer
+        if plan is None:  # resumed at LOG: the plan is in the record (absent when the iteration began by hand)
+            try:
+                plan = self._recover_plan(state)
+            except UserError:
+                plan = None
+        context = {**self.context(state, events), "plan": plan, "result": log_result(state)}
         try:
-            answer, event = ask(self.agent, "log", context, camp.record_dir / AGENT_DIR, n)
+            answer, event = ask(self.agent, "log", context, camp.record_dir / AGENT_DIR, n,
+                                check=lambda a: log_problem(context["result"], a))
             self._agent_event(event, n)
         except AgentFailed as exc:
             self._agent_event(exc.attempts[0] if exc.attempts else {"step": "log", "error": str(exc)}, n)
@@ -342,24 +363,30 @@ class Runner:
         return {**self.campaign.status(), "interrupted": False}
 
 
+def check_agent(kind: str, agent_cmd: str | None, target) -> None:
+    """Refuse an unusable agent choice (``UserError``) before anything is started."""
+    if kind == "playbook":
+        if not target.playbook():
+            raise UserError(
+                f"target {target.name!r} has no playbook, so the playbook agent has nothing to apply. "
+                f"Use --agent command --agent-cmd '<your agent>' (see the README's agent protocol)."
+            )
+    elif kind == "command":
+        if not agent_cmd or not agent_cmd.strip():
+            raise UserError("--agent command needs --agent-cmd '<program>' (it reads a JSON request on stdin and "
+                            "prints a JSON answer; see the README's agent protocol).")
+    else:
+        raise UserError(f"unknown agent {kind!r}: use playbook or command.")
+
+
 def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: float = 1800.0):
     """The agent named on the command line (``playbook`` or ``command``)."""
     from campaign.agents import CommandAgent, PlaybookAgent
 
+    check_agent(kind, agent_cmd, campaign.target)
     if kind == "playbook":
-        entries = campaign.target.playbook()
-        if not entries:
-            raise UserError(
-                f"target {campaign.target.name!r} has no playbook, so the playbook agent has nothing to apply. "
-                f"Use --agent command --agent-cmd '<your agent>' (see the README's agent protocol)."
-            )
-        return PlaybookAgent(entries, campaign.workspace)
-    if kind == "command":
-        if not agent_cmd or not agent_cmd.strip():
-            raise UserError("--agent command needs --agent-cmd '<program>' (it reads a JSON request on stdin and "
-                            "prints a JSON answer; see the README's agent protocol).")
-        return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
-    raise UserError(f"unknown agent {kind!r}: use playbook or command.")
+        return PlaybookAgent(campaign.target.playbook(), campaign.workspace)
+    return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
 
 
 def run_campaign(
@@ -385,13 +412,14 @@ def run_campaign(
     else:
         if not target_spec:
             raise UserError("--target is required to start a campaign (or --resume to continue one).")
-        if name is None:
-            from campaign.target import TargetError, load_target
+        from campaign.target import TargetError, load_target
 
-            try:
-                name = load_target(target_spec, workspace).name
-            except TargetError as exc:
-                raise UserError(str(exc)) from None
+        try:
+            target = load_target(target_spec, workspace)
+        except TargetError as exc:
+            raise UserError(str(exc)) from None
+        name = name or target.name
+        check_agent(agent_kind, agent_cmd, target)  # before INIT spends minutes on the baseline
         if name in list_campaigns(workspace):
             raise UserError(f"a campaign named {name!r} already exists here; continue it with `campaign run --resume` "
                             f"or start another with --name.")

@@ -311,3 +311,63 @@ def test_demo_on_the_tiny_target(setup):
     # an existing non-empty workdir is refused cleanly
     again = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir))
     assert again.returncode != 0 and "not empty" in again.stderr and "Traceback" not in again.stderr
+
+
+# -- the controller's own checks ------------------------------------------------------------
+
+
+def test_agent_choice_is_checked_before_init(setup):
+    repo, env, _ = setup
+    result = cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command")
+    assert result.returncode != 0 and "--agent-cmd" in result.stderr and "Traceback" not in result.stderr
+    assert not (repo / "optim").exists()  # nothing was started: no baseline spent, no branch
+    assert "optimization/sum" not in git(repo, "branch")
+
+
+def test_ctrl_c_stops_after_the_step_then_resume(setup):
+    repo, env, _ = setup
+    record = repo / "optim" / "sum"
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:ShortTarget"],
+                            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (record / "journal.jsonl").exists() and any(e["type"] == "profile" for e in _safe_journal(record)):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before Ctrl-C"
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Ctrl-C" in err
+    assert not status(repo, env)["finished"]
+    assert_consistent_journal(record)
+    ok(cli(repo, env, "run", "--resume", "--json"))
+    assert_finished(repo, env, "exhausted")
+
+
+def test_rules_checked_before_recording():
+    """A THINK plan or a LOG answer the campaign's rules would refuse goes back to the agent (pure checks)."""
+    from types import SimpleNamespace
+
+    from campaign.runner import log_problem, plan_problem
+
+    state = SimpleNamespace(last_profile={"shares": {"reduce": 0.97, "build": 0.01}, "phases": {}},
+                            exhausted=["x"], skipped=[], open_phases=lambda: ["reduce", "build"])
+    plan = {"action": "optimize", "phase": "reduce"}
+    assert plan_problem(state, plan) is None
+    assert "not measured" in plan_problem(state, {**plan, "phase": "parse"})
+    assert "Amdahl" in plan_problem(state, {**plan, "phase": "build"})
+    assert plan_problem(state, {**plan, "phase": "build", "override_amdahl": "tiny but free"}) is None
+    assert plan_problem(state, {"action": "exhausted", "why": "w"}) is None
+    due = {"postmortem_required": True, "test_passed": True, "verdict": "faster", "speedup": 9.0, "predicted": 2.0}
+    assert "postmortem" in log_problem(due, {"surprise": "x"})
+    assert log_problem(due, {"surprise": "x", "postmortem": {"why": "w", "lesson": "l"}}) is None
+    failed = {"postmortem_required": False, "test_passed": False}
+    assert "keep_reason" in log_problem(failed, {"surprise": "x", "keep_reason": "please"})
+    assert log_problem({"test_passed": True, "verdict": "same"}, {"surprise": "x", "keep_reason": "cleaner"}) is None
