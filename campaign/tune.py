@@ -8,8 +8,9 @@ unless some configuration beats it beyond the noise.
 Measurement (the same discipline as BENCHMARK, ``campaign.bench``): every
 configuration runs in fresh processes (``run_workload``), interleaved with
 the default configuration in mirrored blocks (default, candidate, candidate,
-default; then the mirror), and its speedup is the median of the per-block
-paired ratios with the interval and verdict of ``campaign.stats.decide``.
+default or its mirror, drawn at random), each run timed by its fastest warm
+repeat, and its speedup is the median of the per-block paired ratios with
+the interval and verdict of ``campaign.stats.decide``.
 A configuration that is clearly slower than the default stops early, one
 that crashes is recorded as ``failed``, one past ``timeout_s`` is killed with
 its whole process tree and recorded as ``timeout``; the search goes on.
@@ -32,6 +33,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import random
 import resource
 import sys
 import threading
@@ -43,6 +45,7 @@ from statistics import median
 from typing import Any, Callable
 
 from campaign import parallel_model, stats, tune_store
+from campaign.bench import block_order
 
 try:  # the loop's error base class, when present
     from campaign.errors import UserError as _Base
@@ -50,6 +53,7 @@ except ImportError:  # pragma: no cover
     _Base = Exception
 
 STRATEGIES = ("grid", "quick", "smart")
+ESTIMATOR = "min"  # a run's time: its fastest warm repeat, as BENCHMARK measures (campaign.bench)
 EXECUTORS = ("process", "thread")
 SUBSAMPLE_KNOB = "subsample"
 
@@ -82,9 +86,9 @@ class Preset:
 
 PRESETS = {
     "fast": Preset("fast", "fast", "min", warm_repeats=1, blocks=3, smart_trials=8, process_s=0.05, max_repeats=10),
-    "balanced": Preset("balanced", "fast", "median", warm_repeats=2, blocks=6, smart_trials=16, process_s=0.1,
+    "balanced": Preset("balanced", "fast", "median", warm_repeats=2, blocks=8, smart_trials=16, process_s=0.1,
                        max_repeats=50),
-    "thorough": Preset("thorough", "full", "max", warm_repeats=3, blocks=10, smart_trials=32, process_s=0.2,
+    "thorough": Preset("thorough", "full", "max", warm_repeats=3, blocks=12, smart_trials=32, process_s=0.2,
                        max_repeats=50),
 }
 
@@ -221,7 +225,7 @@ class Protocol:
 
     def key_text(self) -> str:
         return (
-            f"case={self.case};warm={self.warm_repeats};blocks={self.blocks};"
+            f"case={self.case};warm={self.warm_repeats};blocks={self.blocks};est={ESTIMATOR};"
             f"vs={tune_store.knobs_json(self.default)}"
         )
 
@@ -243,13 +247,18 @@ class Counters:
 
 
 def _run_once(target, proto: Protocol, knobs: dict[str, Any]):
-    """One fresh-process run: (time_s, outputs) or raises WorkloadError."""
+    """One fresh-process run: (time_s, outputs) or raises WorkloadError.
+
+    The run's time is the benchmark layer's estimator (``campaign.bench``:
+    the fastest warm repeat; other processes only ever add time).
+    """
+    from campaign.bench import ESTIMATORS
     from campaign.workload import run_workload
 
     run = run_workload(
         target, proto.case, Path(proto.workspace), repeat=proto.warm_repeats, knobs=knobs, timeout_s=proto.timeout_s
     )
-    return run.time_s, run.outputs
+    return ESTIMATORS[ESTIMATOR](run), run.outputs
 
 
 def _failure_status(exc: Exception) -> str:
@@ -368,8 +377,9 @@ def measure_config(
     pairs: list[tuple[float, float]] = []
     status, error, stop = "ok", None, None
     decision = None
+    rng = random.Random(f"{proto.seed}:{tune_store.knobs_json(knobs)}")  # seeded, per configuration
     for block in range(proto.blocks):
-        order = ["d", "c", "c", "d"] if block % 2 == 0 else ["c", "d", "d", "c"]
+        order = block_order(["d", "c"], rng)  # DCCD or CDDC, drawn at random (the signed-rank symmetry)
         got: dict[str, list[float]] = {"d": [], "c": []}
         try:
             for who in order:
@@ -392,7 +402,7 @@ def measure_config(
         ratios = stats.paired_ratios(ref_t, cand_t)
         final = block == proto.blocks - 1
         decision = stats.decide(ratios, stats.noise_floor(pairs), final=final, min_blocks=proto.min_blocks,
-                                seed=proto.seed)
+                                seed=proto.seed, spread=stats.pair_spread(pairs))
         if not final and decision.verdict == "slower":
             stop = "clearly slower than the default"
             break
