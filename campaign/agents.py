@@ -14,7 +14,10 @@ history of predictions vs results, the editable paths, the answer's JSON
 Schema and, on a retry, the previous validation error. Answers are validated
 against that schema; an invalid answer goes back to the agent with the error,
 up to ``MAX_ATTEMPTS`` times, then the step fails (``AgentFailed``) and the
-controller logs the iteration as failed.
+controller logs the iteration as failed. An agent that crashes or hangs fails
+the step at once (no blind retry). The controller may add its own rules
+(``ask(check=...)``: the Amdahl rule at THINK, a due postmortem at LOG);
+their errors go back to the agent like schema errors.
 
 Two agents are built in: ``CommandAgent`` (any external program, e.g. an LLM
 coding CLI) and ``PlaybookAgent`` (a target's catalogue, applied in order;

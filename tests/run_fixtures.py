@@ -13,7 +13,7 @@ it); ~20 ms warm, nearly all of it in ``reduce``. Playbook versions:
 
 Targets (one class per scenario, so a reloaded target has the same playbook):
 ``SumTarget`` [broken, fast], ``FlatTarget`` [broken, broken2, broken3],
-``ShortTarget`` [broken] (then the playbook is exhausted).
+``ShortTarget`` [broken], ``RefactorTarget`` [same] (then the playbook is exhausted).
 """
 
 from __future__ import annotations
@@ -139,6 +139,10 @@ SUMTARGET = textwrap.dedent(
 
     class ShortTarget(SumTarget):
         order = ["broken"]
+
+
+    class RefactorTarget(SumTarget):
+        order = ["same"]
     '''
 ).lstrip()
 
