@@ -24,7 +24,7 @@ faster). Over blocks:
   whole interval lies within ``[1/(1+s), 1+s]`` with ``s = min(min_effect,
   5%)`` (a benchmark too noisy to exclude a 5% change cannot call two
   variants the same); otherwise ``inconclusive``;
-* an **overwhelming** result (every block's ratio beyond 1.5x and beyond
+* an **overwhelming** result (every block's ratio beyond 1.2x and beyond
   ``1 + 5 x`` the typical difference between two runs of the same code, in
   the same direction) may be decided after ``min_blocks`` blocks, so a 20 s
   baseline against a 10 ms candidate does not run 30 blocks.
@@ -53,7 +53,7 @@ DECISION_CONFIDENCE = 0.99  # the interval that decides at the last look
 EARLY_CONFIDENCE = 0.999  # the interval that may stop the benchmark early
 MIN_EFFECT_FLOOR = 0.02
 SAME_MAX_EFFECT = 0.05
-OVERWHELMING_FACTOR = 1.5
+OVERWHELMING_FACTOR = 1.2
 OVERWHELMING_NOISE_MULTIPLE = 5.0
 BOOTSTRAP_RESAMPLES = 2000
 
