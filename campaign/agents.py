@@ -317,14 +317,19 @@ def playbook_log_answer(result: dict[str, Any]) -> dict[str, Any]:
     else:
         direction = "more" if ratio > 1 else "less"
         surprise = f"Predicted {predicted:.2f}x, {measured}: {abs(ratio - 1) * 100:.0f}% {direction} than predicted."
+    phases = {k: v for k, v in (result.get("phases") or {}).items() if isinstance(v, (int, float))}
+    by_phase = ", ".join(f"{name} {value:.2f}x" for name, value in sorted(phases.items(), key=lambda kv: -kv[1]))
+    notes = f"Per-phase speedups: {by_phase}." if by_phase else None
     postmortem = None
     if result.get("postmortem_required"):
+        where = f" Measured per phase: {by_phase}." if by_phase else ""
         postmortem = {
-            "why": f"The catalogue's prediction ({predicted:.2f}x) was made from reasoning before measurement; "
-            f"the measured {speedup:.2f}x shows the phase's real cost structure differs from that model "
-            f"(see the profile taken before this iteration).",
-            "lesson": "Re-profile before trusting the next prediction: predictions for later entries assumed this one's gain."
+            "why": f"The catalogue's {predicted:.2f}x was reasoned from the cost model before anything was measured; "
+            f"the run measured {speedup:.2f}x.{where} The model mis-sized the share of the work this change "
+            f"removes on this case.",
+            "lesson": "The fast case rewards different things than the model assumed: re-profile and size the "
+            "next prediction from the measured phase shares, not from the catalogue."
             if ratio < 1
             else "The bottleneck was larger than modelled; later entries act on a smaller remaining share.",
         }
-    return {"surprise": surprise, "notes": None, "postmortem": postmortem, "keep_reason": None}
+    return {"surprise": surprise, "notes": notes, "postmortem": postmortem, "keep_reason": None}
