@@ -266,7 +266,11 @@ def test_kill_9_then_resume(setup):
             proc.wait()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
-    assert status(repo, env)["step"] == "try"
+    # as if the kill had landed mid-write: a torn last line must be reported, then set aside by the next append
+    with (record / "journal.jsonl").open("a") as fh:
+        fh.write('{"schema": 1, "seq": 999, "type": "benchm')
+    killed = status(repo, env)
+    assert killed["step"] == "try" and any("torn" in w for w in killed["warnings"]), killed["warnings"]
 
     resumed = cli(repo, env, "run", "--resume", "--json")
     out = ok(resumed)
@@ -276,6 +280,8 @@ def test_kill_9_then_resume(setup):
     assert [r["kept"] for r in st["iterations"]] == [False, True]
     events = assert_consistent_journal(record)
     assert not [w for w in st["warnings"] if "torn" in w.lower() or "incomplete" in w.lower()]
+    assert list(record.glob("journal.jsonl.torn-*")), "the torn bytes were not kept aside"
+    assert st["running"] is None and not [w for w in st["warnings"] if "may be running" in w]  # the stale lock is gone
     assert events[-1]["type"] == "finish" or any(e["type"] == "finish" for e in events)
     # a benchmark worktree the kill interrupted may stay registered (locked) in git: the repository itself is
     # clean (checked above); remove the leftover so the test leaves no temp checkout behind
