@@ -32,14 +32,72 @@ def resolve_commit(repo_dir: Path, rev: str) -> str:
         raise WorktreeError(f"unknown commit {rev!r} in {repo_dir}: {exc}") from None
 
 
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(repo) -> list[str]:
+    """Remove our worktrees whose owning process is gone (a ``kill -9`` mid-benchmark).
+
+    ``git worktree prune`` cannot: the directory still exists. Each worktree's
+    parent directory holds the owner's pid; a dead owner means nobody uses it.
+    """
+    import git
+
+    removed = []
+    try:
+        listing = repo.git.worktree("list", "--porcelain")
+    except git.GitCommandError:
+        return removed
+    for line in listing.splitlines():
+        if not line.startswith("worktree ") or "campaign-wt-" not in line:
+            continue
+        path = Path(line[len("worktree "):])
+        owner = path.parent / OWNER_FILE
+        try:
+            pid = int(owner.read_text().strip())
+        except (OSError, ValueError):
+            continue  # not ours, or still being created
+        if _alive(pid):
+            continue
+        for args in (("unlock", str(path)), ("remove", "--force", "--force", str(path))):
+            try:
+                repo.git.worktree(*args)
+            except git.GitCommandError:
+                pass
+        shutil.rmtree(path.parent, ignore_errors=True)
+        removed.append(str(path))
+    if removed:
+        try:
+            repo.git.worktree("prune")
+        except git.GitCommandError:
+            pass
+    return removed
+
+
 @contextmanager
 def worktree(repo_dir: Path, commit: str) -> Iterator[Path]:
     """Check ``commit`` out in a detached temporary worktree; yield its path; always remove it."""
+    import os
+
     import git
 
     sha = resolve_commit(repo_dir, commit)
     repo = git.Repo(repo_dir, search_parent_directories=True)
+    remove_stale(repo)
     parent = Path(tempfile.mkdtemp(prefix=f"campaign-wt-{sha[:8]}-"))
+    (parent / OWNER_FILE).write_text(str(os.getpid()))
     path = parent / "tree"
     try:
         repo.git.worktree("add", "--detach", str(path), sha)
