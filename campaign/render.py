@@ -47,7 +47,7 @@ def _text(value: Any, default: str = "—") -> str:
     return value if value else default
 
 
-def _iteration_view(it: Iteration, state: State) -> dict[str, Any]:
+def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = None) -> dict[str, Any]:
     think, plan, test, bench, log = it.think or {}, it.plan or {}, it.test, it.benchmark, it.log
     shares = (it.profile or {}).get("shares") or {}
     phase = plan.get("phase")
@@ -98,6 +98,10 @@ def _iteration_view(it: Iteration, state: State) -> dict[str, Any]:
         notes += f" (kept despite a '{(bench or {}).get('verdict')}' verdict: {log['keep_reason']})"
     if plan.get("override"):
         notes += f" (Amdahl warning overridden: {plan['override']})"
+    if tune:
+        pred = (tune.get("report") or {}).get("prediction") or {}
+        notes += (f" (tuned with `campaign tune --record`: chosen {tune.get('knobs')}, tune measured "
+                  f"{_x(pred.get('measured_speedup'))} vs THINK's {_x(pred.get('predicted_speedup'))})")
     if it.skip:
         notes += f" (bottleneck {it.skip.get('bottleneck')} skipped after {it.skip.get('failed_attempts')} failed attempts: {it.skip.get('why')})"
     return {
@@ -136,6 +140,7 @@ def _iteration_view(it: Iteration, state: State) -> dict[str, Any]:
 def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The templates' data, derived from the journal. Pure."""
     state = derive(events)
+    tunes = {e.get("iteration"): e["data"] for e in events if e["type"] == "tune"}  # the last tune per iteration
     init = state.init or {}
     baseline = state.baseline or {}
     target = init.get("target") or {}
@@ -172,7 +177,7 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
                 for k, v in sorted(base_phases.items())
             ],
         },
-        "iterations": [_iteration_view(it, state) for it in state.iterations],
+        "iterations": [_iteration_view(it, state, tunes.get(it.n)) for it in state.iterations],
         "final": _x(final),
         "final_ci": _ci(final_ci),
         "full": f"{_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')}, case {full.get('case')})" if full else "not run yet",

@@ -445,6 +445,22 @@ class Campaign:
     def _benchmark(self, state: loop.State, cases: list[str], say: Callable[[str], None]) -> dict[str, Any]:
         return benchmark_change(self.target, self.workspace, state.last_kept_commit, state.init["base_commit"], cases, say)
 
+    def record_tune(self, spec: str, run_tune: Callable[[float | None], dict[str, Any]]) -> dict[str, Any]:
+        """A tune as the measurement of this iteration (``campaign tune --record``), while TRY is due.
+
+        ``run_tune(predicted_speedup)`` returns the ``tune`` event data; it is
+        journaled in the current iteration. The chosen values still go through
+        IMPLEMENT (set as the defaults in the scope), TEST and BENCHMARK.
+        """
+        with self._step("try") as state:
+            it = state.current
+            if spec != state.init["target_spec"]:
+                raise UserError(f"this campaign optimizes target {state.init['target_spec']!r}; tune that one "
+                                f"(`campaign tune {state.init['target_spec']} --record ...`), not {spec!r}.")
+            data = run_tune((it.think or {}).get("predicted_speedup"))
+            self._record("tune", data, it.n)
+            return {"step": "tune", "iteration": it.n, **data, "next": self._next()}
+
     def fail_attempt(self, reason: str, agent: str = "cli") -> dict[str, Any]:
         """Record an IMPLEMENT that failed (the agent crashed, hung or changed nothing) as a failed TEST.
 

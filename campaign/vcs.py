@@ -22,7 +22,7 @@ from typing import Iterable
 
 from campaign.errors import VcsError
 
-JUNK_PARTS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+JUNK_PARTS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".campaign")  # .campaign: the tuner's cache
 JUNK_SUFFIXES = (".pyc", ".pyo")
 FALLBACK_IDENTITY = {
     "GIT_AUTHOR_NAME": "campaign",

@@ -200,3 +200,38 @@ def test_clearly_worse_pruner():
     assert pruner.prune(study, _FakeTrial([1.2, 2.6]))  # best block 2.6 < 0.9 x 3.0
     assert not pruner.prune(study, _FakeTrial([1.2, 2.8]))  # within 10% of the best
     assert not pruner.prune(_FakeStudy([]), _FakeTrial([0.1, 0.1]))  # nothing finished to compare with
+
+
+# --------------------------------------------------------------------------- a tune as a campaign iteration
+
+
+def _campaign(ws, *args):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ws), os.environ.get("PYTHONPATH")])),
+               CAMPAIGN_BASELINE_REPEAT="1", CAMPAIGN_BENCH_MAX_BLOCKS="4", CAMPAIGN_BENCH_MIN_BLOCKS="2")
+    return subprocess.run([sys.executable, "-m", "campaign", *args, "--dir", str(ws)], capture_output=True,
+                          text=True, env=env, timeout=180)
+
+
+def test_tune_recorded_as_the_iterations_measurement(ws):
+    for cmd in (["init", "-q"], ["add", "tunefix.py"],
+                ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "fixture"]):
+        subprocess.run(["git", *cmd], cwd=ws, check=True)
+    assert _campaign(ws, "init", "--target", "tunefix:SleepMap", "--json").returncode == 0
+    early = _campaign(ws, "tune", "tunefix:SleepMap", "--knob", "workers=1,8", "--record")
+    assert early.returncode == 2 and "campaign profile" in early.stderr  # a tune measures a planned iteration only
+    assert _campaign(ws, "profile").returncode == 0
+    assert _campaign(ws, "think", "--hypothesis", "items sleep: the map is latency-bound", "--option", "threads",
+                     "--option", "processes", "--chosen", "threads", "--predict", "4", "--risk", "none").returncode == 0
+    assert _campaign(ws, "plan", "--phase", "map", "--change", "map with 8 threads").returncode == 0
+    other = _campaign(ws, "tune", "tunefix:TinyMap", "--knob", "workers=1,2", "--record")
+    assert other.returncode == 1 and "tunefix:SleepMap" in other.stderr
+    done = _campaign(ws, "tune", "tunefix:SleepMap", "--knob", "workers=1,8", "--strategy", "grid", "--record", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["iteration"] == 1 and result["knobs"] == {"workers": 8}
+    assert result["report"]["prediction"]["predicted_speedup"] == 4.0
+    events = [json.loads(line) for line in (ws / "optim" / "sleepmap" / "journal.jsonl").read_text().splitlines()]
+    assert events[-1]["type"] == "tune" and events[-1]["iteration"] == 1
+    status = json.loads(_campaign(ws, "status", "--json").stdout)
+    assert status["step"] == "try"  # the chosen values still go through IMPLEMENT, TEST and BENCHMARK
+    assert "tuned with `campaign tune --record`" in (ws / "optim" / "sleepmap" / "optimization_log.md").read_text()

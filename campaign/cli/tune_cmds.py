@@ -36,10 +36,13 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
 @click.option("--save", default=None, metavar="NAME", help="Save the report under NAME (see --history).")
 @click.option("--history", "show_history", is_flag=True,
               help="List saved tunes; with TARGET given as a NAME, compare the runs saved under it.")
+@click.option("--record", is_flag=True,
+              help="Record this tune as the measurement of the campaign iteration in --dir (after THINK and PLAN): "
+                   "THINK's prediction is compared with the tuned speedup; then set the chosen values and `campaign try`.")
 @dir_option
 @json_option
 def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, trials, case, storage, seed, no_hint,
-         refresh, save, show_history, workspace, as_json):
+         refresh, save, show_history, record, workspace, as_json):
     """Find the fastest knob values of TARGET (measured against its default, n_jobs=1 style).
 
     Example: campaign tune weight_search --knob n_jobs=1,2 --strategy grid
@@ -60,7 +63,35 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
             save=save, seed=seed, trials=trials, hint=not no_hint, refresh=refresh,
         )
         progress = None if as_json else (lambda line: click.echo(line, err=True))
+        if record:
+            _record_in_campaign(req, workspace, progress, as_json)
+            return
         report = tuning.tune(req, progress)
     except tuning.TuneError as exc:
         raise CampaignError(exc.message, data=exc.data) from None
     emit(dict(report, ok=True), as_json, tuning.format_report)
+
+
+def _record_in_campaign(req, workspace, progress, as_json) -> None:
+    """A tune as one iteration of the loop: THINK predicted, the tune measures, the event is journaled."""
+    from campaign import tune as tuning
+    from campaign.errors import UserError
+    from campaign.session import Campaign
+
+    try:
+        camp = Campaign.open(workspace)
+        result = camp.record_tune(req.spec, lambda predicted: tuning.tune_for_iteration(
+            req.spec, req.workspace, req.knobs, strategy=req.strategy, preset=req.preset,
+            predicted_speedup=predicted, progress=progress, timeout_s=req.timeout_s, case=req.case,
+            storage=req.storage, seed=req.seed, trials=req.trials, hint=req.hint, refresh=req.refresh,
+            executor=req.executor, concurrency=req.concurrency, save=req.save))
+    except UserError as exc:
+        raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
+
+    def text(r):
+        pred = r["report"].get("prediction") or {}
+        return (tuning.format_report(r["report"]) + f"\n\nrecorded in iteration {r['iteration']}: chosen {r['knobs']} "
+                f"(predicted {pred.get('predicted_speedup')}x, measured {pred.get('measured_speedup')}x). "
+                f"Set these values as the defaults in the scope, then run `campaign try`.")
+
+    emit(dict(result, ok=True), as_json, text)
