@@ -176,7 +176,7 @@ def _git_apply(workdir: Path, patch: Path) -> str | None:
 
 def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
     """Per iteration: lines added/removed in scope, complexity of the touched functions before -> after."""
-    record = Path(record_dir)
+    record = Path(record_dir).resolve()  # git apply runs in a temp dir: patch paths must be absolute
     init = _data(first_of(events, "init"))
     target = init.get("target") if isinstance(init.get("target"), dict) else {}
     scope = list(target.get("scope") or [])

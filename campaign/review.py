@@ -111,11 +111,17 @@ def of_type(events: Iterable[Event], kind: str) -> list[Event]:
 
 
 def iterations(events: list[Event]) -> list[int]:
-    """Iteration numbers in order of first appearance."""
+    """Iteration numbers in order of first appearance; an iteration starts at its THINK.
+
+    A profile carries the number of the iteration it prepares, so a profile
+    after which the agent declared the bottleneck exhausted names an
+    iteration that never started: not one to judge.
+    """
+    started = {e.get("iteration") for e in events if e.get("type") == "think"}
     seen: list[int] = []
     for e in events:
         it = e.get("iteration")
-        if isinstance(it, int) and it not in seen:
+        if isinstance(it, int) and it in started and it not in seen:
             seen.append(it)
     return seen
 
