@@ -86,9 +86,9 @@ def test_compare_unchanged_code_is_not_faster_or_slower(repo):
     path, base, same, _ = repo
     r = run_cli(path, base, same, "--target", "mymod:MyTarget", "--max-blocks", "10")
     assert r.returncode == 0, r.stderr
-    assert "TOTAL" in r.stdout and "verdict:" in r.stdout
+    assert "TOTAL" in r.stdout and "verdict:" in r.stdout, r.stdout + r.stderr
     verdict = r.stdout.split("verdict: ")[1].split()[0].lower()
-    assert verdict in ("same", "inconclusive")
+    assert verdict in ("same", "inconclusive"), r.stdout + r.stderr
 
 
 def test_compare_errors_are_one_line(repo, tmp_path):
