@@ -43,7 +43,7 @@ from campaign.target import TOLERANCE_KINDS, Target, TargetError, Tolerance
 EXAMPLE = (
     'a minimal campaign.toml is:  [target]  name = "mytarget"  scope = ["src/*.py"]  '
     'run = "python bench.py {case}"  (the run command prints the workload JSON as its last line; '
-    "see the README, "Targets", for every key)"
+    "see the README's section Targets for every key)"
 )
 
 _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
