@@ -251,7 +251,7 @@ class Runner:
         if answer["action"] == "exhausted":
             self._agent_event({**event, "key": None, "title": None}, None)
             phase = (state.open_phases() or [None])[0]
-            self.say(f"[iter {n}] THINK: the agent declares the bottleneck exhausted: {answer['why']}")
+            self.say(f"THINK (no iteration {n} started): the agent declares the bottleneck exhausted: {answer['why']}")
             result = camp.decide(exhausted=True, why=answer["why"], phase=phase)
             self.say(f"DECIDE: {'stop' if result.get('stop') else 'continue'} - {result.get('reason')}")
             return
