@@ -99,20 +99,11 @@ def plan_problem(state, answer: dict[str, Any]) -> str | None:
     """
     if answer.get("action") != "optimize":
         return None
-    phase = str(answer.get("phase") or "").strip()
-    profile = state.last_profile or {}
-    shares = profile.get("shares") or {}
-    measured = sorted(set(shares) | set(profile.get("phases") or {}))
-    if phase not in measured:
-        return f"phase: {phase!r} was not measured by the latest profile; pick one of {', '.join(measured) or 'none'}"
-    if phase in state.exhausted or phase in state.skipped:
-        return f"phase: {phase!r} was declared exhausted or skipped; open phases: {', '.join(state.open_phases()) or 'none'}"
-    share = shares.get(phase)
-    override = str(answer.get("override_amdahl") or "").strip()
-    if share is not None and share < stopping.SIGNIFICANT_SHARE and not override:
-        return (f"phase: Amdahl: {phase!r} is only {share:.0%} of the runtime (at most {stopping.amdahl_bound(share):.2f}x "
-                f"overall); plan a bigger phase or give override_amdahl with the reason")
-    return None
+    from campaign.session import plan_violation
+
+    problem = plan_violation(state, str(answer.get("phase") or "").strip(),
+                             str(answer.get("override_amdahl") or "").strip() or None)
+    return f"phase: {problem}" if problem else None
 
 
 def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:

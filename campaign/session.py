@@ -323,33 +323,17 @@ class Campaign:
         with self._step("plan") as state:
             change = _required_text(change, "--change", "what you will change.")
             phase = _required_text(phase, "--phase", "the profiled phase the change attacks.")
+            override = override_amdahl.strip() if override_amdahl and override_amdahl.strip() else None
+            problem = plan_violation(state, phase, override)
+            if problem:
+                raise RuleError(problem)
             profile = state.last_profile or {}
-            shares = profile.get("shares") or {}
-            measured = sorted(set(shares) | set(profile.get("phases") or {}))
-            if phase not in measured:
-                raise RuleError(
-                    f"phase {phase!r} was not measured by the latest profile (phases: {', '.join(measured) or 'none'}). "
-                    f"PLAN attacks a phase the profile showed; pick one of those."
-                )
-            if phase in state.exhausted or phase in state.skipped:
-                raise RuleError(
-                    f"phase {phase!r} was declared exhausted or skipped earlier in this campaign; pick another "
-                    f"phase ({', '.join(state.open_phases()) or 'none left'})."
-                )
-            share = shares.get(phase)
+            share = (profile.get("shares") or {}).get(phase)
             bound = (profile.get("amdahl") or {}).get(phase)
             if bound is None and share is not None:
                 bound = stopping.amdahl_bound(share)
             needed = self._needed_speedup(state)
-            override = override_amdahl.strip() if override_amdahl and override_amdahl.strip() else None
             warnings = []
-            if share is not None and share < stopping.SIGNIFICANT_SHARE and override is None:
-                raise RuleError(
-                    f"Amdahl: phase {phase!r} is only {share:.0%} of the runtime, so even making it infinitely fast "
-                    f"gives at most {bound:.2f}x overall. Plan a bigger phase "
-                    f"({', '.join([p for p in state.open_phases() if p != phase][:3]) or 'none'}), or pass "
-                    f"--override-amdahl REASON to attack it anyway (the reason is logged)."
-                )
             if bound is not None and needed is not None and bound < needed:
                 warnings.append(
                     f"Amdahl: phase {phase!r} is {share:.0%} of the runtime, so even making it infinitely fast gives "
@@ -859,6 +843,32 @@ def _bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None
                                                                  "verdict": fbase["verdict"]},
                         "candidate": flast.get("candidate"), "blocks": flast.get("blocks")}
     return data
+
+
+def plan_violation(state: loop.State, phase: str, override: str | None) -> str | None:
+    """The PLAN rules (pure): the message of the first one ``phase`` breaks, or None.
+
+    The phase must be one the latest profile measured, not exhausted or
+    skipped, and (Amdahl) not under 5% of the runtime unless ``override``
+    gives a reason. ``campaign plan`` raises it; ``campaign run`` sends it
+    back to the agent before anything is recorded.
+    """
+    profile = state.last_profile or {}
+    shares = profile.get("shares") or {}
+    measured = sorted(set(shares) | set(profile.get("phases") or {}))
+    if phase not in measured:
+        return (f"phase {phase!r} was not measured by the latest profile (phases: {', '.join(measured) or 'none'}). "
+                f"PLAN attacks a phase the profile showed; pick one of those.")
+    if phase in state.exhausted or phase in state.skipped:
+        return (f"phase {phase!r} was declared exhausted or skipped earlier in this campaign; pick another "
+                f"phase ({', '.join(state.open_phases()) or 'none left'}).")
+    share = shares.get(phase)
+    if share is not None and share < stopping.SIGNIFICANT_SHARE and not override:
+        return (f"Amdahl: phase {phase!r} is only {share:.0%} of the runtime, so even making it infinitely fast "
+                f"gives at most {stopping.amdahl_bound(share):.2f}x overall. Plan a bigger phase "
+                f"({', '.join([p for p in state.open_phases() if p != phase][:3]) or 'none'}), or pass "
+                f"--override-amdahl REASON (an agent: override_amdahl) to attack it anyway (the reason is logged).")
+    return None
 
 
 def test_change(target, workspace: Path, cases: list[str], expected_for: Callable[[str], dict[str, Any]],
