@@ -44,7 +44,6 @@ keep the false-verdict rate down, interim stops use a much stricter interval
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
 from statistics import median
 

@@ -320,10 +320,8 @@ def calibrated_repeats(target, proto: Protocol, store, counters: Counters, prese
     default decides. The answer is cached (same key parts as a measurement),
     so a repeated tune needs no calibration run.
     """
-    try:
-        from campaign.bench import calibrate_repeat
-    except ImportError:  # pragma: no cover - the benchmark layer is part of the package
-        return minimum
+    from campaign.bench import calibrate_repeat
+
     minimum = preset.warm_repeats
     what = f"calibration:case={proto.case};s={preset.process_s};cap={preset.max_repeats}"
     key = tune_store.cache_key(proto.target, what, proto.default, proto.code, proto.machine)

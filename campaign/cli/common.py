@@ -6,6 +6,7 @@ code, no traceback). ``exit_code=2`` is for "this step may not come next".
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -69,3 +70,29 @@ def main_guard(group: click.Group) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def user_errors(func: Callable) -> Callable:
+    """Turn library errors into one-paragraph CampaignErrors (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from campaign.errors import UserError
+
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
+        except Exception as exc:
+            target_module = sys.modules.get("campaign.target")  # raised only if imported: keep start-up lean
+            if target_module is not None and isinstance(exc, target_module.TargetError):
+                raise CampaignError(str(exc)) from None
+            if type(exc).__name__ == "GitCommandError":  # GitPython, not imported here (start-up time)
+                detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
+                raise CampaignError(
+                    f"git failed: {detail}. The journal is intact; fix the repository state and run "
+                    f"`campaign status` to see how to continue."
+                ) from None
+            raise
+
+    return wrapper

@@ -8,44 +8,17 @@ the step due and its exact command). ``campaign status`` is the compass.
 
 from __future__ import annotations
 
-import functools
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from campaign.cli.common import CampaignError, dir_option, emit, json_option
+from campaign.cli.common import dir_option, emit, json_option
+from campaign.cli.common import user_errors as _errors
 
 
 def _name_option(func: Callable) -> Callable:
     return click.option("--name", default=None, help="The campaign (optim/<name>/); needed only when there are several.")(func)
-
-
-def _errors(func: Callable) -> Callable:
-    """Turn library errors into one-paragraph CampaignErrors (no traceback)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from campaign.errors import UserError
-
-        try:
-            return func(*args, **kwargs)
-        except UserError as exc:
-            raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
-        except Exception as exc:
-            target_module = sys.modules.get("campaign.target")  # raised only if imported: keep start-up lean
-            if target_module is not None and isinstance(exc, target_module.TargetError):
-                raise CampaignError(str(exc)) from None
-            if type(exc).__name__ == "GitCommandError":  # GitPython, not imported here (start-up time)
-                detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
-                raise CampaignError(
-                    f"git failed: {detail}. The journal is intact; fix the repository state and run "
-                    f"`campaign status` to see how to continue."
-                ) from None
-            raise
-
-    return wrapper
 
 
 def _progress(as_json: bool) -> Callable[[str], None]:

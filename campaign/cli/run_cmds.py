@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from campaign.cli.common import CampaignError, dir_option, emit, json_option
-from campaign.cli.loop_cmds import _errors
+from campaign.cli.common import dir_option, emit, json_option
+from campaign.cli.common import user_errors as _errors
 
 
 def _say(line: str) -> None:
