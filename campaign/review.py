@@ -398,6 +398,13 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
     return rows
 
 
+def _dominant(events: list[Event]) -> str | None:
+    """The largest phase of the latest profile: where the time goes now (exhausted or not)."""
+    shares = _data(last_of(events, "profile")).get("shares") or {}
+    shares = {k: v for k, v in shares.items() if isinstance(v, (int, float))}
+    return max(shares, key=shares.get) if shares else None
+
+
 def summary(events: list[Event]) -> dict[str, Any]:
     init, finish, baseline = _data(first_of(events, "init")), _data(last_of(events, "finish")), _data(first_of(events, "baseline"))
     rows = iteration_rows(events)
@@ -417,6 +424,6 @@ def summary(events: list[Event]) -> dict[str, Any]:
         "final_ci": finish.get("ci"),
         "finished": bool(finish),
         "baseline_commit": baseline.get("commit") or init.get("base_commit"),
-        "dominant_phase": finish.get("dominant_phase"),
+        "dominant_phase": _dominant(events) or finish.get("dominant_phase"),
         "median_gain": median([r["measured"] for r in kept if r["measured"]]) if kept and any(r["measured"] for r in kept) else None,
     }

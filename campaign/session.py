@@ -670,10 +670,10 @@ class Campaign:
                 init = state.init
                 say(f"FINISH: full case {self.target.full_case!r} vs {init['pre_tag']}...")
                 full = self._measure(lambda: self._full_vs_baseline(state, say))
-                open_phases = state.open_phases() or sorted((state.last_profile or {}).get("shares") or {})
+                shares = {k: v for k, v in ((state.last_profile or {}).get("shares") or {}).items() if v is not None}
                 data = {"post_tag": f"{self.name}/post-optimization", "merged_into": init["start_branch"],
                         "final_speedup": state.cumulative, "ci": state.cumulative_ci, "full": full,
-                        "dominant_phase": open_phases[0] if open_phases else None}
+                        "dominant_phase": max(shares, key=shares.get) if shares else None}
                 self._record("finish", data)
                 state = self.state()
             self._complete_finish(state)
