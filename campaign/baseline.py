@@ -9,7 +9,10 @@ record folder:
   environment (machine, library versions, load);
 * ``baseline_results/<case>.json`` - the case's outputs alone (what TEST
   compares against);
-* ``baseline_snapshot/`` - a copy of the target's scope files as they were.
+* ``baseline_snapshot/`` - the starting point's files, from which a replay
+  rebuilds the workspace: every tracked file at the commit (the record
+  folders under ``optim/`` excepted) when the tree is clean, else the
+  target's scope files as they are in the working tree.
 
 A baseline is never overwritten: a second ``record_baseline`` into the same
 folder is an error. When a baseline is compared with a run on another
@@ -57,7 +60,7 @@ def _scope_files(target, workspace: Path) -> list[Path]:
 
 
 def snapshot_scope(target, workspace: Path, dest: Path) -> list[str]:
-    """Copy the target's scope files into ``dest`` (relative layout kept); the relative paths."""
+    """Copy the target's scope files from the working tree into ``dest``; the relative paths."""
     copied = []
     for path in _scope_files(target, workspace):
         rel = path.relative_to(workspace)
@@ -66,6 +69,29 @@ def snapshot_scope(target, workspace: Path, dest: Path) -> list[str]:
         shutil.copy2(path, out)
         copied.append(str(rel))
     return copied
+
+
+def snapshot(target, workspace: Path, record_dir: Path, commit: str | None, dirty: bool | None) -> list[str]:
+    """Write ``record_dir/baseline_snapshot/``; the relative paths it holds.
+
+    A clean commit is snapshotted whole (what replay needs to rebuild the
+    workspace from the record alone), leaving out the folder that holds the
+    records; an uncommitted or non-git workspace gives its scope files.
+    """
+    dest = record_dir / SNAPSHOT_DIR
+    if dest.exists():
+        shutil.rmtree(dest)
+    if commit and dirty is False:
+        import git
+
+        from campaign import vcs
+
+        repo = git.Repo(workspace, search_parent_directories=True)
+        root = Path(repo.working_tree_dir).resolve()
+        records = Path(record_dir).resolve().parent
+        exclude = [records.relative_to(root).as_posix() + "/"] if records.is_relative_to(root) and records != root else []
+        return vcs.snapshot_scope(repo, commit, dest, ["**"], exclude=exclude)
+    return snapshot_scope(target, workspace, dest)
 
 
 def _write_json(path: Path, data) -> None:
@@ -114,10 +140,8 @@ def record_baseline(target, workspace: Path, record_dir: Path, cases: list[str],
     results.mkdir(exist_ok=True)
     for case, data in per_case.items():
         _write_json(results / f"{case}.json", data["outputs"])
-    snapshot_rel = None
-    files = snapshot_scope(target, workspace, record_dir / SNAPSHOT_DIR)
-    if files:
-        snapshot_rel = SNAPSHOT_DIR
+    files = snapshot(target, workspace, record_dir, commit, dirty)
+    snapshot_rel = SNAPSHOT_DIR if files else None
     doc = {
         "format": FORMAT_VERSION,
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),

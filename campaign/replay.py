@@ -18,6 +18,7 @@ made it (its journal's hash is in ``~/.cache/campaign/trusted``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -227,6 +228,7 @@ def replay(
     keep_workspace: Path | None = None,
 ) -> dict[str, Any]:
     """Replay a record; returns the table and the overall agreement (``ok``)."""
+    from campaign.baseline import baseline_outputs, load_baseline
     from campaign.environment import collect_environment, environment_differences
     from campaign.journal import Journal
     from campaign.session import benchmark_change, test_change
@@ -263,9 +265,9 @@ def replay(
             target = load_target(state.init["target_spec"], workdir)
         except TargetError as exc:
             raise ReplayError(str(exc)) from None
-        baseline_outputs = _baseline_outputs(record_dir)
+        expected_for = functools.partial(baseline_outputs, record_dir)
         say("baseline: re-running the snapshot and checking its outputs against the recorded baseline...")
-        base_check = test_change(target, workdir, sorted(baseline_outputs), baseline_outputs.__getitem__, [])
+        base_check = test_change(target, workdir, sorted(load_baseline(record_dir)["cases"]), expected_for, [])
         for attempt in attempts:
             patch = _verified_patch(record_dir, attempt)
             measured = lo <= attempt.iteration <= hi
@@ -283,7 +285,7 @@ def replay(
             say(f"[iter {attempt.iteration}] {attempt.title}: applying {patch.name}")
             _apply(repo, patch)
             cases = attempt.cases or [target.fast_case]
-            test = test_change(target, workdir, cases, baseline_outputs.__getitem__, _out_of_scope(repo, target))
+            test = test_change(target, workdir, cases, expected_for, _out_of_scope(repo, target))
             replayed: dict[str, Any] = {"test_passed": test["passed"]}
             if test["passed"] and attempt.test_passed:
                 say(f"[iter {attempt.iteration}] BENCHMARK vs last kept and baseline...")
@@ -321,14 +323,6 @@ def replay(
         "environment_differences": env_diff,
         "workspace": str(workdir) if keep_workspace else None,
     }
-
-
-def _baseline_outputs(record_dir: Path) -> dict[str, dict[str, Any]]:
-    from campaign.baseline import load_baseline
-
-    data = load_baseline(record_dir)
-    cases = data.get("cases") or {}
-    return {case: (entry.get("outputs", entry) if isinstance(entry, dict) else entry) for case, entry in cases.items()}
 
 
 def _out_of_scope(repo, target) -> list[str]:

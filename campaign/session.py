@@ -223,11 +223,7 @@ class Campaign:
         if repo.head.is_detached or repo.active_branch.name != init["branch"]:
             vcs.switch_to_new_branch(repo, init["branch"], init["base_commit"])
         if state.baseline is None:
-            snapshot = self.record_dir / "baseline_snapshot"
-            if snapshot.exists():
-                shutil.rmtree(snapshot)
-            vcs.snapshot_scope(repo, init["base_commit"], snapshot, ["**"], exclude=[RECORD_ROOT + "/"])
-            for leftover in ("baseline.json", "baseline_results"):  # from an interrupted init: ours to redo
+            for leftover in ("baseline.json", "baseline_results", "baseline_snapshot"):  # an interrupted init's: redo
                 path = self.record_dir / leftover
                 if path.is_dir():
                     shutil.rmtree(path)
@@ -236,7 +232,6 @@ class Campaign:
             say("recording the baseline (fast and full case)...")
             data = self._measure(lambda: self._record_baseline())
             data["commit"] = data.get("commit") or init["base_commit"]
-            data["snapshot"] = "baseline_snapshot"
             self._record("baseline", data)
             state = self.state()
         if state.start_commit is None:
