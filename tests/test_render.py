@@ -93,4 +93,8 @@ def test_rendering_is_deterministic_and_has_no_render_time(tmp_path):
 def test_every_prefix_of_the_journal_renders():
     events = _events()
     for n in range(len(events) + 1):
-        render_all(events[:n])  # StrictUndefined: any missing variable would raise
+        files = render_all(events[:n])  # StrictUndefined: any missing variable would raise
+        assert set(files) == {"optimization_log.md", "thinking_log.md", "summary.md"}
+        assert all(text.strip() for text in files.values())
+        if n < len(events):  # a campaign in progress says what is due, never "finished"
+            assert "not stopped yet" in files["summary.md"] or "Stopping reason" in files["summary.md"]
