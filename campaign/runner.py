@@ -120,7 +120,7 @@ def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
     return None
 
 
-def log_result(state, target_passed: bool | None = None) -> dict[str, Any]:
+def log_result(state) -> dict[str, Any]:
     """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
     it = state.current
     test, bench = it.test or {}, it.benchmark or {}

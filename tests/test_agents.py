@@ -1,8 +1,6 @@
 """The agent protocol: schema validation, retries, and the playbook agent's honest Surprise."""
 
-import json
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -1,7 +1,4 @@
-import math
 import sys
-
-import pytest
 
 from campaign.correctness import compare_outputs, run_test_command
 from campaign.target import Tolerance

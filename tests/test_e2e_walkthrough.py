@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from loop_fixtures import PRIMES, SIEVE, campaign, git, make_repo
 
