@@ -1,7 +1,7 @@
 """The errors a campaign raises for user mistakes (never bugs).
 
 Every class here carries one paragraph that says what went wrong and what to
-do. The library (``campaign.session``) raises them; the CLI turns them into
+do. The library (``campaign.loop.session``) raises them; the CLI turns them into
 ``campaign.cli.common.CampaignError`` (printed, no traceback) with the
 ``exit_code`` given here.
 

@@ -7,9 +7,9 @@
 A trial builds fresh variant directories holding a tiny CPU-bound Python
 target (~30 ms per call). A/A: two copies of identical code. A/B: the
 candidate does ``1 + effect`` times the work (a known slowdown of 3%, 5%,
-10%). Wall-time trials run ``campaign.bench.benchmark`` exactly as a campaign
+10%). Wall-time trials run ``campaign.measure.bench.benchmark`` exactly as a campaign
 does; instruction trials count one warm run of each variant under callgrind
-(``campaign.callgrind``). Every trial appends one JSON line to ``--out`` as
+(``campaign.measure.callgrind``). Every trial appends one JSON line to ``--out`` as
 soon as it ends, so a long run can be reported while it is still going.
 Conditions are interleaved round-robin so partial results cover all of them.
 """
@@ -30,8 +30,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TOY = '''
-from campaign.phases import phase
-from campaign.target import PythonTarget
+from campaign.plugins.phases import phase
+from campaign.plugins.target import PythonTarget
 
 FACTOR = {factor!r}
 N = {n}
@@ -69,7 +69,7 @@ def make_variant(root: Path, name: str, factor: float, n: int) -> Path:
 def load(dirpath: Path):
     sys.path.insert(0, str(dirpath))
     try:
-        from campaign.target import load_target
+        from campaign.plugins.loading import load_target
 
         return load_target(f"{MODULE}:QualityToy")
     finally:
@@ -78,7 +78,7 @@ def load(dirpath: Path):
 
 
 def wall_trial(effect: float, seed: int, n: int, max_blocks: int, budget_s: float) -> dict:
-    from campaign.bench import benchmark
+    from campaign.measure.bench import benchmark
 
     with tempfile.TemporaryDirectory(prefix="bq-") as tmp:
         a = make_variant(Path(tmp), "a", 1.0, n)
@@ -94,7 +94,7 @@ def wall_trial(effect: float, seed: int, n: int, max_blocks: int, budget_s: floa
 
 
 def instr_trial(effect: float, seed: int, n: int) -> dict:
-    from campaign.callgrind import instructions_per_run
+    from campaign.measure.callgrind import instructions_per_run
 
     with tempfile.TemporaryDirectory(prefix="bq-") as tmp:
         a = make_variant(Path(tmp), "a", 1.0, n)
@@ -167,7 +167,7 @@ def summarize(records: list[dict]) -> list[dict]:
 
 
 def policy_records(records: list[dict]) -> list[dict]:
-    """Wall trials re-read under the instruction policy (campaign.bench._apply_instructions).
+    """Wall trials re-read under the instruction policy (campaign.measure.bench._apply_instructions).
 
     Instruction counts are deterministic, so each effect's measured instruction
     ratio (median over its instruction trials) stands for every wall trial of
@@ -175,8 +175,8 @@ def policy_records(records: list[dict]) -> list[dict]:
     """
     from statistics import median
 
-    from campaign import stats
-    from campaign.bench import _apply_instructions
+    from campaign.measure import stats
+    from campaign.measure.bench import _apply_instructions
 
     ratio, secs = defaultdict(list), defaultdict(list)
     for r in records:

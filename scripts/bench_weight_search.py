@@ -113,7 +113,7 @@ def stages(args):
     import shutil
     import tempfile
 
-    from campaign import phases
+    from campaign.plugins import phases
     from targets.weight_search.playbook import STAGE_FILES
     from targets.weight_search.target import WeightSearchTarget
 

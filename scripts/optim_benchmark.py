@@ -6,7 +6,7 @@
 Prints Phase / Baseline / Current / Speedup with a TOTAL row, the verdict with
 its 95% confidence interval, and "Correctness: PASS/FAIL" against the
 baseline's outputs. The baseline commit is measured interleaved with the
-workspace in fresh processes (campaign.bench); --stored compares with the
+workspace in fresh processes (campaign.measure.bench); --stored compares with the
 recorded numbers instead (quick, but not drift-controlled). --validate-full
 also runs the full-scale case. Exit code 1 when correctness fails.
 """
@@ -33,10 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from campaign.baseline import BaselineError
-    from campaign.compare import CompareError, compare_with_baseline, format_baseline_comparison
-    from campaign.target import TargetError, load_target
-    from campaign.workload import WorkloadError
+    from campaign.measure.baseline import BaselineError
+    from campaign.measure.compare import CompareError, compare_with_baseline, format_baseline_comparison
+    from campaign.plugins.target import TargetError
+    from campaign.plugins.loading import load_target
+    from campaign.measure.workload import WorkloadError
 
     workspace = args.dir.resolve()
     sys.path.insert(0, str(workspace))

@@ -5,7 +5,7 @@
 
 Each output is compared under the target's tolerance (exact / tight / loose /
 count / statistical); --tests also runs the target's own test command.
-A thin wrapper over campaign.baseline.check_correctness.
+A thin wrapper over campaign.measure.baseline.check_correctness.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from campaign.baseline import BaselineError, check_correctness
-    from campaign.correctness import run_test_command
-    from campaign.target import TargetError, load_target
-    from campaign.workload import WorkloadError
+    from campaign.measure.baseline import BaselineError, check_correctness
+    from campaign.measure.correctness import run_test_command
+    from campaign.plugins.target import TargetError
+    from campaign.plugins.loading import load_target
+    from campaign.measure.workload import WorkloadError
 
     workspace = args.dir.resolve()
     sys.path.insert(0, str(workspace))

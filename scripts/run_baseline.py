@@ -5,7 +5,7 @@
 
 Writes optim/NAME/baseline.json and optim/NAME/baseline_results/<case>.json
 (never overwrites an existing baseline). A thin wrapper over
-campaign.baseline.record_baseline.
+campaign.measure.baseline.record_baseline.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from campaign.baseline import BaselineError, record_baseline
-    from campaign.target import TargetError, load_target
-    from campaign.workload import WorkloadError
+    from campaign.measure.baseline import BaselineError, record_baseline
+    from campaign.plugins.target import TargetError
+    from campaign.plugins.loading import load_target
+    from campaign.measure.workload import WorkloadError
 
     workspace = args.dir.resolve()
     sys.path.insert(0, str(workspace))

@@ -31,7 +31,7 @@ N = 160_000
 
 BASE = textwrap.dedent(
     f"""
-    from campaign.phases import phase
+    from campaign.plugins.phases import phase
 
     N = {N}
 
@@ -49,7 +49,7 @@ BASE = textwrap.dedent(
 
 FAST = textwrap.dedent(
     f"""
-    from campaign.phases import phase
+    from campaign.plugins.phases import phase
 
     N = {N}
     PATTERN = [(i * i) % 7 for i in range(7)]
@@ -78,7 +78,7 @@ SUMTARGET = textwrap.dedent(
     import sys
     from pathlib import Path
 
-    from campaign.target import PlaybookEntry, PythonTarget
+    from campaign.plugins.target import PlaybookEntry, PythonTarget
 
     VERSIONS = __VERSIONS__
 

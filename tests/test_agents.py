@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from campaign.agents import (
+from campaign.agents.protocol import (
     MAX_ATTEMPTS,
     AgentFailed,
     CommandAgent,

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from campaign.baseline import (
+from campaign.measure.baseline import (
     BaselineError,
     baseline_outputs,
     check_correctness,
@@ -13,12 +13,12 @@ from campaign.baseline import (
     load_baseline,
     record_baseline,
 )
-from campaign.target import load_target
+from campaign.plugins.loading import load_target
 
 TOY = textwrap.dedent(
     """
-    from campaign.phases import phase
-    from campaign.target import PythonTarget, Tolerance
+    from campaign.plugins.phases import phase
+    from campaign.plugins.target import PythonTarget, Tolerance
 
     class BaseToy(PythonTarget):
         name = "basetoy"

@@ -3,15 +3,15 @@ import textwrap
 
 import pytest
 
-from campaign import stats
-from campaign.bench import _apply_instructions, benchmark, block_order, calibrate_repeat
-from campaign.target import load_target
-from campaign.workload import WorkloadError
+from campaign.measure import stats
+from campaign.measure.bench import _apply_instructions, benchmark, block_order, calibrate_repeat
+from campaign.plugins.loading import load_target
+from campaign.measure.workload import WorkloadError
 
 TOY = textwrap.dedent(
     """
-    from campaign.phases import phase
-    from campaign.target import PythonTarget
+    from campaign.plugins.phases import phase
+    from campaign.plugins.target import PythonTarget
 
     FACTOR = {factor}
 

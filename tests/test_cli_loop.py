@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from campaign.cli import cli
-from campaign.journal import Journal
+from campaign.loop.journal import Journal
 from loop_fixtures import campaign, git, make_repo
 
 
@@ -239,7 +239,7 @@ def test_second_command_waits_then_names_the_running_one(repo):
     holder = textwrap.dedent(
         f"""
         import time
-        from campaign.journal import CampaignLock
+        from campaign.loop.journal import CampaignLock
         lock = CampaignLock({str(repo / 'optim' / 'primes')!r}, argv=["campaign", "try", "--full"])
         lock.acquire()
         print("locked", flush=True)

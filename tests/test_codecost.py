@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from campaign import codecost, review
+from campaign.review import codecost
+
+from campaign.review import lint as review
 from records import clean_record, unified
 
 BEFORE = '''\

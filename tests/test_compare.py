@@ -6,12 +6,12 @@ import textwrap
 
 import pytest
 
-from campaign.compare import CompareError, default_target_spec
+from campaign.measure.compare import CompareError, default_target_spec
 
 MOD = textwrap.dedent(
     """
-    from campaign.phases import phase
-    from campaign.target import PythonTarget
+    from campaign.plugins.phases import phase
+    from campaign.plugins.target import PythonTarget
 
     SLOW = {slow}
 

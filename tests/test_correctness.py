@@ -1,7 +1,7 @@
 import sys
 
-from campaign.correctness import compare_outputs, run_test_command
-from campaign.target import Tolerance
+from campaign.measure.correctness import compare_outputs, run_test_command
+from campaign.plugins.target import Tolerance
 
 
 def one(expected, actual, tol):

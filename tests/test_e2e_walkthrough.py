@@ -155,13 +155,13 @@ def test_kill_9_during_try_then_status_and_rerun(tmp_path):
 
 
 def test_init_interrupted_after_its_first_event_is_resumed(tmp_path):
-    from campaign.journal import Journal
-    from campaign.session import init_campaign
+    from campaign.loop.journal import Journal
+    from campaign.loop.session import init_campaign
 
     repo = make_repo(tmp_path / "repo")
     base = git(repo, "rev-parse", "HEAD")
     # what a kill -9 right after the init event leaves: the event, no tag, no branch, no baseline
-    import campaign.session as session
+    import campaign.loop.session as session
 
     real = session.Campaign._resume_init
     session.Campaign._resume_init = lambda self, progress=None: None

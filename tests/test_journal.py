@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from campaign import journal as jmod
+from campaign.loop import journal as jmod
 from campaign.errors import JournalError, LockError
-from campaign.events import SCHEMA_VERSION
-from campaign.journal import CampaignLock, Journal, parse_journal
+from campaign.loop.events import SCHEMA_VERSION
+from campaign.loop.journal import CampaignLock, Journal, parse_journal
 
 
 def _journal(tmp_path, n=3):
@@ -110,7 +110,7 @@ def test_lock_contention_with_a_second_process(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys, time
-        from campaign.journal import CampaignLock
+        from campaign.loop.journal import CampaignLock
         lock = CampaignLock({str(tmp_path)!r}, argv=["campaign", "try", "--full"])
         lock.acquire()
         print("locked", flush=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from campaign.errors import StepError
-from campaign.loop import ALLOWED, TRANSITIONS, Step, check_command, derive, expected_command, next_step
+from campaign.loop.machine import ALLOWED, TRANSITIONS, Step, check_command, derive, expected_command, next_step
 
 COMMANDS = ("init", "profile", "think", "plan", "try", "log", "decide", "skip", "finish")
 

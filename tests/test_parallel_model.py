@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from campaign import parallel_model as pm
+from campaign.tune import parallel_model as pm
 
 
 def costs(**kw):

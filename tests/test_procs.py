@@ -3,7 +3,7 @@ import time
 
 import psutil
 
-from campaign.procs import run_process
+from campaign.measure.procs import run_process
 
 
 def test_run_process_captures_output(tmp_path):

@@ -4,13 +4,14 @@ import textwrap
 
 import pytest
 
-from campaign.profiling import amdahl_bound, amdahl_speedup, format_profile, profile_workload, shares_and_bounds
-from campaign.target import Target, load_target
+from campaign.measure.profiling import amdahl_bound, amdahl_speedup, format_profile, profile_workload, shares_and_bounds
+from campaign.plugins.target import Target
+from campaign.plugins.loading import load_target
 
 TOY = textwrap.dedent(
     """
-    from campaign.phases import phase
-    from campaign.target import PythonTarget
+    from campaign.plugins.phases import phase
+    from campaign.plugins.target import PythonTarget
 
 
     def heavy(n):

@@ -2,7 +2,7 @@
 
 import re
 
-from campaign.render import render_all, write_all
+from campaign.loop.render import render_all, write_all
 
 
 def _events():

@@ -111,7 +111,7 @@ def test_replay_of_an_agent_failure(tmp_path):
 
 def test_table_renders_a_test_that_passes_on_replay():
     """A recorded TEST failure that passes on replay is a mismatch shown in the table (not a crash)."""
-    from campaign.replay import compare_attempt, format_table
+    from campaign.review.replay import compare_attempt, format_table
 
     row = compare_attempt({"iteration": 3, "title": "t", "test_passed": False}, {"test_passed": True})
     assert not row["verdict_matches"] and row["replayed_verdict"] == "test-passed"

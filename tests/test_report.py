@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from campaign.cli import cli
-from campaign.report import collect, markdown_html, render_html
+from campaign.review.report import collect, markdown_html, render_html
 from records import DEFECTS, clean_record
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,7 +8,9 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from campaign import calibration, review
+from campaign.review import calibration
+
+from campaign.review import lint as review
 from campaign.cli import cli
 from records import DEFECT_ITERATION, DEFECTS, clean_record
 

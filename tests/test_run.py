@@ -366,7 +366,7 @@ def test_rules_checked_before_recording():
     """A THINK plan or a LOG answer the campaign's rules would refuse goes back to the agent (pure checks)."""
     from types import SimpleNamespace
 
-    from campaign.runner import log_problem, plan_problem
+    from campaign.agents.runner import log_problem, plan_problem
 
     state = SimpleNamespace(last_profile={"shares": {"reduce": 0.97, "build": 0.01}, "phases": {}},
                             exhausted=["x"], skipped=[], open_phases=lambda: ["reduce", "build"])

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from campaign import stats
+from campaign.measure import stats
 
 
 def lognormal_ratios(n, effect, sigma, seed):

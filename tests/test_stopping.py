@@ -1,7 +1,7 @@
 """Stopping rules: pure functions over plain data."""
 
-from campaign import stopping
-from campaign.stopping import Attempt, decide
+from campaign.loop import stopping
+from campaign.loop.stopping import Attempt, decide
 
 
 def _a(n, speedup, kept=True, phase="p"):

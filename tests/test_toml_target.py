@@ -2,8 +2,10 @@
 
 import pytest
 
-from campaign.target import TargetError, load_target
-from campaign.toml_target import load_toml_target
+from campaign.plugins.target import TargetError
+
+from campaign.plugins.loading import load_target
+from campaign.plugins.toml_target import load_toml_target
 
 GOOD = """
 [target]

@@ -16,8 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from campaign import tune as tuning
-from campaign import tune_store
+from campaign.tune import core as tuning
+from campaign.tune import store as tune_store
 
 FIXTURE = Path(__file__).parent / "tune_fixtures" / "tunefix.py"
 

@@ -124,7 +124,7 @@ def test_edge_case_expectations():
 
 def test_naive_runs_without_campaign(monkeypatch):
     monkeypatch.setitem(sys.modules, "campaign", None)
-    monkeypatch.setitem(sys.modules, "campaign.phases", None)
+    monkeypatch.setitem(sys.modules, "campaign.plugins.phases", None)
     spec = importlib.util.spec_from_file_location("_standalone_naive", ws.HERE / "naive.py")
     mod = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "_standalone_naive", mod)
@@ -187,7 +187,7 @@ def test_target_run_case_fast_is_jsonable(tmp_path):
 def _same_outputs(a, b, target):
     """The campaign's own TEST comparison of candidate outputs ``a`` against baseline ``b``."""
     try:
-        from campaign.correctness import compare_outputs
+        from campaign.measure.correctness import compare_outputs
     except ImportError:  # pragma: no cover - framework module not present
         compare_outputs = None
     if compare_outputs is not None:

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from campaign.target import Target
-from campaign.workload import WorkloadError, WorkloadRun, build, parse_workload_output, run_workload
+from campaign.plugins.target import Target
+from campaign.measure.workload import WorkloadError, WorkloadRun, build, parse_workload_output, run_workload
 
 
 class ScriptTarget(Target):
@@ -100,7 +100,7 @@ def test_build_failure(tmp_path):
         build(ScriptTarget(GOOD, build_command="echo nope >&2; exit 2"), tmp_path)
 
 
-from campaign.environment import collect_environment, environment_differences
+from campaign.measure.environment import collect_environment, environment_differences
 
 
 def test_collect_and_differences():

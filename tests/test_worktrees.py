@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from campaign.worktrees import OWNER_FILE, remove_stale, worktree
+from campaign.measure.worktrees import OWNER_FILE, remove_stale, worktree
 
 
 def _git(cwd, *args):
@@ -36,7 +36,7 @@ def test_leftover_of_a_killed_owner_is_removed(tmp_path):
     # a process that dies (as under kill -9) while holding a worktree
     code = (
         "import os, sys\n"
-        "from campaign.worktrees import worktree\n"
+        "from campaign.measure.worktrees import worktree\n"
         f"cm = worktree({str(repo)!r}, 'HEAD')\n"
         "path = cm.__enter__()\n"
         "print(path, flush=True)\n"

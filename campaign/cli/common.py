@@ -84,7 +84,7 @@ def user_errors(func: Callable) -> Callable:
         except UserError as exc:
             raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
         except Exception as exc:
-            target_module = sys.modules.get("campaign.target")  # raised only if imported: keep start-up lean
+            target_module = sys.modules.get("campaign.plugins.target")  # raised only if imported: keep start-up lean
             if target_module is not None and isinstance(exc, target_module.TargetError):
                 raise CampaignError(str(exc)) from None
             if type(exc).__name__ == "GitCommandError":  # GitPython, not imported here (start-up time)

@@ -1,4 +1,4 @@
-"""The loop, step by step: thin click commands over ``campaign.session``.
+"""The loop, step by step: thin click commands over ``campaign.loop.session``.
 
 Each command parses, calls one library function, prints (``--json``: one
 JSON object). Exit codes: 0 ok; 1 a user error or a failed TEST (the
@@ -26,7 +26,7 @@ def _progress(as_json: bool) -> Callable[[str], None]:
 
 
 def _open(workspace: Path, name: str | None):
-    from campaign.session import Campaign
+    from campaign.loop.session import Campaign
 
     return Campaign.open(workspace, name)
 
@@ -64,7 +64,7 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, workspace, as_
 
     Example: campaign init --target campaign.toml --goal-speedup 3
     """
-    from campaign.session import init_campaign, resume_init
+    from campaign.loop.session import init_campaign, resume_init
 
     progress = _progress(as_json)
     if resume:
@@ -338,12 +338,13 @@ def render(name, workspace, as_json):
 @_errors
 def targets(workspace, as_json):
     """List the targets: built-ins (targets/ packages) and a campaign.toml in --dir."""
-    from campaign.target import TargetError, builtin_targets
+    from campaign.plugins.target import TargetError
+    from campaign.plugins.loading import builtin_targets
 
     result: dict[str, Any] = {"ok": True, "builtin": builtin_targets(), "toml": None}
     path = Path(workspace) / "campaign.toml"
     if path.exists():
-        from campaign.toml_target import load_toml_target
+        from campaign.plugins.toml_target import load_toml_target
 
         try:
             t = load_toml_target(path)

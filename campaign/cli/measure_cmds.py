@@ -1,6 +1,6 @@
 """Measurement commands: ``campaign compare``.
 
-Thin wiring: parse, call ``campaign.compare.compare_commits``, print. Heavy
+Thin wiring: parse, call ``campaign.measure.compare.compare_commits``, print. Heavy
 modules (git, numpy, scipy) are imported inside the function body only.
 """
 
@@ -34,7 +34,7 @@ def compare(old: str, new: str, case: str | None, target_spec: str | None, instr
     Prints a per-phase table, the verdict (faster / slower / same /
     inconclusive) and the 95% confidence interval of NEW's speedup over OLD.
     """
-    from campaign.compare import CompareError, compare_commits, format_comparison
+    from campaign.measure.compare import CompareError, compare_commits, format_comparison
 
     progress = None if as_json else (lambda line: click.echo(line, err=True))
     try:

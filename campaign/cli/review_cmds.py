@@ -13,8 +13,8 @@ _RECORD = click.argument("record_dir", type=click.Path(path_type=Path))
 
 
 def _collect(record_dir: Path) -> dict:
-    from campaign.report import collect
-    from campaign.review import RecordError
+    from campaign.review.report import collect
+    from campaign.review.lint import RecordError
 
     try:
         return collect(record_dir)
@@ -33,7 +33,7 @@ def review(ctx: click.Context, record_dir: Path, as_json: bool) -> None:
     findings with their iteration, the prediction calibration and what each
     change cost in code. CI can gate on the exit code.
     """
-    from campaign.report import format_text
+    from campaign.review.report import format_text
 
     result = _collect(record_dir)
     emit(result, as_json, format_text)
@@ -50,7 +50,7 @@ def review(ctx: click.Context, record_dir: Path, as_json: bool) -> None:
 @click.pass_context
 def report(ctx: click.Context, record_dir: Path, html_path: Path, as_json: bool) -> None:
     """Write one self-contained HTML report of a campaign record (no network needed)."""
-    from campaign.report import render_html
+    from campaign.review.report import render_html
 
     result = _collect(record_dir)
     html = render_html(result)

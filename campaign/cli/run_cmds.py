@@ -53,8 +53,8 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
 
     Progress goes to stderr; Ctrl-C stops cleanly after the current step.
     """
-    from campaign.replay import remember_trusted
-    from campaign.runner import run_campaign
+    from campaign.review.replay import remember_trusted
+    from campaign.agents.runner import run_campaign
 
     result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
                           resume, _say, agent_timeout)
@@ -81,7 +81,7 @@ def demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, as_json
     Creates the workspace with the target's naive baseline, runs `campaign run
     --agent playbook` in it, and prints the summary and where the logs are.
     """
-    from campaign.demo import run_demo
+    from campaign.agents.demo import run_demo
 
     result = run_demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, _say)
 
@@ -108,7 +108,7 @@ def replay(record_dir, iterations, trust, keep_workspace, as_json):
     Exit code 0 only when every verdict matches the recorded one and the logs
     re-render identically.
     """
-    from campaign.replay import format_table, replay as do_replay
+    from campaign.review.replay import format_table, replay as do_replay
 
     result = do_replay(record_dir, iterations, trust, _say, keep_workspace)
     emit(result, as_json, format_table)

@@ -1,4 +1,4 @@
-"""``campaign tune``: search a target's knobs (wiring only; the work is in ``campaign.tune``)."""
+"""``campaign tune``: search a target's knobs (wiring only; the work is in ``campaign.tune.core``)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
 
     Example: campaign tune weight_search --knob n_jobs=1,2 --strategy grid
     """
-    from campaign import tune as tuning
+    from campaign.tune import core as tuning
 
     try:
         if show_history:
@@ -74,9 +74,9 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
 
 def _record_in_campaign(req, workspace, progress, as_json) -> None:
     """A tune as one iteration of the loop: THINK predicted, the tune measures, the event is journaled."""
-    from campaign import tune as tuning
+    from campaign.tune import core as tuning
     from campaign.errors import UserError
-    from campaign.session import Campaign
+    from campaign.loop.session import Campaign
 
     try:
         camp = Campaign.open(workspace)

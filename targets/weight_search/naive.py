@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 try:  # phase timing when running under the campaign framework
-    from campaign.phases import phase
+    from campaign.plugins.phases import phase
 except Exception:  # standalone drop-in: no-op phases
 
     @contextmanager

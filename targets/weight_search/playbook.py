@@ -17,7 +17,7 @@ code across stages is on purpose.
 
 from __future__ import annotations
 
-from campaign.target import PlaybookEntry
+from campaign.plugins.target import PlaybookEntry
 
 STAGE_FILES = [
     "01_early_exit.py",

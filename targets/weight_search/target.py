@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from campaign.target import PlaybookEntry, PythonTarget, Tolerance
+from campaign.plugins.target import PlaybookEntry, PythonTarget, Tolerance
 
 HERE = Path(__file__).resolve().parent
 STAGES = HERE / "stages"

@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 
-from campaign.phases import phase
-from campaign.target import PythonTarget
+from campaign.plugins.phases import phase
+from campaign.plugins.target import PythonTarget
 
 
 def _sleep_item(x):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 try:  # phase timing when running under the campaign framework
-    from campaign.phases import phase
+    from campaign.plugins.phases import phase
 except Exception:  # standalone drop-in: no-op phases
 
     @contextmanager

@@ -1,0 +1,427 @@
+"""``campaign run``: the controller that drives the whole loop and asks an agent.
+
+The controller owns every step the framework can do itself (PROFILE, TEST,
+BENCHMARK, COMMIT/REVERT, DECIDE, FINISH) and asks the agent only at THINK
+(+PLAN), IMPLEMENT and LOG. It holds no state of its own: each turn reads the
+step due from the journal (``Campaign.status``), so ``--resume`` after a
+crash, a ``kill -9`` or a Ctrl-C simply continues where the journal stands.
+
+Agent failures: at IMPLEMENT or LOG the iteration is recorded as failed (the
+test records the agent's error, the change is reverted) and the campaign goes
+on by the rules; at THINK no iteration has started, so the run stops with
+the error recorded in an ``agent`` event and ``campaign run --resume`` asks
+again.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from campaign.loop import stopping
+from campaign.agents.protocol import AgentFailed, ask
+from campaign.errors import UserError
+
+Progress = Callable[[str], None]
+AGENT_DIR = "agent"
+TOP_FUNCTIONS = 12
+
+
+@dataclass
+class StopFlag:
+    """Set by the first Ctrl-C: the run stops cleanly after the step in progress."""
+
+    requested: bool = False
+    previous: Any = field(default=None, repr=False)
+
+    def install(self, say: Progress) -> None:
+        def handler(signum, frame):
+            if self.requested:  # second Ctrl-C: stop now (every step is crash-safe)
+                raise KeyboardInterrupt
+            self.requested = True
+            say("Ctrl-C: stopping after this step (Ctrl-C again to stop at once; `campaign run --resume` continues)")
+
+        try:
+            self.previous = signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread (tests): no handler
+            self.previous = None
+
+    def uninstall(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Predictions vs results per finished or running iteration, for the agent (pure)."""
+    from campaign.loop import machine as loop
+
+    keys: dict[int, dict[str, Any]] = {}
+    for event in events:
+        data = event["data"]
+        if event["type"] == "agent" and data.get("step") == "think" and data.get("key") is not None:
+            keys[event["iteration"]] = {"key": data["key"], "title": data.get("title")}
+    rows = []
+    for it in loop.derive(events).iterations:
+        bench = it.benchmark or {}
+        rows.append({
+            "iteration": it.n,
+            "key": keys.get(it.n, {}).get("key"),
+            "title": keys.get(it.n, {}).get("title") or it.title,
+            "phase": it.phase,
+            "predicted": (it.think or {}).get("predicted_speedup"),
+            "speedup": it.speedup,
+            "ci": bench.get("ci"),
+            "verdict": bench.get("verdict"),
+            "test_passed": (it.test or {}).get("passed") if it.test else None,
+            "kept": it.kept if it.done else None,
+            "surprise": (it.log or {}).get("surprise"),
+        })
+    return rows
+
+
+def _trim_profile(profile: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not profile:
+        return None
+    trimmed = {k: v for k, v in profile.items() if k not in ("top_functions", "lines")}
+    trimmed["top_functions"] = (profile.get("top_functions") or [])[:TOP_FUNCTIONS]
+    trimmed["lines"] = profile.get("lines") or {}
+    return trimmed
+
+
+def plan_problem(state, answer: dict[str, Any]) -> str | None:
+    """The PLAN rules (``Campaign.plan``) applied to a THINK answer before anything is recorded (pure).
+
+    A plan the rules refuse goes back to the agent as a validation error;
+    recorded, it would leave the campaign stuck at PLAN (``--resume`` would
+    replay the same refused plan).
+    """
+    if answer.get("action") != "optimize":
+        return None
+    from campaign.loop.session import plan_violation
+
+    problem = plan_violation(state, str(answer.get("phase") or "").strip(),
+                             str(answer.get("override_amdahl") or "").strip() or None)
+    return f"phase: {problem}" if problem else None
+
+
+def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
+    """The LOG rules (``Campaign.log``) applied to a LOG answer before it is recorded (pure)."""
+    post = answer.get("postmortem") or {}
+    if result.get("postmortem_required") and not (str(post.get("why") or "").strip() and str(post.get("lesson") or "").strip()):
+        return (f"postmortem: required (why and lesson): the measured {result.get('speedup')}x misses the predicted "
+                f"{result.get('predicted')}x by more than a factor of {result.get('postmortem_factor')}")
+    if str(answer.get("keep_reason") or "").strip():
+        if not result.get("test_passed"):
+            return "keep_reason: must be null: the change failed TEST, and a failed change is never kept"
+        if result.get("verdict") == "slower":
+            return "keep_reason: must be null: the benchmark says slower, and a slower change is never kept"
+    return None
+
+
+def log_result(state) -> dict[str, Any]:
+    """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
+    it = state.current
+    test, bench = it.test or {}, it.benchmark or {}
+    predicted = (it.think or {}).get("predicted_speedup")
+    factor = (state.init or {}).get("postmortem_factor", stopping.POSTMORTEM_FACTOR)
+    failures = test.get("failures") or []
+    return {
+        "predicted": predicted,
+        "test_passed": bool(test.get("passed")),
+        "first_failure": failures[0].get("message") if failures else None,
+        "failures": failures[:5],
+        "verdict": bench.get("verdict"),
+        "speedup": bench.get("speedup"),
+        "ci": bench.get("ci"),
+        "vs_baseline": bench.get("vs_baseline"),
+        "phases": bench.get("phases"),
+        "postmortem_required": stopping.postmortem_required(predicted, it.speedup, factor),
+        "postmortem_factor": factor,
+    }
+
+
+class Runner:
+    """Drives one campaign to its end with one agent."""
+
+    def __init__(self, campaign, agent, progress: Progress | None = None, max_steps: int = 10_000):
+        self.campaign = campaign
+        self.agent = agent
+        self.say = progress or (lambda line: None)
+        self.stop = StopFlag()
+        self.max_steps = max_steps
+        self.plan_answer: dict[str, Any] | None = None
+
+    # -- context for the agent ---------------------------------------------------------
+
+    def context(self, state, events: list[dict[str, Any]]) -> dict[str, Any]:
+        camp = self.campaign
+        init = state.init or {}
+        target = camp.target
+        return {
+            "campaign": {
+                "name": camp.name,
+                "target": target.name,
+                "goal_speedup": init.get("goal_speedup"),
+                "max_iterations": init.get("max_iterations"),
+                "iteration": len(state.iterations) + (1 if state.current is None or state.current.done else 0),
+                "iterations_done": len(state.finished_iterations),
+                "cumulative_speedup": state.cumulative,
+                "exhausted_phases": list(state.exhausted),
+                "skipped_phases": list(state.skipped),
+                "open_phases": state.open_phases(),
+            },
+            "profile": _trim_profile(state.last_profile),
+            "history": history(events),
+            "scope": list(target.scope),
+            "workspace": str(camp.workspace),
+        }
+
+    def _agent_event(self, event: dict[str, Any], iteration: int | None) -> None:
+        with self.campaign.lock:
+            self.campaign._record("agent", event, iteration)
+
+    # -- one step ----------------------------------------------------------------------
+
+    def turn(self) -> bool:
+        """Run the step that is due. Returns False when the campaign is finished."""
+        from campaign.loop.machine import Step
+
+        camp = self.campaign
+        events = camp.journal.events()
+        from campaign.loop import machine as loop
+
+        state = loop.derive(events)
+        step = state.step
+        n = len(state.iterations)
+        cumulative = f"{state.cumulative:.2f}x" if state.cumulative else "1.00x"
+        if step is Step.DONE:
+            return False
+        if step is Step.INIT:
+            from campaign.loop.session import resume_init
+
+            self.say("INIT: completing the interrupted start (baseline, start commit)")
+            resume_init(camp.workspace, camp.name, self.say)
+        elif step is Step.PROFILE:
+            self.say(f"[iter {n + 1}] PROFILE (cumulative {cumulative})")
+            result = camp.profile(list(camp.target.hot_functions))
+            shares = result.get("shares") or (camp.state().last_profile or {}).get("shares") or {}
+            top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])[:3])
+            self.say(f"[iter {n + 1}] profile: {top}")
+        elif step is Step.THINK:
+            self._think(state, events)
+        elif step is Step.PLAN:
+            self._plan(state)
+        elif step is Step.TRY:
+            self._implement_and_try(state, events)
+        elif step in (Step.LOG, Step.COMMIT, Step.REVERT):
+            self._log(state, events)
+        elif step is Step.DECIDE:
+            result = camp.decide()
+            self.say(f"[iter {n}] DECIDE: {'stop' if result.get('stop') else 'continue'} - {result.get('reason')}")
+        elif step is Step.FINISH:
+            self.say("FINISH: full-scale case vs the pre-optimization tag, tag, merge")
+            result = camp.finish(self.say)
+            final = result.get("final_speedup")
+            self.say(f"finished: {final:.2f}x over the baseline" if final else "finished")
+        return True
+
+    def _think(self, state, events) -> None:
+        camp = self.campaign
+        n = len(state.iterations) + 1
+        context = self.context(state, events)
+        try:
+            answer, event = ask(self.agent, "think", context, camp.record_dir / AGENT_DIR, n,
+                                check=lambda a: plan_problem(state, a))
+        except AgentFailed as exc:
+            self._agent_event(exc.attempts[0] if exc.attempts else {"step": "think", "error": str(exc)}, None)
+            raise UserError(
+                f"{exc} The campaign stays at THINK; fix the agent and run `campaign run --resume`."
+            ) from None
+        if answer["action"] == "exhausted":
+            self._agent_event({**event, "key": None, "title": None}, None)
+            phase = (state.open_phases() or [None])[0]
+            self.say(f"THINK (no iteration {n} started): the agent declares the bottleneck exhausted: {answer['why']}")
+            result = camp.decide(exhausted=True, why=answer["why"], phase=phase)
+            self.say(f"DECIDE: {'stop' if result.get('stop') else 'continue'} - {result.get('reason')}")
+            return
+        self._agent_event({**event, "key": answer.get("key"), "title": answer.get("title")}, n)
+        self.say(f"[iter {n}] THINK: {answer['title']} (predicts {answer['predicted_speedup']:.2f}x)")
+        camp.think(answer["hypothesis"], answer["options"], answer["chosen"], answer["predicted_speedup"], answer["risk"])
+        self.plan_answer = answer
+        self._plan(camp.state())
+
+    def _plan(self, state) -> None:
+        camp = self.campaign
+        answer = self.plan_answer or self._recover_plan(state)
+        override = answer.get("override_amdahl")
+        camp.plan(answer["phase"], answer["change"], answer.get("bottleneck") or None, override)
+        self.say(f"[iter {len(state.iterations)}] PLAN: phase {answer['phase']!r}: {answer['change']}")
+
+    def _recover_plan(self, state) -> dict[str, Any]:
+        """After a resume, the THINK answer is read back from the record."""
+        import json
+
+        camp = self.campaign
+        n = len(state.iterations)
+        for event in reversed(camp.journal.events()):
+            data = event["data"]
+            if event["type"] == "agent" and data.get("step") == "think" and event["iteration"] == n and not data.get("error"):
+                answer = json.loads((camp.record_dir / data["answer"]).read_text())
+                self.plan_answer = answer
+                return answer
+        raise UserError(f"cannot resume iteration {n}: its THINK answer is not in the record; run `campaign plan` by hand.")
+
+    def _implement_and_try(self, state, events) -> None:
+        camp = self.campaign
+        n = len(state.iterations)
+        plan = self.plan_answer or self._recover_plan(state)
+        last = state.last_event or {}
+        if last.get("type") == "plan":  # IMPLEMENT not yet done (a re-run try keeps the edit already made)
+            context = {**self.context(state, events), "plan": plan}
+            try:
+                answer, event = ask(self.agent, "implement", context, camp.record_dir / AGENT_DIR, n)
+                self._agent_event(event, n)
+                self.say(f"[iter {n}] IMPLEMENT: {answer['summary']}")
+            except AgentFailed as exc:
+                self._agent_event(exc.attempts[0] if exc.attempts else {"step": "implement", "error": str(exc)}, n)
+                self.say(f"[iter {n}] IMPLEMENT failed: {exc}")
+                camp.fail_attempt(f"the agent failed at IMPLEMENT: {exc}", agent=self.agent.name)
+                return
+        try:
+            result = camp.try_change(progress=lambda line: self.say(f"[iter {n}] {line}"), agent=self.agent.name)
+        except UserError as exc:
+            if "no change to try" not in str(exc):
+                raise
+            camp.fail_attempt("the agent's IMPLEMENT left the working tree unchanged", agent=self.agent.name)
+            return
+        bench = result.get("benchmark") or {}
+        if not result["test"]["passed"]:
+            first = (result["test"].get("failures") or [{}])[0].get("message", "")
+            self.say(f"[iter {n}] TEST FAILED: {first[:200]}")
+        else:
+            lo, hi = bench.get("ci") or (0, 0)
+            cum = (bench.get("vs_baseline") or {}).get("speedup") or 0.0
+            self.say(f"[iter {n}] BENCHMARK: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x "
+                     f"(CI {lo:.2f}-{hi:.2f}); vs baseline {cum:.2f}x")
+
+    def _log(self, state, events) -> None:
+        from campaign.loop.machine import Step
+
+        camp = self.campaign
+        n = len(state.iterations)
+        if state.step in (Step.COMMIT, Step.REVERT):
+            camp.log()  # complete an interrupted commit/revert
+            return
+        plan = self.plan_answer
+        if plan is None:  # resumed at LOG: the plan is in the record (absent when the iteration began by hand)
+            try:
+                plan = self._recover_plan(state)
+            except UserError:
+                plan = None
+        context = {**self.context(state, events), "plan": plan, "result": log_result(state)}
+        try:
+            answer, event = ask(self.agent, "log", context, camp.record_dir / AGENT_DIR, n,
+                                check=lambda a: log_problem(context["result"], a))
+            self._agent_event(event, n)
+        except AgentFailed as exc:
+            self._agent_event(exc.attempts[0] if exc.attempts else {"step": "log", "error": str(exc)}, n)
+            answer = {"surprise": f"The agent gave no valid LOG answer ({exc}); recorded by the framework.",
+                      "notes": None, "postmortem": None, "keep_reason": None}
+            if context["result"]["postmortem_required"]:
+                answer["postmortem"] = {"why": "unknown: the agent failed to write its postmortem",
+                                        "lesson": "none recorded"}
+        post = answer.get("postmortem") or {}
+        result = camp.log(answer["surprise"], answer.get("notes"), post.get("why"), post.get("lesson"),
+                          answer.get("keep_reason"))
+        self.say(f"[iter {n}] LOG: {'kept, committed ' + str(result.get('commit'))[:10] if result.get('kept') else 'reverted'}"
+                 f" - Surprise: {answer['surprise'][:120]}")
+        self.plan_answer = None
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        self.stop.install(self.say)
+        try:
+            for _ in range(self.max_steps):
+                if not self.turn():
+                    break
+                if self.stop.requested:
+                    status = self.campaign.status()
+                    return {**status, "interrupted": True}
+        finally:
+            self.stop.uninstall()
+        return {**self.campaign.status(), "interrupted": False}
+
+
+def check_agent(kind: str, agent_cmd: str | None, target) -> None:
+    """Refuse an unusable agent choice (``UserError``) before anything is started."""
+    if kind == "playbook":
+        if not target.playbook():
+            raise UserError(
+                f"target {target.name!r} has no playbook, so the playbook agent has nothing to apply. "
+                f"Use --agent command --agent-cmd '<your agent>' (see the README's agent protocol)."
+            )
+    elif kind == "command":
+        if not agent_cmd or not agent_cmd.strip():
+            raise UserError("--agent command needs --agent-cmd '<program>' (it reads a JSON request on stdin and "
+                            "prints a JSON answer; see the README's agent protocol).")
+    else:
+        raise UserError(f"unknown agent {kind!r}: use playbook or command.")
+
+
+def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: float = 1800.0):
+    """The agent named on the command line (``playbook`` or ``command``)."""
+    from campaign.agents.protocol import CommandAgent, PlaybookAgent
+
+    check_agent(kind, agent_cmd, campaign.target)
+    if kind == "playbook":
+        return PlaybookAgent(campaign.target.playbook(), campaign.workspace)
+    return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
+
+
+def run_campaign(
+    workspace: Path,
+    target_spec: str | None,
+    agent_kind: str,
+    agent_cmd: str | None = None,
+    name: str | None = None,
+    goal_speedup: float | None = None,
+    max_iterations: int | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+    agent_timeout_s: float = 1800.0,
+) -> dict[str, Any]:
+    """Start (or with ``resume`` continue) a campaign and drive it to its end."""
+    from campaign.loop.session import Campaign, init_campaign, list_campaigns
+
+    say = progress or (lambda line: None)
+    workspace = Path(workspace).resolve()
+    if resume:
+        campaign = Campaign.open(workspace, name)
+        say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']}")
+    else:
+        if not target_spec:
+            raise UserError("--target is required to start a campaign (or --resume to continue one).")
+        from campaign.plugins.target import TargetError
+        from campaign.plugins.loading import load_target
+
+        try:
+            target = load_target(target_spec, workspace)
+        except TargetError as exc:
+            raise UserError(str(exc)) from None
+        name = name or target.name
+        check_agent(agent_kind, agent_cmd, target)  # before INIT spends minutes on the baseline
+        if name in list_campaigns(workspace):
+            raise UserError(f"a campaign named {name!r} already exists here; continue it with `campaign run --resume` "
+                            f"or start another with --name.")
+        kwargs = {}
+        if goal_speedup is not None:
+            kwargs["goal_speedup"] = goal_speedup
+        if max_iterations is not None:
+            kwargs["max_iterations"] = max_iterations
+        say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
+        campaign = init_campaign(workspace, target_spec, name, progress=say, **kwargs)
+    agent = make_agent(agent_kind, campaign, agent_cmd, agent_timeout_s)
+    return Runner(campaign, agent, say).run()

@@ -1,0 +1,88 @@
+"""The journal's event types: the campaign's data model.
+
+Every line of ``optim/<name>/journal.jsonl`` is one self-contained JSON object::
+
+    {"schema": 1, "seq": 7, "ts": "2026-11-23T04:30:00.123456+00:00",
+     "type": "think", "iteration": 1, "data": {...}}
+
+``seq`` counts from 1 without gaps; ``iteration`` is null for campaign-level
+events. The journal is append-only and the single source of truth: status,
+logs, decisions, review and replay are all derived from it.
+
+Event types and the keys of their ``data`` (all keys always present; use
+null for "not applicable"):
+
+init        name, target_spec, target (Target.describe()), goal_speedup,
+            max_iterations, min_gain (0.05), postmortem_factor, start_branch,
+            branch, pre_tag, base_commit, workspace (absolute path at init)
+baseline    commit, dirty, case, outputs, phases {name: s}, warm_s (median),
+            first_call_s, compile_s, environment {...}, snapshot (relative
+            path of the baseline snapshot: every tracked file at the base
+            commit except optim/, so replay can rebuild the workspace)
+profile     (iteration: the one it prepares)
+            commit, case, phases {name: s}, shares {name: fraction},
+            amdahl {name: best whole-run speedup by that phase alone},
+            total_s, top_functions [{file, line, function, ncalls, tottime,
+            cumtime}], lines {func: [{line, hits, time_s, source}]}
+think       hypothesis, options [str], chosen, predicted_speedup (float > 0),
+            risk
+plan        phase, change, bottleneck, phase_share, amdahl_bound,
+            override (reason string when the Amdahl warning was overridden)
+implement   files [paths changed], patch (relative path under the record:
+            patches/iter-NN.patch at try time; LOG renames it to
+            patches/iter-NN-kept.patch or -reverted.patch, same bytes and
+            sha256, and records the new path as `patch` in the commit/revert
+            event: read that one when present), patch_sha256, out_of_scope
+            [paths], agent (who made the change)
+test        passed, failures [{output, expected, actual, tolerance, message,
+            case}], test_command {cmd, rc, passed, tail} or null,
+            out_of_scope [paths], cases [the workload cases checked]
+benchmark   case, verdict (faster|slower|same|inconclusive), speedup
+            (vs last kept), ci [lo, hi], vs_baseline {speedup, ci},
+            cumulative_speedup, phases {name: speedup}, candidate {warm_s,
+            first_call_s, compile_s}, reference {same}, metric ("wall" or
+            "instructions"), blocks, samples {a: [...], b: [...]},
+            full (the same object for the full-scale case, or null),
+            environment; also noise_floor, min_effect, notes [str] and
+            vs_baseline.verdict (from campaign.measure.bench)
+log         surprise (non-empty; "None" allowed), notes, postmortem
+            {why, lesson} or null, kept (bool), keep_reason (str or null)
+commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
+            the start commit, whose iteration is null)
+revert      to_commit, reason (test-failed|slower|not-faster|out-of-scope|
+            agent-failed), patch
+decide      stop (bool), rule (goal|diminishing|cap|exhausted|none), reason,
+            exhausted (bool: `decide --exhausted`), phase (the phase declared
+            exhausted, or null), why (or null), cumulative_speedup
+skip        bottleneck, why, failed_attempts
+tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
+agent       step, request (relative path), answer (relative path), attempts,
+            error (null or the last validation error), stderr (relative path)
+finish      post_tag, merged_into, final_speedup, ci, full (benchmark of the
+            full case vs the pre-optimization tag), dominant_phase
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+EVENT_TYPES = (
+    "init",
+    "baseline",
+    "profile",
+    "think",
+    "plan",
+    "implement",
+    "test",
+    "benchmark",
+    "log",
+    "commit",
+    "revert",
+    "decide",
+    "skip",
+    "tune",
+    "agent",
+    "finish",
+)
+
+VERDICTS = ("faster", "slower", "same", "inconclusive")

@@ -1,0 +1,238 @@
+"""The rendered logs: ``optimization_log.md``, ``thinking_log.md``, ``summary.md``.
+
+``render_all(events)`` is pure: journal events in, ``{filename: text}`` out,
+through Jinja2 templates (``campaign/templates/*.md.j2``, StrictUndefined).
+Nothing depends on the time of rendering, so re-rendering the same journal is
+byte-identical. ``write_all(record_dir, events)`` writes the files (only
+those whose bytes changed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from campaign.loop.machine import DESCRIPTIONS, Iteration, State, Step, derive
+
+TEMPLATES = {
+    "optimization_log.md": "optimization_log.md.j2",
+    "thinking_log.md": "thinking_log.md.j2",
+    "summary.md": "summary.md.j2",
+}
+TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
+
+
+def _x(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}x"
+
+
+def _ci(ci: list[float] | tuple[float, float] | None) -> str:
+    if not ci or ci[0] is None or ci[1] is None:
+        return "CI n/a"
+    return f"CI {ci[0]:.2f}-{ci[1]:.2f}"
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1e3:.1f} ms"
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:.0f}%"
+
+
+def _text(value: Any, default: str = "—") -> str:
+    if value is None:
+        return default
+    value = str(value).strip()
+    return value if value else default
+
+
+def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = None) -> dict[str, Any]:
+    think, plan, test, bench, log = it.think or {}, it.plan or {}, it.test, it.benchmark, it.log
+    shares = (it.profile or {}).get("shares") or {}
+    phase = plan.get("phase")
+    if bench:
+        vs_base = bench.get("vs_baseline") or {}
+        cumulative = vs_base.get("speedup") if vs_base.get("speedup") is not None else bench.get("cumulative_speedup")
+        result = (
+            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'))}, {bench.get('verdict')}) "
+            f"(cumulative: {_x(cumulative)} over baseline, {_ci(vs_base.get('ci'))})"
+        )
+        cand = bench.get("candidate") or {}
+        ref = bench.get("reference") or {}
+        performance = (
+            f"warm {_ms(cand.get('warm_s'))} (last kept: {_ms(ref.get('warm_s'))}), "
+            f"first call {_ms(cand.get('first_call_s'))}"
+        )
+        full = bench.get("full")
+        if full:
+            result += f"; full case: {_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')})"
+    else:
+        cumulative = None
+        result = "not measured (TEST failed)" if test and not test.get("passed") else "not measured yet"
+        performance = "n/a"
+    if test is None:
+        correctness = "not tested yet"
+    elif test.get("passed"):
+        correctness = "PASS"
+    else:
+        reasons = [f.get("message") or f.get("output") for f in test.get("failures") or []]
+        if test.get("out_of_scope"):
+            reasons.append("edits outside the scope: " + ", ".join(test["out_of_scope"]))
+        cmd = test.get("test_command") or {}
+        if cmd and not cmd.get("passed"):
+            reasons.append(f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}")
+        correctness = "FAIL (reverted)" + (": " + "; ".join(str(r) for r in reasons if r) if reasons else "")
+    if it.commit:
+        commit = str(it.commit.get("commit", ""))[:10]
+    elif it.revert:
+        commit = f"(reverted: {it.revert.get('reason')})"
+    elif log is not None:
+        commit = "(pending)"
+    else:
+        commit = "—"
+    outcome = "kept" if it.kept else ("reverted" if log is not None else "in progress")
+    postmortem = (log or {}).get("postmortem")
+    notes = _text((log or {}).get("notes"))
+    if log and log.get("keep_reason"):
+        notes += f" (kept despite a '{(bench or {}).get('verdict')}' verdict: {log['keep_reason']})"
+    if plan.get("override"):
+        notes += f" (Amdahl warning overridden: {plan['override']})"
+    if tune:
+        pred = (tune.get("report") or {}).get("prediction") or {}
+        notes += (f" (tuned with `campaign tune --record`: chosen {tune.get('knobs')}, tune measured "
+                  f"{_x(pred.get('measured_speedup'))} vs THINK's {_x(pred.get('predicted_speedup'))})")
+    if it.skip:
+        notes += f" (bottleneck {it.skip.get('bottleneck')} skipped after {it.skip.get('failed_attempts')} failed attempts: {it.skip.get('why')})"
+    return {
+        "n": it.n,
+        "title": _text(plan.get("change") or think.get("chosen"), f"iteration {it.n}").splitlines()[0],
+        "target": f"{phase} ({_pct(shares.get(phase))} of runtime)" if phase else "—",
+        "optimization": _text(plan.get("change")) + (
+            f" — {think['chosen']}" if think.get("chosen") and think.get("chosen") != plan.get("change") else ""),
+        "bottleneck": _text(plan.get("bottleneck")),
+        "prediction": f"{_x(think.get('predicted_speedup'))} — {_text(think.get('hypothesis'))}",
+        "result": result,
+        "performance": performance,
+        "correctness": correctness,
+        "commit": commit,
+        "surprise": _text((log or {}).get("surprise"), "(not logged yet)"),
+        "notes": notes,
+        "outcome": outcome,
+        "speedup": _x(it.speedup),
+        "cumulative": _x(cumulative) if it.kept else "—",
+        "predicted": _x(think.get("predicted_speedup")),
+        "phase": _text(phase),
+        "hypothesis": _text(think.get("hypothesis")),
+        "options": [str(o) for o in think.get("options") or []],
+        "chosen": _text(think.get("chosen")),
+        "risk": _text(think.get("risk")),
+        "postmortem": {
+            "predicted": _x(think.get("predicted_speedup")),
+            "actual": _x(it.speedup),
+            "why": _text(postmortem.get("why")),
+            "lesson": _text(postmortem.get("lesson")),
+        } if postmortem else None,
+        "passed": "PASS" if test and test.get("passed") else ("FAIL" if test else "—"),
+    }
+
+
+def view(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The templates' data, derived from the journal. Pure."""
+    state = derive(events)
+    tunes = {e.get("iteration"): e["data"] for e in events if e["type"] == "tune"}  # the last tune per iteration
+    init = state.init or {}
+    baseline = state.baseline or {}
+    target = init.get("target") or {}
+    base_phases = baseline.get("phases") or {}
+    total = sum(v for v in base_phases.values() if isinstance(v, (int, float))) or None
+    profile = state.last_profile or {}
+    shares = profile.get("shares") or {}
+    dominant = sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
+    last_decide = next((it.decide for it in reversed(state.iterations) if it.decide), None)
+    finish = state.finish or {}
+    if finish:
+        stopping = _text((last_decide or {}).get("reason"), "finished")
+    elif last_decide and last_decide.get("stop"):
+        stopping = last_decide.get("reason")
+    else:
+        stopping = f"not stopped yet (next: {DESCRIPTIONS[state.step]})"
+    final = finish.get("final_speedup", state.cumulative)
+    final_ci = finish.get("ci", state.cumulative_ci)
+    full = finish.get("full") or {}
+    return {
+        "name": state.name or "(uninitialised)",
+        "target": _text(target.get("name") if isinstance(target, dict) else target),
+        "goal": _x(init.get("goal_speedup")),
+        "max_iterations": init.get("max_iterations", "n/a"),
+        "pre_tag": _text(init.get("pre_tag")),
+        "branch": _text(init.get("branch")),
+        "base_commit": _text(baseline.get("commit") or init.get("base_commit"))[:10],
+        "baseline": {
+            "case": _text(baseline.get("case")),
+            "warm": _ms(baseline.get("warm_s")),
+            "first_call": _ms(baseline.get("first_call_s")),
+            "phases": [
+                {"name": k, "time": _ms(v), "share": _pct(v / total if total and isinstance(v, (int, float)) else None)}
+                for k, v in sorted(base_phases.items())
+            ],
+        },
+        "iterations": [_iteration_view(it, state, tunes.get(it.n)) for it in state.iterations],
+        "final": _x(final),
+        "final_ci": _ci(final_ci),
+        "full": f"{_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')}, case {full.get('case')})" if full else "not run yet",
+        "dominant": [{"name": k, "share": _pct(v)} for k, v in dominant],
+        "dominant_iteration": state.last_profile_iteration,
+        "stopping": _text(stopping),
+        "finished": bool(finish),
+        "post_tag": _text(finish.get("post_tag")),
+        "merged_into": _text(finish.get("merged_into")),
+        "kept": state.kept_count,
+        "done": len(state.finished_iterations),
+        "step": state.step.value,
+        "is_done": state.step is Step.DONE,
+    }
+
+
+_ENV = None
+
+
+def _env():
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        _ENV = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+        )
+    return _ENV
+
+
+def render_template(template: str, /, **context: Any) -> str:
+    return _env().get_template(template).render(**context)
+
+
+def render_all(events: list[dict[str, Any]]) -> dict[str, str]:
+    """``{filename: text}`` for every rendered log. Pure and deterministic."""
+    context = view(events)
+    return {filename: render_template(template, **context) for filename, template in TEMPLATES.items()}
+
+
+def write_all(record_dir: Path, events: list[dict[str, Any]]) -> list[str]:
+    """Render and write the logs into ``record_dir``; returns the files whose bytes changed."""
+    changed = []
+    for filename, text in render_all(events).items():
+        path = Path(record_dir) / filename
+        data = text.encode("utf-8")
+        if path.exists() and path.read_bytes() == data:
+            continue
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        changed.append(filename)
+    return changed

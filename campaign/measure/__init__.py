@@ -1,0 +1,1 @@
+"""Measurement: fresh-process workload runs, benchmarks and their statistics, profiles, correctness, baselines."""

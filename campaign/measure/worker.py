@@ -1,0 +1,91 @@
+"""Fresh-process runner for Python targets (the workload protocol's producer).
+
+    python -m campaign.measure.worker SPEC CASE [--repeat K] [--knobs JSON]
+
+Runs the case once cold (the first call: imports, JIT compilation) and then
+``K`` times warm, and prints one JSON line with outputs, each phase's fastest
+time over the warm runs, every warm wall time, the first-call time and the JIT compile time when
+the target can read it. The workspace (the current directory) comes first on
+``sys.path`` so that its copy of the code under optimization is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _jsonable(value):
+    """Outputs must survive JSON: numpy scalars/arrays become Python numbers/lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def run(spec: str, case: str, repeat: int, knobs: dict | None) -> dict:
+    from campaign.plugins import phases
+    from campaign.plugins.loading import load_target
+
+    workdir = Path.cwd()
+    sys.path.insert(0, str(workdir))
+    target = load_target(spec, workdir)
+
+    phases.reset()
+    t0 = time.perf_counter()
+    outputs = target.run_case(case, workdir, knobs)
+    first_call = time.perf_counter() - t0
+    compile_s = target.compile_seconds()
+    phase_times = phases.collect()
+
+    warm = []
+    fastest_phases: dict[str, float] = {}
+    for _ in range(repeat):
+        phases.reset()
+        t0 = time.perf_counter()
+        outputs = target.run_case(case, workdir, knobs)
+        warm.append(time.perf_counter() - t0)
+        for name, seconds in phases.collect().items():  # interference only adds time: keep each phase's fastest
+            fastest_phases[name] = min(seconds, fastest_phases.get(name, seconds))
+    if fastest_phases:
+        phase_times = fastest_phases
+    return {
+        "outputs": _jsonable(outputs),
+        "phases": phase_times,
+        "warm_s": warm,
+        "first_call_s": first_call,
+        "compile_s": compile_s,
+        "pid": os.getpid(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m campaign.measure.worker")
+    parser.add_argument("spec")
+    parser.add_argument("case")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--knobs", default=None)
+    args = parser.parse_args(argv)
+    knobs = json.loads(args.knobs) if args.knobs else None
+    try:
+        result = run(args.spec, args.case, max(0, args.repeat), knobs)
+    except Exception as exc:  # reported to the parent as data, not a traceback
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        return 1
+    print(json.dumps(result, allow_nan=True, default=lambda o: None if isinstance(o, float) and math.isnan(o) else str(o)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

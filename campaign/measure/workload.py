@@ -1,0 +1,198 @@
+"""Running one workload case in a fresh process and reading its protocol line.
+
+The workload protocol (see ``campaign.plugins.target``): the command prints, as its
+last non-empty line of stdout, one JSON object with ``outputs``, ``phases``
+and optionally ``warm_s``, ``first_call_s`` and ``compile_s``. Anything else
+- a non-zero exit, a timeout, no JSON, a NaN or infinite time - is a
+``WorkloadError``: a failed run is never mistaken for a fast one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campaign.measure.procs import ProcResult, run_process
+
+TAIL_LINES = 15
+
+
+class WorkloadError(Exception):
+    """A workload (or its build) failed: the message says what, shows stderr's tail and what to do."""
+
+
+@dataclass
+class WorkloadRun:
+    """One fresh-process run of a workload case."""
+
+    outputs: dict
+    phases: dict[str, float]
+    warm_s: list[float]
+    first_call_s: float | None
+    compile_s: float | None
+    wall_s: float
+    repeat: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def time_s(self) -> float:
+        """The run's time: median warm repeat, else the sum of phases, else process wall time."""
+        if self.warm_s:
+            return statistics.median(self.warm_s)
+        if self.phases:
+            return float(sum(self.phases.values()))
+        return self.wall_s
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["time_s"] = self.time_s
+        return data
+
+
+def _tail(text: str, lines: int = TAIL_LINES) -> str:
+    kept = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def _command_text(cmd: list[str] | str) -> str:
+    if isinstance(cmd, str):
+        return cmd
+    import shlex
+
+    return " ".join(shlex.quote(part) for part in cmd)
+
+
+def _finite_time(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise WorkloadError(f"the workload reported {what} = {value!r}, which is not a number of seconds.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise WorkloadError(
+            f"the workload reported a non-finite time for {what} ({value}); a broken timer or a failed run "
+            f"cannot be measured. Fix the workload so that it reports finite seconds."
+        )
+    if value < 0:
+        raise WorkloadError(f"the workload reported a negative time for {what} ({value}).")
+    return value
+
+
+def parse_workload_output(stdout: str) -> dict:
+    """Parse and validate the protocol line (the last non-empty line of ``stdout``).
+
+    Returns the JSON object with ``phases`` and ``warm_s`` checked to be
+    finite non-negative seconds. Raises ``WorkloadError`` with a clear message.
+    """
+    lines = [line.strip() for line in (stdout or "").splitlines() if line.strip()]
+    if not lines:
+        raise WorkloadError(
+            "the workload printed no JSON (its stdout was empty). Its last line of stdout must be one JSON "
+            'object such as {"outputs": {...}, "phases": {...}} (the workload protocol, see campaign.plugins.target).'
+        )
+    last = lines[-1]
+    try:
+        data = json.loads(last)
+    except json.JSONDecodeError as exc:
+        raise WorkloadError(
+            f"the workload printed no JSON on its last line of stdout ({exc.msg}); the line was: {last[:300]!r}. "
+            "Print the protocol object last and send any other output to stderr."
+        ) from None
+    if not isinstance(data, dict):
+        raise WorkloadError(f"the workload's last line is JSON but not an object: {last[:300]!r}.")
+    if "error" in data and "outputs" not in data:
+        raise WorkloadError(f"the workload reported an error: {data['error']}")
+    if "outputs" not in data:
+        raise WorkloadError(
+            f"the workload's JSON has no 'outputs' (keys: {sorted(data)}); the protocol needs "
+            '{"outputs": {...}, "phases": {...}}.'
+        )
+    if not isinstance(data["outputs"], dict):
+        raise WorkloadError(f"the workload's 'outputs' must be an object, got {type(data['outputs']).__name__}.")
+    phases = data.get("phases") or {}
+    if not isinstance(phases, dict):
+        raise WorkloadError(f"the workload's 'phases' must be an object of seconds, got {phases!r}.")
+    data["phases"] = {str(k): _finite_time(v, f"phase {k!r}") for k, v in phases.items()}
+    warm = data.get("warm_s") or []
+    if not isinstance(warm, list):
+        raise WorkloadError(f"the workload's 'warm_s' must be a list of seconds, got {warm!r}.")
+    data["warm_s"] = [_finite_time(v, "warm_s") for v in warm]
+    for key in ("first_call_s", "compile_s"):
+        if data.get(key) is not None:
+            data[key] = _finite_time(data[key], key)
+        else:
+            data[key] = None
+    return data
+
+
+def build(target, workdir: Path, timeout_s: float | None = None) -> None:
+    """Run the target's ``build_command`` (if any) in ``workdir``; ``WorkloadError`` on failure."""
+    cmd = getattr(target, "build_command", None)
+    if not cmd:
+        return
+    result = run_process(cmd, Path(workdir), timeout_s or getattr(target, "timeout_s", None))
+    if result.timed_out or result.returncode != 0:
+        what = f"timed out after {result.wall_s:.0f} s" if result.timed_out else f"exited with code {result.returncode}"
+        raise WorkloadError(
+            f"the build of target {target.name or target.spec!r} {what} in {workdir}. "
+            f"Last lines of its output:\n{_tail(result.stderr + chr(10) + result.stdout)}\n"
+            f"Run `{_command_text(cmd)}` in {workdir} to see the whole error and fix the build."
+        )
+
+
+def _failure(target, case: str, workdir: Path, cmd, result: ProcResult, why: str) -> WorkloadError:
+    tail = _tail(result.stderr) or "(stderr was empty)"
+    return WorkloadError(
+        f"workload case {case!r} of target {target.name or target.spec!r} {why} (in {workdir}). "
+        f"Last lines of stderr:\n{tail}\n"
+        f"Run `{_command_text(cmd)}` in {workdir} to reproduce it; a failed run is never measured."
+    )
+
+
+def run_workload(
+    target,
+    case: str,
+    workdir: Path,
+    repeat: int = 1,
+    knobs: dict | None = None,
+    timeout_s: float | None = None,
+    env: dict | None = None,
+) -> WorkloadRun:
+    """Run one workload case of ``target`` in a fresh process in ``workdir``.
+
+    ``repeat`` is the number of warm runs the workload makes after its first
+    (cold) call. Raises ``WorkloadError`` on a non-zero exit, a timeout (the
+    process tree is killed), missing JSON or non-finite times.
+    """
+    workdir = Path(workdir)
+    cmd = target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)
+    timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", None)
+    result = run_process(cmd, workdir, timeout, env=env)
+    if result.timed_out:
+        raise _failure(target, case, workdir, cmd, result, f"timed out after {timeout:g} s (its process tree was killed)")
+    if result.returncode != 0:
+        why = f"exited with code {result.returncode}"
+        try:  # the worker reports exceptions as {"error": ...}
+            last = json.loads([ln for ln in result.stdout.splitlines() if ln.strip()][-1])
+            if isinstance(last, dict) and last.get("error"):
+                why += f": {last['error']}"
+        except (IndexError, ValueError):
+            pass
+        raise _failure(target, case, workdir, cmd, result, why)
+    try:
+        data = parse_workload_output(result.stdout)
+    except WorkloadError as exc:
+        raise _failure(target, case, workdir, cmd, result, f"did not follow the workload protocol: {exc}") from None
+    extra = {k: v for k, v in data.items() if k not in ("outputs", "phases", "warm_s", "first_call_s", "compile_s")}
+    return WorkloadRun(
+        outputs=data["outputs"],
+        phases=data["phases"],
+        warm_s=data["warm_s"],
+        first_call_s=data["first_call_s"],
+        compile_s=data["compile_s"],
+        wall_s=result.wall_s,
+        repeat=repeat,
+        extra=extra,
+    )

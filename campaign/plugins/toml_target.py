@@ -1,0 +1,164 @@
+"""Targets declared in a ``campaign.toml``: shell commands, any language.
+
+Keys (``[target]`` is required; everything else optional unless marked)::
+
+    [target]
+    name = "primes"                       # required: the target's name
+    description = "count primes below n"
+    scope = ["primes.py", "src/**/*.c"]   # required: globs (relative to the repo root)
+                                          #   of the files a campaign may edit
+    run = "python bench.py {case} {repeat}"   # required: runs ONE workload case in a
+                                          #   fresh process; prints the workload JSON
+                                          #   (see campaign.plugins.target) as its LAST stdout line.
+                                          #   {case}, {repeat} and {knobs} (a quoted JSON
+                                          #   object) are substituted.
+    fast_case = "fast"                    # the case run every iteration (default "fast")
+    full_case = "full"                    # the full-scale case (default "full")
+    phases = ["sieve", "sum"]             # the phase names the workload reports
+    test = "python -m pytest -q"          # the project's own test command (TEST step)
+    build = "make"                        # run before TEST (compiled languages)
+    timeout_s = 600                       # per workload run (default 600)
+    hot_functions = ["primes:count"]      # line-profiled when `campaign profile` names none
+
+    [tolerances]                          # per output name (or glob); default "exact"
+    count = "exact"
+    ratio = { kind = "loose", rel = 0.1 }  # kinds: exact, tight, loose, count, statistical
+
+    [knobs]                               # tunable parameters: name -> candidate values
+    block = [64, 128, 256]
+
+A malformed file or a missing/ill-typed key raises ``TargetError`` with one
+paragraph that names the key and shows the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from campaign.plugins.target import TOLERANCE_KINDS, Target, TargetError, Tolerance
+
+EXAMPLE = (
+    'a minimal campaign.toml is:  [target]  name = "mytarget"  scope = ["src/*.py"]  '
+    'run = "python bench.py {case}"  (the run command prints the workload JSON as its last line; '
+    "see the README's section Targets for every key)"
+)
+
+_TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    # key: (type, required)
+    "name": (str, True),
+    "description": (str, False),
+    "scope": (list, True),
+    "run": (str, True),
+    "fast_case": (str, False),
+    "full_case": (str, False),
+    "phases": (list, False),
+    "test": (str, False),
+    "build": (str, False),
+    "timeout_s": ((int, float), False),
+    "hot_functions": (list, False),
+}
+
+
+class TomlTarget(Target):
+    """A target whose workload is a shell command (instance attributes shadow the class ones)."""
+
+    def __init__(self, path: Path, table: dict[str, Any], tolerances: dict[str, Tolerance], knobs: dict[str, list]):
+        self.path = path
+        self.name = table["name"]
+        self.description = table.get("description", "")
+        self.scope = list(table["scope"])
+        self.run_template = table["run"]
+        self.fast_case = table.get("fast_case", "fast")
+        self.full_case = table.get("full_case", "full")
+        self.phases = list(table.get("phases", []))
+        self.test_command = table.get("test")
+        self.build_command = table.get("build")
+        self.timeout_s = float(table.get("timeout_s", 600.0))
+        self.hot_functions = list(table.get("hot_functions", []))
+        self.tolerances = tolerances
+        self.knobs = knobs
+        self.spec = str(path)
+
+    def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None) -> str:
+        cmd = self.run_template.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
+        return cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True)))
+
+    def describe(self) -> dict[str, Any]:
+        data = super().describe()
+        data["run"] = self.run_template
+        data["build_command"] = self.build_command
+        return data
+
+
+def _bad(path: Path, what: str) -> TargetError:
+    return TargetError(f"{path}: {what}. Fix campaign.toml and run the command again; {EXAMPLE}.")
+
+
+def load_toml_target(path: Path | str) -> TomlTarget:
+    """Load and validate a ``campaign.toml``; ``TargetError`` with a one-paragraph message when bad."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TargetError(f"{path} does not exist. Create it (or name another target); {EXAMPLE}.") from None
+    except OSError as exc:
+        raise TargetError(f"cannot read {path}: {exc}.") from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8", errors="replace"))
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad(path, f"is not valid TOML ({exc})") from None
+    table = doc.get("target")
+    if not isinstance(table, dict):
+        raise _bad(path, "has no [target] table")
+    for key, (kind, required) in _TARGET_KEYS.items():
+        if key not in table:
+            if required:
+                raise _bad(path, f"[target] is missing the required key {key!r}")
+            continue
+        if not isinstance(table[key], kind) or isinstance(table[key], bool):
+            raise _bad(path, f"[target] {key} must be a {getattr(kind, '__name__', 'number')}, not {table[key]!r}")
+    unknown = sorted(set(table) - set(_TARGET_KEYS))
+    if unknown:
+        raise _bad(path, f"[target] has unknown key(s) {', '.join(unknown)} (known: {', '.join(_TARGET_KEYS)})")
+    if not table["scope"] or not all(isinstance(g, str) and g for g in table["scope"]):
+        raise _bad(path, "[target] scope must be a non-empty list of glob strings (the files a campaign may edit)")
+    if not table["name"].strip() or not table["run"].strip():
+        raise _bad(path, "[target] name and run must not be empty")
+    if table.get("timeout_s", 1) <= 0:
+        raise _bad(path, "[target] timeout_s must be positive")
+    tolerances = {}
+    for output, spec in (doc.get("tolerances") or {}).items():
+        tolerances[output] = _tolerance(path, output, spec)
+    knobs = {}
+    for knob, values in (doc.get("knobs") or {}).items():
+        if not isinstance(values, list) or not values:
+            raise _bad(path, f"[knobs] {knob} must be a non-empty list of candidate values")
+        knobs[knob] = values
+    extra = sorted(set(doc) - {"target", "tolerances", "knobs"})
+    if extra:
+        raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs)")
+    return TomlTarget(path, table, tolerances, knobs)
+
+
+def _tolerance(path: Path, output: str, spec: Any) -> Tolerance:
+    if isinstance(spec, str):
+        spec = {"kind": spec}
+    if not isinstance(spec, dict):
+        raise _bad(path, f"[tolerances] {output} must be a kind string or a table like {{kind = \"loose\", rel = 0.1}}")
+    unknown = sorted(set(spec) - {"kind", "rel", "abs", "alpha"})
+    if unknown:
+        raise _bad(path, f"[tolerances] {output} has unknown key(s) {', '.join(unknown)} (known: kind, rel, abs, alpha)")
+    kind = spec.get("kind", "exact")
+    if kind not in TOLERANCE_KINDS:
+        raise _bad(path, f"[tolerances] {output} has kind {kind!r}; use one of {', '.join(TOLERANCE_KINDS)}")
+    if kind == "loose" and not isinstance(spec.get("rel"), (int, float)):
+        raise _bad(path, f"[tolerances] {output} is 'loose' and needs a numeric rel (e.g. rel = 0.1)")
+    for key in ("rel", "abs", "alpha"):
+        if key in spec and (not isinstance(spec[key], (int, float)) or isinstance(spec[key], bool) or spec[key] < 0):
+            raise _bad(path, f"[tolerances] {output} {key} must be a non-negative number")
+    return Tolerance.from_dict(spec)

@@ -1,0 +1,1 @@
+"""Review of a recorded campaign: discipline lint, calibration, code cost, the HTML report, replay."""

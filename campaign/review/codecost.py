@@ -1,0 +1,249 @@
+"""What each speedup cost in code: lines and cyclomatic complexity per iteration.
+
+For every iteration with a recorded patch: the lines added and removed in the
+target's scope (counted from the patch), and the cyclomatic complexity
+(radon's ``cc_visit``) of each function the patch touched, before and after.
+
+The before/after sources are rebuilt from the record alone: a copy of
+``baseline_snapshot/`` in a temporary directory, to which the iterations'
+patches are applied in journal order with ``git apply`` (a kept patch stays
+applied; a reverted one is measured and then undone by restoring the files
+it touched). ``git apply`` rather than an applier of our own: it is the tool
+that wrote the patches' format, it refuses a patch that does not fit instead
+of guessing, and git is already a dependency of every campaign.
+
+``patch_stats`` and ``touched_functions`` are pure; ``code_cost`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campaign.review.lint import Event, _data, first_of, iteration_events, iterations, is_kept, last_of
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass
+class FileDiff:
+    old_path: str | None  # None: a new file
+    new_path: str | None  # None: a deleted file
+    added: int = 0
+    removed: int = 0
+    added_lines: list[int] = field(default_factory=list)  # line numbers in the new file
+    removed_lines: list[int] = field(default_factory=list)  # line numbers in the old file
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+
+def _strip(path: str) -> str | None:
+    path = path.split("\t")[0].strip()
+    if path == "/dev/null":
+        return None
+    if path.startswith(("a/", "b/")):
+        return path[2:]
+    return path
+
+
+def parse_patch(text: str) -> list[FileDiff]:
+    """The files of a unified diff (git or plain) with their changed line numbers."""
+    files: list[FileDiff] = []
+    current: FileDiff | None = None
+    old_no = new_no = 0
+    old_left = new_left = 0
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        in_hunk = current is not None and (old_left > 0 or new_left > 0)
+        if in_hunk:
+            if line.startswith("+"):
+                current.added += 1
+                current.added_lines.append(new_no)
+                new_no += 1
+                new_left -= 1
+            elif line.startswith("-"):
+                current.removed += 1
+                current.removed_lines.append(old_no)
+                old_no += 1
+                old_left -= 1
+            elif line.startswith("\\"):
+                pass  # "\ No newline at end of file"
+            else:  # context (a blank context line may have lost its space)
+                old_no += 1
+                new_no += 1
+                old_left -= 1
+                new_left -= 1
+        elif line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            current = FileDiff(_strip(line[4:]), _strip(lines[i + 1][4:]))
+            files.append(current)
+            i += 1
+        elif (m := _HUNK.match(line)) and current is not None:
+            old_no, new_no = int(m.group(1)), int(m.group(3))
+            old_left = int(m.group(2)) if m.group(2) is not None else 1
+            new_left = int(m.group(4)) if m.group(4) is not None else 1
+        i += 1
+    return files
+
+
+def in_scope(path: str, scope: list[str] | None) -> bool:
+    if not scope:
+        return True
+    for pattern in scope:
+        if fnmatch.fnmatch(path, pattern) or path.startswith(pattern.rstrip("/") + "/") or path == pattern:
+            return True
+    return False
+
+
+def patch_stats(text: str, scope: list[str] | None = None) -> dict[str, Any]:
+    """Lines added/removed by a patch, in scope and in all."""
+    files = parse_patch(text)
+    scoped = [f for f in files if in_scope(f.path, scope)]
+    return {
+        "files": [f.path for f in scoped],
+        "added": sum(f.added for f in scoped),
+        "removed": sum(f.removed for f in scoped),
+        "out_of_scope": [f.path for f in files if f not in scoped],
+    }
+
+
+def functions(source: str | None) -> dict[str, tuple[int, int, int]] | None:
+    """``{qualified name: (first line, last line, complexity)}`` of every function; None if unparsable."""
+    if source is None:
+        return {}
+    from radon.complexity import cc_visit
+    from radon.visitors import Function
+
+    try:
+        blocks = cc_visit(source)
+    except (SyntaxError, ValueError):
+        return None
+    out: dict[str, tuple[int, int, int]] = {}
+
+    def add(func: Any, prefix: str = "") -> None:
+        name = f"{prefix}{func.fullname if not prefix else func.name}"
+        out[name] = (func.lineno, func.endline, func.complexity)
+        for inner in func.closures:
+            add(inner, name + ".")
+
+    for block in blocks:
+        if isinstance(block, Function):
+            add(block)
+    return out
+
+
+def touched_functions(before: str | None, after: str | None, diff: FileDiff) -> list[dict[str, Any]] | None:
+    """Complexity before/after of each function whose lines the diff changed (None: not Python-parsable)."""
+    old, new = functions(before), functions(after)
+    if old is None or new is None:
+        return None
+    names: list[str] = []
+    for funcs, changed in ((old, diff.removed_lines), (new, diff.added_lines)):
+        for name, (lo, hi, _) in funcs.items():
+            if name not in names and any(lo <= n <= hi for n in changed):
+                names.append(name)
+    return [
+        {"function": name, "before": old[name][2] if name in old else None, "after": new[name][2] if name in new else None}
+        for name in names
+    ]
+
+
+def _resolve_patch(record: Path, iteration: int, implement: Event | None) -> Path | None:
+    rel = _data(implement).get("patch")
+    if rel:
+        for candidate in (record / rel, record / "patches" / rel):
+            if candidate.is_file():
+                return candidate
+    found = sorted((record / "patches").glob(f"iter-{iteration:02d}-*.patch"))
+    return found[0] if found else None
+
+
+def _git_apply(workdir: Path, patch: Path) -> str | None:
+    proc = subprocess.run(
+        ["git", "apply", "--whitespace=nowarn", str(patch)], cwd=workdir, capture_output=True, text=True
+    )
+    return None if proc.returncode == 0 else (proc.stderr.strip() or f"git apply exited {proc.returncode}")
+
+
+def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
+    """Per iteration: lines added/removed in scope, complexity of the touched functions before -> after."""
+    record = Path(record_dir).resolve()  # git apply runs in a temp dir: patch paths must be absolute
+    init = _data(first_of(events, "init"))
+    target = init.get("target") if isinstance(init.get("target"), dict) else {}
+    scope = list(target.get("scope") or [])
+    snapshot_rel = _data(first_of(events, "baseline")).get("snapshot") or "baseline_snapshot"
+    snapshot = record / snapshot_rel
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="campaign-codecost-") as tmp:
+        work = Path(tmp) / "tree"
+        if snapshot.is_dir():
+            shutil.copytree(snapshot, work)
+        else:
+            work.mkdir()
+        # its own repository, so that git apply resolves paths here and nowhere above
+        subprocess.run(["git", "init", "-q"], cwd=work, check=True, capture_output=True)
+        for n in iterations(events):
+            own = iteration_events(events, n)
+            implement = last_of(own, "implement")
+            patch = _resolve_patch(record, n, implement)
+            if patch is None:
+                continue
+            kept = is_kept(own)
+            text = patch.read_text(encoding="utf-8", errors="replace")
+            stats = patch_stats(text, scope)
+            all_diffs = parse_patch(text)
+            diffs = [d for d in all_diffs if in_scope(d.path, scope)]
+            before = {d.path: _read(work, d.old_path) for d in diffs}
+            saved = {p: _read(work, p) for d in all_diffs for p in (d.old_path, d.new_path) if p}
+            error = _git_apply(work, patch) if snapshot.is_dir() else f"no baseline snapshot at {snapshot_rel}"
+            funcs: list[dict[str, Any]] = []
+            if error is None:
+                for d in diffs:
+                    if not d.path.endswith(".py"):
+                        continue
+                    touched = touched_functions(before[d.path], _read(work, d.new_path), d)
+                    for t in touched or []:
+                        funcs.append({"file": d.path, **t})
+                if not kept:
+                    _restore(work, saved)
+            cc_before = sum(f["before"] or 0 for f in funcs)
+            cc_after = sum(f["after"] or 0 for f in funcs)
+            rows.append(
+                {
+                    "iteration": n,
+                    "kept": kept,
+                    "patch": str(patch.relative_to(record)),
+                    **stats,
+                    "functions": funcs,
+                    "complexity_before": cc_before if error is None else None,
+                    "complexity_after": cc_after if error is None else None,
+                    "error": error,
+                }
+            )
+    return rows
+
+
+def _read(root: Path, rel: str | None) -> str | None:
+    if rel is None:
+        return None
+    path = root / rel
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+
+def _restore(root: Path, saved: dict[str, str | None]) -> None:
+    for rel, text in saved.items():
+        path = root / rel
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")

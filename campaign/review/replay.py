@@ -1,0 +1,365 @@
+"""``campaign replay``: rebuild a campaign from its record and re-verify every step.
+
+From the record alone (``baseline_snapshot/`` + ``patches/`` + the journal)
+a fresh git workspace is built in a temporary directory; the baseline's
+outputs are re-computed and checked against the recorded ones; then every
+attempt, kept or reverted, is re-applied on top of the last kept state and
+re-run through TEST and BENCHMARK with the same code the loop uses. Recorded
+and re-measured verdicts must match; a speedup outside the recorded
+confidence interval is flagged with the environment differences that may
+explain it. Finally the logs are re-rendered from the journal and compared
+byte for byte with the recorded ones.
+
+Replay executes the record's code, so a record from an unknown source runs
+only with ``trust=True`` (``--trust``). A record is known when it lies inside
+the current git repository (you already run that code) or when this machine
+made it (its journal's hash is in ``~/.cache/campaign/trusted``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from campaign.errors import UserError
+
+Progress = Callable[[str], None]
+TRUST_FILE = Path(os.environ.get("CAMPAIGN_TRUST_FILE", Path.home() / ".cache" / "campaign" / "trusted"))
+
+
+class ReplayError(UserError):
+    """The record cannot be replayed (missing or altered patch, unknown source, bad range)."""
+
+
+# -- trust ---------------------------------------------------------------------------
+
+
+def journal_digest(record_dir: Path) -> str:
+    return hashlib.sha256((Path(record_dir) / "journal.jsonl").read_bytes()).hexdigest()
+
+
+def remember_trusted(record_dir: Path) -> None:
+    """Mark a record this machine produced as trusted (called when a run or demo ends)."""
+    TRUST_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with TRUST_FILE.open("a") as fh:
+        fh.write(journal_digest(record_dir) + "\n")
+
+
+def is_trusted(record_dir: Path, cwd: Path | None = None) -> bool:
+    record_dir = Path(record_dir).resolve()
+    try:
+        import git
+
+        top = Path(git.Repo(cwd or Path.cwd(), search_parent_directories=True).working_tree_dir).resolve()
+        if record_dir.is_relative_to(top):
+            return True
+    except Exception:
+        pass
+    if TRUST_FILE.exists():
+        return journal_digest(record_dir) in TRUST_FILE.read_text().split()
+    return False
+
+
+# -- pure helpers ----------------------------------------------------------------------
+
+
+def parse_range(text: str | None, last: int) -> tuple[int, int]:
+    """``"2..5"``, ``"3"``, ``"3.."``, ``"..4"`` -> inclusive (first, last) iteration numbers."""
+    if not text:
+        return 1, last
+    try:
+        if ".." in text:
+            a, b = text.split("..", 1)
+            lo, hi = int(a) if a.strip() else 1, int(b) if b.strip() else last
+        else:
+            lo = hi = int(text)
+    except ValueError:
+        raise ReplayError(f"--iterations {text!r} is not a range: write e.g. 2..5, 3, 3.. or ..4.") from None
+    if lo < 1 or hi < lo or hi > last:
+        raise ReplayError(f"--iterations {text!r} is outside the record's iterations 1..{last}.")
+    return lo, hi
+
+
+def compare_attempt(recorded: dict[str, Any], replayed: dict[str, Any]) -> dict[str, Any]:
+    """One row of the replay table: do the recorded and the re-measured outcomes agree? (pure)"""
+    rec_test, new_test = recorded.get("test_passed"), replayed.get("test_passed")
+    rec_verdict = recorded.get("verdict") if rec_test else "test-failed"
+    new_verdict = replayed.get("verdict") if new_test else "test-failed"
+    if new_test and new_verdict is None:  # TEST passed where the recording failed: not benchmarked
+        new_verdict = "test-passed"
+    ci = recorded.get("ci")
+    speedup = replayed.get("speedup")
+    in_ci = None
+    if ci and speedup is not None and rec_test and new_test:
+        in_ci = ci[0] <= speedup <= ci[1]
+    return {
+        "iteration": recorded["iteration"],
+        "title": recorded.get("title"),
+        "recorded_verdict": rec_verdict,
+        "replayed_verdict": new_verdict,
+        "recorded_speedup": recorded.get("speedup"),
+        "recorded_ci": ci,
+        "replayed_speedup": speedup,
+        "replayed_ci": replayed.get("ci"),
+        "kept": recorded.get("kept"),
+        "verdict_matches": rec_verdict == new_verdict,
+        "in_recorded_ci": in_ci,
+    }
+
+
+@dataclass
+class Attempt:
+    iteration: int
+    title: str
+    patch: str | None
+    patch_sha256: str | None
+    cases: list[str]
+    test_passed: bool | None
+    verdict: str | None
+    speedup: float | None
+    ci: list[float] | None
+    kept: bool
+    full: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def recorded(self) -> dict[str, Any]:
+        return {"iteration": self.iteration, "title": self.title, "test_passed": self.test_passed,
+                "verdict": self.verdict, "speedup": self.speedup, "ci": self.ci, "kept": self.kept}
+
+
+def attempts_from_journal(events: list[dict[str, Any]]) -> list[Attempt]:
+    """Every attempt (an iteration that reached `try` and was logged) in the record (pure)."""
+    from campaign.loop import machine as loop
+
+    attempts = []
+    for it in loop.derive(events).iterations:
+        if it.implement is None or it.log is None:
+            continue
+        final_patch = (it.commit or {}).get("patch") or (it.revert or {}).get("patch") or it.implement.get("patch")
+        bench = it.benchmark or {}
+        failures = (it.test or {}).get("failures") or []
+        agent_failure = next((f.get("message") for f in failures if f.get("output") == "(agent)"), None)
+        attempts.append(Attempt(
+            iteration=it.n, title=it.title, patch=final_patch, patch_sha256=it.implement.get("patch_sha256"),
+            cases=list((it.test or {}).get("cases") or []), test_passed=(it.test or {}).get("passed"),
+            verdict=bench.get("verdict"), speedup=bench.get("speedup"), ci=bench.get("ci"), kept=it.kept,
+            full=bench.get("full"), extra={"agent_failure": agent_failure} if agent_failure else {},
+        ))
+    return attempts
+
+
+# -- the replay ------------------------------------------------------------------------
+
+
+def _git(repo_dir: Path):
+    import git
+
+    repo = git.Repo.init(repo_dir)
+    with repo.config_writer() as cfg:
+        cfg.set_value("user", "name", "campaign replay")
+        cfg.set_value("user", "email", "replay@campaign.invalid")
+    return repo
+
+
+def _commit_all(repo, message: str) -> str:
+    repo.git.add("-A")
+    repo.git.commit("-q", "--allow-empty", "-m", message)
+    return repo.head.commit.hexsha
+
+
+def build_workspace(record_dir: Path, dest: Path) -> Any:
+    """A fresh git repository holding the record's baseline snapshot, committed."""
+    snapshot = record_dir / "baseline_snapshot"
+    if not snapshot.is_dir():
+        raise ReplayError(f"the record has no baseline_snapshot/ ({snapshot}); it cannot be rebuilt.")
+    shutil.copytree(snapshot, dest, dirs_exist_ok=True)
+    repo = _git(dest)
+    _commit_all(repo, "replay: baseline snapshot")
+    return repo
+
+
+def _verified_patch(record_dir: Path, attempt: Attempt) -> Path:
+    if not attempt.patch:
+        raise ReplayError(f"iteration {attempt.iteration}: the journal names no patch; the record cannot be replayed.")
+    path = record_dir / attempt.patch
+    if not path.exists():
+        raise ReplayError(f"iteration {attempt.iteration}: its patch {attempt.patch} is missing from the record; "
+                          f"replay stops here.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if attempt.patch_sha256 and digest != attempt.patch_sha256:
+        raise ReplayError(f"iteration {attempt.iteration}: its patch {attempt.patch} was altered (sha256 "
+                          f"{digest[:12]} != recorded {attempt.patch_sha256[:12]}); replay stops here.")
+    return path
+
+
+def _apply(repo, patch: Path) -> None:
+    if patch.stat().st_size == 0:
+        return
+    repo.git.apply("--whitespace=nowarn", str(patch))
+
+
+def _revert(repo) -> None:
+    repo.git.reset("-q", "--hard", "HEAD")
+    repo.git.clean("-qfd")
+
+
+def check_renders(record_dir: Path, events: list[dict[str, Any]]) -> dict[str, bool]:
+    """Re-render the logs from the journal; True per file when identical to the recorded one."""
+    from campaign.loop.render import render_all
+
+    result = {}
+    for name, text in render_all(events).items():
+        path = record_dir / name
+        result[name] = path.exists() and path.read_text() == text
+    return result
+
+
+def replay(
+    record_dir: Path,
+    iterations: str | None = None,
+    trust: bool = False,
+    progress: Progress | None = None,
+    keep_workspace: Path | None = None,
+) -> dict[str, Any]:
+    """Replay a record; returns the table and the overall agreement (``ok``)."""
+    from campaign.measure.baseline import baseline_outputs, load_baseline
+    from campaign.measure.environment import collect_environment, environment_differences
+    from campaign.loop.journal import Journal
+    from campaign.loop.session import benchmark_change, test_change
+    from campaign.plugins.target import TargetError
+    from campaign.plugins.loading import load_target
+
+    say = progress or (lambda line: None)
+    record_dir = Path(record_dir).resolve()
+    if not (record_dir / "journal.jsonl").exists():
+        raise ReplayError(f"{record_dir} is not a campaign record (no journal.jsonl).")
+    if not trust and not is_trusted(record_dir):
+        raise ReplayError(
+            f"{record_dir} comes from an unknown source and replay executes its code (the baseline snapshot and "
+            f"every patch). Read it first; then run again with --trust."
+        )
+    events = Journal(record_dir).events()
+    from campaign.loop import machine as loop
+
+    state = loop.derive(events)
+    if state.init is None or state.baseline is None:
+        raise ReplayError(f"{record_dir}: the record has no init or baseline event; nothing to replay.")
+    attempts = attempts_from_journal(events)
+    if not attempts:
+        raise ReplayError(f"{record_dir}: the record holds no attempt to replay.")
+    lo, hi = parse_range(iterations, attempts[-1].iteration)
+    for attempt in attempts:  # check every patch before spending minutes measuring
+        _verified_patch(record_dir, attempt)
+
+    workdir = Path(keep_workspace) if keep_workspace else Path(tempfile.mkdtemp(prefix="campaign-replay-"))
+    rows: list[dict[str, Any]] = []
+    try:
+        repo = build_workspace(record_dir, workdir)
+        base_commit = last_kept = repo.head.commit.hexsha
+        try:
+            target = load_target(state.init["target_spec"], workdir)
+        except TargetError as exc:
+            raise ReplayError(str(exc)) from None
+        expected_for = functools.partial(baseline_outputs, record_dir)
+        say("baseline: re-running the snapshot and checking its outputs against the recorded baseline...")
+        base_check = test_change(target, workdir, sorted(load_baseline(record_dir)["cases"]), expected_for, [])
+        for attempt in attempts:
+            patch = _verified_patch(record_dir, attempt)
+            measured = lo <= attempt.iteration <= hi
+            if not measured:
+                if attempt.kept:
+                    _apply(repo, patch)
+                    last_kept = _commit_all(repo, f"replay iter {attempt.iteration} (not re-measured)")
+                continue
+            if attempt.extra.get("agent_failure"):  # the agent failed at IMPLEMENT: no change was tested
+                row = compare_attempt(attempt.recorded(), {"test_passed": False})
+                row["agent_failure"] = attempt.extra["agent_failure"]
+                rows.append(row)
+                say(f"[iter {attempt.iteration}] the agent failed at IMPLEMENT (recorded): nothing to re-test")
+                continue
+            say(f"[iter {attempt.iteration}] {attempt.title}: applying {patch.name}")
+            _apply(repo, patch)
+            cases = attempt.cases or [target.fast_case]
+            test = test_change(target, workdir, cases, expected_for, _out_of_scope(repo, target))
+            replayed: dict[str, Any] = {"test_passed": test["passed"]}
+            if test["passed"] and attempt.test_passed:
+                say(f"[iter {attempt.iteration}] BENCHMARK vs last kept and baseline...")
+                bench = benchmark_change(target, workdir, last_kept, base_commit, cases[:1],
+                                         lambda line: say(f"[iter {attempt.iteration}] {line}"))
+                replayed.update(verdict=bench["verdict"], speedup=bench["speedup"], ci=bench["ci"],
+                                vs_baseline=bench.get("vs_baseline"), environment=bench.get("environment"))
+            elif not test["passed"]:
+                replayed["first_failure"] = (test.get("failures") or [{}])[0].get("message")
+            row = compare_attempt(attempt.recorded(), replayed)
+            if replayed.get("environment") and row["in_recorded_ci"] is False:
+                recorded_env = (state.baseline or {}).get("environment") or {}
+                row["environment_differences"] = environment_differences(recorded_env, replayed["environment"])
+            rows.append(row)
+            say(f"[iter {attempt.iteration}] recorded {row['recorded_verdict']} vs replayed {row['replayed_verdict']}"
+                f" -> {'match' if row['verdict_matches'] else 'MISMATCH'}")
+            if attempt.kept:
+                last_kept = _commit_all(repo, f"replay iter {attempt.iteration}")
+            else:
+                _revert(repo)
+    finally:
+        if keep_workspace is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    renders = check_renders(record_dir, events)
+    env_diff = environment_differences((state.baseline or {}).get("environment") or {}, collect_environment())
+    ok = all(r["verdict_matches"] for r in rows) and base_check["passed"] and all(renders.values())
+    return {
+        "ok": ok,
+        "record": str(record_dir),
+        "iterations": [lo, hi],
+        "baseline_reproduced": base_check["passed"],
+        "baseline_failures": base_check.get("failures", [])[:5],
+        "rows": rows,
+        "renders_identical": renders,
+        "environment_differences": env_diff,
+        "workspace": str(workdir) if keep_workspace else None,
+    }
+
+
+def _out_of_scope(repo, target) -> list[str]:
+    from campaign import vcs
+
+    return vcs.changes(repo).outside(target.scope)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The human view: recorded vs re-measured, one line per iteration."""
+
+    def x(value):
+        return "-" if value is None else f"{value:.2f}x"
+
+    def ci(value):
+        return "-" if not value else f"{value[0]:.2f}-{value[1]:.2f}"
+
+    lines = [
+        f"replay of {result['record']}",
+        f"baseline reproduced: {'yes' if result['baseline_reproduced'] else 'NO'}",
+        "",
+        f"{'iter':>4}  {'recorded':<13} {'replayed':<13} {'rec speedup':>11} {'rec CI':>11} {'replayed':>9}  {'in CI':<5}  match  title",
+    ]
+    for row in result["rows"]:
+        in_ci = {True: "yes", False: "NO", None: "-"}[row["in_recorded_ci"]]
+        lines.append(
+            f"{row['iteration']:>4}  {row['recorded_verdict'] or '-':<13} {row['replayed_verdict'] or '-':<13} "
+            f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>11} {x(row['replayed_speedup']):>9}  "
+            f"{in_ci:<5}  {'yes' if row['verdict_matches'] else 'NO':<5}  {(row['title'] or '')[:50]}"
+        )
+        for diff in row.get("environment_differences") or []:
+            lines.append(f"      outside the recorded CI; the machine differs: {diff}")
+    lines.append("")
+    renders = result["renders_identical"]
+    lines.append("logs re-rendered identically: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in sorted(renders.items())))
+    if result["environment_differences"]:
+        lines.append("environment vs the recording: " + "; ".join(result["environment_differences"]))
+    lines.append("REPLAY AGREES" if result["ok"] else "REPLAY DISAGREES (see NO above)")
+    return "\n".join(lines)
