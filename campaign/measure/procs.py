@@ -1,20 +1,42 @@
-"""Running child processes: own process group, a timeout that kills the whole tree.
+"""Running child processes: nothing a child starts outlives it.
 
 Every workload, build and test command of a campaign runs through
 ``run_process``. The child gets its own session (so its process group is
-its own), and on timeout every process of its tree is killed: a hung
-workload must never leave a grandchild burning a core under the next
-measurement.
+its own) and a run token in its environment (``CAMPAIGN_RUN_TOKEN``), which
+every descendant inherits. On Linux the framework makes itself a *child
+subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``), so a descendant whose parent
+exits - a shell's ``cmd &``, a double-forked ``setsid`` daemon - is re-parented
+to the framework instead of to init and stays findable. When the child
+exits, times out, or the framework is interrupted (Ctrl-C), every descendant
+that carries the run's token is killed: a workload must never leave a
+process burning a core under the next measurement.
+
+Children run under the framework's own interpreter: the directory of
+``sys.executable`` is put first on their ``PATH``, so a command that says
+``python`` gets the Python that runs ``campaign`` (and can import what it
+can), not whatever ``python`` comes first on the user's PATH.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
+import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from campaign.errors import MeasureError
+
+TOKEN_VAR = "CAMPAIGN_RUN_TOKEN"
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+POLL_S = 0.25  # how often a waiting run checks whether its main child has exited
+PIPE_GRACE_S = 5.0  # after the main child exits, how long an unkillable holder of its pipes is waited for
+
+_subreaper: bool | None = None
 
 
 @dataclass
@@ -28,6 +50,46 @@ class ProcResult:
     timed_out: bool
 
 
+def become_subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux); True when it is."""
+    global _subreaper
+    if _subreaper is None:
+        _subreaper = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                _subreaper = libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+            except (OSError, AttributeError):
+                _subreaper = False
+    return _subreaper
+
+
+def interpreter_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with this interpreter's directory first on ``PATH``."""
+    env = dict(os.environ if env is None else env)
+    bindir = os.path.dirname(os.path.abspath(sys.executable))
+    parts = [p for p in env.get("PATH", "").split(os.pathsep) if p]
+    if not parts or parts[0] != bindir:
+        env["PATH"] = os.pathsep.join([bindir, *parts])
+    return env
+
+
+def check_timeout(timeout_s: float | None) -> float | None:
+    """A usable timeout: None (no limit) for None or +inf; a ``MeasureError`` for NaN, zero or negative."""
+    if timeout_s is None:
+        return None
+    try:
+        value = float(timeout_s)
+    except (TypeError, ValueError):
+        value = math.nan
+    if math.isnan(value) or value <= 0:
+        raise MeasureError(f"a process timeout must be a positive number of seconds, not {timeout_s!r}: "
+                           f"fix the target's timeout_s.")
+    return None if math.isinf(value) else value
+
+
 def _tree(pid: int) -> list:
     """The process and all its descendants (psutil objects), best effort."""
     import psutil
@@ -39,21 +101,55 @@ def _tree(pid: int) -> list:
         return []
 
 
-def kill_tree(pid: int) -> None:
-    """Kill ``pid``, its process group and every descendant; wait briefly for them."""
+def _carriers(token: str) -> list:
+    """Every live process that inherited ``token``: our descendants (as subreaper) or, elsewhere, any."""
     import psutil
 
-    procs = _tree(pid)
+    if become_subreaper():
+        try:
+            candidates = psutil.Process().children(recursive=True)
+        except psutil.Error:
+            candidates = []
+    else:
+        candidates = list(psutil.process_iter())
+    found = []
+    for proc in candidates:
+        try:
+            if proc.environ().get(TOKEN_VAR) == token:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def kill_tree(pid: int, token: str | None = None, reaped: bool = False) -> None:
+    """Kill ``pid``, its process group, every descendant and every carrier of ``token``; reap them.
+
+    ``reaped``: ``pid`` itself was already waited for, so its number may
+    belong to another process by now; only its group and the token count.
+    """
+    import psutil
+
+    procs = {} if reaped else {p.pid: p for p in _tree(pid)}
+    if token:
+        procs.update({p.pid: p for p in _carriers(token)})
+    procs.pop(os.getpid(), None)
     try:
         os.killpg(pid, signal.SIGKILL)  # the child leads its own session/group
     except (ProcessLookupError, PermissionError, OSError):
         pass
-    for proc in procs:
+    for proc in procs.values():
         try:
             proc.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(procs, timeout=5)
+    psutil.wait_procs(list(procs.values()), timeout=5)  # reaps those re-parented to us
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
 
 
 def run_process(
@@ -66,12 +162,18 @@ def run_process(
     """Run ``cmd`` (argv list, or a shell string) in ``cwd`` and capture its output.
 
     ``env`` entries are added to (not substituted for) the current
-    environment; ``stdin`` is written to the child's standard input. On timeout the whole process tree is killed and
-    ``timed_out`` is true; ``returncode`` is then -9.
+    environment; ``stdin`` is written to the child's standard input. On
+    timeout the whole process tree is killed and ``timed_out`` is true;
+    ``returncode`` is then -9. Whatever the child left running when it
+    exited is killed too; so is everything on Ctrl-C, before it propagates.
     """
-    full_env = dict(os.environ)
+    timeout_s = check_timeout(timeout_s)
+    become_subreaper()
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    full_env = interpreter_env()
     if env:
         full_env.update({str(k): str(v) for k, v in env.items()})
+    full_env[TOKEN_VAR] = token
     shell = isinstance(cmd, str)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -86,18 +188,53 @@ def run_process(
         errors="replace",
         start_new_session=True,
     )
-    timed_out = False
     try:
-        stdout, stderr = proc.communicate(input=stdin, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_tree(proc.pid)
-        try:
-            stdout, stderr = proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:  # a pipe held open by an escaped process
-            stdout, stderr = "", ""
+        stdout, stderr, timed_out = _collect(proc, token, stdin, t0, timeout_s)
+    except BaseException:  # Ctrl-C (or anything else): nothing it started may survive us
+        kill_tree(proc.pid, token, reaped=proc.returncode is not None)
+        raise
     wall = time.perf_counter() - t0
+    kill_tree(proc.pid, token, reaped=True)  # the leftovers of a normal exit: background jobs, daemons
     returncode = proc.returncode if proc.returncode is not None else -9
     if timed_out:
         returncode = -9 if returncode in (None, 0) else returncode
-    return ProcResult(returncode, stdout or "", stderr or "", wall, timed_out)
+    return ProcResult(returncode, stdout, stderr, wall, timed_out)
+
+
+def _collect(proc: subprocess.Popen, token: str, stdin: str | None, t0: float,
+             timeout_s: float | None) -> tuple[str, str, bool]:
+    """Read the child's output until its pipes close; kill what holds them once the child is gone."""
+    first = True
+    exited_at = None
+    partial: tuple = (None, None)
+    while True:
+        try:
+            stdout, stderr = proc.communicate(input=stdin if first else None, timeout=POLL_S)
+            return _text(stdout), _text(stderr), False
+        except subprocess.TimeoutExpired as exc:
+            partial = (exc.output, exc.stderr)
+        first = False
+        now = time.perf_counter()
+        if timeout_s is not None and now - t0 >= timeout_s:
+            kill_tree(proc.pid, token)
+            try:
+                stdout, stderr = proc.communicate(timeout=PIPE_GRACE_S)
+                return _text(stdout), _text(stderr), True
+            except subprocess.TimeoutExpired as exc:  # a pipe held open by a process we could not kill
+                return _text(exc.output), _text(exc.stderr), True
+        if proc.poll() is not None:  # the child is gone; something it started holds its pipes
+            if exited_at is None:
+                exited_at = now
+                kill_tree(proc.pid, token, reaped=True)
+            elif now - exited_at >= PIPE_GRACE_S:
+                _close_pipes(proc)
+                return _text(partial[0]), _text(partial[1]), False
+
+
+def _close_pipes(proc: subprocess.Popen) -> None:
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        try:
+            if pipe is not None:
+                pipe.close()
+        except OSError:
+            pass

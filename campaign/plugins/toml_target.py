@@ -34,6 +34,7 @@ paragraph that names the key and shows the fix.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,8 @@ def load_toml_target(path: Path | str) -> TomlTarget:
         raise _bad(path, "[target] scope must be a non-empty list of glob strings (the files a campaign may edit)")
     if not table["name"].strip() or not table["run"].strip():
         raise _bad(path, "[target] name and run must not be empty")
-    if table.get("timeout_s", 1) <= 0:
-        raise _bad(path, "[target] timeout_s must be positive")
+    if not (0 < table.get("timeout_s", 1) < math.inf):  # also refuses nan
+        raise _bad(path, f"[target] timeout_s must be a positive, finite number of seconds, not {table['timeout_s']!r}")
     tolerances = {}
     for output, spec in (doc.get("tolerances") or {}).items():
         tolerances[output] = _tolerance(path, output, spec)

@@ -1,0 +1,145 @@
+"""Nothing a child starts outlives it (issue 11 item 9): background jobs, setsid double-forked daemons.
+
+Each workload leaves a process behind and writes its pid to a file; after
+``run_process`` returns (normally, by timeout) or ``campaign`` is interrupted
+with SIGINT, that pid must be gone. Only the final state is asserted, polled
+with a generous bound, so a loaded machine cannot make these flaky.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+
+from campaign.measure.procs import run_process
+from tests.loop_fixtures import cli_env, git, make_repo
+
+# forks, starts a new session, forks again: the grandchild is a classic daemon
+DAEMON = textwrap.dedent(
+    """
+    import os, sys, time
+    pidfile = sys.argv[1]
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            with open(pidfile + ".tmp", "w") as fh:
+                fh.write(str(os.getpid()))
+            os.replace(pidfile + ".tmp", pidfile)
+            for fd in (0, 1, 2):
+                os.close(fd)
+            time.sleep(120)
+            os._exit(0)
+        os._exit(0)
+    """
+).lstrip()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _gone_within(pid: int, bound_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.2)
+    return not _alive(pid)
+
+
+def _wait_for(path: Path, bound_s: float = 60.0) -> int:
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return int(path.read_text())
+        time.sleep(0.05)
+    raise AssertionError(f"{path} was never written")
+
+
+def _cleanup(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def test_background_job_of_a_shell_is_gone_after_a_normal_exit(tmp_path):
+    pidfile = tmp_path / "bg.pid"
+    r = run_process(f"sleep 41 >/dev/null 2>&1 & echo $! > {pidfile}", tmp_path, 60)
+    pid = int(pidfile.read_text())
+    try:
+        assert r.returncode == 0 and not r.timed_out
+        assert _gone_within(pid), "the shell's background `sleep 41` outlived the command"
+    finally:
+        _cleanup(pid)
+
+
+def test_background_job_holding_stdout_does_not_keep_the_command_waiting(tmp_path):
+    pidfile = tmp_path / "bg.pid"
+    r = run_process(f"echo start; sleep 300 & echo $! > {pidfile}; echo done", tmp_path, 40)
+    pid = int(pidfile.read_text())
+    try:
+        assert not r.timed_out and r.returncode == 0  # the 300 s sleep holds stdout: no timeout, no hang
+        assert r.stdout.split() == ["start", "done"]
+        assert _gone_within(pid)
+    finally:
+        _cleanup(pid)
+
+
+def test_setsid_double_forked_daemon_is_gone_after_a_normal_exit(tmp_path):
+    (tmp_path / "daemon.py").write_text(DAEMON)
+    pidfile = tmp_path / "daemon.pid"
+    r = run_process([sys.executable, "daemon.py", str(pidfile)], tmp_path, 60)
+    pid = _wait_for(pidfile)
+    try:
+        assert r.returncode == 0
+        assert _gone_within(pid), "a setsid double-forked daemon outlived the command"
+    finally:
+        _cleanup(pid)
+
+
+def test_setsid_double_forked_daemon_is_gone_after_a_timeout(tmp_path):
+    (tmp_path / "daemon.py").write_text(DAEMON)
+    pidfile = tmp_path / "daemon.pid"
+    r = run_process(f"{sys.executable} daemon.py {pidfile}; sleep 60", tmp_path, 3)
+    pid = _wait_for(pidfile)
+    try:
+        assert r.timed_out
+        assert _gone_within(pid), "the timeout said the process tree was killed, yet the daemon lives"
+    finally:
+        _cleanup(pid)
+
+
+def test_ctrl_c_on_campaign_init_leaves_no_workload_behind(tmp_path):
+    """SIGINT to `campaign init` while its workload runs: the workload and its daemon are gone after."""
+    pidfile = tmp_path / "daemon.pid"
+    repo = tmp_path / "repo"
+    run = f"{sys.executable} daemon.py {pidfile} && sleep 41 && {sys.executable} bench.py {{case}} {{repeat}}"
+    make_repo(repo, run=run)
+    (repo / "daemon.py").write_text(DAEMON)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "daemon")
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "init", "--target", "campaign.toml"], cwd=repo,
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pid = _wait_for(pidfile)
+        sleepers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "sleep"]
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+        assert _gone_within(pid), "the workload's daemon outlived the interrupted `campaign init`"
+        for sleeper in sleepers:
+            assert _gone_within(sleeper.pid), "the workload's `sleep 41` outlived the interrupted `campaign init`"
+    finally:
+        proc.kill()
+        if pidfile.exists():
+            _cleanup(int(pidfile.read_text()))
