@@ -15,7 +15,8 @@ Reading (``parse_journal``, pure):
   (``seq`` of the event being appended) and the file is truncated to its last
   whole line: nothing is ever silently dropped.
 * a corrupt line in the MIDDLE, a gap in ``seq`` or an unknown event type is a
-  ``JournalError`` naming the line; so is an event written by a newer schema.
+  ``JournalError`` naming the line; so is an event written by a newer schema,
+  and one whose fields have the wrong types (``campaign.loop.event_schemas``).
 
 The lock (``CampaignLock``): one ``campaign`` command at a time per campaign.
 The second waits ``CAMPAIGN_LOCK_TIMEOUT`` seconds (default 3) and then refuses,
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.errors import JournalError, LockError
+from campaign.loop.event_schemas import event_problem
 from campaign.loop.events import EVENT_TYPES, SCHEMA_VERSION
 
 JOURNAL_NAME = "journal.jsonl"
@@ -113,6 +115,8 @@ def _check_event(event: dict[str, Any], number: int, previous: int, name: str) -
         problem = f"its type {event.get('type')!r} is not a known event type"
     elif not isinstance(event.get("data"), dict):
         problem = "its 'data' is not an object"
+    else:
+        problem = event_problem(event)
     if problem:
         raise JournalError(
             f"{name}: line {number} is not a valid campaign event ({problem}). The journal is the "
