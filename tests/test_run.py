@@ -317,8 +317,9 @@ def test_demo_on_the_tiny_target(setup):
     assert git(workdir, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert "sum/post-optimization" in git(workdir, "tag").split()
     # the finished record is trusted by this machine
-    digest = __import__("hashlib").sha256((export / "sum" / "journal.jsonl").read_bytes()).hexdigest()
-    assert digest in Path(env["CAMPAIGN_TRUST_FILE"]).read_text().split()
+    from campaign.loop.manifest import manifest, manifest_digest
+
+    assert manifest_digest(manifest(export / "sum")) in Path(env["CAMPAIGN_TRUST_FILE"]).read_text().split()
     # an existing non-empty workdir is refused cleanly
     again = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir))
     assert again.returncode != 0 and "not empty" in again.stderr and "Traceback" not in again.stderr

@@ -49,7 +49,7 @@ def run_demo(
     export_dir: Path | None,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
-    from campaign.review.replay import remember_trusted
+    from campaign.review.trust import remember_trusted
     from campaign.agents.runner import run_campaign
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target

@@ -314,7 +314,11 @@ def skip(why, name, workspace, as_json):
 @_errors
 def finish(name, workspace, as_json):
     """FINISH: full case vs the pre-optimization tag, tag <name>/post-optimization, merge back."""
-    result = _open(workspace, name).finish(progress=_progress(as_json))
+    from campaign.review.trust import remember_trusted
+
+    campaign = _open(workspace, name)
+    result = campaign.finish(progress=_progress(as_json))
+    remember_trusted(campaign.record_dir)  # this machine made the record: `campaign replay` may run it
     emit(result, as_json, lambda r: (
         f"finished: {_x(r['final_speedup'])} over baseline; full case {_x((r['full'] or {}).get('speedup'))} "
         f"vs the pre-optimization tag; tagged {r['post_tag']}, merged into {r['merged_into']}"))

@@ -53,7 +53,7 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
 
     Progress goes to stderr; Ctrl-C stops cleanly after the current step.
     """
-    from campaign.review.replay import remember_trusted
+    from campaign.review.trust import remember_trusted
     from campaign.agents.runner import run_campaign
 
     result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,

@@ -10,17 +10,16 @@ confidence interval is flagged with the environment differences that may
 explain it. Finally the logs are re-rendered from the journal and compared
 byte for byte with the recorded ones.
 
-Replay executes the record's code, so a record from an unknown source runs
-only with ``trust=True`` (``--trust``). A record is known when it lies inside
-the current git repository (you already run that code) or when this machine
-made it (its journal's hash is in ``~/.cache/campaign/trusted``).
+Replay executes the record's code, so it runs a record only when this
+machine made it exactly as it is now (the digest of its manifest - every
+snapshot file, patch, the journal and the baseline - is in the trust store,
+``campaign.review.trust``) or with ``trust=True`` (``--trust``).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -30,40 +29,20 @@ from typing import Any, Callable
 from campaign.errors import UserError
 
 Progress = Callable[[str], None]
-TRUST_FILE = Path(os.environ.get("CAMPAIGN_TRUST_FILE", Path.home() / ".cache" / "campaign" / "trusted"))
 
 
 class ReplayError(UserError):
     """The record cannot be replayed (missing or altered patch, unknown source, bad range)."""
 
 
-# -- trust ---------------------------------------------------------------------------
+# -- trust (campaign.review.trust) ------------------------------------------------------
 
 
-def journal_digest(record_dir: Path) -> str:
-    return hashlib.sha256((Path(record_dir) / "journal.jsonl").read_bytes()).hexdigest()
+def remember_trusted(record_dir: Path) -> str:
+    """Mark a record this machine produced as trusted (called when a run, demo or finish ends)."""
+    from campaign.review.trust import remember_trusted as remember
 
-
-def remember_trusted(record_dir: Path) -> None:
-    """Mark a record this machine produced as trusted (called when a run or demo ends)."""
-    TRUST_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with TRUST_FILE.open("a") as fh:
-        fh.write(journal_digest(record_dir) + "\n")
-
-
-def is_trusted(record_dir: Path, cwd: Path | None = None) -> bool:
-    record_dir = Path(record_dir).resolve()
-    try:
-        import git
-
-        top = Path(git.Repo(cwd or Path.cwd(), search_parent_directories=True).working_tree_dir).resolve()
-        if record_dir.is_relative_to(top):
-            return True
-    except Exception:
-        pass
-    if TRUST_FILE.exists():
-        return journal_digest(record_dir) in TRUST_FILE.read_text().split()
-    return False
+    return remember(record_dir)
 
 
 # -- pure helpers ----------------------------------------------------------------------
@@ -239,11 +218,11 @@ def replay(
     record_dir = Path(record_dir).resolve()
     if not (record_dir / "journal.jsonl").exists():
         raise ReplayError(f"{record_dir} is not a campaign record (no journal.jsonl).")
-    if not trust and not is_trusted(record_dir):
-        raise ReplayError(
-            f"{record_dir} comes from an unknown source and replay executes its code (the baseline snapshot and "
-            f"every patch). Read it first; then run again with --trust."
-        )
+    if not trust:
+        from campaign.review.trust import is_trusted, untrusted_reason
+
+        if not is_trusted(record_dir):
+            raise ReplayError(f"{untrusted_reason(record_dir)}. Read it first; then run again with --trust.")
     events = Journal(record_dir).events()
     from campaign.loop import machine as loop
 
