@@ -122,6 +122,8 @@ def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
 
 def log_result(state) -> dict[str, Any]:
     """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
+    from campaign.measure.correctness import test_command_failure
+
     it = state.current
     test, bench = it.test or {}, it.benchmark or {}
     predicted = (it.think or {}).get("predicted_speedup")
@@ -130,7 +132,7 @@ def log_result(state) -> dict[str, Any]:
     return {
         "predicted": predicted,
         "test_passed": bool(test.get("passed")),
-        "first_failure": failures[0].get("message") if failures else None,
+        "first_failure": failures[0].get("message") if failures else test_command_failure(test.get("test_command")),
         "failures": failures[:5],
         "verdict": bench.get("verdict"),
         "speedup": bench.get("speedup"),

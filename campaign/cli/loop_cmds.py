@@ -215,9 +215,11 @@ def try_(full, name, workspace, as_json):
     def text(r):
         if not r["ok"]:
             failures = "; ".join(str(f.get("message") or f.get("output")) for f in r["test"]["failures"])
-            cmd = r["test"].get("test_command") or {}
-            if cmd and not cmd.get("passed"):
-                failures += f"; test command `{cmd.get('cmd')}` exited {cmd.get('rc')}"
+            from campaign.measure.correctness import test_command_failure
+
+            command = test_command_failure(r["test"].get("test_command"))
+            if command:
+                failures = "; ".join(x for x in (failures, command) if x)
             return f"TEST FAILED: {failures}\n" + _next_line(r)
         b = r["benchmark"]
         ci = b["ci"]

@@ -53,7 +53,7 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
                  warnings=STRS),
     "implement": _obj(files=STRS, patch=STR, patch_sha256=STR, out_of_scope=STRS, agent=STR),
     "test": _obj(passed=BOOL, failures={"type": ["array", "null"], "items": FAILURE},
-                 test_command=_obj(cmd=STR, rc=INT, passed=BOOL, tail=STR), out_of_scope=STRS, cases=STRS),
+                 test_command=_obj(cmd=STR, rc=INT, passed=BOOL, tail=STR, stderr=STR), out_of_scope=STRS, cases=STRS),
     "benchmark": _obj(case=STR, verdict=STR, speedup=NUM, ci=CI, vs_baseline=SPEEDUP, cumulative_speedup=NUM,
                       phases=NUM_MAP, candidate=TIMINGS, reference=TIMINGS, metric=STR, blocks=INT, samples=OBJ,
                       full=FULL, environment=OBJ, noise_floor=NUM, min_effect=NUM, notes=STRS),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.loop.machine import DESCRIPTIONS, Iteration, State, Step, derive
+from campaign.measure.correctness import test_command_failure
 
 TEMPLATES = {
     "optimization_log.md": "optimization_log.md.j2",
@@ -79,9 +80,7 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         reasons = [f.get("message") or f.get("output") for f in test.get("failures") or []]
         if test.get("out_of_scope"):
             reasons.append("edits outside the scope: " + ", ".join(test["out_of_scope"]))
-        cmd = test.get("test_command") or {}
-        if cmd and not cmd.get("passed"):
-            reasons.append(f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}")
+        reasons.append(test_command_failure(test.get("test_command")))
         correctness = "FAIL (reverted)" + (": " + "; ".join(str(r) for r in reasons if r) if reasons else "")
     if it.commit:
         commit = str(it.commit.get("commit", ""))[:10]

@@ -264,12 +264,30 @@ def compare_outputs(
 
 
 def run_test_command(cmd: str, cwd: Path, timeout_s: float) -> dict:
-    """Run the target's own test command; ``{cmd, rc, passed, tail}`` (tail: last lines of output)."""
+    """Run the target's own test command; ``{cmd, rc, passed, tail, stderr}`` (last lines of output / stderr)."""
     from campaign.measure.procs import run_process
 
     result = run_process(cmd, Path(cwd), timeout_s)
     lines = (result.stdout + "\n" + result.stderr).strip().splitlines()
     tail = "\n".join(lines[-30:])
+    stderr = "\n".join(result.stderr.strip().splitlines()[-30:])
     if result.timed_out:
         tail += f"\n[timed out after {timeout_s:g} s; process tree killed]"
-    return {"cmd": cmd, "rc": result.returncode, "passed": result.returncode == 0 and not result.timed_out, "tail": tail}
+        stderr += f"\n[timed out after {timeout_s:g} s; process tree killed]"
+    return {"cmd": cmd, "rc": result.returncode, "passed": result.returncode == 0 and not result.timed_out,
+            "tail": tail, "stderr": stderr}
+
+
+def test_command_failure(test_command: dict | None, last_lines: int = 3) -> str | None:
+    """Why the target's own test command failed, with its last lines of stderr; None if it passed or never ran.
+
+    A test command can fail for reasons that have nothing to do with the
+    outputs (a missing module, the wrong interpreter): the log must say
+    which, in the command's own words. Pure.
+    """
+    if not isinstance(test_command, dict) or test_command.get("passed"):
+        return None
+    text = str(test_command.get("stderr") or "").strip() or str(test_command.get("tail") or "").strip()
+    detail = " | ".join(line.strip() for line in text.splitlines()[-last_lines:] if line.strip())
+    return (f"the target's test command `{test_command.get('cmd')}` failed (exit {test_command.get('rc')})"
+            + (f": {detail}" if detail else " without output"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -51,7 +52,8 @@ class WeightSearchTarget(PythonTarget):
     }
     knobs = {"n_jobs": [1, 2]}
     hot_functions = ["kernel:search"]
-    test_command = "python -m targets.weight_search.check ."
+    # the framework's own interpreter (shell-quoted), never whatever `python` is first on PATH
+    test_command = f"{shlex.quote(sys.executable)} -m targets.weight_search.check ."
     timeout_s = 600.0
 
     def __init__(self):
