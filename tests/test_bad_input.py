@@ -23,7 +23,7 @@ from campaign.loop.journal import parse_journal
 from campaign.measure.procs import run_process
 from campaign.plugins.target import TargetError
 from campaign.plugins.toml_target import load_toml_target
-from tests.records import clean_record
+from records import clean_record
 
 TOML = """\
 [target]

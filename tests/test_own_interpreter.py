@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loop_fixtures import SIEVE, cli_env, git, make_repo
+from loop_fixtures import SIEVE, cli_env, git, make_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SELF_TEST = "\n\ndef self_test():\n    return True\n"
@@ -116,7 +116,7 @@ def test_the_log_answer_names_a_failing_test_command_not_the_outputs():
     from campaign.agents.protocol import playbook_log_answer
     from campaign.agents.runner import log_result
     from campaign.loop.machine import derive
-    from tests.records import clean_record
+    from records import clean_record
 
     b = clean_record()
     test = b.find("test", 1)["data"]

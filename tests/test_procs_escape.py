@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 from campaign.measure.procs import run_process
-from tests.loop_fixtures import cli_env, git, make_repo
+from loop_fixtures import cli_env, git, make_repo
 
 # forks, starts a new session, forks again: the grandchild is a classic daemon
 DAEMON = textwrap.dedent(

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.loop_fixtures import cli_env, git
-from tests.records import clean_record
+from loop_fixtures import cli_env, git
+from records import clean_record
 
 OUTPUT = '{"outputs": {"total": 1}, "phases": {}, "warm_s": [0.1], "first_call_s": 0.1}'
 TOML = """\
