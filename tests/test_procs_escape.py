@@ -143,3 +143,16 @@ def test_ctrl_c_on_campaign_init_leaves_no_workload_behind(tmp_path):
         proc.kill()
         if pidfile.exists():
             _cleanup(int(pidfile.read_text()))
+
+
+def test_an_orphan_that_died_on_its_own_is_reaped_not_left_a_zombie(tmp_path):
+    """A background job that outlives its shell, holds its stdout and exits on its own leaves no zombie."""
+    pidfile = tmp_path / "bg.pid"
+    r = run_process(f"sleep 0.1 & echo $! > {pidfile}", tmp_path, 60)
+    pid = int(pidfile.read_text())
+    assert r.returncode == 0
+    try:
+        status = psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        status = None
+    assert status is None, f"pid {pid} is still there ({status})"

@@ -122,6 +122,28 @@ def _carriers(token: str) -> list:
     return found
 
 
+def _reap_session_zombies(session: int) -> None:
+    """Reap our zombie children of ``session``: orphans of the child's session that died before we looked.
+
+    Their environment is gone (no token to match), but /proc still shows their
+    session; every child runs in a session of its own, so the match is exact.
+    """
+    import psutil
+
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return
+    for child in children:
+        try:
+            with open(f"/proc/{child.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z" and int(fields[3]) == session:
+                os.waitpid(child.pid, os.WNOHANG)
+        except (OSError, IndexError, ValueError, psutil.Error):
+            continue
+
+
 def kill_tree(pid: int, token: str | None = None, reaped: bool = False) -> None:
     """Kill ``pid``, its process group, every descendant and every carrier of ``token``; reap them.
 
@@ -144,6 +166,8 @@ def kill_tree(pid: int, token: str | None = None, reaped: bool = False) -> None:
         except psutil.Error:
             pass
     psutil.wait_procs(list(procs.values()), timeout=5)  # reaps those re-parented to us
+    if become_subreaper():
+        _reap_session_zombies(pid)
 
 
 def _text(value) -> str:
