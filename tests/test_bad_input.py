@@ -93,9 +93,13 @@ def test_the_clean_record_passes_validation():
     assert len(parse_journal(data).events) == len(b.events)
 
 
-def test_the_shipped_record_passes_validation():
-    path = Path(__file__).resolve().parent.parent / "optim" / "weight_search" / "journal.jsonl"
-    assert parse_journal(path.read_bytes()).events
+def test_the_shipped_record_passes_validation_and_still_renders_byte_for_byte():
+    from campaign.loop.render import render_all
+
+    record = Path(__file__).resolve().parent.parent / "optim" / "weight_search"
+    events = parse_journal((record / "journal.jsonl").read_bytes()).events
+    for name, text in render_all(events).items():
+        assert (record / name).read_text() == text, name
 
 
 @pytest.mark.parametrize("kind,iteration,key,value", BAD_DATA)

@@ -121,7 +121,8 @@ def test_the_log_answer_names_a_failing_test_command_not_the_outputs():
     b = clean_record()
     test = b.find("test", 1)["data"]
     test.update(passed=False, test_command={"cmd": "python -m targets.weight_search.check .", "rc": 1,
-                                            "passed": False, "tail": "ModuleNotFoundError: No module named 'targets'"})
+                                            "passed": False, "tail": "ModuleNotFoundError: No module named 'targets'",
+                                            "stderr": "ModuleNotFoundError: No module named 'targets'"})
     events = b.events[: b.events.index(b.find("test", 1)) + 1]
     for seq, e in enumerate(events, start=1):
         e["seq"] = seq

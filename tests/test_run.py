@@ -319,7 +319,11 @@ def test_demo_on_the_tiny_target(setup):
     # the finished record is trusted by this machine
     from campaign.loop.manifest import manifest, manifest_digest
 
-    assert manifest_digest(manifest(export / "sum")) in Path(env["CAMPAIGN_TRUST_FILE"]).read_text().split()
+    digest = manifest_digest(manifest(export / "sum"))
+    assert digest in Path(env["CAMPAIGN_TRUST_FILE"]).read_text().split()
+    # the manifest is written with the record and committed with it (finish)
+    assert manifest_digest(json.loads((export / "sum" / "manifest.json").read_text())) == digest
+    assert git(workdir, "ls-files", "optim/sum/manifest.json") == "optim/sum/manifest.json"
     # an existing non-empty workdir is refused cleanly
     again = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir))
     assert again.returncode != 0 and "not empty" in again.stderr and "Traceback" not in again.stderr

@@ -287,7 +287,11 @@ def test_command_failure(test_command: dict | None, last_lines: int = 3) -> str 
     """
     if not isinstance(test_command, dict) or test_command.get("passed"):
         return None
+    if "stderr" not in test_command:  # recorded before stderr was: keep the words its rendered logs hold
+        return f"test command `{test_command.get('cmd')}` exited {test_command.get('rc')}"
     text = str(test_command.get("stderr") or "").strip() or str(test_command.get("tail") or "").strip()
-    detail = " | ".join(line.strip() for line in text.splitlines()[-last_lines:] if line.strip())
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and line.strip() != "Traceback (most recent call last):"]  # says nothing by itself
+    detail = " | ".join(lines[-last_lines:])
     return (f"the target's test command `{test_command.get('cmd')}` failed (exit {test_command.get('rc')})"
             + (f": {detail}" if detail else " without output"))

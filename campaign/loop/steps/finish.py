@@ -2,7 +2,8 @@
 
 Due only when DECIDE stopped the campaign. Measures the full case of the
 final tree against the pre-optimization commit, writes the ``finish`` event
-first, then commits the record, tags ``<name>/post-optimization`` and merges
+first, then writes the record's manifest (``campaign.loop.manifest``: the
+hashes of every file a replay executes), commits the record, tags ``<name>/post-optimization`` and merges
 the campaign branch into the branch the campaign started from. Running
 ``campaign finish`` again completes whatever an interruption left out;
 refuses to complete off the campaign branch.
@@ -15,6 +16,7 @@ from typing import Any, Callable
 
 from campaign.errors import VcsError
 from campaign.loop import machine as loop
+from campaign.loop.manifest import write_manifest
 from campaign.loop.steps.benchmark import bench_budget
 from campaign.loop.steps.context import CampaignContext, Progress
 
@@ -63,6 +65,7 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
     init, finish = state.init, state.finish
     repo = ctx.repo
     ctx.render_files()
+    write_manifest(ctx.record_dir)  # committed with the record: what a replay of it would execute
     message = f"campaign {ctx.name}: finish ({_fmt_x(finish.get('final_speedup'))} over baseline)"
     on_branch = not repo.head.is_detached and repo.active_branch.name == init["branch"]
     if on_branch:

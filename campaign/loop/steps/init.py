@@ -4,7 +4,7 @@
 number above 1, ``--max-iterations`` under 1, an unusable or taken campaign
 name, an existing campaign branch, a dirty working tree, a tag of the same
 name on another commit, a workload that fails or writes files into the
-repository. It writes the ``init`` event before touching git, so an
+repository, a test command that already fails on the baseline. It writes the ``init`` event before touching git, so an
 interrupted init is completed by ``campaign init --resume`` (``resume_init``):
 tag, branch, baseline (fast and full case, recorded once) and start commit.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from campaign.errors import RuleError, UserError
 from campaign.loop import machine as loop
@@ -84,6 +84,19 @@ def render_agents_md(name: str, target, init: dict[str, Any]) -> str:
     )
 
 
+def _require_passing_test_command(target, workspace: Path, say: Callable[[str], None]) -> None:
+    """The target's own test command must pass on the baseline, or every TEST would fail for that reason."""
+    from campaign.measure.correctness import run_test_command, test_command_failure
+
+    if not target.test_command:
+        return
+    say(f"checking that the test command passes on the baseline ({target.test_command})...")
+    failure = test_command_failure(run_test_command(target.test_command, workspace, target.timeout_s))
+    if failure:
+        raise UserError(f"{failure}. It already fails on the baseline, so every attempt's TEST would fail for this "
+                        f"reason, not for its change. Fix the command or its environment, then run init again.")
+
+
 def init_campaign(
     workspace: Path | str,
     target_spec: str,
@@ -139,6 +152,7 @@ def init_campaign(
     from campaign.measure.workload import build, run_workload
 
     campaign._measure(lambda: (build(target, workspace), run_workload(target, target.fast_case, workspace, repeat=1)))
+    _require_passing_test_command(target, workspace, say)
     written = vcs.changes(repo, exclude=[campaign.record_rel]).files
     if written:
         raise UserError(

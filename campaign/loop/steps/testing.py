@@ -3,7 +3,7 @@
 Each case runs in a fresh process; its outputs are compared with the
 baseline's under the target's per-output tolerances, then the target's test
 command runs. Refuses (a failed TEST, never kept) edits outside the target's
-scope, a workload that fails, an output outside its tolerance and a failing
+scope, a changed file that is a symlink leaving the repository, a workload that fails, an output outside its tolerance and a failing
 test command; LOG then reverts the change and keeps its diff.
 """
 
@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from campaign.errors import UserError
 from campaign.loop.steps.context import CampaignContext
+from campaign.loop.tree_checks import symlink_failures
 
 
 def test_change(target, workspace: Path, cases: list[str], expected_for: Callable[[str], dict[str, Any]],
@@ -28,6 +29,10 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
             "output": "(scope)", "expected": None, "actual": out_of_scope, "tolerance": None,
             "message": f"edits outside the target's scope ({', '.join(target.scope)}): {', '.join(out_of_scope)}",
         })
+        return result
+    links = symlink_failures(workspace, _changed_files(workspace))
+    if links:  # the code a link points to outside the repository is neither tested here nor committed
+        result["failures"].extend(links)
         return result
     try:
         build(target, workspace)
@@ -44,6 +49,12 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
         result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s)
     result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
     return result
+
+
+def _changed_files(workspace: Path) -> list[str]:
+    from campaign import vcs
+
+    return vcs.changes(vcs.open_repo(workspace)).files
 
 
 def baseline_outputs_of(ctx: CampaignContext, case: str) -> dict[str, Any]:
