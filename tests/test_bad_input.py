@@ -132,3 +132,14 @@ def test_the_cli_names_the_line_instead_of_a_traceback(tmp_path, command):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
     assert f"line {line}" in r.stderr
+
+
+def test_the_framework_never_writes_an_event_it_would_refuse_to_read(tmp_path):
+    from campaign.loop.journal import Journal
+
+    journal = Journal(tmp_path)
+    journal.append("init", {"name": "x", "goal_speedup": 2.0})
+    before = journal.path.read_bytes()
+    with pytest.raises(ValueError, match="predicted_speedup"):
+        journal.append("think", {"predicted_speedup": "fast"}, 1)
+    assert journal.path.read_bytes() == before

@@ -226,6 +226,9 @@ class Journal:
             "data": finite(data),
         }
         line = json.dumps(event, sort_keys=True, default=str, allow_nan=False) + "\n"
+        problem = event_problem(json.loads(line))  # never write what a reader would refuse
+        if problem:
+            raise ValueError(f"refusing to journal an invalid {type_!r} event ({problem}); the journal is unchanged")
         created = not self.path.exists()
         self.record_dir.mkdir(parents=True, exist_ok=True)
         with open(self.path, "ab") as fh:
