@@ -10,7 +10,8 @@ events. The journal is append-only and the single source of truth: status,
 logs, decisions, review and replay are all derived from it.
 
 Event types and the keys of their ``data`` (all keys always present; use
-null for "not applicable"):
+null for "not applicable"). Their types are JSON Schemas in
+``campaign.loop.event_schemas``, checked on every read and append:
 
 init        name, target_spec, target (Target.describe()), goal_speedup,
             max_iterations, min_gain (0.05), postmortem_factor, start_branch,
