@@ -27,7 +27,8 @@ OBJ = {"type": ["object", "null"]}
 STRS = {"type": ["array", "null"], "items": {"type": "string"}}
 NUM_MAP = {"type": ["object", "null"], "additionalProperties": NUM}
 # a confidence interval: [lo, hi] (either may be null when unknown), or empty/null for "no CI"
-CI = {"type": ["array", "null"], "items": NUM, "anyOf": [{"maxItems": 0}, {"minItems": 2, "maxItems": 2}]}
+CI = {"type": ["array", "null"], "items": NUM, "anyOf": [{"maxItems": 0}, {"minItems": 2, "maxItems": 2}],
+      "description": "a confidence interval [lo, hi] (or empty)"}
 
 
 def _obj(**properties: Any) -> dict[str, Any]:
@@ -93,6 +94,14 @@ def _validator(key: str):
     return _validators[key]
 
 
+def _message(error) -> str:
+    """jsonschema's message, or the schema's own description where the message is generic (anyOf)."""
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator == "anyOf" and description:
+        return f"{error.instance!r} is not {description}"
+    return error.message
+
+
 def _where(path) -> str:
     parts = [str(p) for p in path]
     return ".".join(parts) if parts else "(the event)"
@@ -104,10 +113,10 @@ def event_problem(event: dict[str, Any]) -> str | None:
 
     error = best_match(_validator("").iter_errors(event))
     if error is not None:
-        return f"{_where(error.absolute_path)}: {error.message}"
+        return f"{_where(error.absolute_path)}: {_message(error)}"
     if event["type"] not in DATA_SCHEMAS:
         return None
     error = best_match(_validator(event["type"]).iter_errors(event["data"]))
     if error is not None:
-        return f"data.{_where(error.absolute_path)}: {error.message}"
+        return f"data.{_where(error.absolute_path)}: {_message(error)}"
     return None
