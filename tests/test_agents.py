@@ -41,7 +41,7 @@ def test_valid_think_answer_passes():
 )
 def test_invalid_think_answer_names_the_field(mutation, needle):
     error = validate_answer("think", {**THINK, **mutation})
-    assert error is not None
+    assert error is not None and needle in error, error
 
 
 def test_log_answer_needs_a_non_blank_surprise():
