@@ -139,7 +139,7 @@ def top_level_names(path: Path) -> set[str]:
 def stale_names(text: str, root: Path = ROOT) -> list[str]:
     """Paths and dotted names under campaign/, scripts/, tests/ that the text names but the tree lacks."""
     bad = []
-    for path in set(re.findall(r"\b((?:campaign|scripts|tests|targets)/[\w/]+\.(?:py|j2))\b", text)):
+    for path in set(re.findall(r"\b((?:campaign|scripts|tests|targets|tools)/[\w/]+\.(?:py|j2))\b", text)):
         if not (root / path).exists() and path not in PENDING:
             bad.append(path)
     for path, test in set(re.findall(r"\b(tests/\w+\.py)::(\w+)", text)):
@@ -180,3 +180,29 @@ def test_every_command_is_documented():
     missing = [name for name in COMMANDS
                if not re.search(rf"`campaign {name}\b|^\| `{name}\b", text, re.M)]
     assert missing == []
+
+
+# -- the API pages' docstring rewriting ---------------------------------------------------
+
+
+def plain_docstrings():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("griffe_plain_docstrings", ROOT / "tools" / "griffe_plain_docstrings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docstring_tables_and_literal_blocks_keep_their_layout():
+    pytest.importorskip("griffe")
+    to_markdown = plain_docstrings().to_markdown
+    text = ("Each line is one object::\n\n    {\"seq\": 7}\n\n"
+            "Event types:\n\n"
+            "init        name, goal,\n            branch\nthink       hypothesis\n\n"
+            "* a built-in name,\n  continued\n* module:Class")
+    assert to_markdown(text) == ("Each line is one object:\n\n    {\"seq\": 7}\n\n"
+                                 "Event types:\n\n"
+                                 "    init        name, goal,\n                branch\n    think       hypothesis\n\n"
+                                 "* a built-in name,\n  continued\n* module:Class")
+    assert to_markdown("Plain prose\nover two lines.") == "Plain prose\nover two lines."
