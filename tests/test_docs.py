@@ -9,6 +9,7 @@ moved or renamed while a page still names it, a command nobody documented.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -212,3 +213,41 @@ def test_docstring_tables_and_literal_blocks_keep_their_layout():
                                  "    init        name, goal,\n                branch\n    think       hypothesis\n\n"
                                  "* a built-in name,\n  continued\n* module:Class")
     assert to_markdown("Plain prose\nover two lines.") == "Plain prose\nover two lines."
+
+
+# -- the examples run ---------------------------------------------------------------------
+
+
+def python_block(page: str, containing: str) -> str:
+    """The first ```python block of a docs page that contains ``containing``."""
+    for block in re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(encoding="utf-8"), re.S):
+        if containing in block:
+            return block
+    raise AssertionError(f"no python block with {containing!r} in docs/{page}")
+
+
+def test_the_module_class_example_of_the_targets_page_runs_a_campaign(tmp_path):
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from loop_fixtures import PRIMES, campaign, cli_env, git
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "dev@example.com")
+    git(repo, "config", "user.name", "dev")
+    (repo / "primes.py").write_text(PRIMES)
+    (repo / "primes_target.py").write_text(python_block("targets.md", "class PrimesTarget"))
+    (repo / ".gitignore").write_text("__pycache__/\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "naive prime counter")
+    env = cli_env(PYTHONPATH=os.pathsep.join(["."] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+
+    init = campaign(repo, "init", "--target", "primes_target:PrimesTarget", "--goal-speedup", "3", "--json", env=env)
+    assert init.returncode == 0, init.stderr
+    profile = campaign(repo, "profile", "--json", env=env)
+    assert profile.returncode == 0, profile.stderr
+    result = json.loads(profile.stdout)
+    assert set(result["shares"]) == {"setup", "count"}
+    assert result["next"]["step"] == "think"
