@@ -47,6 +47,14 @@ def test_readme_is_short_and_keeps_the_two_commands():
     assert any(line.startswith(TEST_COMMAND) for line in lines)
 
 
+def test_readme_and_contributing_links_resolve():
+    # mkdocs checks the links inside docs/; these two pages live outside it
+    for page in (README, ROOT / "CONTRIBUTING.md"):
+        targets = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8"))
+        assert targets, page
+        assert [t for t in targets if not (page.parent / t).exists()] == [], page.name
+
+
 def test_ci_builds_the_docs_strictly_then_runs_exactly_the_readme_test_command():
     commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
                 if line.strip() and not line.strip().startswith("#")]
