@@ -259,3 +259,11 @@ def test_the_module_class_example_of_the_targets_page_runs_a_campaign(tmp_path):
     result = json.loads(profile.stdout)
     assert set(result["shares"]) == {"setup", "count"}
     assert result["next"]["step"] == "think"
+
+
+def test_no_prose_line_starts_a_blockquote_by_accident():
+    # a wrapped ">= 1 + m" at the start of a line renders as a quote, not as text
+    for page, text in doc_texts().items():
+        lines = [line for line in re.sub(r"```.*?```", "", text, flags=re.S).splitlines()
+                 if re.match(r"^\s*>", line) and not line.startswith("    ")]
+        assert lines == [], page
