@@ -361,12 +361,12 @@ def check_agent(kind: str, agent_cmd: str | None, target) -> None:
         if not target.playbook():
             raise UserError(
                 f"target {target.name!r} has no playbook, so the playbook agent has nothing to apply. "
-                f"Use --agent command --agent-cmd '<your agent>' (see the protocol in docs/agents.md)."
+                f"Use --agent command --agent-cmd '<your agent>' (see the README's agent protocol)."
             )
     elif kind == "command":
         if not agent_cmd or not agent_cmd.strip():
             raise UserError("--agent command needs --agent-cmd '<program>' (it reads a JSON request on stdin and "
-                            "prints a JSON answer; see the protocol in docs/agents.md).")
+                            "prints a JSON answer; see the README's agent protocol).")
     else:
         raise UserError(f"unknown agent {kind!r}: use playbook or command.")
 

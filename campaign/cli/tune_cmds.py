@@ -15,7 +15,7 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
               help="grid: every combination; quick: one knob at a time from the default, then the best "
                    "combination; smart: Optuna TPE with pruning, warm-started from earlier results.")
 @click.option("--preset", type=click.Choice(["fast", "balanced", "thorough"]), default="fast", show_default=True,
-              help="Data and repeats per configuration (see docs/tuning.md).")
+              help="Data and repeats per configuration (see TUNE.md).")
 @click.option("--timeout-per-config", "timeout_s", type=float, default=None,
               help="Seconds allowed for each run of a configuration; past it the process tree is killed and the "
                    "configuration is recorded as timed out. Default: the target's timeout.")
