@@ -11,10 +11,8 @@ Also: a test command that fails for a reason other than the outputs says so, wit
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
