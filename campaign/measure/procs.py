@@ -85,8 +85,8 @@ def check_timeout(timeout_s: float | None) -> float | None:
     except (TypeError, ValueError):
         value = math.nan
     if math.isnan(value) or value <= 0:
-        raise MeasureError(f"a process timeout must be a positive number of seconds, not {timeout_s!r}: "
-                           f"fix the target's timeout_s.")
+        raise MeasureError(f"a process timeout must be a positive number of seconds, not {timeout_s!r}: fix the "
+                           f"target's timeout_s (or the --...-timeout option given).")
     return None if math.isinf(value) else value
 
 
