@@ -304,9 +304,25 @@ def playbook_log_answer(result: dict[str, Any]) -> dict[str, Any]:
     """The Surprise and postmortem the playbook agent writes, from the measured result (pure).
 
     ``result``: predicted (float), test_passed (bool), first_failure (str|None),
-    verdict, speedup, ci [lo, hi], postmortem_required (bool).
+    failures, test_command_failed (bool), verdict, speedup, ci [lo, hi],
+    postmortem_required (bool).
     """
     predicted = float(result["predicted"])
+    if not result["test_passed"] and result.get("test_command_failed") and not result.get("failures"):
+        failure = result.get("first_failure") or "the target's test command failed"
+        return {  # the outputs matched: the target's own test command failed, perhaps for a reason outside the change
+            "surprise": f"Predicted {predicted:.2f}x, but TEST failed: {failure}. The outputs matched the baseline's; "
+                        f"the target's own test command did not pass, so the speed does not count.",
+            "notes": "Reverted by the framework; the diff is kept in patches/.",
+            "postmortem": {
+                "why": f"The target's test command failed: {failure}",
+                "lesson": "The test command is part of TEST: a change that breaks it (or an environment that cannot "
+                          "run it) is not kept, whatever its outputs.",
+            }
+            if result.get("postmortem_required")
+            else None,
+            "keep_reason": None,
+        }
     if not result["test_passed"]:
         failure = result.get("first_failure") or "the outputs differ from the baseline's"
         return {

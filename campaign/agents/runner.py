@@ -134,6 +134,7 @@ def log_result(state) -> dict[str, Any]:
         "test_passed": bool(test.get("passed")),
         "first_failure": failures[0].get("message") if failures else test_command_failure(test.get("test_command")),
         "failures": failures[:5],
+        "test_command_failed": test_command_failure(test.get("test_command")) is not None,
         "verdict": bench.get("verdict"),
         "speedup": bench.get("speedup"),
         "ci": bench.get("ci"),
