@@ -143,3 +143,20 @@ def test_trust_flag_runs_a_record_without_a_manifest(tmp_path):
     result = _replay(tmp_path, env, str(record), "--trust", "--json")
     assert "unknown source" not in result.stderr and "Traceback" not in result.stderr
     assert marker.exists()  # the user said --trust: the record's code ran
+
+
+def test_a_snapshot_symlink_leaving_the_record_is_refused_even_with_trust(tmp_path):
+    """Its target is no part of the record, so no manifest and no --trust can cover what it runs."""
+    import os
+
+    env, marker = _env(tmp_path), tmp_path / "PWNED"
+    outside = tmp_path / "outside.sh"
+    outside.write_text(f"touch {marker}\necho '{OUTPUT}'\n")
+    record = _record(tmp_path / "rec" / "crafted", marker)
+    ok = record / "baseline_snapshot" / "ok.sh"
+    ok.unlink()
+    os.symlink(outside, ok)
+    result = _replay(tmp_path, env, str(record), "--trust")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "ok.sh" in result.stderr and "symlink" in result.stderr
+    assert not marker.exists()

@@ -157,7 +157,13 @@ def build_workspace(record_dir: Path, dest: Path) -> Any:
     snapshot = record_dir / "baseline_snapshot"
     if not snapshot.is_dir():
         raise ReplayError(f"the record has no baseline_snapshot/ ({snapshot}); it cannot be rebuilt.")
-    shutil.copytree(snapshot, dest, dirs_exist_ok=True)
+    from campaign.loop.tree_checks import symlinks_leaving
+
+    leaving = symlinks_leaving(snapshot, [p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*")])
+    if leaving:  # their targets are not in the record, so neither its manifest nor the user's trust covers them
+        raise ReplayError(f"the baseline snapshot holds symlinks that leave it ({', '.join(leaving[:5])}): replay "
+                          f"would run code the record does not hold. Replace them with the files themselves.")
+    shutil.copytree(snapshot, dest, symlinks=True, dirs_exist_ok=True)
     repo = _git(dest)
     _commit_all(repo, "replay: baseline snapshot")
     return repo
