@@ -32,6 +32,10 @@ def venv(tmp_path_factory) -> Path:
     purelib = subprocess.run([str(root / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
     Path(purelib, "campaign_checkout.pth").write_text(str(REPO_ROOT) + "\n")
+    script = root / "bin" / "campaign"  # what pip writes for the console script
+    script.write_text(f"#!{root / 'bin' / 'python'}\nimport sys\nfrom campaign.cli import main\n"
+                      f"if __name__ == '__main__':\n    sys.exit(main())\n")
+    script.chmod(0o755)
     return root
 
 
@@ -61,9 +65,10 @@ def _repo(tmp_path: Path, test: str) -> Path:
     return repo
 
 
-def _campaign(venv: Path, repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(venv / "bin" / "python"), "-m", "campaign", *args], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=600)
+def _campaign(venv: Path, repo: Path, env: dict[str, str], *args: str, script: bool = False) -> subprocess.CompletedProcess:
+    """`venv/bin/python -m campaign ARGS`, or the venv's console script `venv/bin/campaign ARGS`, by absolute path."""
+    argv = [str(venv / "bin" / "campaign")] if script else [str(venv / "bin" / "python"), "-m", "campaign"]
+    return subprocess.run([*argv, *args], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
 
 
 def _ok(result: subprocess.CompletedProcess) -> str:
@@ -71,19 +76,20 @@ def _ok(result: subprocess.CompletedProcess) -> str:
     return result.stdout
 
 
-def _to_try(venv: Path, repo: Path, env: dict[str, str]) -> None:
-    _ok(_campaign(venv, repo, env, "init", "--target", "campaign.toml"))
-    _ok(_campaign(venv, repo, env, "profile"))
+def _to_try(venv: Path, repo: Path, env: dict[str, str], script: bool = False) -> None:
+    _ok(_campaign(venv, repo, env, "init", "--target", "campaign.toml", script=script))
+    _ok(_campaign(venv, repo, env, "profile", script=script))
     _ok(_campaign(venv, repo, env, "think", "--hypothesis", "trial division", "--option", "sieve",
-                  "--chosen", "sieve", "--predict", "3", "--risk", "none"))
-    _ok(_campaign(venv, repo, env, "plan", "--phase", "count", "--change", "sieve"))
+                  "--chosen", "sieve", "--predict", "3", "--risk", "none", script=script))
+    _ok(_campaign(venv, repo, env, "plan", "--phase", "count", "--change", "sieve", script=script))
 
 
-def test_a_venv_campaign_runs_its_children_under_its_own_python(venv, hostile_path, tmp_path):
+@pytest.mark.parametrize("script", [False, True], ids=["python-m-campaign", "console-script"])
+def test_a_venv_campaign_runs_its_children_under_its_own_python(venv, hostile_path, tmp_path, script):
     repo = _repo(tmp_path, "python check.py")
-    _to_try(venv, repo, hostile_path)
+    _to_try(venv, repo, hostile_path, script)
     (repo / "primes.py").write_text(SIEVE + SELF_TEST)
-    out = _ok(_campaign(venv, repo, hostile_path, "try"))
+    out = _ok(_campaign(venv, repo, hostile_path, "try", script=script))
     assert "TEST passed" in out
 
 
