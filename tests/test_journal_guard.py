@@ -1,0 +1,117 @@
+"""The journal is protected from the code under optimization and from agents (issue 11, item 3).
+
+A copy outside the work tree (``.git/campaign/<name>/journal.jsonl``) is
+appended in step with the real one; after every agent step the runner checks
+the journal and restores it from the copy (and says so); a journal whose
+first event is not ``init`` is refused with one clear line, and neither
+``init --resume`` nor ``run --resume`` tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from campaign.loop.journal import Journal
+from loop_fixtures import campaign, git, make_repo
+from run_fixtures import FAST, cli, journal, make_sum_repo, ok, run_env, write_target_module
+from test_cli_loop import crafted
+
+
+def _mirror(repo: Path, name: str) -> Path:
+    return repo / ".git" / "campaign" / name / "journal.jsonl"
+
+
+def test_every_command_keeps_a_copy_of_the_journal_outside_the_work_tree(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    crafted(repo, "profile")
+    result = campaign(repo, "think", "--hypothesis", "h", "--option", "a", "--chosen", "c", "--predict", "2",
+                      "--risk", "r")
+    assert result.returncode == 0, result.stderr
+    real = repo / "optim" / "primes" / "journal.jsonl"
+    assert _mirror(repo, "primes").read_bytes() == real.read_bytes()
+
+
+def test_a_deleted_journal_is_restored_from_the_copy_by_the_next_command(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    crafted(repo, "profile")
+    assert campaign(repo, "status").returncode == 0
+    real = repo / "optim" / "primes" / "journal.jsonl"
+    kept = real.read_bytes()
+    real.unlink()
+    status = campaign(repo, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["step"] == "think" and any("restore" in w for w in data["warnings"])
+    result = campaign(repo, "think", "--hypothesis", "h", "--option", "a", "--chosen", "c", "--predict", "2",
+                      "--risk", "r")
+    assert result.returncode == 0, result.stderr
+    assert "restored" in result.stderr
+    events = [json.loads(line) for line in real.read_text().splitlines()]
+    assert [e["type"] for e in events][:4] == ["init", "baseline", "commit", "profile"]
+    assert real.read_bytes().startswith(kept) and events[-1]["type"] == "think"
+
+
+@pytest.mark.parametrize("command", [("status",), ("init", "--resume"), ("profile",),
+                                     ("run", "--resume", "--agent", "command", "--agent-cmd", "true")])
+def test_a_journal_not_starting_with_init_is_refused_clearly(tmp_path, command):
+    repo = make_repo(tmp_path / "repo")
+    j = Journal(repo / "optim" / "primes")
+    j.append("agent", {"step": "implement", "request": None, "answer": None, "attempts": 1, "error": None,
+                       "stderr": None}, 1)
+    result = campaign(repo, *command)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "init" in errors[0] and "line 1" in errors[0], result.stderr
+
+
+SABOTEUR = textwrap.dedent(
+    """
+    import json, shutil, sys
+    from pathlib import Path
+
+    FAST = {fast!r}
+    MODE = {mode!r}
+    req = json.load(sys.stdin)
+    step = req["step"]
+    if step == "think":
+        print(json.dumps({{
+            "action": "optimize", "title": "closed form", "hypothesis": "periodic", "options": ["closed form"],
+            "chosen": "closed form", "predicted_speedup": 20, "risk": "off by one", "phase": "reduce",
+            "change": "sum one period", "override_amdahl": None}}))
+    elif step == "implement":
+        Path("work.py").write_text(FAST)
+        if MODE == "delete-journal":
+            Path("optim/sum/journal.jsonl").unlink()
+        elif MODE == "delete-optim":
+            shutil.rmtree("optim")
+        print(json.dumps({{"summary": "closed form", "files": ["work.py"]}}))
+    else:
+        print(json.dumps({{"surprise": "None", "postmortem": {{"why": "w", "lesson": "l"}}}}))
+    """
+).lstrip()
+
+
+@pytest.mark.parametrize("mode", ["delete-journal", "delete-optim"])
+def test_an_agent_that_destroys_the_journal_does_not_destroy_the_campaign(tmp_path, mode):
+    lib = write_target_module(tmp_path / "lib")
+    repo = make_sum_repo(tmp_path / "repo")
+    env = run_env(lib)
+    agent = tmp_path / "saboteur.py"
+    agent.write_text(SABOTEUR.format(fast=FAST, mode=mode))
+    result = cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command",
+                 "--agent-cmd", f"{sys.executable} {agent}", "--goal-speedup", "1000", "--max-iterations", "1")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "restored" in result.stderr, result.stderr
+    events = journal(repo / "optim" / "sum")
+    types = [e["type"] for e in events]
+    assert types[:3] == ["init", "baseline", "commit"] and "think" in types and "plan" in types
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    status = ok(cli(repo, env, "status", "--json"))
+    assert status["iterations"][0]["phase"] == "reduce"
+    assert result.returncode == 0 and status["finished"], result.stderr
