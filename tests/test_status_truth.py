@@ -36,6 +36,7 @@ def _status(repo: Path) -> dict:
 def _finish_recorded(repo: Path) -> Journal:
     """A campaign whose ``finish`` event is written but whose tag and merge are not (a kill right after it)."""
     j = crafted(repo, "profile")
+    (j.record_dir / ".gitignore").write_text(".lock\n.lock.holder\n*.tmp\n")  # as init writes it
     j.append("decide", {"stop": True, "rule": "exhausted", "reason": "nothing left", "exhausted": True,
                         "phase": "count", "why": "w", "cumulative_speedup": None}, None)
     j.append("finish", {"post_tag": "primes/post-optimization", "merged_into": "main", "final_speedup": None,

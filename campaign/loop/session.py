@@ -30,6 +30,7 @@ inside the methods that need them: ``status()`` reads the journal only.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -43,8 +44,10 @@ from campaign.loop import machine as loop
 
 from campaign.loop import stopping
 from campaign.errors import MeasureError, NoCampaignError, RuleError, StepError, UserError, VcsError
-from campaign.loop.journal import HOLDER_NAME, CampaignLock, Journal, command_line
+from campaign.loop import record_guard
+from campaign.loop.journal import CampaignLock
 from campaign.loop.machine import Step
+from campaign.loop.tested_tree import require_tested_tree, revert_tested, tested_tree
 
 RECORD_ROOT = "optim"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -109,9 +112,8 @@ def record_root(workspace: Path) -> Path:
 
 def list_campaigns(workspace: Path) -> list[str]:
     root = record_root(workspace)
-    if not root.is_dir():
-        return []
-    return sorted(p.parent.name for p in root.glob("*/journal.jsonl"))
+    found = {p.parent.name for p in root.glob("*/journal.jsonl")} if root.is_dir() else set()
+    return sorted(found | set(record_guard.protected_names(Path(workspace))))
 
 
 class Campaign:
@@ -122,8 +124,9 @@ class Campaign:
         self.name = name
         self.record_rel = f"{RECORD_ROOT}/{name}"
         self.record_dir = self.workspace / RECORD_ROOT / name
-        self.journal = Journal(self.record_dir)
+        self.journal = record_guard.campaign_journal(self.workspace, name, self.record_dir)
         self.lock = CampaignLock(self.record_dir)
+        self.notify: Callable[[str], None] = lambda line: None  # what a command says besides its result
         self._target = None
         self._repo = None
 
@@ -196,6 +199,7 @@ class Campaign:
     # -- writing -------------------------------------------------------------------
 
     def _record(self, type_: str, data: dict[str, Any], iteration: int | None = None) -> dict[str, Any]:
+        self.guard_record()
         event = self.journal.append(type_, data, iteration)
         self.render_files()
         return event
@@ -205,10 +209,22 @@ class Campaign:
 
         return write_all(self.record_dir, self.journal.events())
 
+    def guard_record(self) -> None:
+        """Check the journal against its protected copy (restore it, or refuse); hold the lock."""
+        with self.lock:
+            record_guard.guard_journal(self.journal, lambda: self.repo, self.record_rel, self.notify)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the lock with the journal checked against its protected copy."""
+        with self.lock:
+            self.guard_record()
+            yield
+
     @contextmanager
     def _step(self, command: str) -> Iterator[loop.State]:
         """Hold the lock, finish an interrupted commit/revert, check ``command`` may run now."""
-        with self.lock:
+        with self.locked():
             state = self._complete_pending(self.state())
             loop.check_command(command, state, self.cli_extra)
             yield state
@@ -397,6 +413,7 @@ class Campaign:
             sha = vcs.write_patch(repo, found.files, self.record_dir / patch_rel)
             out_of_scope = found.outside(target.scope)
             self._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+                                       "tree": tested_tree(repo, found.files),
                                        "out_of_scope": out_of_scope, "agent": agent}, it.n)
             full_due = bool(full) or (state.kept_count + 1) % FULL_EVERY == 0
             cases = [target.fast_case] + ([target.full_case] if full_due and target.full_case != target.fast_case else [])
@@ -458,6 +475,7 @@ class Campaign:
             patch_rel = f"patches/iter-{it.n:02d}.patch"
             sha = vcs.write_patch(repo, found.files, self.record_dir / patch_rel)
             self._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+                                       "tree": tested_tree(repo, found.files),
                                        "out_of_scope": found.outside(self.target.scope), "agent": agent}, it.n)
             test = {"passed": False, "cases": [], "test_command": None, "out_of_scope": [],
                     "failures": [{"output": "(agent)", "expected": None, "actual": None, "tolerance": None,
@@ -469,7 +487,7 @@ class Campaign:
 
     def log(self, surprise: str | None = None, notes: str | None = None, why: str | None = None,
             lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
-        with self.lock:
+        with self.locked():
             state = self.state()
             if state.step in (Step.COMMIT, Step.REVERT):  # an interrupted LOG: finish it, take no new input
                 it = state.current
@@ -513,8 +531,8 @@ class Campaign:
                 if keep_reason:
                     raise RuleError(f"--keep is refused: the benchmark says {verdict!r}, and a slower change is "
                                     f"never kept. Log it without --keep; it will be reverted.")
-            if kept:
-                self._check_tree_is_tested(it)
+            self._require_branch(state)
+            require_tested_tree(self.repo, it.implement, self.record_rel, "commit" if kept else "revert")
             data = {"surprise": str(surprise).strip(), "notes": (notes or "").strip() or None,
                     "postmortem": postmortem, "kept": kept, "keep_reason": keep_reason if kept else None}
             self._record("log", data, it.n)
@@ -523,20 +541,6 @@ class Campaign:
             return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": verdict,
                     "commit": (current.commit or {}).get("commit"), "revert": current.revert,
                     "next": self._next(state)}
-
-    def _check_tree_is_tested(self, it: loop.Iteration) -> None:
-        from campaign import vcs
-
-        found = vcs.changes(self.repo, exclude=[self.record_rel])
-        import hashlib
-
-        now = hashlib.sha256(vcs.diff_patch(self.repo, found.files)).hexdigest()
-        if now != (it.implement or {}).get("patch_sha256"):
-            raise RuleError(
-                "the working tree changed since `campaign try` measured it, so the change to commit is not the "
-                "one that was tested. Restore the tested state (the diff is in "
-                f"{self.record_rel}/{(it.implement or {}).get('patch')}) and run `campaign log` again."
-            )
 
     def _require_branch(self, state: loop.State) -> None:
         """Commits, reverts and measurements happen on the campaign branch only."""
@@ -580,18 +584,18 @@ class Campaign:
         title = " ".join(it.title.split())[:72]
         ci_text = f", CI {ci[0]:.2f}-{ci[1]:.2f}" if ci[0] is not None and ci[1] is not None else ""
         message = f"campaign {self.name} iter {it.n}: {title} ({(it.speedup or 0):.2f}x{ci_text})"
-        patch = self._final_patch(it, "kept")
-        self.render_files()
         repo = self.repo
         sha = vcs.commit_with_message(repo, f"campaign {self.name} iter {it.n}:", state.last_kept_commit)
+        if sha is None:
+            require_tested_tree(repo, it.implement, self.record_rel, "commit")
+        patch = self._final_patch(it, "kept")
+        self.render_files()
         if sha is None:
             found = vcs.changes(repo, exclude=[self.record_rel])
             sha = vcs.commit_paths(repo, found.files + [self.record_rel], message)
         self._record("commit", {"commit": sha, "message": message, "patch": patch}, it.n)
 
     def _revert(self, state: loop.State) -> None:
-        from campaign import vcs
-
         it = state.current
         test, bench = it.test or {}, it.benchmark or {}
         if test.get("out_of_scope"):
@@ -602,9 +606,10 @@ class Campaign:
             reason = "slower"
         else:
             reason = "not-faster"
-        patch = self._final_patch(it, "reverted")
         repo = self.repo
-        vcs.restore(repo, vcs.changes(repo, exclude=[self.record_rel]))
+        require_tested_tree(repo, it.implement, self.record_rel, "revert")
+        patch = self._final_patch(it, "reverted")
+        revert_tested(repo, it.implement, self.record_rel)
         self._record("revert", {"to_commit": state.last_kept_commit, "reason": reason, "patch": patch}, it.n)
 
     # -- DECIDE / SKIP ---------------------------------------------------------------
@@ -664,6 +669,7 @@ class Campaign:
     def finish(self, progress: Progress = None) -> dict[str, Any]:
         say = progress or (lambda line: None)
         with self._step("finish") as state:
+            self._require_clean_for_finish()
             if state.finish is None:
                 init = state.init
                 say(f"FINISH: full case {self.target.full_case!r} vs {init['pre_tag']}...")
@@ -691,11 +697,26 @@ class Campaign:
         return {"case": target.full_case, "verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci),
                 "blocks": res.blocks, "metric": res.metric}
 
+    def _require_clean_for_finish(self) -> None:
+        """FINISH merges the campaign branch: uncommitted work would be carried onto the start branch."""
+        from campaign import vcs
+
+        found = vcs.changes(self.repo, exclude=[self.record_rel])
+        if found.files:
+            listed = ", ".join(found.files[:8]) + (" ..." if len(found.files) > 8 else "")
+            raise VcsError(
+                f"the working tree has uncommitted changes ({listed}); FINISH commits only the record and merges "
+                f"the campaign branch, so it would carry them onto the start branch. Commit them elsewhere or "
+                f"stash them (`git stash push -u`), then run `campaign finish` again; nothing was changed.",
+                {"files": found.files},
+            )
+
     def _complete_finish(self, state: loop.State) -> None:
         from campaign import vcs
 
         init, finish = state.init, state.finish
         repo = self.repo
+        self._require_clean_for_finish()
         self.render_files()
         message = f"campaign {self.name}: finish ({_fmt_x(finish.get('final_speedup'))} over baseline)"
         on_branch = not repo.head.is_detached and repo.active_branch.name == init["branch"]
@@ -714,31 +735,41 @@ class Campaign:
     # -- RENDER / STATUS -------------------------------------------------------------
 
     def render(self) -> dict[str, Any]:
-        with self.lock:
+        with self.locked():
             changed = self.render_files()
         return {"ok": True, "record": str(self.record_dir), "changed": changed,
                 "files": ["optimization_log.md", "thinking_log.md", "summary.md"]}
 
+    def finish_missing(self, state: loop.State) -> list[str]:
+        """What git still lacks after the ``finish`` event (the post tag, the merge); empty when finished."""
+        if state.finish is None:
+            return []
+        return record_guard.finish_missing(self.repo, state.init or {}, state.finish)
+
     def status(self) -> dict[str, Any]:
-        """Where the campaign stands, from the journal alone (no git, no lock)."""
-        contents = self.journal.read()
+        """Where the campaign stands: the journal (or its protected copy), checked against git when finished.
+
+        No lock. A running command is named only while its process lives;
+        "FINISHED" only when the post tag and the merge exist.
+        """
+        contents = self.journal.read_protected()
         state = loop.derive(contents.events)
         init = state.init or {}
-        warnings = []
+        warnings = [w for w in init.get("warnings") or [] if isinstance(w, str)]
         if contents.torn is not None:
             warnings.append(contents.torn.message(self.journal.path))
+        if contents.from_copy:
+            warnings.append(f"the journal {self.journal.path} lost {contents.from_copy} event(s) (deleted or replaced); "
+                            f"this status reads its protected copy {self.journal.copy_path}, and the next command "
+                            f"restores the journal from it.")
+        missing = self.finish_missing(state) if state.step is Step.DONE else []
+        if missing:
+            state.step = Step.FINISH
+            warnings.append(f"the finish is incomplete: {' and '.join(missing)} "
+                            f"{'is' if len(missing) == 1 else 'are'} missing; `campaign finish` completes it.")
         if state.step is not Step.DONE:
             warnings += self._amdahl_warnings(state)
-        holder = None
-        holder_path = self.record_dir / HOLDER_NAME
-        if holder_path.exists():
-            import json
-
-            try:
-                holder = json.loads(holder_path.read_text())
-                warnings.append(f"a command may be running: `{command_line(holder.get('argv', []))}` (pid {holder.get('pid')})")
-            except (OSError, ValueError):
-                pass
+        holder = record_guard.running_command(self.lock)
         iterations = []
         for it in state.iterations:
             bench = it.benchmark or {}
@@ -771,7 +802,7 @@ class Campaign:
             "finished": state.step is Step.DONE,
             "final": state.finish,
             "warnings": warnings,
-            "recovery": recovery_note(state),
+            "recovery": None if holder else recovery_note(state),
             "exhausted": state.exhausted,
             "skipped": state.skipped,
             "running": holder,
@@ -795,6 +826,9 @@ def recovery_note(state: loop.State) -> str | None:
     if state.step is Step.REVERT:
         return (f"the LOG of iteration {it.n} rejected the change but no revert is recorded (interrupted); "
                 f"`campaign log` (or any next command) completes the revert.")
+    if state.step is Step.FINISH and state.finish is not None:
+        return ("`campaign finish` was interrupted or failed after recording the finish: the post-optimization "
+                "tag or the merge is missing; `campaign finish` completes them.")
     return None
 
 
@@ -958,6 +992,7 @@ def init_campaign(
     if int(max_iterations) < 1:
         raise UserError(f"--max-iterations must be at least 1, got {max_iterations}.")
     repo = vcs.open_repo(workspace)
+    base_commit = vcs.head_commit(repo)  # a clear error, not a raw git one, in a repository without commits
     try:
         target = load_target(target_spec, workspace)
     except TargetError as exc:
@@ -966,26 +1001,59 @@ def init_campaign(
     if not NAME_RE.match(name or ""):
         raise UserError(f"campaign name {name!r} is not usable: use letters, digits, '.', '_' or '-' (at most 64), "
                         f"e.g. --name primes-1.")
+    committed = [p for p in vcs.files_at(repo, base_commit) if not p.startswith(RECORD_ROOT + "/")]
+    problem = vcs.scope_problem(target.scope, committed)
+    if problem:
+        raise UserError(f"{problem} (target {target.name!r}, scope: {', '.join(target.scope)})")
     campaign = Campaign(workspace, name)
-    if campaign.journal.exists() and campaign.journal.events():
-        raise UserError(
-            f"a campaign named {name!r} already exists in {campaign.record_dir}. Continue it (`campaign status` "
-            f"says what is next; `campaign init --resume` completes an interrupted init) or start another "
-            f"with --name."
-        )
-    vcs.require_clean(repo, exclude=[campaign.record_rel])
-    start_branch = vcs.current_branch(repo)
-    base_commit = vcs.head_commit(repo)
-    branch, pre_tag = f"optimization/{name}", f"{name}/pre-optimization"
-    if vcs.branch_exists(repo, branch):
-        raise UserError(f"the branch {branch} already exists; choose another campaign name with --name "
-                        f"(or delete the branch: `git branch -D {branch}`).")
-    if vcs.tag_commit(repo, pre_tag) not in (None, base_commit):
-        vcs.ensure_tag(repo, pre_tag, base_commit)  # raises the clear "tag exists elsewhere" error
-    say(f"checking that the workload runs (case {target.fast_case!r})...")
+    campaign.notify = say
+    with record_guard.init_lock(workspace, name) or contextlib.nullcontext():  # two inits: one checks at a time
+        _refuse_existing(campaign)
+        vcs.require_clean(repo, exclude=[campaign.record_rel])
+        start_branch = vcs.current_branch(repo)
+        branch, pre_tag = f"optimization/{name}", f"{name}/pre-optimization"
+        if vcs.branch_exists(repo, branch):
+            raise UserError(f"the branch {branch} already exists; choose another campaign name with --name "
+                            f"(or delete the branch: `git branch -D {branch}`).")
+        if vcs.tag_commit(repo, pre_tag) not in (None, base_commit):
+            vcs.ensure_tag(repo, pre_tag, base_commit)  # raises the clear "tag exists elsewhere" error
+        warnings = _check_workload(campaign, target, repo, say)
+        with campaign.lock:
+            campaign._record("init", {
+                "name": name, "target_spec": target_spec, "target": target.describe(), "goal_speedup": goal,
+                "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
+                "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
+                "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace), "warnings": warnings,
+            })
+            campaign._target = target
+            campaign._resume_init(say)
+    return campaign
+
+
+def _refuse_existing(campaign: Campaign) -> None:
+    """A campaign of this name exists when its journal or the journal's protected copy holds events."""
+    copy = campaign.journal.copy_path
+    if campaign.journal.exists() and campaign.journal.read().events:
+        where = str(campaign.record_dir)
+    elif copy is not None and copy.exists() and copy.stat().st_size:
+        where = f"{copy} (the protected copy of its journal; `campaign status` restores optim/{campaign.name}/)"
+    else:
+        return
+    raise UserError(
+        f"a campaign named {campaign.name!r} already exists in {where}. Continue it (`campaign status` "
+        f"says what is next; `campaign init --resume` completes an interrupted init) or start another "
+        f"with --name."
+    )
+
+
+def _check_workload(campaign: Campaign, target, repo, say: Callable[[str], None]) -> list[str]:
+    """Run the fast case once before anything is written; the warnings init records and prints."""
+    from campaign import vcs
     from campaign.measure.workload import build, run_workload
 
-    campaign._measure(lambda: (build(target, workspace), run_workload(target, target.fast_case, workspace, repeat=1)))
+    say(f"checking that the workload runs (case {target.fast_case!r})...")
+    run = campaign._measure(lambda: (build(target, campaign.workspace),
+                                     run_workload(target, target.fast_case, campaign.workspace, repeat=1))[1])
     written = vcs.changes(repo, exclude=[campaign.record_rel]).files
     if written:
         raise UserError(
@@ -993,22 +1061,22 @@ def init_campaign(
             f"counts as the attempt's edit (and is reverted on failure), so the workload must write elsewhere "
             f"or those paths must be in .gitignore; fix that, remove the files, and run init again."
         )
-    with campaign.lock:
-        campaign._record("init", {
-            "name": name, "target_spec": target_spec, "target": target.describe(), "goal_speedup": goal,
-            "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
-            "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
-            "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace),
-        })
-        campaign._target = target
-        campaign._resume_init(say)
-    return campaign
+    warnings = []
+    if not run.outputs:
+        warnings.append(f"the workload's case {target.fast_case!r} reports no outputs ({{\"outputs\": {{}}}}), so "
+                        f"TEST checks nothing but that it runs (and the test command): print the results that "
+                        f"must not change under \"outputs\".")
+    for warning in warnings:
+        say(f"warning: {warning}")
+    return warnings
 
 
 def resume_init(workspace: Path | str, name: str | None = None, progress: Progress = None) -> Campaign:
     """Complete an interrupted ``init`` (``campaign init --resume``)."""
     campaign = Campaign.open(workspace, name)
-    with campaign.lock:
+    if progress is not None:
+        campaign.notify = progress
+    with campaign.locked():
         state = campaign.state()
         loop.check_command("init", state, campaign.cli_extra)
         campaign._resume_init(progress)
