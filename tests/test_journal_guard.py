@@ -115,3 +115,20 @@ def test_an_agent_that_destroys_the_journal_does_not_destroy_the_campaign(tmp_pa
     status = ok(cli(repo, env, "status", "--json"))
     assert status["iterations"][0]["phase"] == "reduce"
     assert result.returncode == 0 and status["finished"], result.stderr
+
+
+@pytest.mark.parametrize("content", ["", '{"schema": 1, "se'])
+@pytest.mark.parametrize("command", [("status",), ("init", "--resume"),
+                                     ("run", "--resume", "--agent", "command", "--agent-cmd", "true")])
+def test_a_journal_without_a_whole_event_is_refused_clearly_and_init_starts_over(tmp_path, content, command):
+    repo = make_repo(tmp_path / "repo")
+    record = repo / "optim" / "primes"
+    record.mkdir(parents=True)
+    (record / "journal.jsonl").write_text(content)  # an init killed while writing its first event
+    result = campaign(repo, *command)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "no whole event" in result.stderr and "campaign init --target" in result.stderr
+    if command == ("status",):
+        started = campaign(repo, "init", "--target", "campaign.toml")
+        assert started.returncode == 0, started.stderr
+        assert [e["type"] for e in Journal(record).events()][0] == "init"

@@ -255,6 +255,13 @@ class Journal:
     def _parsed(self, data: bytes, name: str) -> JournalContents:
         contents = parse_journal(data, name)
         first = contents.events[0] if contents.events else None
+        if self.require_init and first is None:
+            kept = f" (the {len(data)} bytes found are kept as {JOURNAL_NAME}.torn-1)" if data else ""
+            raise JournalError(
+                f"{name} holds no whole event, not even the campaign's `init` (an init killed while writing "
+                f"it, or a file emptied). Start the campaign again with `campaign init --target SPEC`{kept}, "
+                f"or restore the journal from git."
+            )
         if self.require_init and first is not None and first.get("type") != "init":
             copy = f" from its protected copy {self.copy_path} or" if self.copy_path and self.copy_path.exists() else ""
             raise JournalError(
@@ -344,7 +351,8 @@ class Journal:
         """Append one event (flush + fsync); repairs a torn tail first. Hold the lock."""
         if type_ not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type_!r}")
-        contents = self.read()
+        raw = _read_bytes(self.path)  # not self.read(): a journal with only a torn first line is repaired here
+        contents = parse_journal(raw, str(self.path)) if raw is not None else JournalContents([], None)
         self.repair(contents)
         event = {
             "schema": SCHEMA_VERSION,

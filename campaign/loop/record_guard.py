@@ -61,6 +61,8 @@ def guard_journal(journal: Journal, repo_opener: Callable[[], Any], record_rel: 
     if check is None or check.state == "ok":
         return
     if check.state in ("new", "behind"):
+        if check.journal_lines == 0:
+            return  # nothing to protect yet (init is about to write its first event)
         journal.read()  # a journal that may not become the copy (no init first, corrupt) is refused here
         journal.write_copy()
         return

@@ -1032,8 +1032,11 @@ def init_campaign(
 
 def _refuse_existing(campaign: Campaign) -> None:
     """A campaign of this name exists when its journal or the journal's protected copy holds events."""
+    from campaign.loop.journal import parse_journal
+
     copy = campaign.journal.copy_path
-    if campaign.journal.exists() and campaign.journal.read().events:
+    journal = campaign.journal.path
+    if journal.exists() and parse_journal(journal.read_bytes(), str(journal)).events:
         where = str(campaign.record_dir)
     elif copy is not None and copy.exists() and copy.stat().st_size:
         where = f"{copy} (the protected copy of its journal; `campaign status` restores optim/{campaign.name}/)"
