@@ -115,3 +115,13 @@ def test_a_repository_without_commits_gets_a_clear_error(tmp_path):
     message = _one_error(campaign(repo, "init", "--target", "campaign.toml"), "no commits")
     assert "git failed" not in message and "fatal" not in message
     assert not (repo / "optim").exists()
+
+
+def test_scope_problem_is_pure_and_names_the_glob():
+    from campaign.vcs import scope_problem
+
+    files = ["src/a.py", "src/deep/b.py", "README.md"]
+    assert scope_problem(["src/*.py", "src/**/*.py"], files) is None
+    assert "outside" in scope_problem(["src/../../x"], files)
+    assert "outside" in scope_problem(["C:/x.py"], files)
+    assert "matches no file" in scope_problem(["src/*.c"], files)

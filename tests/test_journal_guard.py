@@ -132,3 +132,17 @@ def test_a_journal_without_a_whole_event_is_refused_clearly_and_init_starts_over
         started = campaign(repo, "init", "--target", "campaign.toml")
         assert started.returncode == 0, started.stderr
         assert [e["type"] for e in Journal(record).events()][0] == "init"
+
+
+def test_compare_copy_tells_each_relation_apart():
+    from campaign.loop.journal import compare_copy
+
+    a, b, c = b'{"seq": 1}\n', b'{"seq": 2}\n', b'{"seq": 3}\n'
+    assert compare_copy(a + b, None).state == "new"
+    assert compare_copy(a + b, a + b).state == "ok"
+    assert compare_copy(a + b + b'{"se', a + b).state == "ok"  # a torn tail is not an event
+    assert compare_copy(a + b, a).state == "behind"  # killed between the two writes
+    assert compare_copy(a + b + c, a).state == "diverged"  # events appended behind the framework's back
+    assert compare_copy(None, a + b).state == "restorable" and compare_copy(a, a + b).state == "restorable"
+    check = compare_copy(a + c, a + b)
+    assert check.state == "diverged" and check.line == 2
