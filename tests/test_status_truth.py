@@ -139,3 +139,20 @@ def test_status_ignores_a_holder_whose_pid_was_reused_by_another_process(repo):
     (j.record_dir / ".lock.holder").write_text(json.dumps({"pid": os.getpid(), "argv": ["campaign", "try"],
                                                            "since": "2000-01-01T00:00:00+00:00"}))
     assert _status(repo)["running"] is None
+
+
+def test_finish_killed_between_checking_out_main_and_merging_is_completed(repo):
+    """The record lives on the campaign branch until the merge: on main the journal is absent, not lost."""
+    _finish_recorded(repo)
+    git(repo, "worktree", "add", "-q", str(repo.parent / "elsewhere"), "main")  # the merge fails...
+    assert campaign(repo, "finish").returncode == 1  # ...after the record commit and the tag
+    git(repo, "worktree", "remove", str(repo.parent / "elsewhere"))
+    git(repo, "checkout", "-q", "main")  # where a kill between `git checkout main` and `git merge` leaves HEAD
+    assert not (repo / "optim" / "primes" / "journal.jsonl").exists()
+    status = _status(repo)
+    assert status["step"] == "finish" and status["finished"] is False, status
+    done = campaign(repo, "finish")
+    assert done.returncode == 0, done.stderr
+    status = _status(repo)
+    assert status["finished"] is True and status["step"] == "done"
+    assert git(repo, "status", "--porcelain") == ""

@@ -208,7 +208,7 @@ class Runner:
 
         camp = self.campaign
         camp.guard_record()  # the previous step ran the code under optimization and maybe an agent
-        events = camp.journal.events()
+        events = camp.journal.read_protected().events
         from campaign.loop import machine as loop
 
         state = loop.derive(events)
@@ -289,7 +289,7 @@ class Runner:
 
         camp = self.campaign
         n = len(state.iterations)
-        for event in reversed(camp.journal.events()):
+        for event in reversed(camp.journal.read_protected().events):
             data = event["data"]
             if event["type"] == "agent" and data.get("step") == "think" and event["iteration"] == n and not data.get("error"):
                 answer = json.loads((camp.record_dir / data["answer"]).read_text())

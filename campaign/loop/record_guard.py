@@ -5,6 +5,10 @@
   ``guard_journal``s - the copy is created or caught up, a journal that lost
   events (deleted with ``optim/``, an older version checked out) is restored
   from it and the user told so, a journal that disagrees with it is refused.
+  Off the campaign branch nothing is restored (switch back first), except on
+  the start branch after a recorded ``finish``: the merge brings the record.
+  The campaign's state is always read through the copy when the journal lost
+  events (``Journal.read_protected``).
 * ``finish_missing``: a ``finish`` event is only a decision; the campaign is
   finished when the post-optimization tag and the merge exist in git.
 * ``running_command``: a lock holder file is a running command only while
@@ -70,11 +74,16 @@ def guard_journal(journal: Journal, repo_opener: Callable[[], Any], record_rel: 
         raise journal.diverged_error(check)
     from campaign import vcs
 
+    from campaign.loop.machine import derive
+
     repo = repo_opener()
-    copy = Journal(journal.copy_path.parent).read()
-    branch = ((copy.events[0] if copy.events else {}).get("data") or {}).get("branch")
+    kept = derive(Journal(journal.copy_path.parent).read().events)
+    init = kept.init or {}
+    branch = init.get("branch")
     on = None if repo.head.is_detached else repo.active_branch.name
-    if branch and on != branch and any(e["type"] == "commit" for e in copy.events):
+    if branch and on != branch and kept.start_commit:
+        if kept.finish is not None and on == init.get("start_branch"):
+            return  # FINISH stopped between checking out the start branch and merging: the merge brings the record
         raise VcsError(
             f"the campaign's journal {journal.path} is missing and the repository is on {on or 'a detached HEAD'}, "
             f"not on the campaign branch {branch} (an agent or a command switched branch or stashed). The "

@@ -98,7 +98,7 @@ class CampaignContext:
     # -- derived state -------------------------------------------------------------
 
     def state(self) -> loop.State:
-        return loop.derive(self.journal.events())
+        return loop.derive(self.journal.read_protected().events)
 
     @property
     def cli_extra(self) -> str:

@@ -91,10 +91,10 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
     init, finish = state.init, state.finish
     repo = ctx.repo
     require_clean_for_finish(ctx)
-    ctx.render_files()
     message = f"campaign {ctx.name}: finish ({_fmt_x(finish.get('final_speedup'))} over baseline)"
     on_branch = not repo.head.is_detached and repo.active_branch.name == init["branch"]
-    if on_branch:
+    if on_branch:  # off it (stopped between checkout and merge) the record is not in the tree: the merge brings it
+        ctx.render_files()
         if vcs.commit_with_message(repo, message, state.last_kept_commit) is None:
             vcs.commit_paths(repo, [ctx.record_rel], message)
         vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))
