@@ -195,6 +195,7 @@ class Chaos:
         self.name = None
         self.estimate: dict[str, float] = {}
         self.seen: dict[str, list[dict]] = {}  # events seen per campaign
+        self.lost: set[tuple[str, int]] = set()
         self.owned_by_user = self._user_files()
 
     # -- the checks -----------------------------------------------------------------------------
@@ -231,12 +232,15 @@ class Chaos:
         return []
 
     def check_events(self) -> None:
+        """Every event seen before is still there, unchanged (each lost event counted once)."""
         for name, before in self.seen.items():
             now = self._events(name)
-            lost = sum(1 for i, event in enumerate(before) if i >= len(now) or now[i] != event)
+            lost = [i for i, event in enumerate(before) if (i >= len(now) or now[i] != event)
+                    and (name, i) not in self.lost]
             if lost:
-                self.figures.events_lost += lost
-                self.figures.problems.append(f"{name}: {lost} event(s) lost or changed")
+                self.lost.update((name, i) for i in lost)
+                self.figures.events_lost += len(lost)
+                self.figures.problems.append(f"{name}: {len(lost)} event(s) lost or changed")
             self.seen[name] = now if len(now) >= len(before) else before
 
     def check_status(self, status: dict) -> None:
