@@ -77,6 +77,7 @@ SABOTEUR = textwrap.dedent(
 
     FAST = {fast!r}
     MODE = {mode!r}
+    MARKER = {marker!r}
     req = json.load(sys.stdin)
     step = req["step"]
     if step == "think":
@@ -90,6 +91,11 @@ SABOTEUR = textwrap.dedent(
             Path("optim/sum/journal.jsonl").unlink()
         elif MODE == "delete-optim":
             shutil.rmtree("optim")
+        elif MODE == "stash-switch" and not Path(MARKER).exists():
+            import subprocess
+            Path(MARKER).write_text("done")
+            subprocess.run(["git", "stash", "push", "-u", "-q"], check=True)
+            subprocess.run(["git", "checkout", "-q", "main"], check=True)
         print(json.dumps({{"summary": "closed form", "files": ["work.py"]}}))
     else:
         print(json.dumps({{"surprise": "None", "postmortem": {{"why": "w", "lesson": "l"}}}}))
@@ -103,7 +109,7 @@ def test_an_agent_that_destroys_the_journal_does_not_destroy_the_campaign(tmp_pa
     repo = make_sum_repo(tmp_path / "repo")
     env = run_env(lib)
     agent = tmp_path / "saboteur.py"
-    agent.write_text(SABOTEUR.format(fast=FAST, mode=mode))
+    agent.write_text(SABOTEUR.format(fast=FAST, mode=mode, marker=str(tmp_path / "sabotaged")))
     result = cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command",
                  "--agent-cmd", f"{sys.executable} {agent}", "--goal-speedup", "1000", "--max-iterations", "1")
     assert "Traceback" not in result.stderr, result.stderr
@@ -146,3 +152,24 @@ def test_compare_copy_tells_each_relation_apart():
     assert compare_copy(None, a + b).state == "restorable" and compare_copy(a, a + b).state == "restorable"
     check = compare_copy(a + c, a + b)
     assert check.state == "diverged" and check.line == 2
+
+
+def test_an_agent_that_stashes_and_switches_branch_stops_the_run_clearly_then_resume_continues(tmp_path):
+    lib = write_target_module(tmp_path / "lib")
+    repo = make_sum_repo(tmp_path / "repo")
+    env = run_env(lib)
+    agent = tmp_path / "saboteur.py"
+    agent.write_text(SABOTEUR.format(fast=FAST, mode="stash-switch", marker=str(tmp_path / "sabotaged")))
+    args = ("--agent", "command", "--agent-cmd", f"{sys.executable} {agent}")
+    result = cli(repo, env, "run", "--target", "sumtarget:SumTarget", *args, "--goal-speedup", "1000",
+                 "--max-iterations", "1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "git switch optimization/sum" in result.stderr and "stash pop" in result.stderr
+    assert not (repo / "optim" / "sum" / "journal.jsonl").exists()  # no fresh journal on main (only the lock file)
+    git(repo, "checkout", "-q", "optimization/sum")
+    git(repo, "stash", "pop", "-q")
+    resumed = cli(repo, env, "run", "--resume", *args)
+    assert resumed.returncode == 0, resumed.stderr
+    events = journal(repo / "optim" / "sum")
+    assert [e["type"] for e in events][:3] == ["init", "baseline", "commit"]
+    assert ok(cli(repo, env, "status", "--json"))["finished"]
