@@ -164,7 +164,9 @@ def _refuse_existing(campaign: CampaignContext) -> None:
     if journal.exists() and parse_journal(journal.read_bytes(), str(journal)).events:
         where = str(campaign.record_dir)
     elif copy is not None and copy.exists() and copy.stat().st_size:
-        where = f"{copy} (the protected copy of its journal; `campaign status` restores optim/{campaign.name}/)"
+        where = (f"{copy} (the protected copy of its journal, kept outside the work tree: `campaign status` "
+                 f"shows it and the next command restores optim/{campaign.name}/; to start over under this name "
+                 f"instead, delete {copy.parent})")
     else:
         return
     raise UserError(
