@@ -6,12 +6,13 @@ name, an existing campaign (its journal, or the journal's protected copy),
 an existing campaign branch, a repository without commits, scope globs
 outside the repository or matching no committed file, a dirty working tree,
 a tag of the same name on another commit, a workload that fails or writes
-files into the repository - all before anything is written; two inits of
-one name at once: the existence check runs under a lock, one wins. A
-workload reporting no outputs is warned about (TEST would check nothing)
-and the warning recorded. It writes the ``init`` event before touching git, so an
-interrupted init is completed by ``campaign init --resume`` (``resume_init``):
-tag, branch, baseline (fast and full case, recorded once) and start commit.
+files into the repository - all before anything is written; of two inits
+of one name at once one wins (the existence check runs under a lock kept in
+the git folder). A workload reporting no outputs is warned about (TEST would
+check nothing) and the warning recorded. It writes the ``init`` event before
+touching git, so an interrupted init is completed by ``campaign init
+--resume`` (``resume_init``): tag, branch, baseline (fast and full case,
+recorded once) and start commit.
 """
 
 from __future__ import annotations
