@@ -3,10 +3,11 @@
 Bounded and seeded. On a small ``campaign.toml`` target in a throwaway git
 repository it drives campaigns the way an agent following ``campaign
 status`` would (init, profile, think, plan, an edit + try, log, decide,
-finish, then the next campaign), and kills a random share of the commands
-after a random delay: only the ``campaign`` process is killed, as a crash
-would; git or a workload it had started finish on their own. After every
-command it checks:
+finish, then the next campaign); every other campaign is driven by ``campaign
+run`` with a command agent instead (resumed with ``run --resume``). It kills
+a random share of the commands after a random delay: only the ``campaign``
+process is killed, as a crash would; git, a workload or an agent it had
+started finish on their own. After every command it checks:
 
 * events lost: every event seen before is still in the journal, unchanged;
 * user files changed: files the campaign does not own (everything but the
@@ -101,6 +102,38 @@ TOML = textwrap.dedent(
     """
 ).lstrip()
 
+AGENT = textwrap.dedent(
+    """
+    import json, random, sys
+    from pathlib import Path
+
+    req = json.load(sys.stdin)
+    step = req["step"]
+    if step == "think":
+        phase = (req["campaign"]["open_phases"] or ["count"])[0]
+        print(json.dumps({"action": "optimize", "title": "a sieve", "hypothesis": "trial division dominates",
+                          "options": ["a sieve"], "chosen": "a sieve", "predicted_speedup": 2, "risk": "off by one",
+                          "phase": phase, "change": "replace trial division", "override_amdahl": "chaos test"}))
+    elif step == "implement":
+        counter = Path(__file__).with_suffix(".count")
+        n = int(counter.read_text()) + 1 if counter.exists() else 1
+        counter.write_text(str(n))
+        rng = random.Random(SEED * 1000 + n)
+        path = Path("primes.py")
+        text = path.read_text()
+        kind = rng.choice(["faster", "same", "broken"])
+        if kind == "faster" and text != SIEVE:
+            path.write_text(SIEVE)
+        elif kind == "broken":
+            path.write_text(text + "\\n_real = count_primes\\ncount_primes = lambda n: _real(n) + 1\\n")
+        else:
+            path.write_text(text + "\\n# variant %d\\n" % rng.randrange(10 ** 6))
+        print(json.dumps({"summary": kind, "files": ["primes.py"]}))
+    else:
+        print(json.dumps({"surprise": "None", "postmortem": {"why": "the prediction was rough", "lesson": "measure"}}))
+    """
+).lstrip()
+
 FILL = {  # what the "agent" writes for the placeholders status puts in its commands
     "--hypothesis": "trial division dominates",
     "--option": "a sieve: fewer operations, more memory",
@@ -190,6 +223,8 @@ class Chaos:
         self.rng = random.Random(seed)
         self.figures = Figures(seed=seed, kills_asked=kills)
         self.repo = make_repo(workdir)
+        self.agent = workdir / "agent.py"
+        self.agent.write_text(f"SEED = {seed}\nSIEVE = {SIEVE!r}\n" + AGENT)
         self.env = env()
         self.say = say
         self.name = None
@@ -299,7 +334,7 @@ class Chaos:
 
         self.figures.commands += 1
         kill = self.rng.random() < 0.6
-        delay = self.rng.uniform(0, self.estimate.get(kind, 3.0)) if kill else None
+        delay = self.rng.uniform(0, self.estimate.get(kind, 30.0 if kind == "run" else 3.0)) if kill else None
         start = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "campaign", *argv], cwd=self.repo, env=self.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -336,9 +371,16 @@ class Chaos:
             self.name = f"chaos{self.figures.campaigns_started}"
             self.seen[self.name] = []
             status = None
+        options = ["--name", self.name, "--goal-speedup", "1000", "--max-iterations", "2"]
+        agent = ["--agent", "command", "--agent-cmd", f"{sys.executable} {self.agent}"]
+        if self.figures.campaigns_started % 2 == 0:  # this campaign is driven by `campaign run`
+            if status is None:
+                self.run_command(["run", "--target", "campaign.toml", *options, *agent], "run")
+            else:
+                self.run_command(["run", "--resume", "--name", self.name, *agent], "run")
+            return
         if status is None:  # not started, or its init was killed before the init event: start it (again)
-            self.run_command(["init", "--target", "campaign.toml", "--name", self.name, "--goal-speedup", "1000",
-                              "--max-iterations", "2"], "init")
+            self.run_command(["init", "--target", "campaign.toml", *options], "init")
             return
         if status["step"] == "try":
             self.edit()
