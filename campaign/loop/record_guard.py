@@ -73,22 +73,22 @@ def guard_journal(journal: Journal, repo_opener: Callable[[], Any], record_rel: 
     if check.state == "diverged":
         raise journal.diverged_error(check)
     from campaign import vcs
-
     from campaign.loop.machine import derive
 
     repo = repo_opener()
-    kept = derive(Journal(journal.copy_path.parent).read().events)
-    init = kept.init or {}
+    recorded = derive(Journal(journal.copy_path.parent).read().events)
+    init = recorded.init or {}
     branch = init.get("branch")
     on = None if repo.head.is_detached else repo.active_branch.name
-    if branch and on != branch and kept.start_commit:
-        if kept.finish is not None and on == init.get("start_branch"):
+    if branch and on != branch and recorded.start_commit:
+        if recorded.finish is not None and on == init.get("start_branch"):
             return  # FINISH stopped between checking out the start branch and merging: the merge brings the record
         raise VcsError(
-            f"the campaign's journal {journal.path} is missing and the repository is on {on or 'a detached HEAD'}, "
-            f"not on the campaign branch {branch} (an agent or a command switched branch or stashed). The "
-            f"journal is safe in {journal.copy_path}. Switch back (`git switch {branch}`, then `git stash pop` "
-            f"if work was stashed) and run the command again; nothing was changed."
+            f"the campaign's journal {journal.path} lacks {check.copy_lines - check.journal_lines} event(s) and "
+            f"the repository is on {on or 'a detached HEAD'}, not on the campaign branch {branch} (an agent or a "
+            f"command switched branch or stashed). The journal is safe in {journal.copy_path}. Switch back "
+            f"(`git switch {branch}`, then `git stash pop` if work was stashed) and run the command again; "
+            f"nothing was changed."
         )
     restored, backup = journal.restore_from_copy()
     files = vcs.restore_missing(repo, record_rel)
