@@ -299,6 +299,22 @@ class Journal:
             f"{self.path}` restores the copy) and run the command again."
         )
 
+    def _append_copy(self, line: bytes, journal_size: int) -> None:
+        """Append ``line`` to the copy when it equals the journal before the append; else rewrite it whole."""
+        if self.copy_path is None:
+            return
+        try:
+            in_step = self.copy_path.stat().st_size == journal_size
+        except FileNotFoundError:
+            in_step = False
+        if not in_step:
+            self.write_copy()
+            return
+        with open(self.copy_path, "ab") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
     def write_copy(self) -> None:
         """Make the copy equal to the journal's whole lines. Hold the lock."""
         if self.copy_path is not None:
@@ -364,6 +380,7 @@ class Journal:
         }
         line = json.dumps(event, sort_keys=True, default=str, allow_nan=False) + "\n"
         created = not self.path.exists()
+        size = self.path.stat().st_size if not created else 0
         self.record_dir.mkdir(parents=True, exist_ok=True)
         with open(self.path, "ab") as fh:
             fh.write(line.encode("utf-8"))
@@ -371,7 +388,7 @@ class Journal:
             os.fsync(fh.fileno())
         if created:
             _fsync_dir(self.record_dir)
-        self.write_copy()
+        self._append_copy(line.encode("utf-8"), size)
         return event
 
 
