@@ -43,7 +43,7 @@ FAILURE = {"type": "object", "properties": {"output": STR, "message": STR, "case
 DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     "init": _obj(name=STR, target_spec=STR, target={"type": ["object", "string", "null"]}, goal_speedup=NUM,
                  max_iterations=INT, min_gain=NUM, postmortem_factor=NUM, start_branch=STR, branch=STR,
-                 pre_tag=STR, base_commit=STR, workspace=STR),
+                 pre_tag=STR, base_commit=STR, workspace=STR, warnings=STRS),
     "baseline": _obj(commit=STR, dirty=BOOL, case=STR, cases=OBJ, outputs=OBJ, phases=NUM_MAP, warm_s=NUM,
                      first_call_s=NUM, compile_s=NUM, environment=OBJ, snapshot=STR),
     "profile": _obj(commit=STR, case=STR, phases=NUM_MAP, shares=NUM_MAP, amdahl=NUM_MAP, total_s=NUM,
@@ -52,7 +52,7 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     "think": _obj(hypothesis=STR, options=STRS, chosen=STR, predicted_speedup=NUM, risk=STR),
     "plan": _obj(phase=STR, change=STR, bottleneck=STR, phase_share=NUM, amdahl_bound=NUM, override=STR,
                  warnings=STRS),
-    "implement": _obj(files=STRS, patch=STR, patch_sha256=STR, out_of_scope=STRS, agent=STR),
+    "implement": _obj(files=STRS, tree=STR, patch=STR, patch_sha256=STR, out_of_scope=STRS, agent=STR),
     "test": _obj(passed=BOOL, failures={"type": ["array", "null"], "items": FAILURE},
                  test_command=_obj(cmd=STR, rc=INT, passed=BOOL, tail=STR, stderr=STR), out_of_scope=STRS, cases=STRS),
     "benchmark": _obj(case=STR, verdict=STR, speedup=NUM, ci=CI, vs_baseline=SPEEDUP, cumulative_speedup=NUM,
