@@ -142,6 +142,8 @@ def profile(lines, name, workspace, as_json):
 
     Example: campaign profile --lines primes:count
     """
+    from campaign.measure.profiling import format_lines
+
     result = _open(workspace, name).profile(list(lines))
 
     def text(r):
@@ -149,8 +151,11 @@ def profile(lines, name, workspace, as_json):
         for phase, share in sorted((r["shares"] or {}).items(), key=lambda kv: -(kv[1] or 0)):
             bound = (r["amdahl"] or {}).get(phase)
             out.append(f"  {phase:<24} {share:6.1%}   Amdahl bound {'inf' if bound is None else f'{bound:.2f}x'}")
-        for fn in r["top_functions"][:5]:
-            out.append(f"  top: {fn.get('function')} ({fn.get('file')}:{fn.get('line')}) cum {fn.get('cumtime', 0):.3f} s")
+        for fn in r["top_functions"][:8]:
+            out.append(f"  top: {fn.get('function')} ({fn.get('file')}:{fn.get('line')}) self {fn.get('tottime', 0):.3f} s, "
+                       f"cum {fn.get('cumtime', 0):.3f} s")
+        out += format_lines(r.get("lines") or {})
+        out += [f"note: {n}" for n in r.get("notes") or []]
         out += [f"warning: {w}" for w in r["warnings"]]
         return "\n".join(out + [_next_line(r)])
 

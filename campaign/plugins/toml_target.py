@@ -10,8 +10,10 @@ Keys (``[target]`` is required; everything else optional unless marked)::
     run = "python bench.py {case} {repeat}"   # required: runs ONE workload case in a
                                           #   fresh process; prints the workload JSON
                                           #   (see campaign.plugins.target) as its LAST stdout line.
-                                          #   {case}, {repeat} and {knobs} (a quoted JSON
-                                          #   object) are substituted.
+                                          #   {case}, {repeat}, {knobs} (a quoted JSON
+                                          #   object) and {python} (campaign's own
+                                          #   interpreter) are substituted. A Python
+                                          #   command is profiled by function and line.
     fast_case = "fast"                    # the case run every iteration (default "fast")
     full_case = "full"                    # the full-scale case (default "full")
     phases = ["sieve", "sum"]             # the phase names the workload reports
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +77,8 @@ class TomlTarget(Target):
         self.fast_case = table.get("fast_case", "fast")
         self.full_case = table.get("full_case", "full")
         self.phases = list(table.get("phases", []))
-        self.test_command = table.get("test")
-        self.build_command = table.get("build")
+        self.test_command = _with_python(table.get("test"))
+        self.build_command = _with_python(table.get("build"))
         self.timeout_s = float(table.get("timeout_s", 600.0))
         self.hot_functions = list(table.get("hot_functions", []))
         self.tolerances = tolerances
@@ -83,7 +86,8 @@ class TomlTarget(Target):
         self.spec = str(path)
 
     def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None) -> str:
-        cmd = self.run_template.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
+        cmd = self.run_template.replace("{python}", shlex.quote(sys.executable))
+        cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
         return cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True)))
 
     def describe(self) -> dict[str, Any]:
@@ -91,6 +95,10 @@ class TomlTarget(Target):
         data["run"] = self.run_template
         data["build_command"] = self.build_command
         return data
+
+
+def _with_python(command: str | None) -> str | None:
+    return command.replace("{python}", shlex.quote(sys.executable)) if command else command
 
 
 def _bad(path: Path, what: str) -> TargetError:
