@@ -231,11 +231,14 @@ def try_(full, name, workspace, as_json):
 
     def text(r):
         if not r["ok"]:
-            failures = "; ".join(str(f.get("message") or f.get("output")) for f in r["test"]["failures"])
+            from campaign.measure.junit import describe_failed
+
+            reasons = [str(f.get("message") or f.get("output")) for f in r["test"]["failures"]]
             cmd = r["test"].get("test_command") or {}
             if cmd and not cmd.get("passed"):
-                failures += f"; test command `{cmd.get('cmd')}` exited {cmd.get('rc')}"
-            return f"TEST FAILED: {failures}\n" + _next_line(r)
+                reasons += [describe_failed(cmd.get("failed_tests") or [])]
+                reasons.append(f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}")
+            return f"TEST FAILED: {'; '.join(r for r in reasons if r)}\n" + _next_line(r)
         b = r["benchmark"]
         ci = b["ci"]
         vs = b["vs_baseline"]

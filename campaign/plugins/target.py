@@ -106,6 +106,8 @@ class Target:
     phases: ClassVar[list[str]] = []
     tolerances: ClassVar[dict[str, Tolerance]] = {}
     test_command: ClassVar[str | None] = None
+    # the JUnit XML report a non-pytest test command writes (pytest's is requested automatically)
+    junit_xml: ClassVar[str | None] = None
     build_command: ClassVar[str | None] = None
     knobs: ClassVar[dict[str, list[Any]]] = {}
     timeout_s: ClassVar[float] = 600.0

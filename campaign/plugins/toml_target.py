@@ -18,6 +18,8 @@ Keys (``[target]`` is required; everything else optional unless marked)::
     full_case = "full"                    # the full-scale case (default "full")
     phases = ["sieve", "sum"]             # the phase names the workload reports
     test = "python -m pytest -q"          # the project's own test command (TEST step)
+    junit_xml = "build/tests.xml"         # the JUnit XML report a non-pytest test command
+                                          #   writes (failing tests are named); pytest's is automatic
     build = "make"                        # run before TEST (compiled languages)
     timeout_s = 600                       # per workload run (default 600)
     hot_functions = ["primes:count"]      # line-profiled when `campaign profile` names none
@@ -59,6 +61,7 @@ _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "full_case": (str, False),
     "phases": (list, False),
     "test": (str, False),
+    "junit_xml": (str, False),
     "build": (str, False),
     "timeout_s": ((int, float), False),
     "hot_functions": (list, False),
@@ -78,6 +81,7 @@ class TomlTarget(Target):
         self.full_case = table.get("full_case", "full")
         self.phases = list(table.get("phases", []))
         self.test_command = _with_python(table.get("test"))
+        self.junit_xml = table.get("junit_xml")
         self.build_command = _with_python(table.get("build"))
         self.timeout_s = float(table.get("timeout_s", 600.0))
         self.hot_functions = list(table.get("hot_functions", []))
