@@ -51,7 +51,8 @@ def _x(value) -> str:
 
 @click.command("init")
 @click.option("--target", "target_spec", default=None, metavar="SPEC",
-              help="What to optimize: a built-in target name, 'module:Class', or campaign.toml (see `campaign targets`).")
+              help="What to optimize: a built-in target name, 'module:Class', campaign.toml or "
+                   "'pytest-benchmark:PATH' (see `campaign targets`).")
 @click.option("--name", default=None, help="Campaign name (default: the target's name); the record is optim/<name>/.")
 @click.option("--goal-speedup", default="2", show_default=True, metavar="X",
               help="Stop when the cumulative speedup over the baseline reaches X (e.g. 3 or 3x).")
@@ -381,6 +382,7 @@ def targets(workspace, as_json):
             lines.append(f"campaign.toml: {toml['name']} (use --target campaign.toml)" if toml["ok"]
                          else f"campaign.toml is broken: {toml['error']}")
         lines.append("any class: --target module:Class")
+        lines.append("a pytest-benchmark suite: --target pytest-benchmark:PATH (or kind = \"pytest-benchmark\" in campaign.toml)")
         return "\n".join(lines)
 
     emit(result, as_json, text)

@@ -8,7 +8,9 @@ its stdout (the workload JSON) is unchanged. Without ``--lines`` it runs
 under cProfile and FILE receives the top functions by self time; with
 ``--lines`` it runs under line_profiler alone (so neither profiler inflates
 the other's times) and FILE receives the named functions' per-line times.
-Imports only the standard library (and line_profiler when asked), because
+Programs in ``REGION_PROGRAMS`` are profiled only inside their
+``campaign.measure.profile_region`` regions (a pytest session's start-up is
+not the workload). Imports only the standard library (and line_profiler when asked), because
 it runs under the target's own interpreter, which may lack campaign's
 dependencies.
 """
@@ -22,7 +24,9 @@ import os
 import runpy
 import sys
 
-SKIP_FILES = ("cProfile.py", "script_profile_worker.py", "runpy.py", "<frozen", "line_profiler")
+# programs that mark their measured calls with campaign.measure.profile_region: only those are profiled
+REGION_PROGRAMS = {"campaign.measure.pytest_bench_worker"}
+SKIP_FILES = ("profile_region.py", "pytest_bench_worker.py", "cProfile.py", "script_profile_worker.py", "runpy.py", "<frozen", "line_profiler")
 
 
 def _rel(path: str, root: str) -> str:
@@ -71,6 +75,20 @@ def _top_functions(profiler, root: str, n: int) -> list[dict]:
     return rows[:n]
 
 
+def _profiled(start, stop, kind: str, what: str, args: list[str]) -> int:
+    """Run the program with the profiler on: throughout, or only in its marked regions."""
+    if kind == "module" and what in REGION_PROGRAMS:
+        from campaign.measure import profile_region
+
+        profile_region.install(start, stop)
+        return _run_program(kind, what, args)
+    start()
+    try:
+        return _run_program(kind, what, args)
+    finally:
+        stop()
+
+
 def _line_profile(specs: list[str], kind: str, what: str, args: list[str]) -> tuple[int, dict, dict]:
     errors: dict[str, str] = {}
     try:
@@ -90,11 +108,7 @@ def _line_profile(specs: list[str], kind: str, what: str, args: list[str]) -> tu
             continue
         lp.add_function(func)
         added.append((spec, func))
-    lp.enable_by_count()
-    try:
-        rc = _run_program(kind, what, args)
-    finally:
-        lp.disable_by_count()
+    rc = _profiled(lp.enable_by_count, lp.disable_by_count, kind, what, args)
     stats = lp.get_stats()
     by_code = {(f.__code__.co_filename, f.__code__.co_firstlineno, f.__code__.co_name): s for s, f in added}
     lines: dict[str, list] = {}
@@ -131,11 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         import cProfile
 
         profiler = cProfile.Profile()
-        profiler.enable()
-        try:
-            rc = _run_program(kind, what, args)
-        finally:
-            profiler.disable()
+        rc = _profiled(profiler.enable, profiler.disable, kind, what, args)
         result = {"top_functions": _top_functions(profiler, root, opts.top)}
     result["rc"] = rc
     with open(opts.out, "w", encoding="utf-8") as fh:

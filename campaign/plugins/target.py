@@ -7,11 +7,13 @@ tolerances, an optional test command, optional knobs for tuning and an
 optional playbook (an ordered list of candidate optimizations, used by the
 deterministic ``playbook`` agent).
 
-Three ways to name a target (``campaign.plugins.loading.load_target``):
+Four ways to name a target (``campaign.plugins.loading.load_target``):
 
 * a built-in name (a package under ``targets/`` exposing ``TARGET``),
 * ``module:Class`` (any importable class deriving from ``Target``),
-* ``campaign.toml`` in the workspace (shell commands, any language).
+* ``campaign.toml`` in the workspace (shell commands, any language; or
+  ``kind = "pytest-benchmark"``, the project's pytest-benchmark suite),
+* ``pytest-benchmark:PATH`` (that suite, without a campaign.toml).
 
 How one workload run works (the *workload protocol*): the framework runs
 ``Target.workload_command(case, repeat)`` in a fresh process with the

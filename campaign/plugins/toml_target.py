@@ -7,7 +7,10 @@ Keys (``[target]`` is required; everything else optional unless marked)::
     description = "count primes below n"
     scope = ["primes.py", "src/**/*.c"]   # required: globs (relative to the repo root)
                                           #   of the files a campaign may edit
-    run = "python bench.py {case} {repeat}"   # required: runs ONE workload case in a
+    kind = "command"                      # or "pytest-benchmark" (then path = "benchmarks/"
+                                          #   names the suite and run is derived; see
+                                          #   campaign.plugins.pytest_bench_target)
+    run = "python bench.py {case} {repeat}"   # required for kind "command": runs ONE workload case in a
                                           #   fresh process; prints the workload JSON
                                           #   (see campaign.plugins.target) as its LAST stdout line.
                                           #   {case}, {repeat}, {knobs} (a quoted JSON
@@ -54,9 +57,11 @@ EXAMPLE = (
 _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     # key: (type, required)
     "name": (str, True),
+    "kind": (str, False),
+    "path": (str, False),
     "description": (str, False),
     "scope": (list, True),
-    "run": (str, True),
+    "run": (str, False),  # required for kind "command"
     "fast_case": (str, False),
     "full_case": (str, False),
     "phases": (list, False),
@@ -76,6 +81,7 @@ class TomlTarget(Target):
         self.name = table["name"]
         self.description = table.get("description", "")
         self.scope = list(table["scope"])
+        self.kind = table.get("kind", "command")
         self.run_template = table["run"]
         self.fast_case = table.get("fast_case", "fast")
         self.full_case = table.get("full_case", "full")
@@ -139,6 +145,7 @@ def load_toml_target(path: Path | str) -> TomlTarget:
         raise _bad(path, f"[target] has unknown key(s) {', '.join(unknown)} (known: {', '.join(_TARGET_KEYS)})")
     if not table["scope"] or not all(isinstance(g, str) and g for g in table["scope"]):
         raise _bad(path, "[target] scope must be a non-empty list of glob strings (the files a campaign may edit)")
+    apply_kind(path, table)
     if not table["name"].strip() or not table["run"].strip():
         raise _bad(path, "[target] name and run must not be empty")
     if table.get("timeout_s", 1) <= 0:
@@ -155,6 +162,26 @@ def load_toml_target(path: Path | str) -> TomlTarget:
     if extra:
         raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs)")
     return TomlTarget(path, table, tolerances, knobs)
+
+
+def apply_kind(path: Path, table: dict[str, Any]) -> None:
+    """Fill ``run`` for the target kinds that derive it (``pytest-benchmark``); check the kind's own keys."""
+    from campaign.plugins import pytest_bench_target
+
+    kind = table.get("kind", "command")
+    if kind == "command":
+        if "run" not in table:
+            raise _bad(path, "[target] is missing the required key 'run'")
+        if "path" in table:
+            raise _bad(path, "[target] path is only for kind = \"pytest-benchmark\" (the suite's directory)")
+    elif kind == pytest_bench_target.KIND:
+        if not table.get("path"):
+            raise _bad(path, '[target] kind = "pytest-benchmark" needs path = "benchmarks/" (the suite to run)')
+        if "run" in table:
+            raise _bad(path, '[target] kind = "pytest-benchmark" runs its suite itself; remove run')
+        table["run"] = pytest_bench_target.run_template(table["path"])
+    else:
+        raise _bad(path, f"[target] kind must be \"command\" or \"pytest-benchmark\", not {kind!r}")
 
 
 def _tolerance(path: Path, output: str, spec: Any) -> Tolerance:
