@@ -51,8 +51,8 @@ def _x(value) -> str:
 
 @click.command("init")
 @click.option("--target", "target_spec", default=None, metavar="SPEC",
-              help="What to optimize: a built-in target name, 'module:Class', campaign.toml or "
-                   "'pytest-benchmark:PATH' (see `campaign targets`).")
+              help="What to optimize: a built-in target name, 'module:Class', campaign.toml, "
+                   "'pytest-benchmark:PATH' or 'perf-test:SCRIPT' (see `campaign targets`).")
 @click.option("--name", default=None, help="Campaign name (default: the target's name); the record is optim/<name>/.")
 @click.option("--goal-speedup", default="2", show_default=True, metavar="X",
               help="Stop when the cumulative speedup over the baseline reaches X (e.g. 3 or 3x).")
@@ -383,6 +383,7 @@ def targets(workspace, as_json):
                          else f"campaign.toml is broken: {toml['error']}")
         lines.append("any class: --target module:Class")
         lines.append("a pytest-benchmark suite: --target pytest-benchmark:PATH (or kind = \"pytest-benchmark\" in campaign.toml)")
+        lines.append("a GSO-style perf test script: --target perf-test:SCRIPT (or kind = \"perf-test\" in campaign.toml)")
         return "\n".join(lines)
 
     emit(result, as_json, text)

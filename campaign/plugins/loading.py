@@ -48,7 +48,7 @@ def load_target(spec: str, workspace: Path | None = None) -> Target:
         target = load_toml_target(path)
         target.spec = spec
         return target
-    if spec.startswith("pytest-benchmark:"):
+    if spec.startswith(("pytest-benchmark:", "perf-test:")):
         return _pytest_benchmark_target(spec, workspace)
     builtins = builtin_targets()
     module_attr = builtins.get(spec, spec)
@@ -72,7 +72,7 @@ def load_target(spec: str, workspace: Path | None = None) -> Target:
 
 
 def _pytest_benchmark_target(spec: str, workspace: Path) -> Target:
-    """``pytest-benchmark:PATH``: the suite at PATH, with a guessed scope and test command (no campaign.toml)."""
+    """``pytest-benchmark:PATH`` / ``perf-test:PATH``: with a guessed scope and test command (no campaign.toml)."""
     from campaign.plugins.pytest_bench_target import table_from_spec
     from campaign.plugins.toml_target import TomlTarget, apply_kind
 

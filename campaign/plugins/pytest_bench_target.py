@@ -50,19 +50,20 @@ def guess_scope(workspace: Path, bench_path: str) -> list[str]:
 
 
 def table_from_spec(spec: str, workspace: Path) -> dict:
-    """A ``[target]`` table for ``pytest-benchmark:PATH`` (no campaign.toml); ``ValueError`` when unusable."""
-    bench_path = spec[len(SPEC_PREFIX):].strip()
+    """A ``[target]`` table for ``pytest-benchmark:PATH`` or ``perf-test:PATH`` (no campaign.toml); ``ValueError`` when unusable."""
+    kind, bench_path = spec.split(":", 1)
+    bench_path = bench_path.strip()
     workspace = Path(workspace)
     if not bench_path or not (workspace / bench_path).exists():
         raise ValueError(f"{spec!r}: {bench_path or '(empty path)'} does not exist under {workspace}; name the "
-                         "suite's directory or file, e.g. pytest-benchmark:benchmarks/")
+                         "suite's directory or file, e.g. pytest-benchmark:benchmarks/ or perf-test:perf_test.py")
     scope = guess_scope(workspace, bench_path)
     if not scope:
         raise ValueError(f"{spec!r}: no Python code to optimize was found beside {bench_path}; write a "
-                         "campaign.toml with kind = \"pytest-benchmark\" and an explicit scope")
+                         f"campaign.toml with kind = \"{kind}\" and an explicit scope")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", workspace.resolve().name).strip("-.") or "benchmarks"
-    table = {"name": name, "kind": KIND, "path": bench_path, "scope": scope,
-             "description": f"the pytest-benchmark suite {bench_path}"}
+    table = {"name": name, "kind": kind, "path": bench_path, "scope": scope,
+             "description": f"the {kind} workload {bench_path}"}
     if (workspace / "tests").is_dir():
         table["test"] = "{python} -m pytest -q -p no:cacheprovider tests"
     return table

@@ -12,8 +12,9 @@ Four ways to name a target (``campaign.plugins.loading.load_target``):
 * a built-in name (a package under ``targets/`` exposing ``TARGET``),
 * ``module:Class`` (any importable class deriving from ``Target``),
 * ``campaign.toml`` in the workspace (shell commands, any language; or
-  ``kind = "pytest-benchmark"``, the project's pytest-benchmark suite),
-* ``pytest-benchmark:PATH`` (that suite, without a campaign.toml).
+  ``kind = "pytest-benchmark"``, the project's pytest-benchmark suite; or
+  ``kind = "perf-test"``, a GSO-style script with ``experiment()``),
+* ``pytest-benchmark:PATH`` / ``perf-test:PATH`` (the same, without a campaign.toml).
 
 How one workload run works (the *workload protocol*): the framework runs
 ``Target.workload_command(case, repeat)`` in a fresh process with the

@@ -7,9 +7,10 @@ Keys (``[target]`` is required; everything else optional unless marked)::
     description = "count primes below n"
     scope = ["primes.py", "src/**/*.c"]   # required: globs (relative to the repo root)
                                           #   of the files a campaign may edit
-    kind = "command"                      # or "pytest-benchmark" (then path = "benchmarks/"
-                                          #   names the suite and run is derived; see
-                                          #   campaign.plugins.pytest_bench_target)
+    kind = "command"                      # or "pytest-benchmark" / "perf-test": then path
+                                          #   names the suite / script and run is derived
+                                          #   (campaign.plugins.pytest_bench_target,
+                                          #   campaign.plugins.perf_test_target)
     run = "python bench.py {case} {repeat}"   # required for kind "command": runs ONE workload case in a
                                           #   fresh process; prints the workload JSON
                                           #   (see campaign.plugins.target) as its LAST stdout line.
@@ -165,23 +166,26 @@ def load_toml_target(path: Path | str) -> TomlTarget:
 
 
 def apply_kind(path: Path, table: dict[str, Any]) -> None:
-    """Fill ``run`` for the target kinds that derive it (``pytest-benchmark``); check the kind's own keys."""
-    from campaign.plugins import pytest_bench_target
+    """Fill ``run`` for the target kinds that derive it (pytest-benchmark, perf-test); check their keys."""
+    from campaign.plugins import perf_test_target, pytest_bench_target
 
+    kinds = {pytest_bench_target.KIND: (pytest_bench_target.run_template, "benchmarks/", "the suite to run"),
+             perf_test_target.KIND: (perf_test_target.run_template, "perf_test.py", "the script with experiment()")}
     kind = table.get("kind", "command")
     if kind == "command":
         if "run" not in table:
             raise _bad(path, "[target] is missing the required key 'run'")
         if "path" in table:
-            raise _bad(path, "[target] path is only for kind = \"pytest-benchmark\" (the suite's directory)")
-    elif kind == pytest_bench_target.KIND:
+            raise _bad(path, "[target] path is only for kind = \"pytest-benchmark\" or \"perf-test\"")
+    elif kind in kinds:
+        template, example, what = kinds[kind]
         if not table.get("path"):
-            raise _bad(path, '[target] kind = "pytest-benchmark" needs path = "benchmarks/" (the suite to run)')
+            raise _bad(path, f'[target] kind = "{kind}" needs path = "{example}" ({what})')
         if "run" in table:
-            raise _bad(path, '[target] kind = "pytest-benchmark" runs its suite itself; remove run')
-        table["run"] = pytest_bench_target.run_template(table["path"])
+            raise _bad(path, f'[target] kind = "{kind}" derives its run command; remove run')
+        table["run"] = template(table["path"])
     else:
-        raise _bad(path, f"[target] kind must be \"command\" or \"pytest-benchmark\", not {kind!r}")
+        raise _bad(path, f"[target] kind must be \"command\", {', '.join(repr(k) for k in kinds)}, not {kind!r}")
 
 
 def _tolerance(path: Path, output: str, spec: Any) -> Tolerance:
