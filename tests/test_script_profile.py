@@ -64,3 +64,12 @@ def test_profile_cli_text_shows_functions_and_lines(tmp_path):
     journal = [json.loads(line) for line in (repo / "optim" / "primes" / "journal.jsonl").read_text().splitlines()]
     profile = [e for e in journal if e["type"] == "profile"][-1]
     assert profile["data"]["top_functions"][0]["function"] == "count_primes"
+
+
+def test_a_program_that_fails_under_the_profiler_keeps_its_phases_and_says_why(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    bench = (repo / "bench.py").read_text()
+    (repo / "bench.py").write_text("import sys\nif sys.getprofile() is not None:\n    sys.exit(3)\n" + bench)
+    data = profile_workload(load_toml_target(repo / "campaign.toml"), repo, "fast")
+    assert set(data["phases"]) == {"setup", "count"} and data["top_functions"] == []
+    assert any("no function or line profile" in n and "code 3" in n for n in data["notes"])

@@ -84,7 +84,11 @@ def _command_profile(target, workdir: Path, case: str, lines: list[str], knobs, 
             notes.append("--lines/hot_functions need a Python workload command (`python script.py ...`)")
         return [], {}, notes, "phase timings only (not a Python program)"
     timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", 600.0)
-    data = profile_python_program(program, workdir, lines, 4 * timeout)
+    try:
+        data = profile_python_program(program, workdir, lines, 4 * timeout)
+    except WorkloadError as exc:  # the plain run worked: keep its phases, say why there is no function profile
+        first = str(exc).splitlines()[0]
+        return [], {}, [f"no function or line profile: {first}"], "phase timings only (the profiled run failed)"
     notes = [f"{spec}: {why}" for spec, why in data["line_errors"].items()]
     method = ("Python workload command: phases from a clean run; cProfile on a further run"
               + ("; line_profiler on another" if lines else ""))

@@ -104,6 +104,7 @@ class TomlTarget(Target):
     def describe(self) -> dict[str, Any]:
         data = super().describe()
         data["run"] = self.run_template
+        data["kind"] = self.kind
         data["build_command"] = self.build_command
         return data
 
