@@ -99,7 +99,8 @@ def _require_passing_test_command(target, workspace: Path, say: Callable[[str], 
     if not target.test_command:
         return
     say(f"checking that the test command passes on the baseline ({target.test_command})...")
-    failure = test_command_failure(run_test_command(target.test_command, workspace, target.timeout_s))
+    failure = test_command_failure(run_test_command(target.test_command, workspace, target.timeout_s,
+                                                    getattr(target, "junit_xml", None)))
     if failure:
         raise UserError(f"{failure}. It already fails on the baseline, so every attempt's TEST would fail for this "
                         f"reason, not for its change. Fix the command or its environment, then run init again.")
