@@ -114,6 +114,8 @@ def test_walkthrough(tmp_path):
     assert "### Postmortem — Iteration 1" in thinking
     summary = (record / "summary.md").read_text()
     assert "Final speedup:" in summary and "## What dominates now" in summary and "iteration cap" in summary
+    assert "Full-scale validation against `primes/pre-optimization`: outputs of case `full` match" in summary
+    assert [e for e in map(json.loads, journal.read_text().splitlines()) if e["type"] == "validate"][0]["data"]["passed"]
 
     status = ok(c("status", "--json"))
     assert status["finished"] is True and status["step"] == "done"

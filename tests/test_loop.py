@@ -63,6 +63,12 @@ def _states():
     cases.append(("after decide, exhausted", J().started().iteration(1, kept=False, exhausted=True), Step.PROFILE))
     cases.append(("after decide, reverted", J().started().iteration(1, kept=False), Step.THINK))
     cases.append(("after skip", J().started().iteration(1, kept=False).add("skip", {"bottleneck": "hot"}, 1), Step.DECIDE))
+    cases.append(("after decide --stop between iterations", J().started().add("profile", {}, 1).add(
+        "decide", {"stop": True, "rule": "declared", "why": "out of time"}), Step.FINISH))
+    cases.append(("after a full case that passed at FINISH", J().started().iteration(1, stop=True).add(
+        "validate", {"passed": True}), Step.FINISH))
+    cases.append(("after a full case that differs at FINISH: fix it", J().started().iteration(1, stop=True).add(
+        "validate", {"passed": False}), Step.THINK))
     cases.append(("after finish", J().started().iteration(1, stop=True).add("finish", {}), Step.DONE))
     cases.append(("agent events never move the step", J().started().add("agent", {}), Step.PROFILE))
     return cases
@@ -118,3 +124,12 @@ def test_derive_tracks_kept_commits_cumulative_and_phases():
     assert state.cumulative == 1.8
     assert state.kept_count == 1 and len(state.finished_iterations) == 2
     assert state.skipped == ["hot"] and state.open_phases() == ["cold"]
+
+
+def test_a_failed_full_case_stays_due_until_a_later_check_passes():
+    j = J().started().iteration(1, stop=True).add("validate", {"passed": False, "case": "full"})
+    assert derive(j.events).full_case_failed
+    j.iteration(2, stop=True)
+    assert derive(j.events).full_case_failed  # the fix iteration's TEST still includes the full case
+    j.add("validate", {"passed": True, "case": "full"})
+    assert not derive(j.events).full_case_failed and next_step(j.events) is Step.FINISH

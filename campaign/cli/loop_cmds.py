@@ -277,7 +277,10 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 @click.option("--exhausted", is_flag=True,
               help="Declare the current bottleneck (the plan's phase) exhausted; needs --why. The campaign stops "
                    "when every phase with >5% share is exhausted, otherwise it re-profiles.")
-@click.option("--why", default=None, help="Why the bottleneck is exhausted.")
+@click.option("--stop", is_flag=True,
+              help="Stop the campaign now (out of time, the goal changed); needs --why. Recorded and rendered; "
+                   "FINISH is then due. Also allowed between iterations.")
+@click.option("--why", default=None, help="Why the bottleneck is exhausted, or why you stop (with --stop).")
 @click.option("--phase", default=None,
               help="With --exhausted between iterations (PROFILE/THINK due): the phase you have no idea left for "
                    "(default: the largest open phase).")
@@ -285,13 +288,15 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 @dir_option
 @json_option
 @_errors
-def decide(exhausted, why, phase, name, workspace, as_json):
+def decide(exhausted, stop, why, phase, name, workspace, as_json):
     """DECIDE: apply the stopping rules (goal, 3 iterations under 5%, iteration cap, exhausted).
 
     Also allowed between iterations as `decide --exhausted --why T [--phase P]`:
     declare that you have no idea left for a phase instead of inventing a change.
+    `decide --stop --why T` ends the campaign for a reason of yours (out of
+    time, the goal changed): recorded, rendered, then `campaign finish`.
     """
-    result = _open(workspace, name).decide(exhausted, why, phase)
+    result = _open(workspace, name).decide(exhausted, why, phase, stop)
     emit(result, as_json, lambda r: f"{'STOP' if r['stop'] else 'continue'} ({r['rule']}): {r['reason']}\n" + _next_line(r))
 
 

@@ -6,7 +6,9 @@ working tree equal to the last kept commit (nothing to try), a commit made
 by hand (HEAD is not the last kept commit), a repository off the campaign
 branch. Edits outside the target's scope are recorded and fail TEST
 (``steps/testing.py``); only a passing TEST goes on to BENCHMARK
-(``steps/benchmark.py``). ``fail_attempt`` records an IMPLEMENT that failed
+(``steps/benchmark.py``). TEST and BENCHMARK include the full-scale case at
+every ``FULL_EVERY``-th kept iteration, with ``--full``, and after FINISH
+found the full case wrong. ``fail_attempt`` records an IMPLEMENT that failed
 (the agent crashed, hung or changed nothing); ``record_tune`` journals a tune
 as this iteration's measurement. An interrupted ``try`` is simply run again.
 """
@@ -48,7 +50,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
         out_of_scope = found.outside(target.scope)
         ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
-        full_due = bool(full) or (state.kept_count + 1) % FULL_EVERY == 0
+        full_due = bool(full) or (state.kept_count + 1) % FULL_EVERY == 0 or state.full_case_failed
         cases = [target.fast_case] + ([target.full_case] if full_due and target.full_case != target.fast_case else [])
         say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
         test = test_campaign_change(ctx, cases, out_of_scope)
