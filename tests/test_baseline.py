@@ -10,6 +10,7 @@ from campaign.measure.baseline import (
     baseline_outputs,
     check_correctness,
     environment_warnings,
+    extract_snapshot,
     load_baseline,
     record_baseline,
 )
@@ -58,7 +59,9 @@ def test_record_and_load(ws, tmp_path):
     assert event["case"] == "fast" and event["outputs"] == {"total": 499500, "mean": 499.5}
     assert len(event["commit"]) == 40 and event["dirty"] is False
     assert json.loads((rec / "baseline_results" / "full.json").read_text())["total"] == sum(range(5000))
-    assert (rec / "baseline_snapshot" / "basetoy_mod.py").exists()
+    assert not (rec / "baseline_snapshot").exists()  # no loose tree: one inert archive
+    assert extract_snapshot(rec, tmp_path / "unpacked") == ["basetoy_mod.py"]
+    assert (tmp_path / "unpacked" / "basetoy_mod.py").read_text() == TOY
     doc = load_baseline(rec)
     assert set(doc["cases"]) == {"fast", "full"} and doc["environment"]["python"]
     assert baseline_outputs(rec, "fast")["mean"] == 499.5

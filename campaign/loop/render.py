@@ -197,7 +197,6 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
         stopping = f"not stopped yet (next: {DESCRIPTIONS[state.step]})"
     final = finish.get("final_speedup", state.cumulative)
     final_ci = finish.get("ci", state.cumulative_ci)
-    full = finish.get("full") or {}
     return {
         "name": state.name or "(uninitialised)",
         "target": _text(target.get("name") if isinstance(target, dict) else target),

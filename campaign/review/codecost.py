@@ -4,8 +4,8 @@ For every iteration with a recorded patch: the lines added and removed in the
 target's scope (counted from the patch), and the cyclomatic complexity
 (radon's ``cc_visit``) of each function the patch touched, before and after.
 
-The before/after sources are rebuilt from the record alone: a copy of
-``baseline_snapshot/`` in a temporary directory, to which the iterations'
+The before/after sources are rebuilt from the record alone: the baseline
+snapshot unpacked in a temporary directory, to which the iterations'
 patches are applied in journal order with ``git apply`` (a kept patch stays
 applied; a reverted one is measured and then undone by restoring the files
 it touched). ``git apply`` rather than an applier of our own: it is the tool
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from campaign.measure.baseline import BaselineError, extract_snapshot
 from campaign.review.lint import Event, _data, first_of, iteration_events, iterations, is_kept, last_of
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -180,15 +180,15 @@ def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
     init = _data(first_of(events, "init"))
     target = init.get("target") if isinstance(init.get("target"), dict) else {}
     scope = list(target.get("scope") or [])
-    snapshot_rel = _data(first_of(events, "baseline")).get("snapshot") or "baseline_snapshot"
-    snapshot = record / snapshot_rel
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="campaign-codecost-") as tmp:
         work = Path(tmp) / "tree"
-        if snapshot.is_dir():
-            shutil.copytree(snapshot, work)
-        else:
-            work.mkdir()
+        try:
+            extract_snapshot(record, work)
+            no_snapshot = None
+        except BaselineError as exc:
+            work.mkdir(exist_ok=True)
+            no_snapshot = str(exc)
         # its own repository, so that git apply resolves paths here and nowhere above
         subprocess.run(["git", "init", "-q"], cwd=work, check=True, capture_output=True)
         for n in iterations(events):
@@ -204,7 +204,7 @@ def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
             diffs = [d for d in all_diffs if in_scope(d.path, scope)]
             before = {d.path: _read(work, d.old_path) for d in diffs}
             saved = {p: _read(work, p) for d in all_diffs for p in (d.old_path, d.new_path) if p}
-            error = _git_apply(work, patch) if snapshot.is_dir() else f"no baseline snapshot at {snapshot_rel}"
+            error = _git_apply(work, patch) if no_snapshot is None else no_snapshot
             funcs: list[dict[str, Any]] = []
             if error is None:
                 for d in diffs:

@@ -22,8 +22,10 @@ from typing import Any, Callable, Iterator
 from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
 from campaign.loop import machine as loop
 from campaign.loop.journal import CampaignLock, Journal
+from campaign.loop.record_place import RECORD_ROOT, RECORD_ROOTS, choose_record_root, existing_root, list_campaigns
 
-RECORD_ROOT = "optim"
+__all__ = ["RECORD_ROOT", "RECORD_ROOTS", "CampaignContext", "Progress", "list_campaigns", "record_root",
+           "env_number", "required_text", "jsonable_bound"]
 
 Progress = Callable[[str], None] | None
 
@@ -46,24 +48,23 @@ def jsonable_bound(value: float | None) -> float | None:
 
 
 def record_root(workspace: Path) -> Path:
-    return Path(workspace) / RECORD_ROOT
-
-
-def list_campaigns(workspace: Path) -> list[str]:
-    root = record_root(workspace)
-    if not root.is_dir():
-        return []
-    return sorted(p.parent.name for p in root.glob("*/journal.jsonl"))
+    """The folder a new campaign's record goes under (``loop/record_place.py``: optim/ or optim-records/)."""
+    return Path(workspace) / choose_record_root(Path(workspace))
 
 
 class CampaignContext:
-    """An existing campaign: ``optim/<name>/`` in a workspace (a git repository)."""
+    """An existing campaign: ``optim/<name>/`` in a workspace (a git repository).
+
+    A new campaign's record goes where ``record_place.choose_record_root`` says
+    (``optim-records/<name>/`` in a setuptools flat-layout project).
+    """
 
     def __init__(self, workspace: Path, name: str):
         self.workspace = Path(workspace).resolve()
         self.name = name
-        self.record_rel = f"{RECORD_ROOT}/{name}"
-        self.record_dir = self.workspace / RECORD_ROOT / name
+        root = existing_root(self.workspace, name) or choose_record_root(self.workspace)
+        self.record_rel = f"{root}/{name}"
+        self.record_dir = self.workspace / root / name
         self.journal = Journal(self.record_dir)
         self.lock = CampaignLock(self.record_dir)
         self._target = None
@@ -78,7 +79,7 @@ class CampaignContext:
         if name is None:
             if not names:
                 raise NoCampaignError(
-                    f"no campaign in {workspace.resolve()} (nothing under {RECORD_ROOT}/). Start one with "
+                    f"no campaign in {workspace.resolve()} (nothing under {' or '.join(r + '/' for r in RECORD_ROOTS)}). Start one with "
                     f"`campaign init --target SPEC` (see `campaign targets`), or pass --dir for another workspace."
                 )
             if len(names) > 1:

@@ -38,7 +38,7 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
     if repo.head.is_detached or repo.active_branch.name != init["branch"]:
         vcs.switch_to_new_branch(repo, init["branch"], init["base_commit"])
     if state.baseline is None:
-        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot"):  # an interrupted init's: redo
+        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot", "baseline_snapshot.tar.gz"):
             path = ctx.record_dir / leftover
             if path.is_dir():
                 shutil.rmtree(path)
