@@ -135,8 +135,9 @@ def format_text(result: dict[str, Any]) -> str:
             continue
         cc = f"{r['complexity_before']} -> {r['complexity_after']}" if r.get("complexity_before") is not None else f"? ({_excerpt(r.get('error'), 30)})"
         funcs = ", ".join(f"{f['function']} {f['before'] if f['before'] is not None else 'new'}->{f['after'] if f['after'] is not None else 'gone'}" for f in r["functions"])
-        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, _excerpt(funcs, 50)])
-    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "functions"], cost_rows)]
+        nloc = f"{r['nloc_before']} -> {r['nloc_after']}" if r.get("nloc_before") is not None else "-"
+        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, nloc, _excerpt(funcs, 50)])
+    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "NLOC", "functions"], cost_rows)]
     return "\n".join(out)
 
 
