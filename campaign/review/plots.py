@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 
-PHASE_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 KEPT_COLOR, REVERTED_COLOR = "#2b6cb0", "#c53030"
 
 
@@ -91,85 +90,120 @@ def _empty(id_: str, title: str, why: str) -> str:
     return _svg(id_, title, (760, 60), [f'<text x="10" y="35" class="label">{_e(why)}</text>'])
 
 
+def _kept_path(rows: list[dict[str, Any]]):
+    """The campaign's cumulative speedup after each kept change, and every other attempt at the level it left."""
+    level, level_ci = 1.0, (1.0, 1.0)
+    kept: list[tuple[int, float, tuple[float, float]]] = [(0, 1.0, (1.0, 1.0))]
+    others: list[tuple[dict[str, Any], float]] = []
+    for r in rows:
+        if r.get("kept") and isinstance(r.get("cumulative"), (int, float)):
+            level = r["cumulative"]
+            level_ci = tuple(r.get("cumulative_ci") or (level, level))
+            kept.append((r["iteration"], level, level_ci))
+        else:
+            others.append((r, level))
+    return kept, others
+
+
+def _cross(cx: float, cy: float, color: str, size: float = 3.5) -> str:
+    return (f'<path d="M{cx - size},{cy - size}L{cx + size},{cy + size}M{cx - size},{cy + size}L{cx + size},{cy - size}" '
+            f'stroke="{color}" stroke-width="2"/>')
+
+
 def plot_cumulative(rows: list[dict[str, Any]]) -> str:
-    """Cumulative speedup vs the baseline per iteration, with its CI band; kept filled, reverted hollow."""
-    title = "Cumulative speedup over the baseline per iteration"
-    pts = [r for r in rows if isinstance(r.get("cumulative"), (int, float))]
-    if not pts:
-        return _empty("plot-cumulative", title, "no benchmarked iteration yet")
-    values = [1.0] + [r["cumulative"] for r in pts] + [v for r in pts for v in (r.get("cumulative_ci") or [])]
+    """Cumulative speedup over the baseline, drawn over the kept changes only, with its CI band.
+
+    An attempt that was not kept moves nothing: it is marked at the level the
+    campaign stood at (hollow: reverted after BENCHMARK; a red cross: TEST
+    failed), its own measurement in its tooltip.
+    """
+    title = "Cumulative speedup over the baseline (kept changes)"
+    if not rows:
+        return _empty("plot-cumulative", title, "no iteration yet")
+    kept, others = _kept_path(rows)
+    values = [v for _, level, ci in kept for v in (level, *ci)]
     lo, hi = min(values), max(values)
     log_y = hi / lo > 8
     ylim = (lo / 1.15, hi * 1.15) if log_y else (min(0.0, lo), hi * 1.1)
-    last = max(r["iteration"] for r in pts)
+    last = max(r["iteration"] for r in rows)
     ax = _Axes((-0.5, last + 0.5), ylim, log_y=log_y)
     body = ax.frame("iteration (0 = baseline)", "speedup vs baseline (x)", xticks=list(range(0, last + 1)), fmt_x=lambda v: f"{int(v)}", fmt_y=lambda v: f"{v:g}x")
     body.append(f'<line class="no-change" x1="{ax.left}" x2="{ax.width - ax.right}" y1="{ax.y(1)}" y2="{ax.y(1)}" stroke="#888" stroke-dasharray="4 3"/>')
-    kept = [(0, 1.0, (1.0, 1.0))] + [(r["iteration"], r["cumulative"], tuple(r.get("cumulative_ci") or (r["cumulative"],) * 2)) for r in pts if r["kept"]]
     if len(kept) > 1:
-        upper = " ".join(f"{ax.x(i)},{ax.y(ci[1])}" for i, _, ci in kept)
-        lower = " ".join(f"{ax.x(i)},{ax.y(ci[0])}" for i, _, ci in reversed(kept))
+        steps = [(kept[0][0], kept[0][1], kept[0][2])]
+        for i, v, ci in kept[1:]:
+            steps += [(i, steps[-1][1], steps[-1][2]), (i, v, ci)]
+        steps.append((last, kept[-1][1], kept[-1][2]))
+        upper = " ".join(f"{ax.x(i)},{ax.y(ci[1])}" for i, _, ci in steps)
+        lower = " ".join(f"{ax.x(i)},{ax.y(ci[0])}" for i, _, ci in reversed(steps))
         body.append(f'<polygon class="ci-band" points="{upper} {lower}" fill="{KEPT_COLOR}" fill-opacity="0.15" stroke="none"/>')
-        body.append('<polyline class="kept-path" fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (KEPT_COLOR, " ".join(f"{ax.x(i)},{ax.y(v)}" for i, v, _ in kept)))
+        body.append('<polyline class="kept-path" fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (KEPT_COLOR, " ".join(f"{ax.x(i)},{ax.y(v)}" for i, v, _ in steps)))
     body.append(f'<circle class="point baseline" cx="{ax.x(0)}" cy="{ax.y(1)}" r="4" fill="#555"><title>baseline 1x</title></circle>')
-    for r in pts:
-        cx, cy = ax.x(r["iteration"]), ax.y(r["cumulative"])
-        ci = r.get("cumulative_ci")
-        color = KEPT_COLOR if r["kept"] else REVERTED_COLOR
-        tip = f"iteration {r['iteration']} ({'kept' if r['kept'] else 'reverted'}): {r['cumulative']:.3g}x" + (f" [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "")
-        if ci:
-            body.append(f'<line class="ci" x1="{cx}" x2="{cx}" y1="{ax.y(ci[0])}" y2="{ax.y(ci[1])}" stroke="{color}" stroke-width="1.5"/>')
-        if r["kept"]:
-            body.append(f'<a href="#iter-{r["iteration"]}"><circle class="point kept" cx="{cx}" cy="{cy}" r="5.5" fill="{color}"><title>{_e(tip)}</title></circle></a>')
-        else:
-            body.append(
-                f'<a href="#iter-{r["iteration"]}"><g class="point reverted"><title>{_e(tip)}</title>'
-                f'<circle cx="{cx}" cy="{cy}" r="5.5" fill="#fff" stroke="{color}" stroke-width="2"/>'
-                f'<path d="M{cx - 3.5},{cy - 3.5}L{cx + 3.5},{cy + 3.5}M{cx - 3.5},{cy + 3.5}L{cx + 3.5},{cy - 3.5}" stroke="{color}" stroke-width="1.5"/></g></a>'
-            )
+    for i, v, ci in kept[1:]:
+        tip = f"iteration {i} (kept): {v:.3g}x over the baseline [{ci[0]:.3g}, {ci[1]:.3g}]"
+        body.append(f'<line class="ci" x1="{ax.x(i)}" x2="{ax.x(i)}" y1="{ax.y(ci[0])}" y2="{ax.y(ci[1])}" stroke="{KEPT_COLOR}" stroke-width="1.5"/>')
+        body.append(f'<a href="#iter-{i}"><circle class="point kept" cx="{ax.x(i)}" cy="{ax.y(v)}" r="5.5" fill="{KEPT_COLOR}"><title>{_e(tip)}</title></circle></a>')
+    for r, level in others:
+        cx, cy = ax.x(r["iteration"]), ax.y(level)
+        if r.get("test_passed") is False:
+            tip = f"iteration {r['iteration']}: TEST failed, reverted" + (f": {r['test_failure']}" if r.get("test_failure") else "")
+            body.append(f'<a href="#iter-{r["iteration"]}"><g class="point test-failed"><title>{_e(tip)}</title>'
+                        f'<circle cx="{cx}" cy="{cy}" r="7" fill="#fff" fill-opacity="0.8"/>{_cross(cx, cy, REVERTED_COLOR, 5)}</g></a>')
+            continue
+        own = r.get("measured")
+        tip = (f"iteration {r['iteration']} ({'reverted' if r.get('kept') is False else 'not kept'}): "
+               + (f"{own:.3g}x vs the last kept" if isinstance(own, (int, float)) else "not measured"))
+        body.append(f'<a href="#iter-{r["iteration"]}"><g class="point reverted"><title>{_e(tip)}</title>'
+                    f'<circle cx="{cx}" cy="{cy}" r="5.5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/></g></a>')
     lx = ax.left + 12
     body.append(
         f'<g class="legend" transform="translate({lx} {ax.top + 14})">'
         f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: 95% CI)</text>'
-        f'<circle cx="150" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/><text x="160" y="4">reverted attempt</text></g>'
+        f'<circle cx="150" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/><text x="160" y="4">reverted</text>'
+        f'{_cross(246, 0, REVERTED_COLOR)}<text x="256" y="4">TEST failed</text></g>'
     )
     return _svg("plot-cumulative", title, ax, body)
 
 
+BEFORE_COLOR, AFTER_COLOR = "#a0aec0", "#2b6cb0"
+
+
 def plot_phases(first: dict[str, float] | None, last: dict[str, float] | None) -> str:
-    """Stacked bars of per-phase seconds: first profile vs last profile."""
-    title = "Per-phase runtime, first profile vs last profile"
+    """Per-phase seconds, first profile vs last, side by side on a log scale (a 100x faster phase stays visible)."""
+    title = "Per-phase runtime, first profile vs last profile (log scale)"
     if not first:
         return _empty("plot-phases", title, "no profile in the record")
-    bars = [("before (first profile)", first)] + ([("after (last profile)", last)] if last else [])
+    bars = [("before", first)] + ([("after", last)] if last else [])
     names = list(dict.fromkeys([n for _, ph in bars for n in ph]))
-    top = max(sum(v for v in ph.values() if isinstance(v, (int, float))) for _, ph in bars) or 1.0
-    ax = _Axes((0, len(bars)), (0, top * 1.08), width=760, height=340, margin=(20, 220, 46, 64))
-    body = ax.frame("", "seconds", xticks=[], fmt_y=lambda v: f"{v:g}s")
-    bw = (ax.width - ax.left - ax.right) / len(bars) * 0.5
-    for i, (label, ph) in enumerate(bars):
-        cx = ax.x(i + 0.5)
-        base = 0.0
-        total = sum(v for v in ph.values() if isinstance(v, (int, float)))
-        for j, name in enumerate(names):
-            v = ph.get(name)
+    totals = {label: sum(v for v in ph.values() if isinstance(v, (int, float)) and v > 0) for label, ph in bars}
+    groups = [(name, {label: ph.get(name) for label, ph in bars}) for name in names] + [("total", totals)]
+    values = [v for _, g in groups for v in g.values() if isinstance(v, (int, float)) and v > 0]
+    if not values:
+        return _empty("plot-phases", title, "the profiles hold no positive phase time")
+    lo, hi = min(values) / 3, max(values) * 2
+    ax = _Axes((0, len(groups)), (lo, hi), log_y=True, width=760, height=340, margin=(36, 20, 46, 64))
+    decades = [10.0 ** k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1) if lo <= 10.0 ** k <= hi]
+    body = ax.frame("", "seconds (log scale)", xticks=[], yticks=decades if len(decades) >= 3 else None, fmt_y=lambda v: f"{v:g}s")
+    slot = (ax.width - ax.left - ax.right) / len(groups)
+    bw = slot * 0.8 / len(bars)
+    for i, (name, g) in enumerate(groups):
+        x0 = ax.x(i) + slot * 0.1
+        for j, (label, _) in enumerate(bars):
+            v = g.get(label)
             if not isinstance(v, (int, float)) or v <= 0:
                 continue
-            y0, y1 = ax.y(base), ax.y(base + v)
-            tip = f"{name}: {v:.3g}s ({v / total:.0%} of {label})"
+            top = ax.y(v)
+            share = f", {v / totals[label]:.0%} of the run" if name != "total" and totals[label] else ""
             body.append(
-                f'<rect class="phase-bar" data-phase="{_e(name)}" x="{round(cx - bw / 2, 1)}" y="{y1}" width="{round(bw, 1)}" '
-                f'height="{round(y0 - y1, 1)}" fill="{PHASE_COLORS[j % len(PHASE_COLORS)]}" stroke="#fff"><title>{_e(tip)}</title></rect>'
-            )
-            if y0 - y1 > 14:
-                body.append(f'<text x="{cx}" y="{(y0 + y1) / 2 + 4}" text-anchor="middle" class="bar-label">{_e(name)} {v / total:.0%}</text>')
-            base += v
-        body.append(f'<text x="{cx}" y="{ax.height - ax.bottom + 16}" text-anchor="middle" class="tick">{_e(label)}</text>')
-        body.append(f'<text x="{cx}" y="{ax.y(base) - 6}" text-anchor="middle" class="tick">{total:.3g}s</text>')
-    for j, name in enumerate(names):
-        y = ax.top + 10 + j * 20
-        x = ax.width - ax.right + 20
-        body.append(f'<rect x="{x}" y="{y - 9}" width="12" height="12" fill="{PHASE_COLORS[j % len(PHASE_COLORS)]}"/><text x="{x + 18}" y="{y + 2}" class="tick">{_e(name)}</text>')
+                f'<rect class="phase-bar {label}" data-phase="{_e(name)}" x="{round(x0 + j * bw, 1)}" y="{top}" '
+                f'width="{round(bw, 1)}" height="{round(ax.y(lo) - top, 1)}" fill="{BEFORE_COLOR if label == "before" else AFTER_COLOR}">'
+                f'<title>{_e(f"{name}: {v:.3g}s {label}{share}")}</title></rect>')
+        before, after = g.get("before"), g.get("after")
+        if isinstance(before, (int, float)) and isinstance(after, (int, float)) and before > 0 and after > 0:
+            body.append(f'<text x="{round(x0 + bw * len(bars) / 2, 1)}" y="{ax.y(max(before, after)) - 6}" text-anchor="middle" class="tick">{before / after:.3g}x</text>')
+        body.append(f'<text x="{round(ax.x(i) + slot / 2, 1)}" y="{ax.height - ax.bottom + 16}" text-anchor="middle" class="tick">{_e(name)}</text>')
+    body.append(f'<g class="legend" transform="translate({ax.left + 4} 18)"><rect x="0" y="-9" width="12" height="12" fill="{BEFORE_COLOR}"/>'
+                f'<text x="18" y="2">first profile</text><rect x="120" y="-9" width="12" height="12" fill="{AFTER_COLOR}"/><text x="138" y="2">last profile</text></g>')
     return _svg("plot-phases", title, ax, body)
 
 

@@ -19,7 +19,6 @@ from campaign.review import calibration as _calibration
 from campaign.review import codecost as _codecost
 from campaign.review import lint as _review
 from campaign.review import plots as _plots
-from campaign.review.plots import _e
 
 
 def collect(record_dir: Path) -> dict[str, Any]:
@@ -46,7 +45,51 @@ def collect(record_dir: Path) -> dict[str, Any]:
             "last": _review._data(profiles[-1]).get("phases") if len(profiles) > 1 else None,
         },
         "logs": logs,
+        "attachments": attachments(record, events),
     }
+
+
+PATCH_LIMIT = 200_000  # characters of one patch shown in the page; a larger one is cut, with a note
+
+
+def attachments(record: Path, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per iteration: its patch (as recorded) and the profile it was planned from, as text for the page."""
+    out = []
+    for row in _review.iteration_rows(events):
+        n = row["iteration"]
+        own = _review.iteration_events(events, n)
+        final = _review._data(_review.last_of(own, "commit")).get("patch") or _review._data(_review.last_of(own, "revert")).get("patch")
+        name = final or row.get("patch")
+        text = None
+        if name and (record / name).is_file():
+            text = (record / name).read_text(encoding="utf-8", errors="replace")
+            if len(text) > PATCH_LIMIT:
+                text = text[:PATCH_LIMIT] + f"\n... (cut at {PATCH_LIMIT} characters; the whole patch is {name} in the record)\n"
+        start = events.index(own[0]) if own else len(events)
+        profile = next((e for e in reversed(events[:start + 1]) if e.get("type") == "profile"), None)
+        out.append({"iteration": n, "patch": name, "patch_text": text,
+                    "profile": profile_text(_review._data(profile)) if profile else None})
+    return out
+
+
+def profile_text(profile: dict[str, Any]) -> str:
+    """A profile event as a plain-text table: phases with shares, top functions, line timings."""
+    lines = [f"case {profile.get('case')}, total {profile.get('total_s') or 0:.4g} s", "", "phase                    seconds   share"]
+    shares = profile.get("shares") or {}
+    for name, secs in sorted((profile.get("phases") or {}).items(), key=lambda kv: -(kv[1] or 0)):
+        share = shares.get(name)
+        lines.append(f"{name:<22} {secs or 0:>9.4g}   {'' if share is None else f'{share:.0%}'}")
+    top = profile.get("top_functions") or []
+    if top:
+        lines += ["", "top functions            cumulative s   own s    calls"]
+        for f in top[:15]:
+            where = f"{f.get('file')}:{f.get('line')} {f.get('function')}"
+            lines.append(f"{where[:60]:<60} {f.get('cumtime') or 0:>9.4g} {f.get('tottime') or 0:>9.4g} {f.get('ncalls')!s:>8}")
+    for func, rows in (profile.get("lines") or {}).items():
+        lines += ["", f"line timings of {func}"]
+        for r in rows[:40]:
+            lines.append(f"{r.get('line')!s:>5} {r.get('hits')!s:>8} {r.get('time_s') or 0:>10.4g}s  {r.get('source') or ''}")
+    return "\n".join(lines)
 
 
 def _logs(record: Path, events: list[dict[str, Any]]) -> dict[str, str | None]:
@@ -142,97 +185,74 @@ def format_text(result: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- HTML
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
-_HEAD = re.compile(r"^(#{1,6})\s+(.*)$")
 _ITER = re.compile(r"\bIteration\s+(\d+)\b", re.IGNORECASE)
+_SURPRISE = re.compile(r"\bsurprise\s*:", re.IGNORECASE)
+
+
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    # raw HTML off: a Surprise holding <script> stays text; breaks: the logs' "**Field:** value" lines keep their lines
+    return MarkdownIt("commonmark", {"html": False, "breaks": True})
+
+
+def _html_token(content: str):
+    from markdown_it.token import Token
+
+    token = Token("html_inline", "", 0)
+    token.content = content  # written by us, never from the record
+    return token
+
+
+def _mark_surprise(children: list) -> list:
+    """Wrap each line of an inline run that says "Surprise:" in ``<mark class="surprise">``."""
+    out, line = [], []
+
+    def flush(brk=None):
+        text = "".join(t.content for t in line if t.type in ("text", "code_inline"))
+        out.extend([_html_token('<mark class="surprise">'), *line, _html_token("</mark>")] if _SURPRISE.search(text) else line)
+        if brk is not None:
+            out.append(brk)
+        line.clear()
+
+    for token in children:
+        if token.type in ("softbreak", "hardbreak"):
+            flush(token)
+        else:
+            line.append(token)
+    flush()
+    return out
 
 
 def markdown_html(text: str | None, prefix: str) -> tuple[str, set[str]]:
-    """A minimal markdown -> HTML of our own that escapes everything first.
+    """A rendered log as HTML (markdown-it-py, raw HTML off, so everything from the record is escaped).
 
-    Headings, bullet lists, ``**bold**``, ```code```, fenced blocks and
-    paragraphs; a heading naming "Iteration N" gets ``id="<prefix>-iter-N"``
-    (the first one; later ones ``-2``, ``-3``); a line with a Surprise is
+    Headings move one level down (the page has its own h1/h2); a heading
+    naming "Iteration N" gets ``id="<prefix>-iter-N"`` (the first one; later
+    ones ``-2``, ``-3``) and a link back to its row; a line with a Surprise is
     wrapped in ``<mark class="surprise">``. Returns the HTML and the ids made.
     """
     if text is None:
         return '<p class="missing">(not rendered in this record)</p>', set()
-    out: list[str] = []
+    md = _markdown()
+    tokens = md.parse(text)
     ids: set[str] = set()
-    para: list[str] = []
-    in_list = in_code = False
-
-    def inline(s: str) -> str:
-        s = _e(s)
-        s = _CODE.sub(r"<code>\1</code>", s)
-        s = _BOLD.sub(r"<strong>\1</strong>", s)
-        return s
-
-    def surprise(raw: str, html: str) -> str:
-        return f'<mark class="surprise">{html}</mark>' if re.search(r"\bsurprise\b\s*\**\s*:", raw, re.IGNORECASE) else html
-
-    def flush() -> None:
-        nonlocal in_list
-        if para:
-            out.append("<p>" + "<br>".join(para) + "</p>")
-            para.clear()
-        if in_list:
-            out.append("</ul>")
-            in_list = False
-
-    for raw in text.splitlines():
-        if raw.strip().startswith("```"):
-            if in_code:
-                out.append("</pre>")
-                in_code = False
-            else:
-                flush()
-                out.append('<pre class="code">')
-                in_code = True
-            continue
-        if in_code:
-            out.append(_e(raw) + "\n")
-            continue
-        if not raw.strip():
-            flush()
-            continue
-        m = _HEAD.match(raw)
-        if m:
-            flush()
-            level = min(len(m.group(1)) + 1, 6)
-            attr = ""
-            it = _ITER.search(m.group(2))
-            if it:
-                base = f"{prefix}-iter-{int(it.group(1))}"
-                anchor, k = base, 2
-                while anchor in ids:
-                    anchor, k = f"{base}-{k}", k + 1
-                ids.add(anchor)
-                attr = f' id="{anchor}"'
-                back = f' <a class="back" href="#iter-{int(it.group(1))}" title="this iteration in the table">↑</a>'
-            else:
-                back = ""
-            out.append(f"<h{level}{attr}>{inline(m.group(2))}{back}</h{level}>")
-            continue
-        stripped = raw.lstrip()
-        if stripped.startswith(("- ", "* ")):
-            if para:
-                out.append("<p>" + "<br>".join(para) + "</p>")
-                para.clear()
-            if not in_list:
-                out.append("<ul>")
-                in_list = True
-            out.append("<li>" + surprise(raw, inline(stripped[2:])) + "</li>")
-            continue
-        if in_list:
-            out.append("</ul>")
-            in_list = False
-        para.append(surprise(raw, inline(raw)))
-    if in_code:
-        out.append("</pre>")
-    flush()
-    return "\n".join(out), ids
+    for i, token in enumerate(tokens):
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+        if token.type == "heading_open" and (it := _ITER.search(tokens[i + 1].content)):
+            n = int(it.group(1))
+            base = anchor = f"{prefix}-iter-{n}"
+            k = 2
+            while anchor in ids:
+                anchor, k = f"{base}-{k}", k + 1
+            ids.add(anchor)
+            token.attrSet("id", anchor)
+            tokens[i + 1].children.append(
+                _html_token(f' <a class="back" href="#iter-{n}" title="this iteration in the table">↑</a>'))
+        elif token.type == "inline" and token.children:
+            token.children = _mark_surprise(token.children)
+    return md.renderer.render(tokens, md.options, {}), ids
 
 
 def render_html(result: dict[str, Any]) -> str:
@@ -262,7 +282,8 @@ def render_html(result: dict[str, Any]) -> str:
         plots={k: Markup(v) for k, v in plots.items()},
         optimization_log=Markup(opt_html),
         thinking_log=Markup(think_html),
-        anchors=opt_ids | think_ids | {f"cost-iter-{c['iteration']}" for c in result["code_cost"] if c.get("iteration") is not None},
+        anchors=opt_ids | think_ids | {f"cost-iter-{c['iteration']}" for c in result["code_cost"] if c.get("iteration") is not None}
+        | {f"patch-iter-{a['iteration']}" for a in result.get("attachments") or []},
         calibration_by_iter={p["iteration"]: p for p in calib["points"]},
         cost_by_iter={c["iteration"]: c for c in result["code_cost"] if c.get("iteration") is not None},
         findings_by_iter=_group_findings(result["findings"]),
