@@ -100,7 +100,7 @@ def _status_text(r: dict[str, Any]) -> str:
     for warning in r["warnings"]:
         lines.append(f"warning: {warning}")
     if r.get("recovery"):
-        lines.append(f"after a crash: {r['recovery']}")
+        lines.append(f"{'note' if r['recovery'].startswith('FINISH refused') else 'after a crash'}: {r['recovery']}")
     lines.append(_next_line(r))
     return "\n".join(lines)
 
@@ -318,11 +318,18 @@ def skip(why, name, workspace, as_json):
 @json_option
 @_errors
 def finish(name, workspace, as_json):
-    """FINISH: full case vs the pre-optimization tag, tag <name>/post-optimization, merge back."""
+    """FINISH: TEST and benchmark of the full case vs the baseline, tag <name>/post-optimization, merge back.
+
+    A full case whose outputs differ from the baseline's refuses the finish
+    (exit code 3, the output named): nothing is tagged or merged, and the fix
+    is a new iteration (THINK is due).
+    """
     result = _open(workspace, name).finish(progress=_progress(as_json))
     emit(result, as_json, lambda r: (
-        f"finished: {_x(r['final_speedup'])} over baseline; full case {_x((r['full'] or {}).get('speedup'))} "
-        f"vs the pre-optimization tag; tagged {r['post_tag']}, merged into {r['merged_into']}"))
+        f"finished: {_x(r['final_speedup'])} over baseline; full case "
+        + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")
+        + f"{_x((r['full'] or {}).get('speedup'))} vs the pre-optimization tag; "
+        f"tagged {r['post_tag']}, merged into {r['merged_into']}"))
 
 
 @click.command("render")
