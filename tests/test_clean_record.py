@@ -8,6 +8,7 @@ package) and the baseline snapshot is one archive, not a loose importable tree.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -82,11 +83,7 @@ def can_build_wheels() -> bool:
 
     if tuple(int(p) for p in setuptools.__version__.split(".")[:2]) >= (70, 1):
         return True  # bdist_wheel is part of setuptools
-    try:
-        import wheel  # noqa: F401  (the `test` extra installs it)
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("wheel") is not None  # the `test` extra installs it
 
 
 def ok(result) -> dict:
