@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from campaign.cli import cli
-from campaign.review.report import collect, markdown_html, render_html
+from campaign.review.report import collect, format_text, markdown_html, render_html
 from records import DEFECTS, clean_record
 
 REPO = Path(__file__).resolve().parent.parent
@@ -231,9 +231,11 @@ def _test_failed(b, record: Path, n: int, message: str) -> None:
 def test_headline_is_the_full_case_result(tmp_path):
     b = clean_record()
     b.find("finish", None)["data"]["validation"] = {"case": "full", "commit": "c4", "passed": True}
-    html = render_html(collect(b.write(tmp_path / "checked")))
+    result = collect(b.write(tmp_path / "checked"))
+    html = render_html(result)
     headline = html.split('id="headline"')[1].split("</div></div>")[0]
     assert "2.8x" in headline and "<code>full</code>" in headline and "outputs match the baseline" in headline
+    assert format_text(result).splitlines()[1] == "full case full: 2.8x [2.6, 3] vs the baseline; outputs match the baseline's"
 
     old = render_html(collect(clean_record().write(tmp_path / "older")))  # a finish without a validation
     assert "outputs not checked at FINISH" in old.split('id="headline"')[1].split("</div></div>")[0]

@@ -134,6 +134,17 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
+def full_case_line(fc: dict[str, Any] | None) -> str:
+    """The headline in words: the full case vs the baseline, and whether its outputs were checked."""
+    if not fc:
+        return "full case: not run yet (FINISH runs it before the merge)"
+    ci = f" [{fc['ci'][0]:.3g}, {fc['ci'][1]:.3g}]" if fc.get("ci") else ""
+    outputs = ("outputs match the baseline's" if fc.get("outputs_match")
+               else f"outputs DIFFER, nothing merged: {fc.get('failure')}" if fc.get("outputs_match") is False
+               else "outputs not checked at FINISH (an older record)")
+    return f"full case {fc.get('case')}: {_x(fc.get('speedup'))}{ci} vs the baseline; {outputs}"
+
+
 def format_text(result: dict[str, Any]) -> str:
     s = result["summary"]
     out = [
@@ -142,6 +153,7 @@ def format_text(result: dict[str, Any]) -> str:
         + (f" [{s['final_ci'][0]:.3g}, {s['final_ci'][1]:.3g}]" if s.get("final_ci") else "")
         + (f", goal {_x(s['goal_speedup'])}" if s.get("goal_speedup") else "")
         + ("" if s["finished"] else " (not finished)"),
+        full_case_line(s.get("full_case")),
         "",
     ]
     rows = []
