@@ -144,8 +144,17 @@ def extract_snapshot(record_dir: Path, dest: Path) -> list[str]:
     if archive.is_file():
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                names = [m.name for m in tar.getmembers() if m.isfile() or m.issym()]
-                tar.extractall(dest, filter="data")
+                members = tar.getmembers()
+                names = [m.name for m in members if m.isfile() or m.issym()]
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(dest, filter="data")
+                else:  # Python < 3.11.4: the same refusals, by hand
+                    for m in members:
+                        target = (dest / m.name).resolve()
+                        if not (m.isfile() or m.isdir() or m.issym()) or not target.is_relative_to(dest.resolve()) or (
+                                m.issym() and not (target.parent / m.linkname).resolve().is_relative_to(dest.resolve())):
+                            raise tarfile.TarError(f"member {m.name!r} would leave the snapshot's folder")
+                    tar.extractall(dest)
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise BaselineError(f"the baseline snapshot {archive} cannot be read ({exc}); restore it from git.") from None
         return sorted(names)
