@@ -55,3 +55,13 @@ def test_a_full_case_that_differs_fails_finish_before_the_merge(tmp_path):
     (repo / "primes.py").write_text(SIEVE)
     tried = json.loads(c("try", "--json").stdout)  # its BENCHMARK verdict does not matter here
     assert tried["test"]["cases"] == ["fast", "full"] and tried["test"]["passed"]
+    logged = ok(c("log", "--surprise", "None", "--why", "w", "--lesson", "l", "--keep", "the full case was wrong",
+                  "--json"))
+    assert logged["kept"] is True  # even if slower than the (wrong) last kept tree
+    assert ok(c("decide", "--json"))["stop"] is True
+    finished = ok(c("finish", "--json"))
+    assert finished["validation"] == {"case": "full", "commit": git(repo, "rev-parse", "optimization/primes~1"),
+                                      "passed": True}
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main" and (repo / "primes.py").read_text() == SIEVE
+    summary = (repo / "optim" / "primes" / "summary.md").read_text()
+    assert "Full-scale validation against `primes/pre-optimization`: outputs of case `full` match" in summary
