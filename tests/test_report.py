@@ -296,3 +296,16 @@ def test_raw_html_in_a_log_stays_text():
     html, _ = markdown_html("**Surprise:** <div onclick=x>hi</div>\n\n<div>\nblock\n</div>\n\n<!-- c -->\n", "log")
     assert "<div" not in html and "<!--" not in html
     assert "&lt;div onclick=x&gt;hi&lt;/div&gt;" in html and "&lt;div&gt;" in html
+
+
+def test_every_stopping_reason_and_exhausted_why_is_in_the_report(tmp_path):
+    b = clean_record()
+    b.find("decide", 2)["data"].update(exhausted=True, phase="load", why="every <path> is read once")
+    b.find("decide", 4)["data"].update(stop=True, rule="declared", reason="stopped by decision: out of time")
+    result = collect(b.write(tmp_path / "r"))
+    html = render_html(result)
+    stopping = html.split('id="stopping"')[1].split("</div>")[0]
+    assert "stopped by decision: out of time" in stopping
+    assert "Phase `load` declared exhausted (iteration 2): every &lt;path&gt; is read once" in stopping
+    text = format_text(result)
+    assert "stopped: stopped by decision: out of time" in text and "every <path> is read once" in text

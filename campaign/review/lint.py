@@ -432,6 +432,13 @@ def full_case_result(events: list[Event]) -> dict[str, Any] | None:
     }
 
 
+def _decisions(events: list[Event]) -> list[str]:
+    """Every written decision (stop, exhausted, skip) as the logs render it."""
+    from campaign.loop.render import decision_views
+
+    return [d["text"] for d in decision_views(events)]
+
+
 def _dominant(events: list[Event]) -> str | None:
     """The largest phase of the latest profile: where the time goes now (exhausted or not)."""
     shares = _data(last_of(events, "profile")).get("shares") or {}
@@ -460,5 +467,7 @@ def summary(events: list[Event]) -> dict[str, Any]:
         "baseline_commit": baseline.get("commit") or init.get("base_commit"),
         "dominant_phase": _dominant(events) or finish.get("dominant_phase"),
         "full_case": full_case_result(events),
+        "stop_reason": next((_data(e).get("reason") for e in reversed(of_type(events, "decide")) if _data(e).get("stop")), None),
+        "decisions": _decisions(events),
         "median_gain": median([r["measured"] for r in kept if r["measured"]]) if kept and any(r["measured"] for r in kept) else None,
     }

@@ -154,6 +154,8 @@ def format_text(result: dict[str, Any]) -> str:
         + (f", goal {_x(s['goal_speedup'])}" if s.get("goal_speedup") else "")
         + ("" if s["finished"] else " (not finished)"),
         full_case_line(s.get("full_case")),
+        f"stopped: {s.get('stop_reason') or 'not yet'}",
+        *(f"  {d}" for d in s.get("decisions") or []),
         "",
     ]
     rows = []
