@@ -333,6 +333,6 @@ def test_every_stopping_reason_and_exhausted_why_is_in_the_report(tmp_path):
     html = render_html(result)
     stopping = html.split('id="stopping"')[1].split("</div>")[0]
     assert "stopped by decision: out of time" in stopping
-    assert "Phase `load` declared exhausted (iteration 2): every &lt;path&gt; is read once" in stopping
+    assert "Phase <code>load</code> declared exhausted (iteration 2): every &lt;path&gt; is read once" in stopping
     text = format_text(result)
     assert "stopped: stopped by decision: out of time" in text and "every <path> is read once" in text

@@ -301,6 +301,7 @@ def render_html(result: dict[str, Any]) -> str:
         calibration_by_iter={p["iteration"]: p for p in calib["points"]},
         cost_by_iter={c["iteration"]: c for c in result["code_cost"] if c.get("iteration") is not None},
         findings_by_iter=_group_findings(result["findings"]),
+        decisions=[Markup(_markdown().renderInline(d)) for d in result["summary"].get("decisions") or []],
     )
 
 
