@@ -424,3 +424,13 @@ def test_every_exhausted_why_is_rendered(repo):
         text = (record / name).read_text()
         assert "Phase `count` declared exhausted (before the first iteration): the sieve is as good as it gets" in text
         assert "Phase `setup` declared exhausted (before the first iteration): range() is already C" in text
+
+
+def test_finish_refuses_edits_no_iteration_tested(repo):
+    j = crafted(repo, "profile")
+    j.append("decide", {"stop": True, "rule": "declared", "reason": "r", "exhausted": False, "phase": None,
+                        "why": "w", "cumulative_speedup": None})
+    (repo / "primes.py").write_text("# an untested edit\n")
+    before = snapshot(repo)
+    assert_refused(run(repo, "finish"), 1, "no iteration tested", "primes.py", "git stash -u")
+    assert snapshot(repo) == before

@@ -55,7 +55,14 @@ def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[s
     previous = state.validation
     if previous and previous.get("passed") and previous.get("commit") == state.last_kept_commit:
         return previous
+    from campaign import vcs
+
     ctx._require_branch(state)
+    stray = vcs.changes(ctx.repo, exclude=[ctx.record_rel]).files
+    if stray:
+        raise VcsError(f"the working tree has changes that no iteration tested ({', '.join(stray[:5])}); FINISH "
+                       f"tests and merges the last kept commit. Set them aside (`git stash -u`) or discard them, "
+                       f"then run `campaign finish` again; nothing was changed.")
     case = ctx.target.full_case
     say(f"FINISH: TEST of the full case {case!r} against the baseline's outputs...")
     test = test_campaign_change(ctx, [case], [])
