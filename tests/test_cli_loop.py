@@ -432,5 +432,5 @@ def test_finish_refuses_edits_no_iteration_tested(repo):
                         "why": "w", "cumulative_speedup": None})
     (repo / "primes.py").write_text("# an untested edit\n")
     before = snapshot(repo)
-    assert_refused(run(repo, "finish"), 1, "no iteration tested", "primes.py", "git stash -u")
+    assert_refused(run(repo, "finish"), 1, "uncommitted changes", "primes.py", "git stash push -u")
     assert snapshot(repo) == before

@@ -21,8 +21,10 @@ from typing import Any, Callable, Iterator
 
 from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
 from campaign.loop import machine as loop
-from campaign.loop.journal import CampaignLock, Journal
-from campaign.loop.record_place import RECORD_ROOT, RECORD_ROOTS, choose_record_root, existing_root, list_campaigns
+from campaign.loop import record_guard
+from campaign.loop.journal import CampaignLock
+from campaign.loop.record_place import RECORD_ROOT, RECORD_ROOTS, choose_record_root, existing_root
+from campaign.loop.record_place import list_campaigns as _recorded_campaigns
 
 __all__ = ["RECORD_ROOT", "RECORD_ROOTS", "CampaignContext", "Progress", "list_campaigns", "record_root",
            "env_number", "required_text", "jsonable_bound"]
@@ -52,6 +54,11 @@ def record_root(workspace: Path) -> Path:
     return Path(workspace) / choose_record_root(Path(workspace))
 
 
+def list_campaigns(workspace: Path) -> list[str]:
+    """Campaigns in ``workspace``: a journal under optim/ (or optim-records/), or only its protected copy (record lost)."""
+    return sorted(set(_recorded_campaigns(Path(workspace))) | set(record_guard.protected_names(Path(workspace))))
+
+
 class CampaignContext:
     """An existing campaign: ``optim/<name>/`` in a workspace (a git repository).
 
@@ -65,8 +72,9 @@ class CampaignContext:
         root = existing_root(self.workspace, name) or choose_record_root(self.workspace)
         self.record_rel = f"{root}/{name}"
         self.record_dir = self.workspace / root / name
-        self.journal = Journal(self.record_dir)
+        self.journal = record_guard.campaign_journal(self.workspace, name, self.record_dir)
         self.lock = CampaignLock(self.record_dir)
+        self.notify: Callable[[str], None] = lambda line: None  # what a command says besides its result
         self._target = None
         self._repo = None
 
@@ -97,7 +105,7 @@ class CampaignContext:
     # -- derived state -------------------------------------------------------------
 
     def state(self) -> loop.State:
-        return loop.derive(self.journal.events())
+        return loop.derive(self.journal.read_protected().events)
 
     @property
     def cli_extra(self) -> str:
@@ -139,6 +147,7 @@ class CampaignContext:
     # -- writing -------------------------------------------------------------------
 
     def _record(self, type_: str, data: dict[str, Any], iteration: int | None = None) -> dict[str, Any]:
+        self.guard_record()
         event = self.journal.append(type_, data, iteration)
         self.render_files()
         return event
@@ -148,10 +157,22 @@ class CampaignContext:
 
         return write_all(self.record_dir, self.journal.events())
 
+    def guard_record(self) -> None:
+        """Check the journal against its protected copy (restore it, or refuse); takes the lock."""
+        with self.lock:
+            record_guard.guard_journal(self.journal, lambda: self.repo, self.record_rel, self.notify)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the lock with the journal checked against its protected copy."""
+        with self.lock:
+            self.guard_record()
+            yield
+
     @contextmanager
     def _step(self, command: str) -> Iterator[loop.State]:
-        """Hold the lock, finish an interrupted commit/revert, check ``command`` may run now."""
-        with self.lock:
+        """Hold the lock (journal checked), finish an interrupted commit/revert, check ``command`` may run now."""
+        with self.locked():
             state = self._complete_pending(self.state())
             loop.check_command(command, state, self.cli_extra)
             yield state
