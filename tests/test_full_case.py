@@ -65,3 +65,12 @@ def test_a_full_case_that_differs_fails_finish_before_the_merge(tmp_path):
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main" and (repo / "primes.py").read_text() == SIEVE
     summary = (repo / "optim" / "primes" / "summary.md").read_text()
     assert "Full-scale validation against `primes/pre-optimization`: outputs of case `full` match" in summary
+
+
+def test_the_refusal_names_the_failing_tests_when_the_outputs_match():
+    from campaign.loop.steps.finish import full_case_failure
+
+    validation = {"case": "full", "failures": [], "test_command": {
+        "cmd": "pytest", "rc": 1, "passed": False, "failed_tests": [{"name": "tests/test_big.py::test_scale", "message": "x"}]}}
+    assert full_case_failure(validation) == ("the full case 'full' passed but the test command `pytest` exited 1 "
+                                             "(failed: tests/test_big.py::test_scale)")

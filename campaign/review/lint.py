@@ -409,7 +409,8 @@ def _first_failure(test: dict[str, Any]) -> str | None:
         return "edits outside the scope: " + ", ".join(test["out_of_scope"])
     cmd = test.get("test_command") or {}
     if cmd and not cmd.get("passed"):
-        return f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}"
+        names = [t.get("name") for t in cmd.get("failed_tests") or [] if t.get("name")]
+        return f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}" + (f": failed {', '.join(names[:5])}" if names else "")
     return None
 
 

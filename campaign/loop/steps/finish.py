@@ -85,7 +85,9 @@ def full_case_failure(validation: dict[str, Any]) -> str:
         detail = f.get("message") or f"expected {f.get('expected')!r}, got {f.get('actual')!r}"
         return f"the full case {case!r} differs from the baseline: output {f.get('output')!r}: {detail}{more}"
     cmd = validation.get("test_command") or {}
-    return f"the full case {case!r} passed but the test command `{cmd.get('cmd')}` exited {cmd.get('rc')}"
+    names = [t.get("name") for t in cmd.get("failed_tests") or [] if t.get("name")]
+    failed = f" (failed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''})" if names else ""
+    return f"the full case {case!r} passed but the test command `{cmd.get('cmd')}` exited {cmd.get('rc')}{failed}"
 
 
 def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str], None]) -> dict[str, Any]:
