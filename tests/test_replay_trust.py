@@ -160,3 +160,15 @@ def test_a_snapshot_symlink_leaving_the_record_is_refused_even_with_trust(tmp_pa
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "ok.sh" in result.stderr and "symlink" in result.stderr
     assert not marker.exists()
+
+
+def test_the_manifest_covers_the_snapshot_archive(tmp_path):
+    """Records now hold their snapshot as baseline_snapshot.tar.gz: altering it must change the digest."""
+    from campaign.loop.manifest import manifest, manifest_digest
+
+    record = _record(tmp_path / "rec" / "crafted", tmp_path / "PWNED")
+    (record / "baseline_snapshot.tar.gz").write_bytes(b"archive v1")
+    before = manifest(record)
+    assert "baseline_snapshot.tar.gz" in before["files"]
+    (record / "baseline_snapshot.tar.gz").write_bytes(b"archive v2")
+    assert manifest_digest(manifest(record)) != manifest_digest(before)

@@ -2,10 +2,11 @@
 
 Replay rebuilds a campaign from its record: the baseline snapshot (code and
 ``campaign.toml`` commands), every patch, steered by the journal and checked
-against the baseline's outputs. ``manifest(record_dir)`` hashes exactly those
-files; its digest names one exact record. ``campaign finish`` writes it
-beside the record (``manifest.json``) before the record's final commit, so
-it is committed with the record; ``campaign.review.trust`` decides from the
+against the baseline's outputs (the snapshot is ``baseline_snapshot.tar.gz``,
+or an older record's ``baseline_snapshot/`` folder). ``manifest(record_dir)``
+hashes exactly those files; its digest names one exact record. ``campaign
+finish`` writes it beside the record (``manifest.json``) before the record's
+final commit, so it is committed with the record; ``campaign.review.trust`` decides from the
 digest whether this machine made the record.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
-COVERED_FILES = ("journal.jsonl", "baseline.json")
+COVERED_FILES = ("journal.jsonl", "baseline.json", "baseline_snapshot.tar.gz")
 COVERED_DIRS = ("baseline_snapshot", "patches", "baseline_results")
 
 

@@ -1,6 +1,6 @@
 """``campaign replay``: rebuild a campaign from its record and re-verify every step.
 
-From the record alone (``baseline_snapshot/`` + ``patches/`` + the journal)
+From the record alone (the baseline snapshot + ``patches/`` + the journal)
 a fresh git workspace is built in a temporary directory; the baseline's
 outputs are re-computed and checked against the recorded ones; then every
 attempt, kept or reverted, is re-applied on top of the last kept state and
@@ -155,15 +155,19 @@ def _commit_all(repo, message: str) -> str:
 def build_workspace(record_dir: Path, dest: Path) -> Any:
     """A fresh git repository holding the record's baseline snapshot, committed."""
     snapshot = record_dir / "baseline_snapshot"
-    if not snapshot.is_dir():
-        raise ReplayError(f"the record has no baseline_snapshot/ ({snapshot}); it cannot be rebuilt.")
-    from campaign.loop.tree_checks import symlinks_leaving
+    if snapshot.is_dir():  # an older record's loose folder (the archive's tarfile filter refuses such links itself)
+        from campaign.loop.tree_checks import symlinks_leaving
 
-    leaving = symlinks_leaving(snapshot, [p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*")])
-    if leaving:  # their targets are not in the record, so neither its manifest nor the user's trust covers them
-        raise ReplayError(f"the baseline snapshot holds symlinks that leave it ({', '.join(leaving[:5])}): replay "
-                          f"would run code the record does not hold. Replace them with the files themselves.")
-    shutil.copytree(snapshot, dest, symlinks=True, dirs_exist_ok=True)
+        leaving = symlinks_leaving(snapshot, [p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*")])
+        if leaving:  # their targets are not in the record, so neither its manifest nor the user's trust covers them
+            raise ReplayError(f"the baseline snapshot holds symlinks that leave it ({', '.join(leaving[:5])}): "
+                              f"replay would run code the record does not hold. Replace them with the files themselves.")
+    from campaign.measure.baseline import BaselineError, extract_snapshot
+
+    try:
+        extract_snapshot(record_dir, dest)
+    except BaselineError as exc:
+        raise ReplayError(f"{exc} It cannot be rebuilt.") from None
     repo = _git(dest)
     _commit_all(repo, "replay: baseline snapshot")
     return repo
