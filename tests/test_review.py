@@ -37,7 +37,7 @@ def test_clean_record_has_no_finding_and_exits_0(clean_dir):
 
 def test_terminal_view_shows_table_calibration_and_cost(clean_dir):
     out = run("review", str(clean_dir)).output
-    for header in ("iter", "predicted", "measured [CI]", "verdict", "kept", "surprise"):
+    for header in ("iter", "predicted", "measured [interval]", "verdict", "kept", "surprise"):
         assert header in out
     assert "The cache never hit" in out
     assert "calibration: median measured/predicted" in out

@@ -301,10 +301,11 @@ class Runner:
             first = (result["test"].get("failures") or [{}])[0].get("message", "")
             self.say(f"[iter {n}] TEST FAILED: {first[:200]}")
         else:
-            lo, hi = bench.get("ci") or (0, 0)
+            from campaign.measure.stats import describe_interval
+
             cum = (bench.get("vs_baseline") or {}).get("speedup") or 0.0
             self.say(f"[iter {n}] BENCHMARK: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x "
-                     f"(CI {lo:.2f}-{hi:.2f}); vs baseline {cum:.2f}x")
+                     f"({describe_interval(bench.get('ci'), bench.get('ci_level'))}); vs baseline {cum:.2f}x")
 
     def _log(self, state, events) -> None:
         from campaign.loop.machine import Step

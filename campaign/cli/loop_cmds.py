@@ -84,7 +84,7 @@ def _status_text(r: dict[str, Any]) -> str:
     lines = [f"campaign {r['name']} (target {r['target']}, goal {_x(r['goal_speedup'])}, "
              f"cap {r['max_iterations']} iterations) - {'FINISHED' if r['finished'] else 'iteration ' + str(r['iteration'])}"]
     lines.append(f"cumulative speedup: {_x(r['cumulative_speedup'])}"
-                 + (f" (CI {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
+                 + (f" (interval {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
                  + f"; {r['iterations_done']} iteration(s) done, {r['kept']} kept")
     for it in r["iterations"]:
         if it["kept"] is None:
@@ -220,10 +220,13 @@ def try_(full, name, workspace, as_json):
                 failures += f"; test command `{cmd.get('cmd')}` exited {cmd.get('rc')}"
             return f"TEST FAILED: {failures}\n" + _next_line(r)
         b = r["benchmark"]
-        ci = b["ci"]
+        from campaign.measure.stats import describe_interval
+
         vs = b["vs_baseline"]
         line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {_x(b['speedup'])} vs last kept "
-                f"(CI {ci[0]:.2f}-{ci[1]:.2f}); {_x(vs['speedup'])} vs baseline")
+                f"({describe_interval(b['ci'], b.get('ci_level'))}); {_x(vs['speedup'])} vs baseline")
+        if b.get("policy") and b["verdict"] not in ("faster", "slower"):
+            line += f"; policy: {b['policy']}"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
         return line + "\n" + _next_line(r)

@@ -107,7 +107,7 @@ def format_text(result: dict[str, Any]) -> str:
         ci = f" [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
         verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
         rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"])])
-    out += _table(["iter", "phase", "predicted", "measured [CI]", "verdict", "kept", "surprise"], rows)
+    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows)
     out.append("")
     findings = result["findings"]
     if findings:
@@ -260,7 +260,7 @@ def plot_cumulative(rows: list[dict[str, Any]]) -> str:
     lx = ax.left + 12
     body.append(
         f'<g class="legend" transform="translate({lx} {ax.top + 14})">'
-        f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: 95% CI)</text>'
+        f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: the decisive interval)</text>'
         f'<circle cx="150" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/><text x="160" y="4">reverted attempt</text></g>'
     )
     return _svg("plot-cumulative", title, ax, body)

@@ -405,7 +405,7 @@ def measure_config(
         ratios = stats.paired_ratios(ref_t, cand_t)
         final = block == proto.blocks - 1
         decision = stats.decide(ratios, stats.noise_floor(pairs), final=final, min_blocks=proto.min_blocks,
-                                seed=proto.seed, spread=stats.pair_spread(pairs))
+                                max_blocks=proto.blocks, pairs=pairs)
         if not final and decision.verdict == "slower":
             stop = "clearly slower than the default"
             break
@@ -425,6 +425,7 @@ def measure_config(
         "ratios": stats.paired_ratios(ref_t, cand_t) if cand_t else [],
         "speedup": decision.speedup if decision else None,
         "ci": list(decision.ci) if decision else None,
+        "ci_level": decision.confidence if decision else None,
         "verdict": (decision.verdict if decision and status in ("ok", "pruned") else None),
         "blocks": len(cand_t),
         "noise": stats.noise_floor(pairs) if pairs else None,
@@ -920,7 +921,7 @@ def _report(req, proto, target, space, default, fixed, machine, env, configs, hi
         measured_best = max((r for r in rows[1:] if r["status"] == "ok" and r["speedup"]), default=None,
                             key=lambda r: r["speedup"])
         extra = (f" The best other configuration, {_label(measured_best['knobs'])}, measured "
-                 f"{measured_best['speedup']:.3f}x (95% CI {measured_best['ci'][0]:.3f}-{measured_best['ci'][1]:.3f}, "
+                 f"{measured_best['speedup']:.3f}x ({stats.describe_interval(measured_best['ci'], measured_best.get('ci_level'))}, "
                  f"{measured_best['verdict']}).") if measured_best else ""
         recommendation = (f"Keep the default ({_label(default)}): no configuration beat it beyond the noise." + extra)
         winner = dict(base_row)
@@ -928,7 +929,7 @@ def _report(req, proto, target, space, default, fixed, machine, env, configs, hi
         chosen = dict(best["knobs"])
         winner = dict(best)
         recommendation = (f"Use {_label(chosen)}: {best['speedup']:.3f}x faster than the default "
-                          f"({_label(default)}), 95% CI {best['ci'][0]:.3f}-{best['ci'][1]:.3f}.")
+                          f"({_label(default)}), {stats.describe_interval(best['ci'], best.get('ci_level'))}.")
     eff = None
     if workers_knob and best is not None:
         try:
@@ -1027,12 +1028,12 @@ def _fmt_s(s: float | None) -> str:
 
 def format_table(report: dict) -> str:
     """The configurations as a Markdown table (measured numbers; prediction beside)."""
-    lines = ["| configuration | status | time | speedup vs default | 95% CI | verdict | predicted | source |",
+    lines = ["| configuration | status | time | speedup vs default | decisive interval (level) | verdict | predicted | source |",
              "|---|---|---|---|---|---|---|---|"]
     for r in report["configs"]:
         name = _label(r["knobs"]) + (" (default)" if r["default"] else "")
         sp = f"{r['speedup']:.3f}x" if r.get("speedup") is not None else "-"
-        ci = f"{r['ci'][0]:.3f}-{r['ci'][1]:.3f}" if r.get("ci") else "-"
+        ci = stats.describe_interval(r["ci"], r.get("ci_level")) if r.get("ci") else "-"
         pred = f"{r['predicted_speedup']:.2f}x" if r.get("predicted_speedup") is not None else "-"
         status = r["status"] + (f" ({r['stopped']})" if r.get("stopped") and r["status"] == "ok" else "")
         lines.append(f"| {name} | {status} | {_fmt_s(r.get('time_s'))} | {sp} | {ci} | {r.get('verdict') or '-'} "
