@@ -330,7 +330,7 @@ def test_inconclusive_is_kept_only_with_a_reason_and_postmortem(repo):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["kept"] is True and data["commit"]
-    assert git(repo, "log", "-1", "--format=%s").startswith("campaign primes iter 1: sieve (1.01x, CI 0.99-1.03)")
+    assert git(repo, "log", "-1", "--format=%s").startswith("campaign primes iter 1: sieve (1.01x, interval 0.99-1.03)")  # no level recorded: not called a CI
     assert (repo / "optim" / "primes" / "patches" / "iter-01-kept.patch").exists()
 
 
