@@ -300,7 +300,8 @@ def benchmark(
         block_load.append(machine_load.block_load(before, machine_load.sample()))
 
         decisions = {ref: decide(ref) for ref in references}
-        cap = max(cap_for(d, blocks) for d in decisions.values()) if blocks >= min_blocks else max_blocks
+        undecided = [d for d in decisions.values() if d.verdict == "inconclusive"]
+        cap = max((cap_for(d, blocks) for d in undecided), default=max_blocks) if blocks >= min_blocks else max_blocks
         per_block = median(block_durations)
         fits = blocks + max(0, int((budget_s - (time.perf_counter() - t_start)) // per_block))
         horizon = max(blocks, min(cap, max_blocks, fits))
