@@ -148,3 +148,52 @@ def test_failed_variant_is_an_error_not_a_speedup(tmp_path, target):
     base, broken = make(tmp_path, "a", 1), make(tmp_path, "broken", -1)
     with pytest.raises(WorkloadError, match="broken variant"):
         benchmark(target, "fast", {"baseline": base, "candidate": broken}, "candidate", max_blocks=3)
+
+
+def fake_runs(monkeypatch, speed: dict[str, float], sigma: float, seed: int = 0):
+    """Replace the fresh processes with seeded synthetic runs: directory name -> relative time."""
+    import math
+    import random
+
+    from campaign.measure import bench as bench_mod
+    from campaign.measure.workload import WorkloadRun
+
+    rng = random.Random(seed)
+
+    def run(target, case, workdir, repeat=1, **kw):
+        base = 0.01 * speed[workdir.name]
+        warm = [base * math.exp(rng.gauss(0, sigma)) for _ in range(repeat)]
+        return WorkloadRun(outputs={}, phases={"hot": min(warm)}, warm_s=warm, first_call_s=base, compile_s=None,
+                           wall_s=sum(warm) + 0.05, repeat=repeat)
+
+    monkeypatch.setattr(bench_mod, "run_workload", run)
+
+
+def test_three_agreeing_blocks_decide_a_real_win(tmp_path, target, monkeypatch):
+    a, b = make(tmp_path, "ref", 1), make(tmp_path, "cand", 1)
+    fake_runs(monkeypatch, {"ref": 1.25, "cand": 1.0}, sigma=0.02)
+    r = benchmark(target, "fast", {"last": a, "candidate": b}, "candidate", process_s=0.01)["last"]
+    assert (r.verdict, r.blocks, r.stop_reason) == ("faster", 3, "decided")
+    assert r.ci[0] > 1 and r.ci_level == pytest.approx(1 - 0.01 / 28)
+
+
+def test_undecided_stops_at_the_noise_cap_and_says_what_a_decision_needs(tmp_path, target, monkeypatch):
+    a, b = make(tmp_path, "ref", 1), make(tmp_path, "cand", 1)
+    # 3% noise per run, a true 1% difference: in the grey zone of a 2% minimum effect (neither same nor faster
+    # is certain); this seed stays there, and the benchmark stops when more blocks would not resolve 2%
+    fake_runs(monkeypatch, {"ref": 1.01, "cand": 1.0}, sigma=0.03, seed=0)
+    r = benchmark(target, "fast", {"last": a, "candidate": b}, "candidate", process_s=0.01, max_blocks=200,
+                  budget_s=1e9)["last"]
+    assert r.verdict == "inconclusive" and r.blocks < 200
+    assert r.stop_reason.startswith("enough blocks to resolve the minimum effect")
+    assert any(n.startswith("undecided:") for n in r.notes)
+
+
+def test_the_budget_stops_and_the_result_says_how_many_more_blocks(tmp_path, target, monkeypatch):
+    a, b = make(tmp_path, "ref", 1), make(tmp_path, "cand", 1)
+    fake_runs(monkeypatch, {"ref": 1.0, "cand": 1.0}, sigma=0.08, seed=1)
+    r = benchmark(target, "fast", {"last": a, "candidate": b}, "candidate", process_s=0.01, max_blocks=3,
+                  min_blocks=3)["last"]
+    assert r.verdict == "inconclusive" and r.stop_reason == "max_blocks"
+    assert r.blocks_needed and r.blocks_needed > 0 and r.seconds_needed is not None
+    assert f"~{r.blocks_needed} more blocks" in " ".join(r.notes)
