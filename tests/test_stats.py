@@ -211,3 +211,35 @@ def test_amdahl():
     assert stats.amdahl_bound(1.0) == math.inf
     assert stats.amdahl_speedup(0.5, 2.0) == pytest.approx(1 / 0.75)
     assert stats.amdahl_bound(0.9, 10) == pytest.approx(stats.amdahl_speedup(0.9, 10))
+
+
+def test_overwhelming_blocks_decide_even_when_they_disagree():
+    # 61x and 45x: the blocks disagree far beyond the A/A noise (not pooled, 1 df), yet no noise explains them
+    pairs = [(1.0, 1.02), (1.0, 0.99), (1.01, 1.0), (0.98, 1.0)]
+    d = stats.decide([61.0, 45.0], pairs=pairs, min_blocks=2, max_blocks=3)
+    assert d.verdict == "faster" and d.overwhelming and not d.pooled
+    assert stats.decide([1 / 61.0, 1 / 45.0], pairs=pairs, min_blocks=2, max_blocks=3).verdict == "slower"
+    # not before min_blocks, not with one block against the trend, not when the A/A noise is as large
+    assert stats.decide([61.0, 45.0], pairs=pairs, min_blocks=3).verdict == "inconclusive"
+    assert not stats.is_overwhelming([3.0, 3.0, 1.1], 0.02, 3)
+    assert not stats.is_overwhelming([3.0, 3.0, 3.0], 0.3, 3)
+
+
+@pytest.mark.parametrize("kind,sigma", [("normal", 0.05), ("bursts", 0.1)])
+def test_tiny_budgets_keep_the_rate(kind, sigma):
+    # the test suites' budget (2 to 3 blocks): alpha is spent over 2 looks, nothing is pooled below 3 blocks,
+    # and a pooled interval is never narrower than the blocks' own spread
+    def run(seed):
+        rng = random.Random(seed)
+        ratios, pairs = [], []
+        for _ in range(3):
+            r, pa, pc = simulate_block(rng, 1.0, sigma, kind)
+            ratios.append(r)
+            pairs += [pa, pc]
+            d = stats.decide(ratios, pairs=pairs, min_blocks=2, max_blocks=3)
+            if d.verdict != "inconclusive":
+                break
+        return d.verdict
+
+    verdicts = [run(seed) for seed in range(1000)]
+    assert sum(v in ("faster", "slower") for v in verdicts) <= 10

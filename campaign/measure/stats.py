@@ -29,6 +29,7 @@ The decision rule (why this one)
   within a block cancels in ``d_i`` (mirrored order) but inflates the A/A
   pairs, so pooling errs towards wider intervals. When the blocks disagree
   (the F test rejects), only the blocks' own spread is used (``n - 1`` df).
+  Below three blocks the F test cannot tell, so nothing is pooled there.
 * **A stated false-verdict rate, whatever the stopping.** The benchmark
   looks after every block. ``alpha`` (default 1%) is the probability that
   identical code is called ``faster`` or ``slower`` in a whole benchmark.
@@ -44,6 +45,14 @@ The decision rule (why this one)
   when the whole interval lies inside ``[1/(1+m), 1+m]`` (two one-sided
   tests); otherwise ``inconclusive`` - together with how many more blocks a
   decision would need at the measured noise (``blocks_needed``).
+* **Overwhelming changes.** When the blocks disagree, the interval has only
+  ``n - 1`` degrees of freedom, and two or three blocks cannot decide even
+  61x (``t`` with 1 df at 99.75% is 127). A change whose every block, from
+  ``min_blocks`` on, is beyond ``max(2x, 1 + 10 x`` the typical A/A
+  difference) in one direction is decided anyway (``overwhelming``): no
+  noise that leaves two runs of the same code within a few percent of each
+  other moves every block by 2x the same way. This rule is outside the
+  union bound; the simulations (``tests/test_stats.py``) count it in.
 
 Every number printed as an interval here is that decisive interval, with
 its level; ranges of blocks are called ranges.
@@ -61,7 +70,10 @@ MIN_EFFECT = 0.02  # the smallest effect worth resolving (relative)
 MIN_EFFECT_FLOOR = MIN_EFFECT  # old name, kept for callers
 MIN_BLOCKS = 3
 MAX_BLOCKS = 30
-POOLING_TEST_LEVEL = 0.05  # pool with the A/A pairs unless the blocks spread more than they predict at this level
+OVERWHELMING_FACTOR = 2.0  # every block beyond 2x (and far beyond the A/A noise): decided whatever the spread
+OVERWHELMING_NOISE_MULTIPLE = 10.0
+POOLING_TEST_LEVEL = 0.05
+MIN_POOLING_DF = 2  # below three blocks the F test cannot see blocks that disagree: no pooling  # pool with the A/A pairs unless the blocks spread more than they predict at this level
 INTERVAL_NAME = "Student t on the block log ratios"
 
 
@@ -95,6 +107,7 @@ class Decision:
     run_noise: float | None = None  # relative sd of one run, from the A/A pairs
     drift: float | None = None  # |median A/A log ratio|: first vs second run of the same code
     blocks_needed: int | None = None  # blocks a decision would need at this noise (None: decided)
+    overwhelming: bool = False
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -113,6 +126,7 @@ class Decision:
             "run_noise": self.run_noise,
             "drift": self.drift,
             "blocks_needed": self.blocks_needed,
+            "overwhelming": self.overwhelming,
         }
 
 
@@ -193,15 +207,13 @@ def t_interval(ratios: list[float], aa_diffs: list[float], level: float) -> Inte
     ss_aa = sum(e * e for e in aa_diffs) / 2  # each A/A difference has variance 2 sigma^2
     df_aa = len(aa_diffs)
     pooled = False
-    if df_aa and df_blocks:
+    if df_aa and df_blocks >= MIN_POOLING_DF:
         var_aa = ss_aa / df_aa
         var_blocks = ss_blocks / df_blocks
         if var_aa > 0:
             pooled = var_blocks / var_aa <= _f_critical(df_blocks, df_aa)
         else:
             pooled = var_blocks == 0
-    elif df_aa and not df_blocks:
-        pooled = True  # a single block: only the A/A pairs can say how noisy it is
     if pooled:
         df, ss = df_blocks + df_aa, ss_blocks + ss_aa
     else:
@@ -209,8 +221,22 @@ def t_interval(ratios: list[float], aa_diffs: list[float], level: float) -> Inte
     if df == 0:
         return None
     sd = math.sqrt(ss / df)
+    if pooled and df_blocks:  # never narrower than the blocks' own spread says
+        sd = max(sd, math.sqrt(ss_blocks / df_blocks))
     half = _t_quantile(1 - (1 - level) / 2, df) * sd / math.sqrt(n)
     return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half), level, df, sd, pooled)
+
+
+def is_overwhelming(ratios: list[float], spread: float, min_blocks: int = MIN_BLOCKS) -> str | None:
+    """``"faster"``/``"slower"`` when every block (at least ``min_blocks``) is beyond the overwhelming factor."""
+    if len(ratios) < max(min_blocks, 1):
+        return None
+    factor = max(OVERWHELMING_FACTOR, 1 + OVERWHELMING_NOISE_MULTIPLE * spread)
+    if all(r >= factor for r in ratios):
+        return "faster"
+    if all(r <= 1 / factor for r in ratios):
+        return "slower"
+    return None
 
 
 def verdict_from_ci(speedup: float, ci: tuple[float, float], min_effect: float) -> str:
@@ -308,6 +334,14 @@ def decide(
         return Decision(verdict, iv.estimate, (iv.estimate, iv.estimate), level, m, n, pooled=iv.pooled, df=iv.df,
                         **extra)
     verdict = verdict_from_ci(iv.estimate, (iv.lo, iv.hi), m) if n >= min_blocks else "inconclusive"
+    if verdict == "inconclusive" and pairs:
+        over = is_overwhelming(ratios, pair_spread(pairs), min_blocks)
+        if over:
+            return Decision(over, iv.estimate, (iv.lo, iv.hi), level, m, n, pooled=iv.pooled, df=iv.df,
+                            block_sd=math.expm1(iv.sd), overwhelming=True,
+                            notes=["decided on an overwhelming change: every block beyond "
+                                   f"{max(OVERWHELMING_FACTOR, 1 + OVERWHELMING_NOISE_MULTIPLE * pair_spread(pairs)):.2f}x"
+                                   " in one direction"], **extra)
     needed = None
     if verdict == "inconclusive":
         per_block = len(aa) / n
