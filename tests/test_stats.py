@@ -53,7 +53,7 @@ def sequential(effect, sigma, seed, kind="normal", drift=False, max_blocks=30):
         d = stats.decide(ratios, pairs=pairs, max_blocks=max_blocks)
         if d.verdict != "inconclusive":
             return d.verdict, b
-        cap = stats.resolve_cap(math.log1p(d.block_sd), b, 4, d.confidence, d.min_effect, d.pooled, max_blocks)
+        cap = stats.resolve_cap(math.log1p(d.block_sd), b, 2, d.confidence, d.min_effect, d.pooled, max_blocks)
         if b >= stats.MIN_BLOCKS and b >= cap:
             break
     return d.verdict, b
@@ -151,9 +151,9 @@ def test_blocks_needed_says_how_many_more_at_this_noise():
     d = stats.decide(ratios, pairs=pairs)
     assert d.verdict == "inconclusive" and d.blocks_needed > 3
     # with that many blocks at the same noise, the same estimate would be decided
-    assert 3 < stats.blocks_needed(1.0, 0.01, 3, 4, 0.999, 0.02, True) < 30
+    assert 3 < stats.blocks_needed(1.0, 0.01, 3, 2, 0.999, 0.02, True) < 30
     # an estimate just inside the margin needs an absurd number of blocks: say so (None), do not promise
-    assert stats.blocks_needed(1.0199, 0.05, 3, 4, 0.999, 0.02, True) is None
+    assert stats.blocks_needed(1.0199, 0.05, 3, 2, 0.999, 0.02, True) is None
 
 
 # --- the false-verdict rate, by simulation (fixed seeds: deterministic) -------------------------------------------

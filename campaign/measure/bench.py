@@ -270,7 +270,7 @@ def benchmark(
     def cap_for(d: stats.Decision, n: int) -> int:
         if d.verdict != "inconclusive" or not d.block_sd:
             return max_blocks
-        per_block = (4 if len(units) > 1 else 2)  # A/A pairs of both variants
+        per_block = 2  # A/A pairs per block: one of the reference, one of the candidate
         return stats.resolve_cap(math.log1p(d.block_sd), n, per_block, level, min_effect, d.pooled, max_blocks,
                                  min_blocks)
 
