@@ -274,6 +274,11 @@ def benchmark(
         return stats.resolve_cap(math.log1p(d.block_sd), n, per_block, level, min_effect, d.pooled, max_blocks,
                                  min_blocks)
 
+    def interval_text(d: stats.Decision) -> str:
+        if d.blocks < min_blocks:
+            return f"first look after {min_blocks} blocks"
+        return stats.describe_interval(d.ci, d.confidence)
+
     decisions: dict[str, stats.Decision] = {}
     blocks = 0
     stop_reason = "max_blocks"
@@ -310,7 +315,7 @@ def benchmark(
         busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
         say(f"block {blocks}/{horizon} ({time.perf_counter() - t_start:.1f} s"
             + (f", at most ~{eta:.0f} s more" if eta >= 1 else "") + "): "
-            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({stats.describe_interval(d.ci, d.confidence)}) {d.verdict}"
+            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({interval_text(d)}) {d.verdict}"
                         for ref, d in decisions.items()) + busy)
         if blocks >= min_blocks:
             if all(d.verdict != "inconclusive" for d in decisions.values()):

@@ -354,7 +354,12 @@ def describe_interval(ci, level: float | None) -> str:
     """How every output names the decisive interval: ``99.96% CI 1.02-1.10`` (a range is never called a CI)."""
     if not ci or ci[0] is None or ci[1] is None or any(isinstance(v, float) and math.isnan(v) for v in ci):
         return "no interval yet"
-    return f"{format_level(level)} CI {ci[0]:.3f}-{ci[1]:.3f}" if level else f"interval {ci[0]:.3f}-{ci[1]:.3f}"
+    lo, hi = _num(ci[0]), _num(ci[1])
+    return f"{format_level(level)} CI {lo}-{hi}" if level else f"interval {lo}-{hi}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.3f}" if 0.001 <= abs(value) < 1000 or value == 0 else f"{value:.3g}"
 
 
 def format_level(level: float) -> str:
