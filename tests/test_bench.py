@@ -56,6 +56,8 @@ def target(tmp_path, monkeypatch):
 def test_calibrate_repeat():
     assert calibrate_repeat([0.01, 0.02]) == 10
     assert calibrate_repeat([0.01, 20.0]) == 1  # a 20 s variant must not run 10 times
+    assert calibrate_repeat([0.3, 0.33]) == 3  # at least the fastest of three when it fits in 2 s
+    assert calibrate_repeat([0.3, 0.9]) == 2
     assert calibrate_repeat([1e-6]) == 50
     assert calibrate_repeat([]) == 1
 

@@ -243,3 +243,10 @@ def test_tiny_budgets_keep_the_rate(kind, sigma):
 
     verdicts = [run(seed) for seed in range(1000)]
     assert sum(v in ("faster", "slower") for v in verdicts) <= 10
+
+
+def test_an_astronomically_wide_interval_saturates_instead_of_overflowing():
+    # two blocks that disagree wildly (1 df) and a huge level: the upper bound is inf, not an OverflowError
+    d = stats.decide([3.6, 979.0], pairs=[(1.0, 1.0)] * 4, min_blocks=3)
+    assert d.verdict == "inconclusive" and d.ci[1] == math.inf and d.ci[0] >= 0
+    assert "inf" in stats.describe_interval(d.ci, d.confidence)

@@ -224,7 +224,12 @@ def t_interval(ratios: list[float], aa_diffs: list[float], level: float) -> Inte
     if pooled and df_blocks:  # never narrower than the blocks' own spread says
         sd = max(sd, math.sqrt(ss_blocks / df_blocks))
     half = _t_quantile(1 - (1 - level) / 2, df) * sd / math.sqrt(n)
-    return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half), level, df, sd, pooled)
+    return Interval(math.exp(mean), _exp(mean - half), _exp(mean + half), level, df, sd, pooled)
+
+
+def _exp(x: float) -> float:
+    """``exp`` that saturates to 0 / inf instead of overflowing (a 1-df interval can be astronomically wide)."""
+    return math.inf if x > 700 else math.exp(max(x, -745.0))
 
 
 def is_overwhelming(ratios: list[float], spread: float, min_blocks: int = MIN_BLOCKS) -> str | None:
