@@ -218,6 +218,9 @@ def test_overwhelming_blocks_decide_even_when_they_disagree():
     pairs = [(1.0, 1.02), (1.0, 0.99), (1.01, 1.0), (0.98, 1.0)]
     d = stats.decide([61.0, 45.0], pairs=pairs, min_blocks=2, max_blocks=3)
     assert d.verdict == "faster" and d.overwhelming and not d.pooled
+    # what decided is the blocks' range, and it is shown as one - never with a confidence level
+    assert d.ci == (45.0, 61.0) and d.confidence is None and d.to_dict()["ci_kind"] == "range"
+    assert stats.describe_interval(d.ci, d.confidence, "range") == "every block 45.000-61.000, overwhelming"
     assert stats.decide([1 / 61.0, 1 / 45.0], pairs=pairs, min_blocks=2, max_blocks=3).verdict == "slower"
     # not before min_blocks, not with one block against the trend, not when the A/A noise is as large
     assert stats.decide([61.0, 45.0], pairs=pairs, min_blocks=3).verdict == "inconclusive"

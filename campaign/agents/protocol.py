@@ -313,7 +313,7 @@ def playbook_log_answer(result: dict[str, Any]) -> dict[str, Any]:
     verdict = result["verdict"]
     from campaign.measure.stats import describe_interval
 
-    measured = f"measured {speedup:.2f}x ({describe_interval((lo, hi), result.get('ci_level'))}, verdict {verdict})"
+    measured = f"measured {speedup:.2f}x ({describe_interval((lo, hi), result.get('ci_level'), result.get('ci_kind'))}, verdict {verdict})"
     if 1 / 1.1 <= ratio <= 1.1:
         surprise = f"None - predicted {predicted:.2f}x, {measured}: within 10% of the prediction."
     else:

@@ -137,6 +137,7 @@ def log_result(state) -> dict[str, Any]:
         "speedup": bench.get("speedup"),
         "ci": bench.get("ci"),
         "ci_level": bench.get("ci_level"),
+        "ci_kind": bench.get("ci_kind"),
         "policy": bench.get("policy"),
         "vs_baseline": bench.get("vs_baseline"),
         "phases": bench.get("phases"),
@@ -308,7 +309,8 @@ class Runner:
 
             cum = (bench.get("vs_baseline") or {}).get("speedup") or 0.0
             self.say(f"[iter {n}] BENCHMARK: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x "
-                     f"({describe_interval(bench.get('ci'), bench.get('ci_level'))}); vs baseline {cum:.2f}x")
+                     f"({describe_interval(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}); "
+                     f"vs baseline {cum:.2f}x")
 
     def _log(self, state, events) -> None:
         from campaign.loop.machine import Step

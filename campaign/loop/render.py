@@ -26,10 +26,12 @@ def _x(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}x"
 
 
-def _ci(ci: list[float] | tuple[float, float] | None, level: float | None = None) -> str:
+def _ci(ci: list[float] | tuple[float, float] | None, level: float | None = None, kind: str | None = None) -> str:
     """A confidence interval is called one only with its level; an interval of unknown kind (old records) is not."""
     if not ci or ci[0] is None or ci[1] is None:
         return "no interval"
+    if kind == "range":
+        return f"every block {ci[0]:.2f}-{ci[1]:.2f}, overwhelming"
     if level:
         from campaign.measure.stats import format_level
 
@@ -78,8 +80,9 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         vs_base = bench.get("vs_baseline") or {}
         cumulative = vs_base.get("speedup") if vs_base.get("speedup") is not None else bench.get("cumulative_speedup")
         result = (
-            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'), bench.get('ci_level'))}, {bench.get('verdict')}) "
-            f"(cumulative: {_x(cumulative)} over baseline, {_ci(vs_base.get('ci'), vs_base.get('ci_level'))})"
+            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}, {bench.get('verdict')}) "
+            f"(cumulative: {_x(cumulative)} over baseline, "
+            f"{_ci(vs_base.get('ci'), vs_base.get('ci_level'), vs_base.get('ci_kind'))})"
         )
         cand = bench.get("candidate") or {}
         ref = bench.get("reference") or {}

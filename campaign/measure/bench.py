@@ -73,7 +73,8 @@ class BenchResult:
     notes: list[str] = field(default_factory=list)
     repeat: int = 1
     elapsed_s: float = 0.0
-    ci_level: float | None = None  # the level of ``ci``, the interval that decided
+    ci_level: float | None = None  # the level of ``ci``, the interval that decided (None: not a CI)
+    ci_kind: str = "ci"  # "range": the blocks' range decided (overwhelming rule)
     load: list[dict] = field(default_factory=list)  # per block: load, cpus, steal, busy
     blocks_needed: int | None = None  # undecided: blocks a decision would need at this noise
     seconds_needed: float | None = None
@@ -86,7 +87,7 @@ class BenchResult:
         return data
 
     def summary(self) -> str:
-        return (f"{self.verdict}: {self.speedup:.3f}x ({stats.describe_interval(self.ci, self.ci_level)}, "
+        return (f"{self.verdict}: {self.speedup:.3f}x ({stats.describe_interval(self.ci, self.ci_level, self.ci_kind)}, "
                 f"{self.blocks} blocks, {self.metric})")
 
 
@@ -284,7 +285,7 @@ def benchmark(
     def interval_text(d: stats.Decision) -> str:
         if d.blocks < min_blocks:
             return f"first look after {min_blocks} blocks"
-        return stats.describe_interval(d.ci, d.confidence)
+        return stats.describe_interval(d.ci, d.confidence, "range" if d.overwhelming else "ci")
 
     decisions: dict[str, stats.Decision] = {}
     blocks = 0
@@ -406,6 +407,7 @@ def benchmark(
             repeat=repeat,
             elapsed_s=elapsed_total,
             ci_level=d.confidence,
+            ci_kind="range" if d.overwhelming else "ci",
             load=block_load,
             blocks_needed=more,
             seconds_needed=None if more is None else more * per_block,

@@ -167,7 +167,7 @@ def verdict_line(verdict: str, speedup: float, ci, level, b: dict, metric: str) 
     from campaign.measure.stats import describe_interval
 
     return (f"verdict: {verdict.upper()}  new is {speedup:.3f}x the speed of old "
-            f"({describe_interval(ci, level)}; {b['blocks']} blocks, repeat {b['repeat']}, metric {metric}, "
+            f"({describe_interval(ci, level, b.get('ci_kind'))}; {b['blocks']} blocks, repeat {b['repeat']}, metric {metric}, "
             f"same within +-{b['min_effect']:.1%})")
 
 
@@ -290,7 +290,8 @@ def format_baseline_comparison(result: dict) -> str:
     if result["ci"]:
         from campaign.measure.stats import describe_interval
 
-        lines.append(f"verdict: {result['verdict']} ({describe_interval(result['ci'], result.get('ci_level'))})")
+        kind = (result.get("benchmark") or {}).get("ci_kind")
+        lines.append(f"verdict: {result['verdict']} ({describe_interval(result['ci'], result.get('ci_level'), kind)})")
         if result.get("benchmark"):
             lines.append(noise_line(result["benchmark"]))
     else:

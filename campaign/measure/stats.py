@@ -97,7 +97,7 @@ class Decision:
     verdict: str
     speedup: float
     ci: tuple[float, float]
-    confidence: float
+    confidence: float | None  # None: ``ci`` is not a confidence interval (the blocks' range, overwhelming rule)
     min_effect: float
     blocks: int
     alpha: float = ALPHA
@@ -117,7 +117,9 @@ class Decision:
             "ci": list(self.ci),
             "confidence": self.confidence,
             "ci_level": self.confidence,
-            "interval": INTERVAL_NAME + (" pooled with the A/A pairs" if self.pooled else " (blocks only)"),
+            "ci_kind": "range" if self.overwhelming else "ci",
+            "interval": ("range of the blocks (overwhelming rule)" if self.overwhelming else
+                         INTERVAL_NAME + (" pooled with the A/A pairs" if self.pooled else " (blocks only)")),
             "alpha": self.alpha,
             "min_effect": self.min_effect,
             "blocks": self.blocks,
@@ -342,7 +344,8 @@ def decide(
     if verdict == "inconclusive" and pairs:
         over = is_overwhelming(ratios, pair_spread(pairs), min_blocks)
         if over:
-            return Decision(over, iv.estimate, (iv.lo, iv.hi), level, m, n, pooled=iv.pooled, df=iv.df,
+            # what decided is every block's ratio, so the blocks' range is shown - and called a range
+            return Decision(over, iv.estimate, (min(ratios), max(ratios)), None, m, n, pooled=iv.pooled, df=iv.df,
                             block_sd=math.expm1(iv.sd), overwhelming=True,
                             notes=["decided on an overwhelming change: every block beyond "
                                    f"{max(OVERWHELMING_FACTOR, 1 + OVERWHELMING_NOISE_MULTIPLE * pair_spread(pairs)):.2f}x"
@@ -355,11 +358,16 @@ def decide(
                     block_sd=math.expm1(iv.sd), blocks_needed=needed, **extra)
 
 
-def describe_interval(ci, level: float | None) -> str:
-    """How every output names the decisive interval: ``99.96% CI 1.02-1.10`` (a range is never called a CI)."""
+def describe_interval(ci, level: float | None, kind: str | None = None) -> str:
+    """How every output names the decisive interval: ``99.964% CI 1.02-1.10``; a range is never called a CI.
+
+    ``kind="range"``: the blocks' range (an overwhelming decision); no level: an interval of unknown kind.
+    """
     if not ci or ci[0] is None or ci[1] is None or any(isinstance(v, float) and math.isnan(v) for v in ci):
         return "no interval yet"
     lo, hi = _num(ci[0]), _num(ci[1])
+    if kind == "range":
+        return f"every block {lo}-{hi}, overwhelming"
     return f"{format_level(level)} CI {lo}-{hi}" if level else f"interval {lo}-{hi}"
 
 

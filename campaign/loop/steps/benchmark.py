@@ -44,7 +44,7 @@ def bench_budget(workspace: Path | None = None) -> dict[str, Any]:
 
 
 def bench_summary(bench: dict[str, Any]) -> dict[str, Any]:
-    return {k: bench.get(k) for k in ("case", "verdict", "speedup", "ci", "ci_level", "vs_baseline",
+    return {k: bench.get(k) for k in ("case", "verdict", "speedup", "ci", "ci_level", "ci_kind", "vs_baseline",
                                        "cumulative_speedup", "candidate", "blocks", "metric", "full", "policy")}
 
 
@@ -63,8 +63,9 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
         "speedup": last["speedup"],
         "ci": list(last["ci"]),
         "ci_level": last.get("ci_level"),
+        "ci_kind": last.get("ci_kind"),
         "vs_baseline": {"speedup": base["speedup"], "ci": list(base["ci"]), "verdict": base["verdict"],
-                        "ci_level": base.get("ci_level")},
+                        "ci_level": base.get("ci_level"), "ci_kind": base.get("ci_kind")},
         "cumulative_speedup": base["speedup"],
         "phases": last.get("phases"),
         "candidate": last.get("candidate"),

@@ -55,7 +55,10 @@ def commit_kept(ctx: CampaignContext, state: loop.State) -> None:
         from campaign.measure.stats import format_level
 
         level = bench.get("ci_level")
-        ci_text = f", {format_level(level)} CI {ci[0]:.2f}-{ci[1]:.2f}" if level else f", interval {ci[0]:.2f}-{ci[1]:.2f}"
+        if bench.get("ci_kind") == "range":
+            ci_text = f", every block {ci[0]:.2f}-{ci[1]:.2f}"
+        else:
+            ci_text = f", {format_level(level)} CI {ci[0]:.2f}-{ci[1]:.2f}" if level else f", interval {ci[0]:.2f}-{ci[1]:.2f}"
     message = f"campaign {ctx.name} iter {it.n}: {title} ({(it.speedup or 0):.2f}x{ci_text})"
     patch = final_patch(ctx, it, "kept")
     ctx.render_files()
