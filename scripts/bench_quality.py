@@ -5,6 +5,7 @@ and hyperfine, on a quiet machine and under bursty CPU burners.
     python scripts/bench_quality.py run --quick --out bq.jsonl        # a few minutes: every row, few trials
     python scripts/bench_quality.py run --aa 100 --ab 40 --out bq.jsonl  # the full study (hours)
     python scripts/bench_quality.py report bq.jsonl                   # markdown table
+    python scripts/bench_quality.py demo --burners 6                  # the demo under 6 bursty burners
 
 A trial builds fresh variant directories holding a tiny CPU-bound Python
 target (~25 ms per call). A/A: two copies of identical code. A/B: the
@@ -364,6 +365,36 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    """``campaign demo`` under N bursty burners: which iterations were kept, and the wall time."""
+    burners = start_burners(args.burners, args.seed)
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bq-demo-") as tmp:
+            proc = subprocess.run([sys.executable, "-m", "campaign", "demo", "--workdir", str(Path(tmp) / "ws"),
+                                   "--json"], capture_output=True, text=True, timeout=args.timeout)
+    finally:
+        stop_burners(burners)
+    secs = time.perf_counter() - t0
+    rec = {"metric": "demo", "burners": args.burners, "seconds": secs, "load_before": load_before,
+           "load_after": os.getloadavg()[0], "rc": proc.returncode}
+    try:
+        text = proc.stdout.strip()
+        result = json.loads(text[text.index("{"):])  # progress lines go to stderr; the result is one JSON object
+        rows = result.get("iterations") or result.get("history") or []
+        rec["keys"] = sorted(result)
+        rec["kept"] = [r.get("title") for r in rows if r.get("kept")]
+        rec["verdicts"] = [r.get("verdict") for r in rows]
+        rec["final_speedup"] = result.get("final_speedup") or result.get("cumulative_speedup")
+    except (ValueError, IndexError, AttributeError):
+        rec["error"] = (proc.stderr or proc.stdout)[-500:]
+    with Path(args.out).open("a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+    print(json.dumps(rec, indent=2))
+    return 0 if proc.returncode == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -383,6 +414,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--pyperf-fast", action="store_true", help="pyperf --fast (fewer worker processes)")
     run.add_argument("--out", default="bench_quality.jsonl")
     run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="run `campaign demo` under N bursty burners; kept iterations and wall time")
+    demo.add_argument("--burners", type=int, default=6)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--timeout", type=float, default=3600)
+    demo.add_argument("--out", default="bench_quality_demo.jsonl")
+    demo.set_defaults(func=cmd_demo)
     rep = sub.add_parser("report", help="print the markdown table of a results file")
     rep.add_argument("results", nargs="+", help="one or more results files (records are pooled)")
     rep.add_argument("--json", action="store_true")
