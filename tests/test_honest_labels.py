@@ -90,3 +90,14 @@ def test_json_of_a_result_keeps_the_level_beside_the_interval():
     d = stats.decide([1.1, 1.12, 1.09], pairs=[(1.0, 1.01)] * 6).to_dict()
     assert d["ci_level"] == d["confidence"] and "Student t" in d["interval"]
     assert not any(k in d for k in ("ci95", "bootstrap_ci", "ci_exact"))
+
+
+def test_an_instruction_verdict_is_not_printed_as_if_the_wall_interval_supported_it():
+    r = bench_result((0.87, 1.05), 0.9996).to_dict()
+    r["instructions"] = {"ratio": 0.95, "reference": {"per_run": 1.0e6}, "candidate": {"per_run": 1.05e6}}
+    result = {"old": "a" * 40, "new": "b" * 40, "target": "t", "case": "fast", "phases": [],
+              "total": {"old_s": 1.0, "new_s": 1.0, "speedup": 0.995}, "first_call": {"old_s": None, "new_s": None},
+              "verdict": "slower", "speedup": 0.995, "ci": [0.87, 1.05], "ci_level": 0.9996, "metric": "instructions",
+              "benchmark": r}
+    line = next(x for x in format_comparison(result).splitlines() if x.startswith("verdict:"))
+    assert "decided by the instruction count, 0.950x; wall time alone was inconclusive: 99.96% CI" in line

@@ -166,8 +166,12 @@ def verdict_line(verdict: str, speedup: float, ci, level, b: dict, metric: str) 
     """The verdict with the interval that decided it (and its level), never a range called a CI."""
     from campaign.measure.stats import describe_interval
 
+    interval = describe_interval(ci, level, b.get("ci_kind"))
+    if metric == "instructions" and (b.get("instructions") or {}).get("ratio"):
+        interval = (f"decided by the instruction count, {b['instructions']['ratio']:.3f}x; wall time alone was "
+                    f"inconclusive: {interval}")
     return (f"verdict: {verdict.upper()}  new is {speedup:.3f}x the speed of old "
-            f"({describe_interval(ci, level, b.get('ci_kind'))}; {b['blocks']} blocks, repeat {b['repeat']}, metric {metric}, "
+            f"({interval}; {b['blocks']} blocks, repeat {b['repeat']}, metric {metric}, "
             f"same within +-{b['min_effect']:.1%})")
 
 
