@@ -60,7 +60,7 @@ def test_walkthrough(tmp_path):
                   "--lesson", "slice assignment on a bytearray is nearly free", "--json"))
     assert logged["kept"] is True
     head = git(repo, "log", "-1", "--format=%s")
-    assert head.startswith("campaign primes iter 1: sieve of Eratosthenes (") and re.search(r"x, [\d.]+% CI ", head)
+    assert head.startswith("campaign primes iter 1: sieve of Eratosthenes (") and re.search(r"x, ([\d.]+% CI |every block )", head)
     assert git(repo, "show", "HEAD:primes.py") == SIEVE.rstrip("\n")
 
     # a crash after the git commit but before its journal event: status explains, decide completes it
