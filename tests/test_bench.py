@@ -91,9 +91,10 @@ def test_three_x_slower_is_slower(tmp_path, target):
     res = benchmark(target, "fast", {"baseline": base, "candidate": slow}, "candidate",
                     max_blocks=10, progress=lines.append, process_s=0.03)
     r = res["baseline"]
+    # A 3x effect: the verdict and the direction, never a threshold or a block count load can move.
     assert r.verdict == "slower" and r.speedup < 1
-    assert r.ci_level and r.ci[1] < 1 and r.to_dict()["ci"][0] <= r.speedup
-    assert set(r.phases) == {"hot", "cold"}
+    assert r.blocks <= 10 and r.phases["hot"] < 1 and set(r.phases) == {"hot", "cold"}
+    assert r.ci[1] < 1 and r.to_dict()["ci"][0] <= r.speedup
     assert len(r.samples["a"]) == 2 * r.blocks and r.environment["python"]
     assert r.candidate["first_call_s"] > 0
     assert len(r.load) == r.blocks and all("load" in b and "busy" in b for b in r.load)
