@@ -30,7 +30,7 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
 @click.option("--storage", default=None, metavar="URL",
               help="Database URL for the cache, history and Optuna study (default: sqlite .campaign/tune.sqlite "
                    "in the workspace; e.g. postgresql+psycopg2://user@host/db to share between machines).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the TPE sampler and the bootstrap.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the TPE sampler and the block orders.")
 @click.option("--no-hint", is_flag=True, help="Skip the analytical parallel-map dry run.")
 @click.option("--refresh", is_flag=True, help="Re-measure every configuration even when the cache holds it.")
 @click.option("--save", default=None, metavar="NAME", help="Save the report under NAME (see --history).")
