@@ -101,3 +101,18 @@ def test_an_instruction_verdict_is_not_printed_as_if_the_wall_interval_supported
               "benchmark": r}
     line = next(x for x in format_comparison(result).splitlines() if x.startswith("verdict:"))
     assert "decided by the instruction count, 0.950x; wall time alone was inconclusive: 99.96% CI" in line
+
+
+def test_the_review_report_names_the_level_and_a_busy_machine():
+    from campaign.review.report import format_text
+
+    row = {"iteration": 1, "phase": "p", "predicted": 1.5, "measured": 1.3, "ci": [1.1, 1.5], "ci_level": 0.99964,
+           "verdict": "faster", "kept": True, "test_passed": True, "surprise": "None",
+           "machine_busy": "machine busy: load above its 2 cores during 3/3 blocks (peak 8.0)"}
+    result = {"summary": {"name": "c", "target": "t", "iterations": 1, "kept": 1, "reverted": 0, "final_speedup": 1.3,
+                          "final_ci": None, "goal_speedup": None, "finished": True},
+              "iterations": [row], "findings": [], "rules": [], "code_cost": [],
+              "calibration": {"n": 0}}
+    text = format_text(result)
+    assert "intervals: the decisive ones, at 99.964%" in text
+    assert "iter 1: machine busy: load above its 2 cores" in text and not bare_ci(text)
