@@ -46,3 +46,18 @@ def test_block_load_and_busy_note():
     assert "1/2 blocks" in note and "7.5" in note and "steal up to 5%" in note
     assert load.busy_note([quiet]) is None
     assert load.sample().cpus >= 1
+
+
+def test_compare_reports_a_bad_setting_as_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "pyproject.toml").write_text("[tool.campaign.measure]\nalpha = 2\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+                   check=True)
+    r = subprocess.run([sys.executable, "-m", "campaign", "compare", "HEAD", "HEAD", "--target", "x:Y", "--dir",
+                        str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "pyproject.toml [tool.campaign.measure]: alpha = 2 must be above 0 and below 0.5" in r.stderr
