@@ -29,7 +29,9 @@ The decision rule (why this one)
   within a block cancels in ``d_i`` (mirrored order) but inflates the A/A
   pairs, so pooling errs towards wider intervals. When the blocks disagree
   (the F test rejects), only the blocks' own spread is used (``n - 1`` df).
-  Below three blocks the F test cannot tell, so nothing is pooled there.
+  Below three blocks the F test cannot tell, so nothing is pooled there;
+  and a pooled spread is never taken below the blocks' own (bursts that
+  hit the middle of a block move ``d_i`` but not the A/A pairs).
 * **A stated false-verdict rate, whatever the stopping.** The benchmark
   looks after every block. ``alpha`` (default 1%) is the probability that
   identical code is called ``faster`` or ``slower`` in a whole benchmark.
@@ -37,8 +39,11 @@ The decision rule (why this one)
   (``max_blocks - min_blocks + 1``): every look uses a two-sided interval at
   level ``1 - alpha / looks`` (99.964% for 28 looks). By the union bound the
   rate holds however many looks are actually taken and whenever the
-  benchmark stops; no asymptotics, no simulation-tuned constants. The
-  price is a wider interval at every look; pooling buys it back.
+  benchmark stops, as far as each look's interval holds its level; no
+  simulation-tuned constants. Where the t model is only approximate (heavy
+  tails, interference spikes, bursts, drifting load) the simulations in
+  ``tests/test_stats.py`` check the rate. The price is a wider interval at
+  every look; pooling buys it back.
 * **The smallest effect worth resolving** (``min_effect``, default 2%) is
   the equivalence margin: ``faster`` when the interval lies above 1 and the
   estimate is at least ``1 + min_effect``; ``slower`` symmetrically; ``same``
