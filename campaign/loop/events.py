@@ -44,7 +44,14 @@ benchmark   case, verdict (faster|slower|same|inconclusive), speedup
             "instructions"), blocks, samples {a: [...], b: [...]},
             full (the same object for the full-scale case, or null),
             environment; also noise_floor, min_effect, notes [str] and
-            vs_baseline.verdict (from campaign.measure.bench)
+            vs_baseline.verdict (from campaign.measure.bench); since the
+            t-interval rule: ci_level (the level of ci; null when ci is
+            not a confidence interval) and ci_kind ("ci" or "range": an
+            overwhelming win's block range), the same in vs_baseline and
+            full; noise {run_noise, block_sd, drift}, load {blocks [{load,
+            cpus, steal, busy}], note}, stop_reason, needed (str or null),
+            blocks_needed, seconds_needed, block_cost, policy (what LOG
+            does with same/inconclusive)
 log         surprise (non-empty; "None" allowed), notes, postmortem
             {why, lesson} or null, kept (bool), keep_reason (str or null)
 commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
