@@ -92,7 +92,8 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         )
         full = bench.get("full")
         if full:
-            result += (f"; full case: {_x(full.get('speedup'))} ({_ci(full.get('ci'), full.get('ci_level'))}, "
+            result += (f"; full case: {_x(full.get('speedup'))} "
+                       f"({_ci(full.get('ci'), full.get('ci_level'), full.get('ci_kind'))}, "
                        f"{full.get('verdict')})")
     else:
         cumulative = None

@@ -90,7 +90,7 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
     if full is not None:
         flast, fbase = _result_dict(full["last"]), _result_dict(full["baseline"])
         data["full"] = {"case": full_case, "verdict": flast["verdict"], "speedup": flast["speedup"],
-                        "ci": list(flast["ci"]), "ci_level": flast.get("ci_level"),
+                        "ci": list(flast["ci"]), "ci_level": flast.get("ci_level"), "ci_kind": flast.get("ci_kind"),
                         "vs_baseline": {"speedup": fbase["speedup"], "ci": list(fbase["ci"]),
                                         "verdict": fbase["verdict"], "ci_level": fbase.get("ci_level")},
                         "candidate": flast.get("candidate"), "blocks": flast.get("blocks")}
