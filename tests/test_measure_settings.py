@@ -61,3 +61,13 @@ def test_compare_reports_a_bad_setting_as_one_line(tmp_path):
                         str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "pyproject.toml [tool.campaign.measure]: alpha = 2 must be above 0 and below 0.5" in r.stderr
+
+
+def test_a_campaign_toml_target_with_measure_settings_loads(tmp_path):
+    from campaign.plugins.loading import load_target
+
+    (tmp_path / "campaign.toml").write_text(
+        '[target]\nname = "t"\nscope = ["x.py"]\nrun = "true"\n\n[measure]\nbudget_s = 30\nmin_effect = 0.05\n')
+    assert load_target("campaign.toml", tmp_path).name == "t"
+    s = load_settings(tmp_path, environ={})
+    assert (s.budget_s, s.min_effect) == (30.0, 0.05)
