@@ -1,4 +1,4 @@
-"""``campaign tune``: search a target's knobs (wiring only; the work is in ``campaign.tune.core``)."""
+"""``campaign tune``: search a target's knobs (wiring only; the work is in ``campaign.tune``)."""
 
 from __future__ import annotations
 
@@ -48,11 +48,14 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
     Example: campaign tune weight_search --knob n_jobs=1,2 --strategy grid
     """
     from campaign.tune import core as tuning
+    from campaign.tune import history as saved
+    from campaign.tune.errors import TuneError
+    from campaign.tune.report import format_report
 
     try:
         if show_history:
-            data = tuning.history(workspace, storage, target)
-            emit(dict(data, ok=True), as_json, tuning.format_history)
+            data = saved.history(workspace, storage, target)
+            emit(dict(data, ok=True), as_json, saved.format_history)
             return
         if not target:
             raise CampaignError("name the TARGET to tune (e.g. `campaign tune weight_search --knob n_jobs=1,2`), "
@@ -67,15 +70,16 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
             _record_in_campaign(req, workspace, progress, as_json)
             return
         report = tuning.tune(req, progress)
-    except tuning.TuneError as exc:
+    except TuneError as exc:
         raise CampaignError(exc.message, data=exc.data) from None
-    emit(dict(report, ok=True), as_json, tuning.format_report)
+    emit(dict(report, ok=True), as_json, format_report)
 
 
 def _record_in_campaign(req, workspace, progress, as_json) -> None:
     """A tune as one iteration of the loop: THINK predicted, the tune measures, the event is journaled."""
-    from campaign.tune import core as tuning
     from campaign.errors import UserError
+    from campaign.tune import core as tuning
+    from campaign.tune.report import format_report
     from campaign.loop.session import Campaign
 
     try:
@@ -90,7 +94,7 @@ def _record_in_campaign(req, workspace, progress, as_json) -> None:
 
     def text(r):
         pred = r["report"].get("prediction") or {}
-        return (tuning.format_report(r["report"]) + f"\n\nrecorded in iteration {r['iteration']}: chosen {r['knobs']} "
+        return (format_report(r["report"]) + f"\n\nrecorded in iteration {r['iteration']}: chosen {r['knobs']} "
                 f"(predicted {pred.get('predicted_speedup')}x, measured {pred.get('measured_speedup')}x). "
                 f"Set these values as the defaults in the scope, then run `campaign try`.")
 

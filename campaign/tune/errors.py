@@ -1,0 +1,24 @@
+"""The one error a tune raises for a user mistake, and how a failure is quoted in one line."""
+
+from __future__ import annotations
+
+try:  # the loop's error base class, when present
+    from campaign.errors import UserError as _Base
+except ImportError:  # pragma: no cover
+    _Base = Exception
+
+
+class TuneError(_Base):
+    """A tuning request that cannot run (bad knob, bad storage, broken default): one paragraph."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, data: dict | None = None):
+        Exception.__init__(self, message)
+        self.message = message
+        self.data = data or {}
+
+
+def first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:400] if text else type(exc).__name__
