@@ -239,3 +239,26 @@ def test_tune_recorded_as_the_iterations_measurement(ws):
     status = json.loads(_campaign(ws, "status", "--json").stdout)
     assert status["step"] == "try"  # the chosen values still go through IMPLEMENT, TEST and BENCHMARK
     assert "tuned with `campaign tune --record`" in (ws / "optim" / "sleepmap" / "optimization_log.md").read_text()
+
+
+# --------------------------------------------------------------------------- outside a workspace, --help
+
+
+def test_tune_outside_the_targets_workspace_is_one_clear_user_error(tmp_path):
+    """`campaign tune weight_search` in a directory without kernel.py: a named user error, not a workload crash."""
+    empty = tmp_path / "not-a-workspace"
+    empty.mkdir()
+    rc, out, err = cli(empty, "weight_search", "--json")
+    assert rc == 1 and "Traceback" not in err
+    assert "FileNotFoundError" not in err
+    assert "is not a workspace of target 'weight_search'" in err and "kernel.py" in err
+    payload = json.loads(out.splitlines()[0])
+    assert payload["ok"] is False and "not a workspace" in payload.get("message", payload.get("error", ""))
+    assert not (empty / ".campaign").exists()  # nothing created where the user only made a mistake
+
+
+def test_tune_help_points_to_the_docs_page():
+    p = subprocess.run([sys.executable, "-m", "campaign", "tune", "--help"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0
+    assert "TUNE.md" not in p.stdout and "docs/tuning.md" in p.stdout

@@ -15,7 +15,8 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
               help="grid: every combination; quick: one knob at a time from the default, then the best "
                    "combination; smart: Optuna TPE with pruning, warm-started from earlier results.")
 @click.option("--preset", type=click.Choice(["fast", "balanced", "thorough"]), default="fast", show_default=True,
-              help="Data and repeats per configuration (see TUNE.md).")
+              help="Data and repeats per configuration: fast (fast case, smallest subsample, 3 blocks), "
+                   "balanced (8 blocks), thorough (full case, 12 blocks); see docs/tuning.md.")
 @click.option("--timeout-per-config", "timeout_s", type=float, default=None,
               help="Seconds allowed for each run of a configuration; past it the process tree is killed and the "
                    "configuration is recorded as timed out. Default: the target's timeout.")
@@ -71,7 +72,7 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
             return
         report = tuning.tune(req, progress)
     except TuneError as exc:
-        raise CampaignError(exc.message, data=exc.data) from None
+        raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
     emit(dict(report, ok=True), as_json, format_report)
 
 

@@ -40,7 +40,7 @@ from typing import Any, Callable
 
 from campaign.tune import store as tune_store
 from campaign.tune import strategies
-from campaign.tune.errors import TuneError
+from campaign.tune.errors import NotAWorkspaceError, TuneError
 from campaign.tune.hint import parallel_hint
 from campaign.tune.history import open_store
 from campaign.tune.measurement import Counters, Protocol, calibrated_repeats, load_workspace_target, measure_default
@@ -84,6 +84,23 @@ def _check_request(req: TuneRequest) -> None:
         raise TuneError(f"--trials must be at least 1, got {req.trials}.")
 
 
+def check_workspace(target, workspace: Path) -> None:
+    """Refuse a directory that holds none of the target's scope files (say, a tune run from the wrong folder).
+
+    Without this check the default configuration's first run crashes on the
+    missing file and the user reads a workload's FileNotFoundError.
+    """
+    scope = list(getattr(target, "scope", []) or [])
+    if not scope or any(p.is_file() for pattern in scope for p in workspace.glob(pattern)):
+        return
+    label = target.name or target.spec
+    raise NotAWorkspaceError(
+        f"{str(workspace)!r} is not a workspace of target {label!r}: none of its files ({', '.join(scope)}) are "
+        f"there. Run the tune in the folder that holds them, or point --dir at it.",
+        {"workspace": str(workspace), "target": label, "scope": scope},
+    )
+
+
 def _definition_files(target, workspace: Path) -> list[Path]:
     """The file defining the target's class, unless it is in the workspace (then the scope covers it or not)."""
     import inspect
@@ -113,6 +130,7 @@ def tune(req: TuneRequest, progress: Callable[[str], None] | None = None) -> dic
     if not workspace.is_dir():
         raise TuneError(f"workspace {str(workspace)!r} is not a directory (--dir).")
     target = load_workspace_target(req.spec, workspace)
+    check_workspace(target, workspace)
     space = build_space(target, req.knobs)
     preset = PRESETS[req.preset]
     case = req.case or (target.fast_case if preset.case == "fast" else target.full_case)
