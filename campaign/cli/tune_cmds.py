@@ -28,9 +28,10 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
                    "each other's timings.")
 @click.option("--trials", type=int, default=None, help="smart: configurations to measure (default: the preset's).")
 @click.option("--case", default=None, help="Workload case (default: the preset's: fast or full).")
-@click.option("--storage", default=None, metavar="URL",
+@click.option("--storage", default=None, metavar="URL", envvar="CAMPAIGN_TUNE_STORAGE", show_envvar=True,
               help="Database URL for the cache, history and Optuna study (default: sqlite .campaign/tune.sqlite "
-                   "in the workspace; e.g. postgresql+psycopg2://user@host/db to share between machines).")
+                   "in the workspace). Workers on several machines share one study through one server: "
+                   "postgresql://user:password@host/db (the environment variable keeps the password out of ps).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the TPE sampler and the bootstrap.")
 @click.option("--no-hint", is_flag=True, help="Skip the analytical parallel-map dry run.")
 @click.option("--refresh", is_flag=True, help="Re-measure every configuration even when the cache holds it.")

@@ -170,6 +170,7 @@ def tune(req: TuneRequest, progress: Callable[[str], None] | None = None) -> dic
             else:
                 budget = req.trials or preset.smart_trials
                 study = strategies.smart(space, default, runner, hint, store, proto, budget)
+                say(f"  study {study['name']}: {study['trials']} trials by {len(study['workers'])} worker(s)")
         configs = [base] + list(runner.results.values())
         report = build_report(req, proto, target, space, default, fixed, machine, env, configs, hint, counters,
                               time.perf_counter() - t_start, max(_peak_child_rss_mb(), rss0), study)

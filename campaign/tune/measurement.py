@@ -72,6 +72,15 @@ class Protocol:
             f"vs={tune_store.knobs_json(self.default)}"
         )
 
+    def study_text(self) -> str:
+        """What makes two workers' trials one study: the key without the warm repeats.
+
+        Each worker calibrates its repeats itself (two workers started at
+        once may settle on 14 and 15); a trial's value is a ratio to the
+        default measured with the same repeats, so the count need not match.
+        """
+        return f"case={self.case};blocks={self.blocks};est={ESTIMATOR};vs={tune_store.knobs_json(self.default)}"
+
 
 class Counters:
     """Thread-safe tallies of one tune."""

@@ -17,7 +17,7 @@ from campaign.tune.hint import predicted
 from campaign.tune.measurement import Protocol
 from campaign.tune.runner import Runner
 from campaign.tune.space import space_size
-from campaign.tune.study import make_pruner, optuna_storage, study_name
+from campaign.tune.study import WORKER, make_pruner, optuna_storage, study_name, study_summary
 
 
 STRATEGIES = ("grid", "quick", "smart")
@@ -65,14 +65,17 @@ def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: 
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dists = {k: CategoricalDistribution(list(v)) for k, v in space.items()}
-    sampler = optuna.samplers.TPESampler(seed=proto.seed, n_startup_trials=min(4, budget))
     try:
         study = optuna.create_study(study_name=study_name(proto, space), storage=optuna_storage(proto.storage),
-                                    sampler=sampler,
                                     pruner=make_pruner(), direction="maximize", load_if_exists=True)
+        joined = len(study.trials)
     except Exception as exc:  # noqa: BLE001 - storage problems are user errors
         raise TuneError(f"cannot open the Optuna study in {tune_store.redact(proto.storage)!r}: "
                         f"{first_line(exc)}") from None
+    # A worker joining a study others have filled draws its own start-up samples (seed offset by what it found),
+    # and the constant liar keeps TPE off configurations another worker is measuring now.
+    study.sampler = optuna.samplers.TPESampler(seed=proto.seed + joined, n_startup_trials=min(4, budget),
+                                               constant_liar=True)
 
     def in_space(cfg):
         return all(k in cfg and cfg[k] in space[k] for k in space)
@@ -105,6 +108,8 @@ def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: 
     while len(runner.results) < target_n and asks < 4 * budget:
         n = min(runner.concurrency, target_n - len(runner.results))
         trials = [study.ask(dists) for _ in range(n)]
+        for t in trials:
+            t.set_user_attr("worker", WORKER)
         asks += n
         configs = [dict(t.params) for t in trials]
         if any(c == default for c in configs):
@@ -126,4 +131,4 @@ def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: 
                 study.tell(t, float(res["speedup"]))
             else:
                 study.tell(t, state=optuna.trial.TrialState.FAIL)
-    return study.study_name
+    return study_summary(study)

@@ -1,19 +1,32 @@
-"""The Optuna side of the smart strategy: the storage, the pruner, the study's name."""
+"""The Optuna side of the smart strategy: the storage, the pruner, the study's name, who measured a trial.
+
+Every worker given the same ``--storage`` URL (threads, processes, or
+machines of the same kind: CPU model, cores, Python) and the same target,
+code, case and space opens one study: the study's name is a hash of those.
+Each trial carries the ``worker`` that measured it (host:pid).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 from typing import Any
 
+from campaign.tune import store as tune_store
 from campaign.tune.measurement import Protocol
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as the trials it measures name it
 
 
 def optuna_storage(url: str):
     """Optuna's RDB storage on ``url``; SQLite waits for a busy database instead of failing at once."""
     import optuna
 
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    # optuna creates its tables on first use; two workers starting at once may race on a fresh server
+    return tune_store.create_tables(lambda: optuna.storages.RDBStorage(tune_store.engine_url(url),
+                                                                       engine_kwargs=kwargs))
 
 
 def remote_trial(storage: str, study_name: str, trial_id: int):
@@ -61,5 +74,13 @@ def make_pruner():
 def study_name(proto: Protocol, space: dict[str, list[Any]]) -> str:
     import hashlib
 
-    text = json.dumps([proto.target, proto.key_text(), proto.code, proto.machine, space], sort_keys=True, default=str)
+    text = json.dumps([proto.target, proto.study_text(), proto.code, proto.machine, space], sort_keys=True,
+                      default=str)
     return f"campaign-tune-{proto.target}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def study_summary(study) -> dict[str, Any]:
+    """The shared study at the end of this worker's tune: its finished trials and the workers that measured them."""
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+    workers = sorted({t.user_attrs["worker"] for t in finished if "worker" in t.user_attrs})
+    return {"name": study.study_name, "trials": len(finished), "workers": workers, "this_worker": WORKER}
