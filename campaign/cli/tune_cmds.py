@@ -41,10 +41,12 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
 @click.option("--record", is_flag=True,
               help="Record this tune as the measurement of the campaign iteration in --dir (after THINK and PLAN): "
                    "THINK's prediction is compared with the tuned speedup; then set the chosen values and `campaign try`.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress on stderr (by default: a live line of what runs, elapsed and ETA; NO_COLOR honoured).")
 @dir_option
 @json_option
 def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, trials, case, storage, seed, no_hint,
-         refresh, save, show_history, record, workspace, as_json):
+         refresh, save, show_history, record, quiet, workspace, as_json):
     """Find the fastest knob values of TARGET (measured against its default, n_jobs=1 style).
 
     Example: campaign tune weight_search --knob n_jobs=1,2 --strategy grid
@@ -67,21 +69,34 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
             timeout_s=timeout_s, executor=executor, concurrency=concurrency, case=case, storage=storage,
             save=save, seed=seed, trials=trials, hint=not no_hint, refresh=refresh,
         )
-        progress = None if as_json else (lambda line: click.echo(line, err=True))
-        if record:
-            _record_in_campaign(req, workspace, progress, as_json)
-            return
-        report = tuning.tune(req, progress)
+        with _progress(quiet or as_json) as progress:
+            if record:
+                result = _record_in_campaign(req, workspace, progress)
+            else:
+                report = tuning.tune(req, progress)
     except TuneError as exc:
         raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
-    emit(dict(report, ok=True), as_json, format_report)
+    if record:
+        emit(dict(result, ok=True), as_json, _recorded_text)
+    else:
+        emit(dict(report, ok=True), as_json, format_report)
 
 
-def _record_in_campaign(req, workspace, progress, as_json) -> None:
+def _progress(silent: bool):
+    """The live progress on stderr (rich), or none for --quiet and --json."""
+    import contextlib
+
+    if silent:
+        return contextlib.nullcontext(None)
+    from campaign.cli.tune_progress import TuneProgress
+
+    return TuneProgress()
+
+
+def _record_in_campaign(req, workspace, progress) -> dict:
     """A tune as one iteration of the loop: THINK predicted, the tune measures, the event is journaled."""
     from campaign.errors import UserError
     from campaign.tune import core as tuning
-    from campaign.tune.report import format_report
     from campaign.loop.session import Campaign
 
     try:
@@ -93,11 +108,13 @@ def _record_in_campaign(req, workspace, progress, as_json) -> None:
             executor=req.executor, concurrency=req.concurrency, save=req.save))
     except UserError as exc:
         raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
+    return result
 
-    def text(r):
-        pred = r["report"].get("prediction") or {}
-        return (format_report(r["report"]) + f"\n\nrecorded in iteration {r['iteration']}: chosen {r['knobs']} "
-                f"(predicted {pred.get('predicted_speedup')}x, measured {pred.get('measured_speedup')}x). "
-                f"Set these values as the defaults in the scope, then run `campaign try`.")
 
-    emit(dict(result, ok=True), as_json, text)
+def _recorded_text(r: dict) -> str:
+    from campaign.tune.report import format_report
+
+    pred = r["report"].get("prediction") or {}
+    return (format_report(r["report"]) + f"\n\nrecorded in iteration {r['iteration']}: chosen {r['knobs']} "
+            f"(predicted {pred.get('predicted_speedup')}x, measured {pred.get('measured_speedup')}x). "
+            f"Set these values as the defaults in the scope, then run `campaign try`.")

@@ -45,6 +45,7 @@ from campaign.tune.hint import parallel_hint
 from campaign.tune.history import open_store
 from campaign.tune.measurement import Counters, Protocol, calibrated_repeats, load_workspace_target, measure_default
 from campaign.tune.presets import PRESETS
+from campaign.tune.progress import RUNS_PER_BLOCK, Reporter, Tracker, as_reporter, planned_configurations
 from campaign.tune.report import build_report
 from campaign.tune.runner import EXECUTORS, Runner
 from campaign.tune.space import build_space, default_knobs, fixed_knobs, label, space_size
@@ -119,11 +120,17 @@ def _peak_child_rss_mb() -> float:
     return kb / 1024.0
 
 
-def tune(req: TuneRequest, progress: Callable[[str], None] | None = None) -> dict:
-    """Run one tune; returns the report (plain JSON). Raises TuneError on bad input."""
+def tune(req: TuneRequest, progress: Reporter | Callable[[str], None] | None = None) -> dict:
+    """Run one tune; returns the report (plain JSON). Raises TuneError on bad input.
+
+    ``progress`` hears what happens: a function of one line gets the result
+    lines; a ``campaign.tune.progress.Reporter`` also gets the live status
+    (what runs, runs done of planned, elapsed, ETA).
+    """
     from campaign.measure.environment import collect_environment
 
-    say = progress or (lambda line: None)
+    reporter = as_reporter(progress)
+    say = reporter.line
     _check_request(req)
     t_start = time.perf_counter()
     workspace = Path(req.workspace).resolve()
@@ -147,28 +154,38 @@ def tune(req: TuneRequest, progress: Callable[[str], None] | None = None) -> dic
         code=tune_store.code_version(workspace, list(target.scope), _definition_files(target, workspace)),
         machine=tune_store.machine_key(machine), storage=url, seed=req.seed, refresh=req.refresh,
     )
-    counters = Counters()
-    proto.warm_repeats = calibrated_repeats(target, proto, store, counters, preset)
+    budget = req.trials or preset.smart_trials
+    tracker = Tracker(reporter, proto.blocks)
+    counters = Counters(tracker)
     say(f"tune {proto.target} ({req.strategy}, preset {preset.name}, case {case}): "
         f"{space_size(space)} configurations; default {label(default)}"
         + (f"; fixed {label(fixed)}" if fixed else ""))
+    tracker.plan(3 + planned_configurations(req.strategy, space, budget) * proto.blocks * RUNS_PER_BLOCK)
     rss0 = _peak_child_rss_mb()
     try:
+        before = counters.runs
+        proto.warm_repeats = calibrated_repeats(target, proto, store, counters, preset)
+        tracker.step_done(1, counters.runs - before)
+        before = counters.runs
         base = measure_default(target, proto, store, counters)
+        tracker.step_done(2, counters.runs - before)
         base["searched"] = dict(default)
-        say(f"  default {label(default)}: {base['time_s'] * 1e3:.1f} ms ({'cache' if base['cached'] else 'measured'})")
+        say(f"  default {label(default)}: {base['time_s'] * 1e3:.1f} ms ({'cache' if base['cached'] else 'measured'}"
+            f", {proto.warm_repeats} warm repeats per run)")
+        if req.hint:
+            tracker.doing("analytical hint: a dry run of the parallel map")
         hint = parallel_hint(target, proto, base["time_s"], store) if req.hint else None
         if hint and hint.get("costs") is None:
             say(f"  no analytical hint: {hint.get('error')}")
             hint = None
         study = None
-        with Runner(target, proto, store, counters, base["outputs"], req.executor, req.concurrency, say) as runner:
+        with Runner(target, proto, store, counters, base["outputs"], req.executor, req.concurrency, say,
+                    tracker) as runner:
             if req.strategy == "grid":
                 strategies.grid(space, default, runner, hint)
             elif req.strategy == "quick":
                 strategies.quick(space, default, runner, hint)
             else:
-                budget = req.trials or preset.smart_trials
                 study = strategies.smart(space, default, runner, hint, store, proto, budget)
                 say(f"  study {study['name']}: {study['trials']} trials by {len(study['workers'])} worker(s)")
         configs = [base] + list(runner.results.values())
@@ -195,7 +212,7 @@ def tune_for_iteration(
     strategy: str = "quick",
     preset: str = "fast",
     predicted_speedup: float | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Reporter | Callable[[str], None] | None = None,
     **options: Any,
 ) -> dict:
     """Run a tune as one iteration's measurement; returns the ``tune`` journal event's data.

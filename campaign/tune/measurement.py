@@ -83,19 +83,27 @@ class Protocol:
 
 
 class Counters:
-    """Thread-safe tallies of one tune."""
+    """Thread-safe tallies of one tune; a ``tracker`` (``campaign.tune.progress.Tracker``) hears of each run."""
 
-    def __init__(self):
+    def __init__(self, tracker=None):
         self.lock = threading.Lock()
         self.runs = 0  # fresh workload processes started
         self.measured = 0  # configurations measured now
         self.cache_hits = 0
         self.measure_s = 0.0
+        self.tracker = tracker
 
     def add(self, **kw):
         with self.lock:
             for k, v in kw.items():
                 setattr(self, k, getattr(self, k) + v)
+        if self.tracker is not None and kw.get("runs"):
+            self.tracker.runs_done(int(kw["runs"]))
+
+    def doing(self, what: str) -> None:
+        """Say what runs now (the live status line)."""
+        if self.tracker is not None:
+            self.tracker.doing(what)
 
 
 def _run_once(target, proto: Protocol, knobs: dict[str, Any]):
@@ -126,6 +134,7 @@ def measure_default(target, proto: Protocol, store, counters: Counters) -> dict:
         return dict(cached, cached=True)
     t0 = time.perf_counter()
     times, outputs = [], None
+    counters.doing(f"default {label(proto.default)}: two fresh runs (A/A)")
     try:
         for _ in range(2):
             t, outputs = _run_once(target, proto, proto.default)
@@ -175,6 +184,7 @@ def calibrated_repeats(target, proto: Protocol, store, counters: Counters, prese
     cached = None if proto.refresh else store.get(key)
     if cached and cached.get("repeat"):
         return max(minimum, int(cached["repeat"]))
+    counters.doing(f"calibrating warm repeats on the default ({label(proto.default)})")
     try:
         t, _ = _run_once(target, Protocol(**{**asdict(proto), "warm_repeats": 1}), proto.default)
     except Exception as exc:  # WorkloadError
@@ -223,7 +233,9 @@ def measure_config(
     status, error, stop = "ok", None, None
     decision = None
     rng = random.Random(f"{proto.seed}:{tune_store.knobs_json(knobs)}")  # seeded, per configuration
+    searched = label({k: v for k, v in knobs.items() if k not in proto.fixed})
     for block in range(proto.blocks):
+        counters.doing(f"{searched}: block {block + 1}/{proto.blocks}")
         order = block_order(["d", "c"], rng)  # DCCD or CDDC, drawn at random (the signed-rank symmetry)
         got: dict[str, list[float]] = {"d": [], "c": []}
         try:

@@ -41,10 +41,11 @@ class Runner:
     """Runs configurations one at a time, or several at once in threads or processes."""
 
     def __init__(self, target, proto: Protocol, store, counters: Counters, baseline_outputs: dict,
-                 executor: str, concurrency: int, progress: Callable[[str], None]):
+                 executor: str, concurrency: int, progress: Callable[[str], None], tracker=None):
         self.target, self.proto, self.store, self.counters = target, proto, store, counters
         self.baseline_outputs = baseline_outputs
         self.executor, self.concurrency, self.say = executor, max(1, concurrency), progress
+        self.tracker = tracker  # campaign.tune.progress.Tracker: a finished configuration gives back unused runs
         self.results: dict[str, dict] = {}
         self._pool = None
 
@@ -88,6 +89,8 @@ class Runner:
             self.counters.add(**c)
         res["searched"] = dict(searched)
         self.results[tune_store.knobs_json(searched)] = res
+        if self.tracker is not None:
+            self.tracker.configuration_done(res)
         self.say(_progress_line(res))
         return res
 
