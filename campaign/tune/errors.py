@@ -1,18 +1,14 @@
-"""The one error a tune raises for a user mistake, and how a failure is quoted in one line."""
+"""The errors a tune raises for user mistakes (exit 1, one paragraph), and how a failure is quoted in one line."""
 
 from __future__ import annotations
 
-try:  # the loop's error base class, when present
-    from campaign.errors import UserError as _Base
-except ImportError:  # pragma: no cover
-    _Base = Exception
+from campaign.errors import UserError
 
 
-class TuneError(_Base):
+class TuneError(UserError):
     """A tuning request that cannot run (bad knob, bad storage, broken default): one paragraph."""
 
     exit_code = 1
-    code = "tune_error"
 
     def __init__(self, message: str, data: dict | None = None):
         Exception.__init__(self, message)
@@ -21,9 +17,11 @@ class TuneError(_Base):
 
 
 class NotAWorkspaceError(TuneError):
-    """The directory holds none of the target's files: a tune there could only measure a crash."""
+    """The directory holds none of the target's files: a tune there could only measure a crash.
 
-    code = "not_a_workspace"
+    A user error (exit 1) like any other; ``data`` names the workspace, the
+    target and its scope.
+    """
 
 
 def first_line(exc: Exception) -> str:
