@@ -172,7 +172,7 @@ def tune(req: TuneRequest, progress: Reporter | Callable[[str], None] | None = N
         base["searched"] = dict(default)
         say(f"  default {label(default)}: {base['time_s'] * 1e3:.1f} ms ({'cache' if base['cached'] else 'measured'}"
             f", {proto.warm_repeats} warm repeats per run)")
-        if req.hint:
+        if req.hint and hasattr(target, "parallel_map"):
             tracker.doing("analytical hint: a dry run of the parallel map")
         hint = parallel_hint(target, proto, base["time_s"], store) if req.hint else None
         if hint and hint.get("costs") is None:
