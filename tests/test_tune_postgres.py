@@ -66,6 +66,45 @@ def test_engine_url_gives_a_plain_postgresql_url_the_installed_driver():
     assert tune_store.engine_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
+def test_table_creation_is_retried_when_another_worker_created_the_tables_first():
+    from sqlalchemy.exc import ProgrammingError
+
+    calls = []
+
+    def create():
+        calls.append(1)
+        if len(calls) == 1:  # the other worker's CREATE TABLE won the race
+            raise ProgrammingError("CREATE TABLE", {}, Exception("relation already exists"))
+        return "created"
+
+    assert tune_store.create_tables(create) == "created" and len(calls) == 2
+
+    def always():
+        raise ProgrammingError("CREATE TABLE", {}, Exception("permission denied"))
+
+    with pytest.raises(ProgrammingError):  # a real failure still surfaces (as a StoreError, by the caller)
+        tune_store.create_tables(always, attempts=3)
+
+
+def test_a_write_that_collides_with_another_workers_write_overwrites(tmp_path):
+    from sqlalchemy.exc import IntegrityError
+
+    store = tune_store.TuneStore(f"sqlite:///{tmp_path / 'tune.sqlite'}")
+    try:
+        def collide(conn):
+            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+        assert store._run(collide, on_conflict=lambda conn: "overwritten") == "overwritten"
+        with pytest.raises(tune_store.StoreError):  # without a conflict rule it is the storage's failure
+            store._run(collide)
+        fields = dict(target="t", machine="m", code="c", protocol="p", knobs={"w": 1})
+        store.put("k", result={"status": "ok", "speedup": 1.5}, **fields)
+        store.put("k", result={"status": "ok", "speedup": 1.6}, **fields)
+        assert store.get("k")["speedup"] == 1.6 and store.count() == 1
+    finally:
+        store.close()
+
+
 def test_two_tune_workers_share_one_postgres_study(tmp_path, database):
     import optuna
 
