@@ -137,6 +137,11 @@ def test_two_tune_workers_share_one_postgres_study(tmp_path, database):
     assert by_worker == {r["study"]["this_worker"] for r in reports}, by_worker  # both contributed trials
     assert len(by_worker) == 2
     assert any(t.value is not None and t.value > 1 for t in finished)  # more workers win: a measured trial says so
+    # a configuration is measured once: a worker that drew one another worker was measuring took its result
+    fresh = [tuple(sorted(row["knobs"].items())) for r in reports for row in r["configs"]
+             if not row["default"] and not row["cached"]]
+    assert sorted(fresh) == sorted(set(fresh)), fresh
+    assert {dict(k)["workers"] for k in fresh} == {2, 8}
     store = tune_store.TuneStore(database)  # the measurement cache lives on the server too
     try:
         assert store.count() >= 3  # the default and at least two configurations

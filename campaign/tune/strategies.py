@@ -16,8 +16,8 @@ from campaign.tune.errors import TuneError, first_line
 from campaign.tune.hint import predicted
 from campaign.tune.measurement import Protocol
 from campaign.tune.runner import Runner
-from campaign.tune.space import space_size
-from campaign.tune.study import WORKER, make_pruner, optuna_storage, study_name, study_summary
+from campaign.tune.space import label, space_size
+from campaign.tune.study import WORKER, make_pruner, optuna_storage, study_name, study_summary, wait_for_older_twin
 
 
 STRATEGIES = ("grid", "quick", "smart")
@@ -120,6 +120,11 @@ def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: 
             trials, configs = [t for t, _ in keep], [c for _, c in keep]
             if not trials:
                 continue
+        # a configuration another worker is measuring right now: wait, then take its result from the shared cache
+        limit_s = proto.timeout_s * (proto.blocks * 4 + 1)
+        for tr, cfg in zip(trials, configs):
+            wait_for_older_twin(study, tr, limit_s, lambda other, cfg=cfg: runner.counters.doing(
+                f"{label(cfg)}: being measured by worker {other}; waiting for its result"))
         results = runner.run_many(configs, trials)
         for t, res in zip(trials, results):
             state_now = study._storage.get_trial(t._trial_id).state

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from typing import Any
+import time
+from typing import Any, Callable
 
 from campaign.tune import store as tune_store
 from campaign.tune.measurement import Protocol
@@ -77,6 +78,30 @@ def study_name(proto: Protocol, space: dict[str, list[Any]]) -> str:
     text = json.dumps([proto.target, proto.study_text(), proto.code, proto.machine, space], sort_keys=True,
                       default=str)
     return f"campaign-tune-{proto.target}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def wait_for_older_twin(study, trial, limit_s: float, waiting: Callable[[str], None],
+                        poll_s: float = 0.5) -> str | None:
+    """Wait while another worker's older trial measures the same configuration; return that worker, or None.
+
+    Its result then comes from the shared cache instead of a second
+    measurement. Only an *older* trial (smaller number) is waited for, so two
+    workers that drew the same configuration never wait for each other; a
+    worker that died mid-trial is waited for at most ``limit_s``.
+    """
+    import optuna
+
+    deadline = time.monotonic() + limit_s
+    waited_for = None
+    while time.monotonic() < deadline:
+        twins = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+                 if t.number < trial.number and t.params == trial.params and t.user_attrs.get("worker") != WORKER]
+        if not twins:
+            return waited_for
+        waited_for = twins[0].user_attrs.get("worker", "another worker")
+        waiting(waited_for)
+        time.sleep(poll_s)
+    return waited_for
 
 
 def study_summary(study) -> dict[str, Any]:
