@@ -76,9 +76,13 @@ def test_more_workers_win_on_a_sleep_bound_map(ws, strategy):
     assert 0 < report["metrics"]["parallel_efficiency"] <= 1.2
     assert report["metrics"]["measured"] >= 2 and report["metrics"]["new_runs"] > 0
     assert "Use workers=" in format_report(report)
-    if strategy == "smart":  # workers=8 (best predicted, enqueued) first; then workers=2 is clearly worse
-        assert report["configs"][1]["knobs"] == {"workers": 8}
-        assert report["metrics"]["pruned"] == 1 and report["configs"][2]["status"] == "pruned"
+    if strategy == "smart":  # the best predicted configuration is enqueued and measured first
+        # (which one that is depends on the pool costs the dry run measured, which load moves)
+        others = [c for c in report["configs"][1:] if c.get("predicted_speedup") is not None]
+        best_predicted = max(others, key=lambda c: c["predicted_speedup"])
+        assert report["configs"][1]["knobs"] == best_predicted["knobs"]
+        if report["configs"][1]["knobs"] == {"workers": 8}:  # then workers=2 is clearly worse: pruned
+            assert report["metrics"]["pruned"] == 1 and report["configs"][2]["status"] == "pruned"
 
 
 @pytest.mark.parametrize("strategy", ["grid", "quick", "smart"])
