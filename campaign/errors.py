@@ -5,31 +5,58 @@ do. The library (``campaign.loop.session``) raises them; the CLI turns them into
 ``campaign.cli.common.CampaignError`` (printed, no traceback) with the
 ``exit_code`` given here.
 
-Exit codes: 1 = a user error (bad input, a failed workload, a refused rule,
-a lock held by another command); 2 = this step may not come next (the
-message names the step that is due and the exact command for it).
+It also holds the machine contract that the CLI's ``--json`` and the MCP
+server share: every class has a stable error ``code`` (a string a program can
+switch on) and an ``exit_code`` from ``ExitCode``; ``SCHEMA_VERSION`` is stamped
+on every JSON output; ``error_payload`` is the one shape of a failure.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Any
+
+SCHEMA_VERSION = 1  # of every JSON object the CLI (--json) and the MCP server return; see campaign/schemas/
+
+
+class ExitCode(IntEnum):
+    """The process exit codes, one per kind of outcome (documented in docs/contract.md)."""
+
+    OK = 0
+    USER_ERROR = 1         # bad input, a failed workload, a refused rule, a held lock, no campaign
+    STEP_OUT_OF_ORDER = 2  # this step may not come next: the step due and its command are named
+    TEST_FAILED = 3        # the change broke correctness (`campaign try`); `campaign log` reverts it
+    FINDINGS = 4           # `campaign review` found broken rules / `campaign replay` disagrees with the record
+    USAGE = 64             # the command line itself is wrong: unknown option, bad value (sysexits EX_USAGE)
+    INTERNAL = 70          # a bug in campaign: please report it with the traceback (sysexits EX_SOFTWARE)
+    INTERRUPTED = 130      # Ctrl-C / SIGINT
+
+
+def error_payload(code: str, message: str, **data: Any) -> dict[str, Any]:
+    """A failure as one JSON object: ``ok`` false, a stable ``code``, a one-paragraph ``message``, details."""
+    return {**data, "ok": False, "code": code, "message": message, "schema_version": SCHEMA_VERSION}
 
 
 class UserError(Exception):
     """A user-facing error: one paragraph, a non-zero exit code, no traceback."""
 
-    exit_code = 1
+    exit_code = ExitCode.USER_ERROR
+    code = "user_error"
 
     def __init__(self, message: str, data: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.data = data or {}
 
+    def payload(self) -> dict[str, Any]:
+        return error_payload(self.code, self.message, **self.data)
+
 
 class StepError(UserError):
     """A command for a step that may not come next; names the step due and its command."""
 
-    exit_code = 2
+    exit_code = ExitCode.STEP_OUT_OF_ORDER
+    code = "step_out_of_order"
 
     def __init__(self, message: str, due: str, command: str):
         super().__init__(message, {"due": due, "command": command})
@@ -40,22 +67,34 @@ class StepError(UserError):
 class RuleError(UserError):
     """A rule of the method refused the command (no numeric prediction, no Surprise, Amdahl, ...)."""
 
+    code = "rule_refused"
+
 
 class JournalError(UserError):
     """The journal cannot be read safely (a corrupt line in the middle, a newer schema)."""
+
+    code = "journal_error"
 
 
 class LockError(UserError):
     """Another ``campaign`` command holds this campaign's lock."""
 
+    code = "lock_held"
+
 
 class VcsError(UserError):
     """The git repository is not in a state the campaign can work with (dirty, detached, ...)."""
+
+    code = "vcs_error"
 
 
 class MeasureError(UserError):
     """A workload, build or profile run failed (non-zero exit, no JSON, NaN, timeout)."""
 
+    code = "measure_error"
+
 
 class NoCampaignError(UserError):
     """No campaign (or more than one, without ``--name``) under ``optim/``."""
+
+    code = "no_campaign"
