@@ -158,3 +158,59 @@ def test_every_step_maps_to_a_tool():
     hinted = with_tool_hints({"ok": False, "code": "step_out_of_order", "due": "log", "command": "campaign log"})
     assert hinted["call"] == {"tool": "log", "arguments": {"surprise": "<what surprised you, or None>"}}
     assert with_tool_hints({"ok": True, "next": {"step": "done"}})["next"]["tool"] == "status"
+
+
+# -- SKILL.md and the client configuration snippets ----------------------------------------------------
+
+
+def test_init_writes_skill_md_beside_agents_md(repo):
+    import yaml
+
+    text = (repo / "SKILL.md").read_text()
+    assert text.startswith("---\n")
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert front["name"] == "campaign-primes"
+    assert "primes" in front["description"] and len(front["description"]) <= 1024
+    body = text.split("---\n", 2)[2]
+    assert "`primes.py`" in body and "step_out_of_order" in body and "campaign status" in body
+    assert {"SKILL.md", "AGENTS.md"} <= set(git(repo, "ls-files").splitlines())  # committed with the start commit
+
+
+@pytest.mark.parametrize("client", ["claude", "codex"])
+def test_print_config_registers_this_interpreter(repo, client, tmp_path):
+    import tomllib
+
+    printed = campaign(tmp_path, "mcp", "--print-config", client, "--dir", str(repo), env=_server_env())
+    assert printed.returncode == 0, printed.stderr
+    if client == "claude":
+        server = json.loads(printed.stdout)["mcpServers"]["campaign"]
+        assert server["type"] == "stdio"
+        assert "claude mcp add" in printed.stderr
+    else:
+        server = tomllib.loads(printed.stdout)["mcp_servers"]["campaign"]
+        assert server["tool_timeout_sec"] >= 600
+        assert "codex mcp add" in printed.stderr
+    assert server["command"] == sys.executable and Path(server["command"]).is_absolute()
+    assert server["args"] == ["-m", "campaign", "mcp", "--dir", str(repo.resolve())]
+
+    as_json = json.loads(campaign(tmp_path, "mcp", "--print-config", client, "--dir", str(repo), "--json",
+                                  env=_server_env()).stdout)
+    assert as_json["ok"] and as_json["command"] == sys.executable and as_json["text"].strip() == printed.stdout.strip()
+
+
+def test_the_printed_config_starts_a_working_server(repo, tmp_path):
+    """What --print-config claude says to run is what a client runs: it serves the tools."""
+    server = json.loads(campaign(tmp_path, "mcp", "--print-config", "claude", "--dir", str(repo),
+                                 env=_server_env()).stdout)["mcpServers"]["campaign"]
+    from mcp import Client, StdioServerParameters
+
+    seen = {}
+
+    async def main():
+        params = StdioServerParameters(command=server["command"], args=server["args"], env=_server_env(),
+                                       cwd=str(tmp_path))
+        async with Client(params, cache=None) as client:
+            seen["status"] = answer(await client.call_tool("status", {}))
+
+    anyio.run(main)
+    assert seen["status"]["ok"] and seen["status"]["name"] == "primes"

@@ -61,8 +61,9 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, workspace, as_
 
     Checks that the workload runs, tags <name>/pre-optimization, creates and
     switches to branch optimization/<name>, snapshots the scope files, records
-    the baseline (optim/<name>/baseline.json), writes AGENTS.md and commits
-    the record as the start commit. Refuses a dirty working tree.
+    the baseline (optim/<name>/baseline.json), writes AGENTS.md and SKILL.md
+    (for coding agents) and commits the record as the start commit. Refuses a
+    dirty working tree.
 
     Example: campaign init --target campaign.toml --goal-speedup 3
     """

@@ -29,7 +29,9 @@ def mcp(name, print_config, workspace, as_json):
         from campaign.agents.mcp_config import client_config
 
         result = client_config(print_config, workspace, name)
-        emit(result, as_json, lambda r: r["text"])
+        emit(result, as_json, lambda r: r["text"].rstrip("\n"))
+        if not as_json:  # stdout stays the bare snippet (redirect it into the file); the rest is a hint
+            click.echo(f"# paste into {result['where']}, or run:\n#   {result['add_command']}", err=True)
         return
     from campaign.agents.mcp_server import build_server
 

@@ -239,12 +239,13 @@ class Campaign:
             state = self.state()
         if state.start_commit is None:
             paths = [self.record_rel]
-            agents = self.workspace / "AGENTS.md"
-            if not agents.exists():
-                agents.write_text(render_agents_md(self.name, self.target, init))
-                paths.append("AGENTS.md")
-            elif "AGENTS.md" in vcs.changes(repo).files:
-                paths.append("AGENTS.md")
+            for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
+                path = self.workspace / filename
+                if not path.exists():
+                    path.write_text(render(self.name, self.target, init))
+                    paths.append(filename)
+                elif filename in vcs.changes(repo).files:
+                    paths.append(filename)
             (self.record_dir / ".gitignore").write_text(RECORD_GITIGNORE)
             self.render_files()
             message = f"campaign {self.name}: start (baseline recorded)"
@@ -932,6 +933,25 @@ def render_agents_md(name: str, target, init: dict[str, Any]) -> str:
     )
 
 
+def render_skill_md(name: str, target, init: dict[str, Any]) -> str:
+    """SKILL.md (Agent Skills: YAML front matter with name and description, then instructions)."""
+    import json
+    import re
+
+    from campaign.loop.render import render_template
+
+    skill = "campaign-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "target")
+    description = (f"Run or continue the performance-optimization campaign {name!r} in this repository with the "
+                   f"campaign tool (MCP server or CLI): profile, pre-register a prediction, change code in scope, "
+                   f"test, benchmark, log. Use when asked to make {target.name} faster or to continue or report "
+                   f"this campaign.")
+    return render_template(
+        "SKILL.md.j2", name=name, skill_name=skill[:64].rstrip("-"), description=json.dumps(description),
+        target=target.name, scope=list(target.scope), goal=init.get("goal_speedup"),
+        max_iterations=init.get("max_iterations"), postmortem_factor=init.get("postmortem_factor"),
+    )
+
+
 def init_campaign(
     workspace: Path | str,
     target_spec: str,
@@ -940,7 +960,7 @@ def init_campaign(
     max_iterations: int = stopping.DEFAULT_MAX_ITERATIONS,
     progress: Progress = None,
 ) -> Campaign:
-    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md, start commit."""
+    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md + SKILL.md, start commit."""
     from campaign import vcs
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
