@@ -5,37 +5,16 @@ do. The library (``campaign.loop.session``) raises them; the CLI turns them into
 ``campaign.cli.common.CampaignError`` (printed, no traceback) with the
 ``exit_code`` given here.
 
-It also holds the machine contract that the CLI's ``--json`` and the MCP
-server share: every class has a stable error ``code`` (a string a program can
-switch on) and an ``exit_code`` from ``ExitCode``; ``SCHEMA_VERSION`` is stamped
-on every JSON output; ``error_payload`` is the one shape of a failure.
+Every class has a stable error ``code`` (a string a program can switch on)
+and an ``exit_code`` from ``campaign.contract.ExitCode``: the machine contract
+that the CLI's ``--json`` and the MCP server share.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
-SCHEMA_VERSION = 1  # of every JSON object the CLI (--json) and the MCP server return; see campaign/schemas/
-
-
-class ExitCode(IntEnum):
-    """The process exit codes, one per kind of outcome (documented in docs/contract.md)."""
-
-    OK = 0
-    USER_ERROR = 1         # bad input, a failed workload, a refused rule, a held lock, no campaign
-    STEP_OUT_OF_ORDER = 2  # this step may not come next: the step due and its command are named
-    TEST_FAILED = 3        # the change broke correctness (`campaign try`); `campaign log` reverts it
-    FINDINGS = 4           # `campaign review` found broken rules / `campaign replay` disagrees with the record
-    USAGE = 64             # the command line itself is wrong: unknown option, bad value (sysexits EX_USAGE)
-    INTERNAL = 70          # a bug in campaign: please report it with the traceback (sysexits EX_SOFTWARE)
-    INTERRUPTED = 130      # Ctrl-C / SIGINT
-
-
-def error_payload(code: str, message: str, **data: Any) -> dict[str, Any]:
-    """A failure as one JSON object: ``ok`` false, a stable ``code``, a one-paragraph ``message``, details."""
-    return {**data, "ok": False, "code": code, "message": message, "schema_version": SCHEMA_VERSION}
-
+from campaign.contract import ExitCode, error_payload
 
 class UserError(Exception):
     """A user-facing error: one paragraph, a non-zero exit code, no traceback."""

@@ -21,7 +21,8 @@ from typing import Annotated, Any, Callable
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from campaign.errors import SCHEMA_VERSION, UserError, error_payload
+from campaign.contract import SCHEMA_VERSION, error_payload
+from campaign.errors import UserError
 
 log = logging.getLogger("campaign.mcp")
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, NoReturn
 
 import click
 
-from campaign.errors import SCHEMA_VERSION, ExitCode, error_payload
+from campaign.contract import SCHEMA_VERSION, ExitCode, error_payload
 
 
 class CampaignError(click.ClickException):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from campaign.cli.common import CampaignError, emit, emit_failure, json_option
-from campaign.errors import ExitCode
+from campaign.contract import ExitCode
 
 _RECORD = click.argument("record_dir", type=click.Path(path_type=Path))
 

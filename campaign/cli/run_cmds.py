@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from campaign.cli.common import dir_option, emit, emit_failure, json_option
-from campaign.errors import ExitCode
+from campaign.contract import ExitCode
 from campaign.cli.common import user_errors as _errors
 
 
