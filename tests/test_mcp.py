@@ -67,6 +67,8 @@ def test_a_sequence_of_steps_over_stdio(repo):
         tools = {t.name: t for t in listed.tools}
         seen["tools"] = tools
         seen["status"] = answer(await client.call_tool("status", {}))
+        seen["bad_arguments"] = answer(await client.call_tool("think", {"hypothesis": "h"}))
+        seen["unknown"] = answer(await client.call_tool("no_such_tool", {}))
         seen["early"] = answer(await client.call_tool("think", {
             "hypothesis": "h", "options": ["a"], "chosen": "a", "predict": 2, "risk": "r"}))
         seen["profile"] = answer(await client.call_tool("profile", {}))
@@ -91,6 +93,13 @@ def test_a_sequence_of_steps_over_stdio(repo):
 
     with_client(repo, body)
 
+    from campaign.contract import validation_errors
+
+    schemas = {"status": "status", "bad_arguments": "think", "unknown": "envelope", "early": "think",
+               "profile": "profile", "no_number": "think", "think": "think", "plan": "plan", "try": "try", "log": "log"}
+    for key, schema in schemas.items():  # the CLI's published schemas hold for the MCP answers too
+        assert validation_errors(seen[key], schema) == [], (key, seen[key])
+
     tools = seen["tools"]
     assert set(tools) == TOOLS
     think_schema = tools["think"].input_schema
@@ -100,6 +109,10 @@ def test_a_sequence_of_steps_over_stdio(repo):
 
     assert seen["status"]["ok"] and seen["status"]["next"]["step"] == "profile"
     assert seen["status"]["next"]["tool"] == "profile"
+
+    bad = seen["bad_arguments"]  # the schema refuses: the MCP form of a parser error, still one contract object
+    assert bad["code"] == "usage_error" and "options" in bad["message"] and "predict" in bad["message"]
+    assert seen["unknown"]["code"] == "usage_error" and "no_such_tool" in seen["unknown"]["message"]
 
     early = seen["early"]  # out of order: structured, names the step due and the call to make
     assert early["ok"] is False and early["code"] == "step_out_of_order" and early["due"] == "profile"

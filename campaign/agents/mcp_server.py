@@ -197,18 +197,41 @@ class LoopTools:
         return path.read_text(encoding="utf-8")
 
 
+def answer(payload: dict[str, Any]) -> CallToolResult:
+    """A contract object as a tool result: structured content, the same JSON as text, ``isError`` unless ok."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str)
+    structured = json.loads(text)  # plain JSON types only
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured,
+                          is_error=not payload.get("ok", False))
+
+
+def arguments_problem(tool: str, exc: Exception) -> dict[str, Any]:
+    """Arguments the tool's input schema rejects (or an unknown tool): the MCP form of a parser error."""
+    cause = exc.__cause__
+    if cause is not None and hasattr(cause, "errors"):  # pydantic's ValidationError: one line per field
+        details = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in cause.errors())
+        message = f"invalid arguments for `{tool}`: {details}. The tool's input schema lists what it takes."
+    else:
+        message = str(exc)
+    return with_tool_hints(error_payload("usage_error", message, tool=tool))
+
+
 def build_server(workspace: Path | str = ".", name: str | None = None):
     """The MCP server (the SDK's ``MCPServer``) over the campaign in ``workspace``; ``run()`` serves stdio."""
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+
+    class CampaignServer(MCPServer):
+        async def call_tool(self, tool_name, arguments, context=None):
+            try:
+                return await super().call_tool(tool_name, arguments, context)
+            except ToolError as exc:  # bad arguments or an unknown tool: still one contract object
+                if isinstance(exc, UnexpectedToolError):
+                    raise
+                return answer(arguments_problem(tool_name, exc))
 
     tools = LoopTools(workspace, name)
-    server = MCPServer("campaign", instructions=INSTRUCTIONS)
-
-    def answer(payload: dict[str, Any]) -> CallToolResult:
-        text = json.dumps(payload, indent=2, sort_keys=True, default=str)
-        structured = json.loads(text)  # plain JSON types only
-        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured,
-                              is_error=not payload.get("ok", False))
+    server = CampaignServer("campaign", instructions=INSTRUCTIONS)
 
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False)
 
