@@ -117,6 +117,25 @@ def test_parser_error_exit_code_in_a_real_process(tmp_path):
     assert "Invalid value" in proc.stderr  # the person reading stderr still gets click's usage text
 
 
+# -- a bug: exit 70, still one JSON object; the traceback goes to stderr -----------------------------------
+
+
+def test_an_internal_error_is_json_with_the_traceback_on_stderr(repo, monkeypatch):
+    from campaign.loop.session import Campaign
+
+    crafted(repo, "start")
+
+    def broken(self):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(Campaign, "status", broken)
+    result = CliRunner().invoke(cli, ["status", "--dir", str(repo), "--json"])
+    assert result.exit_code == ExitCode.INTERNAL
+    payload = valid(json.loads(result.stdout), "status")
+    assert payload["code"] == "internal_error" and "ZeroDivisionError: a bug" in payload["message"]
+    assert "Traceback" in result.stderr and "Traceback" not in result.stdout
+
+
 # -- user errors: exit 1 ------------------------------------------------------------------------------
 
 
