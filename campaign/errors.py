@@ -12,6 +12,7 @@ that the CLI's ``--json`` and the MCP server share.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from campaign.contract import ExitCode, error_payload
@@ -77,3 +78,33 @@ class NoCampaignError(UserError):
     """No campaign (or more than one, without ``--name``) under ``optim/``."""
 
     code = "no_campaign"
+
+
+class TargetLoadError(UserError):
+    """A target that cannot be loaded or does not satisfy the target interface (``campaign.plugins``)."""
+
+    code = "target_error"
+
+
+class RecordReadError(UserError):
+    """A campaign record that cannot be reviewed or replayed (missing, torn or newer-schema journal)."""
+
+    code = "record_error"
+
+
+def as_user_error(exc: BaseException) -> UserError | None:
+    """The user error a library exception stands for, if it is one: a ``UserError`` itself, a target that
+    cannot be loaded, or git's own failure; ``None`` for anything else (a bug).
+
+    Looked up by module and name so that this foundation module imports neither the plugins nor GitPython.
+    """
+    if isinstance(exc, UserError):
+        return exc
+    target_module = sys.modules.get("campaign.plugins.target")  # raised only once imported
+    if target_module is not None and isinstance(exc, target_module.TargetError):
+        return TargetLoadError(str(exc))
+    if type(exc).__name__ == "GitCommandError":  # GitPython
+        detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
+        return VcsError(f"git failed: {detail}. The journal is intact; fix the repository state and run "
+                        f"`campaign status` to see how to continue.")
+    return None

@@ -69,6 +69,19 @@ def test_every_error_code_is_published():
     assert {"usage_error", "internal_error", "test_failed", "review_findings", "interrupted"} <= published
 
 
+def test_library_failures_that_are_user_errors():
+    """A target that cannot load and git's own failure are user errors (exit 1) with their code; a bug is not."""
+    from git import GitCommandError
+
+    from campaign.errors import as_user_error
+    from campaign.plugins.target import TargetError
+
+    assert as_user_error(TargetError("no such target")).code == "target_error"
+    git_failure = as_user_error(GitCommandError(["git", "merge"], 1, stderr="conflict in  a.py"))
+    assert git_failure.code == "vcs_error" and "git failed: " in git_failure.message and "conflict in a.py" in git_failure.message
+    assert as_user_error(ZeroDivisionError()) is None
+
+
 def test_the_schemas_reject_what_breaks_the_contract():
     """Validation can fail: a failure without a code, an unknown code, a step error without `due`."""
     assert validation_errors({"ok": False, "message": "m", "schema_version": 1}, "status")

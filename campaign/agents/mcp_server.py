@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from campaign.contract import SCHEMA_VERSION, error_payload
-from campaign.errors import UserError
+from campaign.errors import RecordReadError, UserError, as_user_error
 
 log = logging.getLogger("campaign.mcp")
 
@@ -115,13 +115,16 @@ class LoopTools:
             try:
                 result = action(self.campaign(), say)
                 payload = self._success(result)
-            except UserError as exc:
-                payload = exc.payload()
-            except Exception as exc:  # noqa: BLE001 - a bug must still answer in the contract's shape
-                log.exception("campaign tool failed")
-                payload = error_payload("internal_error", f"internal error: {type(exc).__name__}: {exc}. This is "
-                                        f"a bug in campaign (traceback on the server's stderr); the journal is "
-                                        f"append-only: `status` shows where the campaign stands.")
+            except Exception as exc:  # noqa: BLE001 - every outcome answers in the contract's shape
+                user_error = as_user_error(exc)
+                if user_error is not None:
+                    payload = user_error.payload()
+                else:
+                    log.exception("campaign tool failed")
+                    payload = error_payload(
+                        "internal_error", f"internal error: {type(exc).__name__}: {exc}. This is a bug in campaign "
+                        f"(traceback on the server's stderr); the journal is append-only: `status` shows where the "
+                        f"campaign stands.")
         if progress:
             payload["progress"] = progress
         return with_tool_hints(payload)
@@ -176,7 +179,7 @@ class LoopTools:
             try:
                 result = collect(c.record_dir)
             except RecordError as exc:
-                raise UserError(str(exc)) from None
+                raise RecordReadError(str(exc)) from None
             result.pop("logs", None)  # the logs are resources; the answer stays small
             return result
 

@@ -127,23 +127,14 @@ def user_errors(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from campaign.errors import UserError
+        from campaign.errors import as_user_error
 
         try:
             return func(*args, **kwargs)
-        except UserError as exc:
-            raise CampaignError.from_user_error(exc) from None
         except Exception as exc:
-            target_module = sys.modules.get("campaign.plugins.target")  # raised only if imported: keep start-up lean
-            if target_module is not None and isinstance(exc, target_module.TargetError):
-                raise CampaignError(str(exc), code="target_error") from None
-            if type(exc).__name__ == "GitCommandError":  # GitPython, not imported here (start-up time)
-                detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
-                raise CampaignError(
-                    f"git failed: {detail}. The journal is intact; fix the repository state and run "
-                    f"`campaign status` to see how to continue.",
-                    code="vcs_error",
-                ) from None
-            raise
+            user_error = as_user_error(exc)  # a UserError, a target that cannot load, git's own failure
+            if user_error is None:
+                raise  # a bug: run_with_contract reports it (exit 70, traceback on stderr)
+            raise CampaignError.from_user_error(user_error) from None
 
     return wrapper

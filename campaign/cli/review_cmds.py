@@ -8,6 +8,7 @@ import click
 
 from campaign.cli.common import CampaignError, emit, emit_failure, json_option
 from campaign.contract import ExitCode
+from campaign.errors import RecordReadError
 
 _RECORD = click.argument("record_dir", type=click.Path(path_type=Path))
 
@@ -19,7 +20,7 @@ def _collect(record_dir: Path) -> dict:
     try:
         return collect(record_dir)
     except RecordError as exc:
-        raise CampaignError(str(exc), code="record_error") from exc
+        raise CampaignError.from_user_error(RecordReadError(str(exc))) from exc
 
 
 @click.command()
