@@ -23,7 +23,8 @@ def mcp(name, print_config, workspace, as_json):
     review; resources: the logs and the journal (campaign://record/...).
     A tool called out of order answers with the step due and the call to make.
 
-    Example: claude mcp add campaign -- "$(which python)" -m campaign mcp --dir .
+    Register it: campaign mcp --print-config claude > .mcp.json (Claude
+    Code) or campaign mcp --print-config codex >> ~/.codex/config.toml.
     """
     if print_config:
         from campaign.agents.mcp_config import client_config
