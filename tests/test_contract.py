@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from campaign.cli import COMMANDS, cli
 from campaign.contract import ExitCode, load_schema, schema_names, validation_errors
-from loop_fixtures import SIEVE, cli_env, git, make_repo
+from loop_fixtures import SIEVE, cli_env, make_repo
 from test_cli_loop import _attempt, crafted
 
 NOT_COMMANDS = {"envelope", "error", "common"}
@@ -62,7 +62,9 @@ def test_every_error_code_is_published():
     def subclasses(cls):
         return {cls} | {s for sub in cls.__subclasses__() for s in subclasses(sub)}
 
-    import campaign.tune.core  # noqa: F401 - TuneError is a UserError too
+    import campaign.agents.runner  # noqa: F401 - load every module that may define a UserError subclass
+    import campaign.review.replay  # noqa: F401
+    import campaign.tune.core  # noqa: F401
 
     published = set(load_schema("error")["$defs"]["code"]["enum"])
     assert {cls.code for cls in subclasses(errors.UserError)} <= published
