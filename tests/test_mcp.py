@@ -20,7 +20,7 @@ from loop_fixtures import SIEVE, campaign, cli_env, git, make_repo
 pytest.importorskip("mcp")
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOLS = {"status", "profile", "think", "plan", "try", "log", "decide", "skip", "finish", "review"}
+TOOLS = {"init", "status", "profile", "think", "plan", "try", "log", "decide", "skip", "finish", "review"}
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_a_sequence_of_steps_over_stdio(repo):
     assert git(repo, "status", "--porcelain", "--", "primes.py") == ""  # the record is committed at the next kept commit
 
 
-def test_review_and_a_missing_campaign(tmp_path):
+def test_a_missing_campaign_then_init_and_review(tmp_path):
     empty = make_repo(tmp_path / "empty")  # a repository without a campaign: every tool says so, in one line
     seen: dict = {}
 
@@ -154,11 +154,27 @@ def test_review_and_a_missing_campaign(tmp_path):
             await client.read_resource("campaign://record/summary.md")
         except Exception as exc:  # noqa: BLE001 - the SDK raises its MCPError
             seen["resource_error"] = str(exc)
+        seen["no_target"] = answer(await client.call_tool("init", {}))
+        seen["init"] = answer(await client.call_tool("init", {"target": "campaign.toml", "goal_speedup": 3}))
+        seen["again"] = answer(await client.call_tool("init", {"target": "campaign.toml"}))
+        seen["review_now"] = answer(await client.call_tool("review", {}))
+        summary = await client.read_resource("campaign://record/summary.md")
+        seen["summary"] = summary.contents[0].text
 
     with_client(empty, body)
     assert seen["status"]["code"] == "no_campaign" and "campaign init" in seen["status"]["message"]
     assert seen["review"]["code"] == "no_campaign"
     assert "no campaign" in seen["resource_error"]
+    assert seen["no_target"]["code"] == "user_error" and "target" in seen["no_target"]["message"]
+    started = seen["init"]
+    from campaign.contract import validation_errors
+
+    assert validation_errors(started, "init") == [] and validation_errors(seen["review_now"], "review") == []
+    assert started["ok"] and started["step_done"] == "init" and started["goal_speedup"] == 3.0
+    assert started["next"]["tool"] == "profile" and (empty / "SKILL.md").exists()
+    assert seen["again"]["ok"] is False and seen["again"]["code"] != "internal_error"  # one campaign per name
+    assert seen["review_now"]["ok"] and seen["review_now"]["findings"] == []
+    assert "primes" in seen["summary"]
 
 
 def test_every_step_maps_to_a_tool():
@@ -171,6 +187,8 @@ def test_every_step_maps_to_a_tool():
     hinted = with_tool_hints({"ok": False, "code": "step_out_of_order", "due": "log", "command": "campaign log"})
     assert hinted["call"] == {"tool": "log", "arguments": {"surprise": "<what surprised you, or None>"}}
     assert with_tool_hints({"ok": True, "next": {"step": "done"}})["next"]["tool"] == "status"
+    hinted = with_tool_hints({"ok": False, "code": "step_out_of_order", "due": "init", "command": "campaign init"})
+    assert hinted["call"] == {"tool": "init", "arguments": {"resume": True}}
 
 
 # -- SKILL.md and the client configuration snippets ----------------------------------------------------

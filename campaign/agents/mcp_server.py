@@ -28,7 +28,7 @@ log = logging.getLogger("campaign.mcp")
 
 # the step due (campaign.loop.machine.Step values) -> the tool that performs it
 STEP_TOOLS: dict[str, str | None] = {
-    "init": None,  # no tool: `campaign init --resume` on the command line
+    "init": "init",  # an interrupted init: `init` with resume=true
     "profile": "profile", "think": "think", "plan": "plan", "try": "try",
     "log": "log", "commit": "log", "revert": "log",  # an interrupted commit/revert: `log` with no arguments
     "decide": "decide", "finish": "finish", "done": "status",
@@ -36,6 +36,7 @@ STEP_TOOLS: dict[str, str | None] = {
 
 # what to fill in, per tool: the MCP form of the CLI's suggested command
 ARGUMENT_TEMPLATES: dict[str, dict[str, Any]] = {
+    "init": {"resume": True},
     "profile": {},
     "think": {"hypothesis": "<what limits performance, and why>",
               "options": ["<approach A: pros/cons>", "<approach B: pros/cons>"],
@@ -53,7 +54,8 @@ ARGUMENT_TEMPLATES: dict[str, dict[str, Any]] = {
 INSTRUCTIONS = """\
 This server runs a disciplined performance-optimization campaign on one repository:
 PROFILE -> THINK -> PLAN -> IMPLEMENT -> TEST -> BENCHMARK -> LOG -> COMMIT -> DECIDE.
-Call `status` first; every answer's `next` names the step due and the `tool` to call.
+Call `status` first; every answer's `next` names the step due and the `tool` to call
+(no campaign yet: `init` with the target, e.g. campaign.toml).
 IMPLEMENT is yours: edit files inside the target's scope, then call `try` (TEST + BENCHMARK).
 A tool called out of order answers ok=false, code=step_out_of_order, with the `call` to make.
 Read the logs as resources (campaign://record/...). Never edit optim/ by hand."""
@@ -67,7 +69,7 @@ RESOURCES = {  # uri -> (file in the record, description)
 
 
 def call_for(step: str) -> dict[str, Any] | None:
-    """The tool call that performs ``step`` (``None`` for INIT, which has no tool)."""
+    """The tool call that performs ``step`` (``None`` for a step no tool performs)."""
     tool = STEP_TOOLS.get(step)
     if tool is None:
         return None
@@ -103,7 +105,8 @@ class LoopTools:
 
         return Campaign.open(self.workspace, self.name)
 
-    def call(self, action: Callable[[Any, Callable[[str], None]], dict[str, Any]]) -> dict[str, Any]:
+    def call(self, action: Callable[[Any, Callable[[str], None]], dict[str, Any]],
+             open_campaign: bool = True) -> dict[str, Any]:
         """Run ``action(campaign, progress)``; any outcome becomes one contract object (never a trace)."""
         progress: list[str] = []
 
@@ -113,7 +116,7 @@ class LoopTools:
 
         with self._one_at_a_time:
             try:
-                result = action(self.campaign(), say)
+                result = action(self.campaign() if open_campaign else None, say)
                 payload = self._success(result)
             except Exception as exc:  # noqa: BLE001 - every outcome answers in the contract's shape
                 user_error = as_user_error(exc)
@@ -142,6 +145,22 @@ class LoopTools:
         return error_payload("user_error", str(result.get("message") or "the step failed"), **result)
 
     # -- the steps -----------------------------------------------------------------------------
+
+    def init(self, target: str | None, name: str | None, goal_speedup: float | str, max_iterations: int,
+             resume: bool) -> dict[str, Any]:
+        """INIT (no campaign to open yet): the CLI's `campaign init`, answering the new campaign's status."""
+        from campaign.loop.session import init_campaign, resume_init
+
+        def action(_, say):
+            if resume:
+                started = resume_init(self.workspace, name or self.name, say)
+            else:
+                if not target:
+                    raise UserError("name the target: a built-in target's name, 'module:Class', or campaign.toml.")
+                started = init_campaign(self.workspace, target, name or self.name, goal_speedup, max_iterations, say)
+            return {**started.status(), "step_done": "init"}
+
+        return self.call(action, open_campaign=False)
 
     def status(self) -> dict[str, Any]:
         return self.call(lambda c, say: c.status())
@@ -237,6 +256,20 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
     server = CampaignServer("campaign", instructions=INSTRUCTIONS)
 
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False)
+
+    @server.tool(name="init", description="Start a campaign on a clean git repository: check the workload, tag "
+                 "the pre-optimization commit, branch, record the baseline, write AGENTS.md and SKILL.md, commit. "
+                 "resume=true completes an interrupted init.")
+    def init(
+        target: Annotated[str | None, Field(
+            description="What to optimize: a built-in target's name, 'module:Class', or campaign.toml.")] = None,
+        name: Annotated[str | None, Field(description="Campaign name (default: the target's name).")] = None,
+        goal_speedup: Annotated[float | str, Field(
+            description="Stop when the cumulative speedup reaches this, e.g. 3.")] = 2.0,
+        max_iterations: Annotated[int, Field(description="Iteration cap.", ge=1)] = 15,
+        resume: Annotated[bool, Field(description="Complete an interrupted init.")] = False,
+    ) -> CallToolResult:
+        return answer(tools.init(target, name, goal_speedup, max_iterations, resume))
 
     @server.tool(name="status", annotations=read_only,
                  description="Where the campaign stands and the step due next (`next.tool`). Reads the journal only.")

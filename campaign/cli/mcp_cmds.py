@@ -19,8 +19,8 @@ from campaign.cli.common import user_errors as _errors
 def mcp(name, print_config, workspace, as_json):
     """Serve the campaign's steps as MCP tools over stdio (for an agent that drives the loop itself).
 
-    Tools: status, profile, think, plan, try, log, decide, skip, finish,
-    review; resources: the logs and the journal (campaign://record/...).
+    Tools: init, status, profile, think, plan, try, log, decide, skip,
+    finish, review; resources: the logs and the journal (campaign://record/...).
     A tool called out of order answers with the step due and the call to make.
 
     Register it: campaign mcp --print-config claude > .mcp.json (Claude
