@@ -1,7 +1,7 @@
 """Pieces every command shares: the error type, ``--json`` and ``--dir``, output, the exit-code contract.
 
 User mistakes raise ``CampaignError`` (one clear paragraph, no traceback) with
-a stable ``code`` and an ``ExitCode`` (``campaign.errors``). ``run_with_contract``
+a stable ``code`` and an ``ExitCode`` (``campaign.contract``). ``run_with_contract``
 turns every outcome -- parser errors and crashes included -- into that exit
 code and, under ``--json``, into one JSON object on stdout (docs/contract.md).
 """

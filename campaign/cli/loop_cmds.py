@@ -1,7 +1,7 @@
 """The loop, step by step: thin click commands over ``campaign.loop.session``.
 
 Each command parses, calls one library function, prints (``--json``: one
-JSON object). Exit codes (``campaign.errors.ExitCode``): 0 ok; 1 a user
+JSON object). Exit codes (``campaign.contract.ExitCode``): 0 ok; 1 a user
 error (the message says what to do); 2 this step may not come next (the
 message names the step due and its exact command); 3 TEST failed.
 ``campaign status`` is the compass.
