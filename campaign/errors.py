@@ -74,6 +74,13 @@ class MeasureError(UserError):
     code = "measure_error"
 
 
+class FullCaseError(UserError):
+    """FINISH refused: the final tree's full-case outputs differ from the baseline's (or its tests fail)."""
+
+    exit_code = ExitCode.TEST_FAILED  # a correctness failure, like TEST failing at `try`
+    code = "full_case_failed"
+
+
 class NoCampaignError(UserError):
     """No campaign (or more than one, without ``--name``) under ``optim/``."""
 

@@ -45,7 +45,7 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
     if repo.head.is_detached or repo.active_branch.name != init["branch"]:
         vcs.switch_to_new_branch(repo, init["branch"], init["base_commit"])
     if state.baseline is None:
-        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot"):  # an interrupted init's: redo
+        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot", "baseline_snapshot.tar.gz"):
             path = ctx.record_dir / leftover
             if path.is_dir():
                 shutil.rmtree(path)
@@ -61,7 +61,7 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
             path = ctx.workspace / filename
             if not path.exists():
-                path.write_text(render(ctx.name, ctx.target, init))
+                path.write_text(render(ctx.name, ctx.target, init, ctx.record_rel))
                 paths.append(filename)
             elif filename in vcs.changes(repo).files:
                 paths.append(filename)
@@ -82,17 +82,17 @@ def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:
     return record_baseline(target, ctx.workspace, ctx.record_dir, cases, repeat=repeat)
 
 
-def render_agents_md(name: str, target, init: dict[str, Any]) -> str:
+def render_agents_md(name: str, target, init: dict[str, Any], record: str | None = None) -> str:
     from campaign.loop.render import render_template
 
     return render_template(
-        "AGENTS.md.j2", name=name, target=target.name, scope=list(target.scope),
+        "AGENTS.md.j2", name=name, record=record or f"optim/{name}", target=target.name, scope=list(target.scope),
         goal=init.get("goal_speedup"), max_iterations=init.get("max_iterations"),
         postmortem_factor=init.get("postmortem_factor"), phases=list(getattr(target, "phases", []) or []),
     )
 
 
-def render_skill_md(name: str, target, init: dict[str, Any]) -> str:
+def render_skill_md(name: str, target, init: dict[str, Any], record: str | None = None) -> str:
     """SKILL.md (Agent Skills: YAML front matter with name and description, then instructions)."""
     import json
     import re
@@ -105,7 +105,8 @@ def render_skill_md(name: str, target, init: dict[str, Any]) -> str:
                    f"test, benchmark, log. Use when asked to make {target.name} faster or to continue or report "
                    f"this campaign.")
     return render_template(
-        "SKILL.md.j2", name=name, skill_name=skill[:64].rstrip("-"), description=json.dumps(description),
+        "SKILL.md.j2", name=name, record=record or f"optim/{name}", skill_name=skill[:64].rstrip("-"),
+        description=json.dumps(description),
         target=target.name, scope=list(target.scope), goal=init.get("goal_speedup"),
         max_iterations=init.get("max_iterations"), postmortem_factor=init.get("postmortem_factor"),
     )
