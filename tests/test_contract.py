@@ -64,7 +64,7 @@ def test_every_error_code_is_published():
 
     import campaign.agents.runner  # noqa: F401 - load every module that may define a UserError subclass
     import campaign.review.replay  # noqa: F401
-    import campaign.tune.core  # noqa: F401
+    import campaign.tune.errors  # noqa: F401
 
     published = set(load_schema("error")["$defs"]["code"]["enum"])
     assert {cls.code for cls in subclasses(errors.UserError)} <= published
