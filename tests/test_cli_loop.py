@@ -269,6 +269,7 @@ def test_json_errors_are_json(repo):
     assert result.returncode == 2
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["due"] == "profile" and data["command"] == "campaign profile"
+    assert data["code"] == "step_out_of_order" and "campaign profile" in data["message"] and data["schema_version"] == 1
 
 
 # -- LOG outcomes, skip and exhausted on crafted journals (no measurement needed) ----------------------
@@ -292,9 +293,9 @@ def test_out_of_scope_edit_fails_test_and_is_reverted(repo):
     (repo / "bench.py").write_text("print('tampered')\n")
     (repo / "notes.txt").write_text("new file outside the scope\n")
     result = run(repo, "try", "--json")
-    assert result.exit_code == 1
-    out = result.output  # progress and the error line go to stderr, mixed in here
-    data = json.loads(out[out.index("{"): out.rindex("}") + 1])
+    assert result.exit_code == 3  # ExitCode.TEST_FAILED
+    data = json.loads(result.stdout)  # progress and the error line go to stderr
+    assert data["ok"] is False and data["code"] == "test_failed"
     assert data["test"]["passed"] is False and data["test"]["out_of_scope"] == ["bench.py", "notes.txt"]
     logged = run(repo, "log", "--surprise", "I edited the harness", "--json")
     assert logged.exit_code == 0, logged.output

@@ -87,7 +87,7 @@ def test_walkthrough(tmp_path):
     ok(c("plan", "--phase", "count", "--change", "count while sieving", "--override-amdahl", "stretch goal", "--json"))
     (repo / "primes.py").write_text(SIEVE.replace("return sum(sieve)", "return sum(sieve) - 1"))
     failed = c("try", "--json")
-    assert failed.returncode == 1 and "TEST failed" in failed.stderr and "Traceback" not in failed.stderr
+    assert failed.returncode == 3 and "TEST failed" in failed.stderr and "Traceback" not in failed.stderr
     assert json.loads(failed.stdout)["test"]["passed"] is False
     wrong = c("decide")
     assert wrong.returncode == 2 and "campaign log" in wrong.stderr

@@ -53,13 +53,13 @@ def test_each_defect_trips_exactly_its_rule(rule, tmp_path):
     assert [(f.rule, f.iteration) for f in findings] == [(rule, DEFECT_ITERATION[rule])]
 
     result = run("review", str(record), "--json")
-    assert result.exit_code == 1
-    data = json.loads(result.output)
-    assert data["ok"] is False
+    assert result.exit_code == 4  # ExitCode.FINDINGS: distinct from a user error (1)
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["code"] == "review_findings"
     assert [f["rule"] for f in data["findings"]] == [rule]
 
     text = run("review", str(record))
-    assert text.exit_code == 1 and rule in text.output
+    assert text.exit_code == 4 and rule in text.output
 
 
 # ---------------------------------------------------------------- rule edges, on events alone
