@@ -355,52 +355,111 @@ class Runner:
         return {**self.campaign.status(), "interrupted": False}
 
 
+AGENT_KINDS = ("playbook", "command", "claude", "codex", "aider", "prompt")
+
+
 def check_agent(kind: str, agent_cmd: str | None, target) -> None:
     """Refuse an unusable agent choice (``UserError``) before anything is started."""
+    import shutil
+    import shlex
+
+    from campaign.agents.adapters import ADAPTERS
+
     if kind == "playbook":
         if not target.playbook():
             raise UserError(
                 f"target {target.name!r} has no playbook, so the playbook agent has nothing to apply. "
-                f"Use --agent command --agent-cmd '<your agent>' (see the README's agent protocol)."
+                f"Use --agent claude|codex|aider, --agent prompt --agent-cmd 'tool -p {{prompt}}', or "
+                f"--agent command --agent-cmd '<your agent>' (see the agent protocol in the docs)."
             )
-    elif kind == "command":
+    elif kind in ("command", "prompt"):
         if not agent_cmd or not agent_cmd.strip():
-            raise UserError("--agent command needs --agent-cmd '<program>' (it reads a JSON request on stdin and "
-                            "prints a JSON answer; see the README's agent protocol).")
+            form = ("'<program>' (it reads a JSON request on stdin and prints a JSON answer)" if kind == "command"
+                    else "'<tool> -p {prompt}' ({prompt} is replaced by the prompt; without it the prompt goes to stdin)")
+            raise UserError(f"--agent {kind} needs --agent-cmd {form}.")
+    elif kind in ADAPTERS:
+        program = shlex.split(agent_cmd)[0] if agent_cmd and agent_cmd.strip() else kind
+        if not (shutil.which(program) or Path(program).is_file()):
+            raise UserError(f"--agent {kind}: {program!r} is not on PATH; install it (see the agents page of the docs) "
+                            f"or name the executable with --agent-cmd /path/to/{kind}.")
     else:
-        raise UserError(f"unknown agent {kind!r}: use playbook or command.")
+        raise UserError(f"unknown agent {kind!r}: use one of {', '.join(AGENT_KINDS)}.")
 
 
 def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: float = 1800.0):
-    """The agent named on the command line (``playbook`` or ``command``)."""
+    """The agent named on the command line (or recorded by the run being resumed)."""
+    from campaign.agents.adapters import ADAPTERS, CliAgent
     from campaign.agents.protocol import CommandAgent, PlaybookAgent
 
     check_agent(kind, agent_cmd, campaign.target)
     if kind == "playbook":
         return PlaybookAgent(campaign.target.playbook(), campaign.workspace)
+    if kind in ADAPTERS:
+        return CliAgent(kind, campaign.workspace, list(campaign.target.scope), agent_cmd, timeout_s)
     return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
+
+
+def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool) -> dict[str, Any]:
+    """The data of the ``run`` event: who drives this campaign, so ``--resume`` needs no flags."""
+    return {"agent": kind, "agent_cmd": agent_cmd, "agent_timeout_s": timeout_s, "resumed": resumed}
+
+
+def resumed_settings(recorded: dict[str, Any] | None, kind: str | None, agent_cmd: str | None,
+                     timeout_s: float | None) -> tuple[str, str | None, float]:
+    """The agent for a resumed run: flags given now win, the recorded run fills the rest (pure).
+
+    A campaign with no recorded run (driven by hand so far) falls back to
+    ``playbook`` only when no other agent is named.
+    """
+    recorded = recorded or {}
+    if kind is None:
+        kind = recorded.get("agent") or "playbook"
+        if agent_cmd is None and kind == recorded.get("agent"):
+            agent_cmd = recorded.get("agent_cmd")
+    elif agent_cmd is None and kind == recorded.get("agent"):
+        agent_cmd = recorded.get("agent_cmd")
+    if timeout_s is None:
+        timeout_s = recorded.get("agent_timeout_s") or DEFAULT_AGENT_TIMEOUT_S
+    return kind, agent_cmd, float(timeout_s)
+
+
+DEFAULT_AGENT_TIMEOUT_S = 1800.0
 
 
 def run_campaign(
     workspace: Path,
     target_spec: str | None,
-    agent_kind: str,
+    agent_kind: str | None,
     agent_cmd: str | None = None,
     name: str | None = None,
     goal_speedup: float | None = None,
     max_iterations: int | None = None,
     resume: bool = False,
     progress: Progress | None = None,
-    agent_timeout_s: float = 1800.0,
+    agent_timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Start (or with ``resume`` continue) a campaign and drive it to its end."""
+    """Start (or with ``resume`` continue) a campaign and drive it to its end.
+
+    The agent, its command and timeout are recorded in a ``run`` event (at
+    init, and again when a resume names another agent), so ``--resume``
+    continues with the same agent without flags.
+    """
+    from campaign.loop import machine as loop
     from campaign.loop.session import Campaign, init_campaign, list_campaigns
 
     say = progress or (lambda line: None)
     workspace = Path(workspace).resolve()
     if resume:
         campaign = Campaign.open(workspace, name)
-        say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']}")
+        recorded = loop.derive(campaign.journal.events()).run
+        agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
+        check_agent(agent_kind, agent_cmd, campaign.target)
+        settings = run_settings(agent_kind, agent_cmd, agent_timeout_s, True)
+        if {**(recorded or {}), "resumed": True} != settings:
+            with campaign.lock:
+                campaign._record("run", settings)
+        say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
+            + (f" ({agent_cmd})" if agent_cmd else ""))
     else:
         if not target_spec:
             raise UserError("--target is required to start a campaign (or --resume to continue one).")
@@ -412,6 +471,8 @@ def run_campaign(
         except TargetError as exc:
             raise UserError(str(exc)) from None
         name = name or target.name
+        agent_kind = agent_kind or "playbook"
+        agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S if agent_timeout_s is None else float(agent_timeout_s)
         check_agent(agent_kind, agent_cmd, target)  # before INIT spends minutes on the baseline
         if name in list_campaigns(workspace):
             raise UserError(f"a campaign named {name!r} already exists here; continue it with `campaign run --resume` "
@@ -422,6 +483,7 @@ def run_campaign(
         if max_iterations is not None:
             kwargs["max_iterations"] = max_iterations
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
-        campaign = init_campaign(workspace, target_spec, name, progress=say, **kwargs)
+        campaign = init_campaign(workspace, target_spec, name, progress=say,
+                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False), **kwargs)
     agent = make_agent(agent_kind, campaign, agent_cmd, agent_timeout_s)
     return Runner(campaign, agent, say).run()

@@ -57,7 +57,11 @@ decide      stop (bool), rule (goal|diminishing|cap|exhausted|none), reason,
 skip        bottleneck, why, failed_attempts
 tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
 agent       step, request (relative path), answer (relative path), attempts,
-            error (null or the last validation error), stderr (relative path)
+            error (null or the last validation error), stderr (relative path),
+            reply (relative path of the agent's raw text, when it answered in text)
+run         agent (playbook|command|claude|codex|aider|prompt), agent_cmd (or
+            null), agent_timeout_s, resumed (bool): who `campaign run` drives
+            the campaign with; written after init and when a resume changes it
 finish      post_tag, merged_into, final_speedup, ci, full (benchmark of the
             full case vs the pre-optimization tag), dominant_phase
 """
@@ -82,6 +86,7 @@ EVENT_TYPES = (
     "skip",
     "tune",
     "agent",
+    "run",
     "finish",
 )
 

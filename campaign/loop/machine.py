@@ -25,7 +25,8 @@ the first matching row wins::
     skip         always                     DECIDE
     finish       always                     DONE
 
-``agent`` and ``tune`` events record work inside a step and never move it.
+``agent``, ``tune`` and ``run`` events record work inside a step (or who drives the
+campaign) and never move it.
 Between iterations (PROFILE or THINK due) ``decide --exhausted`` may declare a
 phase exhausted without a new attempt: an agent with no idea left says so
 instead of inventing a change.
@@ -59,7 +60,7 @@ class Step(str, Enum):
     DONE = "done"
 
 
-NEUTRAL_EVENTS = ("agent", "tune")
+NEUTRAL_EVENTS = ("agent", "tune", "run")
 
 
 @dataclass
@@ -121,6 +122,7 @@ class State:
     finish: dict[str, Any] | None = None
     last_event: dict[str, Any] | None = None
     step: Step = Step.INIT
+    run: dict[str, Any] | None = None  # the latest `campaign run` settings (agent, agent_cmd, ...), if any
 
     @property
     def name(self) -> str:
@@ -252,6 +254,8 @@ def derive(events: list[dict[str, Any]]) -> State:
     for event in events:
         kind, data = event["type"], event["data"]
         if kind in NEUTRAL_EVENTS:
+            if kind == "run":
+                state.run = data
             continue
         state.last_event = event
         current = state.current

@@ -172,6 +172,17 @@ class Campaign:
         state = state or self.state()
         return {"step": state.step.value, "description": loop.DESCRIPTIONS[state.step], "command": self.command_for(state)}
 
+    def _status_next(self, state: loop.State) -> dict[str, str]:
+        """What ``status`` names next: ``campaign run --resume`` for a campaign a run was driving
+        (it continues with the recorded agent), with the manual step command beside it."""
+        nxt = self._next(state)
+        if state.run is not None and state.step is not Step.DONE:
+            agent = state.run.get("agent")
+            nxt = {**nxt, "manual": nxt["command"], "command": " ".join(["campaign run --resume", self.cli_extra]).strip(),
+                   "description": f"{nxt['description']} (a `campaign run` with agent {agent!r} drives this "
+                                  f"campaign: resume it, or run the step by hand: {nxt['command']})"}
+        return nxt
+
     @property
     def target(self):
         if self._target is None:
@@ -767,7 +778,8 @@ class Campaign:
             "cumulative_ci": state.cumulative_ci,
             "iterations": iterations,
             "step": state.step.value,
-            "next": self._next(state),
+            "next": self._status_next(state),
+            "agent": state.run,
             "finished": state.step is Step.DONE,
             "final": state.finish,
             "warnings": warnings,
@@ -939,8 +951,14 @@ def init_campaign(
     goal_speedup: float = 2.0,
     max_iterations: int = stopping.DEFAULT_MAX_ITERATIONS,
     progress: Progress = None,
+    run_settings: dict[str, Any] | None = None,
 ) -> Campaign:
-    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md, start commit."""
+    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md, start commit.
+
+    ``run_settings`` (from ``campaign run``: the agent and its command) is
+    recorded right after ``init``, so even a run killed during the baseline
+    resumes with its agent.
+    """
     from campaign import vcs
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
@@ -1000,6 +1018,8 @@ def init_campaign(
             "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
             "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace),
         })
+        if run_settings is not None:
+            campaign._record("run", run_settings)
         campaign._target = target
         campaign._resume_init(say)
     return campaign

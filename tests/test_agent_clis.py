@@ -1,0 +1,190 @@
+"""``campaign run --agent claude`` with the real Claude Code CLI, the model replaced by a scripted local endpoint.
+
+The CLI (npm ``@anthropic-ai/claude-code``, installed by
+``scripts/install_agent_clis.sh``) runs headless with ``ANTHROPIC_BASE_URL``
+pointed at ``anthropic_standin`` on 127.0.0.1; the scripted model reads each
+prompt and answers like a model would: at IMPLEMENT it calls Claude Code's own
+Read, Edit and Write tools on the scope file, at THINK and LOG it replies with
+prose and a fenced JSON answer. The test asserts on the campaign's record.
+
+Skipped only when the CLI is not installed and CI is not set; under CI a
+missing CLI fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import scripted_model as model
+from anthropic_standin import AnthropicStandIn, text, tool_results, tool_use, user_texts
+from loop_fixtures import SIEVE, cli_env, git, make_repo
+from run_fixtures import cli, events_of, ok
+
+NODE_BIN = Path(os.environ.get("CAMPAIGN_NODE_PREFIX", Path.home() / ".cache" / "campaign-node")) / "node_modules" / ".bin"
+REPO_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def find_cli(name: str) -> str:
+    """The installed CLI, or skip (fail under CI: .ci/run installs it)."""
+    found = shutil.which(name, path=os.pathsep.join([str(NODE_BIN), os.environ.get("PATH", "")]))
+    if found:
+        return found
+    message = f"{name} is not installed (scripts/install_agent_clis.sh installs it into {NODE_BIN})"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI must run it")
+    pytest.skip(message)
+
+
+def claude_model(body: dict) -> list[dict]:
+    """The scripted conversation: Claude Code's tools at IMPLEMENT, fenced JSON at THINK and LOG."""
+    prompt = "\n".join(user_texts(body))
+    step, iteration = model.step_of(prompt)
+    if step != "implement":
+        return [text(model.reply(prompt))]
+    path, done = model.scope_file(prompt), tool_results(body)
+    if not done:  # Claude Code edits only a file it has read
+        return [text("Let me read the file first."), tool_use("Read", {"file_path": path})]
+    if len(done) == 1:
+        if iteration <= 1:
+            return [tool_use("Edit", {"file_path": path, "old_string": model.WRONG_OLD, "new_string": model.WRONG_NEW})]
+        return [tool_use("Write", {"file_path": path, "content": SIEVE})]
+    return [text(model.reply(prompt))]
+
+
+def claude_env(tmp_path: Path, base_url: str) -> dict[str, str]:
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True, exist_ok=True)
+    return cli_env(
+        PYTHONPATH=os.pathsep.join([REPO_ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])),
+        PATH=os.pathsep.join([str(NODE_BIN), os.environ.get("PATH", "")]),
+        HOME=str(home), CLAUDE_CONFIG_DIR=str(home / ".claude"), ANTHROPIC_BASE_URL=base_url,
+        ANTHROPIC_API_KEY="test", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", DISABLE_AUTOUPDATER="1",
+        CAMPAIGN_TRUST_FILE=str(tmp_path / "trusted"), CAMPAIGN_LOCK_TIMEOUT="5",
+    )
+
+
+def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
+    find_cli("claude")
+    repo = make_repo(tmp_path / "repo")
+    with AnthropicStandIn(claude_model, log_path=tmp_path / "requests.jsonl") as api:
+        env = claude_env(tmp_path, api.base_url)
+        result = cli(repo, env, "run", "--agent", "claude", "--target", "campaign.toml", "--goal-speedup", "1.5",
+                     "--json", timeout=600)
+        out = ok(result)
+    assert out["finished"], out
+    record = repo / "optim" / "primes"
+    status = ok(cli(repo, env, "status", "--json"))
+    assert status["step"] == "done"
+    rows = status["iterations"]
+    # iteration 1 (Claude Code's Edit tool): a wrong loop bound, TEST failed, reverted; iteration 2 (Write): the sieve, kept
+    assert [r["kept"] for r in rows] == [False, True], rows
+    assert rows[0]["test_passed"] is False and rows[1]["verdict"] == "faster"
+    assert events_of(record, "revert")[0]["data"]["reason"] == "test-failed"
+    assert "d * d < k" in (record / "patches" / "iter-01-reverted.patch").read_text()
+    assert "bytearray" in (record / "patches" / "iter-02-kept.patch").read_text()
+    assert (repo / "primes.py").read_text() == SIEVE
+    decide = events_of(record, "decide")[-1]["data"]
+    assert decide["stop"] and decide["rule"] == "goal"
+    assert events_of(record, "finish")
+    tags = git(repo, "tag").split()
+    assert "primes/pre-optimization" in tags and "primes/post-optimization" in tags
+    assert git(repo, "status", "--porcelain") == ""
+    # who drove it is on record, and every exchange with it
+    assert [e["data"]["agent"] for e in events_of(record, "run")] == ["claude"]
+    agents = events_of(record, "agent")
+    assert {(e["data"]["step"], e["iteration"]) for e in agents} == {
+        (step, n) for step in ("think", "implement", "log") for n in (1, 2)}
+    assert all(e["data"]["agent"] == "claude" and e["data"]["error"] is None for e in agents)
+    for e in agents:
+        assert (record / e["data"]["reply"]).exists() and (record / e["data"]["answer"]).exists()
+    think = json.loads((record / "agent" / "iter-02-think-1.answer.json").read_text())
+    assert think["title"] == "sieve of Eratosthenes"
+    assert events_of(record, "think")[1]["data"]["predicted_speedup"] == 8.0
+    log = (record / "optimization_log.md").read_text()
+    assert "perfect squares" in log and "## Iteration 2: replace trial division by a bytearray sieve" in log
+    assert events_of(record, "log")[0]["data"]["surprise"].startswith("The bound d * d < k")
+    # the real client did make the tool calls: its requests carried the tool results back
+    assert any(tool_results(r["body"]) for r in api.requests)
+    assert all(r["path"].startswith("/v1/messages") for r in api.requests)
+
+
+def test_prompt_agent_resumes_after_kill_9_with_no_flags(tmp_path):
+    """A run killed -9 mid-step continues with `campaign run --resume` alone: the agent is on record."""
+    import signal
+    import subprocess
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    release = tmp_path / "release"
+    tool = bin_dir / "thinker"
+    tool.write_text(STANDIN_PROMPT_TOOL.format(python=sys.executable, tests=str(Path(__file__).parent),
+                                               waiting=str(tmp_path / "waiting"), release=str(release)))
+    tool.chmod(0o755)
+    repo = make_repo(tmp_path / "repo")
+    env = cli_env(PYTHONPATH=os.pathsep.join([REPO_ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])),
+                  CAMPAIGN_TRUST_FILE=str(tmp_path / "trusted"), CAMPAIGN_LOCK_TIMEOUT="5")
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--agent", "prompt", "--agent-cmd",
+                             f"{tool} -p {{prompt}}", "--target", "campaign.toml", "--goal-speedup", "1.5"],
+                            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None and not (tmp_path / "waiting").exists():
+            time.sleep(0.05)
+        assert proc.poll() is None, f"the run ended before the kill:\n{proc.stderr.read().decode()}"
+        os.killpg(proc.pid, signal.SIGKILL)  # mid-THINK of iteration 2: the agent is still thinking
+        proc.wait(timeout=30)
+    finally:
+        release.touch()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stderr.close()
+    record = repo / "optim" / "primes"
+    killed = ok(cli(repo, env, "status", "--json"))
+    assert killed["step"] == "think" and not killed["finished"]
+    assert killed["next"]["command"] == "campaign run --resume"
+    assert killed["next"]["manual"].startswith("campaign think")
+    text_status = cli(repo, env, "status")
+    assert "campaign run --resume" in text_status.stdout
+    resumed = cli(repo, env, "run", "--resume", "--json", timeout=600)  # no --agent, no --agent-cmd
+    out = ok(resumed)
+    assert out["finished"] and "with agent 'prompt'" in resumed.stderr
+    status = ok(cli(repo, env, "status", "--json"))
+    assert [r["kept"] for r in status["iterations"]] == [False, True]
+    assert status["next"]["command"] == "campaign status"  # finished: nothing to resume
+    runs = events_of(record, "run")
+    assert len(runs) == 1 and runs[0]["data"]["agent"] == "prompt" and "{prompt}" in runs[0]["data"]["agent_cmd"]
+    agents = events_of(record, "agent")
+    assert all(e["data"]["agent"] == "prompt" for e in agents)
+    assert [e["iteration"] for e in agents if e["data"]["step"] == "think"] == [1, 2]
+
+
+STANDIN_PROMPT_TOOL = '''#!{python}
+"""A prompt-taking CLI stand-in: `thinker -p PROMPT` prints prose and a fenced JSON answer; edits the file itself."""
+import argparse, os, sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+import scripted_model as model
+
+parser = argparse.ArgumentParser(prog="thinker")
+parser.add_argument("-p", "--prompt", required=True)
+args = parser.parse_args()
+step, iteration = model.step_of(args.prompt)
+if step == "think" and iteration == 2 and not Path({release!r}).exists():
+    Path({waiting!r}).touch()  # the test kills the campaign now
+    deadline = time.time() + 120
+    while not Path({release!r}).exists() and time.time() < deadline:
+        time.sleep(0.05)
+    sys.exit(3)  # the orphan of a killed run: its answer must not matter
+if step == "implement":
+    path = Path(model.scope_file(args.prompt))
+    path.write_text(model.new_source(iteration, path.read_text()))
+print(model.reply(args.prompt))
+'''
