@@ -14,8 +14,10 @@ the model's final text is in the output:
   (``campaign mcp``), it is registered with ``--mcp-config``.
 * ``codex``: ``codex exec`` in the workspace-write sandbox, never asking for
   approval; the last message is written to a file (``-o``).
-* ``aider``: ``aider --message PROMPT --yes`` with the scope files, never
-  committing (the framework commits).
+* ``aider``: ``aider --message PROMPT --yes-always`` with the scope files,
+  never committing (the framework commits), its history files kept out of
+  the workspace and ``.gitignore`` untouched (any other file changed in the
+  tree would count as an edit outside the scope).
 * ``prompt``: any CLI that takes a prompt and prints text:
   ``--agent-cmd 'tool -p {prompt}'`` (``{prompt}`` is replaced by the prompt,
   shell-quoted; ``{prompt_file}`` by the path of a file holding it; with
@@ -71,8 +73,11 @@ def build_argv(kind: str, executable: list[str], prompt: str, workspace: Path, s
         return [*executable, "exec", "--sandbox", "workspace-write", "-c", 'approval_policy="never"',
                 "--skip-git-repo-check", "--color", "never", "--cd", str(workspace),
                 "--output-last-message", str(answer_file), *extra, prompt]
-    if kind == "aider":
-        return [*executable, "--message", prompt, "--yes", "--no-auto-commits", "--no-dirty-commits",
+    if kind == "aider":  # its history files go to the temp dir and .gitignore stays as it is: the tree is the scope's
+        tmp = answer_file.parent
+        return [*executable, "--message", prompt, "--yes-always", "--no-auto-commits", "--no-dirty-commits",
+                "--no-gitignore", "--chat-history-file", str(tmp / "aider.chat.history.md"),
+                "--input-history-file", str(tmp / "aider.input.history"), "--map-tokens", "0",
                 "--no-check-update", "--no-pretty", "--no-stream", *extra, *scope_files]
     raise ValueError(f"no command line for adapter {kind!r}")
 
