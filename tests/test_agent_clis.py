@@ -1,11 +1,14 @@
-"""``campaign run --agent claude`` with the real Claude Code CLI, the model replaced by a scripted local endpoint.
+"""``campaign run --agent claude|codex`` with the real CLIs, the model replaced by a scripted local endpoint.
 
-The CLI (npm ``@anthropic-ai/claude-code``, installed by
-``scripts/install_agent_clis.sh``) runs headless with ``ANTHROPIC_BASE_URL``
-pointed at ``anthropic_standin`` on 127.0.0.1; the scripted model reads each
-prompt and answers like a model would: at IMPLEMENT it calls Claude Code's own
-Read, Edit and Write tools on the scope file, at THINK and LOG it replies with
-prose and a fenced JSON answer. The test asserts on the campaign's record.
+The CLIs (npm ``@anthropic-ai/claude-code`` and ``@openai/codex``, installed by
+``scripts/install_agent_clis.sh``) run headless against stand-ins on
+127.0.0.1: Claude Code with ``ANTHROPIC_BASE_URL`` pointed at
+``anthropic_standin`` (Messages API), Codex CLI with a custom model provider
+pointed at ``openai_standin`` (Responses API). The scripted model reads each
+prompt and answers like a model would: at IMPLEMENT it uses the CLI's own edit
+tools (Claude Code's Read/Edit/Write; Codex's shell and apply_patch), at THINK
+and LOG it replies with prose and a fenced JSON answer. The tests assert on
+the campaign's record. A last test resumes a run killed with -9, no flags.
 
 Skipped only when the CLI is not installed and CI is not set; under CI a
 missing CLI fails.
@@ -112,6 +115,67 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     # the real client did make the tool calls: its requests carried the tool results back
     assert any(tool_results(r["body"]) for r in api.requests)
     assert all(r["path"].startswith("/v1/messages") for r in api.requests)
+
+
+def apply_patch(path: str, old: str, new: str) -> str:
+    """Codex's own edit: the apply_patch envelope, run through its shell tool (Codex intercepts it)."""
+    hunk = "\n".join(["@@"] + [f"-{line}" for line in old.splitlines()] + [f"+{line}" for line in new.splitlines()])
+    return f"apply_patch <<'PATCH'\n*** Begin Patch\n*** Update File: {path}\n{hunk}\n*** End Patch\nPATCH\n"
+
+
+def codex_model(body: dict) -> list[dict]:
+    """The scripted conversation for Codex CLI: `cat` the scope file, then apply_patch; fenced JSON at THINK and LOG."""
+    from openai_standin import call_outputs, function_call, message, user_texts as texts
+
+    prompt = "\n".join(texts(body))
+    step, iteration = model.step_of(prompt)
+    if step != "implement":
+        return [message(model.reply(prompt))]
+    name, outputs = Path(model.scope_file(prompt)).name, call_outputs(body)
+    if not outputs:
+        return [function_call("exec_command", {"cmd": f"cat {name}"})]
+    if len(outputs) == 1:
+        old = outputs[0].split("Output:\n", 1)[-1]
+        if iteration <= 1:
+            line = next(l for l in old.splitlines() if model.WRONG_OLD in l)
+            return [function_call("exec_command", {"cmd": apply_patch(name, line, line.replace(model.WRONG_OLD, model.WRONG_NEW))})]
+        return [function_call("exec_command", {"cmd": apply_patch(name, old.rstrip("\n"), SIEVE.rstrip("\n"))})]
+    return [message(model.reply(prompt))]
+
+
+def test_codex_cli_runs_a_campaign_against_a_scripted_model(tmp_path):
+    from openai_standin import ResponsesStandIn
+
+    find_cli("codex")
+    repo = make_repo(tmp_path / "repo")
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    with ResponsesStandIn(codex_model) as api:
+        (codex_home / "config.toml").write_text(
+            'model = "stand-in"\nmodel_provider = "scripted"\n\n[model_providers.scripted]\nname = "scripted"\n'
+            f'base_url = "{api.base_url}"\nenv_key = "SCRIPTED_API_KEY"\nwire_api = "responses"\n')
+        env = claude_env(tmp_path, "http://127.0.0.1:9")  # the same isolated HOME; no Anthropic endpoint needed
+        env.update(CODEX_HOME=str(codex_home), SCRIPTED_API_KEY="test")
+        out = ok(cli(repo, env, "run", "--agent", "codex", "--target", "campaign.toml", "--goal-speedup", "1.5",
+                     "--json", timeout=600))
+    assert out["finished"]
+    record = repo / "optim" / "primes"
+    status = ok(cli(repo, env, "status", "--json"))
+    assert [r["kept"] for r in status["iterations"]] == [False, True]
+    assert status["iterations"][0]["test_passed"] is False and status["iterations"][1]["verdict"] == "faster"
+    assert (repo / "primes.py").read_text() == SIEVE
+    assert git(repo, "status", "--porcelain") == ""
+    assert "primes/post-optimization" in git(repo, "tag").split()
+    assert events_of(record, "run")[0]["data"]["agent"] == "codex"
+    assert all(e["data"]["agent"] == "codex" and e["data"]["error"] is None for e in events_of(record, "agent"))
+    assert "d * d < k" in (record / "patches" / "iter-01-reverted.patch").read_text()
+    assert any(call_outputs_of(r) for r in api.requests)  # Codex ran the tool calls and sent their output back
+
+
+def call_outputs_of(request: dict) -> list[str]:
+    from openai_standin import call_outputs
+
+    return call_outputs(request["body"])
 
 
 def test_prompt_agent_resumes_after_kill_9_with_no_flags(tmp_path):
