@@ -155,8 +155,10 @@ def test_command_lines_follow_each_cli_s_documented_flags(tmp_path, monkeypatch)
     assert "acceptEdits" in claude and "Edit" in claude[claude.index("--allowedTools") + 1]
     assert "--mcp-config" not in claude
     with_mcp = build_argv("claude", ["claude"], "PROMPT", tmp_path, ["primes.py"], answer_file, mcp=True)
-    config = json.loads(with_mcp[with_mcp.index("--mcp-config") + 1])
-    assert config["mcpServers"]["campaign"] == {"command": sys.executable, "args": ["-m", "campaign", "mcp"]}
+    server = json.loads(with_mcp[with_mcp.index("--mcp-config") + 1])["mcpServers"]["campaign"]
+    assert server["command"] == sys.executable and server["args"][:2] == ["-m", "campaign"] and "mcp" in server["args"]
+    assert "mcp__campaign__status" in with_mcp[with_mcp.index("--allowedTools") + 1]
+    assert "mcp__campaign__try" not in with_mcp[with_mcp.index("--allowedTools") + 1]
     codex = build_argv("codex", ["codex"], "PROMPT", tmp_path, ["primes.py"], answer_file)
     assert codex[:2] == ["codex", "exec"] and codex[-1] == "PROMPT"
     assert codex[codex.index("--sandbox") + 1] == "workspace-write" and str(answer_file) in codex

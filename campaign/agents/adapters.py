@@ -11,7 +11,9 @@ the model's final text is in the output:
   the JSON result's ``result`` field is the model's final text. File edits
   are allowed without prompts (``--permission-mode acceptEdits`` and the
   file tools in ``--allowedTools``); when this ``campaign`` has an MCP server
-  (``campaign mcp``), it is registered with ``--mcp-config``.
+  (``campaign mcp``), it is registered with ``--mcp-config`` and its
+  read-only ``status`` tool allowed (the runner drives the steps: the other
+  campaign tools stay denied, so the agent cannot record steps behind it).
 * ``codex``: ``codex exec`` in the workspace-write sandbox, never asking for
   approval; the last message is written to a file (``-o``).
 * ``aider``: ``aider --message PROMPT --yes-always`` with the scope files,
@@ -47,6 +49,9 @@ ADAPTERS = ("claude", "codex", "aider", "prompt")
 CLAUDE_TOOLS = ("Read", "Edit", "Write", "Glob", "Grep", "LS")
 
 
+MCP_READ_ONLY_TOOLS = ("mcp__campaign__status",)  # the runner drives the steps; the agent may look, not act
+
+
 def mcp_server_available() -> bool:
     """Whether this ``campaign`` has the MCP server (``campaign mcp``) to register with the CLI."""
     import importlib.util
@@ -54,9 +59,15 @@ def mcp_server_available() -> bool:
     return importlib.util.find_spec("campaign.agents.mcp_server") is not None
 
 
-def claude_mcp_config() -> str:
-    """The ``--mcp-config`` JSON that registers ``campaign mcp`` under this interpreter."""
-    return json.dumps({"mcpServers": {"campaign": {"command": sys.executable, "args": ["-m", "campaign", "mcp"]}}})
+def claude_mcp_config(workspace: Path) -> str:
+    """The ``--mcp-config`` JSON that registers ``campaign mcp`` (this interpreter, this workspace)."""
+    try:
+        from campaign.agents.mcp_config import server_command
+
+        argv = server_command(workspace)
+    except ImportError:
+        argv = [sys.executable, "-m", "campaign", "mcp", "--dir", str(workspace)]
+    return json.dumps({"mcpServers": {"campaign": {"type": "stdio", "command": argv[0], "args": argv[1:]}}})
 
 
 def build_argv(kind: str, executable: list[str], prompt: str, workspace: Path, scope_files: list[str],
@@ -64,10 +75,11 @@ def build_argv(kind: str, executable: list[str], prompt: str, workspace: Path, s
     """The command line for adapter ``kind`` (pure; ``executable`` is the program and any fixed arguments)."""
     extra = shlex.split(os.environ.get(f"CAMPAIGN_{kind.upper()}_ARGS", ""))
     if kind == "claude":
+        tools = CLAUDE_TOOLS + (MCP_READ_ONLY_TOOLS if mcp else ())
         argv = [*executable, "-p", prompt, "--output-format", "json", "--permission-mode", "acceptEdits",
-                "--allowedTools", ",".join(CLAUDE_TOOLS)]
+                "--allowedTools", ",".join(tools)]
         if mcp:
-            argv += ["--mcp-config", claude_mcp_config(), "--strict-mcp-config"]
+            argv += ["--mcp-config", claude_mcp_config(workspace), "--strict-mcp-config"]
         return argv + extra
     if kind == "codex":
         return [*executable, "exec", "--sandbox", "workspace-write", "-c", 'approval_policy="never"',
