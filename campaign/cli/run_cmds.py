@@ -57,6 +57,14 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
     """Drive a whole campaign: the framework runs every step, the agent thinks, implements and logs.
 
     Progress goes to stderr; Ctrl-C stops cleanly after the current step.
+
+    \b
+    Examples:
+      campaign run --target campaign.toml --agent claude
+      campaign run --target campaign.toml --agent codex
+      campaign run --target campaign.toml --agent aider
+      campaign run --target campaign.toml --agent prompt --agent-cmd 'gemini -p {prompt}'
+      campaign run --resume       # continues with the agent on record
     """
     from campaign.review.replay import remember_trusted
     from campaign.agents.runner import run_campaign
