@@ -31,6 +31,7 @@ from run_fixtures import cli, events_of, ok
 
 NODE_BIN = Path(os.environ.get("CAMPAIGN_NODE_PREFIX", Path.home() / ".cache" / "campaign-node")) / "node_modules" / ".bin"
 REPO_ROOT = str(Path(__file__).resolve().parents[1])
+MCP_STATUS = "mcp__campaign__status"  # `campaign mcp`'s status tool as Claude Code names it, when registered
 
 
 def find_cli(name: str) -> str:
@@ -48,6 +49,9 @@ def claude_model(body: dict) -> list[dict]:
     """The scripted conversation: Claude Code's tools at IMPLEMENT, fenced JSON at THINK and LOG."""
     prompt = "\n".join(user_texts(body))
     step, iteration = model.step_of(prompt)
+    offered = {tool.get("name") for tool in body.get("tools", [])}
+    if step == "think" and MCP_STATUS in offered and not tool_results(body):
+        return [text("First, where does the campaign stand?"), tool_use(MCP_STATUS, {})]  # the campaign's MCP tool
     if step != "implement":
         return [text(model.reply(prompt))]
     path, done = model.scope_file(prompt), tool_results(body)
@@ -58,6 +62,10 @@ def claude_model(body: dict) -> list[dict]:
             return [tool_use("Edit", {"file_path": path, "old_string": model.WRONG_OLD, "new_string": model.WRONG_NEW})]
         return [tool_use("Write", {"file_path": path, "content": SIEVE})]
     return [text(model.reply(prompt))]
+
+
+def res_error(content: str) -> bool:
+    return "permission" in content.lower() or "denied" in content.lower()
 
 
 def claude_env(tmp_path: Path, base_url: str) -> dict[str, str]:
@@ -114,6 +122,16 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert events_of(record, "log")[0]["data"]["surprise"].startswith("The bound d * d < k")
     # the real client did make the tool calls: its requests carried the tool results back
     assert any(tool_results(r["body"]) for r in api.requests)
+    from campaign.agents.adapters import mcp_server_available
+
+    if mcp_server_available():  # campaign mcp was registered: the status tool answered from the journal
+        offered = {t.get("name") for r in api.requests for t in r["body"].get("tools", [])}
+        assert MCP_STATUS in offered and "mcp__campaign__try" in offered
+        calls = {b["id"] for r in api.requests for m in r["body"]["messages"] if m["role"] == "assistant"
+                 for b in m["content"] if isinstance(b, dict) and b.get("name") == MCP_STATUS}
+        answers = [json.dumps(res.get("content")) for r in api.requests for res in tool_results(r["body"])
+                   if res.get("tool_use_id") in calls]
+        assert answers and all("think" in a and "primes" in a and not res_error(a) for a in answers), answers
     assert all(r["path"].startswith("/v1/messages") for r in api.requests)
 
 
