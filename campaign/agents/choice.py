@@ -1,8 +1,9 @@
 """Which agent drives ``campaign run``: the choice checked before anything starts, built, and kept on record.
 
 The choice (agent kind, its command, its timeout) is recorded in the journal
-as a ``run`` event, so ``campaign run --resume`` continues with the same agent
-without flags; flags given on a resume win and are recorded in turn.
+as a ``run`` event at every start, so ``campaign run --resume`` continues with
+the same agent without flags; flags given on a resume win and are recorded in
+turn.
 """
 
 from __future__ import annotations
@@ -59,8 +60,14 @@ def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: flo
 
 
 def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool) -> dict[str, Any]:
-    """The data of the ``run`` event: who drives this campaign, so ``--resume`` needs no flags."""
-    return {"agent": kind, "agent_cmd": agent_cmd, "agent_timeout_s": timeout_s, "resumed": resumed}
+    """The data of the ``run`` event: who drives this campaign (so ``--resume`` needs no flags) and which
+    process does (so ``status`` can tell a running run from a stopped one)."""
+    import os
+
+    from campaign.measure.procs import process_start_time
+
+    return {"agent": kind, "agent_cmd": agent_cmd, "agent_timeout_s": timeout_s, "resumed": resumed,
+            "pid": os.getpid(), "started": process_start_time()}
 
 
 def resumed_settings(recorded: dict[str, Any] | None, kind: str | None, agent_cmd: str | None,

@@ -371,8 +371,8 @@ def run_campaign(
     """Start (or with ``resume`` continue) a campaign and drive it to its end.
 
     The agent, its command and timeout are recorded in a ``run`` event (at
-    init, and again when a resume names another agent), so ``--resume``
-    continues with the same agent without flags.
+    init and at every resume), so ``--resume`` continues with the same agent
+    without flags.
     """
     from campaign.loop import machine as loop
     from campaign.loop.session import Campaign, init_campaign, list_campaigns
@@ -384,10 +384,8 @@ def run_campaign(
         recorded = loop.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
         check_agent(agent_kind, agent_cmd, campaign.target)
-        settings = run_settings(agent_kind, agent_cmd, agent_timeout_s, True)
-        if {**(recorded or {}), "resumed": True} != settings:
-            with campaign.lock:
-                campaign._record("run", settings)
+        with campaign.lock:
+            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True))
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
             + (f" ({agent_cmd})" if agent_cmd else ""))
     else:

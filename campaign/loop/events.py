@@ -60,8 +60,9 @@ agent       step, request (relative path), answer (relative path), attempts,
             error (null or the last validation error), stderr (relative path),
             reply (relative path of the agent's raw text, when it answered in text)
 run         agent (playbook|command|claude|codex|aider|prompt), agent_cmd (or
-            null), agent_timeout_s, resumed (bool): who `campaign run` drives
-            the campaign with; written after init and when a resume changes it
+            null), agent_timeout_s, resumed (bool), pid, started (the run's
+            process and its start time): who `campaign run` drives the
+            campaign with; written right after init and at every resume
 finish      post_tag, merged_into, final_speedup, ci, full (benchmark of the
             full case vs the pre-optimization tag), dominant_phase
 """

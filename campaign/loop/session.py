@@ -173,15 +173,22 @@ class Campaign:
         return {"step": state.step.value, "description": loop.DESCRIPTIONS[state.step], "command": self.command_for(state)}
 
     def _status_next(self, state: loop.State) -> dict[str, str]:
-        """What ``status`` names next: ``campaign run --resume`` for a campaign a run was driving
-        (it continues with the recorded agent), with the manual step command beside it."""
+        """What ``status`` names next. For a campaign a ``campaign run`` drives: ``campaign run --resume``
+        when that run has stopped (it continues with the recorded agent), or that the run is still at it;
+        the manual step command beside it either way."""
+        from campaign.measure.procs import process_alive
+
         nxt = self._next(state)
-        if state.run is not None and state.step is not Step.DONE:
-            agent = state.run.get("agent")
-            nxt = {**nxt, "manual": nxt["command"], "command": " ".join(["campaign run --resume", self.cli_extra]).strip(),
-                   "description": f"{nxt['description']} (a `campaign run` with agent {agent!r} drives this "
-                                  f"campaign: resume it, or run the step by hand: {nxt['command']})"}
-        return nxt
+        if state.run is None or state.step is Step.DONE:
+            return nxt
+        agent, pid = state.run.get("agent"), state.run.get("pid")
+        if process_alive(pid, state.run.get("started")):
+            return {**nxt, "manual": nxt["command"], "command": "campaign status",
+                    "description": f"{nxt['description']}: `campaign run` (pid {pid}, agent {agent!r}) is doing "
+                                   f"it now; watch with `campaign status`"}
+        return {**nxt, "manual": nxt["command"], "command": " ".join(["campaign run --resume", self.cli_extra]).strip(),
+                "description": f"{nxt['description']} (a `campaign run` with agent {agent!r} drove this campaign "
+                               f"and stopped: resume it, or run the step by hand: {nxt['command']})"}
 
     @property
     def target(self):
