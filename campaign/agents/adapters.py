@@ -47,8 +47,6 @@ from campaign.agents.protocol import AgentFailed
 
 ADAPTERS = ("claude", "codex", "aider", "prompt")
 CLAUDE_TOOLS = ("Read", "Edit", "Write", "Glob", "Grep", "LS")
-
-
 MCP_READ_ONLY_TOOLS = ("mcp__campaign__status",)  # the runner drives the steps; the agent may look, not act
 
 
