@@ -1,9 +1,9 @@
 """The errors a campaign raises for user mistakes (never bugs).
 
 Every class here carries one paragraph that says what went wrong and what to
-do. The library (``campaign.loop.session``) raises them; the CLI turns them into
-``campaign.cli.common.CampaignError`` (printed, no traceback) with the
-``exit_code`` given here.
+do. The library (``campaign.loop.session``, the steps in ``campaign.loop.steps``)
+raises them; the CLI turns them into ``campaign.cli.common.CampaignError``
+(printed, no traceback) with the ``exit_code`` given here.
 
 Exit codes: 1 = a user error (bad input, a failed workload, a refused rule,
 a lock held by another command); 2 = this step may not come next (the

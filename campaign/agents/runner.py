@@ -100,7 +100,7 @@ def plan_problem(state, answer: dict[str, Any]) -> str | None:
     """
     if answer.get("action") != "optimize":
         return None
-    from campaign.loop.session import plan_violation
+    from campaign.loop.steps.plan import plan_violation
 
     problem = plan_violation(state, str(answer.get("phase") or "").strip(),
                              str(answer.get("override_amdahl") or "").strip() or None)

@@ -231,7 +231,8 @@ def replay(
     from campaign.measure.baseline import baseline_outputs, load_baseline
     from campaign.measure.environment import collect_environment, environment_differences
     from campaign.loop.journal import Journal
-    from campaign.loop.session import benchmark_change, test_change
+    from campaign.loop.steps.benchmark import benchmark_change
+    from campaign.loop.steps.testing import test_change
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
 

@@ -1,0 +1,81 @@
+"""COMMIT (or REVERT): what LOG decided, carried out on the campaign branch.
+
+A kept iteration becomes one commit (the change plus the record, its patch
+renamed ``iter-NN-kept.patch``); a rejected one is reverted to the last kept
+commit, its diff kept as ``iter-NN-reverted.patch`` and the reason recorded
+(out-of-scope, test-failed, slower, not-faster). Refuses to act off the
+campaign branch. Idempotent: ``complete_pending`` runs before every step, so
+a LOG interrupted before its commit or revert is finished by the next
+command, and a commit already made is found by its message on HEAD's line.
+"""
+
+from __future__ import annotations
+
+import os
+
+from campaign.loop import machine as loop
+from campaign.loop.machine import Step
+from campaign.loop.steps.context import CampaignContext
+
+
+def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
+    """Finish a LOG whose commit or revert was interrupted (idempotent)."""
+    if state.step in (Step.COMMIT, Step.REVERT):
+        ctx._require_branch(state)
+    if state.step is Step.COMMIT:
+        commit_kept(ctx, state)
+    elif state.step is Step.REVERT:
+        revert(ctx, state)
+    else:
+        return state
+    return ctx.state()
+
+
+def final_patch(ctx: CampaignContext, it: loop.Iteration, outcome: str) -> str | None:
+    """Rename the attempt's patch to say how it ended (``kept`` or ``reverted``)."""
+    src_rel = (it.implement or {}).get("patch")
+    if not src_rel:
+        return None
+    dest_rel = f"patches/iter-{it.n:02d}-{outcome}.patch"
+    src, dest = ctx.record_dir / src_rel, ctx.record_dir / dest_rel
+    if src.exists() and src != dest:
+        os.replace(src, dest)
+    return dest_rel
+
+
+def commit_kept(ctx: CampaignContext, state: loop.State) -> None:
+    from campaign import vcs
+
+    it = state.current
+    bench = it.benchmark or {}
+    ci = bench.get("ci") or [None, None]
+    title = " ".join(it.title.split())[:72]
+    ci_text = f", CI {ci[0]:.2f}-{ci[1]:.2f}" if ci[0] is not None and ci[1] is not None else ""
+    message = f"campaign {ctx.name} iter {it.n}: {title} ({(it.speedup or 0):.2f}x{ci_text})"
+    patch = final_patch(ctx, it, "kept")
+    ctx.render_files()
+    repo = ctx.repo
+    sha = vcs.commit_with_message(repo, f"campaign {ctx.name} iter {it.n}:", state.last_kept_commit)
+    if sha is None:
+        found = vcs.changes(repo, exclude=[ctx.record_rel])
+        sha = vcs.commit_paths(repo, found.files + [ctx.record_rel], message)
+    ctx._record("commit", {"commit": sha, "message": message, "patch": patch}, it.n)
+
+
+def revert(ctx: CampaignContext, state: loop.State) -> None:
+    from campaign import vcs
+
+    it = state.current
+    test, bench = it.test or {}, it.benchmark or {}
+    if test.get("out_of_scope"):
+        reason = "out-of-scope"
+    elif not test.get("passed"):
+        reason = "test-failed"
+    elif bench.get("verdict") == "slower":
+        reason = "slower"
+    else:
+        reason = "not-faster"
+    patch = final_patch(ctx, it, "reverted")
+    repo = ctx.repo
+    vcs.restore(repo, vcs.changes(repo, exclude=[ctx.record_rel]))
+    ctx._record("revert", {"to_commit": state.last_kept_commit, "reason": reason, "patch": patch}, it.n)

@@ -1,0 +1,184 @@
+"""What every step works on: one campaign's record, journal, lock, target and repository.
+
+``CampaignContext`` is the plumbing the nine steps share (the step modules
+are functions over it; ``campaign.loop.session.Campaign`` adds the step
+methods on top). Writing goes through ``_record`` (append the event, then
+re-render the logs); a step runs inside ``_step`` (hold the lock, finish an
+interrupted commit/revert, check the step is due: ``StepError`` otherwise).
+
+Heavy modules (GitPython, Jinja2, the measurement layer) are imported inside
+the methods that need them: ``status()`` reads the journal only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
+from campaign.loop import machine as loop
+from campaign.loop.journal import CampaignLock, Journal
+
+RECORD_ROOT = "optim"
+
+Progress = Callable[[str], None] | None
+
+
+def env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def required_text(value: str | None, flag: str, why: str) -> str:
+    if value is None or not str(value).strip():
+        raise RuleError(f"{flag} is required and may not be empty: {why}")
+    return str(value).strip()
+
+
+def jsonable_bound(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def record_root(workspace: Path) -> Path:
+    return Path(workspace) / RECORD_ROOT
+
+
+def list_campaigns(workspace: Path) -> list[str]:
+    root = record_root(workspace)
+    if not root.is_dir():
+        return []
+    return sorted(p.parent.name for p in root.glob("*/journal.jsonl"))
+
+
+class CampaignContext:
+    """An existing campaign: ``optim/<name>/`` in a workspace (a git repository)."""
+
+    def __init__(self, workspace: Path, name: str):
+        self.workspace = Path(workspace).resolve()
+        self.name = name
+        self.record_rel = f"{RECORD_ROOT}/{name}"
+        self.record_dir = self.workspace / RECORD_ROOT / name
+        self.journal = Journal(self.record_dir)
+        self.lock = CampaignLock(self.record_dir)
+        self._target = None
+        self._repo = None
+
+    # -- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, workspace: Path | str = ".", name: str | None = None):
+        workspace = Path(workspace)
+        names = list_campaigns(workspace)
+        if name is None:
+            if not names:
+                raise NoCampaignError(
+                    f"no campaign in {workspace.resolve()} (nothing under {RECORD_ROOT}/). Start one with "
+                    f"`campaign init --target SPEC` (see `campaign targets`), or pass --dir for another workspace."
+                )
+            if len(names) > 1:
+                raise NoCampaignError(
+                    f"{workspace.resolve()} holds several campaigns ({', '.join(names)}); name one with --name."
+                )
+            name = names[0]
+        elif name not in names:
+            raise NoCampaignError(
+                f"no campaign named {name!r} in {workspace.resolve()} (found: {', '.join(names) or 'none'}). "
+                f"Start it with `campaign init --target SPEC --name {name}`."
+            )
+        return cls(workspace, name)
+
+    # -- derived state -------------------------------------------------------------
+
+    def state(self) -> loop.State:
+        return loop.derive(self.journal.events())
+
+    @property
+    def cli_extra(self) -> str:
+        """``--dir`` to add to suggested commands when the workspace is not the current directory."""
+        try:
+            here = Path.cwd().resolve()
+        except OSError:
+            here = None
+        return "" if here == self.workspace else f"--dir {shlex.quote(str(self.workspace))}"
+
+    def command_for(self, state: loop.State) -> str:
+        return loop.expected_command(state.step, state, self.cli_extra)
+
+    def _next(self, state: loop.State | None = None) -> dict[str, str]:
+        state = state or self.state()
+        return {"step": state.step.value, "description": loop.DESCRIPTIONS[state.step], "command": self.command_for(state)}
+
+    @property
+    def target(self):
+        if self._target is None:
+            from campaign.plugins.target import TargetError
+            from campaign.plugins.loading import load_target
+
+            spec = (self.state().init or {}).get("target_spec")
+            try:
+                self._target = load_target(spec, self.workspace)
+            except TargetError as exc:
+                raise UserError(str(exc)) from None
+        return self._target
+
+    @property
+    def repo(self):
+        if self._repo is None:
+            from campaign import vcs
+
+            self._repo = vcs.open_repo(self.workspace)
+        return self._repo
+
+    # -- writing -------------------------------------------------------------------
+
+    def _record(self, type_: str, data: dict[str, Any], iteration: int | None = None) -> dict[str, Any]:
+        event = self.journal.append(type_, data, iteration)
+        self.render_files()
+        return event
+
+    def render_files(self) -> list[str]:
+        from campaign.loop.render import write_all
+
+        return write_all(self.record_dir, self.journal.events())
+
+    @contextmanager
+    def _step(self, command: str) -> Iterator[loop.State]:
+        """Hold the lock, finish an interrupted commit/revert, check ``command`` may run now."""
+        with self.lock:
+            state = self._complete_pending(self.state())
+            loop.check_command(command, state, self.cli_extra)
+            yield state
+
+    def _complete_pending(self, state: loop.State) -> loop.State:
+        """Finish a LOG whose commit or revert was interrupted (idempotent; see ``steps/commit.py``)."""
+        from campaign.loop.steps.commit import complete_pending
+
+        return complete_pending(self, state)
+
+    def _measure(self, func: Callable[[], Any]) -> Any:
+        """Run a measurement; a failing workload, baseline or worktree becomes a one-paragraph MeasureError."""
+        from campaign.measure.baseline import BaselineError
+        from campaign.measure.workload import WorkloadError
+        from campaign.measure.worktrees import WorktreeError
+
+        try:
+            return func()
+        except (WorkloadError, BaselineError, WorktreeError) as exc:
+            raise MeasureError(" ".join(str(exc).split())) from None
+
+    def _require_branch(self, state: loop.State) -> None:
+        """Commits, reverts and measurements happen on the campaign branch only."""
+        branch = (state.init or {}).get("branch")
+        repo = self.repo
+        current = None if repo.head.is_detached else repo.active_branch.name
+        if branch and current != branch:
+            raise VcsError(
+                f"the repository is on {current or 'a detached HEAD'}, not on the campaign branch {branch}. "
+                f"Switch back (`git switch {branch}`) and run the command again; nothing was changed."
+            )

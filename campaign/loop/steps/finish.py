@@ -1,0 +1,78 @@
+"""FINISH: the full-scale case vs the baseline, the post-optimization tag, the merge.
+
+Due only when DECIDE stopped the campaign. Measures the full case of the
+final tree against the pre-optimization commit, writes the ``finish`` event
+first, then commits the record, tags ``<name>/post-optimization`` and merges
+the campaign branch into the branch the campaign started from. Running
+``campaign finish`` again completes whatever an interruption left out;
+refuses to complete off the campaign branch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from campaign.errors import VcsError
+from campaign.loop import machine as loop
+from campaign.loop.steps.benchmark import bench_budget
+from campaign.loop.steps.context import CampaignContext, Progress
+
+
+def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
+    say = progress or (lambda line: None)
+    with ctx._step("finish") as state:
+        if state.finish is None:
+            init = state.init
+            say(f"FINISH: full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
+            full = ctx._measure(lambda: full_vs_baseline(ctx, state, say))
+            shares = {k: v for k, v in ((state.last_profile or {}).get("shares") or {}).items() if v is not None}
+            data = {"post_tag": f"{ctx.name}/post-optimization", "merged_into": init["start_branch"],
+                    "final_speedup": state.cumulative, "ci": state.cumulative_ci, "full": full,
+                    "dominant_phase": max(shares, key=shares.get) if shares else None}
+            ctx._record("finish", data)
+            state = ctx.state()
+        complete_finish(ctx, state)
+        return {"ok": True, "step": "finish", **state.finish, "next": ctx._next()}
+
+
+def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str], None]) -> dict[str, Any]:
+    """The final tree vs the baseline commit on the full-scale case."""
+    from campaign.measure.bench import benchmark
+    from campaign.measure.workload import build
+    from campaign.measure.worktrees import worktree
+
+    target = ctx.target
+    with worktree(ctx.workspace, state.init["base_commit"]) as base:
+        build(target, base)
+        results = benchmark(target, target.full_case, {"baseline": Path(base), "candidate": ctx.workspace},
+                            "candidate", progress=say, **bench_budget())
+    res = results["baseline"]
+    return {"case": target.full_case, "verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci),
+            "blocks": res.blocks, "metric": res.metric}
+
+
+def _fmt_x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
+    """Commit the record, tag, merge: whatever of them is missing (idempotent)."""
+    from campaign import vcs
+
+    init, finish = state.init, state.finish
+    repo = ctx.repo
+    ctx.render_files()
+    message = f"campaign {ctx.name}: finish ({_fmt_x(finish.get('final_speedup'))} over baseline)"
+    on_branch = not repo.head.is_detached and repo.active_branch.name == init["branch"]
+    if on_branch:
+        if vcs.commit_with_message(repo, message, state.last_kept_commit) is None:
+            vcs.commit_paths(repo, [ctx.record_rel], message)
+        vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))
+    elif vcs.tag_commit(repo, finish["post_tag"]) is None:
+        raise VcsError(
+            f"finish was interrupted and HEAD is not on {init['branch']}; check out {init['branch']} "
+            f"(`git switch {init['branch']}`) and run `campaign finish` again."
+        )
+    vcs.merge_into(repo, init["branch"], init["start_branch"],
+                   f"Merge {init['branch']}: campaign {ctx.name} ({_fmt_x(finish.get('final_speedup'))})")

@@ -1,0 +1,178 @@
+"""INIT: start a campaign - validate, tag, branch, baseline, AGENTS.md, start commit.
+
+``init_campaign`` refuses an empty ``--target``, a goal speedup that is not a
+number above 1, ``--max-iterations`` under 1, an unusable or taken campaign
+name, an existing campaign branch, a dirty working tree, a tag of the same
+name on another commit, a workload that fails or writes files into the
+repository. It writes the ``init`` event before touching git, so an
+interrupted init is completed by ``campaign init --resume`` (``resume_init``):
+tag, branch, baseline (fast and full case, recorded once) and start commit.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from campaign.errors import RuleError, UserError
+from campaign.loop import machine as loop
+from campaign.loop import stopping
+from campaign.loop.steps.context import CampaignContext, Progress, env_number
+from campaign.loop.steps.think import parse_speedup
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RECORD_GITIGNORE = ".lock\n.lock.holder\n*.tmp\n"
+
+
+def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
+    """Tag, branch, baseline and start commit: whatever of them the journal does not record yet."""
+    from campaign import vcs
+
+    say = progress or (lambda line: None)
+    state = ctx.state()
+    init = state.init
+    repo = ctx.repo
+    vcs.ensure_tag(repo, init["pre_tag"], init["base_commit"])
+    if repo.head.is_detached or repo.active_branch.name != init["branch"]:
+        vcs.switch_to_new_branch(repo, init["branch"], init["base_commit"])
+    if state.baseline is None:
+        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot"):  # an interrupted init's: redo
+            path = ctx.record_dir / leftover
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        say("recording the baseline (fast and full case)...")
+        data = ctx._measure(lambda: record_campaign_baseline(ctx))
+        data["commit"] = data.get("commit") or init["base_commit"]
+        ctx._record("baseline", data)
+        state = ctx.state()
+    if state.start_commit is None:
+        paths = [ctx.record_rel]
+        agents = ctx.workspace / "AGENTS.md"
+        if not agents.exists():
+            agents.write_text(render_agents_md(ctx.name, ctx.target, init))
+            paths.append("AGENTS.md")
+        elif "AGENTS.md" in vcs.changes(repo).files:
+            paths.append("AGENTS.md")
+        (ctx.record_dir / ".gitignore").write_text(RECORD_GITIGNORE)
+        ctx.render_files()
+        message = f"campaign {ctx.name}: start (baseline recorded)"
+        sha = vcs.commit_with_message(repo, message, init["base_commit"]) or vcs.commit_paths(repo, paths, message)
+        ctx._record("commit", {"commit": sha, "message": message, "patch": None})
+
+
+def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:
+    """The baseline: the fast case and (if different) the full case, ``CAMPAIGN_BASELINE_REPEAT`` runs each."""
+    from campaign.measure.baseline import record_baseline
+
+    target = ctx.target
+    cases = [target.fast_case] + ([target.full_case] if target.full_case != target.fast_case else [])
+    repeat = int(env_number("CAMPAIGN_BASELINE_REPEAT", 3))
+    return record_baseline(target, ctx.workspace, ctx.record_dir, cases, repeat=repeat)
+
+
+def render_agents_md(name: str, target, init: dict[str, Any]) -> str:
+    from campaign.loop.render import render_template
+
+    return render_template(
+        "AGENTS.md.j2", name=name, target=target.name, scope=list(target.scope),
+        goal=init.get("goal_speedup"), max_iterations=init.get("max_iterations"),
+        postmortem_factor=init.get("postmortem_factor"), phases=list(getattr(target, "phases", []) or []),
+    )
+
+
+def init_campaign(
+    workspace: Path | str,
+    target_spec: str,
+    name: str | None = None,
+    goal_speedup: float = 2.0,
+    max_iterations: int = stopping.DEFAULT_MAX_ITERATIONS,
+    progress: Progress = None,
+    run_settings: dict[str, Any] | None = None,
+):
+    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md, start commit.
+
+    ``run_settings`` (from ``campaign run``: the agent and its command) is
+    recorded right after ``init``, so even a run killed during the baseline
+    resumes with its agent.
+    """
+    from campaign import vcs
+    from campaign.loop.session import Campaign
+    from campaign.plugins.target import TargetError
+    from campaign.plugins.loading import load_target
+
+    workspace = Path(workspace).resolve()
+    say = progress or (lambda line: None)
+    if not target_spec or not str(target_spec).strip():
+        raise UserError("--target is required: a built-in target name, 'module:Class', or campaign.toml (see `campaign targets`).")
+    try:
+        goal = parse_speedup(goal_speedup)
+    except RuleError:
+        raise UserError(f"--goal-speedup {goal_speedup!r} is not a positive number (e.g. 2 or 2x).") from None
+    if goal <= 1:
+        raise UserError(f"--goal-speedup must be above 1 (a speedup), got {goal:g}.")
+    if int(max_iterations) < 1:
+        raise UserError(f"--max-iterations must be at least 1, got {max_iterations}.")
+    repo = vcs.open_repo(workspace)
+    try:
+        target = load_target(target_spec, workspace)
+    except TargetError as exc:
+        raise UserError(str(exc)) from None
+    name = name or target.name
+    if not NAME_RE.match(name or ""):
+        raise UserError(f"campaign name {name!r} is not usable: use letters, digits, '.', '_' or '-' (at most 64), "
+                        f"e.g. --name primes-1.")
+    campaign = Campaign(workspace, name)
+    if campaign.journal.exists() and campaign.journal.events():
+        raise UserError(
+            f"a campaign named {name!r} already exists in {campaign.record_dir}. Continue it (`campaign status` "
+            f"says what is next; `campaign init --resume` completes an interrupted init) or start another "
+            f"with --name."
+        )
+    vcs.require_clean(repo, exclude=[campaign.record_rel])
+    start_branch = vcs.current_branch(repo)
+    base_commit = vcs.head_commit(repo)
+    branch, pre_tag = f"optimization/{name}", f"{name}/pre-optimization"
+    if vcs.branch_exists(repo, branch):
+        raise UserError(f"the branch {branch} already exists; choose another campaign name with --name "
+                        f"(or delete the branch: `git branch -D {branch}`).")
+    if vcs.tag_commit(repo, pre_tag) not in (None, base_commit):
+        vcs.ensure_tag(repo, pre_tag, base_commit)  # raises the clear "tag exists elsewhere" error
+    say(f"checking that the workload runs (case {target.fast_case!r})...")
+    from campaign.measure.workload import build, run_workload
+
+    campaign._measure(lambda: (build(target, workspace), run_workload(target, target.fast_case, workspace, repeat=1)))
+    written = vcs.changes(repo, exclude=[campaign.record_rel]).files
+    if written:
+        raise UserError(
+            f"the workload wrote files into the repository ({', '.join(written[:5])}). Every change in the tree "
+            f"counts as the attempt's edit (and is reverted on failure), so the workload must write elsewhere "
+            f"or those paths must be in .gitignore; fix that, remove the files, and run init again."
+        )
+    with campaign.lock:
+        campaign._record("init", {
+            "name": name, "target_spec": target_spec, "target": target.describe(), "goal_speedup": goal,
+            "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
+            "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
+            "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace),
+        })
+        if run_settings is not None:
+            campaign._record("run", run_settings)
+        campaign._target = target
+        campaign._resume_init(say)
+    return campaign
+
+
+def resume_init(workspace: Path | str, name: str | None = None, progress: Progress = None):
+    """Complete an interrupted ``init`` (``campaign init --resume``)."""
+    from campaign.loop.session import Campaign
+
+    campaign = Campaign.open(workspace, name)
+    with campaign.lock:
+        state = campaign.state()
+        loop.check_command("init", state, campaign.cli_extra)
+        campaign._resume_init(progress)
+    return campaign

@@ -1,0 +1,95 @@
+"""LOG: the optimization-log and thinking-journal entry, and the keep-or-revert decision.
+
+Refuses: a log without ``--surprise`` (write "None" explicitly if nothing
+surprised you); a missing postmortem (``--why`` and ``--lesson``) when the
+measured speedup misses the prediction by more than the postmortem factor;
+``--keep`` on a change that failed TEST or was measured slower; keeping a
+working tree that changed since ``campaign try`` measured it. A faster
+change is kept, "same"/"inconclusive" only with ``--keep REASON``, anything
+else reverted. LOG writes its decision first, then commits or reverts
+(``steps/commit.py``); a LOG interrupted in between is completed by the
+next command, taking no new input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from campaign.errors import RuleError
+from campaign.loop import machine as loop
+from campaign.loop import stopping
+from campaign.loop.machine import Step
+from campaign.loop.steps.context import CampaignContext
+
+
+def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = None, why: str | None = None,
+        lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
+    with ctx.lock:
+        state = ctx.state()
+        if state.step in (Step.COMMIT, Step.REVERT):  # an interrupted LOG: finish it, take no new input
+            it = state.current
+            state = ctx._complete_pending(state)
+            return {"ok": True, "step": "log", "iteration": it.n, "completed": True, "kept": it.kept,
+                    "message": f"completed the interrupted {'commit' if it.kept else 'revert'} of iteration {it.n}",
+                    "next": ctx._next(state)}
+        loop.check_command("log", state, ctx.cli_extra)
+        if surprise is None or not str(surprise).strip():
+            raise RuleError(
+                "--surprise is required and may not be empty: write what surprised you about this result "
+                "(prediction vs reality), or the literal word None if nothing did - but think first."
+            )
+        it = state.current
+        test, bench = it.test or {}, it.benchmark or {}
+        predicted = (it.think or {}).get("predicted_speedup")
+        factor = (state.init or {}).get("postmortem_factor", stopping.POSTMORTEM_FACTOR)
+        postmortem = None
+        if stopping.postmortem_required(predicted, it.speedup, factor):
+            if not (why and why.strip() and lesson and lesson.strip()):
+                raise RuleError(
+                    f"a postmortem is required: the measured {it.speedup:.2f}x misses the predicted "
+                    f"{predicted:.2f}x by more than a factor of {factor:g}. Add --why '<why it diverged>' "
+                    f"--lesson '<what this teaches about the code>'."
+                )
+        if (why and why.strip()) or (lesson and lesson.strip()):
+            postmortem = {"why": (why or "").strip() or None, "lesson": (lesson or "").strip() or None}
+        verdict = bench.get("verdict")
+        keep_reason = keep.strip() if keep and keep.strip() else None
+        if not test.get("passed"):
+            kept = False
+            if keep_reason:
+                raise RuleError("--keep is refused: the change failed TEST, and a failed change is never kept. "
+                                "Log it without --keep; it will be reverted and its diff kept in patches/.")
+        elif verdict == "faster":
+            kept = True
+        elif verdict in ("same", "inconclusive"):
+            kept = keep_reason is not None
+        else:
+            kept = False
+            if keep_reason:
+                raise RuleError(f"--keep is refused: the benchmark says {verdict!r}, and a slower change is "
+                                f"never kept. Log it without --keep; it will be reverted.")
+        if kept:
+            check_tree_is_tested(ctx, it)
+        data = {"surprise": str(surprise).strip(), "notes": (notes or "").strip() or None,
+                "postmortem": postmortem, "kept": kept, "keep_reason": keep_reason if kept else None}
+        ctx._record("log", data, it.n)
+        state = ctx._complete_pending(ctx.state())
+        current = state.current
+        return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": verdict,
+                "commit": (current.commit or {}).get("commit"), "revert": current.revert,
+                "next": ctx._next(state)}
+
+
+def check_tree_is_tested(ctx: CampaignContext, it: loop.Iteration) -> None:
+    """Refuse to keep a working tree that is not the one ``campaign try`` tested and measured."""
+    from campaign import vcs
+
+    found = vcs.changes(ctx.repo, exclude=[ctx.record_rel])
+    now = hashlib.sha256(vcs.diff_patch(ctx.repo, found.files)).hexdigest()
+    if now != (it.implement or {}).get("patch_sha256"):
+        raise RuleError(
+            "the working tree changed since `campaign try` measured it, so the change to commit is not the "
+            "one that was tested. Restore the tested state (the diff is in "
+            f"{ctx.record_rel}/{(it.implement or {}).get('patch')}) and run `campaign log` again."
+        )

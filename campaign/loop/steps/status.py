@@ -1,0 +1,116 @@
+"""STATUS: where the campaign stands and the one command due next - from the journal alone.
+
+Reads no git and takes no lock, so it answers while another command runs
+(it names that command). Reports a torn last journal line, the Amdahl
+warning, and what an interrupted command left behind (``recovery_note``).
+For a campaign that ``campaign run`` drives, ``next`` is ``campaign run
+--resume`` once that run has stopped (``status_next``). Refuses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from campaign.loop import machine as loop
+from campaign.loop.journal import HOLDER_NAME, command_line
+from campaign.loop.machine import Step
+from campaign.loop.steps.context import CampaignContext
+from campaign.loop.steps.profile import amdahl_warnings
+
+
+def status(ctx: CampaignContext) -> dict[str, Any]:
+    """Where the campaign stands, from the journal alone (no git, no lock)."""
+    contents = ctx.journal.read()
+    state = loop.derive(contents.events)
+    init = state.init or {}
+    warnings = []
+    if contents.torn is not None:
+        warnings.append(contents.torn.message(ctx.journal.path))
+    if state.step is not Step.DONE:
+        warnings += amdahl_warnings(state)
+    holder = None
+    holder_path = ctx.record_dir / HOLDER_NAME
+    if holder_path.exists():
+        try:
+            holder = json.loads(holder_path.read_text())
+            warnings.append(f"a command may be running: `{command_line(holder.get('argv', []))}` (pid {holder.get('pid')})")
+        except (OSError, ValueError):
+            pass
+    iterations = []
+    for it in state.iterations:
+        bench = it.benchmark or {}
+        iterations.append({
+            "iteration": it.n, "title": it.title, "phase": it.phase,
+            "predicted": (it.think or {}).get("predicted_speedup"), "speedup": it.speedup, "ci": bench.get("ci"),
+            "verdict": bench.get("verdict"),
+            "cumulative": (bench.get("vs_baseline") or {}).get("speedup") if bench else None,
+            "test_passed": (it.test or {}).get("passed") if it.test else None,
+            "kept": it.kept if it.done else None,
+            "commit": (it.commit or {}).get("commit"),
+        })
+    current = state.current
+    return {
+        "ok": True,
+        "name": ctx.name,
+        "workspace": str(ctx.workspace),
+        "record": str(ctx.record_dir),
+        "target": (init.get("target") or {}).get("name") if isinstance(init.get("target"), dict) else init.get("target"),
+        "goal_speedup": init.get("goal_speedup"),
+        "max_iterations": init.get("max_iterations"),
+        "iteration": current.n if current else 0,
+        "iterations_done": len(state.finished_iterations),
+        "kept": state.kept_count,
+        "cumulative_speedup": state.cumulative,
+        "cumulative_ci": state.cumulative_ci,
+        "iterations": iterations,
+        "step": state.step.value,
+        "next": status_next(ctx, state),
+        "agent": state.run,
+        "finished": state.step is Step.DONE,
+        "final": state.finish,
+        "warnings": warnings,
+        "recovery": recovery_note(state),
+        "exhausted": state.exhausted,
+        "skipped": state.skipped,
+        "running": holder,
+        "events": len(contents.events),
+    }
+
+
+def status_next(ctx: CampaignContext, state: loop.State) -> dict[str, str]:
+    """What ``status`` names next. For a campaign a ``campaign run`` drives: ``campaign run --resume``
+    once that run has stopped (it continues with the recorded agent), or that the run is still at it;
+    the manual step command beside it either way (``manual``)."""
+    from campaign.measure.procs import process_alive
+
+    nxt = ctx._next(state)
+    if state.run is None or state.step is Step.DONE:
+        return nxt
+    agent, pid = state.run.get("agent"), state.run.get("pid")
+    if process_alive(pid, state.run.get("started")):
+        return {**nxt, "manual": nxt["command"], "command": "campaign status",
+                "description": f"{nxt['description']}: `campaign run` (pid {pid}, agent {agent!r}) is doing it "
+                               f"now; watch with `campaign status`"}
+    return {**nxt, "manual": nxt["command"], "command": " ".join(["campaign run --resume", ctx.cli_extra]).strip(),
+            "description": f"{nxt['description']} (a `campaign run` with agent {agent!r} drove this campaign and "
+                           f"stopped: resume it, or run the step by hand: {nxt['command']})"}
+
+
+def recovery_note(state: loop.State) -> str | None:
+    """What an interrupted command left behind, and how the next command continues."""
+    last = (state.last_event or {}).get("type")
+    it = state.current
+    if state.step is Step.INIT and state.init is not None:
+        return ("`campaign init` was interrupted after recording the campaign; `campaign init --resume` "
+                "completes the tag, branch, baseline and start commit.")
+    if state.step is Step.TRY and last in ("implement", "test"):
+        return (f"`campaign try` of iteration {it.n} was interrupted ({last} recorded, "
+                f"{'BENCHMARK' if last == 'test' else 'TEST'} missing); run `campaign try` again.")
+    if state.step is Step.COMMIT:
+        return (f"the LOG of iteration {it.n} kept the change but no commit is recorded (interrupted); "
+                f"`campaign log` (or any next command) completes the commit - a commit already on HEAD is reused.")
+    if state.step is Step.REVERT:
+        return (f"the LOG of iteration {it.n} rejected the change but no revert is recorded (interrupted); "
+                f"`campaign log` (or any next command) completes the revert.")
+    return None

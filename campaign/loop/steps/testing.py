@@ -1,0 +1,62 @@
+"""TEST: is the change still correct? Its outputs vs the baseline's, plus the target's own tests.
+
+Each case runs in a fresh process; its outputs are compared with the
+baseline's under the target's per-output tolerances, then the target's test
+command runs. Refuses (a failed TEST, never kept) edits outside the target's
+scope, a workload that fails, an output outside its tolerance and a failing
+test command; LOG then reverts the change and keeps its diff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from campaign.errors import UserError
+from campaign.loop.steps.context import CampaignContext
+
+
+def test_change(target, workspace: Path, cases: list[str], expected_for: Callable[[str], dict[str, Any]],
+                out_of_scope: list[str]) -> dict[str, Any]:
+    """TEST: run each case in a fresh process and compare its outputs with the baseline's (the ``test`` event data)."""
+    from campaign.measure.correctness import compare_outputs, run_test_command
+    from campaign.measure.workload import WorkloadError, build, run_workload
+
+    result = {"passed": False, "failures": [], "test_command": None, "out_of_scope": out_of_scope, "cases": cases}
+    if out_of_scope:
+        result["failures"].append({
+            "output": "(scope)", "expected": None, "actual": out_of_scope, "tolerance": None,
+            "message": f"edits outside the target's scope ({', '.join(target.scope)}): {', '.join(out_of_scope)}",
+        })
+        return result
+    try:
+        build(target, workspace)
+        for case in cases:
+            run = run_workload(target, case, workspace, repeat=1)
+            report = compare_outputs(expected_for(case), run.outputs, target.tolerances)
+            for failure in report.to_dict().get("failures", []):
+                result["failures"].append({**failure, "case": case})
+    except WorkloadError as exc:
+        result["failures"].append({"output": "(workload)", "expected": None, "actual": None, "tolerance": None,
+                                   "message": str(exc)})
+        return result
+    if target.test_command:
+        result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s)
+    result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
+    return result
+
+
+def baseline_outputs_of(ctx: CampaignContext, case: str) -> dict[str, Any]:
+    """The outputs the baseline recorded for ``case`` (what TEST compares against)."""
+    from campaign.measure.baseline import BaselineError, baseline_outputs
+
+    try:
+        return baseline_outputs(ctx.record_dir, case)
+    except BaselineError as exc:
+        raise UserError(f"{exc} The baseline is recorded once, at `campaign init`; restore "
+                        f"{ctx.record_rel}/baseline.json from git.") from None
+
+
+def test_campaign_change(ctx: CampaignContext, cases: list[str], out_of_scope: list[str]) -> dict[str, Any]:
+    """TEST of the working tree of ``ctx``'s workspace against its baseline."""
+    return test_change(ctx.target, ctx.workspace, cases, lambda case: baseline_outputs_of(ctx, case), out_of_scope)

@@ -1,0 +1,103 @@
+"""TRY (``campaign try``): IMPLEMENT captured, then TEST, then BENCHMARK - one command, three steps.
+
+IMPLEMENT is the agent's edit of the working tree; this step captures its
+diff into ``patches/iter-NN.patch`` and the files it touched. Refuses: a
+working tree equal to the last kept commit (nothing to try), a commit made
+by hand (HEAD is not the last kept commit), a repository off the campaign
+branch. Edits outside the target's scope are recorded and fail TEST
+(``steps/testing.py``); only a passing TEST goes on to BENCHMARK
+(``steps/benchmark.py``). ``fail_attempt`` records an IMPLEMENT that failed
+(the agent crashed, hung or changed nothing); ``record_tune`` journals a tune
+as this iteration's measurement. An interrupted ``try`` is simply run again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from campaign.errors import UserError, VcsError
+from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_campaign_change
+from campaign.loop.steps.context import CampaignContext, Progress
+from campaign.loop.steps.testing import test_campaign_change
+
+
+def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = None, agent: str = "cli") -> dict[str, Any]:
+    from campaign import vcs
+
+    say = progress or (lambda line: None)
+    with ctx._step("try") as state:
+        it = state.current
+        target = ctx.target
+        repo = ctx.repo
+        ctx._require_branch(state)
+        head = vcs.head_commit(repo)
+        if head != state.last_kept_commit:
+            raise VcsError(
+                f"HEAD ({head[:10]}) is not the last kept commit ({(state.last_kept_commit or '?')[:10]}): a "
+                f"commit was made by hand. The campaign commits kept changes itself; undo yours, keeping the "
+                f"edits (`git reset --soft {(state.last_kept_commit or '')[:10]}`), then run `campaign try`."
+            )
+        found = vcs.changes(repo, exclude=[ctx.record_rel])
+        if not found.files:
+            raise UserError(
+                f"there is no change to try: the working tree equals the last kept commit. IMPLEMENT first: "
+                f"edit files in the target's scope ({', '.join(target.scope)}), then run `campaign try`."
+            )
+        patch_rel = f"patches/iter-{it.n:02d}.patch"
+        sha = vcs.write_patch(repo, found.files, ctx.record_dir / patch_rel)
+        out_of_scope = found.outside(target.scope)
+        ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+                                  "out_of_scope": out_of_scope, "agent": agent}, it.n)
+        full_due = bool(full) or (state.kept_count + 1) % FULL_EVERY == 0
+        cases = [target.fast_case] + ([target.full_case] if full_due and target.full_case != target.fast_case else [])
+        say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
+        test = test_campaign_change(ctx, cases, out_of_scope)
+        ctx._record("test", test, it.n)
+        if not test["passed"]:
+            return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
+                    "test": test, "benchmark": None, "next": ctx._next()}
+        say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
+        bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say))
+        ctx._record("benchmark", bench, it.n)
+        return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
+                "test": test, "benchmark": bench_summary(bench), "next": ctx._next()}
+
+
+def record_tune(ctx: CampaignContext, spec: str, run_tune: Callable[[float | None], dict[str, Any]]) -> dict[str, Any]:
+    """A tune as the measurement of this iteration (``campaign tune --record``), while TRY is due.
+
+    ``run_tune(predicted_speedup)`` returns the ``tune`` event data; it is
+    journaled in the current iteration. The chosen values still go through
+    IMPLEMENT (set as the defaults in the scope), TEST and BENCHMARK.
+    """
+    with ctx._step("try") as state:
+        it = state.current
+        if spec != state.init["target_spec"]:
+            raise UserError(f"this campaign optimizes target {state.init['target_spec']!r}; tune that one "
+                            f"(`campaign tune {state.init['target_spec']} --record ...`), not {spec!r}.")
+        data = run_tune((it.think or {}).get("predicted_speedup"))
+        ctx._record("tune", data, it.n)
+        return {"step": "tune", "iteration": it.n, **data, "next": ctx._next()}
+
+
+def fail_attempt(ctx: CampaignContext, reason: str, agent: str = "cli") -> dict[str, Any]:
+    """Record an IMPLEMENT that failed (the agent crashed, hung or changed nothing) as a failed TEST.
+
+    The iteration then goes through LOG like any failure: its Surprise is
+    written, whatever it left in the tree is reverted and its diff kept.
+    """
+    from campaign import vcs
+
+    with ctx._step("try") as state:
+        it = state.current
+        repo = ctx.repo
+        found = vcs.changes(repo, exclude=[ctx.record_rel])
+        patch_rel = f"patches/iter-{it.n:02d}.patch"
+        sha = vcs.write_patch(repo, found.files, ctx.record_dir / patch_rel)
+        ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+                                  "out_of_scope": found.outside(ctx.target.scope), "agent": agent}, it.n)
+        test = {"passed": False, "cases": [], "test_command": None, "out_of_scope": [],
+                "failures": [{"output": "(agent)", "expected": None, "actual": None, "tolerance": None,
+                              "message": reason}]}
+        ctx._record("test", test, it.n)
+        return {"ok": False, "step": "try", "iteration": it.n, "test": test, "next": ctx._next()}
