@@ -43,7 +43,7 @@ from campaign.plugins.target import TOLERANCE_KINDS, Target, TargetError, Tolera
 EXAMPLE = (
     'a minimal campaign.toml is:  [target]  name = "mytarget"  scope = ["src/*.py"]  '
     'run = "python bench.py {case}"  (the run command prints the workload JSON as its last line; '
-    "see the README's section Targets for every key)"
+    "see docs/targets.md for every key)"
 )
 
 _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
