@@ -55,6 +55,7 @@ SIEVE = textwrap.dedent(
 BENCH = textwrap.dedent(
     """
     import json
+    import os
     import sys
     import time
 
@@ -72,8 +73,22 @@ BENCH = textwrap.dedent(
         return count, {"setup": t1 - t0, "count": t2 - t1}, t2 - t0
 
 
+    def hold_after_first_run():
+        # Kill tests: with PRIMES_HOLD_AFTER=<counter file>, every process after the first (TEST's) blocks
+        # until killed, so a kill lands mid-BENCHMARK whatever the machine's load.
+        counter = os.environ.get("PRIMES_HOLD_AFTER")
+        if counter:
+            with open(counter, "a") as fh:
+                fh.write(f"{os.getpid()}\\n")
+            with open(counter) as fh:
+                if len(set(fh.read().split())) > 1:  # a second process
+                    while True:
+                        time.sleep(1)
+
+
     case = sys.argv[1]
     repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    hold_after_first_run()
     count, phases, first = once(SIZES[case])
     warm = []
     for _ in range(repeat):

@@ -107,6 +107,22 @@ SUMTARGET = textwrap.dedent(
     }
 
 
+    def _hold_after_first_fast_run(module):
+        """Kill tests: with SUM_HOLD_AFTER=<counter file>, every process running the FAST version after the first
+        (its TEST) blocks until killed, so a kill lands mid-BENCHMARK whatever the machine's load."""
+        import os
+        import time
+
+        counter = os.environ.get("SUM_HOLD_AFTER")
+        if counter and hasattr(module, "PATTERN"):
+            with open(counter, "a") as fh:
+                fh.write(f"{os.getpid()}\\n")
+            with open(counter) as fh:
+                if len(set(fh.read().split())) > 1:  # a second process
+                    while True:
+                        time.sleep(1)
+
+
     class SumTarget(PythonTarget):
         name = "sum"
         description = "sum of i*i % 7 (campaign run tests)"
@@ -123,6 +139,7 @@ SUMTARGET = textwrap.dedent(
             spec = importlib.util.spec_from_file_location("work", path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
+            _hold_after_first_fast_run(module)
             return {"total": module.compute()}
 
         def playbook(self):

@@ -41,7 +41,7 @@ def test_valid_think_answer_passes():
 )
 def test_invalid_think_answer_names_the_field(mutation, needle):
     error = validate_answer("think", {**THINK, **mutation})
-    assert error is not None
+    assert error is not None and needle in error, error
 
 
 def test_log_answer_needs_a_non_blank_surprise():
@@ -71,6 +71,17 @@ def test_invalid_answer_is_returned_with_the_error_then_accepted(tmp_path):
     assert "not JSON" in agent.requests[1]["previous_error"]
     assert "predicted_speedup" in agent.requests[2]["previous_error"]
     assert (tmp_path / "agent" / "iter-01-think-1.request.json").exists()
+
+
+def test_asking_the_same_step_again_never_overwrites_an_exchange(tmp_path):
+    """A resumed run asks iteration 8's THINK again: the first exchange's files stay, the event points to new ones."""
+    first_answer = {**THINK, "hypothesis": "first"}
+    _, first = ask(ScriptedAgent([first_answer]), "think", {}, tmp_path / "agent", iteration=8)
+    _, second = ask(ScriptedAgent(["not json", THINK]), "think", {}, tmp_path / "agent", iteration=8)
+    assert first["answer"] != second["answer"] and first["request"] != second["request"]
+    assert '"first"' in (tmp_path / first["answer"]).read_text()
+    names = sorted(p.name for p in (tmp_path / "agent").glob("*.request.json"))
+    assert names == [f"iter-08-think-{n}.request.json" for n in (1, 2, 3)]
 
 
 def test_agent_that_never_answers_well_fails_after_the_retry_limit(tmp_path):

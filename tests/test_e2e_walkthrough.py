@@ -140,11 +140,14 @@ def test_kill_9_during_try_then_status_and_rerun(tmp_path):
     ok(c("plan", "--phase", "count", "--change", "sieve"))
     (repo / "primes.py").write_text(SIEVE)
     journal = repo / "optim" / "primes" / "journal.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "campaign", "try"], cwd=repo, env=cli_env(),
+    # After TEST's run, every workload run blocks until killed: the kill lands mid-BENCHMARK at any load.
+    hold = {**cli_env(), "PRIMES_HOLD_AFTER": str(tmp_path / "runs")}
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "try"], cwd=repo, env=hold,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while b'"type": "test"' not in journal.read_bytes() and time.monotonic() < deadline:
+    while len(set((tmp_path / "runs").read_text().split()) if (tmp_path / "runs").exists() else ()) < 2:
+        assert proc.poll() is None, "try ended before BENCHMARK could be interrupted"
         time.sleep(0.05)
+    assert b'"type": "test"' in journal.read_bytes()
     os.killpg(proc.pid, signal.SIGKILL)  # campaign and its workload children, mid-BENCHMARK
     proc.wait()
     status = ok(c("status", "--json"))

@@ -78,7 +78,7 @@ def _sleepy(x):
 def test_dry_run_measures_item_time_and_pool_costs():
     c = pm.dry_run(_sleepy, list(range(50)), executor="thread", sample=4, rounds=5, cores=2)
     assert c.n_items == 50 and c.cores == 2 and c.executor == "thread"
-    assert 0.0015 < c.item_s < 0.05
+    assert c.item_s > 0.0015  # a sleep is never shorter; load only lengthens it
     assert c.cpu_fraction < 0.5  # sleeping is not computing
     assert c.pickle_s == 0.0  # threads do not pickle
     assert c.worker_start_s >= 0 and c.chunk_overhead_s >= 0

@@ -96,5 +96,8 @@ def test_every_prefix_of_the_journal_renders():
         files = render_all(events[:n])  # StrictUndefined: any missing variable would raise
         assert set(files) == {"optimization_log.md", "thinking_log.md", "summary.md"}
         assert all(text.strip() for text in files.values())
-        if n < len(events):  # a campaign in progress says what is due, never "finished"
-            assert "not stopped yet" in files["summary.md"] or "Stopping reason" in files["summary.md"]
+        stopping = files["summary.md"].split("## Stopping reason", 1)[1]
+        if n < len(events):  # a campaign in progress says what is due, never a stopping rule
+            assert "not stopped yet" in stopping and "reached the goal" not in stopping
+        else:
+            assert "cumulative speedup 6.00x reached the goal of 3x" in stopping

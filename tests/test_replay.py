@@ -103,10 +103,40 @@ def test_replay_of_an_agent_failure(tmp_path):
     ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd",
            f"{sys.executable} {agent}", "--max-iterations", "1", "--json"))
     out = ok(cli(repo, env, "replay", "optim/sum", "--json"))
-    assert out["ok"] and out["rows"][0]["verdict_matches"]
-    assert out["rows"][0]["recorded_verdict"] == out["rows"][0]["replayed_verdict"]
+    (row,) = out["rows"]
+    # Nothing was changed, so nothing is re-run: the row says so instead of claiming an agreement.
+    assert out["ok"] and row["verdict_matches"] is None and row["replayed_verdict"] == "not re-run"
+    assert row["recorded_verdict"] == "agent-failed" and "exit" in row["agent_failure"]
     text = cli(repo, env, "replay", "optim/sum")
-    assert text.returncode == 0 and "REPLAY AGREES" in text.stdout and "Traceback" not in text.stderr
+    assert text.returncode == 0 and "not re-run" in text.stdout and "Traceback" not in text.stderr
+
+
+def test_replay_re_tests_what_a_crashing_agent_left_behind(tmp_path):
+    """An agent that edited the scope and then crashed left a real change: replay re-runs TEST on it."""
+    import sys
+
+    lib = write_target_module(tmp_path / "lib")
+    repo = make_sum_repo(tmp_path / "repo")
+    env = run_env(lib)
+    agent = tmp_path / "agent.py"
+    agent.write_text(
+        "import json, sys, pathlib\n"
+        "req = json.load(sys.stdin)\n"
+        "if req['step'] == 'think':\n"
+        "    print(json.dumps({'action': 'optimize', 'title': 't', 'hypothesis': 'h', 'options': ['a'], 'chosen': 'a',\n"
+        "                      'predicted_speedup': 2, 'risk': 'r', 'phase': 'reduce', 'change': 'c'}))\n"
+        "elif req['step'] == 'implement':\n"
+        "    p = pathlib.Path('work.py'); p.write_text(p.read_text() + '\\n# half-done edit\\n')\n"
+        "    sys.exit(3)\n"
+        "else:\n"
+        "    print(json.dumps({'surprise': 'the agent crashed'}))\n"
+    )
+    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd",
+           f"{sys.executable} {agent}", "--max-iterations", "1", "--json"))
+    out = ok(cli(repo, env, "replay", "optim/sum", "--json"))
+    (row,) = out["rows"]
+    # The change was applied and TEST ran on it (a comment: it passes); the crash itself is not re-judged.
+    assert out["ok"] and row["replayed_verdict"] == "test-passed" and row["verdict_matches"] is None
 
 
 def test_table_renders_a_test_that_passes_on_replay():

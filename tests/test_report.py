@@ -122,6 +122,18 @@ def test_report_renders_in_headless_chromium(record, tmp_path):
         assert sum(1 for t, a in dom.tags if t == "mark" and a.get("class") == "surprise") >= 8
 
 
+def test_content_security_policy_blocks_a_script_that_escaping_missed(record, tmp_path):
+    """Defence in depth: even if escaping ever let a script through, the page's CSP refuses to run it."""
+    html = write_report(record, tmp_path / "report.html")
+    source = html.read_text()
+    injected = source.replace("</body>", "<script>document.title='PWNED'</script></body>", 1)
+    assert injected != source
+    html.write_text(injected)
+    proc = browse(html, tmp_path, "--dump-dom")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert DOM(proc.stdout).title != "PWNED"
+
+
 def test_report_screenshot(tmp_path):
     html = write_report(clean_record(surprise_1=HOSTILE).write(tmp_path / "crafted"), tmp_path / "report.html")
     png = tmp_path / "report.png"
@@ -162,7 +174,8 @@ def test_report_of_sparse_record(tmp_path):
     html = render_html(result)
     for plot in PLOTS:
         assert f'id="{plot}"' in html
-    assert result["logs"]["thinking_log"] is None or "Thinking log" in result["logs"]["thinking_log"]  # re-rendered
+    thinking = result["logs"]["thinking_log"]  # the deleted log is re-rendered from the journal, not swallowed
+    assert thinking is not None and "Thinking" in thinking, thinking
 
 
 def test_missing_logs_are_rendered_from_the_journal(tmp_path):
@@ -197,3 +210,17 @@ def test_report_cli_bad_input(tmp_path):
     result = CliRunner().invoke(cli, ["report", str(tmp_path / "nope"), "--html", str(tmp_path / "r.html")])
     assert result.exit_code == 1 and "not a directory" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_declares_a_policy_that_allows_no_script(tmp_path):
+    """The CSP is the first thing in <head>, allows nothing by default and no script source at all."""
+    import re
+
+    html = render_html(collect(clean_record().write(tmp_path / "r")))
+    head = html.split("</head>", 1)[0]
+    metas = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', head)
+    assert len(metas) == 1, metas
+    policy = {d.split()[0]: d.split()[1:] for d in (p.strip() for p in metas[0].split(";")) if d}
+    assert policy["default-src"] == ["'none'"]
+    assert "script-src" not in policy and "connect-src" not in policy
+    assert head.index("Content-Security-Policy") < head.index("<style")

@@ -66,8 +66,13 @@ def test_order_statistic_ci_coverage_sizes():
 
 
 def test_bootstrap_is_seeded():
+    """Same seed, same interval; the seed is really used (other seeds move it); the interval holds the median."""
     x = lognormal_ratios(15, 1.0, 0.1, 7)
     assert stats.bootstrap_median_ci(x, 0.95, seed=3) == stats.bootstrap_median_ci(x, 0.95, seed=3)
+    intervals = {stats.bootstrap_median_ci(x, 0.95, seed=s, resamples=200) for s in range(6)}
+    assert len(intervals) > 1
+    med = sorted(x)[len(x) // 2]
+    assert all(min(x) <= lo <= med <= hi <= max(x) for lo, hi in intervals)
 
 
 def test_noise_floor_and_min_effect():

@@ -66,7 +66,7 @@ def test_more_workers_win_on_a_sleep_bound_map(ws, strategy):
     assert report["configs"][0]["default"] and report["configs"][0]["knobs"] == {"workers": 1}
     assert report["improved"], report["recommendation"]
     assert report["chosen"]["workers"] > 1
-    assert report["winner"]["speedup"] > 1.5 and report["winner"]["ci"][0] > 1
+    assert report["winner"]["speedup"] > 1 and report["winner"]["ci"][0] > 1
     assert report["fixed"] == {"subsample": 0.5}  # the fast preset's subsample
     assert report["winner"]["predicted_speedup"] is not None  # the analytical hint, beside the measurement
     assert 0 < report["metrics"]["parallel_efficiency"] <= 1.2

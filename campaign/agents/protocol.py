@@ -135,6 +135,18 @@ class Agent(Protocol):
         """
 
 
+def _next_exchange_number(exchange_dir: Path, iteration: int, step: str) -> int:
+    """The first unused exchange number for this iteration and step.
+
+    A resumed run asks the same step of the same iteration again: its files go beside the
+    earlier ones (``-2``, ``-3``...), never over them, so the journal's pointers stay true.
+    """
+    prefix = f"iter-{iteration:02d}-{step}-"
+    used = [int(tail) for path in exchange_dir.glob(f"{prefix}*.request.json")
+            if (tail := path.name[len(prefix):-len(".request.json")]).isdigit()]
+    return max(used, default=0) + 1
+
+
 def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, iteration: int,
         check: Callable[[dict[str, Any]], str | None] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Ask ``agent`` for ``step``, validating and retrying; keep every exchange on disk.
@@ -149,9 +161,10 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
     exchange_dir.mkdir(parents=True, exist_ok=True)
     error: str | None = None
     attempts: list[dict[str, Any]] = []
+    first = _next_exchange_number(exchange_dir, iteration, step)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = build_request(step, context, error)
-        stem = f"iter-{iteration:02d}-{step}-{attempt}"
+        stem = f"iter-{iteration:02d}-{step}-{first + attempt - 1}"
         (exchange_dir / f"{stem}.request.json").write_text(json.dumps(request, indent=2, sort_keys=True, default=str))
         try:
             answer, details = agent.answer(request)

@@ -278,11 +278,23 @@ def replay(
                     _apply(repo, patch)
                     last_kept = _commit_all(repo, f"replay iter {attempt.iteration} (not re-measured)")
                 continue
-            if attempt.extra.get("agent_failure"):  # the agent failed at IMPLEMENT: no change was tested
+            if attempt.extra.get("agent_failure"):
+                # The agent failed at IMPLEMENT: the recorded outcome was its crash, not a measurement, so no
+                # re-run can agree or disagree with it. What it left behind (if anything) is re-tested for
+                # information; nothing is claimed as an agreement nobody measured.
                 row = compare_attempt(attempt.recorded(), {"test_passed": False})
-                row["agent_failure"] = attempt.extra["agent_failure"]
+                row.update(agent_failure=attempt.extra["agent_failure"], recorded_verdict="agent-failed",
+                           replayed_verdict="not re-run", verdict_matches=None)
+                if patch.stat().st_size:
+                    _apply(repo, patch)
+                    test = test_change(target, workdir, attempt.cases or [target.fast_case], expected_for,
+                                       _out_of_scope(repo, target))
+                    row["replayed_verdict"] = "test-passed" if test["passed"] else "test-failed"
+                    repo.git.checkout("--", ".")
+                    repo.git.clean("-fdq")
                 rows.append(row)
-                say(f"[iter {attempt.iteration}] the agent failed at IMPLEMENT (recorded): nothing to re-test")
+                say(f"[iter {attempt.iteration}] the agent failed at IMPLEMENT (recorded); what it left: "
+                    f"{row['replayed_verdict']}")
                 continue
             say(f"[iter {attempt.iteration}] {attempt.title}: applying {patch.name}")
             _apply(repo, patch)
@@ -313,7 +325,7 @@ def replay(
             shutil.rmtree(workdir, ignore_errors=True)
     renders = check_renders(record_dir, events)
     env_diff = environment_differences((state.baseline or {}).get("environment") or {}, collect_environment())
-    ok = all(r["verdict_matches"] for r in rows) and base_check["passed"] and all(renders.values())
+    ok = all(r["verdict_matches"] is not False for r in rows) and base_check["passed"] and all(renders.values())
     return {
         "ok": ok,
         "record": str(record_dir),
@@ -331,6 +343,10 @@ def _out_of_scope(repo, target) -> list[str]:
     from campaign import vcs
 
     return vcs.changes(repo).outside(target.scope)
+
+
+def _matches_word(matches: bool | None) -> str:
+    return "n/a" if matches is None else "yes" if matches else "NO"
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -353,7 +369,7 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(
             f"{row['iteration']:>4}  {row['recorded_verdict'] or '-':<13} {row['replayed_verdict'] or '-':<13} "
             f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>11} {x(row['replayed_speedup']):>9}  "
-            f"{in_ci:<5}  {'yes' if row['verdict_matches'] else 'NO':<5}  {(row['title'] or '')[:50]}"
+            f"{in_ci:<5}  {_matches_word(row['verdict_matches']):<5}  {(row['title'] or '')[:50]}"
         )
         for diff in row.get("environment_differences") or []:
             lines.append(f"      outside the recorded CI; the machine differs: {diff}")
