@@ -52,6 +52,47 @@ def open_repo(workspace: Path):
     return repo
 
 
+def git_dir(workspace: Path) -> Path | None:
+    """The repository's private folder (``.git``, or the folder a worktree's ``.git`` file names); no GitPython.
+
+    The campaign keeps what the code under optimization and agents must not
+    touch there (the journal's protected copy, the init lock): outside the
+    work tree, never committed.
+    """
+    dot = Path(workspace) / ".git"
+    if dot.is_dir():
+        return dot
+    try:
+        text = dot.read_text()
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    path = Path(text[len("gitdir:"):].strip())
+    return path if path.is_absolute() else (Path(workspace) / path).resolve()
+
+
+def scope_problem(globs: Iterable[str], files: Iterable[str]) -> str | None:
+    """Why the scope ``globs`` are unusable for a repository holding ``files`` (pure), or None.
+
+    A glob must stay inside the repository (no absolute path, no ``..``) and
+    match at least one committed file: a scope that matches nothing lets the
+    agent edit nothing, and one outside the repository is never reverted.
+    """
+    files = list(files)
+    for glob in globs:
+        text = str(glob).strip()
+        parts = text.replace("\\", "/").split("/")
+        if not text or text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", text) or ".." in parts:
+            return (f"scope glob {text!r} points outside the repository: scope globs are relative to the "
+                    f"repository root (e.g. 'src/*.py') and may not be absolute or contain '..'.")
+        if not any(in_scope(path, [text]) for path in files):
+            return (f"scope glob {text!r} matches no file in the repository (at HEAD): a campaign edits "
+                    f"committed files; fix the glob (globs are relative to the root, '**' spans folders) or "
+                    f"commit the files first.")
+    return None
+
+
 def _z(output: str) -> list[str]:
     return [p for p in output.split("\0") if p]
 
@@ -240,6 +281,14 @@ def restore(repo, found: Changes) -> None:
         _remove(root, path)
 
 
+def restore_missing(repo, prefix: str) -> list[str]:
+    """Check out again the files under ``prefix`` that git tracks but the working tree lost; their paths."""
+    missing = _z(repo.git.ls_files("--deleted", "-z", "--", prefix))
+    if missing:
+        repo.git.checkout("--", *missing)
+    return missing
+
+
 def _remove(root: Path, rel: str) -> None:
     path = root / rel
     try:
@@ -256,7 +305,50 @@ def _remove(root: Path, rel: str) -> None:
 
 
 def files_at(repo, commit: str) -> list[str]:
-    return _z(repo.git.ls_tree("-r", "--name-only", "-z", commit))
+    """The files (blobs) of ``commit``: submodules (gitlinks) are not files of this repository and are left out."""
+    files = []
+    for entry in _z(repo.git.ls_tree("-r", "-z", commit)):
+        meta, _, path = entry.partition("\t")
+        if meta.split(" ")[1:2] == ["blob"]:
+            files.append(path)
+    return files
+
+
+def worktree_tree(repo, paths: Iterable[str]) -> str:
+    """The git tree of HEAD with ``paths`` as they are in the working tree (a temporary index; nothing staged).
+
+    ``campaign try`` records it as the tree it tested, so LOG can later tell
+    the tested change from anything that changed since.
+    """
+    paths = list(paths)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        repo.git.read_tree("HEAD", env=env)
+        if paths:
+            repo.git.add("-A", "--", *paths, env=env)
+        return repo.git.write_tree(env=env)
+
+
+def tree_diff(repo, a: str, b: str) -> list[str]:
+    """Paths that differ between two trees (or commits)."""
+    return sorted(_z(repo.git.diff_tree("-r", "--name-only", "-z", "--no-renames", a, b)))
+
+
+def untested_changes(repo, tested_tree: str, exclude: Iterable[str] = (), partial_revert: bool = False) -> list[str]:
+    """Paths whose working-tree state is not the ``tested_tree`` (without the record folder and caches).
+
+    With ``partial_revert`` a path already back at HEAD counts as tested (a
+    revert interrupted halfway restored it); anything else - an edit to
+    another file, a new file, a further edit to a tested file - is the
+    user's work, which LOG must neither commit nor revert.
+    """
+    found = changes(repo, exclude)
+    now = worktree_tree(repo, found.files)
+    differing = [p for p in tree_diff(repo, tested_tree, now) if not is_junk(p)]
+    if partial_revert:
+        moved = set(tree_diff(repo, "HEAD", now))
+        differing = [p for p in differing if p in moved]
+    return differing
 
 
 def snapshot_scope(repo, commit: str, dest: Path, scope: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
@@ -287,10 +379,33 @@ def is_ancestor(repo, ancestor: str, descendant: str) -> bool:
 
 def merge_into(repo, branch: str, into: str, message: str) -> str:
     """Check out ``into`` and merge ``branch`` (a no-op when already merged); returns the new HEAD."""
-    repo.git.checkout(into)
+    import git
+
+    try:
+        repo.git.checkout(into)
+    except git.GitCommandError as exc:
+        detail = str(exc.stderr or "").strip()
+        detail = re.sub(r"^stderr: '(.*)'$", r"\1", detail, flags=re.S)
+        detail = " ".join(detail.replace("fatal:", "").replace("error:", "").split())
+        raise VcsError(
+            f"cannot check out {into} to merge {branch} into it ({detail}). Nothing was merged; free {into} "
+            f"(e.g. `git worktree remove` the other checkout of it) and run `campaign finish` again."
+        ) from None
     if not is_ancestor(repo, branch, into):
         repo.git.merge("--no-ff", "-m", message, branch, env=_identity_env(repo))
     return repo.head.commit.hexsha
+
+
+def finish_missing(repo, post_tag: str, branch: str, into: str) -> list[str]:
+    """What a finished campaign still lacks in git: the post-optimization tag, the merge into ``into``."""
+    missing = []
+    tagged = tag_commit(repo, post_tag)
+    if not tagged:
+        missing.append(f"the tag {post_tag}")
+    merged_ref = tagged or branch
+    if not is_ancestor(repo, merged_ref, into):
+        missing.append(f"the merge of {branch} into {into}")
+    return missing
 
 
 def commit_with_message(repo, prefix: str, since: str | None) -> str | None:

@@ -66,7 +66,10 @@ def test_walkthrough(tmp_path):
     journal = record / "journal.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
     assert json.loads(lines[-1])["type"] == "commit"
-    journal.write_bytes(b"".join(lines[:-1]))
+    copy = repo / ".git" / "campaign" / "primes" / "journal.jsonl"  # the journal's protected copy
+    assert copy.read_bytes() == journal.read_bytes()
+    for path in (journal, copy):  # the crash came before either was written
+        path.write_bytes(b"".join(lines[:-1]))
     status = ok(c("status", "--json"))
     assert status["step"] == "commit" and "commit" in status["recovery"]
     decided = ok(c("decide", "--json"))

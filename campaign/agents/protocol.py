@@ -173,9 +173,11 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
             attempts.append({"attempt": attempt, "error": error})
             stderr = next((d.get("stderr") for d in exc.attempts if isinstance(d, dict) and d.get("stderr")), None)
             if stderr:
+                exchange_dir.mkdir(parents=True, exist_ok=True)
                 (exchange_dir / f"{stem}.stderr.txt").write_text(stderr)
             event = _event(agent, step, exchange_dir, stem, attempts, error)
             raise AgentFailed(f"agent {agent.name!r} failed at {step}: {error}", [event]) from None
+        exchange_dir.mkdir(parents=True, exist_ok=True)  # the agent may have removed it (the journal guard says so)
         if details.get("stderr"):
             (exchange_dir / f"{stem}.stderr.txt").write_text(details["stderr"])
         if details.get("prompt"):

@@ -153,6 +153,7 @@ class Runner:
         self.stop = StopFlag()
         self.max_steps = max_steps
         self.plan_answer: dict[str, Any] | None = None
+        campaign.notify = self.say
 
     # -- context for the agent ---------------------------------------------------------
 
@@ -180,8 +181,25 @@ class Runner:
         }
 
     def _agent_event(self, event: dict[str, Any], iteration: int | None) -> None:
+        """Record an agent step, after checking what the agent may have broken (the journal, the branch)."""
+        self.verify_after_agent()
         with self.campaign.lock:
             self.campaign._record("agent", event, iteration)
+
+    def verify_after_agent(self) -> None:
+        """The journal and the record are the framework's: after every agent step, check them.
+
+        A journal the agent deleted or replaced is restored from its protected
+        copy (and the run says so); a branch switch stops the run with a clear
+        error before anything is recorded on the wrong branch.
+        """
+        camp = self.campaign
+        with camp.lock:
+            camp.guard_record()
+            state = camp.state()
+            branch = (state.init or {}).get("branch")
+            if branch and state.start_commit:
+                camp._require_branch(state)
 
     # -- one step ----------------------------------------------------------------------
 
@@ -190,7 +208,8 @@ class Runner:
         from campaign.loop.machine import Step
 
         camp = self.campaign
-        events = camp.journal.events()
+        camp.guard_record()  # the previous step ran the code under optimization and maybe an agent
+        events = camp.journal.read_protected().events
         from campaign.loop import machine as loop
 
         state = loop.derive(events)
@@ -198,7 +217,12 @@ class Runner:
         n = len(state.iterations)
         cumulative = f"{state.cumulative:.2f}x" if state.cumulative else "1.00x"
         if step is Step.DONE:
-            return False
+            missing = camp.finish_missing(state)
+            if not missing:
+                return False
+            self.say(f"FINISH is incomplete ({' and '.join(missing)} missing): completing it")
+            camp.finish(self.say)
+            return True
         if step is Step.INIT:
             from campaign.loop.session import resume_init
 
@@ -266,7 +290,7 @@ class Runner:
 
         camp = self.campaign
         n = len(state.iterations)
-        for event in reversed(camp.journal.events()):
+        for event in reversed(camp.journal.read_protected().events):
             data = event["data"]
             if event["type"] == "agent" and data.get("step") == "think" and event["iteration"] == n and not data.get("error"):
                 answer = json.loads((camp.record_dir / data["answer"]).read_text())

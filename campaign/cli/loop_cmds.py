@@ -25,10 +25,16 @@ def _progress(as_json: bool) -> Callable[[str], None]:
     return lambda line: click.echo(line, err=True)
 
 
+def _note(line: str) -> None:
+    click.echo(f"note: {line}", err=True)
+
+
 def _open(workspace: Path, name: str | None):
     from campaign.loop.session import Campaign
 
-    return Campaign.open(workspace, name)
+    campaign = Campaign.open(workspace, name)
+    campaign.notify = _note
+    return campaign
 
 
 def _next_line(result: dict[str, Any]) -> str:
@@ -99,6 +105,12 @@ def _status_text(r: dict[str, Any]) -> str:
                      f"{_x(it['predicted'])}, {outcome}")
     for warning in r["warnings"]:
         lines.append(f"warning: {warning}")
+    running = r.get("running")
+    if running:
+        from campaign.loop.journal import command_line
+
+        lines.append(f"running: `{command_line(running.get('argv') or [])}` (pid {running.get('pid')}, since "
+                     f"{running.get('since')}); wait for it to finish, then run `campaign status` again.")
     if r.get("recovery"):
         lines.append(f"after a crash: {r['recovery']}")
     lines.append(_next_line(r))

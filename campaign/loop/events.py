@@ -14,7 +14,9 @@ null for "not applicable"):
 
 init        name, target_spec, target (Target.describe()), goal_speedup,
             max_iterations, min_gain (0.05), postmortem_factor, start_branch,
-            branch, pre_tag, base_commit, workspace (absolute path at init)
+            branch, pre_tag, base_commit, workspace (absolute path at init),
+            warnings [str] (e.g. the workload reports no outputs: TEST
+            checks nothing; absent in older journals)
 baseline    commit, dirty, case, outputs, phases {name: s}, warm_s (median),
             first_call_s, compile_s, environment {...}, snapshot (relative
             path of the baseline snapshot: every tracked file at the base
@@ -28,7 +30,9 @@ think       hypothesis, options [str], chosen, predicted_speedup (float > 0),
             risk
 plan        phase, change, bottleneck, phase_share, amdahl_bound,
             override (reason string when the Amdahl warning was overridden)
-implement   files [paths changed], patch (relative path under the record:
+implement   files [paths changed], tree (the git tree TEST tested: HEAD
+            plus these changes; LOG commits or reverts exactly it; absent
+            in older journals), patch (relative path under the record:
             patches/iter-NN.patch at try time; LOG renames it to
             patches/iter-NN-kept.patch or -reverted.patch, same bytes and
             sha256, and records the new path as `patch` in the commit/revert

@@ -17,11 +17,21 @@ Reading (``parse_journal``, pure):
 * a corrupt line in the MIDDLE, a gap in ``seq`` or an unknown event type is a
   ``JournalError`` naming the line; so is an event written by a newer schema.
 
+The protected copy: a campaign's journal is also kept outside the work tree,
+in ``.git/campaign/<name>/journal.jsonl``, rewritten after every append, so
+neither the code under optimization nor an agent (deleting ``optim/``,
+stashing, switching branch) can take the record with it. ``compare_copy``
+(pure) says how the two relate; the campaign restores the journal from the
+copy when the journal lost events, and refuses when they disagree. A
+campaign journal must begin with its ``init`` event.
+
 The lock (``CampaignLock``): one ``campaign`` command at a time per campaign.
 The second waits ``CAMPAIGN_LOCK_TIMEOUT`` seconds (default 3) and then refuses,
 naming the command that holds it (its argv and pid are stored in
 ``.lock.holder`` beside the lock file ``.lock``). The lock is an OS file lock
-(flock): a killed holder releases it automatically.
+(flock): a killed holder releases it automatically; ``running_holder`` tells
+a live holder (its pid runs, and started before it took the lock) from the
+leftover holder file of a killed one.
 """
 
 from __future__ import annotations
@@ -64,6 +74,43 @@ class TornTail:
 class JournalContents:
     events: list[dict[str, Any]]
     torn: TornTail | None = None
+    from_copy: int = 0  # events read from the protected copy because the journal lost them
+
+
+@dataclass
+class CopyCheck:
+    """How a journal relates to its protected copy (``compare_copy``)."""
+
+    state: str  # ok | new (no copy yet) | behind (the copy lacks the last event) | restorable | diverged
+    journal_lines: int
+    copy_lines: int
+    line: int | None = None  # the first line where they disagree (diverged)
+
+
+def _whole(data: bytes) -> bytes:
+    return data[: data.rfind(b"\n") + 1]
+
+
+def compare_copy(journal: bytes | None, copy: bytes | None) -> CopyCheck:
+    """Compare a journal's whole lines with its copy's (pure).
+
+    The journal may be one event ahead (a crash between the two writes); it
+    may have lost events the copy holds (deleted, truncated, an older version
+    checked out): restorable; anything else is a divergence.
+    """
+    real, kept = _whole(journal or b""), _whole(copy or b"")
+    n_real, n_kept = real.count(b"\n"), kept.count(b"\n")
+    if copy is None:
+        return CopyCheck("new", n_real, 0)
+    if real == kept:
+        return CopyCheck("ok", n_real, n_kept)
+    if real.startswith(kept):
+        return CopyCheck("behind" if n_real - n_kept == 1 else "diverged", n_real, n_kept, n_kept + 2)
+    if kept.startswith(real):
+        return CopyCheck("restorable", n_real, n_kept)
+    lines_real, lines_kept = real.split(b"\n"), kept.split(b"\n")
+    line = next(i for i, (a, b) in enumerate(zip(lines_real, lines_kept)) if a != b) + 1
+    return CopyCheck("diverged", n_real, n_kept, line)
 
 
 def parse_journal(data: bytes, name: str = JOURNAL_NAME) -> JournalContents:
@@ -162,22 +209,131 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class Journal:
-    """The append-only event log of one campaign (``record_dir/journal.jsonl``)."""
+def _read_bytes(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
-    def __init__(self, record_dir: Path):
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class Journal:
+    """The append-only event log of one campaign (``record_dir/journal.jsonl``).
+
+    ``copy_dir``: where the protected copy lives (a campaign's: under the git
+    folder); ``require_init``: a journal whose first event is not ``init`` is
+    refused on read.
+    """
+
+    def __init__(self, record_dir: Path, copy_dir: Path | None = None, require_init: bool = False):
         self.record_dir = Path(record_dir)
         self.path = self.record_dir / JOURNAL_NAME
+        self.copy_path = Path(copy_dir) / JOURNAL_NAME if copy_dir is not None else None
+        self.require_init = require_init
 
     def exists(self) -> bool:
         return self.path.exists()
 
     def read(self) -> JournalContents:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+        data = _read_bytes(self.path)
+        if data is None:
             return JournalContents([], None)
-        return parse_journal(data, str(self.path))
+        return self._parsed(data, str(self.path))
+
+    def _parsed(self, data: bytes, name: str) -> JournalContents:
+        contents = parse_journal(data, name)
+        first = contents.events[0] if contents.events else None
+        if self.require_init and first is None:
+            kept = f" (the {len(data)} bytes found are kept as {JOURNAL_NAME}.torn-1)" if data else ""
+            raise JournalError(
+                f"{name} holds no whole event, not even the campaign's `init` (an init killed while writing "
+                f"it, or a file emptied). Start the campaign again with `campaign init --target SPEC`{kept}, "
+                f"or restore the journal from git."
+            )
+        if self.require_init and first is not None and first.get("type") != "init":
+            copy = f" from its protected copy {self.copy_path} or" if self.copy_path and self.copy_path.exists() else ""
+            raise JournalError(
+                f"{name}: line 1 is a {first.get('type')!r} event, not the campaign's `init`: the journal lost "
+                f"its beginning (deleted or replaced, e.g. by an agent or the code under optimization). It is "
+                f"never repaired silently: restore it{copy} from git (`git log -- {name}`), then run the "
+                f"command again."
+            )
+        return contents
+
+    # -- the protected copy ----------------------------------------------------------------
+
+    def check_copy(self) -> CopyCheck | None:
+        """How the journal relates to its copy (None: this journal keeps no copy)."""
+        if self.copy_path is None:
+            return None
+        return compare_copy(_read_bytes(self.path), _read_bytes(self.copy_path))
+
+    def read_protected(self) -> JournalContents:
+        """The events, taken from the copy when the journal lost some (read-only; ``status`` uses it)."""
+        check = self.check_copy()
+        if check is None or check.state in ("ok", "new", "behind"):
+            return self.read()
+        if check.state == "diverged":
+            raise self.diverged_error(check)
+        contents = self._parsed(_read_bytes(self.copy_path) or b"", str(self.copy_path))
+        contents.from_copy = len(contents.events) - check.journal_lines
+        return contents
+
+    def diverged_error(self, check: CopyCheck) -> JournalError:
+        return JournalError(
+            f"{self.path} differs from its protected copy {self.copy_path} from line {check.line} on (it was "
+            f"edited or replaced outside campaign). The journal is the campaign's record and is never repaired "
+            f"silently: compare the two, keep the right one as {self.path.name} (`cp {self.copy_path} "
+            f"{self.path}` restores the copy) and run the command again."
+        )
+
+    def _append_copy(self, line: bytes, journal_size: int) -> None:
+        """Append ``line`` to the copy when it equals the journal before the append; else rewrite it whole."""
+        if self.copy_path is None:
+            return
+        try:
+            in_step = self.copy_path.stat().st_size == journal_size
+        except FileNotFoundError:
+            in_step = False
+        if not in_step:
+            self.write_copy()
+            return
+        with open(self.copy_path, "ab") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def write_copy(self) -> None:
+        """Make the copy equal to the journal's whole lines. Hold the lock."""
+        if self.copy_path is not None:
+            _write_atomic(self.copy_path, _whole(_read_bytes(self.path) or b""))
+
+    def restore_from_copy(self) -> tuple[int, Path | None]:
+        """Put the copy back as the journal; (events restored, where the replaced journal was kept or None)."""
+        check = self.check_copy()
+        data = _read_bytes(self.path)
+        backup = None
+        if data:  # nothing is ever dropped: the journal being replaced is kept beside it
+            backup = self.path.with_name(f"{JOURNAL_NAME}.replaced-{check.journal_lines + 1}")
+            n = 1
+            while backup.exists():
+                n += 1
+                backup = self.path.with_name(f"{JOURNAL_NAME}.replaced-{check.journal_lines + 1}.{n}")
+            _write_atomic(backup, data)
+        _write_atomic(self.path, _whole(_read_bytes(self.copy_path) or b""))
+        return check.copy_lines - check.journal_lines, backup
 
     def events(self) -> list[dict[str, Any]]:
         return self.read().events
@@ -211,7 +367,8 @@ class Journal:
         """Append one event (flush + fsync); repairs a torn tail first. Hold the lock."""
         if type_ not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type_!r}")
-        contents = self.read()
+        raw = _read_bytes(self.path)  # not self.read(): a journal with only a torn first line is repaired here
+        contents = parse_journal(raw, str(self.path)) if raw is not None else JournalContents([], None)
         self.repair(contents)
         event = {
             "schema": SCHEMA_VERSION,
@@ -223,6 +380,7 @@ class Journal:
         }
         line = json.dumps(event, sort_keys=True, default=str, allow_nan=False) + "\n"
         created = not self.path.exists()
+        size = self.path.stat().st_size if not created else 0
         self.record_dir.mkdir(parents=True, exist_ok=True)
         with open(self.path, "ab") as fh:
             fh.write(line.encode("utf-8"))
@@ -230,14 +388,35 @@ class Journal:
             os.fsync(fh.fileno())
         if created:
             _fsync_dir(self.record_dir)
+        self._append_copy(line.encode("utf-8"), size)
         return event
+
+
+def holder_alive(holder: dict[str, Any]) -> bool:
+    """Does the holder's pid run, and did that process start before it took the lock (not a reused pid)?"""
+    import psutil
+
+    try:
+        process = psutil.Process(int(holder.get("pid")))
+        started = process.create_time()
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+    except (psutil.Error, TypeError, ValueError):
+        return False
+    try:
+        since = datetime.fromisoformat(str(holder.get("since"))).timestamp()
+    except ValueError:
+        return True
+    return started <= since + 1.0
 
 
 class CampaignLock:
     """Exclusive lock on one campaign for the duration of a command (re-entrant in-process)."""
 
-    def __init__(self, record_dir: Path, timeout_s: float | None = None, argv: list[str] | None = None):
+    def __init__(self, record_dir: Path, timeout_s: float | None = None, argv: list[str] | None = None,
+                 lock_name: str = LOCK_NAME, holder_name: str = HOLDER_NAME):
         self.record_dir = Path(record_dir)
+        self.lock_name, self.holder_name = lock_name, holder_name
         if timeout_s is None:
             timeout_s = float(os.environ.get("CAMPAIGN_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S))
         self.timeout_s = timeout_s
@@ -247,13 +426,19 @@ class CampaignLock:
 
     @property
     def holder_path(self) -> Path:
-        return self.record_dir / HOLDER_NAME
+        return self.record_dir / self.holder_name
 
     def holder(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.holder_path.read_text())
+            holder = json.loads(self.holder_path.read_text())
         except (OSError, ValueError):
             return None
+        return holder if isinstance(holder, dict) else None
+
+    def running_holder(self) -> dict[str, Any] | None:
+        """The holder, when it is a live process (a killed one leaves its holder file behind)."""
+        holder = self.holder()
+        return holder if holder is not None and holder_alive(holder) else None
 
     def acquire(self) -> None:
         if self._depth:
@@ -262,7 +447,7 @@ class CampaignLock:
         from filelock import FileLock, Timeout
 
         self.record_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.record_dir / LOCK_NAME))
+        lock = FileLock(str(self.record_dir / self.lock_name))
         try:
             lock.acquire(timeout=self.timeout_s)
         except Timeout:

@@ -98,12 +98,16 @@ class Campaign(CampaignContext):
     def finish(self, progress: Progress = None) -> dict[str, Any]:
         return _finish.finish(self, progress)
 
+    def finish_missing(self, state) -> list[str]:
+        """What git lacks of a recorded finish (the post tag, the merge); empty when really finished."""
+        return _finish.finish_missing(self, state)
+
     def render(self) -> dict[str, Any]:
-        with self.lock:
+        with self.locked():
             changed = self.render_files()
         return {"ok": True, "record": str(self.record_dir), "changed": changed,
                 "files": ["optimization_log.md", "thinking_log.md", "summary.md"]}
 
     def status(self) -> dict[str, Any]:
-        """Where the campaign stands, from the journal alone (no git, no lock)."""
+        """Where the campaign stands: the journal (or its protected copy), checked against git when finished."""
         return _status.status(self)

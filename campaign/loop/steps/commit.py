@@ -4,7 +4,9 @@ A kept iteration becomes one commit (the change plus the record, its patch
 renamed ``iter-NN-kept.patch``); a rejected one is reverted to the last kept
 commit, its diff kept as ``iter-NN-reverted.patch`` and the reason recorded
 (out-of-scope, test-failed, slower, not-faster). Refuses to act off the
-campaign branch. Idempotent: ``complete_pending`` runs before every step, so
+campaign branch, and on a working tree that is not the tree ``campaign try``
+tested (``loop/tested_tree.py``: other work appeared meanwhile; nothing is
+committed or reverted then, the files are named). Idempotent: ``complete_pending`` runs before every step, so
 a LOG interrupted before its commit or revert is finished by the next
 command, and a commit already made is found by its message on HEAD's line.
 """
@@ -16,6 +18,7 @@ import os
 from campaign.loop import machine as loop
 from campaign.loop.machine import Step
 from campaign.loop.steps.context import CampaignContext
+from campaign.loop.tested_tree import require_tested_tree, revert_tested
 
 
 def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
@@ -52,10 +55,12 @@ def commit_kept(ctx: CampaignContext, state: loop.State) -> None:
     title = " ".join(it.title.split())[:72]
     ci_text = f", CI {ci[0]:.2f}-{ci[1]:.2f}" if ci[0] is not None and ci[1] is not None else ""
     message = f"campaign {ctx.name} iter {it.n}: {title} ({(it.speedup or 0):.2f}x{ci_text})"
-    patch = final_patch(ctx, it, "kept")
-    ctx.render_files()
     repo = ctx.repo
     sha = vcs.commit_with_message(repo, f"campaign {ctx.name} iter {it.n}:", state.last_kept_commit)
+    if sha is None:  # not committed yet: the tree to commit must be the tested one, nothing more
+        require_tested_tree(repo, it.implement, ctx.record_rel, "commit")
+    patch = final_patch(ctx, it, "kept")
+    ctx.render_files()
     if sha is None:
         found = vcs.changes(repo, exclude=[ctx.record_rel])
         sha = vcs.commit_paths(repo, found.files + [ctx.record_rel], message)
@@ -63,8 +68,6 @@ def commit_kept(ctx: CampaignContext, state: loop.State) -> None:
 
 
 def revert(ctx: CampaignContext, state: loop.State) -> None:
-    from campaign import vcs
-
     it = state.current
     test, bench = it.test or {}, it.benchmark or {}
     if test.get("out_of_scope"):
@@ -75,7 +78,8 @@ def revert(ctx: CampaignContext, state: loop.State) -> None:
         reason = "slower"
     else:
         reason = "not-faster"
-    patch = final_patch(ctx, it, "reverted")
     repo = ctx.repo
-    vcs.restore(repo, vcs.changes(repo, exclude=[ctx.record_rel]))
+    require_tested_tree(repo, it.implement, ctx.record_rel, "revert")
+    patch = final_patch(ctx, it, "reverted")
+    revert_tested(repo, it.implement, ctx.record_rel)
     ctx._record("revert", {"to_commit": state.last_kept_commit, "reason": reason, "patch": patch}, it.n)

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterator
 
 from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
 from campaign.loop import machine as loop
-from campaign.loop.journal import CampaignLock, Journal
+from campaign.loop import record_guard
+from campaign.loop.journal import CampaignLock
 
 RECORD_ROOT = "optim"
 
@@ -50,10 +51,10 @@ def record_root(workspace: Path) -> Path:
 
 
 def list_campaigns(workspace: Path) -> list[str]:
+    """Campaigns in ``workspace``: a journal under optim/, or only its protected copy (optim/ lost)."""
     root = record_root(workspace)
-    if not root.is_dir():
-        return []
-    return sorted(p.parent.name for p in root.glob("*/journal.jsonl"))
+    found = {p.parent.name for p in root.glob("*/journal.jsonl")} if root.is_dir() else set()
+    return sorted(found | set(record_guard.protected_names(Path(workspace))))
 
 
 class CampaignContext:
@@ -64,8 +65,9 @@ class CampaignContext:
         self.name = name
         self.record_rel = f"{RECORD_ROOT}/{name}"
         self.record_dir = self.workspace / RECORD_ROOT / name
-        self.journal = Journal(self.record_dir)
+        self.journal = record_guard.campaign_journal(self.workspace, name, self.record_dir)
         self.lock = CampaignLock(self.record_dir)
+        self.notify: Callable[[str], None] = lambda line: None  # what a command says besides its result
         self._target = None
         self._repo = None
 
@@ -96,7 +98,7 @@ class CampaignContext:
     # -- derived state -------------------------------------------------------------
 
     def state(self) -> loop.State:
-        return loop.derive(self.journal.events())
+        return loop.derive(self.journal.read_protected().events)
 
     @property
     def cli_extra(self) -> str:
@@ -138,6 +140,7 @@ class CampaignContext:
     # -- writing -------------------------------------------------------------------
 
     def _record(self, type_: str, data: dict[str, Any], iteration: int | None = None) -> dict[str, Any]:
+        self.guard_record()
         event = self.journal.append(type_, data, iteration)
         self.render_files()
         return event
@@ -147,10 +150,22 @@ class CampaignContext:
 
         return write_all(self.record_dir, self.journal.events())
 
+    def guard_record(self) -> None:
+        """Check the journal against its protected copy (restore it, or refuse); takes the lock."""
+        with self.lock:
+            record_guard.guard_journal(self.journal, lambda: self.repo, self.record_rel, self.notify)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the lock with the journal checked against its protected copy."""
+        with self.lock:
+            self.guard_record()
+            yield
+
     @contextmanager
     def _step(self, command: str) -> Iterator[loop.State]:
-        """Hold the lock, finish an interrupted commit/revert, check ``command`` may run now."""
-        with self.lock:
+        """Hold the lock (journal checked), finish an interrupted commit/revert, check ``command`` may run now."""
+        with self.locked():
             state = self._complete_pending(self.state())
             loop.check_command(command, state, self.cli_extra)
             yield state

@@ -4,8 +4,11 @@ Due only when DECIDE stopped the campaign. Measures the full case of the
 final tree against the pre-optimization commit, writes the ``finish`` event
 first, then commits the record, tags ``<name>/post-optimization`` and merges
 the campaign branch into the branch the campaign started from. Running
-``campaign finish`` again completes whatever an interruption left out;
-refuses to complete off the campaign branch.
+``campaign finish`` again completes whatever an interruption left out
+(``status`` says FINISHED only once the tag and the merge exist); refuses to
+complete off the campaign branch, with uncommitted work in the tree (the
+merge would carry it onto the start branch), and says plainly when the start
+branch cannot be checked out (e.g. it is checked out in another worktree).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from campaign.loop.steps.context import CampaignContext, Progress
 def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
     say = progress or (lambda line: None)
     with ctx._step("finish") as state:
+        require_clean_for_finish(ctx)
         if state.finish is None:
             init = state.init
             say(f"FINISH: full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
@@ -56,16 +60,41 @@ def _fmt_x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
+def finish_missing(ctx: CampaignContext, state: loop.State) -> list[str]:
+    """What git still lacks after the ``finish`` event (the post tag, the merge); empty when finished."""
+    if state.finish is None:
+        return []
+    from campaign.loop import record_guard
+
+    return record_guard.finish_missing(ctx.repo, state.init or {}, state.finish)
+
+
+def require_clean_for_finish(ctx: CampaignContext) -> None:
+    """FINISH merges the campaign branch: uncommitted work would be carried onto the start branch."""
+    from campaign import vcs
+
+    found = vcs.changes(ctx.repo, exclude=[ctx.record_rel])
+    if found.files:
+        listed = ", ".join(found.files[:8]) + (" ..." if len(found.files) > 8 else "")
+        raise VcsError(
+            f"the working tree has uncommitted changes ({listed}); FINISH commits only the record and merges "
+            f"the campaign branch, so it would carry them onto the start branch. Commit them elsewhere or "
+            f"stash them (`git stash push -u`), then run `campaign finish` again; nothing was changed.",
+            {"files": found.files},
+        )
+
+
 def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
     """Commit the record, tag, merge: whatever of them is missing (idempotent)."""
     from campaign import vcs
 
     init, finish = state.init, state.finish
     repo = ctx.repo
-    ctx.render_files()
+    require_clean_for_finish(ctx)
     message = f"campaign {ctx.name}: finish ({_fmt_x(finish.get('final_speedup'))} over baseline)"
     on_branch = not repo.head.is_detached and repo.active_branch.name == init["branch"]
-    if on_branch:
+    if on_branch:  # off it (stopped between checkout and merge) the record is not in the tree: the merge brings it
+        ctx.render_files()
         if vcs.commit_with_message(repo, message, state.last_kept_commit) is None:
             vcs.commit_paths(repo, [ctx.record_rel], message)
         vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))

@@ -2,24 +2,31 @@
 
 ``init_campaign`` refuses an empty ``--target``, a goal speedup that is not a
 number above 1, ``--max-iterations`` under 1, an unusable or taken campaign
-name, an existing campaign branch, a dirty working tree, a tag of the same
-name on another commit, a workload that fails or writes files into the
-repository. It writes the ``init`` event before touching git, so an
-interrupted init is completed by ``campaign init --resume`` (``resume_init``):
-tag, branch, baseline (fast and full case, recorded once) and start commit.
+name, an existing campaign (its journal, or the journal's protected copy),
+an existing campaign branch, a repository without commits, scope globs
+outside the repository or matching no committed file, a dirty working tree,
+a tag of the same name on another commit, a workload that fails or writes
+files into the repository - all before anything is written; of two inits
+of one name at once one wins (the existence check runs under a lock kept in
+the git folder). A workload reporting no outputs is warned about (TEST would
+check nothing) and the warning recorded. It writes the ``init`` event before
+touching git, so an interrupted init is completed by ``campaign init
+--resume`` (``resume_init``): tag, branch, baseline (fast and full case,
+recorded once) and start commit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from campaign.errors import RuleError, UserError
 from campaign.loop import machine as loop
-from campaign.loop import stopping
-from campaign.loop.steps.context import CampaignContext, Progress, env_number
+from campaign.loop import record_guard, stopping
+from campaign.loop.steps.context import RECORD_ROOT, CampaignContext, Progress, env_number
 from campaign.loop.steps.think import parse_speedup
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -117,6 +124,7 @@ def init_campaign(
     if int(max_iterations) < 1:
         raise UserError(f"--max-iterations must be at least 1, got {max_iterations}.")
     repo = vcs.open_repo(workspace)
+    base_commit = vcs.head_commit(repo)  # a clear error, not a raw git one, in a repository without commits
     try:
         target = load_target(target_spec, workspace)
     except TargetError as exc:
@@ -125,26 +133,66 @@ def init_campaign(
     if not NAME_RE.match(name or ""):
         raise UserError(f"campaign name {name!r} is not usable: use letters, digits, '.', '_' or '-' (at most 64), "
                         f"e.g. --name primes-1.")
+    committed = [p for p in vcs.files_at(repo, base_commit) if not p.startswith(RECORD_ROOT + "/")]
+    problem = vcs.scope_problem(target.scope, committed)
+    if problem:
+        raise UserError(f"{problem} (target {target.name!r}, scope: {', '.join(target.scope)})")
     campaign = Campaign(workspace, name)
-    if campaign.journal.exists() and campaign.journal.events():
-        raise UserError(
-            f"a campaign named {name!r} already exists in {campaign.record_dir}. Continue it (`campaign status` "
-            f"says what is next; `campaign init --resume` completes an interrupted init) or start another "
-            f"with --name."
-        )
-    vcs.require_clean(repo, exclude=[campaign.record_rel])
-    start_branch = vcs.current_branch(repo)
-    base_commit = vcs.head_commit(repo)
-    branch, pre_tag = f"optimization/{name}", f"{name}/pre-optimization"
-    if vcs.branch_exists(repo, branch):
-        raise UserError(f"the branch {branch} already exists; choose another campaign name with --name "
-                        f"(or delete the branch: `git branch -D {branch}`).")
-    if vcs.tag_commit(repo, pre_tag) not in (None, base_commit):
-        vcs.ensure_tag(repo, pre_tag, base_commit)  # raises the clear "tag exists elsewhere" error
-    say(f"checking that the workload runs (case {target.fast_case!r})...")
+    campaign.notify = say
+    with record_guard.init_lock(workspace, name) or contextlib.nullcontext():  # two inits: one checks at a time
+        _refuse_existing(campaign)
+        vcs.require_clean(repo, exclude=[campaign.record_rel])
+        start_branch = vcs.current_branch(repo)
+        branch, pre_tag = f"optimization/{name}", f"{name}/pre-optimization"
+        if vcs.branch_exists(repo, branch):
+            raise UserError(f"the branch {branch} already exists; choose another campaign name with --name "
+                            f"(or delete the branch: `git branch -D {branch}`).")
+        if vcs.tag_commit(repo, pre_tag) not in (None, base_commit):
+            vcs.ensure_tag(repo, pre_tag, base_commit)  # raises the clear "tag exists elsewhere" error
+        warnings = _check_workload(campaign, target, repo, say)
+        with campaign.lock:
+            campaign._record("init", {
+                "name": name, "target_spec": target_spec, "target": target.describe(), "goal_speedup": goal,
+                "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
+                "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
+                "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace), "warnings": warnings,
+            })
+            if run_settings is not None:
+                campaign._record("run", run_settings)
+            campaign._target = target
+            campaign._resume_init(say)
+    return campaign
+
+
+def _refuse_existing(campaign: CampaignContext) -> None:
+    """A campaign of this name exists when its journal or the journal's protected copy holds events."""
+    from campaign.loop.journal import parse_journal
+
+    copy = campaign.journal.copy_path
+    journal = campaign.journal.path
+    if journal.exists() and parse_journal(journal.read_bytes(), str(journal)).events:
+        where = str(campaign.record_dir)
+    elif copy is not None and copy.exists() and copy.stat().st_size:
+        where = (f"{copy} (the protected copy of its journal, kept outside the work tree: `campaign status` "
+                 f"shows it and the next command restores optim/{campaign.name}/; to start over under this name "
+                 f"instead, delete {copy.parent})")
+    else:
+        return
+    raise UserError(
+        f"a campaign named {campaign.name!r} already exists in {where}. Continue it (`campaign status` "
+        f"says what is next; `campaign init --resume` completes an interrupted init) or start another "
+        f"with --name."
+    )
+
+
+def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str], None]) -> list[str]:
+    """Run the fast case once before anything is written; the warnings init records and prints."""
+    from campaign import vcs
     from campaign.measure.workload import build, run_workload
 
-    campaign._measure(lambda: (build(target, workspace), run_workload(target, target.fast_case, workspace, repeat=1)))
+    say(f"checking that the workload runs (case {target.fast_case!r})...")
+    run = campaign._measure(lambda: (build(target, campaign.workspace),
+                                     run_workload(target, target.fast_case, campaign.workspace, repeat=1))[1])
     written = vcs.changes(repo, exclude=[campaign.record_rel]).files
     if written:
         raise UserError(
@@ -152,18 +200,14 @@ def init_campaign(
             f"counts as the attempt's edit (and is reverted on failure), so the workload must write elsewhere "
             f"or those paths must be in .gitignore; fix that, remove the files, and run init again."
         )
-    with campaign.lock:
-        campaign._record("init", {
-            "name": name, "target_spec": target_spec, "target": target.describe(), "goal_speedup": goal,
-            "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
-            "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
-            "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace),
-        })
-        if run_settings is not None:
-            campaign._record("run", run_settings)
-        campaign._target = target
-        campaign._resume_init(say)
-    return campaign
+    warnings = []
+    if not run.outputs:
+        warnings.append(f"the workload's case {target.fast_case!r} reports no outputs ({{\"outputs\": {{}}}}), so "
+                        f"TEST checks nothing but that it runs (and the test command): print the results that "
+                        f"must not change under \"outputs\".")
+    for warning in warnings:
+        say(f"warning: {warning}")
+    return warnings
 
 
 def resume_init(workspace: Path | str, name: str | None = None, progress: Progress = None):
@@ -171,7 +215,9 @@ def resume_init(workspace: Path | str, name: str | None = None, progress: Progre
     from campaign.loop.session import Campaign
 
     campaign = Campaign.open(workspace, name)
-    with campaign.lock:
+    if progress is not None:
+        campaign.notify = progress
+    with campaign.locked():
         state = campaign.state()
         loop.check_command("init", state, campaign.cli_extra)
         campaign._resume_init(progress)

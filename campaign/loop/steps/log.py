@@ -3,8 +3,9 @@
 Refuses: a log without ``--surprise`` (write "None" explicitly if nothing
 surprised you); a missing postmortem (``--why`` and ``--lesson``) when the
 measured speedup misses the prediction by more than the postmortem factor;
-``--keep`` on a change that failed TEST or was measured slower; keeping a
-working tree that changed since ``campaign try`` measured it. A faster
+``--keep`` on a change that failed TEST or was measured slower; a working
+tree that changed since ``campaign try`` tested it, kept or not (LOG commits
+or reverts exactly the tested tree: ``loop/tested_tree.py``). A faster
 change is kept, "same"/"inconclusive" only with ``--keep REASON``, anything
 else reverted. LOG writes its decision first, then commits or reverts
 (``steps/commit.py``); a LOG interrupted in between is completed by the
@@ -13,19 +14,19 @@ next command, taking no new input.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from campaign.errors import RuleError
 from campaign.loop import machine as loop
 from campaign.loop import stopping
+from campaign.loop.tested_tree import require_tested_tree
 from campaign.loop.machine import Step
 from campaign.loop.steps.context import CampaignContext
 
 
 def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = None, why: str | None = None,
         lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
-    with ctx.lock:
+    with ctx.locked():
         state = ctx.state()
         if state.step in (Step.COMMIT, Step.REVERT):  # an interrupted LOG: finish it, take no new input
             it = state.current
@@ -69,8 +70,8 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
             if keep_reason:
                 raise RuleError(f"--keep is refused: the benchmark says {verdict!r}, and a slower change is "
                                 f"never kept. Log it without --keep; it will be reverted.")
-        if kept:
-            check_tree_is_tested(ctx, it)
+        ctx._require_branch(state)
+        require_tested_tree(ctx.repo, it.implement, ctx.record_rel, "commit" if kept else "revert")
         data = {"surprise": str(surprise).strip(), "notes": (notes or "").strip() or None,
                 "postmortem": postmortem, "kept": kept, "keep_reason": keep_reason if kept else None}
         ctx._record("log", data, it.n)
@@ -80,16 +81,3 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
                 "commit": (current.commit or {}).get("commit"), "revert": current.revert,
                 "next": ctx._next(state)}
 
-
-def check_tree_is_tested(ctx: CampaignContext, it: loop.Iteration) -> None:
-    """Refuse to keep a working tree that is not the one ``campaign try`` tested and measured."""
-    from campaign import vcs
-
-    found = vcs.changes(ctx.repo, exclude=[ctx.record_rel])
-    now = hashlib.sha256(vcs.diff_patch(ctx.repo, found.files)).hexdigest()
-    if now != (it.implement or {}).get("patch_sha256"):
-        raise RuleError(
-            "the working tree changed since `campaign try` measured it, so the change to commit is not the "
-            "one that was tested. Restore the tested state (the diff is in "
-            f"{ctx.record_rel}/{(it.implement or {}).get('patch')}) and run `campaign log` again."
-        )

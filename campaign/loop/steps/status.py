@@ -1,42 +1,48 @@
-"""STATUS: where the campaign stands and the one command due next - from the journal alone.
+"""STATUS: where the campaign stands and the one command due next - from the journal.
 
-Reads no git and takes no lock, so it answers while another command runs
-(it names that command). Reports a torn last journal line, the Amdahl
-warning, and what an interrupted command left behind (``recovery_note``).
-For a campaign that ``campaign run`` drives, ``next`` is ``campaign run
---resume`` once that run has stopped (``status_next``). Refuses nothing.
+Takes no lock, so it answers while another command runs: it names that
+command while its process lives (a killed one's leftover holder file is not
+"running"; then ``recovery_note`` says how to continue). Reads the journal's
+protected copy when the journal lost events, and git only once the journal
+says finished: FINISHED needs the post tag and the merge, else FINISH is
+due. Reports a torn last journal line, the Amdahl warning and init's
+warnings. For a campaign that ``campaign run`` drives, ``next`` is
+``campaign run --resume`` once that run has stopped (``status_next``).
+Refuses nothing.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from campaign.loop import machine as loop
-from campaign.loop.journal import HOLDER_NAME, command_line
+from campaign.loop import record_guard
 from campaign.loop.machine import Step
 from campaign.loop.steps.context import CampaignContext
+from campaign.loop.steps.finish import finish_missing
 from campaign.loop.steps.profile import amdahl_warnings
 
 
 def status(ctx: CampaignContext) -> dict[str, Any]:
-    """Where the campaign stands, from the journal alone (no git, no lock)."""
-    contents = ctx.journal.read()
+    """Where the campaign stands: the journal (or its protected copy), checked against git when finished."""
+    contents = ctx.journal.read_protected()
     state = loop.derive(contents.events)
     init = state.init or {}
-    warnings = []
+    warnings = [w for w in init.get("warnings") or [] if isinstance(w, str)]
     if contents.torn is not None:
         warnings.append(contents.torn.message(ctx.journal.path))
+    if contents.from_copy:
+        warnings.append(f"the journal {ctx.journal.path} lost {contents.from_copy} event(s) (deleted or replaced); "
+                        f"this status reads its protected copy {ctx.journal.copy_path}, and the next command "
+                        f"restores the journal from it.")
+    missing = finish_missing(ctx, state) if state.step is Step.DONE else []
+    if missing:
+        state.step = Step.FINISH
+        warnings.append(f"the finish is incomplete: {' and '.join(missing)} "
+                        f"{'is' if len(missing) == 1 else 'are'} missing; `campaign finish` completes it.")
     if state.step is not Step.DONE:
         warnings += amdahl_warnings(state)
-    holder = None
-    holder_path = ctx.record_dir / HOLDER_NAME
-    if holder_path.exists():
-        try:
-            holder = json.loads(holder_path.read_text())
-            warnings.append(f"a command may be running: `{command_line(holder.get('argv', []))}` (pid {holder.get('pid')})")
-        except (OSError, ValueError):
-            pass
+    holder = record_guard.running_command(ctx.lock)
     iterations = []
     for it in state.iterations:
         bench = it.benchmark or {}
@@ -70,7 +76,7 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
         "finished": state.step is Step.DONE,
         "final": state.finish,
         "warnings": warnings,
-        "recovery": recovery_note(state),
+        "recovery": None if holder else recovery_note(state),
         "exhausted": state.exhausted,
         "skipped": state.skipped,
         "running": holder,
@@ -113,4 +119,7 @@ def recovery_note(state: loop.State) -> str | None:
     if state.step is Step.REVERT:
         return (f"the LOG of iteration {it.n} rejected the change but no revert is recorded (interrupted); "
                 f"`campaign log` (or any next command) completes the revert.")
+    if state.step is Step.FINISH and state.finish is not None:
+        return ("`campaign finish` was interrupted or failed after recording the finish: the post-optimization "
+                "tag or the merge is missing; `campaign finish` completes them.")
     return None

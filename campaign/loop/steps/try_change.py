@@ -19,6 +19,7 @@ from campaign.errors import UserError, VcsError
 from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_campaign_change
 from campaign.loop.steps.context import CampaignContext, Progress
 from campaign.loop.steps.testing import test_campaign_change
+from campaign.loop.tested_tree import tested_tree
 
 
 def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = None, agent: str = "cli") -> dict[str, Any]:
@@ -47,6 +48,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
         sha = vcs.write_patch(repo, found.files, ctx.record_dir / patch_rel)
         out_of_scope = found.outside(target.scope)
         ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+                                  "tree": tested_tree(repo, found.files),
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
         full_due = bool(full) or (state.kept_count + 1) % FULL_EVERY == 0
         cases = [target.fast_case] + ([target.full_case] if full_due and target.full_case != target.fast_case else [])
@@ -95,6 +97,7 @@ def fail_attempt(ctx: CampaignContext, reason: str, agent: str = "cli") -> dict[
         patch_rel = f"patches/iter-{it.n:02d}.patch"
         sha = vcs.write_patch(repo, found.files, ctx.record_dir / patch_rel)
         ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+                                  "tree": tested_tree(repo, found.files),
                                   "out_of_scope": found.outside(ctx.target.scope), "agent": agent}, it.n)
         test = {"passed": False, "cases": [], "test_command": None, "out_of_scope": [],
                 "failures": [{"output": "(agent)", "expected": None, "actual": None, "tolerance": None,

@@ -1,0 +1,111 @@
+"""The campaign's record protected, and what ``status`` may claim checked against reality.
+
+* The journal has a protected copy outside the work tree
+  (``<git dir>/campaign/<name>/journal.jsonl``): every locked command first
+  ``guard_journal``s - the copy is created or caught up, a journal that lost
+  events (deleted with ``optim/``, an older version checked out) is restored
+  from it and the user told so, a journal that disagrees with it is refused.
+  Off the campaign branch nothing is restored (switch back first), except on
+  the start branch after a recorded ``finish``: the merge brings the record.
+  The campaign's state is always read through the copy when the journal lost
+  events (``Journal.read_protected``).
+* ``finish_missing``: a ``finish`` event is only a decision; the campaign is
+  finished when the post-optimization tag and the merge exist in git.
+* ``running_command``: a lock holder file is a running command only while
+  its process lives; a killed one leaves the file behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from campaign.errors import VcsError
+from campaign.loop.journal import JOURNAL_NAME, CampaignLock, Journal
+
+COPY_FOLDER = "campaign"  # under the git dir: <git dir>/campaign/<name>/
+INIT_LOCK = "init.lock"
+
+
+def copy_dir(workspace: Path, name: str) -> Path | None:
+    """Where the protected copy of campaign ``name``'s journal lives (None outside a git repository)."""
+    from campaign.vcs import git_dir
+
+    folder = git_dir(Path(workspace))
+    return folder / COPY_FOLDER / name if folder is not None else None
+
+
+def campaign_journal(workspace: Path, name: str, record_dir: Path) -> Journal:
+    """A campaign's journal: with its protected copy, refusing a journal that does not begin with ``init``."""
+    return Journal(record_dir, copy_dir(workspace, name), require_init=True)
+
+
+def protected_names(workspace: Path) -> list[str]:
+    """Campaigns that have a protected copy (their ``optim/<name>/`` may be gone)."""
+    folder = copy_dir(workspace, "_")
+    if folder is None or not folder.parent.is_dir():
+        return []
+    return sorted(p.parent.name for p in folder.parent.glob(f"*/{JOURNAL_NAME}") if p.stat().st_size)
+
+
+def init_lock(workspace: Path, name: str) -> CampaignLock | None:
+    """The lock two ``campaign init`` of one name take before checking that the campaign does not exist yet.
+
+    It lives beside the protected copy, outside the work tree: an init that
+    fails its checks leaves nothing in the repository.
+    """
+    folder = copy_dir(workspace, name)
+    return CampaignLock(folder, lock_name=INIT_LOCK, holder_name=INIT_LOCK + ".holder") if folder else None
+
+
+def guard_journal(journal: Journal, repo_opener: Callable[[], Any], record_rel: str,
+                  notify: Callable[[str], None]) -> None:
+    """Check the journal against its copy (hold the lock): catch the copy up, restore, or refuse."""
+    check = journal.check_copy()
+    if check is None or check.state == "ok":
+        return
+    if check.state in ("new", "behind"):
+        if check.journal_lines == 0:
+            return  # nothing to protect yet (init is about to write its first event)
+        journal.read()  # a journal that may not become the copy (no init first, corrupt) is refused here
+        journal.write_copy()
+        return
+    if check.state == "diverged":
+        raise journal.diverged_error(check)
+    from campaign import vcs
+    from campaign.loop.machine import derive
+
+    repo = repo_opener()
+    recorded = derive(Journal(journal.copy_path.parent).read().events)
+    init = recorded.init or {}
+    branch = init.get("branch")
+    on = None if repo.head.is_detached else repo.active_branch.name
+    if branch and on != branch and recorded.start_commit:
+        if recorded.finish is not None and on == init.get("start_branch"):
+            return  # FINISH stopped between checking out the start branch and merging: the merge brings the record
+        raise VcsError(
+            f"the campaign's journal {journal.path} lacks {check.copy_lines - check.journal_lines} event(s) and "
+            f"the repository is on {on or 'a detached HEAD'}, not on the campaign branch {branch} (an agent or a "
+            f"command switched branch or stashed). The journal is safe in {journal.copy_path}. Switch back "
+            f"(`git switch {branch}`, then `git stash pop` if work was stashed) and run the command again; "
+            f"nothing was changed."
+        )
+    restored, backup = journal.restore_from_copy()
+    files = vcs.restore_missing(repo, record_rel)
+    kept = f"; the replaced journal is kept as {backup.name}" if backup else ""
+    also = f"; {len(files)} committed record file(s) restored from git" if files else ""
+    notify(f"the journal {journal.path} had lost {restored} event(s) (deleted or replaced); restored it from "
+           f"its protected copy {journal.copy_path}{kept}{also}.")
+
+
+def finish_missing(repo, init: dict[str, Any], finish: dict[str, Any]) -> list[str]:
+    """What git still lacks for a campaign whose ``finish`` event is written (empty: really finished)."""
+    from campaign import vcs
+
+    return vcs.finish_missing(repo, finish.get("post_tag") or f"{init['name']}/post-optimization",
+                              init["branch"], finish.get("merged_into") or init["start_branch"])
+
+
+def running_command(lock: CampaignLock) -> dict[str, Any] | None:
+    """The command holding the campaign's lock, if it is running (its pid lives), else None."""
+    return lock.running_holder()
