@@ -7,7 +7,9 @@ raises them; the CLI turns them into ``campaign.cli.common.CampaignError``
 
 Exit codes: 1 = a user error (bad input, a failed workload, a refused rule,
 a lock held by another command); 2 = this step may not come next (the
-message names the step that is due and the exact command for it).
+message names the step that is due and the exact command for it); 3 = FINISH
+found the final code wrong on the full-scale case (nothing was tagged or
+merged; the message names the output and what to do).
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ class VcsError(UserError):
 
 class MeasureError(UserError):
     """A workload, build or profile run failed (non-zero exit, no JSON, NaN, timeout)."""
+
+
+class FullCaseError(UserError):
+    """FINISH refused: the final tree's full-case outputs differ from the baseline's (or its tests fail)."""
+
+    exit_code = 3
 
 
 class NoCampaignError(UserError):

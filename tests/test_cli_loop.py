@@ -391,3 +391,46 @@ def test_try_refuses_a_hand_made_commit_and_another_branch(repo):
     assert snapshot(repo) == before
     git(repo, "checkout", "-q", "main")
     assert_refused(run(repo, "try"), 1, "not on the campaign branch", "git switch optimization/primes")
+
+
+def test_decide_stop_between_iterations_is_recorded_and_rendered(repo):
+    j = crafted(repo, "profile")  # THINK is due: a plain `decide` is refused, `--stop` is not
+    before = snapshot(repo)
+    assert_refused(run(repo, "decide"), 2, "--stop --why T")
+    assert_refused(run(repo, "decide", "--stop"), 1, "--why is required")
+    assert_refused(run(repo, "decide", "--stop", "--exhausted", "--why", "x"), 1, "two decisions")
+    assert snapshot(repo) == before
+    result = run(repo, "decide", "--stop", "--why", "out of time: the release is tomorrow", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["stop"] is True and data["rule"] == "declared" and data["next"]["step"] == "finish"
+    assert j.events()[-1]["data"]["why"] == "out of time: the release is tomorrow"
+    record = repo / "optim" / "primes"
+    summary = (record / "summary.md").read_text()
+    stopping = summary.split("## Stopping reason")[1]
+    assert "stopped by decision: out of time: the release is tomorrow" in stopping
+    assert "Stopped by decision (before the first iteration): out of time" in (record / "optimization_log.md").read_text()
+
+
+def test_every_exhausted_why_is_rendered(repo):
+    j = crafted(repo, "profile")
+    j.append("profile", {"phases": {"setup": 0.01, "count": 0.03}, "shares": {"setup": 0.25, "count": 0.75},
+                         "amdahl": {"setup": 1.3, "count": 4.0}}, 1)
+    assert run(repo, "decide", "--exhausted", "--why", "the sieve is as good as it gets", "--phase", "count").exit_code == 0
+    result = run(repo, "decide", "--exhausted", "--why", "range() is already C", "--phase", "setup", "--json")
+    assert json.loads(result.output)["rule"] == "exhausted"
+    record = repo / "optim" / "primes"
+    for name in ("summary.md", "optimization_log.md"):
+        text = (record / name).read_text()
+        assert "Phase `count` declared exhausted (before the first iteration): the sieve is as good as it gets" in text
+        assert "Phase `setup` declared exhausted (before the first iteration): range() is already C" in text
+
+
+def test_finish_refuses_edits_no_iteration_tested(repo):
+    j = crafted(repo, "profile")
+    j.append("decide", {"stop": True, "rule": "declared", "reason": "r", "exhausted": False, "phase": None,
+                        "why": "w", "cumulative_speedup": None})
+    (repo / "primes.py").write_text("# an untested edit\n")
+    before = snapshot(repo)
+    assert_refused(run(repo, "finish"), 1, "uncommitted changes", "primes.py", "git stash push -u")
+    assert snapshot(repo) == before

@@ -8,6 +8,7 @@ init -> profile -> think -> plan -> (a real algorithmic speedup) -> try -> log (
 from __future__ import annotations
 
 import json
+import tarfile
 
 
 from loop_fixtures import PRIMES, SIEVE, campaign, git, make_repo
@@ -33,7 +34,9 @@ def test_walkthrough(tmp_path):
     record = repo / "optim" / "primes"
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "optimization/primes"
     assert "primes/pre-optimization" in git(repo, "tag")
-    assert (record / "baseline.json").exists() and (record / "baseline_snapshot" / "primes.py").read_text() == PRIMES
+    assert (record / "baseline.json").exists()
+    with tarfile.open(record / "baseline_snapshot.tar.gz") as tar:
+        assert tar.extractfile("primes.py").read().decode() == PRIMES
     assert "AGENTS.md" in git(repo, "ls-files") and "campaign status" in (repo / "AGENTS.md").read_text()
     assert git(repo, "status", "--porcelain", "--", ".", ":!optim") == ""  # the record moves on between commits
     assert ok(c("status", "--json"))["step"] == "profile"
@@ -117,6 +120,8 @@ def test_walkthrough(tmp_path):
     assert "### Postmortem — Iteration 1" in thinking
     summary = (record / "summary.md").read_text()
     assert "Final speedup:" in summary and "## What dominates now" in summary and "iteration cap" in summary
+    assert "Full-scale validation against `primes/pre-optimization`: outputs of case `full` match" in summary
+    assert [e for e in map(json.loads, journal.read_text().splitlines()) if e["type"] == "validate"][0]["data"]["passed"]
 
     status = ok(c("status", "--json"))
     assert status["finished"] is True and status["step"] == "done"

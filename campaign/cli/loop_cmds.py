@@ -113,7 +113,7 @@ def _status_text(r: dict[str, Any]) -> str:
         lines.append(f"running: `{command_line(running.get('argv') or [])}` (pid {running.get('pid')}, since "
                      f"{running.get('since')}); wait for it to finish, then run `campaign status` again.")
     if r.get("recovery"):
-        lines.append(f"after a crash: {r['recovery']}")
+        lines.append(f"{'note' if r['recovery'].startswith('FINISH refused') else 'after a crash'}: {r['recovery']}")
     lines.append(_next_line(r))
     return "\n".join(lines)
 
@@ -298,7 +298,10 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 @click.option("--exhausted", is_flag=True,
               help="Declare the current bottleneck (the plan's phase) exhausted; needs --why. The campaign stops "
                    "when every phase with >5% share is exhausted, otherwise it re-profiles.")
-@click.option("--why", default=None, help="Why the bottleneck is exhausted.")
+@click.option("--stop", is_flag=True,
+              help="Stop the campaign now (out of time, the goal changed); needs --why. Recorded and rendered; "
+                   "FINISH is then due. Also allowed between iterations.")
+@click.option("--why", default=None, help="Why the bottleneck is exhausted, or why you stop (with --stop).")
 @click.option("--phase", default=None,
               help="With --exhausted between iterations (PROFILE/THINK due): the phase you have no idea left for "
                    "(default: the largest open phase).")
@@ -306,13 +309,15 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 @dir_option
 @json_option
 @_errors
-def decide(exhausted, why, phase, name, workspace, as_json):
+def decide(exhausted, stop, why, phase, name, workspace, as_json):
     """DECIDE: apply the stopping rules (goal, 3 iterations under 5%, iteration cap, exhausted).
 
     Also allowed between iterations as `decide --exhausted --why T [--phase P]`:
     declare that you have no idea left for a phase instead of inventing a change.
+    `decide --stop --why T` ends the campaign for a reason of yours (out of
+    time, the goal changed): recorded, rendered, then `campaign finish`.
     """
-    result = _open(workspace, name).decide(exhausted, why, phase)
+    result = _open(workspace, name).decide(exhausted, why, phase, stop)
     emit(result, as_json, lambda r: f"{'STOP' if r['stop'] else 'continue'} ({r['rule']}): {r['reason']}\n" + _next_line(r))
 
 
@@ -334,11 +339,18 @@ def skip(why, name, workspace, as_json):
 @json_option
 @_errors
 def finish(name, workspace, as_json):
-    """FINISH: full case vs the pre-optimization tag, tag <name>/post-optimization, merge back."""
+    """FINISH: TEST and benchmark of the full case vs the baseline, tag <name>/post-optimization, merge back.
+
+    A full case whose outputs differ from the baseline's refuses the finish
+    (exit code 3, the output named): nothing is tagged or merged, and the fix
+    is a new iteration (THINK is due).
+    """
     result = _open(workspace, name).finish(progress=_progress(as_json))
     emit(result, as_json, lambda r: (
-        f"finished: {_x(r['final_speedup'])} over baseline; full case {_x((r['full'] or {}).get('speedup'))} "
-        f"vs the pre-optimization tag; tagged {r['post_tag']}, merged into {r['merged_into']}"))
+        f"finished: {_x(r['final_speedup'])} over baseline; full case "
+        + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")
+        + f"{_x((r['full'] or {}).get('speedup'))} vs the pre-optimization tag; "
+        f"tagged {r['post_tag']}, merged into {r['merged_into']}"))
 
 
 @click.command("render")

@@ -55,9 +55,12 @@ commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
             the start commit, whose iteration is null)
 revert      to_commit, reason (test-failed|slower|not-faster|out-of-scope|
             agent-failed), patch
-decide      stop (bool), rule (goal|diminishing|cap|exhausted|none), reason,
-            exhausted (bool: `decide --exhausted`), phase (the phase declared
-            exhausted, or null), why (or null), cumulative_speedup
+decide      stop (bool), rule (goal|diminishing|cap|exhausted|declared|none),
+            reason, exhausted (bool: `decide --exhausted`), phase (the phase
+            declared exhausted, or null), why (the --why text of
+            --exhausted or --stop, or null), cumulative_speedup; rule
+            `declared` is `decide --stop --why T` (iteration null between
+            iterations)
 skip        bottleneck, why, failed_attempts
 tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
 agent       step, request (relative path), answer (relative path), attempts,
@@ -67,8 +70,17 @@ run         agent (playbook|command|claude|codex|aider|prompt), agent_cmd (or
             null), agent_timeout_s, resumed (bool), pid, started (the run's
             process and its start time): who `campaign run` drives the
             campaign with; written right after init and at every resume
+validate    (campaign-level, written by FINISH before the merge) case, commit
+            (the tree checked: the last kept commit), passed, failures
+            [{output, expected, actual, tolerance, message, case}],
+            test_command {cmd, rc, passed, tail} or null: the full case's
+            TEST against the baseline's outputs. Failed: THINK is due (fix it
+            in a new iteration, whose TEST includes the full case); passed:
+            FINISH goes on
 finish      post_tag, merged_into, final_speedup, ci, full (benchmark of the
-            full case vs the pre-optimization tag), dominant_phase
+            full case vs the pre-optimization tag), dominant_phase,
+            validation ({case, commit, passed}: the full-case TEST that
+            preceded it; absent in records made before FINISH checked outputs)
 """
 
 from __future__ import annotations
@@ -92,6 +104,7 @@ EVENT_TYPES = (
     "tune",
     "agent",
     "run",
+    "validate",
     "finish",
 )
 

@@ -138,6 +138,44 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
     }
 
 
+def decision_views(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every written decision, in order: phases declared exhausted, bottlenecks skipped, stops by decision. Pure."""
+    out, iterations = [], 0
+    for event in events:
+        kind, data, n = event["type"], event["data"], event.get("iteration")
+        if kind == "think":
+            iterations += 1
+        when = f"iteration {n}" if n is not None else (
+            f"after iteration {iterations}" if iterations else "before the first iteration")
+        if kind == "decide" and data.get("rule") == "declared":
+            out.append({"kind": "stop", "when": when, "text": f"Stopped by decision ({when}): {_text(data.get('why'))}"})
+        elif kind == "decide" and data.get("exhausted"):
+            out.append({"kind": "exhausted", "when": when, "text": (
+                f"Phase `{_text(data.get('phase'))}` declared exhausted ({when}): {_text(data.get('why'))}")})
+        elif kind == "skip":
+            out.append({"kind": "skip", "when": when, "text": (
+                f"Bottleneck `{_text(data.get('bottleneck'))}` skipped after {data.get('failed_attempts')} failed "
+                f"attempts ({when}): {_text(data.get('why'))}")})
+    return out
+
+
+def full_case_view(finish: dict[str, Any], validation: dict[str, Any] | None) -> dict[str, str]:
+    """What the summary says about the full case: "validation" only when FINISH checked its outputs. Pure."""
+    full = finish.get("full") or {}
+    bench = f"{_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')}, case {full.get('case')})"
+    checked = finish.get("validation") or {}
+    if finish and checked.get("passed"):
+        return {"full_label": "Full-scale validation", "full": (
+            f"outputs of case `{checked.get('case')}` match the baseline's within the tolerances; speedup {bench}")}
+    if finish:
+        return {"full_label": "Full-case benchmark (outputs not checked at FINISH)", "full": bench if full else "not run"}
+    if validation and not validation.get("passed"):
+        from campaign.loop.steps.finish import full_case_failure
+
+        return {"full_label": "Full-case check", "full": f"FAILED at FINISH, nothing merged: {full_case_failure(validation)}"}
+    return {"full_label": "Full-case check", "full": "not run yet (FINISH runs it before the merge)"}
+
+
 def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The templates' data, derived from the journal. Pure."""
     state = derive(events)
@@ -150,7 +188,7 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     profile = state.last_profile or {}
     shares = profile.get("shares") or {}
     dominant = sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
-    last_decide = next((it.decide for it in reversed(state.iterations) if it.decide), None)
+    last_decide = next((e["data"] for e in reversed(events) if e["type"] == "decide"), None)
     finish = state.finish or {}
     if finish:
         stopping = _text((last_decide or {}).get("reason"), "finished")
@@ -160,7 +198,6 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
         stopping = f"not stopped yet (next: {DESCRIPTIONS[state.step]})"
     final = finish.get("final_speedup", state.cumulative)
     final_ci = finish.get("ci", state.cumulative_ci)
-    full = finish.get("full") or {}
     return {
         "name": state.name or "(uninitialised)",
         "target": _text(target.get("name") if isinstance(target, dict) else target),
@@ -181,10 +218,11 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
         "iterations": [_iteration_view(it, state, tunes.get(it.n)) for it in state.iterations],
         "final": _x(final),
         "final_ci": _ci(final_ci),
-        "full": f"{_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')}, case {full.get('case')})" if full else "not run yet",
+        **full_case_view(finish, state.validation),
         "dominant": [{"name": k, "share": _pct(v)} for k, v in dominant],
         "dominant_iteration": state.last_profile_iteration,
         "stopping": _text(stopping),
+        "decisions": decision_views(events),
         "finished": bool(finish),
         "post_tag": _text(finish.get("post_tag")),
         "merged_into": _text(finish.get("merged_into")),

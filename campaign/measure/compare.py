@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 
+RECORD_ROOTS = ("optim", "optim-records")  # as campaign.loop.record_place (a layer above) places records
+
+
 class CompareError(Exception):
     """The comparison cannot run (no target, unknown commit, failing workload)."""
 
@@ -26,7 +29,8 @@ def default_target_spec(repo_dir: Path) -> str:
     if (repo_dir / "campaign.toml").exists():
         return "campaign.toml"
     specs = {}
-    for journal in sorted((repo_dir / "optim").glob("*/journal.jsonl")):
+    journals = [j for root in RECORD_ROOTS for j in sorted((repo_dir / root).glob("*/journal.jsonl"))]
+    for journal in journals:
         try:
             first = journal.open().readline()
             spec = json.loads(first)["data"]["target_spec"]
@@ -182,9 +186,9 @@ def compare_with_baseline(
     commit, compares against the recorded numbers instead: not interleaved,
     so the result says so and lists environment differences.
     """
-    import shutil
-
-    from campaign.measure.baseline import SNAPSHOT_DIR, check_correctness, environment_warnings, load_baseline
+    from campaign.measure.baseline import (
+        check_correctness, environment_warnings, extract_snapshot, has_snapshot, load_baseline,
+    )
     from campaign.measure.bench import benchmark
     from campaign.measure.worktrees import worktree
     from campaign.measure.workload import build, run_workload
@@ -210,13 +214,8 @@ def compare_with_baseline(
         verdict, ci, bench = "inconclusive", None, None
     else:
         with worktree(workspace, doc["commit"]) as base_dir:
-            snap = record_dir / SNAPSHOT_DIR
-            if snap.is_dir():
-                for f in snap.rglob("*"):
-                    if f.is_file():
-                        dest = base_dir / f.relative_to(snap)
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(f, dest)
+            if has_snapshot(record_dir):
+                extract_snapshot(record_dir, base_dir)
             build(target, base_dir)
             build(target, workspace)
             r = benchmark(target, case, {"baseline": base_dir, "current": workspace}, "current",

@@ -1,6 +1,6 @@
 """``campaign replay``: rebuild a campaign from its record and re-verify every step.
 
-From the record alone (``baseline_snapshot/`` + ``patches/`` + the journal)
+From the record alone (the baseline snapshot + ``patches/`` + the journal)
 a fresh git workspace is built in a temporary directory; the baseline's
 outputs are re-computed and checked against the recorded ones; then every
 attempt, kept or reverted, is re-applied on top of the last kept state and
@@ -175,10 +175,12 @@ def _commit_all(repo, message: str) -> str:
 
 def build_workspace(record_dir: Path, dest: Path) -> Any:
     """A fresh git repository holding the record's baseline snapshot, committed."""
-    snapshot = record_dir / "baseline_snapshot"
-    if not snapshot.is_dir():
-        raise ReplayError(f"the record has no baseline_snapshot/ ({snapshot}); it cannot be rebuilt.")
-    shutil.copytree(snapshot, dest, dirs_exist_ok=True)
+    from campaign.measure.baseline import BaselineError, extract_snapshot
+
+    try:
+        extract_snapshot(record_dir, dest)
+    except BaselineError as exc:
+        raise ReplayError(f"{exc} It cannot be rebuilt.") from None
     repo = _git(dest)
     _commit_all(repo, "replay: baseline snapshot")
     return repo

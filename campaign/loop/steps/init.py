@@ -45,7 +45,7 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
     if repo.head.is_detached or repo.active_branch.name != init["branch"]:
         vcs.switch_to_new_branch(repo, init["branch"], init["base_commit"])
     if state.baseline is None:
-        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot"):  # an interrupted init's: redo
+        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot", "baseline_snapshot.tar.gz"):
             path = ctx.record_dir / leftover
             if path.is_dir():
                 shutil.rmtree(path)
@@ -60,7 +60,7 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         paths = [ctx.record_rel]
         agents = ctx.workspace / "AGENTS.md"
         if not agents.exists():
-            agents.write_text(render_agents_md(ctx.name, ctx.target, init))
+            agents.write_text(render_agents_md(ctx.name, ctx.target, init, ctx.record_rel))
             paths.append("AGENTS.md")
         elif "AGENTS.md" in vcs.changes(repo).files:
             paths.append("AGENTS.md")
@@ -81,11 +81,11 @@ def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:
     return record_baseline(target, ctx.workspace, ctx.record_dir, cases, repeat=repeat)
 
 
-def render_agents_md(name: str, target, init: dict[str, Any]) -> str:
+def render_agents_md(name: str, target, init: dict[str, Any], record: str | None = None) -> str:
     from campaign.loop.render import render_template
 
     return render_template(
-        "AGENTS.md.j2", name=name, target=target.name, scope=list(target.scope),
+        "AGENTS.md.j2", name=name, record=record or f"optim/{name}", target=target.name, scope=list(target.scope),
         goal=init.get("goal_speedup"), max_iterations=init.get("max_iterations"),
         postmortem_factor=init.get("postmortem_factor"), phases=list(getattr(target, "phases", []) or []),
     )
