@@ -269,6 +269,7 @@ def test_json_errors_are_json(repo):
     assert result.returncode == 2
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["due"] == "profile" and data["command"] == "campaign profile"
+    assert data["code"] == "step_out_of_order" and "campaign profile" in data["message"] and data["schema_version"] == 1
 
 
 # -- LOG outcomes, skip and exhausted on crafted journals (no measurement needed) ----------------------
@@ -292,9 +293,9 @@ def test_out_of_scope_edit_fails_test_and_is_reverted(repo):
     (repo / "bench.py").write_text("print('tampered')\n")
     (repo / "notes.txt").write_text("new file outside the scope\n")
     result = run(repo, "try", "--json")
-    assert result.exit_code == 1
-    out = result.output  # progress and the error line go to stderr, mixed in here
-    data = json.loads(out[out.index("{"): out.rindex("}") + 1])
+    assert result.exit_code == 3  # ExitCode.TEST_FAILED
+    data = json.loads(result.stdout)  # progress and the error line go to stderr
+    assert data["ok"] is False and data["code"] == "test_failed"
     assert data["test"]["passed"] is False and data["test"]["out_of_scope"] == ["bench.py", "notes.txt"]
     logged = run(repo, "log", "--surprise", "I edited the harness", "--json")
     assert logged.exit_code == 0, logged.output
@@ -332,7 +333,7 @@ def test_inconclusive_is_kept_only_with_a_reason_and_postmortem(repo):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["kept"] is True and data["commit"]
-    assert git(repo, "log", "-1", "--format=%s").startswith("campaign primes iter 1: sieve (1.01x, CI 0.99-1.03)")
+    assert git(repo, "log", "-1", "--format=%s").startswith("campaign primes iter 1: sieve (1.01x, interval 0.99-1.03)")  # no level recorded: not called a CI
     assert (repo / "optim" / "primes" / "patches" / "iter-01-kept.patch").exists()
 
 

@@ -1,9 +1,10 @@
 """The loop, step by step: thin click commands over ``campaign.loop.session``.
 
 Each command parses, calls one library function, prints (``--json``: one
-JSON object). Exit codes: 0 ok; 1 a user error or a failed TEST (the
-message says what to do); 2 this step may not come next (the message names
-the step due and its exact command). ``campaign status`` is the compass.
+JSON object). Exit codes (``campaign.contract.ExitCode``): 0 ok; 1 a user
+error (the message says what to do); 2 this step may not come next (the
+message names the step due and its exact command); 3 TEST failed.
+``campaign status`` is the compass.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any, Callable
 
 import click
 
-from campaign.cli.common import dir_option, emit, json_option
+from campaign.contract import ExitCode
+from campaign.cli.common import dir_option, emit, emit_failure, json_option
 from campaign.cli.common import user_errors as _errors
 
 
@@ -66,8 +68,9 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, workspace, as_
 
     Checks that the workload runs, tags <name>/pre-optimization, creates and
     switches to branch optimization/<name>, snapshots the scope files, records
-    the baseline (optim/<name>/baseline.json), writes AGENTS.md and commits
-    the record as the start commit. Refuses a dirty working tree.
+    the baseline (optim/<name>/baseline.json), writes AGENTS.md and SKILL.md
+    (for coding agents) and commits the record as the start commit. Refuses a
+    dirty working tree.
 
     Example: campaign init --target campaign.toml --goal-speedup 3
     """
@@ -91,7 +94,7 @@ def _status_text(r: dict[str, Any]) -> str:
     lines = [f"campaign {r['name']} (target {r['target']}, goal {_x(r['goal_speedup'])}, "
              f"cap {r['max_iterations']} iterations) - {'FINISHED' if r['finished'] else 'iteration ' + str(r['iteration'])}"]
     lines.append(f"cumulative speedup: {_x(r['cumulative_speedup'])}"
-                 + (f" (CI {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
+                 + (f" (interval {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
                  + f"; {r['iterations_done']} iteration(s) done, {r['kept']} kept")
     for it in r["iterations"]:
         if it["kept"] is None:
@@ -226,7 +229,7 @@ def try_(full, name, workspace, as_json):
     target's scope, compares the outputs with the baseline's (per-output
     tolerances) and runs the target's test command; when TEST passes,
     benchmarks the candidate against the last kept commit and the baseline,
-    interleaved. Exit code 1 when TEST fails (then `campaign log` reverts).
+    interleaved. Exit code 3 when TEST fails (then `campaign log` reverts).
     """
     result = _open(workspace, name).try_change(full=full, progress=_progress(as_json))
 
@@ -242,19 +245,22 @@ def try_(full, name, workspace, as_json):
                 reasons.append(test_command_failure(cmd))
             return f"TEST FAILED: {'; '.join(r for r in reasons if r)}\n" + _next_line(r)
         b = r["benchmark"]
-        ci = b["ci"]
+        from campaign.measure.stats import describe_interval
+
         vs = b["vs_baseline"]
         line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {_x(b['speedup'])} vs last kept "
-                f"(CI {ci[0]:.2f}-{ci[1]:.2f}); {_x(vs['speedup'])} vs baseline")
+                f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'))}); {_x(vs['speedup'])} vs baseline")
+        if b.get("policy") and b["verdict"] not in ("faster", "slower"):
+            line += f"; policy: {b['policy']}"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
         return line + "\n" + _next_line(r)
 
-    emit(result, as_json, text)
     if not result["ok"]:
-        click.echo("error: TEST failed: the change will be reverted at LOG (its diff is kept in patches/). "
-                   f"Run: {result['next']['command']}", err=True)
-        click.get_current_context().exit(1)
+        emit_failure(result, as_json, text, "test_failed",
+                     "TEST failed: the change will be reverted at LOG (its diff is kept in patches/). "
+                     f"Run: {result['next']['command']}", ExitCode.TEST_FAILED)
+    emit(result, as_json, text)
 
 
 # -- log ----------------------------------------------------------------------------

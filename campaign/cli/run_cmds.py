@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from campaign.cli.common import dir_option, emit, json_option
+from campaign.cli.common import dir_option, emit, emit_failure, json_option
+from campaign.contract import ExitCode
 from campaign.cli.common import user_errors as _errors
 
 
@@ -36,11 +36,16 @@ def _summary_text(result: dict[str, Any]) -> str:
 
 @click.command("run")
 @click.option("--target", "target_spec", default=None, metavar="SPEC", help="What to optimize (see `campaign targets`).")
-@click.option("--agent", "agent_kind", type=click.Choice(["playbook", "command"]), default="playbook", show_default=True,
-              help="playbook: the target's catalogue, deterministic; command: an external program per step.")
+@click.option("--agent", "agent_kind", type=click.Choice(["playbook", "command", "claude", "codex", "aider", "prompt"]),
+              default=None, help="Who thinks, implements and logs: playbook (the target's catalogue, deterministic; "
+              "the default for a new campaign), claude (Claude Code), codex (Codex CLI), aider, prompt (any CLI that "
+              "takes a prompt: --agent-cmd 'tool -p {prompt}'), command (a program speaking the JSON protocol). "
+              "--resume reuses the recorded agent.")
 @click.option("--agent-cmd", default=None, metavar="CMD",
-              help="The program for --agent command: JSON request on stdin (and in $CAMPAIGN_REQUEST), JSON answer on stdout (or in $CAMPAIGN_ANSWER).")
-@click.option("--agent-timeout", default=1800.0, show_default=True, type=float, help="Seconds an agent may take per step.")
+              help="command: the program (JSON request on stdin and in $CAMPAIGN_REQUEST, JSON answer on stdout or in "
+              "$CAMPAIGN_ANSWER); prompt: the command line, {prompt} or {prompt_file} replaced (else the prompt is on "
+              "stdin); claude/codex/aider: the executable (default: found on PATH).")
+@click.option("--agent-timeout", default=None, type=float, help="Seconds an agent may take per step (default 1800).")
 @click.option("--name", default=None, help="Campaign name (default: the target's name).")
 @click.option("--goal-speedup", default=None, metavar="X", help="Stop when the cumulative speedup reaches X (default 2).")
 @click.option("--max-iterations", default=None, type=int, help="Iteration cap (default 15).")
@@ -52,6 +57,14 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
     """Drive a whole campaign: the framework runs every step, the agent thinks, implements and logs.
 
     Progress goes to stderr; Ctrl-C stops cleanly after the current step.
+
+    \b
+    Examples:
+      campaign run --target campaign.toml --agent claude
+      campaign run --target campaign.toml --agent codex
+      campaign run --target campaign.toml --agent aider
+      campaign run --target campaign.toml --agent prompt --agent-cmd 'gemini -p {prompt}'
+      campaign run --resume       # continues with the agent on record
     """
     from campaign.review.trust import remember_trusted
     from campaign.agents.runner import run_campaign
@@ -60,9 +73,10 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
                           resume, _say, agent_timeout)
     if result.get("finished"):
         remember_trusted(Path(result["record"]))
-    emit(result, as_json, _summary_text)
     if result.get("interrupted"):
-        sys.exit(130)
+        emit_failure(result, as_json, _summary_text, "interrupted",
+                     "interrupted: `campaign run --resume` continues where it stopped", ExitCode.INTERRUPTED)
+    emit(result, as_json, _summary_text)
 
 
 @click.command("demo")
@@ -106,11 +120,12 @@ def replay(record_dir, iterations, trust, keep_workspace, as_json):
     """Rebuild a campaign from its record and re-verify every attempt (TEST + BENCHMARK).
 
     Exit code 0 only when every verdict matches the recorded one and the logs
-    re-render identically.
+    re-render identically; 4 otherwise.
     """
     from campaign.review.replay import format_table, replay as do_replay
 
     result = do_replay(record_dir, iterations, trust, _say, keep_workspace)
-    emit(result, as_json, format_table)
     if not result["ok"]:
-        sys.exit(1)
+        emit_failure(result, as_json, format_table, "replay_mismatch",
+                     "the replay disagrees with the record (see the rows marked NO)", ExitCode.FINDINGS)
+    emit(result, as_json, format_table)

@@ -50,7 +50,14 @@ benchmark   case, verdict (faster|slower|same|inconclusive), speedup
             "instructions"), blocks, samples {a: [...], b: [...]},
             full (the same object for the full-scale case, or null),
             environment; also noise_floor, min_effect, notes [str] and
-            vs_baseline.verdict (from campaign.measure.bench)
+            vs_baseline.verdict (from campaign.measure.bench); since the
+            t-interval rule: ci_level (the level of ci; null when ci is
+            not a confidence interval) and ci_kind ("ci" or "range": an
+            overwhelming win's block range), the same in vs_baseline and
+            full; noise {run_noise, block_sd, drift}, load {blocks [{load,
+            cpus, steal, busy}], note}, stop_reason, needed (str or null),
+            blocks_needed, seconds_needed, block_cost, policy (what LOG
+            does with same/inconclusive)
 log         surprise (non-empty; "None" allowed), notes, postmortem
             {why, lesson} or null, kept (bool), keep_reason (str or null)
 commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
@@ -66,7 +73,12 @@ decide      stop (bool), rule (goal|diminishing|cap|exhausted|declared|none),
 skip        bottleneck, why, failed_attempts
 tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
 agent       step, request (relative path), answer (relative path), attempts,
-            error (null or the last validation error), stderr (relative path)
+            error (null or the last validation error), stderr (relative path),
+            reply (relative path of the agent's raw text, when it answered in text)
+run         agent (playbook|command|claude|codex|aider|prompt), agent_cmd (or
+            null), agent_timeout_s, resumed (bool), pid, started (the run's
+            process and its start time): who `campaign run` drives the
+            campaign with; written right after init and at every resume
 validate    (campaign-level, written by FINISH before the merge) case, commit
             (the tree checked: the last kept commit), passed, failures
             [{output, expected, actual, tolerance, message, case}],
@@ -100,6 +112,7 @@ EVENT_TYPES = (
     "skip",
     "tune",
     "agent",
+    "run",
     "validate",
     "finish",
 )

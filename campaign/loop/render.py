@@ -27,10 +27,35 @@ def _x(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}x"
 
 
-def _ci(ci: list[float] | tuple[float, float] | None) -> str:
+def _ci(ci: list[float] | tuple[float, float] | None, level: float | None = None, kind: str | None = None) -> str:
+    """A confidence interval is called one only with its level; an interval of unknown kind (old records) is not."""
     if not ci or ci[0] is None or ci[1] is None:
-        return "CI n/a"
-    return f"CI {ci[0]:.2f}-{ci[1]:.2f}"
+        return "no interval"
+    if kind == "range":
+        return f"every block {ci[0]:.2f}-{ci[1]:.2f}, overwhelming"
+    if level:
+        from campaign.measure.stats import format_level
+
+        return f"{format_level(level)} CI {ci[0]:.2f}-{ci[1]:.2f}"
+    return f"interval {ci[0]:.2f}-{ci[1]:.2f}"
+
+
+def _measurement(bench: dict[str, Any]) -> str | None:
+    """How the verdict was reached: blocks, the noise as it is, the machine's load, the inconclusive policy."""
+    if not any(k in bench for k in ("policy", "noise", "load")):
+        return None  # recorded before these were kept
+    parts = [f"{bench.get('blocks')} blocks ({_text(bench.get('stop_reason'), 'stopped')})"]
+    noise = bench.get("noise") or {}
+    if noise.get("run_noise") is not None:
+        parts.append(f"noise: runs of the same code vary by {noise['run_noise']:.1%} (sd), block ratios by "
+                     f"{(noise.get('block_sd') or 0):.1%}, drift {(noise.get('drift') or 0):.1%}")
+    if bench.get("needed"):
+        parts.append(bench["needed"])
+    if (bench.get("load") or {}).get("note"):
+        parts.append(bench["load"]["note"])
+    if bench.get("policy"):
+        parts.append(f"policy: {bench['policy']}")
+    return "; ".join(parts)
 
 
 def _ms(seconds: float | None) -> str:
@@ -56,8 +81,9 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         vs_base = bench.get("vs_baseline") or {}
         cumulative = vs_base.get("speedup") if vs_base.get("speedup") is not None else bench.get("cumulative_speedup")
         result = (
-            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'))}, {bench.get('verdict')}) "
-            f"(cumulative: {_x(cumulative)} over baseline, {_ci(vs_base.get('ci'))})"
+            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}, {bench.get('verdict')}) "
+            f"(cumulative: {_x(cumulative)} over baseline, "
+            f"{_ci(vs_base.get('ci'), vs_base.get('ci_level'), vs_base.get('ci_kind'))})"
         )
         cand = bench.get("candidate") or {}
         ref = bench.get("reference") or {}
@@ -67,7 +93,9 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         )
         full = bench.get("full")
         if full:
-            result += f"; full case: {_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')})"
+            result += (f"; full case: {_x(full.get('speedup'))} "
+                       f"({_ci(full.get('ci'), full.get('ci_level'), full.get('ci_kind'))}, "
+                       f"{full.get('verdict')})")
     else:
         cumulative = None
         result = "not measured (TEST failed)" if test and not test.get("passed") else "not measured yet"
@@ -115,6 +143,7 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         "bottleneck": _text(plan.get("bottleneck")),
         "prediction": f"{_x(think.get('predicted_speedup'))} — {_text(think.get('hypothesis'))}",
         "result": result,
+        "measurement": _measurement(bench) if bench else None,
         "performance": performance,
         "correctness": correctness,
         "commit": commit,
@@ -137,6 +166,11 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         } if postmortem else None,
         "passed": "PASS" if test and test.get("passed") else ("FAIL" if test else "—"),
     }
+
+
+def _last_kept_level(state: State) -> float | None:
+    kept = [it for it in state.iterations if it.kept and it.benchmark]
+    return ((kept[-1].benchmark.get("vs_baseline") or {}).get("ci_level")) if kept else None
 
 
 def decision_views(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -163,7 +197,8 @@ def decision_views(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def full_case_view(finish: dict[str, Any], validation: dict[str, Any] | None) -> dict[str, str]:
     """What the summary says about the full case: "validation" only when FINISH checked its outputs. Pure."""
     full = finish.get("full") or {}
-    bench = f"{_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')}, case {full.get('case')})"
+    bench = (f"{_x(full.get('speedup'))} ({_ci(full.get('ci'), full.get('ci_level'), full.get('ci_kind'))}, "
+             f"{full.get('verdict')}, case {full.get('case')})")
     checked = finish.get("validation") or {}
     if finish and checked.get("passed"):
         return {"full_label": "Full-scale validation", "full": (
@@ -218,7 +253,7 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "iterations": [_iteration_view(it, state, tunes.get(it.n)) for it in state.iterations],
         "final": _x(final),
-        "final_ci": _ci(final_ci),
+        "final_ci": _ci(final_ci, finish.get("ci_level") or _last_kept_level(state)),
         **full_case_view(finish, state.validation),
         "dominant": [{"name": k, "share": _pct(v)} for k, v in dominant],
         "dominant_iteration": state.last_profile_iteration,

@@ -111,7 +111,7 @@ def _cross(cx: float, cy: float, color: str, size: float = 3.5) -> str:
 
 
 def plot_cumulative(rows: list[dict[str, Any]]) -> str:
-    """Cumulative speedup over the baseline, drawn over the kept changes only, with its CI band.
+    """Cumulative speedup over the baseline, drawn over the kept changes only, with the band of its decisive interval.
 
     An attempt that was not kept moves nothing: it is marked at the level the
     campaign stood at (hollow: reverted after BENCHMARK; a red cross: TEST
@@ -158,7 +158,7 @@ def plot_cumulative(rows: list[dict[str, Any]]) -> str:
     lx = ax.left + 12
     body.append(
         f'<g class="legend" transform="translate({lx} {ax.top + 14})">'
-        f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: 95% CI)</text>'
+        f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: the decisive interval)</text>'
         f'<circle cx="150" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/><text x="160" y="4">reverted</text>'
         f'{_cross(246, 0, REVERTED_COLOR)}<text x="256" y="4">TEST failed</text></g>'
     )

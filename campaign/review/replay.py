@@ -351,17 +351,17 @@ def format_table(result: dict[str, Any]) -> str:
         f"replay of {result['record']}",
         f"baseline reproduced: {'yes' if result['baseline_reproduced'] else 'NO'}",
         "",
-        f"{'iter':>4}  {'recorded':<13} {'replayed':<13} {'rec speedup':>11} {'rec CI':>11} {'replayed':>9}  {'in CI':<5}  match  title",
+        f"{'iter':>4}  {'recorded':<13} {'replayed':<13} {'rec speedup':>11} {'rec interval':>13} {'replayed':>9}  {'inside':<6}  match  title",
     ]
     for row in result["rows"]:
         in_ci = {True: "yes", False: "NO", None: "-"}[row["in_recorded_ci"]]
         lines.append(
             f"{row['iteration']:>4}  {row['recorded_verdict'] or '-':<13} {row['replayed_verdict'] or '-':<13} "
-            f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>11} {x(row['replayed_speedup']):>9}  "
-            f"{in_ci:<5}  {_matches_word(row['verdict_matches']):<5}  {(row['title'] or '')[:50]}"
+            f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>13} {x(row['replayed_speedup']):>9}  "
+            f"{in_ci:<6}  {_matches_word(row['verdict_matches']):<5}  {(row['title'] or '')[:50]}"
         )
         for diff in row.get("environment_differences") or []:
-            lines.append(f"      outside the recorded CI; the machine differs: {diff}")
+            lines.append(f"      outside the recorded interval; the machine differs: {diff}")
     lines.append("")
     renders = result["renders_identical"]
     lines.append("logs re-rendered identically: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in sorted(renders.items())))

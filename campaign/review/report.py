@@ -163,7 +163,14 @@ def format_text(result: dict[str, Any]) -> str:
         ci = f" [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
         verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
         rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"])])
-    out += _table(["iter", "phase", "predicted", "measured [CI]", "verdict", "kept", "surprise"], rows)
+    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows)
+    levels = sorted({r["ci_level"] for r in result["iterations"] if r.get("ci_level")})
+    if levels:
+        from campaign.measure.stats import format_level
+
+        out.append(f"intervals: the decisive ones, at {', '.join(format_level(v) for v in levels)} "
+                   "(an overwhelming win shows the range of its blocks)")
+    out += [f"iter {r['iteration']}: {r['machine_busy']}" for r in result["iterations"] if r.get("machine_busy")]
     out.append("")
     findings = result["findings"]
     if findings:

@@ -102,9 +102,10 @@ def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str
     with worktree(ctx.workspace, state.init["base_commit"]) as base:
         build(target, base)
         results = benchmark(target, target.full_case, {"baseline": Path(base), "candidate": ctx.workspace},
-                            "candidate", progress=say, **bench_budget())
+                            "candidate", progress=say, **bench_budget(ctx.workspace))
     res = results["baseline"]
     return {"case": target.full_case, "verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci),
+            "ci_level": res.ci_level, "ci_kind": res.ci_kind,
             "blocks": res.blocks, "metric": res.metric}
 
 

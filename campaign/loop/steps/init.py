@@ -1,4 +1,4 @@
-"""INIT: start a campaign - validate, tag, branch, baseline, AGENTS.md, start commit.
+"""INIT: start a campaign - validate, tag, branch, baseline, AGENTS.md + SKILL.md, start commit.
 
 ``init_campaign`` refuses an empty ``--target``, a goal speedup that is not a
 number above 1, ``--max-iterations`` under 1, an unusable or taken campaign
@@ -59,12 +59,13 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         state = ctx.state()
     if state.start_commit is None:
         paths = [ctx.record_rel]
-        agents = ctx.workspace / "AGENTS.md"
-        if not agents.exists():
-            agents.write_text(render_agents_md(ctx.name, ctx.target, init, ctx.record_rel))
-            paths.append("AGENTS.md")
-        elif "AGENTS.md" in vcs.changes(repo).files:
-            paths.append("AGENTS.md")
+        for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
+            path = ctx.workspace / filename
+            if not path.exists():
+                path.write_text(render(ctx.name, ctx.target, init, ctx.record_rel))
+                paths.append(filename)
+            elif filename in vcs.changes(repo).files:
+                paths.append(filename)
         (ctx.record_dir / ".gitignore").write_text(RECORD_GITIGNORE)
         ctx.render_files()
         message = f"campaign {ctx.name}: start (baseline recorded)"
@@ -106,6 +107,26 @@ def _require_passing_test_command(target, workspace: Path, say: Callable[[str], 
                         f"reason, not for its change. Fix the command or its environment, then run init again.")
 
 
+def render_skill_md(name: str, target, init: dict[str, Any], record: str | None = None) -> str:
+    """SKILL.md (Agent Skills: YAML front matter with name and description, then instructions)."""
+    import json
+    import re
+
+    from campaign.loop.render import render_template
+
+    skill = "campaign-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "target")
+    description = (f"Run or continue the performance-optimization campaign {name!r} in this repository with the "
+                   f"campaign tool (MCP server or CLI): profile, pre-register a prediction, change code in scope, "
+                   f"test, benchmark, log. Use when asked to make {target.name} faster or to continue or report "
+                   f"this campaign.")
+    return render_template(
+        "SKILL.md.j2", name=name, record=record or f"optim/{name}", skill_name=skill[:64].rstrip("-"),
+        description=json.dumps(description),
+        target=target.name, scope=list(target.scope), goal=init.get("goal_speedup"),
+        max_iterations=init.get("max_iterations"), postmortem_factor=init.get("postmortem_factor"),
+    )
+
+
 def init_campaign(
     workspace: Path | str,
     target_spec: str,
@@ -113,8 +134,14 @@ def init_campaign(
     goal_speedup: float = 2.0,
     max_iterations: int = stopping.DEFAULT_MAX_ITERATIONS,
     progress: Progress = None,
+    run_settings: dict[str, Any] | None = None,
 ):
-    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md, start commit."""
+    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md + SKILL.md, start commit.
+
+    ``run_settings`` (from ``campaign run``: the agent and its command) is
+    recorded right after ``init``, so even a run killed during the baseline
+    resumes with its agent.
+    """
     from campaign import vcs
     from campaign.loop.session import Campaign
     from campaign.plugins.target import TargetError
@@ -166,6 +193,8 @@ def init_campaign(
                 "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
                 "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace), "warnings": warnings,
             })
+            if run_settings is not None:
+                campaign._record("run", run_settings)
             campaign._target = target
             campaign._resume_init(say)
     return campaign
