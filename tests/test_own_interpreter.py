@@ -100,7 +100,7 @@ def test_a_test_command_failure_says_why_with_its_stderr(venv, hostile_path, tmp
     (repo / "primes.py").write_text((repo / "primes.py").read_text().replace(
         "    return True", "    import no_such_module_xyz\n    return True"))
     tried = _campaign(venv, repo, hostile_path, "try")
-    assert tried.returncode == 1
+    assert tried.returncode == 3  # the contract: TEST failed
     assert "No module named 'no_such_module_xyz'" in tried.stdout + tried.stderr
     _ok(_campaign(venv, repo, hostile_path, "log", "--surprise", "the self test broke"))
     log = (repo / "optim" / "primes" / "optimization_log.md").read_text()
