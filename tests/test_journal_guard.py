@@ -116,7 +116,7 @@ def test_an_agent_that_destroys_the_journal_does_not_destroy_the_campaign(tmp_pa
     assert "restored" in result.stderr, result.stderr
     events = journal(repo / "optim" / "sum")
     types = [e["type"] for e in events]
-    assert types[:3] == ["init", "baseline", "commit"] and "think" in types and "plan" in types
+    assert [t for t in types if t != "run"][:3] == ["init", "baseline", "commit"] and "think" in types and "plan" in types
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     status = ok(cli(repo, env, "status", "--json"))
     assert status["iterations"][0]["phase"] == "reduce"
@@ -171,5 +171,5 @@ def test_an_agent_that_stashes_and_switches_branch_stops_the_run_clearly_then_re
     resumed = cli(repo, env, "run", "--resume", *args)
     assert resumed.returncode == 0, resumed.stderr
     events = journal(repo / "optim" / "sum")
-    assert [e["type"] for e in events][:3] == ["init", "baseline", "commit"]
+    assert [e["type"] for e in events if e["type"] != "run"][:3] == ["init", "baseline", "commit"]
     assert ok(cli(repo, env, "status", "--json"))["finished"]

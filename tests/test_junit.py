@@ -110,7 +110,7 @@ def test_a_failing_pytest_test_is_named_in_the_cli_and_the_log(tmp_path):
     broken = (repo / "primes.py").read_text().replace("    count = 0\n", "    count = 0\n    if len(numbers) < 100:\n        return 0\n")
     (repo / "primes.py").write_text(broken)
     tried = c("try")
-    assert tried.returncode == 1
+    assert tried.returncode == 3
     assert "TEST FAILED: tests/test_primes.py::test_small_counts — assert 0 == 4" in tried.stdout
     events = [json.loads(line) for line in (repo / "optim" / "primes" / "journal.jsonl").read_text().splitlines()]
     test = [e for e in events if e["type"] == "test"][-1]["data"]

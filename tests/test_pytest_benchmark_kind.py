@@ -160,7 +160,7 @@ def test_two_iteration_campaign_on_a_pytest_benchmark_suite(tmp_path):
     (repo / "dedup.py").write_text(SLOW.replace(SLOW.split("def unique(items):\n")[1].split("\n\n")[0],
                                                 "    return sorted(set(items))"))
     failed = c("try")
-    assert failed.returncode == 1
+    assert failed.returncode == 3
     assert "tests/test_dedup.py::test_keeps_first_occurrence_order" in failed.stdout
     assert ok(c("log", "--surprise", "order matters", "--json"))["kept"] is False
 

@@ -32,7 +32,7 @@ def _failed_try(repo: Path) -> None:
     crafted(repo, "plan")
     (repo / "primes.py").write_text(BROKEN)
     result = run(repo, "try", "--json")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
 
 
 def _edit_after_try(repo: Path) -> None:
@@ -100,7 +100,7 @@ def test_completing_a_revert_interrupted_halfway_finishes_it(repo):
     crafted(repo, "plan")
     (repo / "primes.py").write_text(BROKEN)
     (repo / "helper.py").write_text("x = 1\n")  # out of scope: TEST fails, both belong to the attempt
-    assert run(repo, "try").exit_code == 1
+    assert run(repo, "try").exit_code == 3
     Journal(repo / "optim" / "primes").append(
         "log", {"surprise": "x", "notes": None, "postmortem": None, "kept": False, "keep_reason": None}, 1)
     (repo / "helper.py").unlink()  # the revert had removed this one when it was killed

@@ -149,8 +149,16 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
     if on_branch:  # off it (stopped between checkout and merge) the record is not in the tree: the merge brings it
         ctx.render_files()
         write_manifest(ctx.record_dir)  # committed with the record: what a replay of it would execute
-        if vcs.commit_with_message(repo, message, state.last_kept_commit) is None:
+        earlier = vcs.commit_with_message(repo, message, state.last_kept_commit)
+        if earlier is None:
             vcs.commit_paths(repo, [ctx.record_rel], message)
+        elif vcs.diff_patch(repo, [ctx.record_rel]):
+            # a retried finish: what was recorded since (a resumed run's event, the manifest of the longer
+            # journal) is committed too, or checking out the start branch would refuse the dirty record;
+            # the post tag this finish put on its earlier record commit moves along with it
+            vcs.commit_paths(repo, [ctx.record_rel], f"campaign {ctx.name}: the record after an interrupted finish")
+            if vcs.tag_commit(repo, finish["post_tag"]) == earlier:
+                repo.git.tag("-f", finish["post_tag"], vcs.head_commit(repo))
         vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))
     elif vcs.tag_commit(repo, finish["post_tag"]) is None:
         raise VcsError(
