@@ -96,6 +96,9 @@ def test_exhausted_reason_lists_done_phases_sorted_once():
     assert not stopping.all_exhausted({"a": 0.01}, [])  # nothing significant: not "all done"
     assert stopping.all_exhausted({"a": 0.5, "b": 0.5}, ["a", "b", "zzz"])
     assert not decide([], None, 2.0, shares={}, done_phases=["a"]).stop
+    # a higher threshold leaves the 8% phase out of what must be done
+    assert stopping.all_exhausted({"a": 0.5, "b": 0.08}, ["a"], threshold=0.1)
+    assert not stopping.all_exhausted({"a": 0.5, "b": 0.08}, ["a"])
 
 
 def test_continue_reason_reports_progress():
