@@ -103,7 +103,7 @@ def test_values_in_records_are_summarised():
     assert only_failure(eight, 1, Tolerance("exact")).expected == f"object with keys {keys}"
     assert only_failure(nine, 1, Tolerance("exact")).expected == f"object with keys {keys}..."
     assert only_failure("a" * 200, 1, Tolerance("exact")).expected == "a" * 200
-    assert only_failure("a" * 201 + "b", 1, Tolerance("exact")).expected == "a" * 200 + "..."
+    assert only_failure("a" * 200 + "b", 1, Tolerance("exact")).expected == "a" * 200 + "..."  # 201 characters
 
 
 def test_nan_mismatch_record():
