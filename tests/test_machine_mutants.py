@@ -83,6 +83,11 @@ def test_exhausted_phase_is_the_named_one_else_the_planned_one():
     assert derive(J().started().iteration(1, kept=False).events).exhausted == []  # a plain decide exhausts nothing
 
 
+def test_an_iteration_event_before_any_iteration_is_ignored():
+    state = derive(J().started().add("commit", {"commit": "stray"}, 1).events)
+    assert state.last_kept_commit == "base" and state.iterations == [] and state.step is Step.DECIDE
+
+
 def test_an_unknown_event_type_is_named():
     with pytest.raises(AssertionError, match="no transition after 'bogus'"):
         derive(J().started().add("bogus").events)
@@ -104,6 +109,7 @@ def _at_log(predicted, speedup, verdict="faster", passed=True, init_factor=None)
 def test_log_command_variants():
     assert _at_log(1.5, 1.5) == SURPRISE
     assert _at_log(3.0, 1.2) == SURPRISE + POSTMORTEM  # default factor 1.5
+    assert _at_log(1.5, 3.0) == SURPRISE + POSTMORTEM  # far faster than predicted is a miss too
     assert _at_log(3.0, 1.2, init_factor=3.0) == SURPRISE  # 2.5x off is within the campaign's own factor
     assert _at_log(1.5, 1.5, verdict="same") == SURPRISE + KEEP_HINT
     assert _at_log(1.5, 1.5, verdict="inconclusive") == SURPRISE + KEEP_HINT
