@@ -90,6 +90,6 @@ def test_glob_tolerance_and_to_dict():
 
 def test_run_test_command(tmp_path):
     ok = run_test_command("echo fine", tmp_path, 30)
-    assert ok == {"cmd": "echo fine", "rc": 0, "passed": True, "tail": "fine"}
+    assert ok == {"cmd": "echo fine", "rc": 0, "passed": True, "tail": "fine", "failed_tests": []}
     bad = run_test_command(f"{sys.executable} -c \"raise SystemExit(4)\"", tmp_path, 30)
     assert bad["rc"] == 4 and not bad["passed"]

@@ -322,7 +322,8 @@ class Runner:
             return
         bench = result.get("benchmark") or {}
         if not result["test"]["passed"]:
-            first = (result["test"].get("failures") or [{}])[0].get("message", "")
+            named = [t["name"] for t in (result["test"].get("test_command") or {}).get("failed_tests") or []]
+            first = (result["test"].get("failures") or [{}])[0].get("message", "") or ", ".join(named)
             self.say(f"[iter {n}] TEST FAILED: {first[:200]}")
         else:
             lo, hi = bench.get("ci") or (0, 0)

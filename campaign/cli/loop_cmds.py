@@ -51,7 +51,8 @@ def _x(value) -> str:
 
 @click.command("init")
 @click.option("--target", "target_spec", default=None, metavar="SPEC",
-              help="What to optimize: a built-in target name, 'module:Class', or campaign.toml (see `campaign targets`).")
+              help="What to optimize: a built-in target name, 'module:Class', campaign.toml, "
+                   "'pytest-benchmark:PATH' or 'perf-test:SCRIPT' (see `campaign targets`).")
 @click.option("--name", default=None, help="Campaign name (default: the target's name); the record is optim/<name>/.")
 @click.option("--goal-speedup", default="2", show_default=True, metavar="X",
               help="Stop when the cumulative speedup over the baseline reaches X (e.g. 3 or 3x).")
@@ -142,6 +143,8 @@ def profile(lines, name, workspace, as_json):
 
     Example: campaign profile --lines primes:count
     """
+    from campaign.measure.profiling import format_lines
+
     result = _open(workspace, name).profile(list(lines))
 
     def text(r):
@@ -149,8 +152,11 @@ def profile(lines, name, workspace, as_json):
         for phase, share in sorted((r["shares"] or {}).items(), key=lambda kv: -(kv[1] or 0)):
             bound = (r["amdahl"] or {}).get(phase)
             out.append(f"  {phase:<24} {share:6.1%}   Amdahl bound {'inf' if bound is None else f'{bound:.2f}x'}")
-        for fn in r["top_functions"][:5]:
-            out.append(f"  top: {fn.get('function')} ({fn.get('file')}:{fn.get('line')}) cum {fn.get('cumtime', 0):.3f} s")
+        for fn in r["top_functions"][:8]:
+            out.append(f"  top: {fn.get('function')} ({fn.get('file')}:{fn.get('line')}) self {fn.get('tottime', 0):.3f} s, "
+                       f"cum {fn.get('cumtime', 0):.3f} s")
+        out += format_lines(r.get("lines") or {})
+        out += [f"note: {n}" for n in r.get("notes") or []]
         out += [f"warning: {w}" for w in r["warnings"]]
         return "\n".join(out + [_next_line(r)])
 
@@ -226,11 +232,14 @@ def try_(full, name, workspace, as_json):
 
     def text(r):
         if not r["ok"]:
-            failures = "; ".join(str(f.get("message") or f.get("output")) for f in r["test"]["failures"])
+            from campaign.measure.junit import describe_failed
+
+            reasons = [str(f.get("message") or f.get("output")) for f in r["test"]["failures"]]
             cmd = r["test"].get("test_command") or {}
             if cmd and not cmd.get("passed"):
-                failures += f"; test command `{cmd.get('cmd')}` exited {cmd.get('rc')}"
-            return f"TEST FAILED: {failures}\n" + _next_line(r)
+                reasons += [describe_failed(cmd.get("failed_tests") or [])]
+                reasons.append(f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}")
+            return f"TEST FAILED: {'; '.join(r for r in reasons if r)}\n" + _next_line(r)
         b = r["benchmark"]
         ci = b["ci"]
         vs = b["vs_baseline"]
@@ -373,6 +382,8 @@ def targets(workspace, as_json):
             lines.append(f"campaign.toml: {toml['name']} (use --target campaign.toml)" if toml["ok"]
                          else f"campaign.toml is broken: {toml['error']}")
         lines.append("any class: --target module:Class")
+        lines.append("a pytest-benchmark suite: --target pytest-benchmark:PATH (or kind = \"pytest-benchmark\" in campaign.toml)")
+        lines.append("a GSO-style perf test script: --target perf-test:SCRIPT (or kind = \"perf-test\" in campaign.toml)")
         return "\n".join(lines)
 
     emit(result, as_json, text)

@@ -39,7 +39,7 @@ implement   files [paths changed], tree (the git tree TEST tested: HEAD
             event: read that one when present), patch_sha256, out_of_scope
             [paths], agent (who made the change)
 test        passed, failures [{output, expected, actual, tolerance, message,
-            case}], test_command {cmd, rc, passed, tail} or null,
+            case}], test_command {cmd, rc, passed, tail, failed_tests [{name, message}]} or null,
             out_of_scope [paths], cases [the workload cases checked]
 benchmark   case, verdict (faster|slower|same|inconclusive), speedup
             (vs last kept), ci [lo, hi], vs_baseline {speedup, ci},

@@ -81,6 +81,7 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
             reasons.append("edits outside the scope: " + ", ".join(test["out_of_scope"]))
         cmd = test.get("test_command") or {}
         if cmd and not cmd.get("passed"):
+            reasons += [f"failed: {t['name']} — {t.get('message') or ''}".rstrip(" —") for t in cmd.get("failed_tests") or []]
             reasons.append(f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}")
         correctness = "FAIL (reverted)" + (": " + "; ".join(str(r) for r in reasons if r) if reasons else "")
     if it.commit:

@@ -257,13 +257,31 @@ def compare_outputs(
     return CorrectnessReport(passed=not failures, failures=failures, checked=checked)
 
 
-def run_test_command(cmd: str, cwd: Path, timeout_s: float) -> dict:
-    """Run the target's own test command; ``{cmd, rc, passed, tail}`` (tail: last lines of output)."""
+def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | None = None) -> dict:
+    """Run the target's own test command; ``{cmd, rc, passed, tail, failed_tests}``.
+
+    ``failed_tests`` (``[{name, message}]``) comes from a JUnit XML report:
+    one pytest writes because ``--junitxml`` is added to its command, or the
+    ``junit_xml`` file another runner writes (only when written by this run).
+    """
+    import tempfile
+    import time
+
+    from campaign.measure.junit import failed_tests, given_report, junit_command
     from campaign.measure.procs import run_process
 
-    result = run_process(cmd, Path(cwd), timeout_s)
+    cwd = Path(cwd)
+    with tempfile.TemporaryDirectory(prefix="campaign-junit-") as tmp:
+        report_name = junit_xml or given_report(cmd)
+        run_cmd = cmd if report_name else (junit_command(cmd, Path(tmp) / "junit.xml") or cmd)
+        report = cwd / report_name if report_name else Path(tmp) / "junit.xml"
+        started = time.time()
+        result = run_process(run_cmd, cwd, timeout_s)
+        fresh = report.is_file() and report.stat().st_mtime >= started - 1.0
+        failed = failed_tests(report, cwd) if fresh else []
     lines = (result.stdout + "\n" + result.stderr).strip().splitlines()
     tail = "\n".join(lines[-30:])
     if result.timed_out:
         tail += f"\n[timed out after {timeout_s:g} s; process tree killed]"
-    return {"cmd": cmd, "rc": result.returncode, "passed": result.returncode == 0 and not result.timed_out, "tail": tail}
+    return {"cmd": cmd, "rc": result.returncode, "passed": result.returncode == 0 and not result.timed_out,
+            "tail": tail, "failed_tests": failed}

@@ -9,7 +9,9 @@ line and function, and line_profiler's per-line times for named functions.
 Phases may nest (``campaign.plugins.phases``), so shares are each relative to the
 whole warm run and need not sum to 1. Python targets are profiled in a fresh
 process (``python -m campaign.measure.profile_worker``); other targets report phase
-times only (from one ordinary workload run), and the result says so.
+times from one ordinary workload run; when a ``campaign.toml`` command runs
+a Python script or module it is also run under cProfile and line_profiler
+(``campaign.measure.script_profile``), otherwise the notes say why not.
 """
 
 from __future__ import annotations
@@ -68,6 +70,31 @@ def _python_profile(target, workdir: Path, case: str, lines: list[str], knobs, t
     return data
 
 
+def _command_profile(target, workdir: Path, case: str, lines: list[str], knobs, timeout_s):
+    """cProfile/line_profiler of a shell-command target when its command is a Python program; else why not."""
+    from campaign.measure.python_command import python_program
+    from campaign.measure.script_profile import profile_python_program
+
+    cmd = target.workload_command(case, 1, knobs) if knobs else target.workload_command(case, 1)
+    program, why_not = python_program(cmd)
+    if program is None:
+        notes = [f"no function or line profile: {why_not}; phase timings only (profile inside the target "
+                 "with its own tools)"]
+        if lines:
+            notes.append("--lines/hot_functions need a Python workload command (`python script.py ...`)")
+        return [], {}, notes, "phase timings only (not a Python program)"
+    timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", 600.0)
+    try:
+        data = profile_python_program(program, workdir, lines, 4 * timeout)
+    except WorkloadError as exc:  # the plain run worked: keep its phases, say why there is no function profile
+        first = str(exc).splitlines()[0]
+        return [], {}, [f"no function or line profile: {first}"], "phase timings only (the profiled run failed)"
+    notes = [f"{spec}: {why}" for spec, why in data["line_errors"].items()]
+    method = ("Python workload command: phases from a clean run; cProfile on a further run"
+              + ("; line_profiler on another" if lines else ""))
+    return data["top_functions"], data["lines"], notes, method
+
+
 def profile_workload(target, workdir: Path, case: str, lines: list[str] = (), knobs=None, timeout_s=None) -> dict:
     """Profile one warm run of ``case`` in ``workdir``; the ``profile`` event data."""
     from campaign.plugins.target import PythonTarget
@@ -85,12 +112,8 @@ def profile_workload(target, workdir: Path, case: str, lines: list[str] = (), kn
     else:
         run = run_workload(target, case, workdir, repeat=1, knobs=knobs, timeout_s=timeout_s)
         phases, total = run.phases, run.time_s
-        method = "non-Python target: phase timings only (no function or line profile)"
-        notes = ["non-Python target: phase timings only; profile inside the target with its own tools"]
-        if lines:
-            notes.append("line profiling of named functions is only available for Python targets")
-        top, line_data = [], {}
         first_call, compile_s = run.first_call_s, run.compile_s
+        top, line_data, notes, method = _command_profile(target, workdir, case, lines, knobs, timeout_s)
     shares, amdahl = shares_and_bounds(phases, total)
     unphased = total - sum(phases.values())
     if phases and sum(shares.values()) > 1.0 + 1e-6:
@@ -124,5 +147,19 @@ def format_profile(data: dict, top: int = 10) -> str:
         out.append("top functions (self time):")
         for r in data["top_functions"][:top]:
             out.append(f"  {r['tottime']:.4f}s  {r['ncalls']:>8}  {r['file']}:{r['line']}({r['function']})")
+    out += format_lines(data.get("lines") or {})
     out += [f"note: {n}" for n in data.get("notes", [])]
     return "\n".join(out)
+
+
+def format_lines(lines: dict[str, list[dict]], top: int = 8) -> list[str]:
+    """The slowest lines of each line-profiled function, in source order (text for the CLI)."""
+    out = []
+    for spec, rows in lines.items():
+        total = sum(r["time_s"] for r in rows)
+        out.append(f"line timings of {spec} ({total:.4f} s):")
+        slow = sorted(sorted(rows, key=lambda r: -r["time_s"])[:top], key=lambda r: r["line"])
+        for r in slow:
+            share = r["time_s"] / total if total else 0.0
+            out.append(f"  {r['line']:>5} {r['hits']:>9} hits {r['time_s']:>9.4f}s {share:6.1%}  {r['source'].strip()}")
+    return out

@@ -1,4 +1,4 @@
-"""Finding a target by name: built-in packages, ``module:Class`` specs and ``campaign.toml``.
+"""Finding a target by name: built-in packages, ``module:Class`` specs, ``campaign.toml`` and ``pytest-benchmark:PATH``.
 
 Kept apart from ``campaign.plugins.target`` (the interface) so that the interface
 and the ``campaign.toml`` loader never import each other.
@@ -48,6 +48,8 @@ def load_target(spec: str, workspace: Path | None = None) -> Target:
         target = load_toml_target(path)
         target.spec = spec
         return target
+    if spec.startswith(("pytest-benchmark:", "perf-test:")):
+        return _pytest_benchmark_target(spec, workspace)
     builtins = builtin_targets()
     module_attr = builtins.get(spec, spec)
     if ":" not in module_attr:
@@ -65,5 +67,20 @@ def load_target(spec: str, workspace: Path | None = None) -> Target:
     target = obj() if isinstance(obj, type) else obj
     if not isinstance(target, Target):
         raise TargetError(f"{spec!r} is not a campaign.plugins.target.Target (got {type(target).__name__}).")
+    target.spec = spec
+    return target
+
+
+def _pytest_benchmark_target(spec: str, workspace: Path) -> Target:
+    """``pytest-benchmark:PATH`` / ``perf-test:PATH``: with a guessed scope and test command (no campaign.toml)."""
+    from campaign.plugins.pytest_bench_target import table_from_spec
+    from campaign.plugins.toml_target import TomlTarget, apply_kind
+
+    try:
+        table = table_from_spec(spec, workspace)
+    except ValueError as exc:
+        raise TargetError(str(exc)) from None
+    apply_kind(workspace / "campaign.toml", table)
+    target = TomlTarget(workspace / "campaign.toml", table, {}, {})
     target.spec = spec
     return target

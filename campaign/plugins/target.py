@@ -7,11 +7,14 @@ tolerances, an optional test command, optional knobs for tuning and an
 optional playbook (an ordered list of candidate optimizations, used by the
 deterministic ``playbook`` agent).
 
-Three ways to name a target (``campaign.plugins.loading.load_target``):
+Four ways to name a target (``campaign.plugins.loading.load_target``):
 
 * a built-in name (a package under ``targets/`` exposing ``TARGET``),
 * ``module:Class`` (any importable class deriving from ``Target``),
-* ``campaign.toml`` in the workspace (shell commands, any language).
+* ``campaign.toml`` in the workspace (shell commands, any language; or
+  ``kind = "pytest-benchmark"``, the project's pytest-benchmark suite; or
+  ``kind = "perf-test"``, a GSO-style script with ``experiment()``),
+* ``pytest-benchmark:PATH`` / ``perf-test:PATH`` (the same, without a campaign.toml).
 
 How one workload run works (the *workload protocol*): the framework runs
 ``Target.workload_command(case, repeat)`` in a fresh process with the
@@ -106,6 +109,8 @@ class Target:
     phases: ClassVar[list[str]] = []
     tolerances: ClassVar[dict[str, Tolerance]] = {}
     test_command: ClassVar[str | None] = None
+    # the JUnit XML report a non-pytest test command writes (pytest's is requested automatically)
+    junit_xml: ClassVar[str | None] = None
     build_command: ClassVar[str | None] = None
     knobs: ClassVar[dict[str, list[Any]]] = {}
     timeout_s: ClassVar[float] = 600.0

@@ -7,15 +7,23 @@ Keys (``[target]`` is required; everything else optional unless marked)::
     description = "count primes below n"
     scope = ["primes.py", "src/**/*.c"]   # required: globs (relative to the repo root)
                                           #   of the files a campaign may edit
-    run = "python bench.py {case} {repeat}"   # required: runs ONE workload case in a
+    kind = "command"                      # or "pytest-benchmark" / "perf-test": then path
+                                          #   names the suite / script and run is derived
+                                          #   (campaign.plugins.pytest_bench_target,
+                                          #   campaign.plugins.perf_test_target)
+    run = "python bench.py {case} {repeat}"   # required for kind "command": runs ONE workload case in a
                                           #   fresh process; prints the workload JSON
                                           #   (see campaign.plugins.target) as its LAST stdout line.
-                                          #   {case}, {repeat} and {knobs} (a quoted JSON
-                                          #   object) are substituted.
+                                          #   {case}, {repeat}, {knobs} (a quoted JSON
+                                          #   object) and {python} (campaign's own
+                                          #   interpreter) are substituted. A Python
+                                          #   command is profiled by function and line.
     fast_case = "fast"                    # the case run every iteration (default "fast")
     full_case = "full"                    # the full-scale case (default "full")
     phases = ["sieve", "sum"]             # the phase names the workload reports
     test = "python -m pytest -q"          # the project's own test command (TEST step)
+    junit_xml = "build/tests.xml"         # the JUnit XML report a non-pytest test command
+                                          #   writes (failing tests are named); pytest's is automatic
     build = "make"                        # run before TEST (compiled languages)
     timeout_s = 600                       # per workload run (default 600)
     hot_functions = ["primes:count"]      # line-profiled when `campaign profile` names none
@@ -35,6 +43,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +58,16 @@ EXAMPLE = (
 _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     # key: (type, required)
     "name": (str, True),
+    "kind": (str, False),
+    "path": (str, False),
     "description": (str, False),
     "scope": (list, True),
-    "run": (str, True),
+    "run": (str, False),  # required for kind "command"
     "fast_case": (str, False),
     "full_case": (str, False),
     "phases": (list, False),
     "test": (str, False),
+    "junit_xml": (str, False),
     "build": (str, False),
     "timeout_s": ((int, float), False),
     "hot_functions": (list, False),
@@ -70,12 +82,14 @@ class TomlTarget(Target):
         self.name = table["name"]
         self.description = table.get("description", "")
         self.scope = list(table["scope"])
+        self.kind = table.get("kind", "command")
         self.run_template = table["run"]
         self.fast_case = table.get("fast_case", "fast")
         self.full_case = table.get("full_case", "full")
         self.phases = list(table.get("phases", []))
-        self.test_command = table.get("test")
-        self.build_command = table.get("build")
+        self.test_command = _with_python(table.get("test"))
+        self.junit_xml = table.get("junit_xml")
+        self.build_command = _with_python(table.get("build"))
         self.timeout_s = float(table.get("timeout_s", 600.0))
         self.hot_functions = list(table.get("hot_functions", []))
         self.tolerances = tolerances
@@ -83,14 +97,20 @@ class TomlTarget(Target):
         self.spec = str(path)
 
     def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None) -> str:
-        cmd = self.run_template.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
+        cmd = self.run_template.replace("{python}", shlex.quote(sys.executable))
+        cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
         return cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True)))
 
     def describe(self) -> dict[str, Any]:
         data = super().describe()
         data["run"] = self.run_template
+        data["kind"] = self.kind
         data["build_command"] = self.build_command
         return data
+
+
+def _with_python(command: str | None) -> str | None:
+    return command.replace("{python}", shlex.quote(sys.executable)) if command else command
 
 
 def _bad(path: Path, what: str) -> TargetError:
@@ -127,6 +147,7 @@ def load_toml_target(path: Path | str) -> TomlTarget:
         raise _bad(path, f"[target] has unknown key(s) {', '.join(unknown)} (known: {', '.join(_TARGET_KEYS)})")
     if not table["scope"] or not all(isinstance(g, str) and g for g in table["scope"]):
         raise _bad(path, "[target] scope must be a non-empty list of glob strings (the files a campaign may edit)")
+    apply_kind(path, table)
     if not table["name"].strip() or not table["run"].strip():
         raise _bad(path, "[target] name and run must not be empty")
     if table.get("timeout_s", 1) <= 0:
@@ -143,6 +164,29 @@ def load_toml_target(path: Path | str) -> TomlTarget:
     if extra:
         raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs)")
     return TomlTarget(path, table, tolerances, knobs)
+
+
+def apply_kind(path: Path, table: dict[str, Any]) -> None:
+    """Fill ``run`` for the target kinds that derive it (pytest-benchmark, perf-test); check their keys."""
+    from campaign.plugins import perf_test_target, pytest_bench_target
+
+    kinds = {pytest_bench_target.KIND: (pytest_bench_target.run_template, "benchmarks/", "the suite to run"),
+             perf_test_target.KIND: (perf_test_target.run_template, "perf_test.py", "the script with experiment()")}
+    kind = table.get("kind", "command")
+    if kind == "command":
+        if "run" not in table:
+            raise _bad(path, "[target] is missing the required key 'run'")
+        if "path" in table:
+            raise _bad(path, "[target] path is only for kind = \"pytest-benchmark\" or \"perf-test\"")
+    elif kind in kinds:
+        template, example, what = kinds[kind]
+        if not table.get("path"):
+            raise _bad(path, f'[target] kind = "{kind}" needs path = "{example}" ({what})')
+        if "run" in table:
+            raise _bad(path, f'[target] kind = "{kind}" derives its run command; remove run')
+        table["run"] = template(table["path"])
+    else:
+        raise _bad(path, f"[target] kind must be \"command\", {', '.join(repr(k) for k in kinds)}, not {kind!r}")
 
 
 def _tolerance(path: Path, output: str, spec: Any) -> Tolerance:

@@ -38,6 +38,7 @@ def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = ()) -> di
             "ok": True, "step": "profile", "iteration": iteration,
             "phases": data.get("phases"), "shares": shares, "amdahl": data["amdahl"],
             "total_s": data.get("total_s"), "top_functions": (data.get("top_functions") or [])[:10],
+            "lines": data.get("lines") or {}, "notes": data.get("notes") or [], "method": data.get("method"),
             "warnings": amdahl_warnings(ctx.state()),
             "next": ctx._next(),
         }

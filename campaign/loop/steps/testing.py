@@ -41,7 +41,8 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
                                    "message": str(exc)})
         return result
     if target.test_command:
-        result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s)
+        result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s,
+                                                    getattr(target, "junit_xml", None))
     result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
     return result
 

@@ -1,0 +1,131 @@
+"""Runs a GSO-style performance test script as a workload (the ``perf-test`` target kind).
+
+    python -m campaign.measure.perf_test_worker SCRIPT CASE [--repeat N]
+
+The script defines ``experiment()`` (the timed workload; it receives
+``setup()``'s value when it takes an argument and ``setup`` exists) and
+optionally its own equivalence check: ``check_equivalence(reference,
+current)`` (raises or returns False when they differ), with
+``store_result(result, filename)`` / ``load_result(filename)`` to persist a
+result (pickle otherwise). The first run stores the reference result (the
+baseline's, at ``campaign init``) under the repository's git directory,
+shared by every worktree; every later run checks its result against it with
+the script's check and reports ``{"equivalent": bool, "equivalence_error": str}``
+as outputs, so TEST fails exactly when the script's check does. A script
+with no check reports its result itself (``{"result": ...}``, compared with
+the target's tolerances). The case is exported as ``CAMPAIGN_CASE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import json
+import os
+import pickle
+import runpy
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def reference_dir(script: Path, case: str) -> Path:
+    """Where the reference result lives: the git common dir (shared by worktrees), else beside the script."""
+    try:
+        common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=script.parent,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        base = Path(common) / "campaign-perf-test"
+    except (OSError, subprocess.CalledProcessError):
+        base = script.parent / ".campaign-perf-test"
+    digest = hashlib.sha256(script.name.encode()).hexdigest()[:8]
+    return base / f"{script.stem}-{digest}" / case
+
+
+def _store(module: dict, result, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if "store_result" in module:
+        module["store_result"](result, str(path))
+    else:
+        path.write_bytes(pickle.dumps(result))
+
+
+def _load(module: dict, path: Path):
+    return module["load_result"](str(path)) if "load_result" in module else pickle.loads(path.read_bytes())
+
+
+def equivalence(module: dict, result, ref_dir: Path) -> dict:
+    """The outputs: the script's own check against the stored reference (stored first when absent)."""
+    ref_file = ref_dir / "reference"
+    if not ref_file.exists():
+        _store(module, result, ref_file)
+        return {"equivalent": True, "equivalence_error": ""}
+    try:
+        reference = _load(module, ref_file)
+        if "check_equivalence" in module:
+            verdict = module["check_equivalence"](reference, result)
+        else:  # store/load only: compare what was stored with what this result stores as
+            current = ref_dir / f"current-{os.getpid()}"
+            _store(module, result, current)
+            try:
+                verdict = reference == _load(module, current)
+            finally:
+                current.unlink(missing_ok=True)
+    except Exception as exc:  # noqa: BLE001 - the script's check failing IS the verdict
+        return {"equivalent": False, "equivalence_error": f"{type(exc).__name__}: {exc}"[:300]}
+    if verdict is False:
+        return {"equivalent": False, "equivalence_error": "check_equivalence returned False"}
+    return {"equivalent": True, "equivalence_error": ""}
+
+
+def _jsonable(value):
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def run(script: Path, case: str, repeat: int) -> dict:
+    os.environ["CAMPAIGN_CASE"] = case
+    sys.path.insert(0, str(script.parent))
+    module = runpy.run_path(str(script), run_name="campaign_perf_test")
+    experiment = module.get("experiment")
+    if not callable(experiment):
+        raise ValueError(f"{script} defines no experiment() function (the timed workload)")
+    wants_data = "setup" in module and len(inspect.signature(experiment).parameters) > 0
+    data = module["setup"]() if "setup" in module else None
+    call = (lambda: experiment(data)) if wants_data else experiment
+    t0 = time.perf_counter()
+    result = call()
+    first = time.perf_counter() - t0
+    warm = []
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        result = call()
+        warm.append(time.perf_counter() - t0)
+    checks = ("check_equivalence" in module) or ("store_result" in module and "load_result" in module)
+    outputs = equivalence(module, result, reference_dir(script, case)) if checks else {"result": _jsonable(result)}
+    return {"outputs": outputs, "phases": {"experiment": min(warm)}, "warm_s": warm, "first_call_s": first}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m campaign.measure.perf_test_worker")
+    parser.add_argument("script")
+    parser.add_argument("case")
+    parser.add_argument("--repeat", type=int, default=1)
+    opts = parser.parse_args(argv)
+    try:
+        data = run(Path(opts.script).resolve(), opts.case, opts.repeat)
+    except Exception as exc:  # reported to the parent as data
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        return 1
+    print(json.dumps(data))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""One pytest session that drives a pytest-benchmark suite as a workload (the ``pytest-benchmark`` target kind).
+
+    python -m campaign.measure.pytest_bench_worker PATH CASE [--repeat N]
+
+A fresh ``pytest`` pays seconds of start-up, so one session runs per
+process (one benchmark block), not per sample. Only the tests that use the
+``benchmark`` fixture run; the fixture each receives is replaced by a timer
+that calls the benchmarked function once cold and ``N`` times warm, keeps
+the fastest warm time as that benchmark's phase, and its return value
+(JSON, or ``repr`` when not JSON-able) as that benchmark's output for TEST.
+pytest's own output goes to stderr; the last stdout line is the workload
+JSON (``campaign.plugins.target``). The case is exported as ``CAMPAIGN_CASE``
+so a suite may scale its inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+
+import pytest
+
+from campaign.measure import profile_region
+
+
+def _jsonable(value):
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class BenchTimer:
+    """Stands in for pytest-benchmark's ``benchmark`` fixture: ``benchmark(fn, *args)`` and ``benchmark.pedantic``."""
+
+    def __init__(self, repeat: int):
+        self.repeat = max(1, repeat)
+        self.first_s: float | None = None
+        self.warm_s: list[float] = []
+        self.result = None
+        self.called = False
+        self.extra_info: dict = {}
+        self.group = self.name = None
+
+    def _measure(self, once) -> object:
+        if self.called:
+            raise RuntimeError("the benchmark fixture can only be used once per test (as with pytest-benchmark)")
+        self.called = True
+        self.first_s, result = once()
+        for _ in range(self.repeat):
+            with profile_region.region():  # PROFILE looks at the warm calls only, not pytest's start-up
+                elapsed, result = once()
+            self.warm_s.append(elapsed)
+        self.result = result
+        return result
+
+    def __call__(self, function, *args, **kwargs):
+        def once():
+            t0 = time.perf_counter()
+            result = function(*args, **kwargs)
+            return time.perf_counter() - t0, result
+
+        return self._measure(once)
+
+    def pedantic(self, target, args=(), kwargs=None, setup=None, rounds=1, warmup_rounds=0, iterations=1):
+        """As pytest-benchmark's; ``rounds`` and ``warmup_rounds`` give way to campaign's own repeat count."""
+        def once():
+            call_args, call_kwargs = args, dict(kwargs or {})
+            if setup is not None:
+                made = setup()
+                if made is not None:
+                    call_args, call_kwargs = made
+            t0 = time.perf_counter()
+            for _ in range(iterations):
+                result = target(*call_args, **call_kwargs)
+            return time.perf_counter() - t0, result
+
+        return self._measure(once)
+
+
+@pytest.fixture
+def benchmark():
+    """Only used when pytest-benchmark is not installed; replaced by a ``BenchTimer`` before each call."""
+    return BenchTimer(1)
+
+
+class CampaignBenchPlugin:
+    """Selects the benchmark tests, swaps their fixture for a ``BenchTimer`` and collects failures."""
+
+    def __init__(self, repeat: int):
+        self.repeat = repeat
+        self.timers: dict[str, tuple[str, BenchTimer]] = {}
+        self.failed: list[str] = []
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "benchmark(**options): pytest-benchmark options (ignored by campaign)")
+
+    def pytest_collection_modifyitems(self, config, items):
+        keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+        dropped = [item for item in items if item not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        original = pyfuncitem.funcargs.get("benchmark")
+        if original is not None:
+            timer = BenchTimer(self.repeat)
+            pyfuncitem.funcargs["benchmark"] = timer
+            self.timers[pyfuncitem.nodeid] = (pyfuncitem.name, timer)
+        try:
+            return (yield)
+        finally:  # pytest-benchmark checks its fixture after the call
+            if original is not None:
+                pyfuncitem.funcargs["benchmark"] = original
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed:
+            message = str(report.longrepr).strip().splitlines()
+            self.failed.append(f"{report.nodeid}: {message[-1] if message else 'failed'}")
+
+    def workload(self) -> dict:
+        timed = [(nodeid, name, t) for nodeid, (name, t) in self.timers.items() if t.warm_s]
+        names = [name for _, name, _ in timed]
+        key = {nodeid: (name if names.count(name) == 1 else nodeid) for nodeid, name, _ in timed}
+        repeats = min((len(t.warm_s) for _, _, t in timed), default=0)
+        return {
+            "outputs": {key[n]: _jsonable(t.result) for n, _, t in timed},
+            "phases": {key[n]: min(t.warm_s) for n, _, t in timed},
+            "warm_s": [sum(t.warm_s[i] for _, _, t in timed) for i in range(repeats)],
+            "first_call_s": sum(t.first_s or 0.0 for _, _, t in timed),
+            "benchmarks": len(timed),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m campaign.measure.pytest_bench_worker")
+    parser.add_argument("path")
+    parser.add_argument("case")
+    parser.add_argument("--repeat", type=int, default=1)
+    opts = parser.parse_args(argv)
+    os.environ["CAMPAIGN_CASE"] = opts.case
+    sys.path.insert(0, os.getcwd())
+    plugin = CampaignBenchPlugin(opts.repeat)
+    args = [opts.path, "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist", "--no-header"]
+    with contextlib.redirect_stdout(sys.stderr):
+        code = pytest.main(args, plugins=[plugin, sys.modules[__name__]])
+    data = plugin.workload()
+    if code != 0 or plugin.failed or not data["benchmarks"]:
+        why = "; ".join(plugin.failed) or (f"pytest exited {int(code)}" if code != 0 else
+                                             f"no test under {opts.path} uses the benchmark fixture")
+        print(json.dumps({"error": f"pytest-benchmark suite {opts.path}: {why}"}))
+        return 1
+    print(json.dumps(data))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
