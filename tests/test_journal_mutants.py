@@ -111,3 +111,80 @@ def test_holder_alive():
 def test_now_iso_is_utc_with_microseconds():
     stamp = now_iso()
     assert stamp.endswith("+00:00") and len(stamp.split(".")[1]) == len("123456+00:00")
+
+
+# -- the Journal object: what lands on disk ------------------------------------------------
+
+from campaign.loop.journal import Journal  # noqa: E402
+
+
+def test_append_writes_one_sorted_line_with_every_field(tmp_path):
+    journal = Journal(tmp_path / "optim" / "c")  # parent folders are created
+    event = journal.append("init", {"z": 1, "a": float("nan"), "when": tmp_path}, iteration=None)
+    raw = journal.path.read_text()
+    assert raw.endswith("\n") and raw.count("\n") == 1
+    assert list(json.loads(raw)) == ["data", "iteration", "schema", "seq", "ts", "type"]
+    stored = json.loads(raw)
+    assert stored["data"] == {"a": None, "when": str(tmp_path), "z": 1}  # NaN as null, a path as text
+    assert stored["seq"] == 1 and stored["iteration"] is None and stored["ts"] == event["ts"] and stored["type"] == "init"
+    assert journal.append("agent", {}, iteration=4)["seq"] == 2
+    assert [e["iteration"] for e in journal.events()] == [None, 4]
+    with pytest.raises(ValueError, match="unknown event type 'bogus'"):
+        journal.append("bogus", {})
+
+
+def test_a_second_torn_tail_at_the_same_seq_is_kept_beside_the_first(tmp_path):
+    journal = Journal(tmp_path)
+    journal.append("init", {})
+    for _ in range(2):
+        with open(journal.path, "ab") as fh:
+            fh.write(b'{"torn')
+        journal.append("agent", {})
+        journal.path.write_bytes(b"".join(journal.path.read_bytes().splitlines(keepends=True)[:1]))
+    assert (tmp_path / "journal.jsonl.torn-2").read_bytes() == b'{"torn'
+    assert (tmp_path / "journal.jsonl.torn-2.2").read_bytes() == b'{"torn'
+
+
+def test_the_copy_follows_every_append_and_heals_when_out_of_step(tmp_path):
+    journal = Journal(tmp_path / "rec", copy_dir=tmp_path / "git")
+    journal.append("init", {})
+    journal.append("agent", {})
+    copy = tmp_path / "git" / "journal.jsonl"
+    assert copy.read_bytes() == journal.path.read_bytes()
+    copy.write_bytes(b"junk\n")  # out of step: the next append rewrites it whole
+    journal.append("agent", {})
+    assert copy.read_bytes() == journal.path.read_bytes()
+    assert journal.check_copy() == CopyCheck("ok", 3, 3)
+
+
+def test_require_init_refuses_an_empty_or_beheaded_journal(tmp_path):
+    journal = Journal(tmp_path, require_init=True)
+    journal.path.write_bytes(b'{"sch')
+    with pytest.raises(JournalError) as info:
+        journal.read()
+    assert str(info.value) == (
+        f"{journal.path} holds no whole event, not even the campaign's `init` (an init killed while writing it, "
+        "or a file emptied). Start the campaign again with `campaign init --target SPEC` (the 5 bytes found are "
+        "kept as journal.jsonl.torn-1), or restore the journal from git.")
+    journal.path.write_bytes(b"")
+    with pytest.raises(JournalError, match=r"--target SPEC`, or restore"):
+        journal.read()
+    journal.path.write_bytes(line(1))
+    with pytest.raises(JournalError) as info:
+        journal.read()
+    assert str(info.value) == (
+        f"{journal.path}: line 1 is a 'agent' event, not the campaign's `init`: the journal lost its beginning "
+        "(deleted or replaced, e.g. by an agent or the code under optimization). It is never repaired silently: "
+        f"restore it from git (`git log -- {journal.path}`), then run the command again.")
+    assert Journal(tmp_path).read().events[0]["type"] == "agent"  # only a campaign journal needs its init
+    assert Journal(tmp_path / "none", require_init=True).read().events == []  # no journal yet: nothing to refuse
+
+
+def test_a_beheaded_journal_points_at_its_copy(tmp_path):
+    (tmp_path / "git").mkdir()
+    (tmp_path / "git" / "journal.jsonl").write_bytes(line(1, "init"))
+    journal = Journal(tmp_path / "rec", copy_dir=tmp_path / "git", require_init=True)
+    journal.record_dir.mkdir()
+    journal.path.write_bytes(line(1))
+    with pytest.raises(JournalError, match=f"restore it from its protected copy {tmp_path / 'git' / 'journal.jsonl'} or from git"):
+        journal.read()
