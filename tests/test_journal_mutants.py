@@ -188,3 +188,48 @@ def test_a_beheaded_journal_points_at_its_copy(tmp_path):
     journal.path.write_bytes(line(1))
     with pytest.raises(JournalError, match=f"restore it from its protected copy {tmp_path / 'git' / 'journal.jsonl'} or from git"):
         journal.read()
+
+
+def _with_copy(tmp_path, journal_lines, copy_lines):
+    journal = Journal(tmp_path / "rec", copy_dir=tmp_path / "git", require_init=True)
+    journal.record_dir.mkdir(exist_ok=True)
+    (tmp_path / "git").mkdir(exist_ok=True)
+    if journal_lines is not None:
+        journal.path.write_bytes(b"".join(line(i + 1, "init" if i == 0 else "agent") for i in range(journal_lines)))
+    copy = b"".join(line(i + 1, "init" if i == 0 else "agent") for i in range(copy_lines))
+    journal.copy_path.write_bytes(copy)
+    return journal, copy
+
+
+def test_read_protected_takes_lost_events_from_the_copy(tmp_path):
+    journal, _ = _with_copy(tmp_path, 1, 3)
+    contents = journal.read_protected()
+    assert [e["seq"] for e in contents.events] == [1, 2, 3] and contents.from_copy == 2
+    assert journal.read().events[-1]["seq"] == 1  # read-only: the journal itself is untouched
+    journal, _ = _with_copy(tmp_path, 3, 3)
+    assert journal.read_protected().from_copy == 0 and len(journal.read_protected().events) == 3
+    assert Journal(tmp_path / "plain").read_protected().events == []  # no copy kept: the journal alone
+
+
+def test_read_protected_refuses_a_diverged_journal(tmp_path):
+    journal, _ = _with_copy(tmp_path, 2, 2)
+    journal.path.write_bytes(line(1, "init") + line(2, "think"))
+    with pytest.raises(JournalError) as info:
+        journal.read_protected()
+    assert str(info.value) == (
+        f"{journal.path} differs from its protected copy {journal.copy_path} from line 2 on (it was edited or "
+        "replaced outside campaign). The journal is the campaign's record and is never repaired silently: compare "
+        f"the two, keep the right one as journal.jsonl (`cp {journal.copy_path} {journal.path}` restores the copy) "
+        "and run the command again.")
+
+
+def test_restore_from_copy_keeps_the_replaced_journal(tmp_path):
+    journal, copy = _with_copy(tmp_path, 1, 3)
+    old = journal.path.read_bytes()
+    assert journal.restore_from_copy() == (2, journal.path.with_name("journal.jsonl.replaced-2"))
+    assert journal.path.read_bytes() == copy and journal.path.with_name("journal.jsonl.replaced-2").read_bytes() == old
+    journal.path.write_bytes(old)
+    assert journal.restore_from_copy() == (2, journal.path.with_name("journal.jsonl.replaced-2.2"))
+    journal.path.unlink()
+    assert journal.restore_from_copy() == (3, None)  # nothing to keep
+    assert journal.path.read_bytes() == copy
