@@ -209,6 +209,10 @@ def test_read_protected_takes_lost_events_from_the_copy(tmp_path):
     journal, _ = _with_copy(tmp_path, 3, 3)
     assert journal.read_protected().from_copy == 0 and len(journal.read_protected().events) == 3
     assert Journal(tmp_path / "plain").read_protected().events == []  # no copy kept: the journal alone
+    journal, _ = _with_copy(tmp_path, 3, 2)  # one event ahead of the copy (a crash between the writes)
+    assert [e["seq"] for e in journal.read_protected().events] == [1, 2, 3]
+    journal.copy_path.unlink()  # no copy yet
+    assert [e["seq"] for e in journal.read_protected().events] == [1, 2, 3]
 
 
 def test_read_protected_refuses_a_diverged_journal(tmp_path):
