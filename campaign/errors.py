@@ -5,31 +5,38 @@ do. The library (``campaign.loop.session``, the steps in ``campaign.loop.steps``
 raises them; the CLI turns them into ``campaign.cli.common.CampaignError``
 (printed, no traceback) with the ``exit_code`` given here.
 
-Exit codes: 1 = a user error (bad input, a failed workload, a refused rule,
-a lock held by another command); 2 = this step may not come next (the
-message names the step that is due and the exact command for it).
+Every class has a stable error ``code`` (a string a program can switch on)
+and an ``exit_code`` from ``campaign.contract.ExitCode``: the machine contract
+that the CLI's ``--json`` and the MCP server share.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from campaign.contract import ExitCode, error_payload
 
 class UserError(Exception):
     """A user-facing error: one paragraph, a non-zero exit code, no traceback."""
 
-    exit_code = 1
+    exit_code = ExitCode.USER_ERROR
+    code = "user_error"
 
     def __init__(self, message: str, data: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.data = data or {}
 
+    def payload(self) -> dict[str, Any]:
+        return error_payload(self.code, self.message, **self.data)
+
 
 class StepError(UserError):
     """A command for a step that may not come next; names the step due and its command."""
 
-    exit_code = 2
+    exit_code = ExitCode.STEP_OUT_OF_ORDER
+    code = "step_out_of_order"
 
     def __init__(self, message: str, due: str, command: str):
         super().__init__(message, {"due": due, "command": command})
@@ -40,22 +47,71 @@ class StepError(UserError):
 class RuleError(UserError):
     """A rule of the method refused the command (no numeric prediction, no Surprise, Amdahl, ...)."""
 
+    code = "rule_refused"
+
 
 class JournalError(UserError):
     """The journal cannot be read safely (a corrupt line in the middle, a newer schema)."""
+
+    code = "journal_error"
 
 
 class LockError(UserError):
     """Another ``campaign`` command holds this campaign's lock."""
 
+    code = "lock_held"
+
 
 class VcsError(UserError):
     """The git repository is not in a state the campaign can work with (dirty, detached, ...)."""
+
+    code = "vcs_error"
 
 
 class MeasureError(UserError):
     """A workload, build or profile run failed (non-zero exit, no JSON, NaN, timeout)."""
 
+    code = "measure_error"
+
+
+class FullCaseError(UserError):
+    """FINISH refused: the final tree's full-case outputs differ from the baseline's (or its tests fail)."""
+
+    exit_code = ExitCode.TEST_FAILED  # a correctness failure, like TEST failing at `try`
+    code = "full_case_failed"
+
 
 class NoCampaignError(UserError):
     """No campaign (or more than one, without ``--name``) under ``optim/``."""
+
+    code = "no_campaign"
+
+
+class TargetLoadError(UserError):
+    """A target that cannot be loaded or does not satisfy the target interface (``campaign.plugins``)."""
+
+    code = "target_error"
+
+
+class RecordReadError(UserError):
+    """A campaign record that cannot be reviewed or replayed (missing, torn or newer-schema journal)."""
+
+    code = "record_error"
+
+
+def as_user_error(exc: BaseException) -> UserError | None:
+    """The user error a library exception stands for, if it is one: a ``UserError`` itself, a target that
+    cannot be loaded, or git's own failure; ``None`` for anything else (a bug).
+
+    Looked up by module and name so that this foundation module imports neither the plugins nor GitPython.
+    """
+    if isinstance(exc, UserError):
+        return exc
+    target_module = sys.modules.get("campaign.plugins.target")  # raised only once imported
+    if target_module is not None and isinstance(exc, target_module.TargetError):
+        return TargetLoadError(str(exc))
+    if type(exc).__name__ == "GitCommandError":  # GitPython
+        detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
+        return VcsError(f"git failed: {detail}. The journal is intact; fix the repository state and run "
+                        f"`campaign status` to see how to continue.")
+    return None

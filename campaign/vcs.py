@@ -369,6 +369,21 @@ def snapshot_scope(repo, commit: str, dest: Path, scope: Iterable[str], exclude:
     return copied
 
 
+def blobs_at(repo, commit: str, exclude: Iterable[str] = ()) -> list[tuple[str, bytes, int]]:
+    """Every file at ``commit`` as ``(path, bytes, git mode)``, sorted; ``exclude``: path prefixes left out.
+
+    Submodules are left out (their files are not in this repository); a
+    symbolic link keeps git's mode 0o120000, its bytes being the link's target.
+    """
+    exclude = tuple(exclude)
+    out = []
+    for item in repo.commit(commit).tree.traverse():
+        if item.type != "blob" or item.path.startswith(exclude):
+            continue
+        out.append((item.path, item.data_stream.read(), item.mode))
+    return sorted(out)
+
+
 def is_ancestor(repo, ancestor: str, descendant: str) -> bool:
     try:
         repo.git.merge_base("--is-ancestor", ancestor, descendant)

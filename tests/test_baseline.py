@@ -10,6 +10,7 @@ from campaign.measure.baseline import (
     baseline_outputs,
     check_correctness,
     environment_warnings,
+    extract_snapshot,
     load_baseline,
     record_baseline,
 )
@@ -58,7 +59,9 @@ def test_record_and_load(ws, tmp_path):
     assert event["case"] == "fast" and event["outputs"] == {"total": 499500, "mean": 499.5}
     assert len(event["commit"]) == 40 and event["dirty"] is False
     assert json.loads((rec / "baseline_results" / "full.json").read_text())["total"] == sum(range(5000))
-    assert (rec / "baseline_snapshot" / "basetoy_mod.py").exists()
+    assert not (rec / "baseline_snapshot").exists()  # no loose tree: one inert archive
+    assert extract_snapshot(rec, tmp_path / "unpacked") == ["basetoy_mod.py"]
+    assert (tmp_path / "unpacked" / "basetoy_mod.py").read_text() == TOY
     doc = load_baseline(rec)
     assert set(doc["cases"]) == {"fast", "full"} and doc["environment"]["python"]
     assert baseline_outputs(rec, "fast")["mean"] == 499.5
@@ -125,3 +128,31 @@ def test_scripts(ws):
     assert r.returncode == 1 and "FAIL" in r.stdout and "mean" in r.stdout
     r = run_script("optim_benchmark.py", workspace, "--stored")
     assert r.returncode == 1 and "Correctness: FAIL" in r.stdout and "not interleaved" in r.stdout
+
+
+def test_snapshot_archive_is_deterministic_and_cannot_escape(tmp_path):
+    import io
+    import tarfile
+
+    from campaign.measure.baseline import write_archive
+
+    entries = [("pkg/b.py", b"b = 2\n", 0o100644), ("run.sh", b"#!/bin/sh\n", 0o100755), ("pkg/a.py", b"a = 1\n", 0o100644)]
+    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
+    assert write_archive(tmp_path / "one" / "baseline_snapshot.tar.gz", entries) == ["pkg/a.py", "pkg/b.py", "run.sh"]
+    write_archive(tmp_path / "two" / "baseline_snapshot.tar.gz", list(reversed(entries)))
+    one = (tmp_path / "one" / "baseline_snapshot.tar.gz").read_bytes()
+    assert one == (tmp_path / "two" / "baseline_snapshot.tar.gz").read_bytes()  # no time, owner or order leaks in
+    assert extract_snapshot(tmp_path / "one", tmp_path / "out") == ["pkg/a.py", "pkg/b.py", "run.sh"]
+    assert (tmp_path / "out" / "run.sh").stat().st_mode & 0o100
+
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        info = tarfile.TarInfo("../escaped.py")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"x\n"))
+    (evil / "baseline_snapshot.tar.gz").write_bytes(raw.getvalue())
+    with pytest.raises(BaselineError, match="cannot be read"):
+        extract_snapshot(evil, tmp_path / "victim")
+    assert not (tmp_path / "escaped.py").exists()

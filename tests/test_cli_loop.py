@@ -269,6 +269,7 @@ def test_json_errors_are_json(repo):
     assert result.returncode == 2
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["due"] == "profile" and data["command"] == "campaign profile"
+    assert data["code"] == "step_out_of_order" and "campaign profile" in data["message"] and data["schema_version"] == 1
 
 
 # -- LOG outcomes, skip and exhausted on crafted journals (no measurement needed) ----------------------
@@ -292,9 +293,9 @@ def test_out_of_scope_edit_fails_test_and_is_reverted(repo):
     (repo / "bench.py").write_text("print('tampered')\n")
     (repo / "notes.txt").write_text("new file outside the scope\n")
     result = run(repo, "try", "--json")
-    assert result.exit_code == 1
-    out = result.output  # progress and the error line go to stderr, mixed in here
-    data = json.loads(out[out.index("{"): out.rindex("}") + 1])
+    assert result.exit_code == 3  # ExitCode.TEST_FAILED
+    data = json.loads(result.stdout)  # progress and the error line go to stderr
+    assert data["ok"] is False and data["code"] == "test_failed"
     assert data["test"]["passed"] is False and data["test"]["out_of_scope"] == ["bench.py", "notes.txt"]
     logged = run(repo, "log", "--surprise", "I edited the harness", "--json")
     assert logged.exit_code == 0, logged.output
@@ -332,7 +333,7 @@ def test_inconclusive_is_kept_only_with_a_reason_and_postmortem(repo):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["kept"] is True and data["commit"]
-    assert git(repo, "log", "-1", "--format=%s").startswith("campaign primes iter 1: sieve (1.01x, CI 0.99-1.03)")
+    assert git(repo, "log", "-1", "--format=%s").startswith("campaign primes iter 1: sieve (1.01x, interval 0.99-1.03)")  # no level recorded: not called a CI
     assert (repo / "optim" / "primes" / "patches" / "iter-01-kept.patch").exists()
 
 
@@ -391,3 +392,46 @@ def test_try_refuses_a_hand_made_commit_and_another_branch(repo):
     assert snapshot(repo) == before
     git(repo, "checkout", "-q", "main")
     assert_refused(run(repo, "try"), 1, "not on the campaign branch", "git switch optimization/primes")
+
+
+def test_decide_stop_between_iterations_is_recorded_and_rendered(repo):
+    j = crafted(repo, "profile")  # THINK is due: a plain `decide` is refused, `--stop` is not
+    before = snapshot(repo)
+    assert_refused(run(repo, "decide"), 2, "--stop --why T")
+    assert_refused(run(repo, "decide", "--stop"), 1, "--why is required")
+    assert_refused(run(repo, "decide", "--stop", "--exhausted", "--why", "x"), 1, "two decisions")
+    assert snapshot(repo) == before
+    result = run(repo, "decide", "--stop", "--why", "out of time: the release is tomorrow", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["stop"] is True and data["rule"] == "declared" and data["next"]["step"] == "finish"
+    assert j.events()[-1]["data"]["why"] == "out of time: the release is tomorrow"
+    record = repo / "optim" / "primes"
+    summary = (record / "summary.md").read_text()
+    stopping = summary.split("## Stopping reason")[1]
+    assert "stopped by decision: out of time: the release is tomorrow" in stopping
+    assert "Stopped by decision (before the first iteration): out of time" in (record / "optimization_log.md").read_text()
+
+
+def test_every_exhausted_why_is_rendered(repo):
+    j = crafted(repo, "profile")
+    j.append("profile", {"phases": {"setup": 0.01, "count": 0.03}, "shares": {"setup": 0.25, "count": 0.75},
+                         "amdahl": {"setup": 1.3, "count": 4.0}}, 1)
+    assert run(repo, "decide", "--exhausted", "--why", "the sieve is as good as it gets", "--phase", "count").exit_code == 0
+    result = run(repo, "decide", "--exhausted", "--why", "range() is already C", "--phase", "setup", "--json")
+    assert json.loads(result.output)["rule"] == "exhausted"
+    record = repo / "optim" / "primes"
+    for name in ("summary.md", "optimization_log.md"):
+        text = (record / name).read_text()
+        assert "Phase `count` declared exhausted (before the first iteration): the sieve is as good as it gets" in text
+        assert "Phase `setup` declared exhausted (before the first iteration): range() is already C" in text
+
+
+def test_finish_refuses_edits_no_iteration_tested(repo):
+    j = crafted(repo, "profile")
+    j.append("decide", {"stop": True, "rule": "declared", "reason": "r", "exhausted": False, "phase": None,
+                        "why": "w", "cumulative_speedup": None})
+    (repo / "primes.py").write_text("# an untested edit\n")
+    before = snapshot(repo)
+    assert_refused(run(repo, "finish"), 1, "uncommitted changes", "primes.py", "git stash push -u")
+    assert snapshot(repo) == before

@@ -51,12 +51,15 @@ def test_new_file_and_methods():
     patch = unified("pkg/new.py", None, src)
     (diff,) = codecost.parse_patch(patch)
     assert diff.old_path is None and diff.added == 5 and diff.removed == 0
-    assert codecost.touched_functions(None, src, diff) == [{"function": "A.m", "before": None, "after": 2}]
+    assert codecost.touched_functions(None, src, diff) == [{"function": "m", "before": None, "after": 2}]  # lizard's name
 
 
-def test_unparsable_source_gives_none():
-    (diff,) = codecost.parse_patch(unified("pkg/x.py", "def f(:\n", "def f():\n    pass\n"))
-    assert codecost.touched_functions("def f(:\n", "def f():\n    pass\n", diff) is None
+def test_a_language_lizard_does_not_read_gives_none_not_zero():
+    (diff,) = codecost.parse_patch(unified("notes/x.txt", "a\n", "b\n"))
+    assert codecost.touched_functions("a\n", "b\n", diff) is None
+    assert codecost.file_cost("notes/x.txt", "a\n", "b\n") == {
+        "file": "notes/x.txt", "measured": False, "nloc_before": None, "nloc_after": None,
+        "ccn_before": None, "ccn_after": None}
 
 
 def test_code_cost_replays_kept_patches_and_undoes_reverted(tmp_path):
@@ -78,3 +81,59 @@ def test_patch_that_does_not_apply_is_reported_not_raised(tmp_path):
     bad = next(r for r in rows if r["iteration"] == 3)
     assert bad["error"] and bad["complexity_before"] is None
     assert next(r for r in rows if r["iteration"] == 1)["error"] is None
+
+
+C_BEFORE = """\
+int count(const int *xs, int n) {
+    int c = 0;
+    for (int i = 0; i < n; i++)
+        c += xs[i];
+    return c;
+}
+
+int unchanged(void) { return 0; }
+"""
+
+C_AFTER = """\
+int count(const int *xs, int n) {
+    int c = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        c += xs[i] + xs[i + 1] + xs[i + 2] + xs[i + 3];
+    }
+    for (; i < n; i++) {
+        if (xs[i])
+            c += xs[i];
+    }
+    return c;
+}
+
+int unchanged(void) { return 0; }
+"""
+
+
+def test_lizard_cost_of_a_c_change(tmp_path):
+    patch = unified("src/count.c", C_BEFORE, C_AFTER)
+    (diff,) = codecost.parse_patch(patch)
+    assert codecost.touched_functions(C_BEFORE, C_AFTER, diff) == [{"function": "count", "before": 2, "after": 4}]
+    cost = codecost.file_cost("src/count.c", C_BEFORE, C_AFTER)
+    assert cost["measured"] and (cost["ccn_before"], cost["ccn_after"]) == (3, 5)
+    assert cost["nloc_before"] == 7 and cost["nloc_after"] == 12
+
+    # the same through code_cost, from a record whose snapshot is the C file (the archive layout)
+    from campaign.measure.baseline import write_archive
+
+    record = tmp_path / "record"
+    (record / "patches").mkdir(parents=True)
+    (record / "patches" / "iter-01-kept.patch").write_text(patch)
+    write_archive(record / "baseline_snapshot.tar.gz", [("src/count.c", C_BEFORE.encode(), 0o100644)])
+    events = [
+        {"schema": 1, "seq": 1, "type": "init", "iteration": None, "data": {"target": {"scope": ["src/*.c"]}}},
+        {"schema": 1, "seq": 2, "type": "think", "iteration": 1, "data": {}},
+        {"schema": 1, "seq": 3, "type": "implement", "iteration": 1, "data": {"patch": "patches/iter-01-kept.patch"}},
+        {"schema": 1, "seq": 4, "type": "log", "iteration": 1, "data": {"kept": True}},
+        {"schema": 1, "seq": 5, "type": "commit", "iteration": 1, "data": {"commit": "c1"}},
+    ]
+    (row,) = codecost.code_cost(record, events)
+    assert row["error"] is None and row["kept"] is True
+    assert (row["complexity_before"], row["complexity_after"]) == (2, 4)
+    assert (row["nloc_before"], row["nloc_after"]) == (7, 12) and row["not_measured"] == []

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "campaign"
 
 # Higher numbers may import lower ones; equal numbers only within one subpackage.
 LAYERS = {
-    "errors": 0, "vcs": 0,
+    "errors": 0, "vcs": 0, "contract": 0,
     "plugins": 1,
     "measure": 2,
     "loop": 3,

@@ -63,6 +63,12 @@ def _states():
     cases.append(("after decide, exhausted", J().started().iteration(1, kept=False, exhausted=True), Step.PROFILE))
     cases.append(("after decide, reverted", J().started().iteration(1, kept=False), Step.THINK))
     cases.append(("after skip", J().started().iteration(1, kept=False).add("skip", {"bottleneck": "hot"}, 1), Step.DECIDE))
+    cases.append(("after decide --stop between iterations", J().started().add("profile", {}, 1).add(
+        "decide", {"stop": True, "rule": "declared", "why": "out of time"}), Step.FINISH))
+    cases.append(("after a full case that passed at FINISH", J().started().iteration(1, stop=True).add(
+        "validate", {"passed": True}), Step.FINISH))
+    cases.append(("after a full case that differs at FINISH: fix it", J().started().iteration(1, stop=True).add(
+        "validate", {"passed": False}), Step.THINK))
     cases.append(("after finish", J().started().iteration(1, stop=True).add("finish", {}), Step.DONE))
     cases.append(("agent events never move the step", J().started().add("agent", {}), Step.PROFILE))
     return cases
@@ -118,3 +124,32 @@ def test_derive_tracks_kept_commits_cumulative_and_phases():
     assert state.cumulative == 1.8
     assert state.kept_count == 1 and len(state.finished_iterations) == 2
     assert state.skipped == ["hot"] and state.open_phases() == ["cold"]
+
+
+def test_a_failed_full_case_stays_due_until_a_later_check_passes():
+    j = J().started().iteration(1, stop=True).add("validate", {"passed": False, "case": "full"})
+    assert derive(j.events).full_case_failed
+    j.iteration(2, stop=True)
+    assert derive(j.events).full_case_failed  # the fix iteration's TEST still includes the full case
+    j.add("validate", {"passed": True, "case": "full"})
+    assert not derive(j.events).full_case_failed and next_step(j.events) is Step.FINISH
+
+
+def test_the_full_case_is_tested_at_every_third_kept_change_and_after_finish_found_it_wrong():
+    from campaign.loop.steps.try_change import cases_due
+
+    j = J().started()
+    due = []
+    for n in range(1, 8):  # every attempt kept but the 4th
+        j.add("profile", {"shares": {"hot": 1.0}}, n).add("think", {"predicted_speedup": 1.5}, n)
+        due.append(cases_due(derive(j.events), "fast", "full"))
+        kept = n != 4
+        j.add("plan", {"phase": "hot"}, n).add("implement", {}, n).add("test", {"passed": True}, n)
+        j.add("benchmark", {"speedup": 1.5, "vs_baseline": {"speedup": 1.5}}, n).add("log", {"kept": kept}, n)
+        j.add("commit" if kept else "revert", {"commit": f"c{n}"}, n).add("decide", {"stop": False}, n)
+    # kept before each attempt: 0, 1, 2 (3rd due), 3, 3, 4, 5 (6th due)
+    assert [len(d) for d in due] == [1, 1, 2, 1, 1, 1, 2]
+    assert cases_due(derive(j.events), "fast", "full", full=True) == ["fast", "full"]
+    assert cases_due(derive(j.events), "same", "same", full=True) == ["same"]
+    j.add("decide", {"stop": True}).add("validate", {"passed": False, "case": "full"})
+    assert cases_due(derive(j.events), "fast", "full") == ["fast", "full"]  # kept 6: not a 3rd, but FINISH failed it

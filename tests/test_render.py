@@ -51,7 +51,7 @@ def test_optimization_log_has_every_field_for_every_iteration():
         for field in ("Target", "Optimization", "Bottleneck", "Prediction", "Result", "Performance",
                       "Correctness", "Commit", "Surprise", "Notes"):
             assert f"**{field}:**" in block, (n, field)
-    assert "6.10x speedup (CI 5.90-6.30, faster) (cumulative: 6.00x over baseline" in text
+    assert "6.10x speedup (interval 5.90-6.30, faster) (cumulative: 6.00x over baseline" in text  # no level recorded: not called a CI
     assert "warm 8.0 ms" in text and "first call 10.0 ms" in text
     assert "**Correctness:** PASS" in text
     assert "**Correctness:** FAIL (reverted): n: expected 1, got 2" in text

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from campaign.cli import cli
-from campaign.review.report import collect, markdown_html, render_html
+from campaign.review.report import collect, format_text, markdown_html, render_html
 from records import DEFECTS, clean_record
 
 REPO = Path(__file__).resolve().parent.parent
@@ -224,3 +224,115 @@ def test_report_declares_a_policy_that_allows_no_script(tmp_path):
     assert policy["default-src"] == ["'none'"]
     assert "script-src" not in policy and "connect-src" not in policy
     assert head.index("Content-Security-Policy") < head.index("<style")
+
+
+# ---------------------------------------------------------------- what a reviewer needs first (issue 12, item 8)
+
+
+class SVG(HTMLParser):
+    """Every element of the page with its attributes, in order (the SVG marks included)."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+    def with_class(self, cls: str) -> list[dict[str, str | None]]:
+        return [a for _, a in self.elements if cls in (a.get("class") or "").split()]
+
+
+def _test_failed(b, record: Path, n: int, message: str) -> None:
+    """Turn iteration ``n`` of a written crafted record into a TEST failure (no benchmark, reverted)."""
+    b.find("test", n)["data"].update(passed=False, failures=[{"output": "total", "message": message}])
+    b.events.remove(b.find("benchmark", n))
+    b.find("log", n)["data"]["kept"] = False
+    b.find("commit", n).update(type="revert", data={"to_commit": "0000001abc", "reason": "test-failed", "patch": None})
+    for seq, event in enumerate(b.events, start=1):
+        event["seq"] = seq
+    (record / "journal.jsonl").write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in b.events))
+
+
+def test_headline_is_the_full_case_result(tmp_path):
+    b = clean_record()
+    b.find("finish", None)["data"]["validation"] = {"case": "full", "commit": "c4", "passed": True}
+    result = collect(b.write(tmp_path / "checked"))
+    html = render_html(result)
+    headline = html.split('id="headline"')[1].split("</div></div>")[0]
+    assert "2.8x" in headline and "<code>full</code>" in headline and "outputs match the baseline" in headline
+    assert format_text(result).splitlines()[1] == "full case full: 2.8x [2.6, 3] vs the baseline; outputs match the baseline's"
+
+    old = render_html(collect(clean_record().write(tmp_path / "older")))  # a finish without a validation
+    assert "outputs not checked at FINISH" in old.split('id="headline"')[1].split("</div></div>")[0]
+
+    failed = clean_record()
+    failed.events.remove(failed.find("finish", None))
+    failed.add("validate", None, case="full", commit="c4", passed=False, test_command=None,
+               failures=[{"output": "total", "message": "total: expected 10, got 11"}])
+    html = render_html(collect(failed.write(tmp_path / "failed")))
+    headline = html.split('id="headline"')[1].split("</div></div>")[0]
+    assert "DIFFER" in headline and "expected 10, got 11" in headline and "card headline bad" in html
+
+
+def test_every_failed_test_is_marked_and_cumulative_follows_kept_changes(tmp_path):
+    b = clean_record()
+    record = b.write(tmp_path / "r")
+    _test_failed(b, record, 3, "total: expected 1, got <2>")
+    html = render_html(collect(record))
+    dom = SVG(html)
+    assert len(dom.with_class("test-failed")) == 2  # the table's tag and the plot's mark, for iteration 3 only
+    assert "expected 1, got &lt;2&gt;" in html
+    row = html.split('id="iter-2"')[1].split("</tr>")[0]  # reverted: no cumulative of its own
+    assert row.count('class="num">–</td>') >= 1 and "1.71x" not in row
+    kept = dom.with_class("kept")
+    kept_points = [a for a in kept if "point" in (a.get("class") or "")]
+    level_after_1 = kept_points[0]["cy"]
+    reverted = next(a for t, a in dom.elements if t == "g" and a.get("class") == "point reverted")
+    following = dom.elements[dom.elements.index(("g", reverted)) + 2][1]  # its circle (after the <title>)
+    assert following["cy"] == level_after_1  # drawn at the level iteration 1 left, not below it
+
+
+def test_phase_bars_are_log_scale_so_a_100x_phase_stays_visible(tmp_path):
+    b = clean_record()
+    b.events.append({"schema": 1, "type": "profile", "iteration": None, "data": {
+        "phases": {"load": 0.2, "compute": 0.007}, "shares": {}, "top_functions": [], "lines": {}}})
+    dom = SVG(render_html(collect(b.write(tmp_path / "r"))))
+    bars = {(a["data-phase"], "after" if "after" in a["class"] else "before"): float(a["height"])
+            for a in dom.with_class("phase-bar")}
+    assert bars[("compute", "after")] > 0.1 * bars[("compute", "before")] and bars[("compute", "after")] > 20  # 1% (2 px) on a linear scale
+
+
+def test_each_iteration_patch_and_profile_open_in_the_page(tmp_path):
+    b = clean_record()
+    record = b.write(tmp_path / "r")
+    patch = record / "patches" / "iter-01-kept.patch"
+    patch.write_text(patch.read_text() + "+# <script>alert('patch')</script>\n")
+    html = render_html(collect(record))
+    section = html.split('id="patch-iter-1"')[1].split("</details>")[0]
+    assert "<pre>" in section and "diff --git a/pkg/core.py" in section
+    assert "&lt;script&gt;alert(&#39;patch&#39;)&lt;/script&gt;" in section and "<script>" not in html
+    profile = html.split('id="profile-iter-2"')[1].split("</details>")[0]
+    assert "compute" in profile and "0.37" in profile
+    assert 'href="#patch-iter-4"' in html  # linked from the iterations table
+    assert "Content-Security-Policy\" content=\"default-src 'none'" in html and html.count("<script") == 0
+
+
+def test_raw_html_in_a_log_stays_text():
+    html, _ = markdown_html("**Surprise:** <div onclick=x>hi</div>\n\n<div>\nblock\n</div>\n\n<!-- c -->\n", "log")
+    assert "<div" not in html and "<!--" not in html
+    assert "&lt;div onclick=x&gt;hi&lt;/div&gt;" in html and "&lt;div&gt;" in html
+
+
+def test_every_stopping_reason_and_exhausted_why_is_in_the_report(tmp_path):
+    b = clean_record()
+    b.find("decide", 2)["data"].update(exhausted=True, phase="load", why="every <path> is read once")
+    b.find("decide", 4)["data"].update(stop=True, rule="declared", reason="stopped by decision: out of time")
+    result = collect(b.write(tmp_path / "r"))
+    html = render_html(result)
+    stopping = html.split('id="stopping"')[1].split("</div>")[0]
+    assert "stopped by decision: out of time" in stopping
+    assert "Phase <code>load</code> declared exhausted (iteration 2): every &lt;path&gt; is read once" in stopping
+    text = format_text(result)
+    assert "stopped: stopped by decision: out of time" in text and "every <path> is read once" in text

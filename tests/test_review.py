@@ -37,7 +37,7 @@ def test_clean_record_has_no_finding_and_exits_0(clean_dir):
 
 def test_terminal_view_shows_table_calibration_and_cost(clean_dir):
     out = run("review", str(clean_dir)).output
-    for header in ("iter", "predicted", "measured [CI]", "verdict", "kept", "surprise"):
+    for header in ("iter", "predicted", "measured [interval]", "verdict", "kept", "surprise"):
         assert header in out
     assert "The cache never hit" in out
     assert "calibration: median measured/predicted" in out
@@ -53,13 +53,13 @@ def test_each_defect_trips_exactly_its_rule(rule, tmp_path):
     assert [(f.rule, f.iteration) for f in findings] == [(rule, DEFECT_ITERATION[rule])]
 
     result = run("review", str(record), "--json")
-    assert result.exit_code == 1
-    data = json.loads(result.output)
-    assert data["ok"] is False
+    assert result.exit_code == 4  # ExitCode.FINDINGS: distinct from a user error (1)
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["code"] == "review_findings"
     assert [f["rule"] for f in data["findings"]] == [rule]
 
     text = run("review", str(record))
-    assert text.exit_code == 1 and rule in text.output
+    assert text.exit_code == 4 and rule in text.output
 
 
 # ---------------------------------------------------------------- rule edges, on events alone

@@ -311,7 +311,7 @@ def test_demo_on_the_tiny_target(setup):
     assert Path(out["exported"]) == export / "sum"
     assert (export / "sum" / "journal.jsonl").read_bytes() == (workdir / "optim" / "sum" / "journal.jsonl").read_bytes()
     assert not (export / "sum" / ".lock").exists()
-    for name in ("summary.md", "optimization_log.md", "baseline_snapshot/work.py"):
+    for name in ("summary.md", "optimization_log.md", "baseline_snapshot.tar.gz"):
         assert (export / "sum" / name).exists(), name
     assert git(workdir, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert "sum/post-optimization" in git(workdir, "tag").split()

@@ -326,7 +326,9 @@ def playbook_log_answer(result: dict[str, Any]) -> dict[str, Any]:
     lo, hi = result["ci"]
     ratio = speedup / predicted
     verdict = result["verdict"]
-    measured = f"measured {speedup:.2f}x (95% CI {lo:.2f}-{hi:.2f}, verdict {verdict})"
+    from campaign.measure.stats import describe_interval
+
+    measured = f"measured {speedup:.2f}x ({describe_interval((lo, hi), result.get('ci_level'), result.get('ci_kind'))}, verdict {verdict})"
     if 1 / 1.1 <= ratio <= 1.1:
         surprise = f"None - predicted {predicted:.2f}x, {measured}: within 10% of the prediction."
     else:

@@ -73,6 +73,7 @@ def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "predicted": (it.think or {}).get("predicted_speedup"),
             "speedup": it.speedup,
             "ci": bench.get("ci"),
+            "ci_level": bench.get("ci_level"),
             "verdict": bench.get("verdict"),
             "test_passed": (it.test or {}).get("passed") if it.test else None,
             "kept": it.kept if it.done else None,
@@ -135,6 +136,9 @@ def log_result(state) -> dict[str, Any]:
         "verdict": bench.get("verdict"),
         "speedup": bench.get("speedup"),
         "ci": bench.get("ci"),
+        "ci_level": bench.get("ci_level"),
+        "ci_kind": bench.get("ci_kind"),
+        "policy": bench.get("policy"),
         "vs_baseline": bench.get("vs_baseline"),
         "phases": bench.get("phases"),
         "postmortem_required": stopping.postmortem_required(predicted, it.speedup, factor),
@@ -326,10 +330,12 @@ class Runner:
             first = (result["test"].get("failures") or [{}])[0].get("message", "") or ", ".join(named)
             self.say(f"[iter {n}] TEST FAILED: {first[:200]}")
         else:
-            lo, hi = bench.get("ci") or (0, 0)
+            from campaign.measure.stats import describe_interval
+
             cum = (bench.get("vs_baseline") or {}).get("speedup") or 0.0
             self.say(f"[iter {n}] BENCHMARK: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x "
-                     f"(CI {lo:.2f}-{hi:.2f}); vs baseline {cum:.2f}x")
+                     f"({describe_interval(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}); "
+                     f"vs baseline {cum:.2f}x")
 
     def _log(self, state, events) -> None:
         from campaign.loop.machine import Step

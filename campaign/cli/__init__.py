@@ -8,10 +8,11 @@ numpy, numba, scipy, git or jinja2 at module level.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
-from campaign.cli.common import CampaignError, main_guard  # noqa: F401 (re-exported)
+from campaign.cli.common import CampaignError, run_with_contract  # noqa: F401 (re-exported)
 
 # command name -> "module:function"; each module registers nothing on import
 COMMANDS: dict[str, str] = {
@@ -39,6 +40,8 @@ COMMANDS: dict[str, str] = {
     "report": "campaign.cli.review_cmds:report",
     # tuning
     "tune": "campaign.cli.tune_cmds:tune",
+    # agents that drive the loop themselves
+    "mcp": "campaign.cli.mcp_cmds:mcp",
 }
 
 
@@ -61,6 +64,14 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attr, None)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Every outcome follows the exit-code contract (``run_with_contract``), parser errors included."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        run_with_contract(lambda: super(LazyGroup, self).main(args, prog_name, complete_var, standalone_mode=False,
+                                                              **extra), as_json="--json" in argv)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="campaign")
@@ -74,4 +85,4 @@ def cli() -> None:
 
 
 def main() -> None:
-    main_guard(cli)
+    cli.main(prog_name="campaign")

@@ -1,7 +1,9 @@
-"""Pieces every command shares: the error type, ``--json`` and ``--dir``, output.
+"""Pieces every command shares: the error type, ``--json`` and ``--dir``, output, the exit-code contract.
 
-User mistakes raise ``CampaignError`` (one clear paragraph, a non-zero exit
-code, no traceback). ``exit_code=2`` is for "this step may not come next".
+User mistakes raise ``CampaignError`` (one clear paragraph, no traceback) with
+a stable ``code`` and an ``ExitCode`` (``campaign.contract``). ``run_with_contract``
+turns every outcome -- parser errors and crashes included -- into that exit
+code and, under ``--json``, into one JSON object on stdout (docs/contract.md).
 """
 
 from __future__ import annotations
@@ -9,19 +11,29 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import click
 
+from campaign.contract import SCHEMA_VERSION, ExitCode, error_payload
+
 
 class CampaignError(click.ClickException):
-    """A user-facing error: printed as one paragraph, exits with ``exit_code``."""
+    """A user-facing error: printed as one paragraph, exits with ``exit_code``; ``code`` names its kind."""
 
-    def __init__(self, message: str, exit_code: int = 1, data: dict[str, Any] | None = None):
+    def __init__(self, message: str, exit_code: int = ExitCode.USER_ERROR, data: dict[str, Any] | None = None,
+                 code: str = "user_error"):
         super().__init__(message)
         self.exit_code = exit_code
         self.data = data or {}
+        self.code = code
+
+    @classmethod
+    def from_user_error(cls, exc) -> "CampaignError":
+        """The CLI form of a library ``campaign.errors.UserError`` (same message, code, exit code, data)."""
+        return cls(exc.message, exit_code=exc.exit_code, data=exc.data, code=exc.code)
 
     def show(self, file=None) -> None:  # click prints "Error: <message>"
         click.echo(f"error: {self.format_message()}", err=True)
@@ -45,30 +57,68 @@ def dir_option(func: Callable) -> Callable:
 
 
 def emit(result: dict[str, Any], as_json: bool, text: str | Callable[[dict[str, Any]], str]) -> None:
-    """Print ``result`` as JSON or as human text (a string or a formatter)."""
+    """Print ``result`` as JSON (stamped with ``schema_version``) or as human text (a string or a formatter)."""
     if as_json:
-        click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+        click.echo(json.dumps({"ok": True, **result, "schema_version": SCHEMA_VERSION}, indent=2, sort_keys=True,
+                              default=str))
     else:
         click.echo(text(result) if callable(text) else text)
 
 
-def main_guard(group: click.Group) -> None:
-    """Run the group; turn a ``--json`` CampaignError into a JSON error object too."""
+def emit_failure(result: dict[str, Any], as_json: bool, text: str | Callable[[dict[str, Any]], str], code: str,
+                 message: str, exit_code: int) -> NoReturn:
+    """A command that ran but whose outcome is a failure (TEST failed, review findings): print, then exit.
+
+    Under ``--json`` the whole result goes out with ``ok`` false, ``code`` and ``message``; the text form
+    prints as usual, then one ``error:`` line on stderr.
+    """
+    if as_json:
+        click.echo(json.dumps(error_payload(code, message, **result), indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(text(result) if callable(text) else text)
+    click.echo(f"error: {message}", err=True)
+    sys.exit(exit_code)
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, sort_keys=True, default=str))
+
+
+def run_with_contract(invoke: Callable[[], Any], as_json: bool) -> NoReturn:
+    """Run a click invocation (``standalone_mode=False``) and exit with the code its outcome calls for."""
     try:
-        code = group.main(standalone_mode=False)
+        code = invoke()
     except CampaignError as exc:
-        if "--json" in sys.argv:
-            click.echo(json.dumps({"ok": False, "error": exc.format_message(), **exc.data}, default=str))
+        if as_json:
+            _print_json(error_payload(exc.code, exc.format_message(), **exc.data))
         exc.show()
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # the parser: unknown option, bad value, bad choice, missing argument
+        if as_json:
+            command = exc.ctx.command_path if exc.ctx is not None else None
+            _print_json(error_payload("usage_error", exc.format_message(), command=command))
+        exc.show()
+        sys.exit(ExitCode.USAGE)
     except click.exceptions.Abort:
+        if as_json:
+            _print_json(error_payload("interrupted", "aborted (Ctrl-C); `campaign status` says how to continue"))
         click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:  # e.g. a file click could not open
+        if as_json:
+            _print_json(error_payload("user_error", exc.format_message()))
         exc.show()
-        sys.exit(exc.exit_code)
+        sys.exit(ExitCode.USER_ERROR)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: keep the traceback (stderr), still honour the contract
+        message = (f"internal error: {type(exc).__name__}: {exc}. This is a bug in campaign; the traceback is "
+                   f"on stderr. The journal is append-only: `campaign status` shows where the campaign stands.")
+        if as_json:
+            _print_json(error_payload("internal_error", message))
+        traceback.print_exc(file=sys.stderr)
+        click.echo(f"error: {message}", err=True)
+        sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -77,22 +127,14 @@ def user_errors(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from campaign.errors import UserError
+        from campaign.errors import as_user_error
 
         try:
             return func(*args, **kwargs)
-        except UserError as exc:
-            raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
         except Exception as exc:
-            target_module = sys.modules.get("campaign.plugins.target")  # raised only if imported: keep start-up lean
-            if target_module is not None and isinstance(exc, target_module.TargetError):
-                raise CampaignError(str(exc)) from None
-            if type(exc).__name__ == "GitCommandError":  # GitPython, not imported here (start-up time)
-                detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
-                raise CampaignError(
-                    f"git failed: {detail}. The journal is intact; fix the repository state and run "
-                    f"`campaign status` to see how to continue."
-                ) from None
-            raise
+            user_error = as_user_error(exc)  # a UserError, a target that cannot load, git's own failure
+            if user_error is None:
+                raise  # a bug: run_with_contract reports it (exit 70, traceback on stderr)
+            raise CampaignError.from_user_error(user_error) from None
 
     return wrapper

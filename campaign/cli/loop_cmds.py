@@ -1,9 +1,10 @@
 """The loop, step by step: thin click commands over ``campaign.loop.session``.
 
 Each command parses, calls one library function, prints (``--json``: one
-JSON object). Exit codes: 0 ok; 1 a user error or a failed TEST (the
-message says what to do); 2 this step may not come next (the message names
-the step due and its exact command). ``campaign status`` is the compass.
+JSON object). Exit codes (``campaign.contract.ExitCode``): 0 ok; 1 a user
+error (the message says what to do); 2 this step may not come next (the
+message names the step due and its exact command); 3 TEST failed.
+``campaign status`` is the compass.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any, Callable
 
 import click
 
-from campaign.cli.common import dir_option, emit, json_option
+from campaign.contract import ExitCode
+from campaign.cli.common import dir_option, emit, emit_failure, json_option
 from campaign.cli.common import user_errors as _errors
 
 
@@ -66,8 +68,9 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, workspace, as_
 
     Checks that the workload runs, tags <name>/pre-optimization, creates and
     switches to branch optimization/<name>, snapshots the scope files, records
-    the baseline (optim/<name>/baseline.json), writes AGENTS.md and commits
-    the record as the start commit. Refuses a dirty working tree.
+    the baseline (optim/<name>/baseline.json), writes AGENTS.md and SKILL.md
+    (for coding agents) and commits the record as the start commit. Refuses a
+    dirty working tree.
 
     Example: campaign init --target campaign.toml --goal-speedup 3
     """
@@ -91,7 +94,7 @@ def _status_text(r: dict[str, Any]) -> str:
     lines = [f"campaign {r['name']} (target {r['target']}, goal {_x(r['goal_speedup'])}, "
              f"cap {r['max_iterations']} iterations) - {'FINISHED' if r['finished'] else 'iteration ' + str(r['iteration'])}"]
     lines.append(f"cumulative speedup: {_x(r['cumulative_speedup'])}"
-                 + (f" (CI {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
+                 + (f" (interval {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
                  + f"; {r['iterations_done']} iteration(s) done, {r['kept']} kept")
     for it in r["iterations"]:
         if it["kept"] is None:
@@ -113,7 +116,7 @@ def _status_text(r: dict[str, Any]) -> str:
         lines.append(f"running: `{command_line(running.get('argv') or [])}` (pid {running.get('pid')}, since "
                      f"{running.get('since')}); wait for it to finish, then run `campaign status` again.")
     if r.get("recovery"):
-        lines.append(f"after a crash: {r['recovery']}")
+        lines.append(f"{'note' if r['recovery'].startswith('FINISH refused') else 'after a crash'}: {r['recovery']}")
     lines.append(_next_line(r))
     return "\n".join(lines)
 
@@ -226,7 +229,7 @@ def try_(full, name, workspace, as_json):
     target's scope, compares the outputs with the baseline's (per-output
     tolerances) and runs the target's test command; when TEST passes,
     benchmarks the candidate against the last kept commit and the baseline,
-    interleaved. Exit code 1 when TEST fails (then `campaign log` reverts).
+    interleaved. Exit code 3 when TEST fails (then `campaign log` reverts).
     """
     result = _open(workspace, name).try_change(full=full, progress=_progress(as_json))
 
@@ -241,19 +244,22 @@ def try_(full, name, workspace, as_json):
                 reasons.append(f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}")
             return f"TEST FAILED: {'; '.join(r for r in reasons if r)}\n" + _next_line(r)
         b = r["benchmark"]
-        ci = b["ci"]
+        from campaign.measure.stats import describe_interval
+
         vs = b["vs_baseline"]
         line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {_x(b['speedup'])} vs last kept "
-                f"(CI {ci[0]:.2f}-{ci[1]:.2f}); {_x(vs['speedup'])} vs baseline")
+                f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'))}); {_x(vs['speedup'])} vs baseline")
+        if b.get("policy") and b["verdict"] not in ("faster", "slower"):
+            line += f"; policy: {b['policy']}"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
         return line + "\n" + _next_line(r)
 
-    emit(result, as_json, text)
     if not result["ok"]:
-        click.echo("error: TEST failed: the change will be reverted at LOG (its diff is kept in patches/). "
-                   f"Run: {result['next']['command']}", err=True)
-        click.get_current_context().exit(1)
+        emit_failure(result, as_json, text, "test_failed",
+                     "TEST failed: the change will be reverted at LOG (its diff is kept in patches/). "
+                     f"Run: {result['next']['command']}", ExitCode.TEST_FAILED)
+    emit(result, as_json, text)
 
 
 # -- log ----------------------------------------------------------------------------
@@ -298,7 +304,10 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 @click.option("--exhausted", is_flag=True,
               help="Declare the current bottleneck (the plan's phase) exhausted; needs --why. The campaign stops "
                    "when every phase with >5% share is exhausted, otherwise it re-profiles.")
-@click.option("--why", default=None, help="Why the bottleneck is exhausted.")
+@click.option("--stop", is_flag=True,
+              help="Stop the campaign now (out of time, the goal changed); needs --why. Recorded and rendered; "
+                   "FINISH is then due. Also allowed between iterations.")
+@click.option("--why", default=None, help="Why the bottleneck is exhausted, or why you stop (with --stop).")
 @click.option("--phase", default=None,
               help="With --exhausted between iterations (PROFILE/THINK due): the phase you have no idea left for "
                    "(default: the largest open phase).")
@@ -306,13 +315,15 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 @dir_option
 @json_option
 @_errors
-def decide(exhausted, why, phase, name, workspace, as_json):
+def decide(exhausted, stop, why, phase, name, workspace, as_json):
     """DECIDE: apply the stopping rules (goal, 3 iterations under 5%, iteration cap, exhausted).
 
     Also allowed between iterations as `decide --exhausted --why T [--phase P]`:
     declare that you have no idea left for a phase instead of inventing a change.
+    `decide --stop --why T` ends the campaign for a reason of yours (out of
+    time, the goal changed): recorded, rendered, then `campaign finish`.
     """
-    result = _open(workspace, name).decide(exhausted, why, phase)
+    result = _open(workspace, name).decide(exhausted, why, phase, stop)
     emit(result, as_json, lambda r: f"{'STOP' if r['stop'] else 'continue'} ({r['rule']}): {r['reason']}\n" + _next_line(r))
 
 
@@ -334,11 +345,18 @@ def skip(why, name, workspace, as_json):
 @json_option
 @_errors
 def finish(name, workspace, as_json):
-    """FINISH: full case vs the pre-optimization tag, tag <name>/post-optimization, merge back."""
+    """FINISH: TEST and benchmark of the full case vs the baseline, tag <name>/post-optimization, merge back.
+
+    A full case whose outputs differ from the baseline's refuses the finish
+    (exit code 3, the output named): nothing is tagged or merged, and the fix
+    is a new iteration (THINK is due).
+    """
     result = _open(workspace, name).finish(progress=_progress(as_json))
     emit(result, as_json, lambda r: (
-        f"finished: {_x(r['final_speedup'])} over baseline; full case {_x((r['full'] or {}).get('speedup'))} "
-        f"vs the pre-optimization tag; tagged {r['post_tag']}, merged into {r['merged_into']}"))
+        f"finished: {_x(r['final_speedup'])} over baseline; full case "
+        + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")
+        + f"{_x((r['full'] or {}).get('speedup'))} vs the pre-optimization tag; "
+        f"tagged {r['post_tag']}, merged into {r['merged_into']}"))
 
 
 @click.command("render")

@@ -21,25 +21,34 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
               help="Target: built-in name, module:Class or a campaign.toml (default: campaign.toml in the repo, "
                    "else the only campaign under optim/).")
 @click.option("--instructions", is_flag=True, help="Also count instructions under valgrind (slow, deterministic).")
-@click.option("--max-blocks", type=click.IntRange(3, 1000), default=30, show_default=True,
-              help="Most interleaved blocks (each runs both commits twice in fresh processes).")
-@click.option("--budget", "budget_s", type=float, default=120.0, show_default=True,
-              help="Seconds to spend measuring before deciding with what there is.")
+@click.option("--max-blocks", type=click.IntRange(2, 1000), default=None,
+              help="Most interleaved blocks (each runs both commits twice in fresh processes). [default: 30]")
+@click.option("--min-blocks", type=click.IntRange(1, 1000), default=None, help="First look at the data. [default: 3]")
+@click.option("--budget", "budget_s", type=float, default=None,
+              help="Seconds to spend measuring before deciding with what there is. [default: 120]")
+@click.option("--min-effect", type=float, default=None,
+              help="Smallest effect worth resolving, e.g. 0.02 for 2%: below it the verdict is `same`. [default: 0.02]")
+@click.option("--alpha", type=float, default=None,
+              help="Chance that identical code is called faster or slower, over the whole benchmark. [default: 0.01]")
 @dir_option
 @json_option
-def compare(old: str, new: str, case: str | None, target_spec: str | None, instructions: bool, max_blocks: int,
-            budget_s: float, workspace: Path, as_json: bool) -> None:
+def compare(old: str, new: str, case: str | None, target_spec: str | None, instructions: bool,
+            max_blocks: int | None, min_blocks: int | None, budget_s: float | None, min_effect: float | None,
+            alpha: float | None, workspace: Path, as_json: bool) -> None:
     """Benchmark commit NEW against commit OLD (interleaved, fresh processes, temporary worktrees).
 
     Prints a per-phase table, the verdict (faster / slower / same /
-    inconclusive) and the 95% confidence interval of NEW's speedup over OLD.
+    inconclusive), the confidence interval that decided it (with its level)
+    and the measured noise. Defaults come from [measure] in campaign.toml or
+    [tool.campaign.measure] in pyproject.toml; flags override them.
     """
     from campaign.measure.compare import CompareError, compare_commits, format_comparison
 
     progress = None if as_json else (lambda line: click.echo(line, err=True))
     try:
         result = compare_commits(workspace, old, new, case=case, target_spec=target_spec, instructions=instructions,
-                                 max_blocks=max_blocks, budget_s=budget_s, progress=progress)
+                                 max_blocks=max_blocks, budget_s=budget_s, progress=progress,
+                                 settings={"min_blocks": min_blocks, "min_effect": min_effect, "alpha": alpha})
     except CompareError as exc:
         raise CampaignError(str(exc)) from None
     emit(result, as_json, format_comparison)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from campaign.cli.common import CampaignError, emit, json_option
+from campaign.cli.common import CampaignError, emit, emit_failure, json_option
+from campaign.contract import ExitCode
+from campaign.errors import RecordReadError
 
 _RECORD = click.argument("record_dir", type=click.Path(path_type=Path))
 
@@ -19,7 +20,7 @@ def _collect(record_dir: Path) -> dict:
     try:
         return collect(record_dir)
     except RecordError as exc:
-        raise CampaignError(str(exc)) from exc
+        raise CampaignError.from_user_error(RecordReadError(str(exc))) from exc
 
 
 @click.command()
@@ -27,7 +28,7 @@ def _collect(record_dir: Path) -> dict:
 @json_option
 @click.pass_context
 def review(ctx: click.Context, record_dir: Path, as_json: bool) -> None:
-    """Check a campaign record against the method; exit 1 when a rule is broken.
+    """Check a campaign record against the method; exit 4 when a rule is broken.
 
     Prints the iterations (prediction, result, verdict, kept, Surprise), the
     findings with their iteration, the prediction calibration and what each
@@ -36,11 +37,11 @@ def review(ctx: click.Context, record_dir: Path, as_json: bool) -> None:
     from campaign.review.report import format_text
 
     result = _collect(record_dir)
-    emit(result, as_json, format_text)
     if result["findings"]:
-        # sys.exit, not ctx.exit: main_guard runs click with standalone_mode=False,
-        # where ctx.exit's code is returned by main() and would be lost.
-        sys.exit(1)
+        emit_failure(result, as_json, format_text, "review_findings",
+                     f"the record breaks the method's rules: {len(result['findings'])} finding(s) (listed above)",
+                     ExitCode.FINDINGS)
+    emit(result, as_json, format_text)
 
 
 @click.command()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from campaign.cli.common import dir_option, emit, json_option
+from campaign.cli.common import dir_option, emit, emit_failure, json_option
+from campaign.contract import ExitCode
 from campaign.cli.common import user_errors as _errors
 
 
@@ -60,9 +60,10 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
                           resume, _say, agent_timeout)
     if result.get("finished"):
         remember_trusted(Path(result["record"]))
-    emit(result, as_json, _summary_text)
     if result.get("interrupted"):
-        sys.exit(130)
+        emit_failure(result, as_json, _summary_text, "interrupted",
+                     "interrupted: `campaign run --resume` continues where it stopped", ExitCode.INTERRUPTED)
+    emit(result, as_json, _summary_text)
 
 
 @click.command("demo")
@@ -106,11 +107,12 @@ def replay(record_dir, iterations, trust, keep_workspace, as_json):
     """Rebuild a campaign from its record and re-verify every attempt (TEST + BENCHMARK).
 
     Exit code 0 only when every verdict matches the recorded one and the logs
-    re-render identically.
+    re-render identically; 4 otherwise.
     """
     from campaign.review.replay import format_table, replay as do_replay
 
     result = do_replay(record_dir, iterations, trust, _say, keep_workspace)
-    emit(result, as_json, format_table)
     if not result["ok"]:
-        sys.exit(1)
+        emit_failure(result, as_json, format_table, "replay_mismatch",
+                     "the replay disagrees with the record (see the rows marked NO)", ExitCode.FINDINGS)
+    emit(result, as_json, format_table)

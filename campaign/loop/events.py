@@ -48,22 +48,41 @@ benchmark   case, verdict (faster|slower|same|inconclusive), speedup
             "instructions"), blocks, samples {a: [...], b: [...]},
             full (the same object for the full-scale case, or null),
             environment; also noise_floor, min_effect, notes [str] and
-            vs_baseline.verdict (from campaign.measure.bench)
+            vs_baseline.verdict (from campaign.measure.bench); since the
+            t-interval rule: ci_level (the level of ci; null when ci is
+            not a confidence interval) and ci_kind ("ci" or "range": an
+            overwhelming win's block range), the same in vs_baseline and
+            full; noise {run_noise, block_sd, drift}, load {blocks [{load,
+            cpus, steal, busy}], note}, stop_reason, needed (str or null),
+            blocks_needed, seconds_needed, block_cost, policy (what LOG
+            does with same/inconclusive)
 log         surprise (non-empty; "None" allowed), notes, postmortem
             {why, lesson} or null, kept (bool), keep_reason (str or null)
 commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
             the start commit, whose iteration is null)
 revert      to_commit, reason (test-failed|slower|not-faster|out-of-scope|
             agent-failed), patch
-decide      stop (bool), rule (goal|diminishing|cap|exhausted|none), reason,
-            exhausted (bool: `decide --exhausted`), phase (the phase declared
-            exhausted, or null), why (or null), cumulative_speedup
+decide      stop (bool), rule (goal|diminishing|cap|exhausted|declared|none),
+            reason, exhausted (bool: `decide --exhausted`), phase (the phase
+            declared exhausted, or null), why (the --why text of
+            --exhausted or --stop, or null), cumulative_speedup; rule
+            `declared` is `decide --stop --why T` (iteration null between
+            iterations)
 skip        bottleneck, why, failed_attempts
 tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
 agent       step, request (relative path), answer (relative path), attempts,
             error (null or the last validation error), stderr (relative path)
+validate    (campaign-level, written by FINISH before the merge) case, commit
+            (the tree checked: the last kept commit), passed, failures
+            [{output, expected, actual, tolerance, message, case}],
+            test_command {cmd, rc, passed, tail} or null: the full case's
+            TEST against the baseline's outputs. Failed: THINK is due (fix it
+            in a new iteration, whose TEST includes the full case); passed:
+            FINISH goes on
 finish      post_tag, merged_into, final_speedup, ci, full (benchmark of the
-            full case vs the pre-optimization tag), dominant_phase
+            full case vs the pre-optimization tag), dominant_phase,
+            validation ({case, commit, passed}: the full-case TEST that
+            preceded it; absent in records made before FINISH checked outputs)
 """
 
 from __future__ import annotations
@@ -86,6 +105,7 @@ EVENT_TYPES = (
     "skip",
     "tune",
     "agent",
+    "validate",
     "finish",
 )
 

@@ -23,12 +23,15 @@ the first matching row wins::
     decide       kept or exhausted          PROFILE  (the profile is stale / look elsewhere)
     decide       always                     THINK
     skip         always                     DECIDE
+    validate     passed                     FINISH   (the full case is correct: tag and merge)
+    validate     failed                     THINK    (the full case differs: fix it in a new iteration)
     finish       always                     DONE
 
 ``agent`` and ``tune`` events record work inside a step and never move it.
 Between iterations (PROFILE or THINK due) ``decide --exhausted`` may declare a
 phase exhausted without a new attempt: an agent with no idea left says so
-instead of inventing a change.
+instead of inventing a change; ``decide --stop --why`` ends the campaign for a
+written reason (FINISH is then due).
 Which commands may run when a step is due is ``ALLOWED`` (re-profiling while
 THINK is due is allowed; ``skip`` is allowed at PROFILE/THINK when the
 stopping rules permit it).
@@ -119,6 +122,7 @@ class State:
     cumulative: float | None = None  # vs baseline, of the last kept iteration
     cumulative_ci: list[float] | None = None
     finish: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None  # the latest full-case TEST at FINISH (``validate`` event)
     last_event: dict[str, Any] | None = None
     step: Step = Step.INIT
 
@@ -133,6 +137,11 @@ class State:
     @property
     def finished_iterations(self) -> list[Iteration]:
         return [it for it in self.iterations if it.done]
+
+    @property
+    def full_case_failed(self) -> bool:
+        """FINISH found the full case wrong and no later check passed: the next TEST includes the full case."""
+        return bool(self.validation) and not self.validation.get("passed")
 
     @property
     def kept_count(self) -> int:
@@ -206,13 +215,15 @@ TRANSITIONS: tuple[tuple[str, Condition, Step], ...] = (
     ("decide",    _kept_or_exhausted,  Step.PROFILE),
     ("decide",    _always,             Step.THINK),
     ("skip",      _always,             Step.DECIDE),
+    ("validate",  _test_passed,        Step.FINISH),
+    ("validate",  _test_failed,        Step.THINK),
     ("finish",    _always,             Step.DONE),
 )
 
 # which commands may run while a step is due
 ALLOWED: dict[Step, tuple[str, ...]] = {
     Step.INIT: ("init",),
-    Step.PROFILE: ("profile", "skip", "decide"),  # decide: only `--exhausted` (no new idea for a phase)
+    Step.PROFILE: ("profile", "skip", "decide"),  # decide: only `--exhausted` or `--stop`
     Step.THINK: ("think", "profile", "skip", "decide"),
     Step.PLAN: ("plan",),
     Step.TRY: ("try",),
@@ -234,7 +245,7 @@ DESCRIPTIONS: dict[Step, str] = {
     Step.COMMIT: "COMMIT (the LOG kept the change but the commit was interrupted)",
     Step.REVERT: "REVERT (the LOG rejected the change but the revert was interrupted)",
     Step.DECIDE: "DECIDE (apply the stopping rules)",
-    Step.FINISH: "FINISH (full-case validation, post-optimization tag, merge)",
+    Step.FINISH: "FINISH (full-case TEST and benchmark against the baseline, post-optimization tag, merge)",
     Step.DONE: "nothing: the campaign is finished",
 }
 
@@ -272,6 +283,8 @@ def derive(events: list[dict[str, Any]]) -> State:
                 current.skip = data
         elif kind == "finish":
             state.finish = data
+        elif kind == "validate":
+            state.validation = data
         elif kind == "decide":
             if current is not None:
                 current.decide = data

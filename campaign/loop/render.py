@@ -26,10 +26,35 @@ def _x(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}x"
 
 
-def _ci(ci: list[float] | tuple[float, float] | None) -> str:
+def _ci(ci: list[float] | tuple[float, float] | None, level: float | None = None, kind: str | None = None) -> str:
+    """A confidence interval is called one only with its level; an interval of unknown kind (old records) is not."""
     if not ci or ci[0] is None or ci[1] is None:
-        return "CI n/a"
-    return f"CI {ci[0]:.2f}-{ci[1]:.2f}"
+        return "no interval"
+    if kind == "range":
+        return f"every block {ci[0]:.2f}-{ci[1]:.2f}, overwhelming"
+    if level:
+        from campaign.measure.stats import format_level
+
+        return f"{format_level(level)} CI {ci[0]:.2f}-{ci[1]:.2f}"
+    return f"interval {ci[0]:.2f}-{ci[1]:.2f}"
+
+
+def _measurement(bench: dict[str, Any]) -> str | None:
+    """How the verdict was reached: blocks, the noise as it is, the machine's load, the inconclusive policy."""
+    if not any(k in bench for k in ("policy", "noise", "load")):
+        return None  # recorded before these were kept
+    parts = [f"{bench.get('blocks')} blocks ({_text(bench.get('stop_reason'), 'stopped')})"]
+    noise = bench.get("noise") or {}
+    if noise.get("run_noise") is not None:
+        parts.append(f"noise: runs of the same code vary by {noise['run_noise']:.1%} (sd), block ratios by "
+                     f"{(noise.get('block_sd') or 0):.1%}, drift {(noise.get('drift') or 0):.1%}")
+    if bench.get("needed"):
+        parts.append(bench["needed"])
+    if (bench.get("load") or {}).get("note"):
+        parts.append(bench["load"]["note"])
+    if bench.get("policy"):
+        parts.append(f"policy: {bench['policy']}")
+    return "; ".join(parts)
 
 
 def _ms(seconds: float | None) -> str:
@@ -55,8 +80,9 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         vs_base = bench.get("vs_baseline") or {}
         cumulative = vs_base.get("speedup") if vs_base.get("speedup") is not None else bench.get("cumulative_speedup")
         result = (
-            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'))}, {bench.get('verdict')}) "
-            f"(cumulative: {_x(cumulative)} over baseline, {_ci(vs_base.get('ci'))})"
+            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}, {bench.get('verdict')}) "
+            f"(cumulative: {_x(cumulative)} over baseline, "
+            f"{_ci(vs_base.get('ci'), vs_base.get('ci_level'), vs_base.get('ci_kind'))})"
         )
         cand = bench.get("candidate") or {}
         ref = bench.get("reference") or {}
@@ -66,7 +92,9 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         )
         full = bench.get("full")
         if full:
-            result += f"; full case: {_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')})"
+            result += (f"; full case: {_x(full.get('speedup'))} "
+                       f"({_ci(full.get('ci'), full.get('ci_level'), full.get('ci_kind'))}, "
+                       f"{full.get('verdict')})")
     else:
         cumulative = None
         result = "not measured (TEST failed)" if test and not test.get("passed") else "not measured yet"
@@ -114,6 +142,7 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         "bottleneck": _text(plan.get("bottleneck")),
         "prediction": f"{_x(think.get('predicted_speedup'))} — {_text(think.get('hypothesis'))}",
         "result": result,
+        "measurement": _measurement(bench) if bench else None,
         "performance": performance,
         "correctness": correctness,
         "commit": commit,
@@ -138,6 +167,50 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
     }
 
 
+def _last_kept_level(state: State) -> float | None:
+    kept = [it for it in state.iterations if it.kept and it.benchmark]
+    return ((kept[-1].benchmark.get("vs_baseline") or {}).get("ci_level")) if kept else None
+
+
+def decision_views(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every written decision, in order: phases declared exhausted, bottlenecks skipped, stops by decision. Pure."""
+    out, iterations = [], 0
+    for event in events:
+        kind, data, n = event["type"], event["data"], event.get("iteration")
+        if kind == "think":
+            iterations += 1
+        when = f"iteration {n}" if n is not None else (
+            f"after iteration {iterations}" if iterations else "before the first iteration")
+        if kind == "decide" and data.get("rule") == "declared":
+            out.append({"kind": "stop", "when": when, "text": f"Stopped by decision ({when}): {_text(data.get('why'))}"})
+        elif kind == "decide" and data.get("exhausted"):
+            out.append({"kind": "exhausted", "when": when, "text": (
+                f"Phase `{_text(data.get('phase'))}` declared exhausted ({when}): {_text(data.get('why'))}")})
+        elif kind == "skip":
+            out.append({"kind": "skip", "when": when, "text": (
+                f"Bottleneck `{_text(data.get('bottleneck'))}` skipped after {data.get('failed_attempts')} failed "
+                f"attempts ({when}): {_text(data.get('why'))}")})
+    return out
+
+
+def full_case_view(finish: dict[str, Any], validation: dict[str, Any] | None) -> dict[str, str]:
+    """What the summary says about the full case: "validation" only when FINISH checked its outputs. Pure."""
+    full = finish.get("full") or {}
+    bench = (f"{_x(full.get('speedup'))} ({_ci(full.get('ci'), full.get('ci_level'), full.get('ci_kind'))}, "
+             f"{full.get('verdict')}, case {full.get('case')})")
+    checked = finish.get("validation") or {}
+    if finish and checked.get("passed"):
+        return {"full_label": "Full-scale validation", "full": (
+            f"outputs of case `{checked.get('case')}` match the baseline's within the tolerances; speedup {bench}")}
+    if finish:
+        return {"full_label": "Full-case benchmark (outputs not checked at FINISH)", "full": bench if full else "not run"}
+    if validation and not validation.get("passed"):
+        from campaign.loop.steps.finish import full_case_failure
+
+        return {"full_label": "Full-case check", "full": f"FAILED at FINISH, nothing merged: {full_case_failure(validation)}"}
+    return {"full_label": "Full-case check", "full": "not run yet (FINISH runs it before the merge)"}
+
+
 def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The templates' data, derived from the journal. Pure."""
     state = derive(events)
@@ -150,7 +223,7 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     profile = state.last_profile or {}
     shares = profile.get("shares") or {}
     dominant = sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
-    last_decide = next((it.decide for it in reversed(state.iterations) if it.decide), None)
+    last_decide = next((e["data"] for e in reversed(events) if e["type"] == "decide"), None)
     finish = state.finish or {}
     if finish:
         stopping = _text((last_decide or {}).get("reason"), "finished")
@@ -160,7 +233,6 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
         stopping = f"not stopped yet (next: {DESCRIPTIONS[state.step]})"
     final = finish.get("final_speedup", state.cumulative)
     final_ci = finish.get("ci", state.cumulative_ci)
-    full = finish.get("full") or {}
     return {
         "name": state.name or "(uninitialised)",
         "target": _text(target.get("name") if isinstance(target, dict) else target),
@@ -180,11 +252,12 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "iterations": [_iteration_view(it, state, tunes.get(it.n)) for it in state.iterations],
         "final": _x(final),
-        "final_ci": _ci(final_ci),
-        "full": f"{_x(full.get('speedup'))} ({_ci(full.get('ci'))}, {full.get('verdict')}, case {full.get('case')})" if full else "not run yet",
+        "final_ci": _ci(final_ci, finish.get("ci_level") or _last_kept_level(state)),
+        **full_case_view(finish, state.validation),
         "dominant": [{"name": k, "share": _pct(v)} for k, v in dominant],
         "dominant_iteration": state.last_profile_iteration,
         "stopping": _text(stopping),
+        "decisions": decision_views(events),
         "finished": bool(finish),
         "post_tag": _text(finish.get("post_tag")),
         "merged_into": _text(finish.get("merged_into")),

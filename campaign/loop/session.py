@@ -89,8 +89,9 @@ class Campaign(CampaignContext):
             lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
         return _log.log(self, surprise, notes, why, lesson, keep)
 
-    def decide(self, exhausted: bool = False, why: str | None = None, phase: str | None = None) -> dict[str, Any]:
-        return _decide.decide(self, exhausted, why, phase)
+    def decide(self, exhausted: bool = False, why: str | None = None, phase: str | None = None,
+               stop: bool = False) -> dict[str, Any]:
+        return _decide.decide(self, exhausted, why, phase, stop)
 
     def skip(self, why: str) -> dict[str, Any]:
         return _decide.skip(self, why)

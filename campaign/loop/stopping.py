@@ -12,6 +12,10 @@ The campaign stops at DECIDE when ANY of these holds (checked in this order):
                  latest profile's runtime has been declared exhausted
                  (``campaign decide --exhausted``) or skipped (``campaign skip``).
 
+Besides the rules, a person or an agent may stop with a written reason
+(``campaign decide --stop --why T``: out of time, the goal changed): rule
+``declared``, the reason being their words (``declared_stop``).
+
 Skipping a bottleneck (``skip_allowed``) needs ``skip_after`` (3) failed
 attempts on it: iterations whose PLAN named that phase and that were not kept.
 """
@@ -42,7 +46,7 @@ class Attempt:
 @dataclass(frozen=True)
 class Decision:
     stop: bool
-    rule: str  # goal | diminishing | cap | exhausted | none
+    rule: str  # goal | diminishing | cap | exhausted | declared | none
     reason: str
     notes: list[str] = field(default_factory=list)
 
@@ -108,6 +112,11 @@ def amdahl_bound(share: float) -> float:
     if share >= 1.0:
         return float("inf")
     return 1.0 / (1.0 - max(0.0, share))
+
+
+def declared_stop(why: str) -> Decision:
+    """A stop that no rule forced: the campaign ends for the reason given (``decide --stop --why``)."""
+    return Decision(True, "declared", f"stopped by decision: {why}")
 
 
 def decide(

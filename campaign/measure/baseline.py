@@ -9,10 +9,14 @@ record folder:
   environment (machine, library versions, load);
 * ``baseline_results/<case>.json`` - the case's outputs alone (what TEST
   compares against);
-* ``baseline_snapshot/`` - the starting point's files, from which a replay
-  rebuilds the workspace: every tracked file at the commit (the record
-  folders under ``optim/`` excepted) when the tree is clean, else the
-  target's scope files as they are in the working tree.
+* ``baseline_snapshot.tar.gz`` - the starting point's files, from which a
+  replay rebuilds the workspace: every tracked file at the commit (the record
+  folder excepted) when the tree is clean, else the target's scope files as
+  they are in the working tree. One compressed, deterministic archive, not a
+  loose tree: merged into the user's branch, it adds no importable module,
+  no package a build tool would discover and no test a runner would collect.
+  ``extract_snapshot`` reads it, and the loose ``baseline_snapshot/`` folder
+  of records made before it.
 
 A baseline is never overwritten: a second ``record_baseline`` into the same
 folder is an error. When a baseline is compared with a run on another
@@ -22,11 +26,15 @@ machine or environment, ``environment_warnings`` says what differs.
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
+import io
 import json
 import os
 import shutil
 import statistics
+import tarfile
 from pathlib import Path
+from typing import Iterable
 
 from campaign.measure.environment import collect_environment, environment_differences
 from campaign.measure.workload import run_workload
@@ -34,7 +42,8 @@ from campaign.measure.workload import run_workload
 FORMAT_VERSION = 1
 BASELINE_FILE = "baseline.json"
 RESULTS_DIR = "baseline_results"
-SNAPSHOT_DIR = "baseline_snapshot"
+SNAPSHOT_DIR = "baseline_snapshot"  # the loose layout of older records: read, never written
+SNAPSHOT_ARCHIVE = "baseline_snapshot.tar.gz"
 
 
 class BaselineError(Exception):
@@ -59,28 +68,49 @@ def _scope_files(target, workspace: Path) -> list[Path]:
     return sorted(files)
 
 
-def snapshot_scope(target, workspace: Path, dest: Path) -> list[str]:
-    """Copy the target's scope files from the working tree into ``dest``; the relative paths."""
-    copied = []
-    for path in _scope_files(target, workspace):
-        rel = path.relative_to(workspace)
-        out = dest / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, out)
-        copied.append(str(rel))
-    return copied
+def scope_entries(target, workspace: Path) -> list[tuple[str, bytes, int]]:
+    """The target's scope files in the working tree as ``(relative path, bytes, mode)``."""
+    return [(path.relative_to(workspace).as_posix(), path.read_bytes(), 0o100755 if os.access(path, os.X_OK) else 0o100644)
+            for path in _scope_files(target, workspace)]
+
+
+def write_archive(dest: Path, entries: Iterable[tuple[str, bytes, int]]) -> list[str]:
+    """Write ``entries`` (path, bytes, git mode) as a deterministic tar.gz; the paths, sorted.
+
+    Same files, same bytes: no timestamps, owners or ordering leak in, so a
+    re-recorded snapshot does not churn in git.
+    """
+    raw = io.BytesIO()
+    paths = []
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, data, mode in sorted(entries):
+            info = tarfile.TarInfo(path)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            if mode == 0o120000:  # a symbolic link: its bytes are the target
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, data.decode("utf-8", "replace"), 0o777
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o755 if mode & 0o111 else 0o644
+                tar.addfile(info, io.BytesIO(data))
+            paths.append(path)
+    dest = Path(dest)
+    tmp = dest.with_name(dest.name + ".tmp")
+    with tmp.open("wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    tmp.replace(dest)
+    return paths
 
 
 def snapshot(target, workspace: Path, record_dir: Path, commit: str | None, dirty: bool | None) -> list[str]:
-    """Write ``record_dir/baseline_snapshot/``; the relative paths it holds.
+    """Write ``record_dir/baseline_snapshot.tar.gz``; the relative paths it holds.
 
     A clean commit is snapshotted whole (what replay needs to rebuild the
     workspace from the record alone), leaving out the folder that holds the
     records; an uncommitted or non-git workspace gives its scope files.
     """
-    dest = record_dir / SNAPSHOT_DIR
-    if dest.exists():
-        shutil.rmtree(dest)
+    dest = Path(record_dir) / SNAPSHOT_ARCHIVE
+    if (Path(record_dir) / SNAPSHOT_DIR).exists():
+        shutil.rmtree(Path(record_dir) / SNAPSHOT_DIR)
     if commit and dirty is False:
         import git
 
@@ -90,8 +120,48 @@ def snapshot(target, workspace: Path, record_dir: Path, commit: str | None, dirt
         root = Path(repo.working_tree_dir).resolve()
         records = Path(record_dir).resolve().parent
         exclude = [records.relative_to(root).as_posix() + "/"] if records.is_relative_to(root) and records != root else []
-        return vcs.snapshot_scope(repo, commit, dest, ["**"], exclude=exclude)
-    return snapshot_scope(target, workspace, dest)
+        entries = vcs.blobs_at(repo, commit, exclude)
+    else:
+        entries = scope_entries(target, Path(workspace))
+    if not entries:
+        return []
+    return write_archive(dest, entries)
+
+
+def has_snapshot(record_dir: Path) -> bool:
+    return (Path(record_dir) / SNAPSHOT_ARCHIVE).is_file() or (Path(record_dir) / SNAPSHOT_DIR).is_dir()
+
+
+def extract_snapshot(record_dir: Path, dest: Path) -> list[str]:
+    """Lay the record's baseline snapshot into ``dest`` (the archive, or an older record's folder); its paths.
+
+    The archive is unpacked with tarfile's ``data`` filter: no path may leave
+    ``dest``, no device or absolute link is made, whatever the record holds.
+    """
+    record_dir, dest = Path(record_dir), Path(dest)
+    archive, folder = record_dir / SNAPSHOT_ARCHIVE, record_dir / SNAPSHOT_DIR
+    dest.mkdir(parents=True, exist_ok=True)
+    if archive.is_file():
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                members = tar.getmembers()
+                names = [m.name for m in members if m.isfile() or m.issym()]
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(dest, filter="data")
+                else:  # Python < 3.11.4: the same refusals, by hand
+                    for m in members:
+                        target = (dest / m.name).resolve()
+                        if not (m.isfile() or m.isdir() or m.issym()) or not target.is_relative_to(dest.resolve()) or (
+                                m.issym() and not (target.parent / m.linkname).resolve().is_relative_to(dest.resolve())):
+                            raise tarfile.TarError(f"member {m.name!r} would leave the snapshot's folder")
+                    tar.extractall(dest)
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise BaselineError(f"the baseline snapshot {archive} cannot be read ({exc}); restore it from git.") from None
+        return sorted(names)
+    if folder.is_dir():
+        shutil.copytree(folder, dest, dirs_exist_ok=True)
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    raise BaselineError(f"the record {record_dir} has no baseline snapshot ({SNAPSHOT_ARCHIVE} or {SNAPSHOT_DIR}/).")
 
 
 def _write_json(path: Path, data) -> None:
@@ -141,7 +211,7 @@ def record_baseline(target, workspace: Path, record_dir: Path, cases: list[str],
     for case, data in per_case.items():
         _write_json(results / f"{case}.json", data["outputs"])
     files = snapshot(target, workspace, record_dir, commit, dirty)
-    snapshot_rel = SNAPSHOT_DIR if files else None
+    snapshot_rel = SNAPSHOT_ARCHIVE if files else None
     doc = {
         "format": FORMAT_VERSION,
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),

@@ -2,34 +2,36 @@
 
 The method (one page; the statistics are in ``campaign.measure.stats``):
 
-1. **Calibrate once.** Every distinct variant directory runs once (discarded:
-   it warms the file cache and tells us how long a run takes). The warm
-   ``repeat`` count is chosen so that a process measures at least
-   ``TARGET_PROCESS_S`` of warm work on the fastest variant, capped so that the
-   slowest variant's process stays under ``MAX_PROCESS_S``; all variants share
-   it.
-2. **Blocks.** Each block runs every variant twice in a mirrored random
-   order (``p + reversed(p)``; ABBA or BAAB for two variants), each run a fresh
-   process. Mirroring cancels linear drift within the block and gives an A/A
-   pair per variant (the noise floor). A variant's time in a block is the
-   geometric mean of its two runs. A run's time is, by default, its
-   *fastest* warm repeat (``estimator="min"``): on a CPU-bound workload other
-   processes only ever add time (preemption, cache pollution), so on a shared
-   machine the minimum is the least contaminated estimate of the code's own
-   cost - measured here at load 5 on 2 cores, the median of 7 repeats of a
-   3 ms run swung between 11 and 23 ms while the minimum stayed at 3.1-3.2
-   ms. ``estimator="median"`` uses the median repeat instead. The first, cold
-   call (imports, JIT) is reported apart.
-3. **Decide after every block** (``stats.decide``): stop early on a verdict
-   at the stricter interim level, on an overwhelming result, or when the
-   primary comparison is clearly slower; otherwise continue up to
-   ``max_blocks`` or the time budget, then decide at 95%. ``inconclusive`` is
-   an honest answer.
-4. **Instructions (optional).** ``instructions=True`` runs each variant under
+1. **One measurement per distinct tree.** Variants are grouped by content
+   (``keys``: e.g. the git tree of a commit; else the directory): two roles
+   that point at the same code - "last kept" and "baseline" before the first
+   kept change - are measured once and share the result.
+2. **Calibrate once.** Every distinct variant runs once (discarded: it warms
+   the file cache and tells us how long a run takes). The warm ``repeat``
+   count is chosen so that a process measures at least ``process_s`` of warm
+   work on the fastest variant, capped so that the slowest variant's process
+   stays under ``MAX_PROCESS_S``; all variants share it.
+3. **Blocks.** Each block runs every variant twice in a mirrored random
+   order (``p + reversed(p)``; ABBA or BAAB), each run a fresh process.
+   Mirroring cancels linear drift within the block and gives an A/A pair per
+   variant. A variant's time in a block is the geometric mean of its two
+   runs; a run's time is its *fastest* warm repeat (``estimator="min"``): on
+   a CPU-bound workload other processes only ever add time, so on a shared
+   machine the minimum is the least contaminated estimate.
+   ``estimator="median"`` uses the median repeat. The load average and CPU
+   steal are recorded with every block.
+4. **Decide after every block** (``stats.decide``: a t interval on the
+   block log ratios, alpha spent over the looks). Stop when every
+   comparison is decided, when the primary one is ``slower``, when the
+   blocks that would resolve ``min_effect`` at the measured noise are done,
+   at ``max_blocks``, or when the next block would overrun ``budget_s``.
+   An undecided result says how many more blocks (and seconds) a decision
+   would need at this noise.
+5. **Instructions (optional).** ``instructions=True`` runs each variant under
    callgrind and reports the instruction ratio. Policy: wall time decides;
    when wall time is inconclusive and the instruction ratio is beyond the
    minimum effect in the same direction as the wall-time estimate, the
-   instructions decide (``metric = "instructions"``). Both are always reported.
+   instructions decide (``metric = "instructions"``). Both are reported.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ from pathlib import Path
 from statistics import median
 from typing import Callable
 
+from campaign.measure import load as machine_load
 from campaign.measure import stats
 from campaign.measure.workload import WorkloadRun, run_workload
 
 TARGET_PROCESS_S = 0.1
 MAX_PROCESS_S = 2.0
 MAX_REPEAT = 50
+MIN_REPEAT = 3  # the fastest of three warm repeats, whenever the slowest process stays under MAX_PROCESS_S
 
 
 @dataclass
@@ -69,6 +73,13 @@ class BenchResult:
     notes: list[str] = field(default_factory=list)
     repeat: int = 1
     elapsed_s: float = 0.0
+    ci_level: float | None = None  # the level of ``ci``, the interval that decided (None: not a CI)
+    ci_kind: str = "ci"  # "range": the blocks' range decided (overwhelming rule)
+    load: list[dict] = field(default_factory=list)  # per block: load, cpus, steal, busy
+    blocks_needed: int | None = None  # undecided: blocks a decision would need at this noise
+    seconds_needed: float | None = None
+    block_cost: dict = field(default_factory=dict)
+    stop_reason: str = ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -76,17 +87,23 @@ class BenchResult:
         return data
 
     def summary(self) -> str:
-        lo, hi = self.ci
-        return f"{self.verdict}: {self.speedup:.3f}x (95% CI {lo:.3f}-{hi:.3f}, {self.blocks} blocks, {self.metric})"
+        return (f"{self.verdict}: {self.speedup:.3f}x ({stats.describe_interval(self.ci, self.ci_level, self.ci_kind)}, "
+                f"{self.blocks} blocks, {self.metric})")
 
 
 def calibrate_repeat(times_s: list[float], target_s: float = TARGET_PROCESS_S, max_process_s: float = MAX_PROCESS_S, cap: int = MAX_REPEAT) -> int:
-    """Warm repeats per process: >= ``target_s`` of work on the fastest variant, the slowest under ``max_process_s``."""
+    """Warm repeats per process: >= ``target_s`` of work on the fastest variant and at least ``MIN_REPEAT``,
+    the slowest process under ``max_process_s``.
+
+    Why at least three: a run's time is its fastest repeat, and with one
+    repeat a single preemption is the measurement (a 325 ms stage measured
+    once per process at load 5.6 gave block ratios from 1.26x to 2.24x).
+    """
     positive = [t for t in times_s if t > 0]
     if not positive:
         return 1
     fastest, slowest = min(positive), max(positive)
-    want = math.ceil(target_s / fastest)
+    want = max(math.ceil(target_s / fastest), MIN_REPEAT)
     allowed = math.floor(max_process_s / slowest)
     return max(1, min(want, allowed, cap))
 
@@ -105,27 +122,31 @@ def _fastest(run: WorkloadRun) -> float:
 ESTIMATORS: dict[str, Callable[[WorkloadRun], float]] = {"min": _fastest, "median": lambda r: r.time_s}
 
 
-def _summary_of(runs: list[WorkloadRun]) -> dict:
+def _summary_of(runs: list[WorkloadRun], block_times: list[float], block_phases: list[dict]) -> dict:
     def med(values):
         values = [v for v in values if v is not None]
         return median(values) if values else None
 
+    names = list(block_phases[0]) if block_phases else []
     return {
         "warm_s": med([r.time_s for r in runs]),
         "warm_min_s": med([_fastest(r) for r in runs]),
+        "block_s": stats.geometric_mean(block_times) if block_times else None,  # the time the speedup is a ratio of
         "first_call_s": med([r.first_call_s for r in runs]),
         "compile_s": med([r.compile_s for r in runs]),
-        "phases": {k: med([r.phases.get(k) for r in runs]) for k in (runs[-1].phases if runs else {})},
+        "phases": {k: stats.geometric_mean([b[k] for b in block_phases if b.get(k)]) or None for k in names},
         "runs": len(runs),
     }
 
 
-def _phase_speedups(ref_blocks: list[dict], cand_blocks: list[dict]) -> dict[str, float]:
+def _phase_speedups(ref_blocks: list[dict], cand_blocks: list[dict]) -> dict[str, float | None]:
+    """Per phase: ratio of the geometric means over blocks, so that the ratio column matches the time columns."""
     names = [k for k in (ref_blocks[0] if ref_blocks else {}) if all(k in b for b in ref_blocks + cand_blocks)]
     out = {}
     for name in names:
-        ratios = [r[name] / c[name] for r, c in zip(ref_blocks, cand_blocks) if c[name] > 0 and r[name] > 0]
-        out[name] = median(ratios) if ratios else None
+        ref = stats.geometric_mean([b[name] for b in ref_blocks])
+        cand = stats.geometric_mean([b[name] for b in cand_blocks])
+        out[name] = ref / cand if ref > 0 and cand > 0 and math.isfinite(ref / cand) else None
     return out
 
 
@@ -141,7 +162,7 @@ def _apply_instructions(decision: stats.Decision, instr: dict | None) -> tuple[s
     if not instr or instr.get("ratio") is None:
         return decision.verdict, "wall", None
     ratio = instr["ratio"]
-    m = stats.MIN_EFFECT_FLOOR
+    m = decision.min_effect
     direction = "faster" if ratio >= 1 + m else "slower" if ratio <= 1 / (1 + m) else "same"
     if decision.verdict == "inconclusive" and direction in ("faster", "slower"):
         agrees = (decision.speedup > 1) if direction == "faster" else (decision.speedup < 1)
@@ -153,7 +174,16 @@ def _apply_instructions(decision: stats.Decision, instr: dict | None) -> tuple[s
         return "inconclusive", "wall", f"instructions {ratio:.3f}x disagree with the wall-time estimate {decision.speedup:.3f}x"
     if decision.verdict in ("faster", "slower") and direction not in (decision.verdict, "same"):
         return decision.verdict, "wall", f"note: instructions ({ratio:.3f}x) point the other way than wall time"
+    if decision.verdict in ("same", "inconclusive") and direction in ("faster", "slower"):
+        return decision.verdict, "wall", (f"instructions {ratio:.3f}x say {direction}, but wall time does not "
+                                          f"({stats.describe_interval(decision.ci, decision.confidence)})")
     return decision.verdict, "wall", None
+
+
+def _same_code(n_blocks: int, min_effect: float, level: float) -> stats.Decision:
+    """Two roles that are one measured unit: the same code, nothing to decide."""
+    return stats.Decision("same", 1.0, (1.0, 1.0), level, min_effect, n_blocks,
+                          notes=["reference and candidate are the same code: measured once"])
 
 
 def benchmark(
@@ -163,8 +193,8 @@ def benchmark(
     candidate: str,
     *,
     knobs=None,
-    max_blocks: int = 30,
-    min_blocks: int = 3,
+    max_blocks: int = stats.MAX_BLOCKS,
+    min_blocks: int = stats.MIN_BLOCKS,
     budget_s: float = 120,
     instructions: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -173,13 +203,17 @@ def benchmark(
     timeout_s: float | None = None,
     process_s: float = TARGET_PROCESS_S,
     estimator: str = "min",
+    min_effect: float = stats.MIN_EFFECT,
+    alpha: float = stats.ALPHA,
+    keys: dict[str, str] | None = None,
 ) -> dict[str, BenchResult]:
     """Measure all ``variants`` interleaved; one ``BenchResult`` per reference (reference vs ``candidate``).
 
-    ``speedup > 1`` means the candidate is faster. Variants whose directories
-    are the same are measured once. ``primary`` (default ``"last"`` when
-    present, else the first reference) is the comparison whose clear
-    slowdown stops the benchmark early.
+    ``speedup > 1`` means the candidate is faster. Variants with the same
+    ``keys`` entry (content identity, e.g. a git tree), or else the same
+    directory, are measured once. ``primary`` (default ``"last"`` when
+    present, else the first reference) is the comparison whose ``slower``
+    verdict stops the benchmark early.
     """
     from campaign.measure.environment import collect_environment
 
@@ -188,54 +222,72 @@ def benchmark(
     references = [name for name in variants if name != candidate]
     if not references:
         raise ValueError("benchmark needs at least one reference variant beside the candidate")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {sorted(ESTIMATORS)}")
     primary = primary or ("last" if "last" in references else references[0])
     say = progress or (lambda line: None)
     rng = random.Random(seed)
     max_blocks = max(max_blocks, min_blocks)
+    level = stats.look_level(alpha, max_blocks, min_blocks)
     t_start = time.perf_counter()
     env_before = collect_environment()
+    stat = ESTIMATORS[estimator]
 
-    # distinct directories -> one measured "unit" each
+    # one measured unit per distinct content
     unit_of: dict[str, str] = {}
     dirs: dict[str, Path] = {}
     for name, path in variants.items():
-        key = str(Path(path).resolve())
+        key = (keys or {}).get(name) or f"dir:{Path(path).resolve()}"
         unit_of[name] = key
-        dirs[key] = Path(path)
+        dirs.setdefault(key, Path(path))
     units = list(dirs)
-
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {sorted(ESTIMATORS)}")
-    stat = ESTIMATORS[estimator]
+    shared = {u: [n for n in variants if unit_of[n] == u] for u in units}
+    for u, names in shared.items():
+        if len(names) > 1:
+            say(f"{' and '.join(names)} are the same code: measured once, shared by both roles")
 
     def run(unit: str, repeat: int) -> WorkloadRun:
         return run_workload(target, case, dirs[unit], repeat=repeat, knobs=knobs, timeout_s=timeout_s)
 
-    # 1. calibration (discarded)
+    say(f"calibrating: one discarded run of each of {len(units)} variant(s)")
     calib = {u: run(u, 1) for u in units}
     repeat = calibrate_repeat([stat(c) for c in calib.values()], target_s=process_s)
     say(f"calibrated: repeat={repeat} warm runs per process ("
         + ", ".join(f"{n} {stat(calib[unit_of[n]]) * 1e3:.1f} ms" for n in variants) + ")")
 
-    # 2. blocks
     runs: dict[str, list[WorkloadRun]] = {u: [] for u in units}
     block_time: dict[str, list[float]] = {u: [] for u in units}
     block_phases: dict[str, list[dict]] = {u: [] for u in units}
     pairs: dict[str, list[tuple[float, float]]] = {u: [] for u in units}
-    decisions: dict[str, stats.Decision] = {}
+    block_load: list[dict] = []
     block_durations: list[float] = []
+    measured_work: list[float] = []
 
-    def noise_for(ref: str) -> float:
-        pooled = pairs[unit_of[ref]] + (pairs[unit_of[candidate]] if unit_of[candidate] != unit_of[ref] else [])
-        return stats.noise_floor(pooled)
-
-    def spread_for(ref: str) -> float:
-        pooled = pairs[unit_of[ref]] + (pairs[unit_of[candidate]] if unit_of[candidate] != unit_of[ref] else [])
-        return stats.pair_spread(pooled)
+    def pairs_for(ref: str) -> list[tuple[float, float]]:
+        return pairs[unit_of[ref]] + pairs[unit_of[candidate]]
 
     def ratios_for(ref: str) -> list[float]:
         return stats.paired_ratios(block_time[unit_of[ref]], block_time[unit_of[candidate]])
 
+    def decide(ref: str) -> stats.Decision:
+        if unit_of[ref] == unit_of[candidate]:
+            return _same_code(len(block_time[unit_of[ref]]), min_effect, level)
+        return stats.decide(ratios_for(ref), pairs=pairs_for(ref), min_blocks=min_blocks, max_blocks=max_blocks,
+                            min_effect=min_effect, alpha=alpha)
+
+    def cap_for(d: stats.Decision, n: int) -> int:
+        if d.verdict != "inconclusive" or not d.block_sd:
+            return max_blocks
+        per_block = 2  # A/A pairs per block: one of the reference, one of the candidate
+        return stats.resolve_cap(math.log1p(d.block_sd), n, per_block, level, min_effect, d.pooled, max_blocks,
+                                 min_blocks)
+
+    def interval_text(d: stats.Decision) -> str:
+        if d.blocks < min_blocks:
+            return f"first look after {min_blocks} blocks"
+        return stats.describe_interval(d.ci, d.confidence, "range" if d.overwhelming else "ci")
+
+    decisions: dict[str, stats.Decision] = {}
     blocks = 0
     stop_reason = "max_blocks"
     while blocks < max_blocks:
@@ -243,6 +295,7 @@ def benchmark(
         if blocks >= min_blocks and block_durations and elapsed + median(block_durations) > budget_s:
             stop_reason = "budget"
             break
+        before = machine_load.sample()
         b0 = time.perf_counter()
         this: dict[str, list[WorkloadRun]] = {u: [] for u in units}
         for unit in block_order(units, rng):
@@ -256,17 +309,22 @@ def benchmark(
             block_phases[unit].append(_geo_phases([a, b]))
         blocks += 1
         block_durations.append(time.perf_counter() - b0)
+        measured_work.append(sum(sum(r.warm_s) if r.warm_s else r.time_s for rs in this.values() for r in rs))
+        block_load.append(machine_load.block_load(before, machine_load.sample()))
 
-        decisions = {
-            ref: stats.decide(ratios_for(ref), noise_for(ref), final=False, min_blocks=min_blocks, seed=seed,
-                         spread=spread_for(ref))
-            for ref in references
-        }
-        say(f"block {blocks}/{max_blocks} ({time.perf_counter() - t_start:.1f} s): "
-            + "; ".join(
-                f"vs {ref} {d.speedup:.3f}x [{d.ci[0]:.3f}, {d.ci[1]:.3f}] {d.verdict}"
-                for ref, d in decisions.items()
-            ))
+        decisions = {ref: decide(ref) for ref in references}
+        undecided = [d for d in decisions.values() if d.verdict == "inconclusive"]
+        cap = max((cap_for(d, blocks) for d in undecided), default=max_blocks) if blocks >= min_blocks else max_blocks
+        per_block = median(block_durations)
+        fits = blocks + max(0, int((budget_s - (time.perf_counter() - t_start)) // per_block))
+        horizon = max(blocks, min(cap, max_blocks, fits))
+        eta = (horizon - blocks) * per_block
+        lb = block_load[-1]
+        busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
+        say(f"block {blocks}/{horizon} ({time.perf_counter() - t_start:.1f} s"
+            + (f", at most ~{eta:.0f} s more" if eta >= 1 else "") + "): "
+            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({interval_text(d)}) {d.verdict}"
+                        for ref, d in decisions.items()) + busy)
         if blocks >= min_blocks:
             if all(d.verdict != "inconclusive" for d in decisions.values()):
                 stop_reason = "decided"
@@ -274,19 +332,12 @@ def benchmark(
             if decisions[primary].verdict == "slower":
                 stop_reason = "candidate clearly slower"
                 break
+            if cap < max_blocks and blocks >= cap:
+                stop_reason = "enough blocks to resolve the minimum effect at this noise"
+                break
+    if not decisions:
+        decisions = {ref: decide(ref) for ref in references}
 
-    if stop_reason != "decided":
-        final = {}
-        for ref in references:
-            early = decisions.get(ref)
-            if early is not None and early.verdict != "inconclusive" and stop_reason == "candidate clearly slower":
-                final[ref] = early
-            else:
-                final[ref] = stats.decide(ratios_for(ref), noise_for(ref), final=True, min_blocks=min_blocks, seed=seed,
-                                          spread=spread_for(ref))
-        decisions = final
-
-    # 3. instructions (optional, deterministic)
     instr_by_unit: dict[str, dict] = {}
     if instructions:
         from campaign.measure.callgrind import instructions_per_run
@@ -298,6 +349,11 @@ def benchmark(
     env = collect_environment()
     env["load_avg_before"] = env_before.get("load_avg")
     elapsed_total = time.perf_counter() - t_start
+    per_block = median(block_durations) if block_durations else 0.0
+    cost = {"block_s": per_block, "measured_s": median(measured_work) if measured_work else 0.0,
+            "calibration_s": sum(c.wall_s for c in calib.values()), "runs_per_block": 2 * len(units)}
+    cost["overhead_share"] = (1 - cost["measured_s"] / per_block) if per_block else None
+    busy_line = machine_load.busy_note(block_load)
     cand_unit = unit_of[candidate]
     results = {}
     for ref in references:
@@ -309,25 +365,28 @@ def benchmark(
             ratio = ri["per_run"] / ci_["per_run"] if ci_["per_run"] else None
             instr = {"reference": ri, "candidate": ci_, "ratio": ratio}
         verdict, metric, note = _apply_instructions(d, instr)
-        notes = [f"stopped: {stop_reason}"]
-        if d.overwhelming:
-            notes.append("decided on an overwhelming change (every block beyond the overwhelming factor)")
-        if not d.ci_exact:
-            notes.append("too few blocks for a distribution-free 95% interval; the CI shown is the range of the blocks")
+        notes = [f"stopped: {stop_reason}"] + list(d.notes)
+        more = None
+        if d.verdict == "inconclusive":
+            if d.blocks_needed is None:
+                notes.append(f"undecided: the estimate sits at the minimum effect ({min_effect:.1%}); no number of "
+                             f"blocks at this noise would decide it")
+            else:
+                more = max(0, d.blocks_needed - blocks)
+                notes.append(f"undecided: ~{more} more blocks (~{more * per_block:.0f} s) would decide at this noise "
+                             f"(block ratios vary by {d.block_sd:.1%})")
+        if busy_line:
+            notes.append(busy_line)
         if note:
             notes.append(note)
-        if ref_unit == cand_unit:
-            notes.append("reference and candidate are the same directory: measured once")
-        cand_summary, ref_summary = _summary_of(runs[cand_unit]), _summary_of(runs[ref_unit])
-        if cand_summary["first_call_s"] and ref_summary["first_call_s"]:
-            cand_summary["first_call_speedup"] = ref_summary["first_call_s"] / cand_summary["first_call_s"]
+        ratios = ratios_for(ref)
         results[ref] = BenchResult(
             verdict=verdict,
             speedup=d.speedup,
             ci=tuple(d.ci),
             phases=_phase_speedups(block_phases[ref_unit], block_phases[cand_unit]),
-            candidate=cand_summary,
-            reference=ref_summary,
+            candidate=_summary_of(runs[cand_unit], block_time[cand_unit], block_phases[cand_unit]),
+            reference=_summary_of(runs[ref_unit], block_time[ref_unit], block_phases[ref_unit]),
             metric=metric,
             blocks=blocks,
             samples={
@@ -336,15 +395,26 @@ def benchmark(
                 "estimator": estimator,
                 "block_a": block_time[ref_unit],
                 "block_b": block_time[cand_unit],
-                "ratios": ratios_for(ref),
+                "ratios": ratios,
+                "ratio_range": [min(ratios), max(ratios)] if ratios else None,
             },
-            noise_floor=noise_for(ref),
+            noise_floor=stats.noise_floor(pairs_for(ref)),
             min_effect=d.min_effect,
             environment=env,
             instructions=instr,
-            wall={**d.to_dict(), "pair_spread": spread_for(ref)},
+            wall={**d.to_dict(), "pair_spread": stats.pair_spread(pairs_for(ref))},
             notes=notes,
             repeat=repeat,
             elapsed_s=elapsed_total,
+            ci_level=d.confidence,
+            ci_kind="range" if d.overwhelming else "ci",
+            load=block_load,
+            blocks_needed=more,
+            seconds_needed=None if more is None else more * per_block,
+            block_cost=cost,
+            stop_reason=stop_reason,
         )
+        cand_first, ref_first = results[ref].candidate["first_call_s"], results[ref].reference["first_call_s"]
+        if cand_first and ref_first:
+            results[ref].candidate["first_call_speedup"] = ref_first / cand_first
     return results

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 
+RECORD_ROOTS = ("optim", "optim-records")  # as campaign.loop.record_place (a layer above) places records
+
+
 class CompareError(Exception):
     """The comparison cannot run (no target, unknown commit, failing workload)."""
 
@@ -26,7 +29,8 @@ def default_target_spec(repo_dir: Path) -> str:
     if (repo_dir / "campaign.toml").exists():
         return "campaign.toml"
     specs = {}
-    for journal in sorted((repo_dir / "optim").glob("*/journal.jsonl")):
+    journals = [j for root in RECORD_ROOTS for j in sorted((repo_dir / root).glob("*/journal.jsonl"))]
+    for journal in journals:
         try:
             first = journal.open().readline()
             spec = json.loads(first)["data"]["target_spec"]
@@ -72,17 +76,28 @@ def compare_commits(
     case: str | None = None,
     target_spec: str | None = None,
     instructions: bool = False,
-    max_blocks: int = 30,
-    budget_s: float = 120,
+    max_blocks: int | None = None,
+    budget_s: float | None = None,
     progress: Callable[[str], None] | None = None,
     seed: int = 0,
+    settings: dict | None = None,
 ) -> dict:
-    """Benchmark commit ``new`` against ``old``; a plain-JSON result with the verdict and per-phase table."""
+    """Benchmark commit ``new`` against ``old``; a plain-JSON result with the verdict and per-phase table.
+
+    The measurement settings come from ``campaign.measure.settings`` (the
+    repository's campaign.toml / pyproject.toml, the environment), with
+    ``max_blocks``, ``budget_s`` and ``settings`` (flags) on top.
+    """
     from campaign.measure.bench import benchmark
+    from campaign.measure.settings import SettingsError, load_settings
     from campaign.measure.worktrees import WorktreeError, resolve_commit, worktree
     from campaign.measure.workload import WorkloadError, build
 
     repo_dir = Path(repo_dir).resolve()
+    try:
+        measure = load_settings(repo_dir, {**(settings or {}), "max_blocks": max_blocks, "budget_s": budget_s})
+    except SettingsError as exc:
+        raise CompareError(str(exc)) from None
     try:
         old_sha, new_sha = resolve_commit(repo_dir, old), resolve_commit(repo_dir, new)
     except WorktreeError as exc:
@@ -101,8 +116,8 @@ def compare_commits(
             case = case or target.fast_case
             for d in (old_dir, new_dir):
                 build(target, d)
-            results = benchmark(target, case, {"old": old_dir, "new": new_dir}, "new", max_blocks=max_blocks,
-                                budget_s=budget_s, instructions=instructions, progress=progress, seed=seed)
+            results = benchmark(target, case, {"old": old_dir, "new": new_dir}, "new", instructions=instructions,
+                                progress=progress, seed=seed, **measure.bench_kwargs())
     except (WorkloadError, WorktreeError) as exc:
         raise CompareError(str(exc)) from None
     r = results["old"]
@@ -120,9 +135,11 @@ def compare_commits(
         "verdict": r.verdict,
         "speedup": r.speedup,
         "ci": list(r.ci),
+        "ci_level": r.ci_level,
         "metric": r.metric,
+        "settings": measure.bench_kwargs(),
         "phases": phases,
-        "total": {"old_s": r.reference.get("warm_min_s"), "new_s": r.candidate.get("warm_min_s"), "speedup": r.speedup,
+        "total": {"old_s": r.reference.get("block_s"), "new_s": r.candidate.get("block_s"), "speedup": r.speedup,
                   "old_median_s": r.reference.get("warm_s"), "new_median_s": r.candidate.get("warm_s")},
         "first_call": {"old_s": r.reference.get("first_call_s"), "new_s": r.candidate.get("first_call_s"),
                        "old_compile_s": r.reference.get("compile_s"), "new_compile_s": r.candidate.get("compile_s")},
@@ -134,8 +151,36 @@ def _ms(v) -> str:
     return "-" if v is None else f"{v * 1e3:.2f} ms"
 
 
+def noise_line(b: dict) -> str:
+    """The noise as it is: run-to-run spread, block-to-block spread and drift (not only drift)."""
+    wall = b.get("wall") or {}
+    parts = []
+    if wall.get("run_noise") is not None:
+        parts.append(f"runs of the same code vary by {wall['run_noise']:.1%} (sd)")
+    if wall.get("block_sd"):
+        parts.append(f"block ratios by {wall['block_sd']:.1%}")
+    ratio_range = (b.get("samples") or {}).get("ratio_range")
+    if ratio_range:
+        parts.append(f"block ratios ranged {ratio_range[0]:.3f}-{ratio_range[1]:.3f}")
+    parts.append(f"drift between first and second run {b.get('noise_floor', 0):.1%}")
+    return "noise: " + "; ".join(parts)
+
+
+def verdict_line(verdict: str, speedup: float, ci, level, b: dict, metric: str) -> str:
+    """The verdict with the interval that decided it (and its level), never a range called a CI."""
+    from campaign.measure.stats import describe_interval
+
+    interval = describe_interval(ci, level, b.get("ci_kind"))
+    if metric == "instructions" and (b.get("instructions") or {}).get("ratio"):
+        interval = (f"decided by the instruction count, {b['instructions']['ratio']:.3f}x; wall time alone was "
+                    f"inconclusive: {interval}")
+    return (f"verdict: {verdict.upper()}  new is {speedup:.3f}x the speed of old "
+            f"({interval}; {b['blocks']} blocks, repeat {b['repeat']}, metric {metric}, "
+            f"same within +-{b['min_effect']:.1%})")
+
+
 def format_comparison(result: dict) -> str:
-    """The human table: per phase old / new / speedup, the total, the verdict and its interval."""
+    """The human table: per phase old / new / speedup, the total, the verdict, its interval and the noise."""
     b = result["benchmark"]
     lines = [f"compare {result['old'][:10]} (old) -> {result['new'][:10]} (new), target {result['target']}, "
              f"case {result['case']}"]
@@ -149,11 +194,14 @@ def format_comparison(result: dict) -> str:
     if fc["old_s"] is not None and fc["new_s"] is not None:
         lines.append(f"{'first call (cold)':<24}{_ms(fc['old_s']):>14}{_ms(fc['new_s']):>14}"
                      f"{fc['old_s'] / fc['new_s']:>9.3f}x")
-    lo, hi = result["ci"]
     lines.append("")
-    lines.append(f"verdict: {result['verdict'].upper()}  new is {result['speedup']:.3f}x the speed of old "
-                 f"(95% CI {lo:.3f}-{hi:.3f}; {b['blocks']} blocks, repeat {b['repeat']}, metric {result['metric']}, "
-                 f"minimum effect {b['min_effect']:.1%}, noise floor {b['noise_floor']:.1%})")
+    lines.append(verdict_line(result["verdict"], result["speedup"], result["ci"], result.get("ci_level"), b,
+                              result["metric"]))
+    lines.append(noise_line(b))
+    cost = b.get("block_cost") or {}
+    if cost.get("block_s"):
+        lines.append(f"a block took {cost['block_s']:.2f} s ({cost['runs_per_block']} fresh processes), of which "
+                     f"{cost['measured_s']:.2f} s measured work; calibration {cost['calibration_s']:.2f} s")
     if b.get("instructions"):
         ins = b["instructions"]
         lines.append(f"instructions: old {ins['reference']['per_run']:.4g}, new {ins['candidate']['per_run']:.4g} per warm "
@@ -169,8 +217,8 @@ def compare_with_baseline(
     case: str,
     *,
     stored: bool = False,
-    max_blocks: int = 30,
-    budget_s: float = 120,
+    max_blocks: int | None = None,
+    budget_s: float | None = None,
     instructions: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
@@ -182,9 +230,9 @@ def compare_with_baseline(
     commit, compares against the recorded numbers instead: not interleaved,
     so the result says so and lists environment differences.
     """
-    import shutil
-
-    from campaign.measure.baseline import SNAPSHOT_DIR, check_correctness, environment_warnings, load_baseline
+    from campaign.measure.baseline import (
+        check_correctness, environment_warnings, extract_snapshot, has_snapshot, load_baseline,
+    )
     from campaign.measure.bench import benchmark
     from campaign.measure.worktrees import worktree
     from campaign.measure.workload import build, run_workload
@@ -207,31 +255,29 @@ def compare_with_baseline(
                          "speedup": secs / cur if cur else None})
         total = {"baseline_s": base_case["warm_s"], "current_s": run.time_s,
                  "speedup": base_case["warm_s"] / run.time_s if run.time_s else None}
-        verdict, ci, bench = "inconclusive", None, None
+        verdict, ci, bench, level = "inconclusive", None, None, None
     else:
         with worktree(workspace, doc["commit"]) as base_dir:
-            snap = record_dir / SNAPSHOT_DIR
-            if snap.is_dir():
-                for f in snap.rglob("*"):
-                    if f.is_file():
-                        dest = base_dir / f.relative_to(snap)
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(f, dest)
+            if has_snapshot(record_dir):
+                extract_snapshot(record_dir, base_dir)
             build(target, base_dir)
             build(target, workspace)
+            from campaign.measure.settings import load_settings
+
+            measure = load_settings(workspace, {"max_blocks": max_blocks, "budget_s": budget_s})
             r = benchmark(target, case, {"baseline": base_dir, "current": workspace}, "current",
-                          max_blocks=max_blocks, budget_s=budget_s, instructions=instructions,
-                          progress=progress)["baseline"]
+                          instructions=instructions, progress=progress, **measure.bench_kwargs())["baseline"]
         for name, secs in r.reference.get("phases", {}).items():
             rows.append({"phase": name, "baseline_s": secs, "current_s": r.candidate["phases"].get(name),
                          "speedup": r.phases.get(name)})
-        total = {"baseline_s": r.reference["warm_min_s"], "current_s": r.candidate["warm_min_s"], "speedup": r.speedup}
+        total = {"baseline_s": r.reference["block_s"], "current_s": r.candidate["block_s"], "speedup": r.speedup}
         verdict, ci, bench = r.verdict, list(r.ci), r.to_dict()
+        level = r.ci_level
         notes += r.notes
         notes += [f"the baseline was recorded in another environment ({w}); both were re-measured here now, "
                   "so the speedup is valid, but the recorded baseline numbers are not comparable"
                   for w in environment_warnings(doc, r.environment)]
-    return {"case": case, "phases": rows, "total": total, "verdict": verdict, "ci": ci,
+    return {"case": case, "phases": rows, "total": total, "verdict": verdict, "ci": ci, "ci_level": level,
             "correctness": report.to_dict(), "notes": notes, "benchmark": bench}
 
 
@@ -245,7 +291,12 @@ def format_baseline_comparison(result: dict) -> str:
     sp = "-" if t["speedup"] is None else f"{t['speedup']:.3f}x"
     lines.append(f"{'TOTAL':<24}{_ms(t['baseline_s']):>14}{_ms(t['current_s']):>14}{sp:>10}")
     if result["ci"]:
-        lines.append(f"verdict: {result['verdict']} (95% CI {result['ci'][0]:.3f}-{result['ci'][1]:.3f})")
+        from campaign.measure.stats import describe_interval
+
+        kind = (result.get("benchmark") or {}).get("ci_kind")
+        lines.append(f"verdict: {result['verdict']} ({describe_interval(result['ci'], result.get('ci_level'), kind)})")
+        if result.get("benchmark"):
+            lines.append(noise_line(result["benchmark"]))
     else:
         lines.append(f"verdict: {result['verdict']} (recorded numbers only, no interval)")
     c = result["correctness"]

@@ -1,76 +1,119 @@
 """Statistics of a benchmark: pure functions over lists of numbers.
 
 The unit of evidence is the *block*: one interleaved round in which every
-variant ran in fresh processes (``campaign.measure.bench``). Per block we get one
-paired ratio ``time_reference / time_candidate`` (> 1: the candidate is
-faster). Over blocks:
+variant ran twice in fresh processes, in a mirrored random order (ABBA or
+BAAB; ``campaign.measure.bench``). Per block we get one paired ratio
+``time_reference / time_candidate`` (> 1: the candidate is faster) and, for
+free, one A/A pair per variant (its two runs: identical code, same block).
 
-* the speedup is the **median of the paired ratios**;
-* its confidence interval is the exact **Wilcoxon signed-rank** interval of
-  the centre of the log ratios (from the Walsh averages). It needs no
-  normality, only symmetry, which the randomized mirrored block order
-  provides (see below). With too few blocks for the requested level (below 6
-  blocks at 95%, 8 at 99%, 11 at 99.9%) there is no exact interval, the range
-  of the blocks is shown instead and nothing is decided from it. A seeded
-  percentile bootstrap interval of the median is reported beside it
-  (``bootstrap_ci``), for reference;
-* the **minimum effect** is ``max(2%, noise floor)``. The noise floor is the
-  machine's A/A result in the same session, for free: the mirrored block
-  order runs every variant twice, so ``median(first run / second run)`` over
-  blocks is an A/A "speedup" of identical code; its distance from 1 (drift,
-  order effects, load changes) is the noise floor;
-* the verdict is ``faster`` when the interval lies above 1 and the estimate
-  is at least ``1 + min_effect``; ``slower`` symmetrically; ``same`` when the
-  whole interval lies within ``[1/(1+s), 1+s]`` with ``s = min(min_effect,
-  5%)`` (a benchmark too noisy to exclude a 5% change cannot call two
-  variants the same); otherwise ``inconclusive``;
-* an **overwhelming** result (every block's ratio beyond 1.2x and beyond
-  ``1 + 5 x`` the typical difference between two runs of the same code, in
-  the same direction) may be decided after ``min_blocks`` blocks, so a 20 s
-  baseline against a 10 ms candidate does not run 30 blocks.
+The decision rule (why this one)
+--------------------------------
 
-Why the signed-rank interval is honest here: each block's order (e.g. ABBA
-or BAAB) is drawn at random, and swapping the two mirrored orders turns a
-block's log ratio ``effect + e`` into ``effect - e`` under the same machine
-noise, so the log ratios are symmetric about the true effect whatever the
-noise looks like - exactly the condition of the signed-rank test.
+* **What is estimated.** The mean of the block log ratios ``d_i``; the
+  speedup shown is ``exp(mean)`` (the geometric mean of the block ratios).
+  Timing noise is multiplicative, so logs make it additive and symmetric;
+  swapping a block's mirrored order turns ``effect + e`` into
+  ``effect - e``, so the ``d_i`` are symmetric about the true effect.
+* **The interval: Student t on the paired log ratios.** With few blocks a
+  distribution-free interval cannot decide anything (the signed-rank test's
+  smallest p at n = 3 is 0.25), while the t interval has power as soon as
+  the blocks agree: it is exact for normal noise and conservative for
+  heavier symmetric tails.
+* **Pooled with the A/A pairs when the blocks agree.** A run's noise shows
+  twice per block: in ``d_i`` (variance sigma^2 for four runs of noise
+  sigma^2) and in each variant's two runs (``log(first/second)``, variance
+  2 sigma^2). When the block ratios spread no more than the A/A pairs
+  predict (an F test at 5%), both estimate the same sigma and are pooled:
+  ``3n - 1`` degrees of freedom instead of ``n - 1`` (8 instead of 2 at three
+  blocks). This is what lets three agreeing blocks decide. Linear drift
+  within a block cancels in ``d_i`` (mirrored order) but inflates the A/A
+  pairs, so pooling errs towards wider intervals. When the blocks disagree
+  (the F test rejects), only the blocks' own spread is used (``n - 1`` df).
+  Below three blocks the F test cannot tell, so nothing is pooled there;
+  and a pooled spread is never taken below the blocks' own (bursts that
+  hit the middle of a block move ``d_i`` but not the A/A pairs).
+* **A stated false-verdict rate, whatever the stopping.** The benchmark
+  looks after every block. ``alpha`` (default 1%) is the probability that
+  identical code is called ``faster`` or ``slower`` in a whole benchmark.
+  It is spent evenly over the looks the benchmark may take
+  (``max_blocks - min_blocks + 1``): every look uses a two-sided interval at
+  level ``1 - alpha / looks`` (99.964% for 28 looks). By the union bound the
+  rate holds however many looks are actually taken and whenever the
+  benchmark stops, as far as each look's interval holds its level; no
+  simulation-tuned constants. Where the t model is only approximate (heavy
+  tails, interference spikes, bursts, drifting load) the simulations in
+  ``tests/test_stats.py`` check the rate. The price is a wider interval at
+  every look; pooling buys it back.
+* **The smallest effect worth resolving** (``min_effect``, default 2%) is
+  the equivalence margin: ``faster`` when the interval lies above 1 and the
+  estimate is at least ``1 + min_effect``; ``slower`` symmetrically; ``same``
+  when the whole interval lies inside ``[1/(1+m), 1+m]`` (two one-sided
+  tests); otherwise ``inconclusive`` - together with how many more blocks a
+  decision would need at the measured noise (``blocks_needed``).
+* **Overwhelming changes.** When the blocks disagree, the interval has only
+  ``n - 1`` degrees of freedom, and two or three blocks cannot decide even
+  61x (``t`` with 1 df at 99.75% is 127). A change whose every block, from
+  ``min_blocks`` on, is beyond ``max(2x, 1 + 10 x`` the typical A/A
+  difference) in one direction is decided anyway (``overwhelming``): no
+  noise that leaves two runs of the same code within a few percent of each
+  other moves every block by 2x the same way. This rule is outside the
+  union bound; the simulations (``tests/test_stats.py``) count it in.
 
-Sequential testing: the benchmark looks at the data after every block. To
-keep the false-verdict rate down, interim stops use a much stricter interval
-(``EARLY_CONFIDENCE``, 99.9%) and the last look uses 99%
-(``DECISION_CONFIDENCE``); the reported ``ci`` is the 95% interval.
+Every number printed as an interval here is that decisive interval, with
+its level; ranges of blocks are called ranges.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from statistics import median
 
-FINAL_CONFIDENCE = 0.95  # the reported interval
-DECISION_CONFIDENCE = 0.99  # the interval that decides at the last look
-EARLY_CONFIDENCE = 0.999  # the interval that may stop the benchmark early
-MIN_EFFECT_FLOOR = 0.02
-SAME_MAX_EFFECT = 0.05
-OVERWHELMING_FACTOR = 1.2
-OVERWHELMING_NOISE_MULTIPLE = 5.0
-BOOTSTRAP_RESAMPLES = 2000
+ALPHA = 0.01  # P(identical code is called faster or slower) over a whole benchmark
+MIN_EFFECT = 0.02  # the smallest effect worth resolving (relative)
+MIN_EFFECT_FLOOR = MIN_EFFECT  # old name, kept for callers
+MIN_BLOCKS = 3
+MAX_BLOCKS = 30
+OVERWHELMING_FACTOR = 2.0  # every block beyond 2x (and far beyond the A/A noise): decided whatever the spread
+OVERWHELMING_NOISE_MULTIPLE = 10.0
+POOLING_TEST_LEVEL = 0.05
+MIN_POOLING_DF = 2  # below three blocks the F test cannot see blocks that disagree: no pooling  # pool with the A/A pairs unless the blocks spread more than they predict at this level
+INTERVAL_NAME = "Student t on the block log ratios"
+
+
+@dataclass
+class Interval:
+    """A two-sided interval of the mean block log ratio, as ratios."""
+
+    estimate: float  # exp(mean log ratio)
+    lo: float
+    hi: float
+    level: float
+    df: int
+    sd: float  # standard deviation of one block's log ratio (pooled or not)
+    pooled: bool
 
 
 @dataclass
 class Decision:
-    """A verdict with the numbers that support it."""
+    """A verdict with the numbers that support it; ``ci`` is the interval that decided, at ``confidence``."""
 
     verdict: str
     speedup: float
     ci: tuple[float, float]
-    confidence: float
+    confidence: float | None  # None: ``ci`` is not a confidence interval (the blocks' range, overwhelming rule)
     min_effect: float
     blocks: int
+    alpha: float = ALPHA
+    pooled: bool = False
+    df: int = 0
+    block_sd: float = 0.0  # sd of one block's log ratio (~ relative noise of a block ratio)
+    run_noise: float | None = None  # relative sd of one run, from the A/A pairs
+    drift: float | None = None  # |median A/A log ratio|: first vs second run of the same code
+    blocks_needed: int | None = None  # blocks a decision would need at this noise (None: decided)
     overwhelming: bool = False
-    ci_exact: bool = True  # False: too few blocks for a distribution-free interval at this level
-    decision_ci: tuple[float, float] | None = None  # the (stricter) interval the verdict was read from
-    bootstrap_ci: tuple[float, float] | None = None  # percentile bootstrap of the median (95%), for reference
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -78,13 +121,19 @@ class Decision:
             "speedup": self.speedup,
             "ci": list(self.ci),
             "confidence": self.confidence,
+            "ci_level": self.confidence,
+            "ci_kind": "range" if self.overwhelming else "ci",
+            "interval": ("range of the blocks (overwhelming rule)" if self.overwhelming else
+                         INTERVAL_NAME + (" pooled with the A/A pairs" if self.pooled else " (blocks only)")),
+            "alpha": self.alpha,
             "min_effect": self.min_effect,
             "blocks": self.blocks,
+            "df": self.df,
+            "block_sd": self.block_sd,
+            "run_noise": self.run_noise,
+            "drift": self.drift,
+            "blocks_needed": self.blocks_needed,
             "overwhelming": self.overwhelming,
-            "ci_exact": self.ci_exact,
-            "decision_ci": list(self.decision_ci) if self.decision_ci else None,
-            "bootstrap_ci": list(self.bootstrap_ci) if self.bootstrap_ci else None,
-            "interval": "exact Wilcoxon signed-rank (Walsh averages) of the log ratios",
         }
 
 
@@ -95,128 +144,106 @@ def paired_ratios(reference: list[float], candidate: list[float]) -> list[float]
     return [r / c if c > 0 else math.inf for r, c in zip(reference, candidate)]
 
 
-def _binom_cdf_half(k: int, n: int) -> float:
-    """P(X <= k) for X ~ Binomial(n, 1/2)."""
-    return sum(math.comb(n, i) for i in range(0, k + 1)) / 2**n
-
-
-def order_statistic_ci(values: list[float], confidence: float) -> tuple[float, float] | None:
-    """Distribution-free CI of the median (sign-test inversion); ``None`` when ``n`` is too small."""
-    x = sorted(values)
-    n = len(x)
-    alpha = 1 - confidence
-    best = None
-    # the interval [x_(k), x_(n-k+1)] (1-based) has coverage 1 - 2 P(X <= k-1)
-    for k in range(1, n // 2 + 1):
-        if 2 * _binom_cdf_half(k - 1, n) <= alpha:
-            best = k
-        else:
-            break
-    if best is None:
-        return None
-    return x[best - 1], x[n - best]
-
-
-def bootstrap_median_ci(values: list[float], confidence: float, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float]:
-    """Seeded percentile bootstrap CI of the median."""
-    n = len(values)
-    if n == 0:
-        return (math.nan, math.nan)
-    if n == 1 or min(values) == max(values):
-        return (values[0], values[0]) if n == 1 else (min(values), max(values))
-    import numpy as np
-
-    x = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    meds = np.sort(np.median(x[rng.integers(0, n, size=(resamples, n))], axis=1))
-    lo_i = int(math.floor((1 - confidence) / 2 * resamples))
-    hi_i = min(resamples - 1, int(math.ceil((1 + confidence) / 2 * resamples)) - 1)
-    return float(meds[lo_i]), float(meds[hi_i])
-
-
-def _signed_rank_null_cdf(n: int) -> list[float]:
-    """P(T+ <= t) for t = 0..n(n+1)/2 under the null (exact, by counting subsets of ranks)."""
-    top = n * (n + 1) // 2
-    counts = [1] + [0] * top
-    for r in range(1, n + 1):
-        for t in range(top, r - 1, -1):
-            counts[t] += counts[t - r]
-    total = 2.0**n
-    cdf, acc = [], 0
-    for c in counts:
-        acc += c
-        cdf.append(acc / total)
-    return cdf
-
-
-def signed_rank_ci(ratios: list[float], confidence: float) -> tuple[float, float] | None:
-    """Exact CI of the centre of the log ratios (Wilcoxon signed-rank inversion, Walsh averages), as ratios.
-
-    Valid when the log ratios are symmetric about their centre, which the
-    randomized mirrored block order guarantees (swapping the order of a block
-    mirrors its log ratio about the true effect). ``None`` when ``n`` is too
-    small for ``confidence``.
-    """
-    logs = [math.log(r) for r in ratios]
-    n = len(logs)
-    if n == 0:
-        return None
-    walsh = sorted((logs[i] + logs[j]) / 2 for i in range(n) for j in range(i, n))
-    cdf = _signed_rank_null_cdf(n)
-    alpha = 1 - confidence
-    best = None
-    # [W_(k), W_(N-k+1)] (1-based) covers the centre with probability 1 - 2 P(T+ <= k-1)
-    for k in range(1, len(walsh) // 2 + 1):
-        if 2 * cdf[k - 1] <= alpha:
-            best = k
-        else:
-            break
-    if best is None:
-        return None
-    return math.exp(walsh[best - 1]), math.exp(walsh[len(walsh) - best])
-
-
-def median_ci(values: list[float], confidence: float, seed: int = 0) -> tuple[tuple[float, float], bool]:
-    """The interval the verdict is read from: ``(ci, exact_available)``.
-
-    The exact signed-rank interval when there are enough blocks for
-    ``confidence``; otherwise the range of the blocks widened by the
-    bootstrap interval (and ``exact_available`` is False: nothing may be
-    decided from it).
-    """
-    exact = signed_rank_ci(values, confidence) if all(v > 0 and math.isfinite(v) for v in values) else None
-    if exact is None:
-        boot = bootstrap_median_ci(values, confidence, seed)
-        return (min(boot[0], min(values)), max(boot[1], max(values))), False
-    return exact, True
+def aa_log_diffs(pairs: list[tuple[float, float]]) -> list[float]:
+    """``log(first / second)`` of each A/A pair (two runs of the same code in one block)."""
+    return [math.log(a / b) for a, b in pairs if a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)]
 
 
 def noise_floor(pairs: list[tuple[float, float]]) -> float:
-    """Same-session A/A effect: ``|median(first / second)| - 1`` over pairs of runs of the same code."""
-    logs = [math.log(a / b) for a, b in pairs if a > 0 and b > 0]
-    if not logs:
-        return 0.0
-    return math.expm1(abs(median(logs)))
+    """Systematic A/A effect (drift/order): ``exp(|median log(first/second)|) - 1``."""
+    logs = aa_log_diffs(pairs)
+    return math.expm1(abs(median(logs))) if logs else 0.0
 
 
 def pair_spread(pairs: list[tuple[float, float]]) -> float:
     """Typical relative difference between two runs of the same code (0.03 = 3%)."""
-    devs = [abs(math.log(a / b)) for a, b in pairs if a > 0 and b > 0]
-    if not devs:
-        return 0.0
-    return math.expm1(median(devs))
+    devs = [abs(v) for v in aa_log_diffs(pairs)]
+    return math.expm1(median(devs)) if devs else 0.0
 
 
-def minimum_effect(noise: float, floor: float = MIN_EFFECT_FLOOR) -> float:
-    """The smallest relative change a verdict may claim: ``max(2%, noise floor)``."""
-    return max(floor, noise)
-
-
-def is_overwhelming(ratios: list[float], noise: float, min_blocks: int) -> str | None:
-    """``"faster"``/``"slower"`` when every block shows a huge change in one direction, else ``None``."""
-    if len(ratios) < min_blocks or not ratios:
+def run_noise(pairs: list[tuple[float, float]]) -> float | None:
+    """Relative sd of one run estimated from the A/A pairs (``sqrt(mean(e^2) / 2)``), None without pairs."""
+    diffs = aa_log_diffs(pairs)
+    if not diffs:
         return None
-    factor = max(OVERWHELMING_FACTOR, 1 + OVERWHELMING_NOISE_MULTIPLE * noise)
+    return math.expm1(math.sqrt(sum(e * e for e in diffs) / (2 * len(diffs))))
+
+
+def minimum_effect(noise: float = 0.0, floor: float = MIN_EFFECT) -> float:
+    """The smallest relative change a verdict may claim (the configured floor; ``noise`` kept for callers)."""
+    return floor
+
+
+def looks(max_blocks: int, min_blocks: int) -> int:
+    """How many looks a benchmark may take: one after every block from ``min_blocks`` to ``max_blocks``."""
+    return max(1, max_blocks - max(min_blocks, 1) + 1)
+
+
+def look_level(alpha: float = ALPHA, max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS) -> float:
+    """The two-sided level of every look: ``1 - alpha / looks`` (alpha spent evenly, union bound)."""
+    return 1 - alpha / looks(max_blocks, min_blocks)
+
+
+@lru_cache(maxsize=4096)
+def _t_quantile(p: float, df: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(p, df))
+
+
+@lru_cache(maxsize=4096)
+def _f_critical(df_num: int, df_den: int) -> float:
+    """The F ratio beyond which the blocks spread more than the A/A pairs predict (at ``POOLING_TEST_LEVEL``)."""
+    from scipy.stats import f
+
+    return float(f.isf(POOLING_TEST_LEVEL, df_num, df_den))
+
+
+def t_interval(ratios: list[float], aa_diffs: list[float], level: float) -> Interval | None:
+    """The t interval of the mean log ratio, pooled with the A/A pairs when the blocks agree with them.
+
+    ``None`` with fewer than two blocks and no A/A pairs (nothing to estimate a spread from).
+    """
+    logs = [math.log(r) for r in ratios if r > 0 and math.isfinite(r)]
+    n = len(logs)
+    if n == 0:
+        return None
+    mean = sum(logs) / n
+    ss_blocks = sum((x - mean) ** 2 for x in logs)
+    df_blocks = n - 1
+    ss_aa = sum(e * e for e in aa_diffs) / 2  # each A/A difference has variance 2 sigma^2
+    df_aa = len(aa_diffs)
+    pooled = False
+    if df_aa and df_blocks >= MIN_POOLING_DF:
+        var_aa = ss_aa / df_aa
+        var_blocks = ss_blocks / df_blocks
+        if var_aa > 0:
+            pooled = var_blocks / var_aa <= _f_critical(df_blocks, df_aa)
+        else:
+            pooled = var_blocks == 0
+    if pooled:
+        df, ss = df_blocks + df_aa, ss_blocks + ss_aa
+    else:
+        df, ss = df_blocks, ss_blocks
+    if df == 0:
+        return None
+    sd = math.sqrt(ss / df)
+    if pooled and df_blocks:  # never narrower than the blocks' own spread says
+        sd = max(sd, math.sqrt(ss_blocks / df_blocks))
+    half = _t_quantile(1 - (1 - level) / 2, df) * sd / math.sqrt(n)
+    return Interval(math.exp(mean), _exp(mean - half), _exp(mean + half), level, df, sd, pooled)
+
+
+def _exp(x: float) -> float:
+    """``exp`` that saturates to 0 / inf instead of overflowing (a 1-df interval can be astronomically wide)."""
+    return math.inf if x > 700 else math.exp(max(x, -745.0))
+
+
+def is_overwhelming(ratios: list[float], spread: float, min_blocks: int = MIN_BLOCKS) -> str | None:
+    """``"faster"``/``"slower"`` when every block (at least ``min_blocks``) is beyond the overwhelming factor."""
+    if len(ratios) < max(min_blocks, 1):
+        return None
+    factor = max(OVERWHELMING_FACTOR, 1 + OVERWHELMING_NOISE_MULTIPLE * spread)
     if all(r >= factor for r in ratios):
         return "faster"
     if all(r <= 1 / factor for r in ratios):
@@ -232,47 +259,135 @@ def verdict_from_ci(speedup: float, ci: tuple[float, float], min_effect: float) 
         return "faster"
     if hi < 1 and speedup <= down:
         return "slower"
-    same = min(min_effect, SAME_MAX_EFFECT)
-    if lo >= 1 / (1 + same) and hi <= 1 + same:
+    if lo >= down and hi <= up:
         return "same"
     return "inconclusive"
 
 
+def blocks_needed(estimate: float, sd: float, n_now: int, aa_per_block: float, level: float, min_effect: float,
+                  pooled: bool, limit: int = 10_000) -> int | None:
+    """Blocks a decision would need if the estimate and the noise stayed as measured; None if none would do.
+
+    The half-width must drop below the distance that separates the estimate
+    from its nearest verdict: ``|log estimate|`` for faster/slower (once the
+    estimate is beyond the minimum effect), ``log(1+m) - |log estimate|`` for same.
+    """
+    x, margin = abs(math.log(estimate)), math.log1p(min_effect)
+    want = max(x if x >= margin else 0.0, margin - x)
+    if want <= 0 or sd <= 0:
+        return None if want <= 0 else n_now
+
+    def half(n: int) -> float:
+        df = (n - 1) + (round(aa_per_block * n) if pooled else 0)
+        return _t_quantile(1 - (1 - level) / 2, max(df, 1)) * sd / math.sqrt(n)
+
+    n = max(n_now, 2)
+    if half(limit) >= want:
+        return None
+    while half(n) >= want:  # doubling, then bisection
+        n *= 2
+    lo, hi = n // 2, n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if half(mid) >= want else (lo, mid)
+    return max(hi, n_now)
+
+
+def resolve_cap(sd: float, n_now: int, aa_per_block: float, level: float, min_effect: float, pooled: bool,
+                max_blocks: int, min_blocks: int = MIN_BLOCKS) -> int:
+    """The blocks worth measuring at this noise: enough for an interval of half-width ``min_effect / 2``.
+
+    At that width any true effect beyond ``min_effect`` is decided and
+    anything within half of it is ``same``; more blocks only resolve the
+    grey zone between. Clamped to ``[min_blocks, max_blocks]``.
+    """
+    need = blocks_needed(math.exp(math.log1p(min_effect) / 2), sd, 1, aa_per_block, level, min_effect, pooled,
+                         limit=max(max_blocks, 1) * 4)
+    return max(min_blocks, min(max_blocks, need if need is not None else max_blocks))
+
+
 def decide(
     ratios: list[float],
-    noise: float,
+    noise: float = 0.0,
     *,
-    final: bool,
-    min_blocks: int = 3,
+    final: bool = False,
+    min_blocks: int = MIN_BLOCKS,
+    max_blocks: int = MAX_BLOCKS,
     seed: int = 0,
-    min_effect_floor: float = MIN_EFFECT_FLOOR,
+    min_effect: float | None = None,
+    min_effect_floor: float = MIN_EFFECT,
     spread: float | None = None,
+    pairs: list[tuple[float, float]] | None = None,
+    alpha: float = ALPHA,
 ) -> Decision:
-    """The verdict after the blocks seen so far.
+    """The verdict after the blocks seen so far (every look uses the same spent level).
 
-    ``noise`` is the same-session A/A noise floor (``noise_floor``);
-    ``spread`` the typical difference between two runs of the same code
-    (``pair_spread``; defaults to ``noise``), used only for the overwhelming
-    rule. ``final=False`` is an interim look (99.9% interval: a verdict stops
-    the benchmark early); ``final=True`` the last look (99%).
+    ``pairs`` are the A/A pairs of the same blocks (first run, second run),
+    of both variants; without them only the blocks' own spread is used.
+    ``noise`` (drift), ``final``, ``seed`` and ``spread`` are accepted for
+    older callers and do not change the verdict.
     """
-    m = minimum_effect(noise, min_effect_floor)
+    m = min_effect if min_effect is not None else min_effect_floor
+    level = look_level(alpha, max(max_blocks, min_blocks), min_blocks)
     n = len(ratios)
+    aa = aa_log_diffs(pairs or [])
+    extra = {"alpha": alpha, "run_noise": run_noise(pairs or []), "drift": noise_floor(pairs) if pairs else noise}
     if n == 0:
-        return Decision("inconclusive", math.nan, (math.nan, math.nan), FINAL_CONFIDENCE, m, 0, ci_exact=False)
-    speedup = median(ratios)
-    ci95, exact95 = median_ci(ratios, FINAL_CONFIDENCE, seed)
-    over = is_overwhelming(ratios, noise if spread is None else spread, min_blocks)
-    if over:
-        return Decision(over, speedup, ci95, FINAL_CONFIDENCE, m, n, overwhelming=True, ci_exact=exact95)
-    if n < min_blocks:
-        return Decision("inconclusive", speedup, ci95, FINAL_CONFIDENCE, m, n, ci_exact=exact95)
-    level = DECISION_CONFIDENCE if final else EARLY_CONFIDENCE
-    ci_dec, exact_dec = median_ci(ratios, level, seed)
-    verdict = verdict_from_ci(speedup, ci_dec, m) if exact_dec else "inconclusive"
-    # the reported 95% interval lies inside the stricter one that decided
-    return Decision(verdict, speedup, ci95, level, m, n, ci_exact=exact95, decision_ci=ci_dec,
-                    bootstrap_ci=bootstrap_median_ci(ratios, FINAL_CONFIDENCE, seed))
+        return Decision("inconclusive", math.nan, (math.nan, math.nan), level, m, 0, **extra)
+    if any(not (r > 0 and math.isfinite(r)) for r in ratios):
+        return Decision("inconclusive", math.nan, (math.nan, math.nan), level, m, n,
+                        notes=["a block had a zero or infinite time"], **extra)
+    iv = t_interval(ratios, aa, level)
+    if iv is None:  # one block, no A/A pairs
+        g = geometric_mean(ratios)
+        return Decision("inconclusive", g, (math.nan, math.nan), level, m, n, **extra)
+    if iv.sd == 0:  # every block identical and no run-to-run noise: the interval is the point
+        verdict = verdict_from_ci(iv.estimate, (iv.estimate, iv.estimate), m) if n >= min_blocks else "inconclusive"
+        return Decision(verdict, iv.estimate, (iv.estimate, iv.estimate), level, m, n, pooled=iv.pooled, df=iv.df,
+                        **extra)
+    verdict = verdict_from_ci(iv.estimate, (iv.lo, iv.hi), m) if n >= min_blocks else "inconclusive"
+    if verdict == "inconclusive" and pairs:
+        over = is_overwhelming(ratios, pair_spread(pairs), min_blocks)
+        if over:
+            # what decided is every block's ratio, so the blocks' range is shown - and called a range
+            return Decision(over, iv.estimate, (min(ratios), max(ratios)), None, m, n, pooled=iv.pooled, df=iv.df,
+                            block_sd=math.expm1(iv.sd), overwhelming=True,
+                            notes=["decided on an overwhelming change: every block beyond "
+                                   f"{max(OVERWHELMING_FACTOR, 1 + OVERWHELMING_NOISE_MULTIPLE * pair_spread(pairs)):.2f}x"
+                                   " in one direction"], **extra)
+    needed = None
+    if verdict == "inconclusive":
+        per_block = len(aa) / n
+        needed = blocks_needed(iv.estimate, iv.sd, max(n, min_blocks), per_block, level, m, iv.pooled)
+    return Decision(verdict, iv.estimate, (iv.lo, iv.hi), level, m, n, pooled=iv.pooled, df=iv.df,
+                    block_sd=math.expm1(iv.sd), blocks_needed=needed, **extra)
+
+
+def describe_interval(ci, level: float | None, kind: str | None = None) -> str:
+    """How every output names the decisive interval: ``99.964% CI 1.02-1.10``; a range is never called a CI.
+
+    ``kind="range"``: the blocks' range (an overwhelming decision); no level: an interval of unknown kind.
+    """
+    if not ci or ci[0] is None or ci[1] is None or any(isinstance(v, float) and math.isnan(v) for v in ci):
+        return "no interval yet"
+    lo, hi = _num(ci[0]), _num(ci[1])
+    if kind == "range":
+        return f"every block {lo}-{hi}, overwhelming"
+    return f"{format_level(level)} CI {lo}-{hi}" if level else f"interval {lo}-{hi}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.3f}" if 0.001 <= abs(value) < 1000 or value == 0 else f"{value:.3g}"
+
+
+def format_level(level: float) -> str:
+    """``0.95 -> '95%'``, ``0.99964 -> '99.964%'``: two significant digits of what is left to 100%, never rounded up."""
+    pct = level * 100
+    if abs(pct - round(pct)) < 1e-9:
+        return f"{round(pct)}%"
+    digits = min(6, max(1, math.ceil(-math.log10(100 - pct) - 1e-9) + 1))
+    text = f"{math.floor(pct * 10 ** digits + 1e-9) / 10 ** digits:.{digits}f}"
+    return text.rstrip("0").rstrip(".") + "%"
 
 
 def geometric_mean(values: list[float]) -> float:

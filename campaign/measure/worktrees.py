@@ -116,3 +116,32 @@ def worktree(repo_dir: Path, commit: str) -> Iterator[Path]:
             repo.git.worktree("prune")
         except git.GitCommandError:
             pass
+
+
+def content_key(repo_dir: Path, commit: str, exclude: list[str] | tuple[str, ...] = ()) -> str:
+    """What a measurement of ``commit`` depends on: its git tree, minus the paths in ``exclude``.
+
+    Two commits with the same key hold the same code (a campaign's own record
+    and AGENTS.md, say, do not change what runs), so one measurement serves
+    both. Without exclusions the key is the commit's tree id; otherwise a
+    hash of the remaining (path, blob id, mode) entries.
+    """
+    import hashlib
+
+    import git
+
+    try:
+        repo = git.Repo(repo_dir, search_parent_directories=True)
+        tree = repo.commit(commit).tree
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.BadName, ValueError) as exc:
+        raise WorktreeError(f"cannot read the tree of {commit!r} in {repo_dir}: {exc}") from None
+    skip = [p.strip("/") for p in exclude if p and p.strip("/")]
+    if not skip:
+        return f"tree:{tree.hexsha}"
+    digest = hashlib.sha256()
+    for item in tree.traverse():
+        path = item.path
+        if any(path == s or path.startswith(s + "/") for s in skip) or item.type == "tree":
+            continue
+        digest.update(f"{path}\0{item.hexsha}\0{item.mode:o}\n".encode())
+    return f"content:{digest.hexdigest()}"

@@ -160,9 +160,10 @@ def load_toml_target(path: Path | str) -> TomlTarget:
         if not isinstance(values, list) or not values:
             raise _bad(path, f"[knobs] {knob} must be a non-empty list of candidate values")
         knobs[knob] = values
-    extra = sorted(set(doc) - {"target", "tolerances", "knobs"})
+    # [measure] holds the measurement settings (read by campaign.measure.settings, not by the target)
+    extra = sorted(set(doc) - {"target", "tolerances", "knobs", "measure"})
     if extra:
-        raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs)")
+        raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs, measure)")
     return TomlTarget(path, table, tolerances, knobs)
 
 

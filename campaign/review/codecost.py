@@ -1,11 +1,16 @@
-"""What each speedup cost in code: lines and cyclomatic complexity per iteration.
+"""What each speedup cost in code: lines and cyclomatic complexity per iteration, in any language.
 
 For every iteration with a recorded patch: the lines added and removed in the
-target's scope (counted from the patch), and the cyclomatic complexity
-(radon's ``cc_visit``) of each function the patch touched, before and after.
+target's scope (counted from the patch); per changed source file, its NLOC
+(lines of code, without comments and blanks) and summed cyclomatic
+complexity before and after; and the complexity of each function the patch
+touched. Measured with lizard, one analyser for C, C++, Java, JavaScript,
+TypeScript, Go, Rust, Python and the other languages it reads, so a C
+campaign is costed like a Python one; a file in no language lizard knows is
+listed as not measured, never as zero.
 
-The before/after sources are rebuilt from the record alone: a copy of
-``baseline_snapshot/`` in a temporary directory, to which the iterations'
+The before/after sources are rebuilt from the record alone: the baseline
+snapshot unpacked in a temporary directory, to which the iterations'
 patches are applied in journal order with ``git apply`` (a kept patch stays
 applied; a reverted one is measured and then undone by restoring the files
 it touched). ``git apply`` rather than an applier of our own: it is the tool
@@ -19,13 +24,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from campaign.measure.baseline import BaselineError, extract_snapshot
 from campaign.review.lint import Event, _data, first_of, iteration_events, iterations, is_kept, last_of
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -116,34 +121,58 @@ def patch_stats(text: str, scope: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-def functions(source: str | None) -> dict[str, tuple[int, int, int]] | None:
-    """``{qualified name: (first line, last line, complexity)}`` of every function; None if unparsable."""
+def measurable(path: str) -> bool:
+    """True when lizard reads the language of ``path`` (by its extension)."""
+    import lizard
+
+    return lizard.get_reader_for(path) is not None
+
+
+def analyse(path: str, source: str | None):
+    """lizard's analysis of ``source`` as the file ``path`` (None: no source, or a language lizard does not read)."""
+    if source is None or not measurable(path):
+        return None
+    import lizard
+
+    return lizard.analyze_file.analyze_source_code(path, source)
+
+
+def functions(source: str | None, path: str = "module.py") -> dict[str, tuple[int, int, int]] | None:
+    """``{name: (first line, last line, complexity)}`` of every function; None in a language lizard does not read.
+
+    Names are lizard's (``f``, ``f.inner``, ``Class::method`` in C++); a name
+    that repeats gets `` #2``, `` #3`` in file order.
+    """
     if source is None:
         return {}
-    from radon.complexity import cc_visit
-    from radon.visitors import Function
-
-    try:
-        blocks = cc_visit(source)
-    except (SyntaxError, ValueError):
+    info = analyse(path, source)
+    if info is None:
         return None
     out: dict[str, tuple[int, int, int]] = {}
-
-    def add(func: Any, prefix: str = "") -> None:
-        name = f"{prefix}{func.fullname if not prefix else func.name}"
-        out[name] = (func.lineno, func.endline, func.complexity)
-        for inner in func.closures:
-            add(inner, name + ".")
-
-    for block in blocks:
-        if isinstance(block, Function):
-            add(block)
+    for func in info.function_list:
+        name, k = func.name, 2
+        while name in out:
+            name, k = f"{func.name} #{k}", k + 1
+        out[name] = (func.start_line, func.end_line, func.cyclomatic_complexity)
     return out
 
 
+def file_cost(path: str, before: str | None, after: str | None) -> dict[str, Any]:
+    """NLOC and summed cyclomatic complexity of one file before -> after (None: absent, or not measurable)."""
+    old, new = analyse(path, before), analyse(path, after)
+    return {
+        "file": path,
+        "measured": measurable(path),
+        "nloc_before": old.nloc if old else None,
+        "nloc_after": new.nloc if new else None,
+        "ccn_before": sum(f.cyclomatic_complexity for f in old.function_list) if old else None,
+        "ccn_after": sum(f.cyclomatic_complexity for f in new.function_list) if new else None,
+    }
+
+
 def touched_functions(before: str | None, after: str | None, diff: FileDiff) -> list[dict[str, Any]] | None:
-    """Complexity before/after of each function whose lines the diff changed (None: not Python-parsable)."""
-    old, new = functions(before), functions(after)
+    """Complexity before/after of each function whose lines the diff changed (None: not a language lizard reads)."""
+    old, new = functions(before, diff.path), functions(after, diff.path)
     if old is None or new is None:
         return None
     names: list[str] = []
@@ -180,15 +209,15 @@ def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
     init = _data(first_of(events, "init"))
     target = init.get("target") if isinstance(init.get("target"), dict) else {}
     scope = list(target.get("scope") or [])
-    snapshot_rel = _data(first_of(events, "baseline")).get("snapshot") or "baseline_snapshot"
-    snapshot = record / snapshot_rel
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="campaign-codecost-") as tmp:
         work = Path(tmp) / "tree"
-        if snapshot.is_dir():
-            shutil.copytree(snapshot, work)
-        else:
-            work.mkdir()
+        try:
+            extract_snapshot(record, work)
+            no_snapshot = None
+        except BaselineError as exc:
+            work.mkdir(exist_ok=True)
+            no_snapshot = str(exc)
         # its own repository, so that git apply resolves paths here and nowhere above
         subprocess.run(["git", "init", "-q"], cwd=work, check=True, capture_output=True)
         for n in iterations(events):
@@ -204,17 +233,18 @@ def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
             diffs = [d for d in all_diffs if in_scope(d.path, scope)]
             before = {d.path: _read(work, d.old_path) for d in diffs}
             saved = {p: _read(work, p) for d in all_diffs for p in (d.old_path, d.new_path) if p}
-            error = _git_apply(work, patch) if snapshot.is_dir() else f"no baseline snapshot at {snapshot_rel}"
+            error = _git_apply(work, patch) if no_snapshot is None else no_snapshot
             funcs: list[dict[str, Any]] = []
+            files: list[dict[str, Any]] = []
             if error is None:
                 for d in diffs:
-                    if not d.path.endswith(".py"):
-                        continue
-                    touched = touched_functions(before[d.path], _read(work, d.new_path), d)
-                    for t in touched or []:
+                    after = _read(work, d.new_path)
+                    files.append(file_cost(d.path, before[d.path], after))
+                    for t in touched_functions(before[d.path], after, d) or []:
                         funcs.append({"file": d.path, **t})
                 if not kept:
                     _restore(work, saved)
+            measured = [f for f in files if f["measured"]]
             cc_before = sum(f["before"] or 0 for f in funcs)
             cc_after = sum(f["after"] or 0 for f in funcs)
             rows.append(
@@ -224,8 +254,12 @@ def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
                     "patch": str(patch.relative_to(record)),
                     **stats,
                     "functions": funcs,
-                    "complexity_before": cc_before if error is None else None,
-                    "complexity_after": cc_after if error is None else None,
+                    "file_cost": files,
+                    "complexity_before": cc_before if error is None and measured else None,
+                    "complexity_after": cc_after if error is None and measured else None,
+                    "nloc_before": sum(f["nloc_before"] or 0 for f in measured) if error is None and measured else None,
+                    "nloc_after": sum(f["nloc_after"] or 0 for f in measured) if error is None and measured else None,
+                    "not_measured": [f["file"] for f in files if not f["measured"]],
                     "error": error,
                 }
             )

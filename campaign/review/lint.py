@@ -382,11 +382,15 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 "predicted": _prediction(think),
                 "measured": _speedup(bench),
                 "ci": bd.get("ci"),
+                "ci_level": bd.get("ci_level"),
+                "ci_kind": bd.get("ci_kind"),
+                "machine_busy": (bd.get("load") or {}).get("note"),
                 "verdict": bd.get("verdict"),
                 "cumulative": bd.get("cumulative_speedup") if bd.get("cumulative_speedup") is not None else vs_base.get("speedup"),
                 "cumulative_ci": vs_base.get("ci"),
                 "full": bd.get("full"),
                 "test_passed": _data(test).get("passed") if test else None,
+                "test_failure": _first_failure(_data(test)) if test and not _data(test).get("passed") else None,
                 "kept": is_kept(own),
                 "revert_reason": _data(revert).get("reason") if revert else None,
                 "commit": _data(commit).get("commit") if commit else None,
@@ -396,6 +400,47 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _first_failure(test: dict[str, Any]) -> str | None:
+    """The first reason a TEST failed, in one line."""
+    for failure in test.get("failures") or []:
+        text = failure.get("message") or failure.get("output")
+        if text:
+            return " ".join(str(text).split())
+    if test.get("out_of_scope"):
+        return "edits outside the scope: " + ", ".join(test["out_of_scope"])
+    cmd = test.get("test_command") or {}
+    if cmd and not cmd.get("passed"):
+        names = [t.get("name") for t in cmd.get("failed_tests") or [] if t.get("name")]
+        return f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}" + (f": failed {', '.join(names[:5])}" if names else "")
+    return None
+
+
+def full_case_result(events: list[Event]) -> dict[str, Any] | None:
+    """The headline: the final tree vs the baseline on the full case (FINISH), and whether its outputs were checked."""
+    finish = _data(last_of(events, "finish"))
+    check = _data(last_of(events, "validate"))
+    if not finish and not check:
+        return None
+    full = finish.get("full") or {}
+    validation = finish.get("validation") or (check if not finish else {})
+    return {
+        "case": full.get("case") or check.get("case"),
+        "speedup": full.get("speedup"),
+        "ci": full.get("ci"),
+        "verdict": full.get("verdict"),
+        "outputs_checked": bool(validation),
+        "outputs_match": validation.get("passed") if validation else None,
+        "failure": _first_failure(check) if check and not check.get("passed") and not finish else None,
+    }
+
+
+def _decisions(events: list[Event]) -> list[str]:
+    """Every written decision (stop, exhausted, skip) as the logs render it."""
+    from campaign.loop.render import decision_views
+
+    return [d["text"] for d in decision_views(events)]
 
 
 def _dominant(events: list[Event]) -> str | None:
@@ -425,5 +470,8 @@ def summary(events: list[Event]) -> dict[str, Any]:
         "finished": bool(finish),
         "baseline_commit": baseline.get("commit") or init.get("base_commit"),
         "dominant_phase": _dominant(events) or finish.get("dominant_phase"),
+        "full_case": full_case_result(events),
+        "stop_reason": next((_data(e).get("reason") for e in reversed(of_type(events, "decide")) if _data(e).get("stop")), None),
+        "decisions": _decisions(events),
         "median_gain": median([r["measured"] for r in kept if r["measured"]]) if kept and any(r["measured"] for r in kept) else None,
     }

@@ -1,6 +1,6 @@
 """``campaign replay``: rebuild a campaign from its record and re-verify every step.
 
-From the record alone (``baseline_snapshot/`` + ``patches/`` + the journal)
+From the record alone (the baseline snapshot + ``patches/`` + the journal)
 a fresh git workspace is built in a temporary directory; the baseline's
 outputs are re-computed and checked against the recorded ones; then every
 attempt, kept or reverted, is re-applied on top of the last kept state and
@@ -175,10 +175,12 @@ def _commit_all(repo, message: str) -> str:
 
 def build_workspace(record_dir: Path, dest: Path) -> Any:
     """A fresh git repository holding the record's baseline snapshot, committed."""
-    snapshot = record_dir / "baseline_snapshot"
-    if not snapshot.is_dir():
-        raise ReplayError(f"the record has no baseline_snapshot/ ({snapshot}); it cannot be rebuilt.")
-    shutil.copytree(snapshot, dest, dirs_exist_ok=True)
+    from campaign.measure.baseline import BaselineError, extract_snapshot
+
+    try:
+        extract_snapshot(record_dir, dest)
+    except BaselineError as exc:
+        raise ReplayError(f"{exc} It cannot be rebuilt.") from None
     repo = _git(dest)
     _commit_all(repo, "replay: baseline snapshot")
     return repo
@@ -362,17 +364,17 @@ def format_table(result: dict[str, Any]) -> str:
         f"replay of {result['record']}",
         f"baseline reproduced: {'yes' if result['baseline_reproduced'] else 'NO'}",
         "",
-        f"{'iter':>4}  {'recorded':<13} {'replayed':<13} {'rec speedup':>11} {'rec CI':>11} {'replayed':>9}  {'in CI':<5}  match  title",
+        f"{'iter':>4}  {'recorded':<13} {'replayed':<13} {'rec speedup':>11} {'rec interval':>13} {'replayed':>9}  {'inside':<6}  match  title",
     ]
     for row in result["rows"]:
         in_ci = {True: "yes", False: "NO", None: "-"}[row["in_recorded_ci"]]
         lines.append(
             f"{row['iteration']:>4}  {row['recorded_verdict'] or '-':<13} {row['replayed_verdict'] or '-':<13} "
-            f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>11} {x(row['replayed_speedup']):>9}  "
-            f"{in_ci:<5}  {_matches_word(row['verdict_matches']):<5}  {(row['title'] or '')[:50]}"
+            f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>13} {x(row['replayed_speedup']):>9}  "
+            f"{in_ci:<6}  {_matches_word(row['verdict_matches']):<5}  {(row['title'] or '')[:50]}"
         )
         for diff in row.get("environment_differences") or []:
-            lines.append(f"      outside the recorded CI; the machine differs: {diff}")
+            lines.append(f"      outside the recorded interval; the machine differs: {diff}")
     lines.append("")
     renders = result["renders_identical"]
     lines.append("logs re-rendered identically: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in sorted(renders.items())))

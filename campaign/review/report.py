@@ -4,15 +4,12 @@
 per-iteration rows, calibration, code cost, profiles, rendered logs) into one
 JSON-able dict; ``format_text`` and ``render_html`` only present it.
 
-The plots are inline SVG written here, not a plotting library: the report
-must open with no network and no JavaScript, stay a few tens of kB, diff
-cleanly in git, and be testable by reading its DOM (each plot is an
-``<svg id="plot-...">`` whose marks carry classes and titles).
+The plots are inline SVG (``plots.py``); the logs are Markdown rendered by
+markdown-it-py with raw HTML off, so anything a record holds stays text.
 """
 
 from __future__ import annotations
 
-import math
 import subprocess
 import re
 from pathlib import Path
@@ -21,6 +18,7 @@ from typing import Any
 from campaign.review import calibration as _calibration
 from campaign.review import codecost as _codecost
 from campaign.review import lint as _review
+from campaign.review import plots as _plots
 
 
 def collect(record_dir: Path) -> dict[str, Any]:
@@ -47,7 +45,51 @@ def collect(record_dir: Path) -> dict[str, Any]:
             "last": _review._data(profiles[-1]).get("phases") if len(profiles) > 1 else None,
         },
         "logs": logs,
+        "attachments": attachments(record, events),
     }
+
+
+PATCH_LIMIT = 200_000  # characters of one patch shown in the page; a larger one is cut, with a note
+
+
+def attachments(record: Path, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per iteration: its patch (as recorded) and the profile it was planned from, as text for the page."""
+    out = []
+    for row in _review.iteration_rows(events):
+        n = row["iteration"]
+        own = _review.iteration_events(events, n)
+        final = _review._data(_review.last_of(own, "commit")).get("patch") or _review._data(_review.last_of(own, "revert")).get("patch")
+        name = final or row.get("patch")
+        text = None
+        if name and (record / name).is_file():
+            text = (record / name).read_text(encoding="utf-8", errors="replace")
+            if len(text) > PATCH_LIMIT:
+                text = text[:PATCH_LIMIT] + f"\n... (cut at {PATCH_LIMIT} characters; the whole patch is {name} in the record)\n"
+        start = events.index(own[0]) if own else len(events)
+        profile = next((e for e in reversed(events[:start + 1]) if e.get("type") == "profile"), None)
+        out.append({"iteration": n, "patch": name, "patch_text": text,
+                    "profile": profile_text(_review._data(profile)) if profile else None})
+    return out
+
+
+def profile_text(profile: dict[str, Any]) -> str:
+    """A profile event as a plain-text table: phases with shares, top functions, line timings."""
+    lines = [f"case {profile.get('case')}, total {profile.get('total_s') or 0:.4g} s", "", "phase                    seconds   share"]
+    shares = profile.get("shares") or {}
+    for name, secs in sorted((profile.get("phases") or {}).items(), key=lambda kv: -(kv[1] or 0)):
+        share = shares.get(name)
+        lines.append(f"{name:<22} {secs or 0:>9.4g}   {'' if share is None else f'{share:.0%}'}")
+    top = profile.get("top_functions") or []
+    if top:
+        lines += ["", "top functions            cumulative s   own s    calls"]
+        for f in top[:15]:
+            where = f"{f.get('file')}:{f.get('line')} {f.get('function')}"
+            lines.append(f"{where[:60]:<60} {f.get('cumtime') or 0:>9.4g} {f.get('tottime') or 0:>9.4g} {f.get('ncalls')!s:>8}")
+    for func, rows in (profile.get("lines") or {}).items():
+        lines += ["", f"line timings of {func}"]
+        for r in rows[:40]:
+            lines.append(f"{r.get('line')!s:>5} {r.get('hits')!s:>8} {r.get('time_s') or 0:>10.4g}s  {r.get('source') or ''}")
+    return "\n".join(lines)
 
 
 def _logs(record: Path, events: list[dict[str, Any]]) -> dict[str, str | None]:
@@ -92,6 +134,17 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
+def full_case_line(fc: dict[str, Any] | None) -> str:
+    """The headline in words: the full case vs the baseline, and whether its outputs were checked."""
+    if not fc:
+        return "full case: not run yet (FINISH runs it before the merge)"
+    ci = f" [{fc['ci'][0]:.3g}, {fc['ci'][1]:.3g}]" if fc.get("ci") else ""
+    outputs = ("outputs match the baseline's" if fc.get("outputs_match")
+               else f"outputs DIFFER, nothing merged: {fc.get('failure')}" if fc.get("outputs_match") is False
+               else "outputs not checked at FINISH (an older record)")
+    return f"full case {fc.get('case')}: {_x(fc.get('speedup'))}{ci} vs the baseline; {outputs}"
+
+
 def format_text(result: dict[str, Any]) -> str:
     s = result["summary"]
     out = [
@@ -100,6 +153,9 @@ def format_text(result: dict[str, Any]) -> str:
         + (f" [{s['final_ci'][0]:.3g}, {s['final_ci'][1]:.3g}]" if s.get("final_ci") else "")
         + (f", goal {_x(s['goal_speedup'])}" if s.get("goal_speedup") else "")
         + ("" if s["finished"] else " (not finished)"),
+        full_case_line(s.get("full_case")),
+        f"stopped: {s.get('stop_reason') or 'not yet'}",
+        *(f"  {d}" for d in s.get("decisions") or []),
         "",
     ]
     rows = []
@@ -107,7 +163,14 @@ def format_text(result: dict[str, Any]) -> str:
         ci = f" [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
         verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
         rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"])])
-    out += _table(["iter", "phase", "predicted", "measured [CI]", "verdict", "kept", "surprise"], rows)
+    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows)
+    levels = sorted({r["ci_level"] for r in result["iterations"] if r.get("ci_level")})
+    if levels:
+        from campaign.measure.stats import format_level
+
+        out.append(f"intervals: the decisive ones, at {', '.join(format_level(v) for v in levels)} "
+                   "(an overwhelming win shows the range of its blocks)")
+    out += [f"iter {r['iteration']}: {r['machine_busy']}" for r in result["iterations"] if r.get("machine_busy")]
     out.append("")
     findings = result["findings"]
     if findings:
@@ -135,314 +198,82 @@ def format_text(result: dict[str, Any]) -> str:
             continue
         cc = f"{r['complexity_before']} -> {r['complexity_after']}" if r.get("complexity_before") is not None else f"? ({_excerpt(r.get('error'), 30)})"
         funcs = ", ".join(f"{f['function']} {f['before'] if f['before'] is not None else 'new'}->{f['after'] if f['after'] is not None else 'gone'}" for f in r["functions"])
-        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, _excerpt(funcs, 50)])
-    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "functions"], cost_rows)]
+        nloc = f"{r['nloc_before']} -> {r['nloc_after']}" if r.get("nloc_before") is not None else "-"
+        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, nloc, _excerpt(funcs, 50)])
+    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "NLOC", "functions"], cost_rows)]
     return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- HTML
 
-PHASE_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
-KEPT_COLOR, REVERTED_COLOR = "#2b6cb0", "#c53030"
-
-
-def _e(value: Any) -> str:
-    from markupsafe import escape
-
-    return str(escape(value))
-
-
-def _nice_ticks(lo: float, hi: float, log: bool, count: int = 5) -> list[float]:
-    if log:
-        ticks = []
-        for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
-            for m in (1, 2, 5):
-                t = m * 10.0**k
-                if lo <= t <= hi:
-                    ticks.append(t)
-        if len(ticks) >= 3:
-            return ticks
-        return [t for t in _nice_ticks(lo, hi, False, count) if t > 0] or [lo, hi]
-    span = hi - lo or 1.0
-    raw = span / count
-    step = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
-        if span / (m * step) <= count:
-            step *= m
-            break
-    start = math.ceil(lo / step) * step
-    return [round(start + i * step, 10) for i in range(int((hi - start) / step + 1e-9) + 1)]
-
-
-class _Axes:
-    """Data -> pixel mapping of one plot, and its frame, ticks and labels as SVG."""
-
-    def __init__(self, xlim, ylim, *, log_x=False, log_y=False, width=760, height=320, margin=(20, 20, 46, 64)):
-        self.xlim, self.ylim, self.log_x, self.log_y = xlim, ylim, log_x, log_y
-        self.width, self.height = width, height
-        self.top, self.right, self.bottom, self.left = margin
-
-    def _frac(self, v, lim, log):
-        lo, hi = lim
-        if log:
-            v, lo, hi = math.log10(v), math.log10(lo), math.log10(hi)
-        return (v - lo) / ((hi - lo) or 1.0)
-
-    def x(self, v: float) -> float:
-        return round(self.left + self._frac(v, self.xlim, self.log_x) * (self.width - self.left - self.right), 1)
-
-    def y(self, v: float) -> float:
-        return round(self.height - self.bottom - self._frac(v, self.ylim, self.log_y) * (self.height - self.top - self.bottom), 1)
-
-    def frame(self, xlabel: str, ylabel: str, xticks=None, yticks=None, fmt_x=None, fmt_y=None) -> list[str]:
-        fmt_x = fmt_x or (lambda v: f"{v:g}")
-        fmt_y = fmt_y or (lambda v: f"{v:g}")
-        x0, x1, y0, y1 = self.left, self.width - self.right, self.top, self.height - self.bottom
-        out = [f'<rect class="plot-area" x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="#fff" stroke="#ccc"/>']
-        for t in yticks if yticks is not None else _nice_ticks(*self.ylim, self.log_y):
-            out.append(f'<line x1="{x0}" x2="{x1}" y1="{self.y(t)}" y2="{self.y(t)}" stroke="#eee"/>')
-            out.append(f'<text x="{x0 - 6}" y="{self.y(t) + 4}" text-anchor="end" class="tick">{_e(fmt_y(t))}</text>')
-        for t in xticks if xticks is not None else _nice_ticks(*self.xlim, self.log_x):
-            out.append(f'<text x="{self.x(t)}" y="{y1 + 16}" text-anchor="middle" class="tick">{_e(fmt_x(t))}</text>')
-        out.append(f'<text x="{(x0 + x1) / 2}" y="{self.height - 8}" text-anchor="middle" class="label">{_e(xlabel)}</text>')
-        out.append(f'<text transform="translate(16 {(y0 + y1) / 2}) rotate(-90)" text-anchor="middle" class="label">{_e(ylabel)}</text>')
-        return out
-
-
-def _svg(id_: str, title: str, axes_or_size, body: list[str]) -> str:
-    w, h = (axes_or_size.width, axes_or_size.height) if isinstance(axes_or_size, _Axes) else axes_or_size
-    return (
-        f'<svg id="{id_}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
-        f'role="img" aria-label="{_e(title)}"><title>{_e(title)}</title>' + "".join(body) + "</svg>"
-    )
-
-
-def _empty(id_: str, title: str, why: str) -> str:
-    return _svg(id_, title, (760, 60), [f'<text x="10" y="35" class="label">{_e(why)}</text>'])
-
-
-def plot_cumulative(rows: list[dict[str, Any]]) -> str:
-    """Cumulative speedup vs the baseline per iteration, with its CI band; kept filled, reverted hollow."""
-    title = "Cumulative speedup over the baseline per iteration"
-    pts = [r for r in rows if isinstance(r.get("cumulative"), (int, float))]
-    if not pts:
-        return _empty("plot-cumulative", title, "no benchmarked iteration yet")
-    values = [1.0] + [r["cumulative"] for r in pts] + [v for r in pts for v in (r.get("cumulative_ci") or [])]
-    lo, hi = min(values), max(values)
-    log_y = hi / lo > 8
-    ylim = (lo / 1.15, hi * 1.15) if log_y else (min(0.0, lo), hi * 1.1)
-    last = max(r["iteration"] for r in pts)
-    ax = _Axes((-0.5, last + 0.5), ylim, log_y=log_y)
-    body = ax.frame("iteration (0 = baseline)", "speedup vs baseline (x)", xticks=list(range(0, last + 1)), fmt_x=lambda v: f"{int(v)}", fmt_y=lambda v: f"{v:g}x")
-    body.append(f'<line class="no-change" x1="{ax.left}" x2="{ax.width - ax.right}" y1="{ax.y(1)}" y2="{ax.y(1)}" stroke="#888" stroke-dasharray="4 3"/>')
-    kept = [(0, 1.0, (1.0, 1.0))] + [(r["iteration"], r["cumulative"], tuple(r.get("cumulative_ci") or (r["cumulative"],) * 2)) for r in pts if r["kept"]]
-    if len(kept) > 1:
-        upper = " ".join(f"{ax.x(i)},{ax.y(ci[1])}" for i, _, ci in kept)
-        lower = " ".join(f"{ax.x(i)},{ax.y(ci[0])}" for i, _, ci in reversed(kept))
-        body.append(f'<polygon class="ci-band" points="{upper} {lower}" fill="{KEPT_COLOR}" fill-opacity="0.15" stroke="none"/>')
-        body.append('<polyline class="kept-path" fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (KEPT_COLOR, " ".join(f"{ax.x(i)},{ax.y(v)}" for i, v, _ in kept)))
-    body.append(f'<circle class="point baseline" cx="{ax.x(0)}" cy="{ax.y(1)}" r="4" fill="#555"><title>baseline 1x</title></circle>')
-    for r in pts:
-        cx, cy = ax.x(r["iteration"]), ax.y(r["cumulative"])
-        ci = r.get("cumulative_ci")
-        color = KEPT_COLOR if r["kept"] else REVERTED_COLOR
-        tip = f"iteration {r['iteration']} ({'kept' if r['kept'] else 'reverted'}): {r['cumulative']:.3g}x" + (f" [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "")
-        if ci:
-            body.append(f'<line class="ci" x1="{cx}" x2="{cx}" y1="{ax.y(ci[0])}" y2="{ax.y(ci[1])}" stroke="{color}" stroke-width="1.5"/>')
-        if r["kept"]:
-            body.append(f'<a href="#iter-{r["iteration"]}"><circle class="point kept" cx="{cx}" cy="{cy}" r="5.5" fill="{color}"><title>{_e(tip)}</title></circle></a>')
-        else:
-            body.append(
-                f'<a href="#iter-{r["iteration"]}"><g class="point reverted"><title>{_e(tip)}</title>'
-                f'<circle cx="{cx}" cy="{cy}" r="5.5" fill="#fff" stroke="{color}" stroke-width="2"/>'
-                f'<path d="M{cx - 3.5},{cy - 3.5}L{cx + 3.5},{cy + 3.5}M{cx - 3.5},{cy + 3.5}L{cx + 3.5},{cy - 3.5}" stroke="{color}" stroke-width="1.5"/></g></a>'
-            )
-    lx = ax.left + 12
-    body.append(
-        f'<g class="legend" transform="translate({lx} {ax.top + 14})">'
-        f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: 95% CI)</text>'
-        f'<circle cx="150" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/><text x="160" y="4">reverted attempt</text></g>'
-    )
-    return _svg("plot-cumulative", title, ax, body)
-
-
-def plot_phases(first: dict[str, float] | None, last: dict[str, float] | None) -> str:
-    """Stacked bars of per-phase seconds: first profile vs last profile."""
-    title = "Per-phase runtime, first profile vs last profile"
-    if not first:
-        return _empty("plot-phases", title, "no profile in the record")
-    bars = [("before (first profile)", first)] + ([("after (last profile)", last)] if last else [])
-    names = list(dict.fromkeys([n for _, ph in bars for n in ph]))
-    top = max(sum(v for v in ph.values() if isinstance(v, (int, float))) for _, ph in bars) or 1.0
-    ax = _Axes((0, len(bars)), (0, top * 1.08), width=760, height=340, margin=(20, 220, 46, 64))
-    body = ax.frame("", "seconds", xticks=[], fmt_y=lambda v: f"{v:g}s")
-    bw = (ax.width - ax.left - ax.right) / len(bars) * 0.5
-    for i, (label, ph) in enumerate(bars):
-        cx = ax.x(i + 0.5)
-        base = 0.0
-        total = sum(v for v in ph.values() if isinstance(v, (int, float)))
-        for j, name in enumerate(names):
-            v = ph.get(name)
-            if not isinstance(v, (int, float)) or v <= 0:
-                continue
-            y0, y1 = ax.y(base), ax.y(base + v)
-            tip = f"{name}: {v:.3g}s ({v / total:.0%} of {label})"
-            body.append(
-                f'<rect class="phase-bar" data-phase="{_e(name)}" x="{round(cx - bw / 2, 1)}" y="{y1}" width="{round(bw, 1)}" '
-                f'height="{round(y0 - y1, 1)}" fill="{PHASE_COLORS[j % len(PHASE_COLORS)]}" stroke="#fff"><title>{_e(tip)}</title></rect>'
-            )
-            if y0 - y1 > 14:
-                body.append(f'<text x="{cx}" y="{(y0 + y1) / 2 + 4}" text-anchor="middle" class="bar-label">{_e(name)} {v / total:.0%}</text>')
-            base += v
-        body.append(f'<text x="{cx}" y="{ax.height - ax.bottom + 16}" text-anchor="middle" class="tick">{_e(label)}</text>')
-        body.append(f'<text x="{cx}" y="{ax.y(base) - 6}" text-anchor="middle" class="tick">{total:.3g}s</text>')
-    for j, name in enumerate(names):
-        y = ax.top + 10 + j * 20
-        x = ax.width - ax.right + 20
-        body.append(f'<rect x="{x}" y="{y - 9}" width="12" height="12" fill="{PHASE_COLORS[j % len(PHASE_COLORS)]}"/><text x="{x + 18}" y="{y + 2}" class="tick">{_e(name)}</text>')
-    return _svg("plot-phases", title, ax, body)
-
-
-def plot_calibration(points: list[dict[str, Any]], factor: float = 1.25) -> str:
-    """Predicted vs measured speedup, log-log, with the diagonal and the within-factor band."""
-    title = "Predicted vs measured speedup (log scale)"
-    if not points:
-        return _empty("plot-calibration", title, "no iteration has both a prediction and a measurement")
-    vals = [p[k] for p in points for k in ("predicted", "measured")]
-    lo, hi = min(vals + [1.0]) / 1.3, max(vals + [1.0]) * 1.3
-    ax = _Axes((lo, hi), (lo, hi), log_x=True, log_y=True, width=520, height=440)
-    body = ax.frame("predicted speedup (x)", "measured speedup (x)", fmt_x=lambda v: f"{v:g}", fmt_y=lambda v: f"{v:g}")
-    band = f"{ax.x(lo)},{ax.y(lo * factor)} {ax.x(hi / factor)},{ax.y(hi)} {ax.x(hi)},{ax.y(hi)} {ax.x(hi)},{ax.y(hi / factor)} {ax.x(lo * factor)},{ax.y(lo)} {ax.x(lo)},{ax.y(lo)}"
-    body.append(f'<polygon class="within-band" points="{band}" fill="#48bb78" fill-opacity="0.12"/>')
-    body.append(f'<line class="diagonal" x1="{ax.x(lo)}" y1="{ax.y(lo)}" x2="{ax.x(hi)}" y2="{ax.y(hi)}" stroke="#444" stroke-dasharray="5 4"/>')
-    for p in points:
-        cx, cy = ax.x(p["predicted"]), ax.y(p["measured"])
-        color = "#2f855a" if p["within"] else REVERTED_COLOR
-        tip = f"iteration {p['iteration']}: predicted {p['predicted']:.3g}x, measured {p['measured']:.3g}x (ratio {p['ratio']:.2f})"
-        body.append(
-            f'<a href="#iter-{p["iteration"]}"><circle class="point" cx="{cx}" cy="{cy}" r="5.5" fill="{color}" fill-opacity="0.85"><title>{_e(tip)}</title></circle>'
-            f'<text x="{cx + 8}" y="{cy - 6}" class="tick">{p["iteration"]}</text></a>'
-        )
-    body.append(f'<text x="{ax.left + 8}" y="{ax.top + 16}" class="tick">dashed: measured = predicted; green band: within {factor:g}x</text>')
-    return _svg("plot-calibration", title, ax, body)
-
-
-def plot_codecost(cost: list[dict[str, Any]]) -> str:
-    """Lines added (up) and removed (down) per iteration, complexity change above."""
-    title = "Code cost per iteration: lines added / removed in scope"
-    rows = [r for r in cost if r.get("iteration") is not None and "added" in r]
-    if not rows:
-        return _empty("plot-codecost", title, "no patches in the record")
-    top = max([r["added"] for r in rows] + [1])
-    bottom = max([r["removed"] for r in rows] + [1])
-    ax = _Axes((0, len(rows)), (-bottom * 1.25, top * 1.35), height=300)
-    body = ax.frame("iteration", "lines", xticks=[], fmt_y=lambda v: f"{abs(v):g}")
-    body.append(f'<line x1="{ax.left}" x2="{ax.width - ax.right}" y1="{ax.y(0)}" y2="{ax.y(0)}" stroke="#888"/>')
-    bw = (ax.width - ax.left - ax.right) / len(rows) * 0.35
-    for i, r in enumerate(rows):
-        cx = ax.x(i + 0.5)
-        opacity = "1" if r["kept"] else "0.45"
-        body.append(f'<rect class="added" x="{round(cx - bw, 1)}" y="{ax.y(r["added"])}" width="{round(bw, 1)}" height="{round(ax.y(0) - ax.y(r["added"]), 1)}" fill="#38a169" fill-opacity="{opacity}"><title>iteration {r["iteration"]}: +{r["added"]} lines</title></rect>')
-        body.append(f'<rect class="removed" x="{cx}" y="{ax.y(0)}" width="{round(bw, 1)}" height="{round(ax.y(-r["removed"]) - ax.y(0), 1)}" fill="#e53e3e" fill-opacity="{opacity}"><title>iteration {r["iteration"]}: -{r["removed"]} lines</title></rect>')
-        label = f"{r['iteration']}{'' if r['kept'] else ' (reverted)'}"
-        body.append(f'<a href="#cost-iter-{r["iteration"]}"><text x="{cx}" y="{ax.height - ax.bottom + 16}" text-anchor="middle" class="tick">{_e(label)}</text></a>')
-        if r.get("complexity_before") is not None:
-            body.append(f'<text x="{cx}" y="{ax.top + 14}" text-anchor="middle" class="tick">cc {r["complexity_before"]}→{r["complexity_after"]}</text>')
-    body.append(f'<text x="{ax.width - ax.right - 6}" y="{ax.height - ax.bottom - 6}" text-anchor="end" class="tick">green: added, red: removed; faded: reverted</text>')
-    return _svg("plot-codecost", title, ax, body)
-
-
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
-_HEAD = re.compile(r"^(#{1,6})\s+(.*)$")
 _ITER = re.compile(r"\bIteration\s+(\d+)\b", re.IGNORECASE)
+_SURPRISE = re.compile(r"\bsurprise\s*:", re.IGNORECASE)
+
+
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    # raw HTML off: a Surprise holding <script> stays text; breaks: the logs' "**Field:** value" lines keep their lines
+    return MarkdownIt("commonmark", {"html": False, "breaks": True})
+
+
+def _html_token(content: str):
+    from markdown_it.token import Token
+
+    token = Token("html_inline", "", 0)
+    token.content = content  # written by us, never from the record
+    return token
+
+
+def _mark_surprise(children: list) -> list:
+    """Wrap each line of an inline run that says "Surprise:" in ``<mark class="surprise">``."""
+    out, line = [], []
+
+    def flush(brk=None):
+        text = "".join(t.content for t in line if t.type in ("text", "code_inline"))
+        out.extend([_html_token('<mark class="surprise">'), *line, _html_token("</mark>")] if _SURPRISE.search(text) else line)
+        if brk is not None:
+            out.append(brk)
+        line.clear()
+
+    for token in children:
+        if token.type in ("softbreak", "hardbreak"):
+            flush(token)
+        else:
+            line.append(token)
+    flush()
+    return out
 
 
 def markdown_html(text: str | None, prefix: str) -> tuple[str, set[str]]:
-    """A minimal markdown -> HTML of our own that escapes everything first.
+    """A rendered log as HTML (markdown-it-py, raw HTML off, so everything from the record is escaped).
 
-    Headings, bullet lists, ``**bold**``, ```code```, fenced blocks and
-    paragraphs; a heading naming "Iteration N" gets ``id="<prefix>-iter-N"``
-    (the first one; later ones ``-2``, ``-3``); a line with a Surprise is
+    Headings move one level down (the page has its own h1/h2); a heading
+    naming "Iteration N" gets ``id="<prefix>-iter-N"`` (the first one; later
+    ones ``-2``, ``-3``) and a link back to its row; a line with a Surprise is
     wrapped in ``<mark class="surprise">``. Returns the HTML and the ids made.
     """
     if text is None:
         return '<p class="missing">(not rendered in this record)</p>', set()
-    out: list[str] = []
+    md = _markdown()
+    tokens = md.parse(text)
     ids: set[str] = set()
-    para: list[str] = []
-    in_list = in_code = False
-
-    def inline(s: str) -> str:
-        s = _e(s)
-        s = _CODE.sub(r"<code>\1</code>", s)
-        s = _BOLD.sub(r"<strong>\1</strong>", s)
-        return s
-
-    def surprise(raw: str, html: str) -> str:
-        return f'<mark class="surprise">{html}</mark>' if re.search(r"\bsurprise\b\s*\**\s*:", raw, re.IGNORECASE) else html
-
-    def flush() -> None:
-        nonlocal in_list
-        if para:
-            out.append("<p>" + "<br>".join(para) + "</p>")
-            para.clear()
-        if in_list:
-            out.append("</ul>")
-            in_list = False
-
-    for raw in text.splitlines():
-        if raw.strip().startswith("```"):
-            if in_code:
-                out.append("</pre>")
-                in_code = False
-            else:
-                flush()
-                out.append('<pre class="code">')
-                in_code = True
-            continue
-        if in_code:
-            out.append(_e(raw) + "\n")
-            continue
-        if not raw.strip():
-            flush()
-            continue
-        m = _HEAD.match(raw)
-        if m:
-            flush()
-            level = min(len(m.group(1)) + 1, 6)
-            attr = ""
-            it = _ITER.search(m.group(2))
-            if it:
-                base = f"{prefix}-iter-{int(it.group(1))}"
-                anchor, k = base, 2
-                while anchor in ids:
-                    anchor, k = f"{base}-{k}", k + 1
-                ids.add(anchor)
-                attr = f' id="{anchor}"'
-                back = f' <a class="back" href="#iter-{int(it.group(1))}" title="this iteration in the table">↑</a>'
-            else:
-                back = ""
-            out.append(f"<h{level}{attr}>{inline(m.group(2))}{back}</h{level}>")
-            continue
-        stripped = raw.lstrip()
-        if stripped.startswith(("- ", "* ")):
-            if para:
-                out.append("<p>" + "<br>".join(para) + "</p>")
-                para.clear()
-            if not in_list:
-                out.append("<ul>")
-                in_list = True
-            out.append("<li>" + surprise(raw, inline(stripped[2:])) + "</li>")
-            continue
-        if in_list:
-            out.append("</ul>")
-            in_list = False
-        para.append(surprise(raw, inline(raw)))
-    if in_code:
-        out.append("</pre>")
-    flush()
-    return "\n".join(out), ids
+    for i, token in enumerate(tokens):
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+        if token.type == "heading_open" and (it := _ITER.search(tokens[i + 1].content)):
+            n = int(it.group(1))
+            base = anchor = f"{prefix}-iter-{n}"
+            k = 2
+            while anchor in ids:
+                anchor, k = f"{base}-{k}", k + 1
+            ids.add(anchor)
+            token.attrSet("id", anchor)
+            tokens[i + 1].children.append(
+                _html_token(f' <a class="back" href="#iter-{n}" title="this iteration in the table">↑</a>'))
+        elif token.type == "inline" and token.children:
+            token.children = _mark_surprise(token.children)
+    return md.renderer.render(tokens, md.options, {}), ids
 
 
 def render_html(result: dict[str, Any]) -> str:
@@ -460,10 +291,10 @@ def render_html(result: dict[str, Any]) -> str:
     think_html, think_ids = markdown_html(result["logs"].get("thinking_log"), "think")
     calib = result["calibration"]
     plots = {
-        "cumulative": plot_cumulative(result["iterations"]),
-        "phases": plot_phases(result["profiles"]["first"], result["profiles"]["last"]),
-        "calibration": plot_calibration(calib["points"], calib["factor"]),
-        "codecost": plot_codecost(result["code_cost"]),
+        "cumulative": _plots.plot_cumulative(result["iterations"]),
+        "phases": _plots.plot_phases(result["profiles"]["first"], result["profiles"]["last"]),
+        "calibration": _plots.plot_calibration(calib["points"], calib["factor"]),
+        "codecost": _plots.plot_codecost(result["code_cost"]),
     }
     template = env.get_template("report.html.j2")
     return template.render(
@@ -472,10 +303,12 @@ def render_html(result: dict[str, Any]) -> str:
         plots={k: Markup(v) for k, v in plots.items()},
         optimization_log=Markup(opt_html),
         thinking_log=Markup(think_html),
-        anchors=opt_ids | think_ids | {f"cost-iter-{c['iteration']}" for c in result["code_cost"] if c.get("iteration") is not None},
+        anchors=opt_ids | think_ids | {f"cost-iter-{c['iteration']}" for c in result["code_cost"] if c.get("iteration") is not None}
+        | {f"patch-iter-{a['iteration']}" for a in result.get("attachments") or []},
         calibration_by_iter={p["iteration"]: p for p in calib["points"]},
         cost_by_iter={c["iteration"]: c for c in result["code_cost"] if c.get("iteration") is not None},
         findings_by_iter=_group_findings(result["findings"]),
+        decisions=[Markup(_markdown().renderInline(d)) for d in result["summary"].get("decisions") or []],
     )
 
 

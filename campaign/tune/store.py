@@ -16,7 +16,8 @@ One database, named by a SQLAlchemy URL, holds three things:
 
 The default is an embedded SQLite file, ``.campaign/tune.sqlite`` in the
 workspace. For many machines, point every worker at one server, e.g.
-``postgresql+psycopg2://user:pass@host/campaign`` (needs the driver).
+``postgresql://user:pass@host/campaign`` (driven by psycopg 3, a dependency;
+``engine_url`` names the driver so the plain URL works).
 Writes are single short transactions, so a crash loses at most the row being
 written; a row is never half-written.
 """
@@ -39,6 +40,19 @@ class StoreError(Exception):
 def default_storage_url(workspace: Path) -> str:
     path = (Path(workspace) / DEFAULT_DB).resolve()
     return f"sqlite:///{path}"
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL to connect with: a plain ``postgresql://`` (or ``postgres://``) URL gets psycopg 3.
+
+    SQLAlchemy's plain ``postgresql://`` means psycopg2, which is not a
+    dependency; a URL that names its driver (``postgresql+psycopg2://``) is
+    kept as it is.
+    """
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
 
 
 def redact(url: str) -> str:
@@ -96,6 +110,23 @@ def cache_key(target: str, protocol: str, knobs: dict[str, Any], code: str, mach
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def create_tables(create, attempts: int = 5):
+    """Run ``create`` (a check-then-create of tables), again when another worker created them in between.
+
+    Two workers starting at once on a fresh server both see no table and
+    both issue CREATE TABLE; the loser's error ("already exists") means the
+    table is there, so checking again succeeds.
+    """
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return create()
+        except (ProgrammingError, IntegrityError):
+            if attempt == attempts - 1:
+                raise
+
+
 class TuneStore:
     """The cache and history tables behind one SQLAlchemy URL."""
 
@@ -112,7 +143,8 @@ class TuneStore:
                 db = Path(url[len("sqlite:///") :])
                 if str(db) not in ("", ":memory:") and not db.parent.exists():
                     db.parent.mkdir(parents=True, exist_ok=True)
-            self.engine = sa.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+            self.engine = sa.create_engine(engine_url(url),
+                                           connect_args={"timeout": 30} if url.startswith("sqlite") else {})
             meta = sa.MetaData()
             self.cache = sa.Table(
                 "campaign_tune_cache",
@@ -137,21 +169,27 @@ class TuneStore:
                 sa.Column("created", sa.Float),
                 sa.Column("report", sa.Text),
             )
-            meta.create_all(self.engine)
-        except (SQLAlchemyError, OSError, ValueError) as exc:
+            create_tables(lambda: meta.create_all(self.engine))
+        except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
             raise StoreError(
                 f"cannot open the tune storage {redact(url)!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
                 f"Give a readable database URL with --storage (e.g. sqlite:///path/to/tune.sqlite, or "
-                f"postgresql+psycopg2://user@host/db for many machines), or leave it out for the default "
+                f"postgresql://user:password@host/db for many machines), or leave it out for the default "
                 f"{DEFAULT_DB} in the workspace."
             ) from None
 
-    def _run(self, fn):
-        from sqlalchemy.exc import SQLAlchemyError
+    def _run(self, fn, on_conflict=None):
+        from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
         try:
-            with self.engine.begin() as conn:
-                return fn(conn)
+            try:
+                with self.engine.begin() as conn:
+                    return fn(conn)
+            except IntegrityError:
+                if on_conflict is None:
+                    raise
+                with self.engine.begin() as conn:
+                    return on_conflict(conn)
         except SQLAlchemyError as exc:
             raise StoreError(f"the tune storage {redact(self.url)!r} failed: {str(exc).splitlines()[0]}") from None
 
@@ -184,7 +222,10 @@ class TuneStore:
             conn.execute(sa.delete(self.cache).where(self.cache.c.key == key))
             conn.execute(sa.insert(self.cache).values(**row))
 
-        self._run(q)
+        def overwrite(conn):  # another worker inserted the same key between our delete and insert: last one wins
+            conn.execute(sa.update(self.cache).where(self.cache.c.key == key).values(**row))
+
+        self._run(q, on_conflict=overwrite)
 
     def past_results(self, target: str, machine: str) -> list[dict]:
         """Every cached result for ``target`` on ``machine`` (any code version), newest first."""

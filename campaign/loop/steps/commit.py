@@ -53,7 +53,15 @@ def commit_kept(ctx: CampaignContext, state: loop.State) -> None:
     bench = it.benchmark or {}
     ci = bench.get("ci") or [None, None]
     title = " ".join(it.title.split())[:72]
-    ci_text = f", CI {ci[0]:.2f}-{ci[1]:.2f}" if ci[0] is not None and ci[1] is not None else ""
+    ci_text = ""
+    if ci[0] is not None and ci[1] is not None:
+        from campaign.measure.stats import format_level
+
+        level = bench.get("ci_level")
+        if bench.get("ci_kind") == "range":
+            ci_text = f", every block {ci[0]:.2f}-{ci[1]:.2f}"
+        else:
+            ci_text = f", {format_level(level)} CI {ci[0]:.2f}-{ci[1]:.2f}" if level else f", interval {ci[0]:.2f}-{ci[1]:.2f}"
     message = f"campaign {ctx.name} iter {it.n}: {title} ({(it.speedup or 0):.2f}x{ci_text})"
     repo = ctx.repo
     sha = vcs.commit_with_message(repo, f"campaign {ctx.name} iter {it.n}:", state.last_kept_commit)

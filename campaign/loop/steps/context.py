@@ -23,8 +23,11 @@ from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError,
 from campaign.loop import machine as loop
 from campaign.loop import record_guard
 from campaign.loop.journal import CampaignLock
+from campaign.loop.record_place import RECORD_ROOT, RECORD_ROOTS, choose_record_root, existing_root
+from campaign.loop.record_place import list_campaigns as _recorded_campaigns
 
-RECORD_ROOT = "optim"
+__all__ = ["RECORD_ROOT", "RECORD_ROOTS", "CampaignContext", "Progress", "list_campaigns", "record_root",
+           "env_number", "required_text", "jsonable_bound"]
 
 Progress = Callable[[str], None] | None
 
@@ -47,24 +50,28 @@ def jsonable_bound(value: float | None) -> float | None:
 
 
 def record_root(workspace: Path) -> Path:
-    return Path(workspace) / RECORD_ROOT
+    """The folder a new campaign's record goes under (``loop/record_place.py``: optim/ or optim-records/)."""
+    return Path(workspace) / choose_record_root(Path(workspace))
 
 
 def list_campaigns(workspace: Path) -> list[str]:
-    """Campaigns in ``workspace``: a journal under optim/, or only its protected copy (optim/ lost)."""
-    root = record_root(workspace)
-    found = {p.parent.name for p in root.glob("*/journal.jsonl")} if root.is_dir() else set()
-    return sorted(found | set(record_guard.protected_names(Path(workspace))))
+    """Campaigns in ``workspace``: a journal under optim/ (or optim-records/), or only its protected copy (record lost)."""
+    return sorted(set(_recorded_campaigns(Path(workspace))) | set(record_guard.protected_names(Path(workspace))))
 
 
 class CampaignContext:
-    """An existing campaign: ``optim/<name>/`` in a workspace (a git repository)."""
+    """An existing campaign: ``optim/<name>/`` in a workspace (a git repository).
+
+    A new campaign's record goes where ``record_place.choose_record_root`` says
+    (``optim-records/<name>/`` in a setuptools flat-layout project).
+    """
 
     def __init__(self, workspace: Path, name: str):
         self.workspace = Path(workspace).resolve()
         self.name = name
-        self.record_rel = f"{RECORD_ROOT}/{name}"
-        self.record_dir = self.workspace / RECORD_ROOT / name
+        root = existing_root(self.workspace, name) or choose_record_root(self.workspace)
+        self.record_rel = f"{root}/{name}"
+        self.record_dir = self.workspace / root / name
         self.journal = record_guard.campaign_journal(self.workspace, name, self.record_dir)
         self.lock = CampaignLock(self.record_dir)
         self.notify: Callable[[str], None] = lambda line: None  # what a command says besides its result
@@ -80,7 +87,7 @@ class CampaignContext:
         if name is None:
             if not names:
                 raise NoCampaignError(
-                    f"no campaign in {workspace.resolve()} (nothing under {RECORD_ROOT}/). Start one with "
+                    f"no campaign in {workspace.resolve()} (nothing under {' or '.join(r + '/' for r in RECORD_ROOTS)}). Start one with "
                     f"`campaign init --target SPEC` (see `campaign targets`), or pass --dir for another workspace."
                 )
             if len(names) > 1:

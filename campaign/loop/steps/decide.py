@@ -2,17 +2,20 @@
 
 The stopping rules themselves are pure (``loop/stopping.py``): target
 speedup reached; 3 consecutive iterations each under the minimum gain; the
-iteration cap; every phase exhausted or skipped. DECIDE refuses, between
+iteration cap; every phase exhausted or skipped. ``--stop --why T`` is the
+honest way out when none holds (out of time, the goal changed): a recorded,
+rendered decision, after which FINISH is due. DECIDE refuses, between
 iterations, anything but ``--exhausted --why T`` on an open phase of the
-latest profile. SKIP refuses a bottleneck with fewer than 3 failed attempts,
-and a skip without ``--why``.
+latest profile or ``--stop --why T``; a stop or an exhaustion without a
+reason. SKIP refuses a bottleneck with fewer than 3 failed attempts, and a
+skip without ``--why``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from campaign.errors import RuleError, StepError
+from campaign.errors import RuleError, StepError, UserError
 from campaign.loop import machine as loop
 from campaign.loop import stopping
 from campaign.loop.machine import Step
@@ -20,15 +23,27 @@ from campaign.loop.steps.context import CampaignContext, required_text
 
 
 def decide(ctx: CampaignContext, exhausted: bool = False, why: str | None = None,
-           phase: str | None = None) -> dict[str, Any]:
+           phase: str | None = None, stop: bool = False) -> dict[str, Any]:
+    if stop and exhausted:
+        raise UserError("--stop and --exhausted are two decisions: stop the campaign (--stop --why T) or "
+                        "declare a phase exhausted (--exhausted --why T), not both at once.")
     with ctx._step("decide") as state:
         between = state.step in (Step.PROFILE, Step.THINK)
-        if between and not exhausted:
+        if between and not (exhausted or stop):
             due = ctx.command_for(state)
             raise StepError(
                 f"`campaign decide` may not come next: the step due is {loop.DESCRIPTIONS[state.step]}. "
                 f"Between iterations only `campaign decide --exhausted --why T` (no idea left for a phase) "
-                f"is allowed. Run: {due}", state.step.value, due)
+                f"or `campaign decide --stop --why T` (end the campaign) is allowed. Run: {due}",
+                state.step.value, due)
+        n = None if between or state.current is None else state.current.n
+        if stop:
+            why = required_text(why, "--why", "say why you stop the campaign (out of time, goal changed, ...): "
+                                              "the reason is recorded and rendered in the logs and the report.")
+            data = {**stopping.declared_stop(why).to_dict(), "exhausted": False, "phase": None, "why": why,
+                    "cumulative_speedup": state.cumulative}
+            ctx._record("decide", data, n)
+            return {"ok": True, "step": "decide", "iteration": n, **data, "next": ctx._next()}
         if exhausted:
             why = required_text(why, "--why", "say why the current bottleneck is exhausted (a future agent may find a way).")
         it = state.current
@@ -50,7 +65,6 @@ def decide(ctx: CampaignContext, exhausted: bool = False, why: str | None = None
         )
         data = {**decision.to_dict(), "exhausted": bool(exhausted), "phase": phase if exhausted else None,
                 "why": why if exhausted else None, "cumulative_speedup": state.cumulative}
-        n = None if between or it is None else it.n
         ctx._record("decide", data, n)
         return {"ok": True, "step": "decide", "iteration": n, **data, "next": ctx._next()}
 

@@ -1,14 +1,20 @@
 """FINISH: the full-scale case vs the baseline, the post-optimization tag, the merge.
 
-Due only when DECIDE stopped the campaign. Measures the full case of the
-final tree against the pre-optimization commit, writes the ``finish`` event
-first, then commits the record, tags ``<name>/post-optimization`` and merges
-the campaign branch into the branch the campaign started from. Running
-``campaign finish`` again completes whatever an interruption left out
-(``status`` says FINISHED only once the tag and the merge exist); refuses to
-complete off the campaign branch, with uncommitted work in the tree (the
-merge would carry it onto the start branch), and says plainly when the start
-branch cannot be checked out (e.g. it is checked out in another worktree).
+Due only when DECIDE stopped the campaign. First TEST of the final tree on
+the full case: its outputs against the baseline's full-case outputs, within
+the target's tolerances, and the target's test command (a ``validate``
+event). A difference refuses FINISH (``FullCaseError``, exit code 3): nothing
+is tagged or merged, THINK is due, and the fix is a new iteration whose TEST
+includes the full case. Then measures the full case of the final tree
+against the pre-optimization commit, writes the ``finish`` event first, then
+commits the record, tags ``<name>/post-optimization`` and merges the campaign
+branch into the branch the campaign started from. Running ``campaign
+finish`` again completes whatever an interruption left out (``status`` says
+FINISHED only once the tag and the merge exist); refuses to complete off the
+campaign branch, with uncommitted work in the tree (the merge would carry it
+onto the start branch, and the full-case TEST would check code it does not
+merge), and says plainly when the start branch cannot be checked out (e.g.
+it is checked out in another worktree).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from campaign.errors import VcsError
+from campaign.errors import FullCaseError, VcsError
 from campaign.loop import machine as loop
 from campaign.loop.steps.benchmark import bench_budget
 from campaign.loop.steps.context import CampaignContext, Progress
@@ -28,16 +34,60 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
         require_clean_for_finish(ctx)
         if state.finish is None:
             init = state.init
-            say(f"FINISH: full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
+            validation = validate_full_case(ctx, state, say)
+            say(f"FINISH: benchmark of the full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
             full = ctx._measure(lambda: full_vs_baseline(ctx, state, say))
             shares = {k: v for k, v in ((state.last_profile or {}).get("shares") or {}).items() if v is not None}
             data = {"post_tag": f"{ctx.name}/post-optimization", "merged_into": init["start_branch"],
                     "final_speedup": state.cumulative, "ci": state.cumulative_ci, "full": full,
-                    "dominant_phase": max(shares, key=shares.get) if shares else None}
+                    "dominant_phase": max(shares, key=shares.get) if shares else None,
+                    "validation": {k: validation.get(k) for k in ("case", "commit", "passed")}}
             ctx._record("finish", data)
             state = ctx.state()
         complete_finish(ctx, state)
         return {"ok": True, "step": "finish", **state.finish, "next": ctx._next()}
+
+
+def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[str], None]) -> dict[str, Any]:
+    """TEST of the final tree on the full case before anything is tagged or merged (a ``validate`` event).
+
+    A passing check of the same commit already in the journal (an interrupted
+    FINISH) is reused. A failing one is recorded, then refused with the output
+    that differs.
+    """
+    from campaign.loop.steps.testing import test_campaign_change
+
+    previous = state.validation
+    if previous and previous.get("passed") and previous.get("commit") == state.last_kept_commit:
+        return previous
+    ctx._require_branch(state)  # the tree is clean (require_clean_for_finish): it is the last kept commit
+    case = ctx.target.full_case
+    say(f"FINISH: TEST of the full case {case!r} against the baseline's outputs...")
+    test = test_campaign_change(ctx, [case], [])
+    data = {"case": case, "commit": state.last_kept_commit, "passed": test["passed"],
+            "failures": test["failures"], "test_command": test["test_command"]}
+    ctx._record("validate", data)
+    if not data["passed"]:
+        raise FullCaseError(f"FINISH refused: {full_case_failure(data)}. Nothing was tagged or merged. Fix it "
+                            f"in a new iteration (THINK is due: `campaign status` gives the command); its TEST "
+                            f"includes the full case, then `campaign decide` and `campaign finish` again.",
+                            {"validation": data})
+    return data
+
+
+def full_case_failure(validation: dict[str, Any]) -> str:
+    """One line naming what differs on the full case (the first failing output, or the test command)."""
+    case = validation.get("case")
+    failures = validation.get("failures") or []
+    if failures:
+        f = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        detail = f.get("message") or f"expected {f.get('expected')!r}, got {f.get('actual')!r}"
+        return f"the full case {case!r} differs from the baseline: output {f.get('output')!r}: {detail}{more}"
+    cmd = validation.get("test_command") or {}
+    names = [t.get("name") for t in cmd.get("failed_tests") or [] if t.get("name")]
+    failed = f" (failed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''})" if names else ""
+    return f"the full case {case!r} passed but the test command `{cmd.get('cmd')}` exited {cmd.get('rc')}{failed}"
 
 
 def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str], None]) -> dict[str, Any]:
@@ -50,9 +100,10 @@ def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str
     with worktree(ctx.workspace, state.init["base_commit"]) as base:
         build(target, base)
         results = benchmark(target, target.full_case, {"baseline": Path(base), "candidate": ctx.workspace},
-                            "candidate", progress=say, **bench_budget())
+                            "candidate", progress=say, **bench_budget(ctx.workspace))
     res = results["baseline"]
     return {"case": target.full_case, "verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci),
+            "ci_level": res.ci_level, "ci_kind": res.ci_kind,
             "blocks": res.blocks, "metric": res.metric}
 
 

@@ -1,4 +1,4 @@
-"""INIT: start a campaign - validate, tag, branch, baseline, AGENTS.md, start commit.
+"""INIT: start a campaign - validate, tag, branch, baseline, AGENTS.md + SKILL.md, start commit.
 
 ``init_campaign`` refuses an empty ``--target``, a goal speedup that is not a
 number above 1, ``--max-iterations`` under 1, an unusable or taken campaign
@@ -45,7 +45,7 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
     if repo.head.is_detached or repo.active_branch.name != init["branch"]:
         vcs.switch_to_new_branch(repo, init["branch"], init["base_commit"])
     if state.baseline is None:
-        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot"):  # an interrupted init's: redo
+        for leftover in ("baseline.json", "baseline_results", "baseline_snapshot", "baseline_snapshot.tar.gz"):
             path = ctx.record_dir / leftover
             if path.is_dir():
                 shutil.rmtree(path)
@@ -58,12 +58,13 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         state = ctx.state()
     if state.start_commit is None:
         paths = [ctx.record_rel]
-        agents = ctx.workspace / "AGENTS.md"
-        if not agents.exists():
-            agents.write_text(render_agents_md(ctx.name, ctx.target, init))
-            paths.append("AGENTS.md")
-        elif "AGENTS.md" in vcs.changes(repo).files:
-            paths.append("AGENTS.md")
+        for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
+            path = ctx.workspace / filename
+            if not path.exists():
+                path.write_text(render(ctx.name, ctx.target, init, ctx.record_rel))
+                paths.append(filename)
+            elif filename in vcs.changes(repo).files:
+                paths.append(filename)
         (ctx.record_dir / ".gitignore").write_text(RECORD_GITIGNORE)
         ctx.render_files()
         message = f"campaign {ctx.name}: start (baseline recorded)"
@@ -81,13 +82,33 @@ def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:
     return record_baseline(target, ctx.workspace, ctx.record_dir, cases, repeat=repeat)
 
 
-def render_agents_md(name: str, target, init: dict[str, Any]) -> str:
+def render_agents_md(name: str, target, init: dict[str, Any], record: str | None = None) -> str:
     from campaign.loop.render import render_template
 
     return render_template(
-        "AGENTS.md.j2", name=name, target=target.name, scope=list(target.scope),
+        "AGENTS.md.j2", name=name, record=record or f"optim/{name}", target=target.name, scope=list(target.scope),
         goal=init.get("goal_speedup"), max_iterations=init.get("max_iterations"),
         postmortem_factor=init.get("postmortem_factor"), phases=list(getattr(target, "phases", []) or []),
+    )
+
+
+def render_skill_md(name: str, target, init: dict[str, Any], record: str | None = None) -> str:
+    """SKILL.md (Agent Skills: YAML front matter with name and description, then instructions)."""
+    import json
+    import re
+
+    from campaign.loop.render import render_template
+
+    skill = "campaign-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "target")
+    description = (f"Run or continue the performance-optimization campaign {name!r} in this repository with the "
+                   f"campaign tool (MCP server or CLI): profile, pre-register a prediction, change code in scope, "
+                   f"test, benchmark, log. Use when asked to make {target.name} faster or to continue or report "
+                   f"this campaign.")
+    return render_template(
+        "SKILL.md.j2", name=name, record=record or f"optim/{name}", skill_name=skill[:64].rstrip("-"),
+        description=json.dumps(description),
+        target=target.name, scope=list(target.scope), goal=init.get("goal_speedup"),
+        max_iterations=init.get("max_iterations"), postmortem_factor=init.get("postmortem_factor"),
     )
 
 
@@ -99,7 +120,7 @@ def init_campaign(
     max_iterations: int = stopping.DEFAULT_MAX_ITERATIONS,
     progress: Progress = None,
 ):
-    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md, start commit."""
+    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md + SKILL.md, start commit."""
     from campaign import vcs
     from campaign.loop.session import Campaign
     from campaign.plugins.target import TargetError

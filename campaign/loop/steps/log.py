@@ -3,9 +3,11 @@
 Refuses: a log without ``--surprise`` (write "None" explicitly if nothing
 surprised you); a missing postmortem (``--why`` and ``--lesson``) when the
 measured speedup misses the prediction by more than the postmortem factor;
-``--keep`` on a change that failed TEST or was measured slower; a working
-tree that changed since ``campaign try`` tested it, kept or not (LOG commits
-or reverts exactly the tested tree: ``loop/tested_tree.py``). A faster
+``--keep`` on a change that failed TEST or was measured slower (except a
+fix, with ``--keep REASON``, that passed the full case after FINISH found the
+last kept tree wrong on it: speed against a wrong tree means nothing); a
+working tree that changed since ``campaign try`` tested it, kept or not (LOG
+commits or reverts exactly the tested tree: ``loop/tested_tree.py``). A faster
 change is kept, "same"/"inconclusive" only with ``--keep REASON``, anything
 else reverted. LOG writes its decision first, then commits or reverts
 (``steps/commit.py``); a LOG interrupted in between is completed by the
@@ -65,6 +67,8 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
             kept = True
         elif verdict in ("same", "inconclusive"):
             kept = keep_reason is not None
+        elif keep_reason and fixes_the_full_case(state, it):
+            kept = True  # the last kept tree is wrong at scale: speed against it means nothing
         else:
             kept = False
             if keep_reason:
@@ -81,3 +85,8 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
                 "commit": (current.commit or {}).get("commit"), "revert": current.revert,
                 "next": ctx._next(state)}
 
+
+def fixes_the_full_case(state: loop.State, it: loop.Iteration) -> bool:
+    """A change that passed TEST on the full case while FINISH's full-case check stands failed. Pure."""
+    failed = state.validation or {}
+    return state.full_case_failed and bool((it.test or {}).get("passed")) and failed.get("case") in ((it.test or {}).get("cases") or [])

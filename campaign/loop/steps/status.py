@@ -85,6 +85,12 @@ def recovery_note(state: loop.State) -> str | None:
     """What an interrupted command left behind, and how the next command continues."""
     last = (state.last_event or {}).get("type")
     it = state.current
+    if state.full_case_failed and state.step is not Step.DONE:
+        from campaign.loop.steps.finish import full_case_failure
+
+        return (f"FINISH refused: {full_case_failure(state.validation)}; nothing was tagged or merged. Fix it in "
+                f"a new iteration (THINK, PLAN, edit, `campaign try`: its TEST includes the full case), then "
+                f"`campaign decide` and `campaign finish` again.")
     if state.step is Step.INIT and state.init is not None:
         return ("`campaign init` was interrupted after recording the campaign; `campaign init --resume` "
                 "completes the tag, branch, baseline and start commit.")

@@ -6,7 +6,9 @@ working tree equal to the last kept commit (nothing to try), a commit made
 by hand (HEAD is not the last kept commit), a repository off the campaign
 branch. Edits outside the target's scope are recorded and fail TEST
 (``steps/testing.py``); only a passing TEST goes on to BENCHMARK
-(``steps/benchmark.py``). ``fail_attempt`` records an IMPLEMENT that failed
+(``steps/benchmark.py``). TEST and BENCHMARK include the full-scale case at
+every ``FULL_EVERY``-th kept iteration, with ``--full``, and after FINISH
+found the full case wrong. ``fail_attempt`` records an IMPLEMENT that failed
 (the agent crashed, hung or changed nothing); ``record_tune`` journals a tune
 as this iteration's measurement. An interrupted ``try`` is simply run again.
 """
@@ -50,8 +52,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
         ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
                                   "tree": tested_tree(repo, found.files),
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
-        full_due = bool(full) or (state.kept_count + 1) % FULL_EVERY == 0
-        cases = [target.fast_case] + ([target.full_case] if full_due and target.full_case != target.fast_case else [])
+        cases = cases_due(state, target.fast_case, target.full_case, full)
         say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
         test = test_campaign_change(ctx, cases, out_of_scope)
         ctx._record("test", test, it.n)
@@ -63,6 +64,17 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
         ctx._record("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
                 "test": test, "benchmark": bench_summary(bench), "next": ctx._next()}
+
+
+def cases_due(state, fast_case: str, full_case: str, full: bool = False) -> list[str]:
+    """The workload cases this attempt's TEST and BENCHMARK run. Pure.
+
+    The fast case always; the full case too with ``--full``, when this attempt
+    would be the ``FULL_EVERY``-th kept change (3rd, 6th, ...), and while
+    FINISH's full-case check stands failed.
+    """
+    due = bool(full) or (state.kept_count + 1) % FULL_EVERY == 0 or state.full_case_failed
+    return [fast_case] + ([full_case] if due and full_case != fast_case else [])
 
 
 def record_tune(ctx: CampaignContext, spec: str, run_tune: Callable[[float | None], dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,107 @@
+"""The measurement settings, from where users look for them.
+
+Precedence, lowest first: built-in defaults, ``[tool.campaign.measure]`` in
+``pyproject.toml``, ``[measure]`` in ``campaign.toml``, the environment
+(``CAMPAIGN_BENCH_*``, kept for scripts and tests), then command-line flags.
+Every key::
+
+    [measure]            # campaign.toml; or [tool.campaign.measure] in pyproject.toml
+    budget_s = 120       # wall-clock seconds one benchmark may take
+    max_blocks = 30      # hard cap on blocks (also sets how finely alpha is spent)
+    min_blocks = 3       # first look at the data
+    process_s = 0.1      # warm work per measured process (repeats are calibrated to it)
+    min_effect = 0.02    # the smallest effect worth resolving (2%): the equivalence margin
+    alpha = 0.01         # P(identical code called faster or slower) per benchmark
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV = {"budget_s": "CAMPAIGN_BENCH_BUDGET_S", "max_blocks": "CAMPAIGN_BENCH_MAX_BLOCKS",
+       "min_blocks": "CAMPAIGN_BENCH_MIN_BLOCKS", "process_s": "CAMPAIGN_BENCH_PROCESS_S",
+       "min_effect": "CAMPAIGN_BENCH_MIN_EFFECT", "alpha": "CAMPAIGN_BENCH_ALPHA"}
+
+
+class SettingsError(ValueError):
+    """A measurement setting is missing its meaning: the message names the file, the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    budget_s: float = 120.0
+    max_blocks: int = 30
+    min_blocks: int = 3
+    process_s: float = 0.1
+    min_effect: float = 0.02
+    alpha: float = 0.01
+
+    def bench_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``campaign.measure.bench.benchmark``."""
+        return asdict(self)
+
+
+_LIMITS = {"budget_s": (0.0, None), "max_blocks": (1, None), "min_blocks": (1, None), "process_s": (0.0, None),
+           "min_effect": (0.0, 1.0), "alpha": (0.0, 0.5)}
+
+
+def _coerce(key: str, value: Any, where: str) -> float | int:
+    kind = {f.name: f.type for f in fields(MeasureSettings)}[key]
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value) if kind == "int" and float(value) == int(float(value)) else float(value)
+        if kind == "int" and not isinstance(number, int):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise SettingsError(f"{where}: {key} = {value!r} is not a {'whole ' if kind == 'int' else ''}number") from None
+    lo, hi = _LIMITS[key]
+    if number <= lo or (hi is not None and number >= hi):
+        bound = f"above {lo:g}" + (f" and below {hi:g}" if hi is not None else "")
+        raise SettingsError(f"{where}: {key} = {value!r} must be {bound}")
+    return number
+
+
+def _table(path: Path, *keys: str) -> tuple[dict, str]:
+    if not path.is_file():
+        return {}, ""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot be read as TOML ({exc})") from None
+    for key in keys:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    where = f"{path.name} [{'.'.join(keys)}]"
+    if not isinstance(data, dict):
+        raise SettingsError(f"{where} must be a table")
+    unknown = sorted(set(data) - set(ENV))
+    if unknown:
+        raise SettingsError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(ENV)})")
+    return data, where
+
+
+def load_settings(repo_dir: Path | str | None = None, overrides: dict[str, Any] | None = None,
+                  environ: dict[str, str] | None = None) -> MeasureSettings:
+    """The settings in force for ``repo_dir``: defaults < pyproject < campaign.toml < environment < ``overrides``."""
+    values: dict[str, Any] = {}
+    if repo_dir is not None:
+        repo_dir = Path(repo_dir)
+        for path, keys in ((repo_dir / "pyproject.toml", ("tool", "campaign", "measure")),
+                           (repo_dir / "campaign.toml", ("measure",))):
+            table, where = _table(path, *keys)
+            values.update({k: _coerce(k, v, where) for k, v in table.items()})
+    env = os.environ if environ is None else environ
+    for key, name in ENV.items():
+        if env.get(name):
+            values[key] = _coerce(key, env[name], f"environment {name}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+    settings = MeasureSettings(**values)
+    if settings.min_blocks > settings.max_blocks:
+        raise SettingsError(f"min_blocks ({settings.min_blocks}) is above max_blocks ({settings.max_blocks})")
+    return settings

@@ -1,0 +1,141 @@
+"""A clean record: merged by FINISH, it changes nothing about how the user's project builds or imports.
+
+A flat-layout setuptools project (a package folder, a pyproject.toml that
+names no packages) builds its wheel after ``campaign finish``: the record goes
+under ``optim-records/`` (a top-level ``optim/`` would be discovered as a second
+package) and the baseline snapshot is one archive, not a loose importable tree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from campaign.loop.record_place import INERT_RECORD_ROOT, RECORD_ROOT, choose_record_root, discovers_top_level_dirs
+from loop_fixtures import campaign, git
+
+PYPROJECT = textwrap.dedent("""
+    [build-system]
+    requires = ["setuptools"]
+    build-backend = "setuptools.build_meta"
+
+    [project]
+    name = "flatlib"
+    version = "0.1"
+""").lstrip()
+
+LIB = textwrap.dedent("""
+    def total(n):
+        out = 0
+        for i in range(n):
+            out += i
+        return out
+""").lstrip()
+
+BENCH = textwrap.dedent("""
+    import json, sys, time
+    import flatlib
+    n = {"fast": 20000, "full": 30000}[sys.argv[1]]
+    t0 = time.perf_counter()
+    value = flatlib.total(n)
+    dt = time.perf_counter() - t0
+    print(json.dumps({"outputs": {"total": value}, "phases": {"sum": dt}, "warm_s": [dt], "first_call_s": dt}))
+""").lstrip()
+
+TOML = textwrap.dedent("""
+    [target]
+    name = "flat"
+    scope = ["flatlib/*.py"]
+    run = "{python} bench.py {{case}}"
+    fast_case = "fast"
+    full_case = "full"
+    phases = ["sum"]
+
+    [tolerances]
+    total = "exact"
+""").lstrip()
+
+
+def flat_project(root: Path) -> Path:
+    (root / "flatlib").mkdir(parents=True)
+    (root / "flatlib" / "__init__.py").write_text(LIB)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "bench.py").write_text(BENCH)
+    (root / "campaign.toml").write_text(TOML.format(python=sys.executable))
+    (root / ".gitignore").write_text("__pycache__/\nbuild/\n*.egg-info/\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "dev")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "a flat-layout library")
+    return root
+
+
+def can_build_wheels() -> bool:
+    if importlib.util.find_spec("setuptools") is None:
+        return False
+    import setuptools
+
+    if tuple(int(p) for p in setuptools.__version__.split(".")[:2]) >= (70, 1):
+        return True  # bdist_wheel is part of setuptools
+    return importlib.util.find_spec("wheel") is not None  # the `test` extra installs it
+
+
+def ok(result) -> dict:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return json.loads(result.stdout) if result.stdout.lstrip().startswith("{") else {}
+
+
+def test_flat_layout_project_builds_its_wheel_after_finish(tmp_path):
+    if not can_build_wheels():
+        pytest.skip("no setuptools, or setuptools < 70.1 without `wheel`: no wheel can be built (pip install -e '.[test]')")
+    repo = flat_project(tmp_path / "flat")
+    ok(campaign(repo, "init", "--target", "campaign.toml", "--json"))
+    ok(campaign(repo, "decide", "--stop", "--why", "only checking the record stays out of the build", "--json"))
+    finished = ok(campaign(repo, "finish", "--json"))
+    assert finished["validation"]["passed"] is True
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+    wheels = tmp_path / "wheels"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-w",
+                            str(wheels)], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel_file,) = wheels.glob("flatlib-0.1-*.whl")
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel_file).namelist()}
+    assert tops == {"flatlib", "flatlib-0.1.dist-info"}
+
+    # where the record went, and what it holds
+    assert (repo / INERT_RECORD_ROOT / "flat" / "journal.jsonl").is_file() and not (repo / RECORD_ROOT).exists()
+    merged = git(repo, "ls-files").splitlines()
+    record_files = [f for f in merged if f.startswith(INERT_RECORD_ROOT + "/")]
+    assert f"{INERT_RECORD_ROOT}/flat/baseline_snapshot.tar.gz" in record_files
+    assert not [f for f in record_files if f.endswith(".py")]  # nothing importable, nothing a test runner collects
+    assert f"`{INERT_RECORD_ROOT}/flat/`" in (repo / "AGENTS.md").read_text()  # the agent is told where it is
+
+
+@pytest.mark.parametrize("files,src,expected", [
+    ({"pyproject": PYPROJECT}, False, True),
+    ({"pyproject": PYPROJECT}, True, False),  # src-layout
+    ({"pyproject": PYPROJECT + "\n[tool.setuptools]\npackages = ['flatlib']\n"}, False, False),
+    ({"pyproject": PYPROJECT + "\n[tool.setuptools.packages.find]\ninclude = ['flatlib*']\n"}, False, False),
+    ({"pyproject": PYPROJECT.replace("setuptools.build_meta", "hatchling.build")}, False, False),
+    ({"setup_py": "from setuptools import setup\nsetup(name='x')\n"}, False, True),
+    ({"setup_py": "from setuptools import setup, find_packages\nsetup(name='x', packages=find_packages())\n"}, False, False),
+    ({"setup_cfg": "[metadata]\nname = x\n[options]\npy_modules = x\n", "setup_py": "import setuptools; setuptools.setup()\n"}, False, False),
+    ({}, False, False),  # not a Python project: the record stays in optim/
+])
+def test_which_projects_would_package_a_top_level_folder(files, src, expected):
+    assert discovers_top_level_dirs(files.get("pyproject"), files.get("setup_cfg"), files.get("setup_py"), src) is expected
+
+
+def test_other_projects_keep_optim(tmp_path):
+    assert choose_record_root(tmp_path) == RECORD_ROOT
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='x')\n")
+    assert choose_record_root(tmp_path) == INERT_RECORD_ROOT
