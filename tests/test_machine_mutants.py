@@ -141,3 +141,12 @@ def test_refusals_say_what_is_due_with_the_callers_options():
     with pytest.raises(StepError) as info:
         check_command("plan", done)
     assert info.value.message == "`campaign plan` may not run: the campaign 'c' is finished. See `campaign status`."
+
+
+def test_full_case_validation_decides_finish_or_a_new_iteration():
+    stopped = J().started().iteration(1, stop=True)
+    state = derive(stopped.add("validate", {"passed": False}).events)
+    assert state.step is Step.THINK and state.validation == {"passed": False} and state.full_case_failed
+    state = derive(stopped.add("validate", {"passed": True}).events)
+    assert state.step is Step.FINISH and not state.full_case_failed
+    assert not derive(J().started().events).full_case_failed  # nothing validated yet

@@ -144,3 +144,7 @@ def test_postmortem_boundary_and_invalid_numbers():
 @pytest.mark.parametrize("share, bound", [(0.0, 1.0), (-0.5, 1.0), (0.75, 4.0), (1.5, float("inf"))])
 def test_amdahl_bound_edges(share, bound):
     assert stopping.amdahl_bound(share) == bound
+
+
+def test_a_declared_stop_carries_the_given_reason():
+    assert stopping.declared_stop("out of time") == Decision(True, "declared", "stopped by decision: out of time")
