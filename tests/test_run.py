@@ -210,7 +210,10 @@ def test_bad_think_answer_is_retried_then_the_run_fails_cleanly(setup):
     assert len(failed) == 1 and failed[0]["data"]["step"] == "think" and failed[0]["data"]["attempts"] == 3
     for attempt in (1, 2, 3):
         assert (record / "agent" / f"iter-01-think-{attempt}.request.json").exists()
-    assert status(repo, env)["step"] == "think"
+    stopped = status(repo, env)
+    assert stopped["step"] == "think"
+    assert stopped["next"]["command"] == "campaign run --resume"  # the run's agent is on record
+    assert stopped["next"]["manual"].startswith("campaign think")
     assert git(repo, "status", "--porcelain", "--", ".", ":!optim") == ""
 
     # a fixed agent continues with --resume; here it has no idea left, so the campaign stops (exhausted)
@@ -219,6 +222,9 @@ def test_bad_think_answer_is_retried_then_the_run_fails_cleanly(setup):
     ok(cli(repo, env, "run", "--resume", "--agent", "command", "--agent-cmd", f"{sys.executable} {exhausted}", "--json"))
     assert_finished(repo, env, "exhausted")
     assert_consistent_journal(record)
+    runs = [e["data"] for e in events_of(record, "run")]  # the resume named another agent: that is on record too
+    assert [(r["agent"], r["resumed"]) for r in runs] == [("command", False), ("command", True)]
+    assert str(exhausted) in runs[1]["agent_cmd"] and runs[0]["agent_cmd"] == cmd
 
 
 def test_agent_failing_at_implement_is_a_failed_attempt(setup):

@@ -127,7 +127,12 @@ class Agent(Protocol):
     name: str
 
     def answer(self, request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """Return (parsed answer or raw text, exchange details: stderr, returncode, ...)."""
+        """Return (parsed answer or raw text, exchange details: stderr, returncode, ...).
+
+        Raw text is read by the agent's ``parse(step, text) -> (answer, error)``
+        when it has one (the coding-CLI adapters: prose with a JSON block),
+        else as strict JSON (``parse_json_answer``).
+        """
 
 
 def _next_exchange_number(exchange_dir: Path, iteration: int, step: str) -> int:
@@ -173,18 +178,17 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
             event = _event(agent, step, exchange_dir, stem, attempts, error)
             raise AgentFailed(f"agent {agent.name!r} failed at {step}: {error}", [event]) from None
         exchange_dir.mkdir(parents=True, exist_ok=True)  # the agent may have removed it (the journal guard says so)
-        (exchange_dir / f"{stem}.answer.json").write_text(
-            answer if isinstance(answer, str) else json.dumps(answer, indent=2, sort_keys=True)
-        )
         if details.get("stderr"):
             (exchange_dir / f"{stem}.stderr.txt").write_text(details["stderr"])
-        if isinstance(answer, str):
-            try:
-                answer = json.loads(answer)
-            except json.JSONDecodeError as exc:
-                error = f"the answer is not JSON: {exc}"
+        if details.get("prompt"):
+            (exchange_dir / f"{stem}.prompt.md").write_text(details["prompt"])
+        if isinstance(answer, str):  # text: the agent's own parser (prose for a coding CLI), else strict JSON
+            (exchange_dir / f"{stem}.reply.txt").write_text(answer)
+            answer, error = getattr(agent, "parse", parse_json_answer)(step, answer)
+            if error is not None:
                 attempts.append({"attempt": attempt, "error": error})
                 continue
+        (exchange_dir / f"{stem}.answer.json").write_text(json.dumps(answer, indent=2, sort_keys=True))
         error = validate_answer(step, answer)
         if error is None and check is not None:
             error = check(answer)
@@ -195,6 +199,17 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
     raise AgentFailed(f"agent {agent.name!r} gave no valid {step} answer in {MAX_ATTEMPTS} attempts: {error}", [event])
 
 
+def parse_json_answer(step: str, text: str) -> tuple[Any, str | None]:
+    """The protocol's own form: the whole text is one JSON object. The error says what is wanted instead."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        shown = text.strip()[:80] or "(nothing)"
+        return None, (f"the answer is not JSON ({exc}; it begins {shown!r}): print exactly one JSON object "
+                      f"matching answer_schema for the {step} step on stdout (or write it to $CAMPAIGN_ANSWER), "
+                      f"with no other text")
+
+
 def _event(agent: Agent, step: str, exchange_dir: Path, stem: str, attempts: list, error: str | None) -> dict[str, Any]:
     rel = exchange_dir.name
     return {
@@ -203,6 +218,7 @@ def _event(agent: Agent, step: str, exchange_dir: Path, stem: str, attempts: lis
         "request": f"{rel}/{stem}.request.json",
         "answer": f"{rel}/{stem}.answer.json",
         "stderr": f"{rel}/{stem}.stderr.txt",
+        "reply": f"{rel}/{stem}.reply.txt",
         "attempts": len(attempts),
         "errors": [a["error"] for a in attempts if a["error"]],
         "error": error,

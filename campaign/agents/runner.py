@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.loop import stopping
+from campaign.agents.choice import DEFAULT_AGENT_TIMEOUT_S, check_agent, make_agent, resumed_settings, run_settings
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.errors import UserError
 
@@ -386,52 +387,38 @@ class Runner:
         return {**self.campaign.status(), "interrupted": False}
 
 
-def check_agent(kind: str, agent_cmd: str | None, target) -> None:
-    """Refuse an unusable agent choice (``UserError``) before anything is started."""
-    if kind == "playbook":
-        if not target.playbook():
-            raise UserError(
-                f"target {target.name!r} has no playbook, so the playbook agent has nothing to apply. "
-                f"Use --agent command --agent-cmd '<your agent>' (see the README's agent protocol)."
-            )
-    elif kind == "command":
-        if not agent_cmd or not agent_cmd.strip():
-            raise UserError("--agent command needs --agent-cmd '<program>' (it reads a JSON request on stdin and "
-                            "prints a JSON answer; see the README's agent protocol).")
-    else:
-        raise UserError(f"unknown agent {kind!r}: use playbook or command.")
-
-
-def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: float = 1800.0):
-    """The agent named on the command line (``playbook`` or ``command``)."""
-    from campaign.agents.protocol import CommandAgent, PlaybookAgent
-
-    check_agent(kind, agent_cmd, campaign.target)
-    if kind == "playbook":
-        return PlaybookAgent(campaign.target.playbook(), campaign.workspace)
-    return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
-
-
 def run_campaign(
     workspace: Path,
     target_spec: str | None,
-    agent_kind: str,
+    agent_kind: str | None,
     agent_cmd: str | None = None,
     name: str | None = None,
     goal_speedup: float | None = None,
     max_iterations: int | None = None,
     resume: bool = False,
     progress: Progress | None = None,
-    agent_timeout_s: float = 1800.0,
+    agent_timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Start (or with ``resume`` continue) a campaign and drive it to its end."""
+    """Start (or with ``resume`` continue) a campaign and drive it to its end.
+
+    The agent, its command and timeout are recorded in a ``run`` event (at
+    init and at every resume), so ``--resume`` continues with the same agent
+    without flags.
+    """
+    from campaign.loop import machine as loop
     from campaign.loop.session import Campaign, init_campaign, list_campaigns
 
     say = progress or (lambda line: None)
     workspace = Path(workspace).resolve()
     if resume:
         campaign = Campaign.open(workspace, name)
-        say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']}")
+        recorded = loop.derive(campaign.journal.events()).run
+        agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
+        check_agent(agent_kind, agent_cmd, campaign.target)
+        with campaign.lock:
+            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True))
+        say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
+            + (f" ({agent_cmd})" if agent_cmd else ""))
     else:
         if not target_spec:
             raise UserError("--target is required to start a campaign (or --resume to continue one).")
@@ -443,6 +430,8 @@ def run_campaign(
         except TargetError as exc:
             raise UserError(str(exc)) from None
         name = name or target.name
+        agent_kind = agent_kind or "playbook"
+        agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S if agent_timeout_s is None else float(agent_timeout_s)
         check_agent(agent_kind, agent_cmd, target)  # before INIT spends minutes on the baseline
         if name in list_campaigns(workspace):
             raise UserError(f"a campaign named {name!r} already exists here; continue it with `campaign run --resume` "
@@ -453,6 +442,7 @@ def run_campaign(
         if max_iterations is not None:
             kwargs["max_iterations"] = max_iterations
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
-        campaign = init_campaign(workspace, target_spec, name, progress=say, **kwargs)
+        campaign = init_campaign(workspace, target_spec, name, progress=say,
+                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False), **kwargs)
     agent = make_agent(agent_kind, campaign, agent_cmd, agent_timeout_s)
     return Runner(campaign, agent, say).run()

@@ -36,11 +36,16 @@ def _summary_text(result: dict[str, Any]) -> str:
 
 @click.command("run")
 @click.option("--target", "target_spec", default=None, metavar="SPEC", help="What to optimize (see `campaign targets`).")
-@click.option("--agent", "agent_kind", type=click.Choice(["playbook", "command"]), default="playbook", show_default=True,
-              help="playbook: the target's catalogue, deterministic; command: an external program per step.")
+@click.option("--agent", "agent_kind", type=click.Choice(["playbook", "command", "claude", "codex", "aider", "prompt"]),
+              default=None, help="Who thinks, implements and logs: playbook (the target's catalogue, deterministic; "
+              "the default for a new campaign), claude (Claude Code), codex (Codex CLI), aider, prompt (any CLI that "
+              "takes a prompt: --agent-cmd 'tool -p {prompt}'), command (a program speaking the JSON protocol). "
+              "--resume reuses the recorded agent.")
 @click.option("--agent-cmd", default=None, metavar="CMD",
-              help="The program for --agent command: JSON request on stdin (and in $CAMPAIGN_REQUEST), JSON answer on stdout (or in $CAMPAIGN_ANSWER).")
-@click.option("--agent-timeout", default=1800.0, show_default=True, type=float, help="Seconds an agent may take per step.")
+              help="command: the program (JSON request on stdin and in $CAMPAIGN_REQUEST, JSON answer on stdout or in "
+              "$CAMPAIGN_ANSWER); prompt: the command line, {prompt} or {prompt_file} replaced (else the prompt is on "
+              "stdin); claude/codex/aider: the executable (default: found on PATH).")
+@click.option("--agent-timeout", default=None, type=float, help="Seconds an agent may take per step (default 1800).")
 @click.option("--name", default=None, help="Campaign name (default: the target's name).")
 @click.option("--goal-speedup", default=None, metavar="X", help="Stop when the cumulative speedup reaches X (default 2).")
 @click.option("--max-iterations", default=None, type=int, help="Iteration cap (default 15).")
@@ -52,6 +57,14 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
     """Drive a whole campaign: the framework runs every step, the agent thinks, implements and logs.
 
     Progress goes to stderr; Ctrl-C stops cleanly after the current step.
+
+    \b
+    Examples:
+      campaign run --target campaign.toml --agent claude
+      campaign run --target campaign.toml --agent codex
+      campaign run --target campaign.toml --agent aider
+      campaign run --target campaign.toml --agent prompt --agent-cmd 'gemini -p {prompt}'
+      campaign run --resume       # continues with the agent on record
     """
     from campaign.review.replay import remember_trusted
     from campaign.agents.runner import run_campaign

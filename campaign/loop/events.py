@@ -71,7 +71,12 @@ decide      stop (bool), rule (goal|diminishing|cap|exhausted|declared|none),
 skip        bottleneck, why, failed_attempts
 tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
 agent       step, request (relative path), answer (relative path), attempts,
-            error (null or the last validation error), stderr (relative path)
+            error (null or the last validation error), stderr (relative path),
+            reply (relative path of the agent's raw text, when it answered in text)
+run         agent (playbook|command|claude|codex|aider|prompt), agent_cmd (or
+            null), agent_timeout_s, resumed (bool), pid, started (the run's
+            process and its start time): who `campaign run` drives the
+            campaign with; written right after init and at every resume
 validate    (campaign-level, written by FINISH before the merge) case, commit
             (the tree checked: the last kept commit), passed, failures
             [{output, expected, actual, tolerance, message, case}],
@@ -105,6 +110,7 @@ EVENT_TYPES = (
     "skip",
     "tune",
     "agent",
+    "run",
     "validate",
     "finish",
 )

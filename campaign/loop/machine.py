@@ -27,7 +27,8 @@ the first matching row wins::
     validate     failed                     THINK    (the full case differs: fix it in a new iteration)
     finish       always                     DONE
 
-``agent`` and ``tune`` events record work inside a step and never move it.
+``agent``, ``tune`` and ``run`` events record work inside a step (or who drives the
+campaign) and never move it.
 Between iterations (PROFILE or THINK due) ``decide --exhausted`` may declare a
 phase exhausted without a new attempt: an agent with no idea left says so
 instead of inventing a change; ``decide --stop --why`` ends the campaign for a
@@ -62,7 +63,7 @@ class Step(str, Enum):
     DONE = "done"
 
 
-NEUTRAL_EVENTS = ("agent", "tune")
+NEUTRAL_EVENTS = ("agent", "tune", "run")
 
 
 @dataclass
@@ -125,6 +126,7 @@ class State:
     validation: dict[str, Any] | None = None  # the latest full-case TEST at FINISH (``validate`` event)
     last_event: dict[str, Any] | None = None
     step: Step = Step.INIT
+    run: dict[str, Any] | None = None  # the latest `campaign run` settings (agent, agent_cmd, ...), if any
 
     @property
     def name(self) -> str:
@@ -263,6 +265,8 @@ def derive(events: list[dict[str, Any]]) -> State:
     for event in events:
         kind, data = event["type"], event["data"]
         if kind in NEUTRAL_EVENTS:
+            if kind == "run":
+                state.run = data
             continue
         state.last_event = event
         current = state.current

@@ -101,3 +101,25 @@ def run_process(
     if timed_out:
         returncode = -9 if returncode in (None, 0) else returncode
     return ProcResult(returncode, stdout or "", stderr or "", wall, timed_out)
+
+
+def process_start_time() -> float:
+    """This process's start time (psutil's create_time): with the pid, it names the process despite pid reuse."""
+    import psutil
+
+    return psutil.Process().create_time()
+
+
+def process_alive(pid: int | None, started: float | None = None) -> bool:
+    """Whether process ``pid`` is running and, when ``started`` is given, is the one that started then."""
+    import psutil
+
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(int(pid))
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(proc.create_time() - float(started)) < 1.0
+    except (psutil.Error, ValueError):
+        return False

@@ -119,8 +119,14 @@ def init_campaign(
     goal_speedup: float = 2.0,
     max_iterations: int = stopping.DEFAULT_MAX_ITERATIONS,
     progress: Progress = None,
+    run_settings: dict[str, Any] | None = None,
 ):
-    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md + SKILL.md, start commit."""
+    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md + SKILL.md, start commit.
+
+    ``run_settings`` (from ``campaign run``: the agent and its command) is
+    recorded right after ``init``, so even a run killed during the baseline
+    resumes with its agent.
+    """
     from campaign import vcs
     from campaign.loop.session import Campaign
     from campaign.plugins.target import TargetError
@@ -172,6 +178,8 @@ def init_campaign(
                 "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
                 "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace), "warnings": warnings,
             })
+            if run_settings is not None:
+                campaign._record("run", run_settings)
             campaign._target = target
             campaign._resume_init(say)
     return campaign

@@ -6,7 +6,9 @@ command while its process lives (a killed one's leftover holder file is not
 protected copy when the journal lost events, and git only once the journal
 says finished: FINISHED needs the post tag and the merge, else FINISH is
 due. Reports a torn last journal line, the Amdahl warning and init's
-warnings. Refuses nothing.
+warnings. For a campaign that ``campaign run`` drives, ``next`` is
+``campaign run --resume`` once that run has stopped (``status_next``).
+Refuses nothing.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
         "cumulative_ci": state.cumulative_ci,
         "iterations": iterations,
         "step": state.step.value,
-        "next": ctx._next(state),
+        "next": status_next(ctx, state),
+        "agent": state.run,
         "finished": state.step is Step.DONE,
         "final": state.finish,
         "warnings": warnings,
@@ -79,6 +82,25 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
         "running": holder,
         "events": len(contents.events),
     }
+
+
+def status_next(ctx: CampaignContext, state: loop.State) -> dict[str, str]:
+    """What ``status`` names next. For a campaign a ``campaign run`` drives: ``campaign run --resume``
+    once that run has stopped (it continues with the recorded agent), or that the run is still at it;
+    the manual step command beside it either way (``manual``)."""
+    from campaign.measure.procs import process_alive
+
+    nxt = ctx._next(state)
+    if state.run is None or state.step is Step.DONE:
+        return nxt
+    agent, pid = state.run.get("agent"), state.run.get("pid")
+    if process_alive(pid, state.run.get("started")):
+        return {**nxt, "manual": nxt["command"], "command": "campaign status",
+                "description": f"{nxt['description']}: `campaign run` (pid {pid}, agent {agent!r}) is doing it "
+                               f"now; watch with `campaign status`"}
+    return {**nxt, "manual": nxt["command"], "command": " ".join(["campaign run --resume", ctx.cli_extra]).strip(),
+            "description": f"{nxt['description']} (a `campaign run` with agent {agent!r} drove this campaign and "
+                           f"stopped: resume it, or run the step by hand: {nxt['command']})"}
 
 
 def recovery_note(state: loop.State) -> str | None:
