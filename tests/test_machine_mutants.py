@@ -150,3 +150,9 @@ def test_full_case_validation_decides_finish_or_a_new_iteration():
     state = derive(stopped.add("validate", {"passed": True}).events)
     assert state.step is Step.FINISH and not state.full_case_failed
     assert not derive(J().started().events).full_case_failed  # nothing validated yet
+
+
+def test_a_run_event_records_its_settings_and_never_moves_the_step():
+    state = derive(J().started().add("run", {"agent": "demo"}).add("agent", {}).events)
+    assert state.run == {"agent": "demo"} and state.step is Step.PROFILE
+    assert state.last_event["type"] == "commit"
