@@ -110,12 +110,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _as_float(value: Any) -> float:
-    if isinstance(value, str) and value.lower() in ("nan", "inf", "-inf", "infinity", "-infinity"):
-        return float(value)
-    return float(value)
-
-
 class _Checker:
     def __init__(self, output: str, tol: Tolerance):
         self.output = output
@@ -177,7 +171,7 @@ class _Checker:
             self.fail(path, expected, actual, "values differ")
 
     def number(self, path: str, expected: float, actual: float) -> None:
-        e, a = _as_float(expected), _as_float(actual)
+        e, a = float(expected), float(actual)
         if math.isnan(e) or math.isnan(a):
             if not (math.isnan(e) and math.isnan(a)):
                 self.fail(path, expected, actual, "NaN mismatch")
