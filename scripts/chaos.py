@@ -218,6 +218,29 @@ def fill(command: str) -> list[str]:
     return shlex.split(re.sub(r"'<[^>]*>'|<[^>]*>", value, command))
 
 
+def _still_running(procs, timeout: float) -> list:
+    """Wait up to ``timeout`` s for ``procs`` to end; those still running then.
+
+    A process that has exited but not been reaped (a zombie) counts as ended: when the
+    caller of this script is a child subreaper (campaign makes itself one), orphans of the
+    killed command are its children, and only it can reap them.
+    """
+    import psutil
+
+    def running(proc) -> bool:
+        try:
+            return proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    deadline = time.monotonic() + timeout
+    alive = [p for p in procs if running(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if running(p)]
+    return alive
+
+
 class Chaos:
     def __init__(self, kills: int, seed: int, workdir: Path, say=print):
         self.rng = random.Random(seed)
@@ -349,8 +372,7 @@ class Chaos:
             proc.wait()
             self.figures.kills += 1
             self.figures.killed_per_command[kind] = self.figures.killed_per_command.get(kind, 0) + 1
-            _, alive = psutil.wait_procs(children, timeout=60)  # what it started (git, a workload) ends on its own
-            for child in alive:
+            for child in _still_running(children, timeout=60):  # what it started (git, a workload) ends on its own
                 child.kill()
             self.say(f"  killed `campaign {' '.join(argv[:2])}` after {delay:.2f} s")
             return
