@@ -80,39 +80,8 @@ def test_unknown_record_is_refused_without_trust(recorded):
     assert "re-running" not in result.stderr
 
 
-def test_replay_of_an_agent_failure(tmp_path):
-    """An IMPLEMENT the agent crashed on (nothing edited) was recorded as a failed attempt: replay has no
-    change to re-test, so it agrees that the attempt failed instead of calling the untouched tree a mismatch."""
-    import sys
-
-    lib = write_target_module(tmp_path / "lib")
-    repo = make_sum_repo(tmp_path / "repo")
-    env = run_env(lib)
-    agent = tmp_path / "agent.py"
-    agent.write_text(
-        "import json, sys\n"
-        "req = json.load(sys.stdin)\n"
-        "if req['step'] == 'think':\n"
-        "    print(json.dumps({'action': 'optimize', 'title': 't', 'hypothesis': 'h', 'options': ['a'], 'chosen': 'a',\n"
-        "                      'predicted_speedup': 2, 'risk': 'r', 'phase': 'reduce', 'change': 'c'}))\n"
-        "elif req['step'] == 'implement':\n"
-        "    sys.exit(3)\n"
-        "else:\n"
-        "    print(json.dumps({'surprise': 'the agent crashed'}))\n"
-    )
-    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd",
-           f"{sys.executable} {agent}", "--max-iterations", "1", "--json"))
-    out = ok(cli(repo, env, "replay", "optim/sum", "--json"))
-    (row,) = out["rows"]
-    # Nothing was changed, so nothing is re-run: the row says so instead of claiming an agreement.
-    assert out["ok"] and row["verdict_matches"] is None and row["replayed_verdict"] == "not re-run"
-    assert row["recorded_verdict"] == "agent-failed" and "exit" in row["agent_failure"]
-    text = cli(repo, env, "replay", "optim/sum")
-    assert text.returncode == 0 and "not re-run" in text.stdout and "Traceback" not in text.stderr
-
-
-def test_replay_re_tests_what_a_crashing_agent_left_behind(tmp_path):
-    """An agent that edited the scope and then crashed left a real change: replay re-runs TEST on it."""
+def _run_with_an_agent_crashing_at_implement(tmp_path, edit: str = ""):
+    """A one-iteration ``campaign run`` whose command agent does ``edit`` at IMPLEMENT, then exits 3."""
     import sys
 
     lib = write_target_module(tmp_path / "lib")
@@ -126,13 +95,32 @@ def test_replay_re_tests_what_a_crashing_agent_left_behind(tmp_path):
         "    print(json.dumps({'action': 'optimize', 'title': 't', 'hypothesis': 'h', 'options': ['a'], 'chosen': 'a',\n"
         "                      'predicted_speedup': 2, 'risk': 'r', 'phase': 'reduce', 'change': 'c'}))\n"
         "elif req['step'] == 'implement':\n"
-        "    p = pathlib.Path('work.py'); p.write_text(p.read_text() + '\\n# half-done edit\\n')\n"
+        f"    {edit or 'pass'}\n"
         "    sys.exit(3)\n"
         "else:\n"
         "    print(json.dumps({'surprise': 'the agent crashed'}))\n"
     )
     ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd",
            f"{sys.executable} {agent}", "--max-iterations", "1", "--json"))
+    return repo, env
+
+
+def test_replay_of_an_agent_failure(tmp_path):
+    """An IMPLEMENT the agent crashed on (nothing edited) was recorded as a failed attempt: nothing was
+    tested then and nothing is re-run now, and the row says so instead of claiming an agreement."""
+    repo, env = _run_with_an_agent_crashing_at_implement(tmp_path)
+    out = ok(cli(repo, env, "replay", "optim/sum", "--json"))
+    (row,) = out["rows"]
+    assert out["ok"] and row["verdict_matches"] is None and row["replayed_verdict"] == "not re-run"
+    assert row["recorded_verdict"] == "agent-failed" and "exit" in row["agent_failure"]
+    text = cli(repo, env, "replay", "optim/sum")
+    assert text.returncode == 0 and "not re-run" in text.stdout and "Traceback" not in text.stderr
+
+
+def test_replay_re_tests_what_a_crashing_agent_left_behind(tmp_path):
+    """An agent that edited the scope and then crashed left a real change: replay re-runs TEST on it."""
+    repo, env = _run_with_an_agent_crashing_at_implement(
+        tmp_path, "p = pathlib.Path('work.py'); p.write_text(p.read_text() + '\\n# half-done edit\\n')")
     out = ok(cli(repo, env, "replay", "optim/sum", "--json"))
     (row,) = out["rows"]
     # The change was applied and TEST ran on it (a comment: it passes); the crash itself is not re-judged.
