@@ -206,7 +206,7 @@ class RecordBuilder:
                 f"**Target:** {plan['phase']}",
                 f"**Prediction:** {think['predicted_speedup']}x",
                 f"**Result:** {bench['speedup']}x (cumulative: {bench['cumulative_speedup']}x over baseline)",
-                f"**Correctness:** PASS",
+                "**Correctness:** PASS",
                 f"**Surprise:** {log['data']['surprise']}",
                 f"**Notes:** {log['data']['notes']}",
                 "",

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import math
 import sys
-import time
 
 import numpy as np
 from pathlib import Path
