@@ -127,7 +127,8 @@ def wall_trial(a: Path, b: Path, seed: int, args) -> dict:
     target = load(a)
     t0 = time.perf_counter()
     res = benchmark(target, "fast", {"reference": a, "candidate": b}, "candidate",
-                    max_blocks=args.max_blocks, budget_s=args.budget, seed=seed)["reference"]
+                    budget_s=args.budget, seed=seed,
+                    **({"max_blocks": args.max_blocks} if args.max_blocks else {}))["reference"]
     secs = time.perf_counter() - t0
     return {"verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci), "ci_level": res.ci_level,
             "blocks": res.blocks, "seconds": secs, "noise_floor": res.noise_floor, "min_effect": res.min_effect,
@@ -262,6 +263,8 @@ def cmd_run(args) -> int:
     plan = [p for p in plan if p[1] not in skip]
     out = Path(args.out)
     print(f"{len(plan)} trials -> {out}", flush=True)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     burners: list[subprocess.Popen] = []
     current = None
     try:
@@ -272,7 +275,7 @@ def cmd_run(args) -> int:
                 current = condition
                 time.sleep(1.0 if burners else 0.0)
             trial = TOOLS[tool][0]
-            rec = {"condition": condition, "metric": tool, "effect": effect, "seed": seed,
+            rec = {"condition": condition, "metric": tool, "effect": effect, "seed": seed, "commit": commit,
                    "load_before": os.getloadavg()[0]}
             try:
                 with tempfile.TemporaryDirectory(prefix="bq-") as tmp:
@@ -408,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--instr", type=int, default=0, help="instruction-count trials per condition (slow: valgrind)")
     run.add_argument("--effects", default="0.03,0.05,0.10", help="injected slowdowns, comma-separated fractions")
     run.add_argument("--n", type=int, default=300_000, help="loop iterations per call (~25-35 ms)")
-    run.add_argument("--max-blocks", type=int, default=30)
+    run.add_argument("--max-blocks", type=int, default=None, help="default: the campaign default")
     run.add_argument("--budget", type=float, default=60.0, help="seconds per campaign decision")
     run.add_argument("--hyperfine-runs", type=int, default=30)
     run.add_argument("--pyperf-fast", action="store_true", help="pyperf --fast (fewer worker processes)")

@@ -54,7 +54,9 @@ def target(tmp_path, monkeypatch):
 
 
 def test_calibrate_repeat():
-    assert calibrate_repeat([0.01, 0.02]) == 10
+    assert calibrate_repeat([0.01, 0.02]) == 3  # 30 ms of warm work by default, and never fewer than three
+    assert calibrate_repeat([0.001, 0.002]) == 30
+    assert calibrate_repeat([0.01, 0.02], target_s=0.1) == 10
     assert calibrate_repeat([0.01, 20.0]) == 1  # a 20 s variant must not run 10 times
     assert calibrate_repeat([0.3, 0.33]) == 3  # at least the fastest of three when it fits in 2 s
     assert calibrate_repeat([0.3, 0.9]) == 2
@@ -177,7 +179,20 @@ def test_three_agreeing_blocks_decide_a_real_win(tmp_path, target, monkeypatch):
     fake_runs(monkeypatch, {"ref": 1.25, "cand": 1.0}, sigma=0.02)
     r = benchmark(target, "fast", {"last": a, "candidate": b}, "candidate", process_s=0.01)["last"]
     assert (r.verdict, r.blocks, r.stop_reason) == ("faster", 3, "decided")
-    assert r.ci[0] > 1 and r.ci_level == pytest.approx(1 - 0.01 / 28)
+    assert r.ci[0] > 1 and r.ci_level == pytest.approx(1 - 0.01 / stats.looks(stats.MAX_BLOCKS, 3))
+
+
+def test_verdicts_are_taken_only_at_the_planned_looks(tmp_path, target, monkeypatch):
+    # a 4% win at 2% noise needs more than the first six looks; after block 8 the next look is block 10, so
+    # whatever the evidence at block 9, the benchmark cannot stop there
+    a, b = make(tmp_path, "ref", 1), make(tmp_path, "cand", 1)
+    lines = []
+    for seed in range(6):
+        fake_runs(monkeypatch, {"ref": 1.04, "cand": 1.0}, sigma=0.03, seed=seed)
+        r = benchmark(target, "fast", {"last": a, "candidate": b}, "candidate", process_s=0.01, budget_s=1e9,
+                      progress=lines.append, seed=seed)["last"]
+        assert r.blocks in stats.look_schedule(stats.MAX_BLOCKS, 3) or r.stop_reason != "decided", r.blocks
+    assert any("next look after block 10" in line for line in lines)
 
 
 def test_undecided_stops_at_the_noise_cap_and_says_what_a_decision_needs(tmp_path, target, monkeypatch):

@@ -41,22 +41,26 @@ def blocks(n, effect, sigma, seed, kind="normal"):
     return ratios, pairs
 
 
-def sequential(effect, sigma, seed, kind="normal", drift=False, max_blocks=30):
-    """Look after every block, as bench.benchmark does, until decided, the noise cap or max_blocks."""
+def sequential(effect, sigma, seed, kind="normal", drift=False, max_blocks=stats.MAX_BLOCKS):
+    """As bench.benchmark does: decide only at the planned looks, stop when decided or at the noise cap or
+    max_blocks, then take the final look."""
     rng = random.Random(seed)
     load = [0.0] if drift else None
+    schedule = stats.look_schedule(max_blocks, stats.MIN_BLOCKS)
     ratios, pairs = [], []
     for b in range(1, max_blocks + 1):
         r, pa, pc = simulate_block(rng, effect, sigma, kind, load)
         ratios.append(r)
         pairs += [pa, pc]
-        d = stats.decide(ratios, pairs=pairs, max_blocks=max_blocks)
+        d = stats.decide(ratios, pairs=pairs, max_blocks=max_blocks, at_look=b in schedule)
         if d.verdict != "inconclusive":
             return d.verdict, b
-        cap = stats.resolve_cap(math.log1p(d.block_sd), b, 2, d.confidence, d.min_effect, d.pooled, max_blocks)
-        if b >= stats.MIN_BLOCKS and b >= cap:
-            break
-    return d.verdict, b
+        if b >= stats.MIN_BLOCKS and d.block_sd:
+            cap = stats.resolve_cap(math.log1p(d.block_sd), b, 2, d.confidence, d.min_effect, d.pooled,
+                                    max_blocks)
+            if cap < max_blocks and b >= cap:
+                break
+    return stats.decide(ratios, pairs=pairs, max_blocks=max_blocks).verdict, b
 
 
 # --- the decision rule at small n --------------------------------------------------------------------------------
@@ -129,11 +133,23 @@ def test_without_pairs_the_blocks_alone_decide():
 
 
 def test_the_decisive_interval_has_the_spent_level():
-    assert stats.look_level(0.01, 30, 3) == pytest.approx(1 - 0.01 / 28)
+    # looks after blocks 3..8, then ~20% apart, and one final look wherever the benchmark stops
+    assert stats.look_schedule(30, 3) == (3, 4, 5, 6, 7, 8, 10, 12, 15, 18, 22, 27, 30)
+    assert stats.looks(30, 3) == 14 and stats.look_level(0.01, 30, 3) == pytest.approx(1 - 0.01 / 14)
+    assert stats.look_schedule(2, 2) == (2,) and stats.look_schedule(3, 5) == (5,)
+    assert stats.looks(200, 3) == 24
     d = stats.decide(*blocks(5, 1.0, 0.02, 1), max_blocks=10, min_blocks=3, alpha=0.02)
     assert d.confidence == pytest.approx(1 - 0.02 / 8)
     assert stats.format_level(d.confidence) == "99.75%"
     assert stats.format_level(0.95) == "95%" and stats.format_level(1 - 0.01 / 28) == "99.964%"
+
+
+def test_between_looks_the_interval_is_shown_but_nothing_is_decided():
+    ratios, pairs = blocks(9, 1.5, 0.01, 2)
+    assert not stats.is_look(9) and stats.is_look(8) and stats.is_look(10)
+    between = stats.decide(ratios, pairs=pairs, at_look=False)
+    assert between.verdict == "inconclusive" and between.ci[0] > 1.3  # the evidence is there, the look is not
+    assert stats.decide(ratios, pairs=pairs).verdict == "faster"
 
 
 def test_t_interval_matches_scipy_without_pairs():

@@ -48,7 +48,7 @@ from campaign.measure import load as machine_load
 from campaign.measure import stats
 from campaign.measure.workload import WorkloadRun, run_workload
 
-TARGET_PROCESS_S = 0.1
+TARGET_PROCESS_S = 0.03  # more repeats do not calm process-to-process noise (scripts/process_noise.py): more processes do
 MAX_PROCESS_S = 2.0
 MAX_REPEAT = 50
 MIN_REPEAT = 3  # the fastest of three warm repeats, whenever the slowest process stays under MAX_PROCESS_S
@@ -269,11 +269,11 @@ def benchmark(
     def ratios_for(ref: str) -> list[float]:
         return stats.paired_ratios(block_time[unit_of[ref]], block_time[unit_of[candidate]])
 
-    def decide(ref: str) -> stats.Decision:
+    def decide(ref: str, at_look: bool) -> stats.Decision:
         if unit_of[ref] == unit_of[candidate]:
             return _same_code(len(block_time[unit_of[ref]]), min_effect, level)
         return stats.decide(ratios_for(ref), pairs=pairs_for(ref), min_blocks=min_blocks, max_blocks=max_blocks,
-                            min_effect=min_effect, alpha=alpha)
+                            min_effect=min_effect, alpha=alpha, at_look=at_look)
 
     def cap_for(d: stats.Decision, n: int) -> int:
         if d.verdict != "inconclusive" or not d.block_sd:
@@ -282,10 +282,17 @@ def benchmark(
         return stats.resolve_cap(math.log1p(d.block_sd), n, per_block, level, min_effect, d.pooled, max_blocks,
                                  min_blocks)
 
+    schedule = stats.look_schedule(max_blocks, min_blocks)
+
     def interval_text(d: stats.Decision) -> str:
         if d.blocks < min_blocks:
             return f"first look after {min_blocks} blocks"
         return stats.describe_interval(d.ci, d.confidence, "range" if d.overwhelming else "ci")
+
+    def verdict_text(d: stats.Decision, n: int) -> str:
+        if n in schedule or d.verdict != "inconclusive":
+            return d.verdict
+        return f"next look after block {next(k for k in schedule if k > n)}"
 
     decisions: dict[str, stats.Decision] = {}
     blocks = 0
@@ -312,7 +319,7 @@ def benchmark(
         measured_work.append(sum(sum(r.warm_s) if r.warm_s else r.time_s for rs in this.values() for r in rs))
         block_load.append(machine_load.block_load(before, machine_load.sample()))
 
-        decisions = {ref: decide(ref) for ref in references}
+        decisions = {ref: decide(ref, blocks in schedule) for ref in references}
         undecided = [d for d in decisions.values() if d.verdict == "inconclusive"]
         cap = max((cap_for(d, blocks) for d in undecided), default=max_blocks) if blocks >= min_blocks else max_blocks
         per_block = median(block_durations)
@@ -323,7 +330,7 @@ def benchmark(
         busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
         say(f"block {blocks}/{horizon} ({time.perf_counter() - t_start:.1f} s"
             + (f", at most ~{eta:.0f} s more" if eta >= 1 else "") + "): "
-            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({interval_text(d)}) {d.verdict}"
+            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({interval_text(d)}) {verdict_text(d, blocks)}"
                         for ref, d in decisions.items()) + busy)
         if blocks >= min_blocks:
             if all(d.verdict != "inconclusive" for d in decisions.values()):
@@ -335,8 +342,8 @@ def benchmark(
             if cap < max_blocks and blocks >= cap:
                 stop_reason = "enough blocks to resolve the minimum effect at this noise"
                 break
-    if not decisions:
-        decisions = {ref: decide(ref) for ref in references}
+    # the final look, wherever the benchmark stopped (budget, noise cap): alpha has one look reserved for it
+    decisions = {ref: decide(ref, True) for ref in references}
 
     instr_by_unit: dict[str, dict] = {}
     if instructions:

@@ -7,9 +7,9 @@ Every key::
 
     [measure]            # campaign.toml; or [tool.campaign.measure] in pyproject.toml
     budget_s = 120       # wall-clock seconds one benchmark may take
-    max_blocks = 30      # hard cap on blocks (also sets how finely alpha is spent)
+    max_blocks = 200     # hard cap on blocks (sets the planned looks alpha is spent over)
     min_blocks = 3       # first look at the data
-    process_s = 0.1      # warm work per measured process (repeats are calibrated to it)
+    process_s = 0.03     # warm work per measured process (repeats are calibrated to it; at least 3)
     min_effect = 0.02    # the smallest effect worth resolving (2%): the equivalence margin
     alpha = 0.01         # P(identical code called faster or slower) per benchmark
 """
@@ -34,9 +34,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class MeasureSettings:
     budget_s: float = 120.0
-    max_blocks: int = 30
+    max_blocks: int = 200
     min_blocks: int = 3
-    process_s: float = 0.1
+    process_s: float = 0.03
     min_effect: float = 0.02
     alpha: float = 0.01
 
