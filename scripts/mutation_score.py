@@ -2,6 +2,8 @@
 
     python scripts/mutation_score.py            # the table of killed / survived per module
     python scripts/mutation_score.py --survivors # ... and the diff of every surviving mutant
+    python scripts/mutation_score.py --only campaign/measure/stats.py --tests tests/test_stats.py tests/test_stats_mutants.py
+                                                 # one module, judged by the test files named
 
 Runs mutmut (``[tool.mutmut]`` in pyproject.toml names the modules and their tests) in a
 throwaway copy of the working tree, so the checkout never gets a ``mutants/`` folder.
@@ -12,6 +14,7 @@ A mutant "killed" made at least one selected test fail; "survived" passed them a
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -67,15 +70,37 @@ def _row(name: str, c: Counter) -> str:
     return f"{name:<34} {n:>7} {killed:>6} {c['survived']:>8} {c['no tests']:>8} {pct:>6}"
 
 
+def with_setting(pyproject: str, key: str, values: list[str]) -> str:
+    """``pyproject.toml``'s text with ``[tool.mutmut]``'s list ``key`` replaced by ``values`` (pure)."""
+    pattern = re.compile(rf"^{re.escape(key)} = \[.*?\]$", re.MULTILINE | re.DOTALL)
+    new, count = pattern.subn(lambda _: f"{key} = {json.dumps(values)}", pyproject, count=1)
+    if count != 1 or tomllib.loads(new)["tool"]["mutmut"][key] != values:
+        raise ValueError(f"cannot set {key} in pyproject.toml")
+    return new
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
+    parser.add_argument("--only", nargs="+", metavar="MODULE", help="mutate these modules only (default: all of only_mutate)")
+    parser.add_argument("--tests", nargs="+", metavar="FILE",
+                        help="judge by these test files only; the -k filter of the configured selection is kept")
     args = parser.parse_args(argv)
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    config = tomllib.loads(pyproject)["tool"]["mutmut"]
+    if args.only:
+        pyproject = with_setting(pyproject, "only_mutate", args.only)
+    if args.tests:
+        selection = config["pytest_add_cli_args_test_selection"]
+        options = selection[selection.index("-k"):selection.index("-k") + 2] if "-k" in selection else []
+        pyproject = with_setting(pyproject, "pytest_add_cli_args_test_selection", args.tests + options)
+    config = tomllib.loads(pyproject)["tool"]["mutmut"]
     print("mutating:", ", ".join(config["only_mutate"]), flush=True)
+    print("tests:", " ".join(config["pytest_add_cli_args_test_selection"]), flush=True)
     with tempfile.TemporaryDirectory(prefix="campaign-mutmut-") as tmp:
         work = Path(tmp) / "tree"
         shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".git", "mutants", "__pycache__", "site", "*.egg-info"))
+        (work / "pyproject.toml").write_text(pyproject)
         run = subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=work, capture_output=True, text=True)
         if run.returncode not in (0, 1):
             print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
