@@ -390,6 +390,7 @@ def test_num(value, text):
     (0.99000001, "99%"),  # nothing left after the zeros, nor the point
     (0.999496, "99.949%"),  # never rounded up
     (0.999999, "99.9999%"), (0.9, "90%"), (0.95 + 1e-13, "95%"),
+    (1.0, "100%"),  # alpha 0: nothing left to 100%
 ])
 def test_format_level(level, text):
     assert stats.format_level(level) == text
@@ -408,9 +409,11 @@ def test_amdahl_edges():
     assert stats.amdahl_speedup(0.5, math.inf) == pytest.approx(2.0)
     assert stats.amdahl_speedup(1.0, math.inf) == math.inf
     assert stats.amdahl_speedup(0.75, 3.0) == pytest.approx(1 / (0.25 + 0.25))
+    assert stats.amdahl_speedup(0.5, 0.5) == pytest.approx(1 / 1.5)  # a phase made slower
     with pytest.raises(ValueError, match="^phase_speedup must be > 0$"):
         stats.amdahl_speedup(0.5, 0.0)
     with pytest.raises(ValueError):
         stats.amdahl_speedup(0.5, -2.0)
     assert stats.amdahl_bound(-0.5) == 1.0 and stats.amdahl_bound(1.5) == math.inf
     assert stats.amdahl_bound(0.75) == pytest.approx(4.0) and stats.amdahl_bound(0.5, 3.0) == pytest.approx(1.5)
+    assert stats.amdahl_bound(1.5, 3.0) == pytest.approx(3.0) and stats.amdahl_bound(-0.5, 3.0) == 1.0  # clamped
