@@ -107,6 +107,8 @@ def test_look_schedule_edges():
     assert stats.looks(4, 3) == 3 and stats.looks(9, 3) == 8
     assert stats.look_level(0.05, 4, 3) == pytest.approx(1 - 0.05 / 3)
     assert stats.is_look(4, 4, 3) and not stats.is_look(5, 4, 3) and not stats.is_look(2, 4, 3)
+    assert stats.is_look(2, 10, 2) and stats.is_look(1, 10, 1) and not stats.is_look(9, 10, 1)
+    assert stats.look_level(0.05, 10, 1) == pytest.approx(1 - 0.05 / 9)  # 1..6, 8, 10 and the final look
 
 
 # --- the interval ---------------------------------------------------------------------------------------------------
@@ -209,6 +211,7 @@ def fewest_blocks(estimate, sd, n_now, aa, level, m, pooled):
 @pytest.mark.parametrize("sd, level, pooled, aa, n_now", [
     (0.01, 0.95, False, 0, 3), (0.03, 0.99, False, 0, 1), (0.02, 0.999, True, 2, 3), (0.05, 0.9996, True, 2, 5),
     (0.004, 0.95, True, 1.5, 2), (0.08, 0.99, False, 0, 4),
+    (0.03, 0.99, False, 2, 3),  # A/A pairs count only when pooled
 ])
 def test_blocks_needed_is_the_fewest_that_decide(estimate, sd, level, pooled, aa, n_now):
     want = fewest_blocks(estimate, sd, n_now, aa, level, 0.02, pooled)
@@ -225,6 +228,11 @@ def test_blocks_needed_sweep_finds_the_minimum_everywhere():
 
 def test_blocks_needed_edges():
     assert stats.blocks_needed(1.0, 0.0, 5, 0, 0.95, 0.02, False) == 5  # no noise: decided now
+    assert stats.blocks_needed(1.0, 0.0, 1, 0, 0.95, 0.02, False) == 1
+    assert stats.blocks_needed(1.0, 1e-6, 1, 0, 0.95, 0.02, False) == 2  # an interval needs two blocks
+    # an estimate exactly at the minimum effect (log 1.25 == log1p(0.25) in floats) can be called faster
+    n = stats.blocks_needed(1.25, 0.05, 3, 0, 0.99, 0.25, False)
+    assert n is not None and n == fewest_blocks(1.25, 0.05, 3, 0, 0.99, 0.25, False)
     assert stats.blocks_needed(1.3, 0.0, 4, 0, 0.95, 0.02, False) == 4
     assert stats.blocks_needed(1.0, 0.0, 5, 0, 0.95, 0.0, False) is None  # no margin: nothing ever decides
     assert stats.blocks_needed(1.0, 0.01, 5, 0, 0.95, 0.0, False) is None
@@ -232,6 +240,14 @@ def test_blocks_needed_edges():
     n = stats.blocks_needed(1.0, 0.05, 3, 0, 0.95, 0.02, False)
     assert stats.blocks_needed(1.0, 0.05, 3, 0, 0.95, 0.02, False, limit=n) == n  # the limit itself decides
     assert stats.blocks_needed(1.0, 0.05, 3, 0, 0.95, 0.02, False, limit=n - 1) is None
+
+
+def test_blocks_needed_gives_up_beyond_ten_thousand_blocks_by_default():
+    want, q = math.log1p(0.02), 1 - (1 - 0.95) / 2
+    # the noise at which exactly 10 001 blocks would decide
+    sd = 2 * want / (sp.t.ppf(q, 9999) / math.sqrt(10_000) + sp.t.ppf(q, 10_000) / math.sqrt(10_001))
+    assert stats.blocks_needed(1.0, sd, 3, 0, 0.95, 0.02, False) is None
+    assert stats.blocks_needed(1.0, sd, 3, 0, 0.95, 0.02, False, limit=10_001) == 10_001
 
 
 def test_resolve_cap_is_the_blocks_for_a_half_width_of_half_the_effect():
@@ -250,6 +266,11 @@ def test_resolve_cap_is_the_blocks_for_a_half_width_of_half_the_effect():
     assert stats.resolve_cap(0.0001, 3, 0, 0.999, 0.02, False, 200, min_blocks=6) == 6
     assert stats.resolve_cap(0.03, 3, 0, 0.999, 0.02, False, 40) == 40  # ... and to max_blocks
     assert stats.resolve_cap(5.0, 3, 0, 0.999, 0.02, False, 40) == 40  # no number of blocks would do
+    assert stats.resolve_cap(0.0, 3, 0, 0.999, 0.02, False, 200, min_blocks=1) == 1  # no noise: one block
+    # the search goes as far as four times max_blocks, beyond blocks_needed's default limit of 10 000
+    big = stats.resolve_cap(0.6, 3, 0, 0.95, 0.02, False, 20_000)
+    assert 10_000 < big < 20_000
+    assert half_width(big, 0.6, 0, 0.95, False) < math.log1p(0.02) / 2 <= half_width(big - 1, 0.6, 0, 0.95, False)
     pooled = stats.resolve_cap(0.02, 3, 2, 0.999, 0.02, True, 200)
     assert pooled == stats.blocks_needed(math.exp(math.log1p(0.02) / 2), 0.02, 1, 2, 0.999, 0.02, True)
     assert pooled < stats.resolve_cap(0.02, 3, 0, 0.999, 0.02, False, 200)
@@ -272,22 +293,25 @@ def test_decide_without_blocks():
 
 @pytest.mark.parametrize("bad", [0.0, math.inf, -1.2, math.nan])
 def test_decide_refuses_a_block_without_a_finite_positive_ratio(bad):
-    d = stats.decide([1.2, bad, 1.3], alpha=0.05, noise=0.04)
+    d = stats.decide([1.2, bad, 1.3], alpha=0.05, noise=0.04, min_effect=0.03)
     assert d.verdict == "inconclusive" and math.isnan(d.speedup) and all(math.isnan(v) for v in d.ci)
     assert d.notes == ["a block had a zero or infinite time"]
     assert d.blocks == 3 and d.confidence == level(alpha=0.05) and d.alpha == 0.05 and d.drift == 0.04
+    assert d.min_effect == 0.03
 
 
 def test_decide_with_one_block_and_no_pairs_shows_the_ratio():
-    d = stats.decide([1.3], min_effect_floor=0.04)
+    d = stats.decide([1.3], 0.06, min_effect_floor=0.04, alpha=0.05)
     assert d.verdict == "inconclusive" and d.speedup == pytest.approx(1.3) and all(math.isnan(v) for v in d.ci)
-    assert d.blocks == 1 and d.min_effect == 0.04 and d.confidence == level() and d.run_noise is None
+    assert d.blocks == 1 and d.min_effect == 0.04 and d.confidence == level(alpha=0.05) and d.run_noise is None
+    assert d.alpha == 0.05 and d.drift == 0.06
 
 
 def test_decide_when_every_block_is_identical_and_there_is_no_noise():
     quiet = [(1.0, 1.0)] * 6
-    d = stats.decide([1.5] * 3, pairs=quiet, alpha=0.02)
+    d = stats.decide([1.5] * 3, pairs=quiet, alpha=0.02, min_effect=0.03)
     assert d.verdict == "faster" and d.speedup == pytest.approx(1.5) and d.ci == (d.speedup, d.speedup)
+    assert d.blocks == 3 and d.min_effect == 0.03
     assert d.pooled and d.df == 8 and d.block_sd == 0.0 and d.blocks_needed is None and d.alpha == 0.02
     assert d.confidence == level(alpha=0.02) and d.run_noise == 0.0 and d.drift == 0.0
     assert stats.decide([1.5] * 3, pairs=quiet, min_blocks=4).verdict == "inconclusive"
@@ -308,6 +332,7 @@ def test_decide_takes_the_interval_and_its_fields_from_t_interval():
     # without the pairs only the blocks' own spread is used, and the drift is what the caller said
     alone = stats.decide(ratios, 0.07, max_blocks=20)
     assert not alone.pooled and alone.df == 2 and alone.run_noise is None and alone.drift == 0.07
+    assert stats.decide(ratios).drift == 0.0  # no pairs, no drift given: none claimed
 
 
 def test_decide_decides_only_at_a_look_from_min_blocks_on():
@@ -349,6 +374,12 @@ def test_decide_overwhelming_path_records_the_range_and_the_factor():
     assert stats.decide([61.0, 45.0], min_blocks=2, max_blocks=3).verdict == "inconclusive"
 
 
+def test_an_overwhelming_decision_records_whether_the_interval_was_pooled():
+    # three blocks near 20x that agree with very noisy A/A pairs (spread 172%: the factor is 18.2)
+    d = stats.decide(ratios_from([3.0, 3.1, 2.95]), pairs=pairs_from([1.0, -1.0]))
+    assert d.verdict == "faster" and d.overwhelming and d.pooled and d.df == 4
+
+
 def test_a_change_the_interval_decides_is_not_called_overwhelming():
     ratios = ratios_from([1.1, 1.12, 1.08])  # about 3x, every block
     d = stats.decide(ratios, pairs=pairs_from(AGREE))
@@ -357,8 +388,8 @@ def test_a_change_the_interval_decides_is_not_called_overwhelming():
 
 def test_decide_level_uses_the_caps_and_the_alpha():
     ratios, pairs = ratios_from(LOGS), pairs_from(AGREE)
-    assert stats.decide(ratios, pairs=pairs, max_blocks=30, min_blocks=2, alpha=0.03).confidence == \
-        pytest.approx(1 - 0.03 / stats.looks(30, 2))
+    assert stats.decide(ratios, pairs=pairs, max_blocks=10, min_blocks=1, alpha=0.03).confidence == \
+        pytest.approx(1 - 0.03 / 9)  # looks after blocks 1..6, 8 and 10, and the final one
     assert stats.decide(ratios, pairs=pairs, max_blocks=2, min_blocks=3).confidence == pytest.approx(1 - 0.01 / 2)
 
 
@@ -403,6 +434,7 @@ def test_geometric_mean_ignores_what_has_no_logarithm():
     assert stats.geometric_mean([2.0, 8.0, 0.0, -1.0, math.inf]) == pytest.approx(4.0)
     assert math.isnan(stats.geometric_mean([0.0]))
     assert stats.geometric_mean([3.0]) == pytest.approx(3.0)
+    assert stats.geometric_mean([0.5, 2.0, 0.25, 4.0]) == pytest.approx(1.0)
 
 
 def test_amdahl_edges():
