@@ -109,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
                                  capture_output=True, text=True, check=True).stdout
         per_module, survivors = score(results)
         print(table(per_module))
+        unchecked = sum(c["not checked"] for c in per_module.values())
+        if unchecked:  # mutmut stopped before the end: the table above is not a score
+            print(f"{unchecked} mutants not checked: mutmut stopped early", run.stdout[-2000:], run.stderr[-2000:],
+                  sep="\n", file=sys.stderr)
+            return 2
         if args.survivors:
             for name in survivors:
                 print(subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work,
