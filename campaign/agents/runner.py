@@ -208,6 +208,14 @@ class Runner:
             if branch and state.start_commit:
                 camp._require_branch(state)
 
+    def _asking(self, step: str, n: int) -> None:
+        """Say that an agent is working: a coding CLI can take minutes, and the progress line should say why.
+
+        The playbook answers at once, so a demo's log does not get a line per question.
+        """
+        if self.agent.name != "playbook":
+            self.say(f"[iter {n}] {step}: waiting for the agent ({self.agent.name})...")
+
     # -- one step ----------------------------------------------------------------------
 
     def turn(self) -> bool:
@@ -263,6 +271,7 @@ class Runner:
         camp = self.campaign
         n = len(state.iterations) + 1
         context = self.context(state, events)
+        self._asking("THINK", n)
         try:
             answer, event = ask(self.agent, "think", context, camp.record_dir / AGENT_DIR, n,
                                 check=lambda a: plan_problem(state, a))
@@ -312,6 +321,7 @@ class Runner:
         last = state.last_event or {}
         if last.get("type") == "plan":  # IMPLEMENT not yet done (a re-run try keeps the edit already made)
             context = {**self.context(state, events), "plan": plan}
+            self._asking("IMPLEMENT", n)
             try:
                 answer, event = ask(self.agent, "implement", context, camp.record_dir / AGENT_DIR, n)
                 self._agent_event(event, n)
@@ -356,6 +366,7 @@ class Runner:
             except UserError:
                 plan = None
         context = {**self.context(state, events), "plan": plan, "result": log_result(state)}
+        self._asking("LOG", n)
         try:
             answer, event = ask(self.agent, "log", context, camp.record_dir / AGENT_DIR, n,
                                 check=lambda a: log_problem(context["result"], a))

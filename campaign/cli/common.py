@@ -44,6 +44,13 @@ def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")(func)
 
 
+def quiet_option(func: Callable) -> Callable:
+    """``--quiet/-q``: no progress on stderr (warnings and errors still); see ``campaign.cli.live``."""
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="No progress on stderr, only warnings and errors (by default: what runs, elapsed, "
+                             "ETA; a live line on a terminal, NO_COLOR honoured).")(func)
+
+
 def dir_option(func: Callable) -> Callable:
     """``--dir``: the workspace (git repo) the campaign lives in; default: current directory."""
     return click.option(
