@@ -143,6 +143,14 @@ def test_the_live_line_has_colour_unless_no_color_is_set(monkeypatch):
     assert "block 1/3" in plain and not COLOR_SGR.search(plain)
 
 
+def test_the_live_line_shows_brackets_as_they_are():
+    buf = io.StringIO()
+    with LiveProgress(Console(file=buf, force_terminal=True, width=100)) as say:
+        say("[iter 2] TEST: [/primes] case(s) against the baseline outputs...")  # not rich markup
+        say._bar.refresh()
+    assert buf.getvalue().count("[iter 2] TEST: [/primes] case(s)") >= 2  # the kept line and the live line
+
+
 # --------------------------------------------------------------------------- the commands
 
 

@@ -63,6 +63,8 @@ class LiveProgress:
     one heartbeat check by hand.
     """
 
+    expand = True  # the live line takes the width: the activity column is cut, elapsed and ETA stay whole
+
     def __init__(self, console: Console | None = None, heartbeat_s: float = HEARTBEAT_S, quiet: bool = False,
                  clock: Callable[[], float] = time.monotonic):
         self.console = console or Console(stderr=True)
@@ -86,7 +88,7 @@ class LiveProgress:
         if self.quiet:
             return self
         if self.live:
-            self._bar = Progress(*self.columns(), console=self.console, transient=True, expand=True,
+            self._bar = Progress(*self.columns(), console=self.console, transient=True, expand=self.expand,
                                  get_time=self.clock)
             self._bar.start()
             self._task = self._bar.add_task(self.activity, total=None, **self.task_fields())
@@ -144,7 +146,7 @@ class LiveProgress:
     def columns(self) -> tuple[ProgressColumn, ...]:
         """The live line: spinner, activity (cut to the width), elapsed, ETA."""
         return (SpinnerColumn(table_column=Column(no_wrap=True, min_width=1)),
-                TextColumn("{task.description}", table_column=Column(no_wrap=True, ratio=1)),
+                TextColumn("{task.description}", markup=False, table_column=Column(no_wrap=True, ratio=1)),
                 TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)), _EtaColumn(self))
 
     def task_fields(self) -> dict:

@@ -21,6 +21,8 @@ from campaign.tune.progress import Status
 class TuneProgress(LiveProgress):
     """A ``campaign.tune.progress.Reporter`` that draws on stderr; use as a context manager."""
 
+    expand = False  # the bar has its own width
+
     def __init__(self, console: Console | None = None, heartbeat_s: float = HEARTBEAT_S):
         super().__init__(console, heartbeat_s)
         self._last: Status | None = None
@@ -28,7 +30,7 @@ class TuneProgress(LiveProgress):
         self._printed_what = ""
 
     def columns(self):
-        return (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        return (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                 TextColumn("runs"), TimeElapsedColumn(), TextColumn("ETA {task.fields[eta]}"))
 
     def task_fields(self) -> dict:
