@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """False verdicts of the decision rule on identical code, by simulation, at more runs than the test suite.
 
-    python scripts/simulate_decisions.py [--runs 2000] [--tiny-runs 2000] [--json]
+    python scripts/simulate_decisions.py [--runs 500] [--tiny-runs 2000] [--json]    # ~40 s of CPU
 
 Uses the simulation of ``tests/test_stats.py`` (``simulate_block``: one
 mirrored block with known noise; ``sequential``: a whole benchmark at the
@@ -53,7 +53,7 @@ def tiny(seed: int, kind: str, sigma: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=2000, help="A/A benchmarks per condition at the default budget")
+    ap.add_argument("--runs", type=int, default=500, help="A/A benchmarks per condition at the default budget")
     ap.add_argument("--tiny-runs", type=int, default=2000, help="A/A benchmarks per condition at 3 blocks")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
