@@ -294,6 +294,51 @@ def test_kill_9_then_resume(setup):
     assert [Path(w).resolve() for w in worktrees] == [repo.resolve()]
 
 
+def test_sigterm_mid_benchmark_kills_its_workers_then_resume(setup):
+    """SIGTERM (a CI job cancelled) is handled as Ctrl-C: the benchmark's workers die with the run, exit 143,
+    the journal stays whole, and `run --resume` finishes the campaign."""
+    repo, env, _ = setup
+    record = repo / "optim" / "sum"
+    runs = repo.parent / "fast-runs"  # after its TEST, every run of iteration 2's code blocks until killed
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget",
+                             "--goal-speedup", "1.5"], cwd=repo, env={**env, "SUM_HOLD_AFTER": str(runs)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        while len(set(runs.read_text().split()) if runs.exists() else ()) < 2:  # iteration 2 is benchmarking
+            assert proc.poll() is None, f"the run ended before SIGTERM:\n{proc.stderr.read().decode()}"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)  # campaign alone, as `kill PID` does
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "SIGTERM" in err
+    workers = {int(pid) for pid in runs.read_text().split()}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _running(pid)], "a blocked benchmark worker outlived the terminated run"
+    assert_consistent_journal(record)
+    stopped = status(repo, env)
+    assert stopped["step"] == "try" and stopped["running"] is None
+    assert not [w for w in stopped["warnings"] if "torn" in w.lower()]
+    ok(cli(repo, env, "run", "--resume", "--json"))
+    st = assert_finished(repo, env, "goal")
+    assert [r["kept"] for r in st["iterations"]] == [False, True]
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _safe_journal(record: Path) -> list[dict]:
     out = []
     for line in (record / "journal.jsonl").read_text().splitlines():
