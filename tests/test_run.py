@@ -379,6 +379,23 @@ def test_demo_on_the_tiny_target(setup):
     assert again.returncode != 0 and "not empty" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_demo_with_the_default_goal_ends_on_the_exhausted_rule(setup):
+    """Reported: with the default goal (out of reach) the playbook runs out once the closed form is kept,
+    when no phase has 5% of the run any more (start-up dominates); the demo failed with "phase None is not
+    an open phase". Each phase is now declared exhausted in turn, and the rule stops the campaign."""
+    _, env, tmp_path = setup
+    workdir = tmp_path / "demo"
+    result = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir), "--json")
+    out = ok(result)
+    assert out["finished"] and "is not an open phase" not in result.stderr
+    decides = events_of(workdir / "optim" / "sum", "decide")
+    last = decides[-1]["data"]
+    assert last["stop"] and last["rule"] == "exhausted", last
+    assert all(d["data"]["phase"] for d in decides if d["data"]["exhausted"])
+    assert f"DECIDE: stop - {last['reason']}" in result.stderr
+    assert [r["kept"] for r in out["iterations"]] == [False, True]
+
+
 # -- the controller's own checks ------------------------------------------------------------
 
 
@@ -415,6 +432,18 @@ def test_ctrl_c_stops_after_the_step_then_resume(setup):
     assert_consistent_journal(record)
     ok(cli(repo, env, "run", "--resume", "--json"))
     assert_finished(repo, env, "exhausted")
+
+
+def test_an_exhausted_answer_never_names_phase_none():
+    """The agent's "exhausted" declares the largest open phase; with none open, it stops with the agent's reason."""
+    from types import SimpleNamespace
+
+    from campaign.agents.runner import exhausted_decision
+
+    state = SimpleNamespace(open_phases=lambda: ["reduce", "build"])
+    assert exhausted_decision(state, "tried all") == {"exhausted": True, "why": "tried all", "phase": "reduce"}
+    stop = exhausted_decision(SimpleNamespace(open_phases=lambda: []), "tried all")
+    assert stop["stop"] is True and "phase" not in stop and stop["why"].endswith("tried all")
 
 
 def test_rules_checked_before_recording():
