@@ -57,9 +57,13 @@ def handle_sigterm() -> None:
     Python's default for SIGTERM is to die on the spot: the children of a
     run (``campaign.measure.procs``) would keep running, unswept. Only the
     console entry point installs this (the main thread of a process that is
-    ``campaign``).
+    ``campaign``). A second SIGTERM is ignored while the first one's cleanup
+    runs; SIGKILL still ends the process at once.
     """
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an embedding program): Python's default stays
+        pass
 
 
 def json_option(func: Callable) -> Callable:
