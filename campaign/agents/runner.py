@@ -108,6 +108,19 @@ def plan_problem(state, answer: dict[str, Any]) -> str | None:
     return f"phase: {problem}" if problem else None
 
 
+def exhausted_decision(state, why: str) -> dict[str, Any]:
+    """The DECIDE an agent's "exhausted" at THINK becomes (pure): the largest open phase declared exhausted.
+
+    With no open phase (a profile without phases; once all are declared, the
+    ``exhausted`` rule has stopped the campaign already), a declared stop with
+    the agent's reason: DECIDE refuses an exhausted phase of None.
+    """
+    open_phases = state.open_phases()
+    if open_phases:
+        return {"exhausted": True, "why": why, "phase": open_phases[0]}
+    return {"stop": True, "why": f"the agent found nothing left to try and the profile has no open phase: {why}"}
+
+
 def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
     """The LOG rules (``Campaign.log``) applied to a LOG answer before it is recorded (pure)."""
     post = answer.get("postmortem") or {}
@@ -282,9 +295,8 @@ class Runner:
             ) from None
         if answer["action"] == "exhausted":
             self._agent_event({**event, "key": None, "title": None}, None)
-            phase = (state.open_phases() or [None])[0]
             self.say(f"THINK (no iteration {n} started): the agent declares the bottleneck exhausted: {answer['why']}")
-            result = camp.decide(exhausted=True, why=answer["why"], phase=phase)
+            result = camp.decide(**exhausted_decision(state, answer["why"]))
             self.say(f"DECIDE: {'stop' if result.get('stop') else 'continue'} - {result.get('reason')}")
             return
         self._agent_event({**event, "key": answer.get("key"), "title": answer.get("title")}, n)
