@@ -30,7 +30,8 @@ class ExitCode(IntEnum):
     FINDINGS = 4           # `campaign review` found broken rules / `campaign replay` disagrees with the record
     USAGE = 64             # the command line itself is wrong: unknown option, bad value (sysexits EX_USAGE)
     INTERNAL = 70          # a bug in campaign: report it with the traceback (sysexits EX_SOFTWARE)
-    INTERRUPTED = 130      # Ctrl-C / SIGINT
+    INTERRUPTED = 130      # Ctrl-C / SIGINT (128 + 2)
+    TERMINATED = 143       # SIGTERM (128 + 15): handled as Ctrl-C is, told apart by its code
 
 
 def error_payload(code: str, message: str, **data: Any) -> dict[str, Any]:

@@ -337,6 +337,47 @@ def summarize(records: list[dict]) -> list[dict]:
     return rows
 
 
+def compact(rows: list[dict]) -> list[dict]:
+    """One row per condition and tool: A/A false and same, detection per effect, median seconds (pure)."""
+    out: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        row = out.setdefault((r["condition"], r["metric"]), {"condition": r["condition"], "tool": r["metric"],
+                                                             "cells": {}, "seconds": [], "loads": []})
+        n, v = r["trials"], r["verdicts"]
+        if r["effect"] == 0:
+            row["cells"]["aa_false"] = (v.get("faster", 0) + v.get("slower", 0), n)
+            row["cells"]["aa_same"] = (v.get("same", 0), n)
+        else:
+            row["cells"][f"{r['effect']:.0%}"] = (v.get("slower", 0), n)
+        row["seconds"].append((r["median_s"], n))
+        row["loads"].append(r["load"])
+    for row in out.values():
+        row["median_load"] = _median(row.pop("loads"))
+    order = {"quiet": -1}
+    return sorted(out.values(), key=lambda r: (order.get(r["condition"], burners_of(r["condition"])), r["tool"]))
+
+
+def _cell(kn: tuple[int, int] | None) -> str:
+    if not kn:
+        return "-"
+    k, n = kn
+    lo, hi = wilson(k, n)
+    return f"{k}/{n} ({lo:.0%}-{hi:.0%})"
+
+
+def print_compact(rows: list[dict], effects: list[str]) -> None:
+    print("| condition (median load) | tool | A/A: false verdicts | A/A: `same` | "
+          + " | ".join(f"{e} slower detected" for e in effects) + " | median s per decision |")
+    print("|---|---|---|---|" + "---|" * len(effects) + "---|")
+    for r in compact(rows):
+        cond = "quiet" if r["condition"] == "quiet" else f"{r['condition']} bursty burners"
+        load = f" ({r['median_load']:.1f})" if r["median_load"] is not None else ""
+        secs = ", ".join(f"{s:.0f}" for s, _ in r["seconds"])
+        same = _cell(r["cells"].get("aa_same")) if r["tool"] == "campaign" else "n/a"
+        print(f"| {cond}{load} | {r['tool']} | {_cell(r['cells'].get('aa_false'))} | {same} | "
+              + " | ".join(_cell(r["cells"].get(e)) for e in effects) + f" | {secs} |")
+
+
 def cmd_report(args) -> int:
     records = []
     for path in args.results:
@@ -344,7 +385,15 @@ def cmd_report(args) -> int:
     errors = [r for r in records if "error" in r]
     rows = summarize(records)
     if args.json:
-        print(json.dumps({"rows": rows, "errors": len(errors)}, indent=2))
+        print(json.dumps({"rows": rows, "compact": compact(rows), "errors": len(errors)}, indent=2))
+        return 0
+    if args.compact:
+        effects = sorted({f"{r['effect']:.0%}" for r in rows if r["effect"]}, key=lambda e: float(e[:-1]))
+        print_compact(rows, effects)
+        print("\nEach cell: trials with that verdict / trials (95% Wilson interval). Median seconds: A/A first,"
+              " then each slowdown.")
+        if errors:
+            print(f"{len(errors)} trials failed, e.g.: {errors[0]['error'][:200]}")
         return 0
     print("| condition | tool | injected slowdown | N | faster / slower / same / inconclusive | "
           "A/A: false verdicts; A/B: detected (95% CI, Wilson) | median s per decision | median blocks | "
@@ -426,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="print the markdown table of a results file")
     rep.add_argument("results", nargs="+", help="one or more results files (records are pooled)")
     rep.add_argument("--json", action="store_true")
+    rep.add_argument("--compact", action="store_true", help="one row per condition and tool (the README's table)")
     rep.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     return args.func(args)

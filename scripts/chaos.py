@@ -15,7 +15,24 @@ started finish on their own. After every command it checks:
   their bytes;
 * false claims: ``status`` names no commit that git lacks, says FINISHED
   only with the post tag merged, and reports no running command when none
-  runs.
+  runs;
+* processes left behind: what a killed command had started (git, a
+  workload, an agent) must end on its own; whatever is still in the process
+  table 60 s after the kill is counted (and killed, when it still runs).
+
+A zombie counts as left behind until it is reaped, not as gone. It no longer
+runs, but it is not gone either: it holds a pid and a process-table slot
+until its parent waits for it, and a zombie always has a live parent (an
+orphan is re-parented to a reaper at once). Either that parent is something
+the killed command started (it reaps it when it waits or exits: a short
+wait settles it), or a reaper: init, which reaps, or a child subreaper.
+``campaign`` makes itself one, but it is the process that was killed; a
+subreaper above it that never reaps (as any caller of ``run_process`` was
+before only the CLI became one: a pytest process running this script
+collected every orphan as a zombie) leaks them, and hiding that by counting
+zombies as gone is what this figure must not do. This script is no
+subreaper; should its caller make it one, the zombies re-parented to it are
+its own to reap, and it reaps them.
 
 Usage: python scripts/chaos.py [--kills 50] [--seed 1] [--workdir DIR] [--json]
 Exit status 0 when every figure is 0 and the run reached its kill count.
@@ -160,6 +177,7 @@ class Figures:
     events_lost: int = 0
     user_files_changed: int = 0
     false_claims: int = 0
+    left_behind: int = 0  # processes of a killed command still there (running, or unreaped zombies) 60 s later
     stuck: bool = False
     command_errors: list[str] = field(default_factory=list)  # non-zero exits not caused by a kill (TEST fails: fine)
     killed_per_command: dict[str, int] = field(default_factory=dict)
@@ -169,7 +187,7 @@ class Figures:
     @property
     def ok(self) -> bool:
         return (not self.events_lost and not self.user_files_changed and not self.false_claims
-                and not self.stuck and self.kills >= self.kills_asked)
+                and not self.left_behind and not self.stuck and self.kills >= self.kills_asked)
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
@@ -218,27 +236,43 @@ def fill(command: str) -> list[str]:
     return shlex.split(re.sub(r"'<[^>]*>'|<[^>]*>", value, command))
 
 
-def _still_running(procs, timeout: float) -> list:
-    """Wait up to ``timeout`` s for ``procs`` to end; those still running then.
+def _still_there(proc) -> bool:
+    """Whether ``proc`` is still in the process table, running or a zombie not yet reaped.
 
-    A process that has exited but not been reaped (a zombie) counts as ended: when the
-    caller of this script is a child subreaper (campaign makes itself one), orphans of the
-    killed command are its children, and only it can reap them.
+    A zombie that is our own child (only when a caller made this process a
+    subreaper) is reaped here: it is then gone, as it should be.
     """
     import psutil
 
-    def running(proc) -> bool:
-        try:
-            return proc.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            return False
+    try:
+        if proc.status() != psutil.STATUS_ZOMBIE:
+            return proc.is_running()  # False when the pid now names another process
+        if proc.ppid() == os.getpid():
+            os.waitpid(proc.pid, os.WNOHANG)
+            return proc.is_running() and proc.status() == psutil.STATUS_ZOMBIE
+        return True
+    except (psutil.Error, ChildProcessError):
+        return False
 
+
+def _left_behind(procs, timeout: float) -> list:
+    """Wait up to ``timeout`` s for ``procs`` to be gone (ended and reaped); those still there then."""
     deadline = time.monotonic() + timeout
-    alive = [p for p in procs if running(p)]
-    while alive and time.monotonic() < deadline:
+    there = [p for p in procs if _still_there(p)]
+    while there and time.monotonic() < deadline:
         time.sleep(0.1)
-        alive = [p for p in alive if running(p)]
-    return alive
+        there = [p for p in there if _still_there(p)]
+    return there
+
+
+def _describe(proc) -> str:
+    import psutil
+
+    try:
+        parent = psutil.Process(proc.ppid())
+        return f"{proc.name()} (pid {proc.pid}, {proc.status()}; parent {parent.name()}, pid {parent.pid})"
+    except psutil.Error:
+        return f"pid {proc.pid}"
 
 
 class Chaos:
@@ -372,8 +406,14 @@ class Chaos:
             proc.wait()
             self.figures.kills += 1
             self.figures.killed_per_command[kind] = self.figures.killed_per_command.get(kind, 0) + 1
-            for child in _still_running(children, timeout=60):  # what it started (git, a workload) ends on its own
-                child.kill()
+            for child in _left_behind(children, timeout=60):  # what it started (git, a workload) ends on its own
+                self.figures.left_behind += 1
+                self.figures.problems.append(f"{_describe(child)} was still there 60 s after `campaign "
+                                             f"{' '.join(argv[:2])}` was killed")
+                try:
+                    child.kill()  # a zombie ignores it; a running one must not burn a core under the next command
+                except psutil.Error:
+                    pass
             self.say(f"  killed `campaign {' '.join(argv[:2])}` after {delay:.2f} s")
             return
         if proc.returncode:
@@ -447,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
     else:
         for key in ("kills", "commands", "campaigns_started", "campaigns_finished", "events", "events_lost",
-                    "user_files_changed", "false_claims", "stuck", "killed_per_command", "wall_s"):
+                    "user_files_changed", "false_claims", "left_behind", "stuck", "killed_per_command", "wall_s"):
             print(f"{key:>20}: {result[key]}")
         print(f"{'command_errors':>20}: {len(figures.command_errors)} (non-zero exits not from a kill, e.g. a failed TEST)")
         for problem in figures.problems:

@@ -2,12 +2,17 @@
 
 Each workload leaves a process behind and writes its pid to a file; after
 ``run_process`` returns (normally, by timeout) or ``campaign`` is interrupted
-with SIGINT, that pid must be gone. Only the final state is asserted, polled
-with a generous bound, so a loaded machine cannot make these flaky.
+with SIGINT or SIGTERM, that pid must be gone. Only the final state is
+asserted, polled with a generous bound, so a loaded machine cannot make these
+flaky. The in-process tests call ``run_process`` as a library (this pytest
+process is no subreaper: the token sweep over all processes finds the
+orphans); the subreaper's own duties are checked in a fresh process, as the
+``campaign`` command has them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,9 +22,24 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
+from campaign.contract import validation_errors
 from campaign.measure.procs import run_process
 from loop_fixtures import cli_env, git, make_repo
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER is Linux's")
+
+# prints whether this process is a child subreaper (prctl PR_GET_CHILD_SUBREAPER = 37)
+SUBREAPER_FLAG = textwrap.dedent(
+    """
+    def subreaper_flag():
+        import ctypes
+        value = ctypes.c_int(-1)
+        ctypes.CDLL(None, use_errno=True).prctl(37, ctypes.byref(value), 0, 0, 0)
+        return value.value
+    """
+)
 
 # forks, starts a new session, forks again: the grandchild is a classic daemon
 DAEMON = textwrap.dedent(
@@ -145,14 +165,111 @@ def test_ctrl_c_on_campaign_init_leaves_no_workload_behind(tmp_path):
             _cleanup(int(pidfile.read_text()))
 
 
-def test_an_orphan_that_died_on_its_own_is_reaped_not_left_a_zombie(tmp_path):
-    """A background job that outlives its shell, holds its stdout and exits on its own leaves no zombie."""
+def test_an_orphan_that_died_on_its_own_is_gone_for_a_library_caller(tmp_path):
+    """Without a subreaper the orphan goes to init: it must not run on; reaping it is init's job."""
     pidfile = tmp_path / "bg.pid"
     r = run_process(f"sleep 0.1 & echo $! > {pidfile}", tmp_path, 60)
-    pid = int(pidfile.read_text())
     assert r.returncode == 0
+    assert _gone_within(int(pidfile.read_text()))
+
+
+SUBREAPER_RUN = SUBREAPER_FLAG + textwrap.dedent(
+    """
+    import json, sys
+    import psutil
+    from campaign.measure.procs import become_subreaper, run_process
+
+    assert become_subreaper()
+    r = run_process(sys.argv[1], sys.argv[2], 60)
+    pid = int(open(sys.argv[3]).read())
     try:
         status = psutil.Process(pid).status()
     except psutil.NoSuchProcess:
         status = None
-    assert status is None, f"pid {pid} is still there ({status})"
+    zombies = [c.pid for c in psutil.Process().children() if c.status() == psutil.STATUS_ZOMBIE]
+    print(json.dumps({"rc": r.returncode, "status": status, "zombies": zombies, "flag": subreaper_flag()}))
+    """
+)
+
+
+@linux_only
+def test_as_subreaper_an_orphan_that_died_on_its_own_is_reaped_not_left_a_zombie(tmp_path):
+    """A background job that outlives its shell, holds its stdout and exits on its own leaves no zombie in
+    the subreaper (the `campaign` command) it was re-parented to."""
+    pidfile = tmp_path / "bg.pid"
+    proc = subprocess.run([sys.executable, "-c", SUBREAPER_RUN, f"sleep 0.1 & echo $! > {pidfile}", str(tmp_path),
+                           str(pidfile)], capture_output=True, text=True, timeout=120, env=cli_env())
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["flag"] == 1 and result["rc"] == 0
+    assert result["status"] is None, f"the orphan is still there ({result['status']})"
+    assert result["zombies"] == []
+
+
+LIBRARY_RUN = SUBREAPER_FLAG + textwrap.dedent(
+    """
+    import sys
+    from campaign.measure.procs import run_process
+
+    r = run_process("sleep 0.1 &", sys.argv[1], 60)
+    print(r.returncode, subreaper_flag())
+    """
+)
+
+CLI_RUN = SUBREAPER_FLAG + textwrap.dedent(
+    """
+    import atexit, sys
+    atexit.register(lambda: print("subreaper", subreaper_flag()))
+    sys.argv = ["campaign", "--version"]
+    from campaign.cli import main
+    main()
+    """
+)
+
+
+@linux_only
+def test_only_the_campaign_command_becomes_a_subreaper(tmp_path):
+    """A library caller of run_process (a test suite) would collect every orphan below it as a zombie."""
+    lib = subprocess.run([sys.executable, "-c", LIBRARY_RUN, str(tmp_path)], capture_output=True, text=True,
+                         timeout=120, env=cli_env())
+    assert lib.returncode == 0, lib.stderr
+    assert lib.stdout.split() == ["0", "0"]
+    command = subprocess.run([sys.executable, "-c", CLI_RUN], capture_output=True, text=True, timeout=120,
+                             env=cli_env())
+    assert command.returncode == 0, command.stderr
+    assert command.stdout.splitlines()[-1] == "subreaper 1"
+
+
+def test_sigterm_on_campaign_init_is_handled_as_ctrl_c(tmp_path):
+    """SIGTERM to `campaign init` while its workload runs: the workload and its daemon are gone after,
+    the exit code is 143 (not 130: a program can tell who stopped it), one JSON error, no traceback."""
+    pidfile = tmp_path / "daemon.pid"
+    repo = tmp_path / "repo"
+    run = f"{sys.executable} daemon.py {pidfile} && sleep 41 && {sys.executable} bench.py {{case}} {{repeat}}"
+    make_repo(repo, run=run)
+    (repo / "daemon.py").write_text(DAEMON)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "daemon")
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "init", "--target", "campaign.toml", "--json"],
+                            cwd=repo, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pid = _wait_for(pidfile)
+        sleepers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "sleep"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert "Traceback" not in err and "SIGTERM" in err
+        payload = json.loads(out)
+        assert payload["code"] == "terminated" and validation_errors(payload, "init") == []
+        assert _gone_within(pid), "the workload's daemon outlived the terminated `campaign init`"
+        for sleeper in sleepers:
+            assert _gone_within(sleeper.pid), "the workload's `sleep 41` outlived the terminated `campaign init`"
+        status = subprocess.run([sys.executable, "-m", "campaign", "status", "--json"], cwd=repo, env=cli_env(),
+                                capture_output=True, text=True, timeout=120)
+        # stopped while checking that the workload runs, before anything was recorded: nothing half-made
+        assert json.loads(status.stdout)["code"] == "no_campaign", status.stdout
+        assert git(repo, "status", "--porcelain") == "" and git(repo, "branch", "--show-current") == "main"
+    finally:
+        proc.kill()
+        if pidfile.exists():
+            _cleanup(int(pidfile.read_text()))

@@ -294,6 +294,51 @@ def test_kill_9_then_resume(setup):
     assert [Path(w).resolve() for w in worktrees] == [repo.resolve()]
 
 
+def test_sigterm_mid_benchmark_kills_its_workers_then_resume(setup):
+    """SIGTERM (a CI job cancelled) is handled as Ctrl-C: the benchmark's workers die with the run, exit 143,
+    the journal stays whole, and `run --resume` finishes the campaign."""
+    repo, env, _ = setup
+    record = repo / "optim" / "sum"
+    runs = repo.parent / "fast-runs"  # after its TEST, every run of iteration 2's code blocks until killed
+    proc = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget",
+                             "--goal-speedup", "1.5"], cwd=repo, env={**env, "SUM_HOLD_AFTER": str(runs)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        while len(set(runs.read_text().split()) if runs.exists() else ()) < 2:  # iteration 2 is benchmarking
+            assert proc.poll() is None, f"the run ended before SIGTERM:\n{proc.stderr.read().decode()}"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)  # campaign alone, as `kill PID` does
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "SIGTERM" in err
+    workers = {int(pid) for pid in runs.read_text().split()}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _running(pid)], "a blocked benchmark worker outlived the terminated run"
+    assert_consistent_journal(record)
+    stopped = status(repo, env)
+    assert stopped["step"] == "try" and stopped["running"] is None
+    assert not [w for w in stopped["warnings"] if "torn" in w.lower()]
+    ok(cli(repo, env, "run", "--resume", "--json"))
+    st = assert_finished(repo, env, "goal")
+    assert [r["kept"] for r in st["iterations"]] == [False, True]
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _safe_journal(record: Path) -> list[dict]:
     out = []
     for line in (record / "journal.jsonl").read_text().splitlines():
@@ -334,6 +379,23 @@ def test_demo_on_the_tiny_target(setup):
     assert again.returncode != 0 and "not empty" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_demo_with_the_default_goal_ends_on_the_exhausted_rule(setup):
+    """Reported: with the default goal (out of reach) the playbook runs out once the closed form is kept,
+    when no phase has 5% of the run any more (start-up dominates); the demo failed with "phase None is not
+    an open phase". Each phase is now declared exhausted in turn, and the rule stops the campaign."""
+    _, env, tmp_path = setup
+    workdir = tmp_path / "demo"
+    result = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir), "--json")
+    out = ok(result)
+    assert out["finished"] and "is not an open phase" not in result.stderr
+    decides = events_of(workdir / "optim" / "sum", "decide")
+    last = decides[-1]["data"]
+    assert last["stop"] and last["rule"] == "exhausted", last
+    assert all(d["data"]["phase"] for d in decides if d["data"]["exhausted"])
+    assert f"DECIDE: stop - {last['reason']}" in result.stderr
+    assert [r["kept"] for r in out["iterations"]] == [False, True]
+
+
 # -- the controller's own checks ------------------------------------------------------------
 
 
@@ -370,6 +432,18 @@ def test_ctrl_c_stops_after_the_step_then_resume(setup):
     assert_consistent_journal(record)
     ok(cli(repo, env, "run", "--resume", "--json"))
     assert_finished(repo, env, "exhausted")
+
+
+def test_an_exhausted_answer_never_names_phase_none():
+    """The agent's "exhausted" declares the largest open phase; with none open, it stops with the agent's reason."""
+    from types import SimpleNamespace
+
+    from campaign.agents.runner import exhausted_decision
+
+    state = SimpleNamespace(open_phases=lambda: ["reduce", "build"])
+    assert exhausted_decision(state, "tried all") == {"exhausted": True, "why": "tried all", "phase": "reduce"}
+    stop = exhausted_decision(SimpleNamespace(open_phases=lambda: []), "tried all")
+    assert stop["stop"] is True and "phase" not in stop and stop["why"].endswith("tried all")
 
 
 def test_rules_checked_before_recording():

@@ -73,3 +73,25 @@ def test_a_program_that_fails_under_the_profiler_keeps_its_phases_and_says_why(t
     data = profile_workload(load_toml_target(repo / "campaign.toml"), repo, "fast")
     assert set(data["phases"]) == {"setup", "count"} and data["top_functions"] == []
     assert any("no function or line profile" in n and "code 3" in n for n in data["notes"])
+
+
+def test_both_profile_workers_name_functions_the_same_way(tmp_path, monkeypatch):
+    """One resolver for ``module:qualname`` (PROFILE of Python targets and of campaign.toml programs)."""
+    from campaign.measure import profile_region, profile_worker, script_profile_worker
+
+    assert profile_worker.resolve_function is profile_region.resolve_function
+    assert script_profile_worker.resolve_function is profile_region.resolve_function
+    (tmp_path / "named_mod.py").write_text(
+        "def top():\n    return 1\n\n\nclass K:\n    def meth(self):\n        return 2\n\n"
+        "    @classmethod\n    def cm(cls):\n        return 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    resolve = profile_region.resolve_function
+    import named_mod
+
+    assert resolve("named_mod:top") is named_mod.top
+    assert resolve("named_mod:K.meth") is named_mod.K.meth
+    assert resolve("named_mod:K.cm") is named_mod.K.__dict__["cm"].__func__  # the function line_profiler instruments
+    with pytest.raises(ValueError, match="module:qualname"):
+        resolve("named_mod.top")
+    with pytest.raises(AttributeError):
+        resolve("named_mod:K.nothing")

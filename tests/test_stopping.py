@@ -1,7 +1,7 @@
 """Stopping rules: pure functions over plain data."""
 
 from campaign.loop import stopping
-from campaign.loop.stopping import Attempt, decide
+from campaign.loop.stopping import Attempt, Decision, decide
 
 
 def _a(n, speedup, kept=True, phase="p"):
@@ -43,6 +43,20 @@ def test_exhausted_needs_every_significant_phase():
     d = decide([], None, 2.0, shares=shares, done_phases=["a", "b"])
     assert d.stop and d.rule == "exhausted"
     assert not stopping.all_exhausted({}, ["a"])
+
+
+def test_exhausted_when_no_phase_is_significant_needs_every_phase():
+    """A target made so fast that no phase has 5% (start-up dominates): the agent declares the phases
+    exhausted one by one, and the rule stops once all are, rather than leave no phase to declare."""
+    shares = {"build": 0.004, "reduce": 0.03}
+    assert stopping.phases_to_exhaust(shares) == ["build", "reduce"]
+    assert not decide([], None, 2.0, shares=shares, done_phases=[]).stop
+    assert not decide([], None, 2.0, shares=shares, done_phases=["reduce"]).stop
+    d = decide([], None, 2.0, shares=shares, done_phases=["reduce", "build"])
+    assert d == Decision(True, "exhausted", "no phase has more than 5% of runtime, and every profiled phase is "
+                                            "exhausted or skipped (build, reduce)")
+    # one significant phase: only it counts, as before
+    assert stopping.phases_to_exhaust({"a": 0.5, "b": 0.01}) == ["a"]
 
 
 def test_skip_after_three_failures_on_one_phase():

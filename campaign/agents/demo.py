@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 from campaign.errors import UserError
 
-# the flagship's demo goal: far past the original authors' 252x on their N=20 case,
-# so the campaign stops on its own rules (playbook exhausted / cap), not early
+# the flagship's demo goal: out of reach on purpose, so that the campaign stops on its own
+# rules (playbook exhausted / cap) rather than early on a goal
 DEFAULT_DEMO_GOAL = 1_000_000.0
 
 

@@ -108,6 +108,19 @@ def plan_problem(state, answer: dict[str, Any]) -> str | None:
     return f"phase: {problem}" if problem else None
 
 
+def exhausted_decision(state, why: str) -> dict[str, Any]:
+    """The DECIDE an agent's "exhausted" at THINK becomes (pure): the largest open phase declared exhausted.
+
+    With no open phase (a profile without phases; once all are declared, the
+    ``exhausted`` rule has stopped the campaign already), a declared stop with
+    the agent's reason: DECIDE refuses an exhausted phase of None.
+    """
+    open_phases = state.open_phases()
+    if open_phases:
+        return {"exhausted": True, "why": why, "phase": open_phases[0]}
+    return {"stop": True, "why": f"the agent found nothing left to try and the profile has no open phase: {why}"}
+
+
 def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
     """The LOG rules (``Campaign.log``) applied to a LOG answer before it is recorded (pure)."""
     post = answer.get("postmortem") or {}
@@ -208,6 +221,14 @@ class Runner:
             if branch and state.start_commit:
                 camp._require_branch(state)
 
+    def _asking(self, step: str, n: int) -> None:
+        """Say that an agent is working: a coding CLI can take minutes, and the progress line should say why.
+
+        The playbook answers at once, so a demo's log does not get a line per question.
+        """
+        if self.agent.name != "playbook":
+            self.say(f"[iter {n}] {step}: waiting for the agent ({self.agent.name})...")
+
     # -- one step ----------------------------------------------------------------------
 
     def turn(self) -> bool:
@@ -263,6 +284,7 @@ class Runner:
         camp = self.campaign
         n = len(state.iterations) + 1
         context = self.context(state, events)
+        self._asking("THINK", n)
         try:
             answer, event = ask(self.agent, "think", context, camp.record_dir / AGENT_DIR, n,
                                 check=lambda a: plan_problem(state, a))
@@ -273,9 +295,8 @@ class Runner:
             ) from None
         if answer["action"] == "exhausted":
             self._agent_event({**event, "key": None, "title": None}, None)
-            phase = (state.open_phases() or [None])[0]
             self.say(f"THINK (no iteration {n} started): the agent declares the bottleneck exhausted: {answer['why']}")
-            result = camp.decide(exhausted=True, why=answer["why"], phase=phase)
+            result = camp.decide(**exhausted_decision(state, answer["why"]))
             self.say(f"DECIDE: {'stop' if result.get('stop') else 'continue'} - {result.get('reason')}")
             return
         self._agent_event({**event, "key": answer.get("key"), "title": answer.get("title")}, n)
@@ -312,6 +333,7 @@ class Runner:
         last = state.last_event or {}
         if last.get("type") == "plan":  # IMPLEMENT not yet done (a re-run try keeps the edit already made)
             context = {**self.context(state, events), "plan": plan}
+            self._asking("IMPLEMENT", n)
             try:
                 answer, event = ask(self.agent, "implement", context, camp.record_dir / AGENT_DIR, n)
                 self._agent_event(event, n)
@@ -356,6 +378,7 @@ class Runner:
             except UserError:
                 plan = None
         context = {**self.context(state, events), "plan": plan, "result": log_result(state)}
+        self._asking("LOG", n)
         try:
             answer, event = ask(self.agent, "log", context, camp.record_dir / AGENT_DIR, n,
                                 check=lambda a: log_problem(context["result"], a))

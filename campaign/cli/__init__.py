@@ -85,4 +85,16 @@ def cli() -> None:
 
 
 def main() -> None:
+    """The console entry point (``campaign``, ``python -m campaign``): the process is ``campaign`` itself.
+
+    Only here does the process become the child subreaper of its runs
+    (``campaign.measure.procs.become_subreaper``) and handle SIGTERM as
+    Ctrl-C (``campaign.cli.common.handle_sigterm``): a program that imports
+    the library or invokes ``cli`` in-process keeps its own process settings.
+    """
+    from campaign.cli.common import handle_sigterm
+    from campaign.measure.procs import become_subreaper
+
+    become_subreaper()
+    handle_sigterm()
     cli.main(prog_name="campaign")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -39,9 +40,42 @@ class CampaignError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is: every cleanup that Ctrl-C runs runs for it too."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    # a second SIGTERM must not cut short the cleanup the first one started (killing a run's
+    # children, completing a write); a Python no-op, not SIG_IGN, which children would inherit
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    """From now on SIGTERM stops the command as Ctrl-C does, exiting with ``ExitCode.TERMINATED`` (143).
+
+    Python's default for SIGTERM is to die on the spot: the children of a
+    run (``campaign.measure.procs``) would keep running, unswept. Only the
+    console entry point installs this (the main thread of a process that is
+    ``campaign``). A second SIGTERM is ignored while the first one's cleanup
+    runs; SIGKILL still ends the process at once.
+    """
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an embedding program): Python's default stays
+        pass
+
+
 def json_option(func: Callable) -> Callable:
     """``--json``: print one machine-readable JSON object instead of text."""
     return click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")(func)
+
+
+def quiet_option(func: Callable) -> Callable:
+    """``--quiet/-q``: no progress on stderr (warnings and errors still); see ``campaign.cli.live``."""
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="No progress on stderr, only warnings and errors (by default: what runs, elapsed, "
+                             "ETA; a live line on a terminal, NO_COLOR honoured).")(func)
 
 
 def dir_option(func: Callable) -> Callable:
@@ -99,7 +133,12 @@ def run_with_contract(invoke: Callable[[], Any], as_json: bool) -> NoReturn:
             _print_json(error_payload("usage_error", exc.format_message(), command=command))
         exc.show()
         sys.exit(ExitCode.USAGE)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C (and SIGTERM) into Abort
+        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
+            if as_json:
+                _print_json(error_payload("terminated", "terminated (SIGTERM); `campaign status` says how to continue"))
+            click.echo("terminated (SIGTERM)", err=True)
+            sys.exit(ExitCode.TERMINATED)
         if as_json:
             _print_json(error_payload("interrupted", "aborted (Ctrl-C); `campaign status` says how to continue"))
         click.echo("aborted", err=True)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import click
 
 from campaign.contract import ExitCode
-from campaign.cli.common import dir_option, emit, emit_failure, json_option
+from campaign.cli.common import dir_option, emit, emit_failure, json_option, quiet_option
 from campaign.cli.common import user_errors as _errors
 
 
@@ -23,19 +23,22 @@ def _name_option(func: Callable) -> Callable:
     return click.option("--name", default=None, help="The campaign (optim/<name>/); needed only when there are several.")(func)
 
 
-def _progress(as_json: bool) -> Callable[[str], None]:
-    return lambda line: click.echo(line, err=True)
+def _progress(quiet: bool):
+    """What a long step reports to: a live line on a terminal, heartbeats in a log (``campaign.cli.live``)."""
+    from campaign.cli.live import live_progress
+
+    return live_progress(quiet)
 
 
 def _note(line: str) -> None:
     click.echo(f"note: {line}", err=True)
 
 
-def _open(workspace: Path, name: str | None):
+def _open(workspace: Path, name: str | None, say: Callable[[str], None] | None = None):
     from campaign.loop.session import Campaign
 
     campaign = Campaign.open(workspace, name)
-    campaign.notify = _note
+    campaign.notify = _note if say is None else (lambda line: say(f"note: {line}"))
     return campaign
 
 
@@ -60,10 +63,11 @@ def _x(value) -> str:
               help="Stop when the cumulative speedup over the baseline reaches X (e.g. 3 or 3x).")
 @click.option("--max-iterations", default=15, show_default=True, type=int, help="Iteration cap.")
 @click.option("--resume", is_flag=True, help="Complete an interrupted init (tag, branch, baseline, start commit).")
+@quiet_option
 @dir_option
 @json_option
 @_errors
-def init(target_spec, name, goal_speedup, max_iterations, resume, workspace, as_json):
+def init(target_spec, name, goal_speedup, max_iterations, resume, quiet, workspace, as_json):
     """Start a campaign on a clean git repository.
 
     Checks that the workload runs, tags <name>/pre-optimization, creates and
@@ -76,11 +80,11 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, workspace, as_
     """
     from campaign.loop.session import init_campaign, resume_init
 
-    progress = _progress(as_json)
-    if resume:
-        campaign = resume_init(workspace, name, progress)
-    else:
-        campaign = init_campaign(workspace, target_spec, name, goal_speedup, max_iterations, progress)
+    with _progress(quiet) as progress:
+        if resume:
+            campaign = resume_init(workspace, name, progress)
+        else:
+            campaign = init_campaign(workspace, target_spec, name, goal_speedup, max_iterations, progress)
     result = campaign.status()
     result["step_done"] = "init"
     emit(result, as_json, lambda r: f"campaign {r['name']} started on branch optimization/{r['name']} "
@@ -138,17 +142,19 @@ def status(name, workspace, as_json):
 @click.option("--lines", "lines", multiple=True, metavar="FUNC",
               help="Also line-profile FUNC ('module:function'; repeatable).")
 @_name_option
+@quiet_option
 @dir_option
 @json_option
 @_errors
-def profile(lines, name, workspace, as_json):
+def profile(lines, name, quiet, workspace, as_json):
     """PROFILE: phase times, top functions (cProfile) and, with --lines, line timings.
 
     Example: campaign profile --lines primes:count
     """
     from campaign.measure.profiling import format_lines
 
-    result = _open(workspace, name).profile(list(lines))
+    with _progress(quiet) as say:
+        result = _open(workspace, name, say).profile(list(lines), say)
 
     def text(r):
         out = [f"profile before iteration {r['iteration']} (total {r['total_s'] or 0:.3f} s):"]
@@ -219,10 +225,11 @@ def plan(phase, change, bottleneck, override_amdahl, name, workspace, as_json):
 @click.command("try")
 @click.option("--full", is_flag=True, help="Also TEST and BENCHMARK the full-scale case (automatic every 3rd kept iteration).")
 @_name_option
+@quiet_option
 @dir_option
 @json_option
 @_errors
-def try_(full, name, workspace, as_json):
+def try_(full, name, quiet, workspace, as_json):
     """IMPLEMENT + TEST + BENCHMARK the working-tree change.
 
     Captures the diff (optim/<name>/patches/), refuses edits outside the
@@ -231,7 +238,8 @@ def try_(full, name, workspace, as_json):
     benchmarks the candidate against the last kept commit and the baseline,
     interleaved. Exit code 3 when TEST fails (then `campaign log` reverts).
     """
-    result = _open(workspace, name).try_change(full=full, progress=_progress(as_json))
+    with _progress(quiet) as say:
+        result = _open(workspace, name, say).try_change(full=full, progress=say)
 
     def text(r):
         if not r["ok"]:
@@ -342,10 +350,11 @@ def skip(why, name, workspace, as_json):
 
 @click.command("finish")
 @_name_option
+@quiet_option
 @dir_option
 @json_option
 @_errors
-def finish(name, workspace, as_json):
+def finish(name, quiet, workspace, as_json):
     """FINISH: TEST and benchmark of the full case vs the baseline, tag <name>/post-optimization, merge back.
 
     A full case whose outputs differ from the baseline's refuses the finish
@@ -354,8 +363,9 @@ def finish(name, workspace, as_json):
     """
     from campaign.review.trust import remember_trusted
 
-    campaign = _open(workspace, name)
-    result = campaign.finish(progress=_progress(as_json))
+    with _progress(quiet) as say:
+        campaign = _open(workspace, name, say)
+        result = campaign.finish(progress=say)
     remember_trusted(campaign.record_dir)  # this machine made the record: `campaign replay` may run it
     emit(result, as_json, lambda r: (
         f"finished: {_x(r['final_speedup'])} over baseline; full case "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from campaign.cli.common import CampaignError, dir_option, emit, json_option
+from campaign.cli.common import CampaignError, dir_option, emit, json_option, quiet_option
 
 
 @click.command(name="compare")
@@ -30,11 +30,12 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
               help="Smallest effect worth resolving, e.g. 0.02 for 2%: below it the verdict is `same`. [default: 0.02]")
 @click.option("--alpha", type=float, default=None,
               help="Chance that identical code is called faster or slower, over the whole benchmark. [default: 0.01]")
+@quiet_option
 @dir_option
 @json_option
 def compare(old: str, new: str, case: str | None, target_spec: str | None, instructions: bool,
             max_blocks: int | None, min_blocks: int | None, budget_s: float | None, min_effect: float | None,
-            alpha: float | None, workspace: Path, as_json: bool) -> None:
+            alpha: float | None, quiet: bool, workspace: Path, as_json: bool) -> None:
     """Benchmark commit NEW against commit OLD (interleaved, fresh processes, temporary worktrees).
 
     Prints a per-phase table, the verdict (faster / slower / same /
@@ -44,11 +45,15 @@ def compare(old: str, new: str, case: str | None, target_spec: str | None, instr
     """
     from campaign.measure.compare import CompareError, compare_commits, format_comparison
 
-    progress = None if as_json else (lambda line: click.echo(line, err=True))
+    from campaign.cli.live import live_progress
+
     try:
-        result = compare_commits(workspace, old, new, case=case, target_spec=target_spec, instructions=instructions,
-                                 max_blocks=max_blocks, budget_s=budget_s, progress=progress,
-                                 settings={"min_blocks": min_blocks, "min_effect": min_effect, "alpha": alpha})
+        with live_progress(quiet or as_json) as progress:  # --json: no progress either (docs/contract.md)
+            progress(f"compare {old} (old) with {new} (new): worktrees, build, calibration...")
+            result = compare_commits(workspace, old, new, case=case, target_spec=target_spec,
+                                     instructions=instructions, max_blocks=max_blocks, budget_s=budget_s,
+                                     progress=progress,
+                                     settings={"min_blocks": min_blocks, "min_effect": min_effect, "alpha": alpha})
     except CompareError as exc:
         raise CampaignError(str(exc)) from None
     emit(result, as_json, format_comparison)

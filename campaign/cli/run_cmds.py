@@ -7,13 +7,16 @@ from typing import Any
 
 import click
 
-from campaign.cli.common import dir_option, emit, emit_failure, json_option
+from campaign.cli.common import dir_option, emit, emit_failure, json_option, quiet_option
 from campaign.contract import ExitCode
 from campaign.cli.common import user_errors as _errors
 
 
-def _say(line: str) -> None:
-    click.echo(line, err=True)
+def _progress(quiet: bool):
+    """A live line on a terminal, heartbeats in a log (``campaign.cli.live``); ``--quiet``: none."""
+    from campaign.cli.live import live_progress
+
+    return live_progress(quiet)
 
 
 def _summary_text(result: dict[str, Any]) -> str:
@@ -50,13 +53,15 @@ def _summary_text(result: dict[str, Any]) -> str:
 @click.option("--goal-speedup", default=None, metavar="X", help="Stop when the cumulative speedup reaches X (default 2).")
 @click.option("--max-iterations", default=None, type=int, help="Iteration cap (default 15).")
 @click.option("--resume", is_flag=True, help="Continue the campaign in --dir where it stopped (crash, Ctrl-C, agent failure).")
+@quiet_option
 @dir_option
 @json_option
 @_errors
-def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, max_iterations, resume, workspace, as_json):
+def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, max_iterations, resume, quiet, workspace,
+        as_json):
     """Drive a whole campaign: the framework runs every step, the agent thinks, implements and logs.
 
-    Progress goes to stderr; Ctrl-C stops cleanly after the current step.
+    Progress goes to stderr (--quiet: none); Ctrl-C stops cleanly after the current step.
 
     \b
     Examples:
@@ -69,8 +74,9 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
     from campaign.review.trust import remember_trusted
     from campaign.agents.runner import run_campaign
 
-    result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
-                          resume, _say, agent_timeout)
+    with _progress(quiet) as say:
+        result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
+                              resume, say, agent_timeout)
     if result.get("finished"):
         remember_trusted(Path(result["record"]))
     if result.get("interrupted"):
@@ -87,9 +93,10 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
 @click.option("--goal-speedup", default=None, metavar="X", help="Goal speedup (default: the target's demo goal).")
 @click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also copy the finished record to EXPORT/<name>/ (how optim/weight_search/ is produced).")
+@quiet_option
 @json_option
 @_errors
-def demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, as_json):
+def demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, quiet, as_json):
     """Run the playbook campaign on TARGET (default weight_search) in a scratch git workspace.
 
     Creates the workspace with the target's naive baseline, runs `campaign run
@@ -97,7 +104,8 @@ def demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, as_json
     """
     from campaign.agents.demo import run_demo
 
-    result = run_demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, _say)
+    with _progress(quiet) as say:
+        result = run_demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, say)
 
     def text(r):
         summary = Path(r["record"]) / "summary.md"
@@ -114,9 +122,10 @@ def demo(target_spec, workdir, max_iterations, goal_speedup, export_dir, as_json
 @click.option("--trust", is_flag=True, help="Run a record from an unknown source (replay executes its code).")
 @click.option("--keep-workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Rebuild the workspace here and keep it (default: a temp dir, removed).")
+@quiet_option
 @json_option
 @_errors
-def replay(record_dir, iterations, trust, keep_workspace, as_json):
+def replay(record_dir, iterations, trust, keep_workspace, quiet, as_json):
     """Rebuild a campaign from its record and re-verify every attempt (TEST + BENCHMARK).
 
     Exit code 0 only when every verdict matches the recorded one and the logs
@@ -124,7 +133,8 @@ def replay(record_dir, iterations, trust, keep_workspace, as_json):
     """
     from campaign.review.replay import format_table, replay as do_replay
 
-    result = do_replay(record_dir, iterations, trust, _say, keep_workspace)
+    with _progress(quiet) as say:
+        result = do_replay(record_dir, iterations, trust, say, keep_workspace)
     if not result["ok"]:
         emit_failure(result, as_json, format_table, "replay_mismatch",
                      "the replay disagrees with the record (see the rows marked NO)", ExitCode.FINDINGS)

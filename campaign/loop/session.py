@@ -65,8 +65,8 @@ class Campaign(CampaignContext):
         """Complete tag, branch, baseline and start commit (``steps/init.py``)."""
         _init.complete_init(self, progress)
 
-    def profile(self, lines: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-        return _profile.profile(self, lines)
+    def profile(self, lines: list[str] | tuple[str, ...] = (), progress: Progress = None) -> dict[str, Any]:
+        return _profile.profile(self, lines, progress)
 
     def think(self, hypothesis: str, options: list[str], chosen: str, predict: Any, risk: str) -> dict[str, Any]:
         return _think.think(self, hypothesis, options, chosen, predict, risk)

@@ -10,7 +10,9 @@ The campaign stops at DECIDE when ANY of these holds (checked in this order):
 ``cap``          ``max_iterations`` (default 15) iterations are done;
 ``exhausted``    every phase with more than ``significant_share`` (5%) of the
                  latest profile's runtime has been declared exhausted
-                 (``campaign decide --exhausted``) or skipped (``campaign skip``).
+                 (``campaign decide --exhausted``) or skipped (``campaign skip``);
+                 when no phase has that share (a target made so fast that its
+                 start-up dominates), every profiled phase must be.
 
 Besides the rules, a person or an agent may stop with a written reason
 (``campaign decide --stop --why T``: out of time, the goal changed): rule
@@ -79,11 +81,21 @@ def significant_phases(shares: dict[str, float], threshold: float = SIGNIFICANT_
     return sorted(p for p, s in shares.items() if s is not None and s > threshold)
 
 
+def phases_to_exhaust(shares: dict[str, float], threshold: float = SIGNIFICANT_SHARE) -> list[str]:
+    """The phases that must be exhausted or skipped before the rule stops: the significant ones, else all."""
+    return significant_phases(shares, threshold) or sorted(shares)
+
+
 def all_exhausted(shares: dict[str, float], done: Iterable[str], threshold: float = SIGNIFICANT_SHARE) -> bool:
-    """True when every phase with more than ``threshold`` share is in ``done`` (exhausted or skipped)."""
-    significant = significant_phases(shares, threshold)
+    """True when every phase with more than ``threshold`` share is in ``done`` (exhausted or skipped).
+
+    With no phase above ``threshold``, every profiled phase must be in ``done``:
+    otherwise the agent, finding nothing left, would declare the phases
+    exhausted one by one and, the last one gone, have none left to name.
+    """
+    phases = phases_to_exhaust(shares, threshold)
     done = set(done)
-    return bool(significant) and all(p in done for p in significant)
+    return bool(phases) and all(p in done for p in phases)
 
 
 def failed_attempts_on(attempts: list[Attempt], phase: str) -> int:
@@ -141,10 +153,8 @@ def decide(
         return Decision(True, "cap", f"the iteration cap of {max_iterations} is reached")
     done = sorted(set(done_phases))
     if shares and all_exhausted(shares, done):
-        return Decision(
-            True, "exhausted",
-            f"every phase with more than {SIGNIFICANT_SHARE:.0%} of runtime is exhausted or skipped "
-            f"({', '.join(done)})",
-        )
+        which = (f"every phase with more than {SIGNIFICANT_SHARE:.0%} of runtime" if significant_phases(shares)
+                 else f"no phase has more than {SIGNIFICANT_SHARE:.0%} of runtime, and every profiled phase")
+        return Decision(True, "exhausted", f"{which} is exhausted or skipped ({', '.join(done)})")
     so_far = f"{cumulative:.2f}x" if cumulative else "no kept speedup yet"
     return Decision(False, "none", f"no stopping rule holds ({so_far} of the {goal:g}x goal, {len(attempts)}/{max_iterations} iterations)")

@@ -3,13 +3,22 @@
 Every workload, build and test command of a campaign runs through
 ``run_process``. The child gets its own session (so its process group is
 its own) and a run token in its environment (``CAMPAIGN_RUN_TOKEN``), which
-every descendant inherits. On Linux the framework makes itself a *child
-subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``), so a descendant whose parent
-exits - a shell's ``cmd &``, a double-forked ``setsid`` daemon - is re-parented
-to the framework instead of to init and stays findable. When the child
-exits, times out, or the framework is interrupted (Ctrl-C), every descendant
-that carries the run's token is killed: a workload must never leave a
-process burning a core under the next measurement.
+every descendant inherits. When the child exits, times out, or the
+framework is interrupted (Ctrl-C, SIGTERM), every descendant that carries the
+run's token is killed: a workload must never leave a process burning a core
+under the next measurement.
+
+Who finds the orphans (a descendant whose parent exited - a shell's ``cmd
+&``, a double-forked ``setsid`` daemon) depends on the caller. The ``campaign``
+command, and only it, makes itself a *child subreaper* on Linux
+(``become_subreaper``, called from the CLI's entry point,
+``campaign.cli.main``): orphans are re-parented to it instead of to init, so
+the sweep looks among its own descendants and reaps what it kills, the
+orphans' zombies included. A library caller (a test suite, a program that
+imports ``run_process``) is left as it is: a subreaper that is not written to
+reap collects every orphan of every grandchild as a zombie until it exits.
+There the sweep scans all processes for the token, and the orphans' zombies
+are reaped by whatever reaps them anyway (init).
 
 Children run under the framework's own interpreter: the directory of
 ``sys.executable`` is put first on their ``PATH``, so a command that says
@@ -51,7 +60,12 @@ class ProcResult:
 
 
 def become_subreaper() -> bool:
-    """Make this process the reaper of its orphaned descendants (Linux); True when it is."""
+    """Make this process the reaper of its orphaned descendants (Linux); True when it is.
+
+    For the ``campaign`` command's entry point only: a process that calls it
+    must reap what is re-parented to it (``kill_tree`` does, for the runs it
+    cleans up), so a library caller never does.
+    """
     global _subreaper
     if _subreaper is None:
         _subreaper = False
@@ -64,6 +78,11 @@ def become_subreaper() -> bool:
             except (OSError, AttributeError):
                 _subreaper = False
     return _subreaper
+
+
+def is_subreaper() -> bool:
+    """Whether ``become_subreaper`` made this process a child subreaper (it never changes that)."""
+    return bool(_subreaper)
 
 
 def interpreter_env(env: dict[str, str] | None = None) -> dict[str, str]:
@@ -105,7 +124,7 @@ def _carriers(token: str) -> list:
     """Every live process that inherited ``token``: our descendants (as subreaper) or, elsewhere, any."""
     import psutil
 
-    if become_subreaper():
+    if is_subreaper():
         try:
             candidates = psutil.Process().children(recursive=True)
         except psutil.Error:
@@ -166,7 +185,7 @@ def kill_tree(pid: int, token: str | None = None, reaped: bool = False) -> None:
         except psutil.Error:
             pass
     psutil.wait_procs(list(procs.values()), timeout=5)  # reaps those re-parented to us
-    if become_subreaper():
+    if is_subreaper():
         _reap_session_zombies(pid)
 
 
@@ -189,10 +208,10 @@ def run_process(
     environment; ``stdin`` is written to the child's standard input. On
     timeout the whole process tree is killed and ``timed_out`` is true;
     ``returncode`` is then -9. Whatever the child left running when it
-    exited is killed too; so is everything on Ctrl-C, before it propagates.
+    exited is killed too; so is everything on Ctrl-C (or the CLI's SIGTERM,
+    which arrives as a ``KeyboardInterrupt``), before it propagates.
     """
     timeout_s = check_timeout(timeout_s)
-    become_subreaper()
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     full_env = interpreter_env()
     if env:

@@ -12,13 +12,14 @@ line_profiler. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import linecache
 import os
 import sys
 import time
 from pathlib import Path
+
+from campaign.measure.profile_region import resolve_function
 
 SKIP_FILES = ("cProfile.py", "profile_worker.py", "<frozen", "line_profiler")
 
@@ -28,17 +29,6 @@ def _rel(path: str, root: Path) -> str:
         return str(Path(path).resolve().relative_to(root))
     except (ValueError, OSError):
         return path
-
-
-def resolve_function(spec: str):
-    """``module:Qual.name`` -> the function object (a numba dispatcher is returned as is)."""
-    if ":" not in spec:
-        raise ValueError(f"name functions as 'module:qualname', got {spec!r}")
-    module_name, qualname = spec.split(":", 1)
-    obj = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def top_functions(profiler, root: Path, n: int) -> list[dict]:

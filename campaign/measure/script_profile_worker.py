@@ -10,7 +10,8 @@ under cProfile and FILE receives the top functions by self time; with
 the other's times) and FILE receives the named functions' per-line times.
 Programs in ``REGION_PROGRAMS`` are profiled only inside their
 ``campaign.measure.profile_region`` regions (a pytest session's start-up is
-not the workload). Imports only the standard library (and line_profiler when asked), because
+not the workload). Imports only the standard library (and line_profiler when asked, and
+``campaign.measure.profile_region``, standard library only itself), because
 it runs under the target's own interpreter, which may lack campaign's
 dependencies.
 """
@@ -24,6 +25,8 @@ import os
 import runpy
 import sys
 
+from campaign.measure.profile_region import resolve_function
+
 # programs that mark their measured calls with campaign.measure.profile_region: only those are profiled
 REGION_PROGRAMS = {"campaign.measure.pytest_bench_worker"}
 SKIP_FILES = ("profile_region.py", "pytest_bench_worker.py", "cProfile.py", "script_profile_worker.py", "runpy.py", "<frozen", "line_profiler")
@@ -35,18 +38,6 @@ def _rel(path: str, root: str) -> str:
     except ValueError:
         return path
     return path if rel.startswith("..") else rel
-
-
-def _resolve(spec: str):
-    import importlib
-
-    if ":" not in spec:
-        raise ValueError(f"name functions as 'module:qualname', got {spec!r}")
-    module_name, qualname = spec.split(":", 1)
-    obj = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return getattr(obj, "__func__", obj)
 
 
 def _run_program(kind: str, what: str, args: list[str]) -> int:
@@ -99,7 +90,7 @@ def _line_profile(specs: list[str], kind: str, what: str, args: list[str]) -> tu
     lp, added = LineProfiler(), []
     for spec in specs:
         try:
-            func = _resolve(spec)
+            func = resolve_function(spec)
         except Exception as exc:  # noqa: BLE001 - reported per function
             errors[spec] = f"cannot resolve: {type(exc).__name__}: {exc}"
             continue

@@ -288,7 +288,8 @@ def replay(
             say(f"[iter {attempt.iteration}] {attempt.title}: applying {patch.name}")
             _apply(repo, patch)
             cases = attempt.cases or [target.fast_case]
-            test = test_change(target, workdir, cases, expected_for, _out_of_scope(repo, target))
+            test = test_change(target, workdir, cases, expected_for, _out_of_scope(repo, target),
+                               lambda line: say(f"[iter {attempt.iteration}] {line}"))
             replayed: dict[str, Any] = {"test_passed": test["passed"]}
             if test["passed"] and attempt.test_passed:
                 say(f"[iter {attempt.iteration}] BENCHMARK vs last kept and baseline...")

@@ -65,7 +65,7 @@ def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[s
     ctx._require_branch(state)  # the tree is clean (require_clean_for_finish): it is the last kept commit
     case = ctx.target.full_case
     say(f"FINISH: TEST of the full case {case!r} against the baseline's outputs...")
-    test = test_campaign_change(ctx, [case], [])
+    test = test_campaign_change(ctx, [case], [], say)
     data = {"case": case, "commit": state.last_kept_commit, "passed": test["passed"],
             "failures": test["failures"], "test_command": test["test_command"]}
     ctx._record("validate", data)

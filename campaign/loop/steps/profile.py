@@ -14,16 +14,19 @@ from typing import Any
 
 from campaign.loop import machine as loop
 from campaign.loop import stopping
-from campaign.loop.steps.context import CampaignContext, jsonable_bound
+from campaign.loop.steps.context import CampaignContext, Progress, jsonable_bound
 
 
-def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = (), progress: Progress = None) -> dict[str, Any]:
+    say = progress or (lambda line: None)
     with ctx._step("profile") as state:
         from campaign import vcs
         from campaign.measure.profiling import profile_workload
 
         target = ctx.target
         lines = list(lines) or list(getattr(target, "hot_functions", []) or [])
+        say(f"PROFILE: phase timings and top functions of case {target.fast_case!r}"
+            + (f", line timings of {', '.join(lines)}" if lines else "") + "...")
         data = ctx._measure(lambda: profile_workload(
             target, ctx.workspace, target.fast_case, lines=lines, timeout_s=target.timeout_s))
         data = dict(data)

@@ -18,8 +18,11 @@ from campaign.loop.tree_checks import symlink_failures
 
 
 def test_change(target, workspace: Path, cases: list[str], expected_for: Callable[[str], dict[str, Any]],
-                out_of_scope: list[str]) -> dict[str, Any]:
-    """TEST: run each case in a fresh process and compare its outputs with the baseline's (the ``test`` event data)."""
+                out_of_scope: list[str], progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """TEST: run each case in a fresh process and compare its outputs with the baseline's (the ``test`` event data).
+
+    ``progress`` hears when the target's test command starts: it may run for minutes (a pytest suite).
+    """
     from campaign.measure.correctness import compare_outputs, run_test_command
     from campaign.measure.workload import WorkloadError, build, run_workload
 
@@ -46,6 +49,8 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
                                    "message": str(exc)})
         return result
     if target.test_command:
+        if progress is not None:
+            progress(f"TEST: running the test command ({target.test_command})...")
         result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s,
                                                     getattr(target, "junit_xml", None))
     result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
@@ -69,6 +74,8 @@ def baseline_outputs_of(ctx: CampaignContext, case: str) -> dict[str, Any]:
                         f"{ctx.record_rel}/baseline.json from git.") from None
 
 
-def test_campaign_change(ctx: CampaignContext, cases: list[str], out_of_scope: list[str]) -> dict[str, Any]:
+def test_campaign_change(ctx: CampaignContext, cases: list[str], out_of_scope: list[str],
+                         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """TEST of the working tree of ``ctx``'s workspace against its baseline."""
-    return test_change(ctx.target, ctx.workspace, cases, lambda case: baseline_outputs_of(ctx, case), out_of_scope)
+    return test_change(ctx.target, ctx.workspace, cases, lambda case: baseline_outputs_of(ctx, case), out_of_scope,
+                       progress)

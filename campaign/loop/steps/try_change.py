@@ -54,7 +54,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
         cases = cases_due(state, target.fast_case, target.full_case, full)
         say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
-        test = test_campaign_change(ctx, cases, out_of_scope)
+        test = test_campaign_change(ctx, cases, out_of_scope, say)
         ctx._record("test", test, it.n)
         if not test["passed"]:
             return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
