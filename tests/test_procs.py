@@ -1,9 +1,12 @@
+import os
+import subprocess
 import sys
 import time
 
 import psutil
 
-from campaign.measure.procs import run_process
+from campaign.measure import procs
+from campaign.measure.procs import TOKEN_VAR, run_process
 
 
 def test_run_process_captures_output(tmp_path):
@@ -24,11 +27,10 @@ def test_timeout_kills_whole_tree(tmp_path):
         "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
         f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
         "time.sleep(60)\n"
+        "print('finished')\n"
     )
-    t0 = time.perf_counter()
     r = run_process([sys.executable, "-c", script], tmp_path, 2.0)
-    assert r.timed_out
-    assert time.perf_counter() - t0 < 30
+    assert r.timed_out and "finished" not in r.stdout  # killed, not waited for
     child = int(pidfile.read_text())
     deadline = time.time() + 5
     while time.time() < deadline:
@@ -36,3 +38,39 @@ def test_timeout_kills_whole_tree(tmp_path):
             break
         time.sleep(0.1)
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_the_orphans_of_a_killed_campaign_are_swept(tmp_path):
+    # what `kill -9` of campaign leaves: a workload whose token names an owner that no longer runs
+    dead = _dead_pid()
+    sleeper = "import time; time.sleep(120)"
+    orphan = subprocess.Popen([sys.executable, "-c", sleeper], env={**os.environ, TOKEN_VAR: f"{dead}-abc"})
+    ours = subprocess.Popen([sys.executable, "-c", sleeper], env={**os.environ, TOKEN_VAR: f"{os.getpid()}-abc"})
+    unrelated = subprocess.Popen([sys.executable, "-c", sleeper])
+    try:
+        for p in (orphan, ours, unrelated):  # wait until each has its environment (exec done)
+            while psutil.Process(p.pid).cmdline()[-1] != sleeper:
+                time.sleep(0.01)
+        killed = procs.sweep_orphans()
+        assert orphan.pid in killed and ours.pid not in killed and unrelated.pid not in killed
+        assert orphan.wait(timeout=60) == -9
+        assert ours.poll() is None and unrelated.poll() is None
+    finally:
+        for p in (orphan, ours, unrelated):
+            p.kill()
+            p.wait()
+
+
+def test_run_process_sweeps_once_per_process(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(procs, "_orphans_swept", False)
+    monkeypatch.setattr(procs, "sweep_orphans", lambda: calls.append(1) or [])
+    run_process([sys.executable, "-c", "pass"], tmp_path, 30)
+    run_process([sys.executable, "-c", "pass"], tmp_path, 30)
+    assert calls == [1]

@@ -15,6 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from loop_fixtures import git
@@ -288,6 +289,16 @@ def test_kill_9_then_resume(setup):
     assert list(record.glob("journal.jsonl.torn-*")), "the torn bytes were not kept aside"
     assert st["running"] is None and not [w for w in st["warnings"] if "may be running" in w]  # the stale lock is gone
     assert events[-1]["type"] == "finish" or any(e["type"] == "finish" for e in events)
+    # the held workload the kill left running was swept by the resumed run (its token's owner is dead)
+    from campaign.measure.procs import TOKEN_VAR
+
+    def carries_killed_token(p):
+        try:
+            return p.environ().get(TOKEN_VAR, "").startswith(f"{proc.pid}-")
+        except psutil.Error:
+            return False
+
+    assert not [p.pid for p in psutil.process_iter() if carries_killed_token(p)]
     # the benchmark worktree the kill left behind was removed by the resumed run (its owner is dead)
     worktrees = [line[9:] for line in git(repo, "worktree", "list", "--porcelain").splitlines()
                  if line.startswith("worktree ")]

@@ -6,7 +6,9 @@ its own) and a run token in its environment (``CAMPAIGN_RUN_TOKEN``), which
 every descendant inherits. When the child exits, times out, or the
 framework is interrupted (Ctrl-C, SIGTERM), every descendant that carries the
 run's token is killed: a workload must never leave a process burning a core
-under the next measurement.
+under the next measurement. A ``kill -9`` of the framework itself cannot
+be caught: its children live on, and the next ``run_process`` in any process
+kills them (``sweep_orphans``: a carrier whose token's owner is dead).
 
 Who finds the orphans (a descendant whose parent exited - a shell's ``cmd
 &``, a double-forked ``setsid`` daemon) depends on the caller. The ``campaign``
@@ -189,6 +191,42 @@ def kill_tree(pid: int, token: str | None = None, reaped: bool = False) -> None:
         _reap_session_zombies(pid)
 
 
+_orphans_swept = False
+
+
+def sweep_orphans() -> list[int]:
+    """Kill what a campaign killed with ``kill -9`` left running; the pids killed.
+
+    A token is ``<owner pid>-<uuid>``, the owner being the process that
+    called ``run_process``. A carrier whose owner no longer runs is an
+    orphan nobody will time out or kill - a workload blocked forever, or
+    burning a core under the next measurement - so the next process that
+    runs a workload kills it first (once per process). A reused owner pid
+    only means an orphan is spared, never that a live run's child is killed.
+    """
+    import psutil
+
+    killed = []
+    for proc in psutil.process_iter():
+        try:
+            token = proc.environ().get(TOKEN_VAR, "")
+            owner = int(token.split("-", 1)[0]) if "-" in token else None
+            if owner is None or owner == os.getpid() or psutil.pid_exists(owner):
+                continue
+            proc.kill()
+            killed.append(proc.pid)
+        except (psutil.Error, ValueError):
+            continue
+    return killed
+
+
+def _sweep_once() -> None:
+    global _orphans_swept
+    if not _orphans_swept:
+        _orphans_swept = True
+        sweep_orphans()
+
+
 def _text(value) -> str:
     if value is None:
         return ""
@@ -212,6 +250,7 @@ def run_process(
     which arrives as a ``KeyboardInterrupt``), before it propagates.
     """
     timeout_s = check_timeout(timeout_s)
+    _sweep_once()
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     full_env = interpreter_env()
     if env:
