@@ -193,6 +193,9 @@ def test_verdicts_are_taken_only_at_the_planned_looks(tmp_path, target, monkeypa
                       progress=lines.append, seed=seed)["last"]
         assert r.blocks in stats.look_schedule(stats.MAX_BLOCKS, 3) or r.stop_reason != "decided", r.blocks
     assert any("next look after block 10" in line for line in lines)
+    # before the first look the line says so once, without a verdict or a "next look"
+    first = next(line for line in lines if line.startswith("block 1/"))
+    assert "first look after 3 blocks" in first and "next look" not in first and "inconclusive" not in first
 
 
 def test_undecided_stops_at_the_noise_cap_and_says_what_a_decision_needs(tmp_path, target, monkeypatch):

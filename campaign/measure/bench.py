@@ -290,6 +290,8 @@ def benchmark(
         return stats.describe_interval(d.ci, d.confidence, "range" if d.overwhelming else "ci")
 
     def verdict_text(d: stats.Decision, n: int) -> str:
+        if n < schedule[0]:
+            return ""  # the interval text already says when the first look comes
         if n in schedule or d.verdict != "inconclusive":
             return d.verdict
         return f"next look after block {next(k for k in schedule if k > n)}"
@@ -330,7 +332,7 @@ def benchmark(
         busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
         say(f"block {blocks}/{horizon} ({time.perf_counter() - t_start:.1f} s"
             + (f", at most ~{eta:.0f} s more" if eta >= 1 else "") + "): "
-            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({interval_text(d)}) {verdict_text(d, blocks)}"
+            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({interval_text(d)}) {verdict_text(d, blocks)}".rstrip()
                         for ref, d in decisions.items()) + busy)
         if blocks >= min_blocks:
             if all(d.verdict != "inconclusive" for d in decisions.values()):
