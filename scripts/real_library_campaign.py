@@ -138,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{'the library suite passed' if (test.get('test_command') or {}).get('passed') else 'the suite failed'})")
         bench = tried.get("benchmark") or {}
         if bench:
-            lo, hi = bench["ci"]
-            print(f"BENCHMARK: {bench['verdict']} {bench['speedup']:.2f}x (95% CI {lo:.2f}-{hi:.2f}), "
+            from campaign.measure.stats import describe_interval
+
+            interval = describe_interval(bench["ci"], bench.get("ci_level"), bench.get("ci_kind"))
+            print(f"BENCHMARK: {bench['verdict']} {bench['speedup']:.2f}x ({interval}), "
                   f"{bench['vs_baseline']['speedup']:.2f}x vs baseline")
         logged = run("log", "--surprise", "-", "--why", "measured", "--lesson", "regex searches add up")
         print(f"kept: {logged.get('kept')}")

@@ -98,6 +98,12 @@ def test_each_step_prompt_explains_the_step_the_rules_and_the_answer_format():
                                       "postmortem: required (why and lesson)"))
     assert "**LOG**" in log and "faster, 30.00x" in log and "**required now**" in log
     assert "previous reply was rejected" in log and "postmortem: required (why and lesson)" in log
+    # the interval carries the benchmark's own level (it used to say "95% CI" whatever the level)
+    assert "(99.958% CI 29.000-31.000)" in render_prompt(build_request(
+        "log", {**CONTEXT, "plan": plan, "result": {**result, "ci_level": 1 - 0.01 / 24}}))
+    ranged = render_prompt(build_request("log", {**CONTEXT, "plan": plan,
+                                                 "result": {**result, "ci_level": None, "ci_kind": "range"}}))
+    assert "every block 29.000-31.000, overwhelming" in ranged and "% CI" not in ranged
 
 
 def test_a_retry_prompt_carries_the_exact_error(tmp_path):

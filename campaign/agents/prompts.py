@@ -53,8 +53,13 @@ def _env():
     if _ENV is None:
         import jinja2
 
+        from campaign.measure.stats import describe_interval
+
         _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.ChainableUndefined,
                                   keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+        # the decisive interval with its own level (a range is called a range), as every other output names it
+        _ENV.filters["interval"] = lambda ci, level=None, kind=None: describe_interval(
+            list(ci) if ci else None, level or None, kind or None)
     return _ENV
 
 
