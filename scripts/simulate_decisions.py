@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -28,27 +27,12 @@ for p in (ROOT, ROOT / "tests"):
         sys.path.insert(0, str(p))
 
 from campaign.measure import stats  # noqa: E402
-from test_stats import sequential, simulate_block  # noqa: E402
+from test_stats import sequential, tiny_budget as tiny  # noqa: E402
 
 # the conditions of test_identical_code_is_rarely_faster_or_slower and test_tiny_budgets_keep_the_rate
 DEFAULT_BUDGET = [("normal", 0.03, False), ("heavy", 0.02, False), ("spikes", 0.02, False),
                   ("bursts", 0.02, False), ("normal", 0.02, True)]
 TINY_BUDGET = [("normal", 0.05), ("bursts", 0.1)]
-
-
-def tiny(seed: int, kind: str, sigma: float) -> str:
-    """As test_tiny_budgets_keep_the_rate: three blocks at most, first look at two."""
-    rng = random.Random(seed)
-    ratios, pairs = [], []
-    d = None
-    for _ in range(3):
-        r, pa, pc = simulate_block(rng, 1.0, sigma, kind)
-        ratios.append(r)
-        pairs += [pa, pc]
-        d = stats.decide(ratios, pairs=pairs, min_blocks=2, max_blocks=3)
-        if d.verdict != "inconclusive":
-            break
-    return d.verdict
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,20 @@ def sequential(effect, sigma, seed, kind="normal", drift=False, max_blocks=stats
     return stats.decide(ratios, pairs=pairs, max_blocks=max_blocks).verdict, b
 
 
+def tiny_budget(seed, kind, sigma):
+    """A/A at the test suites' budget: three blocks at most, first look at two; the final verdict."""
+    rng = random.Random(seed)
+    ratios, pairs = [], []
+    for _ in range(3):
+        r, pa, pc = simulate_block(rng, 1.0, sigma, kind)
+        ratios.append(r)
+        pairs += [pa, pc]
+        d = stats.decide(ratios, pairs=pairs, min_blocks=2, max_blocks=3)
+        if d.verdict != "inconclusive":
+            break
+    return d.verdict
+
+
 # --- the decision rule at small n --------------------------------------------------------------------------------
 
 
@@ -246,21 +260,9 @@ def test_overwhelming_blocks_decide_even_when_they_disagree():
 
 @pytest.mark.parametrize("kind,sigma", [("normal", 0.05), ("bursts", 0.1)])
 def test_tiny_budgets_keep_the_rate(kind, sigma):
-    # the test suites' budget (2 to 3 blocks): alpha is spent over 2 looks, nothing is pooled below 3 blocks,
+    # the test suites' budget (2 to 3 blocks): alpha is spent over its looks, nothing is pooled below 3 blocks,
     # and a pooled interval is never narrower than the blocks' own spread
-    def run(seed):
-        rng = random.Random(seed)
-        ratios, pairs = [], []
-        for _ in range(3):
-            r, pa, pc = simulate_block(rng, 1.0, sigma, kind)
-            ratios.append(r)
-            pairs += [pa, pc]
-            d = stats.decide(ratios, pairs=pairs, min_blocks=2, max_blocks=3)
-            if d.verdict != "inconclusive":
-                break
-        return d.verdict
-
-    verdicts = [run(seed) for seed in range(1000)]
+    verdicts = [tiny_budget(seed, kind, sigma) for seed in range(1000)]
     assert sum(v in ("faster", "slower") for v in verdicts) <= 10
 
 
