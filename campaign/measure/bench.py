@@ -20,8 +20,9 @@ The method (one page; the statistics are in ``campaign.measure.stats``):
    machine the minimum is the least contaminated estimate.
    ``estimator="median"`` uses the median repeat. The load average and CPU
    steal are recorded with every block.
-4. **Decide after every block** (``stats.decide``: a t interval on the
-   block log ratios, alpha spent over the looks). Stop when every
+4. **Decide at the planned looks** (``stats.look_schedule``; ``stats.decide``:
+   a t interval on the block log ratios, alpha spent over the looks, one of
+   them kept for the final look wherever the benchmark stops). Stop when every
    comparison is decided, when the primary one is ``slower``, when the
    blocks that would resolve ``min_effect`` at the measured noise are done,
    at ``max_blocks``, or when the next block would overrun ``budget_s``.
