@@ -149,8 +149,11 @@ def test_ctrl_c_on_campaign_init_leaves_no_workload_behind(tmp_path):
     (repo / "daemon.py").write_text(DAEMON)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "daemon")
+    # Ctrl-C as a terminal delivers it: SIGINT at its default, whatever the suite inherited (a suite started
+    # in the background, e.g. `nohup .ci/run &`, ignores SIGINT, and so would `campaign init`)
     proc = subprocess.Popen([sys.executable, "-m", "campaign", "init", "--target", "campaign.toml"], cwd=repo,
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         pid = _wait_for(pidfile)
         sleepers = [p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "sleep"]
