@@ -55,7 +55,7 @@ def test_the_orphans_of_a_killed_campaign_are_swept(tmp_path):
     unrelated = subprocess.Popen([sys.executable, "-c", sleeper])
     try:
         for p in (orphan, ours, unrelated):  # wait until each has its environment (exec done)
-            while psutil.Process(p.pid).cmdline()[-1] != sleeper:
+            while (psutil.Process(p.pid).cmdline() or [""])[-1] != sleeper:  # empty until exec
                 time.sleep(0.01)
         killed = procs.sweep_orphans()
         assert orphan.pid in killed and ours.pid not in killed and unrelated.pid not in killed
