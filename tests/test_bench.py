@@ -95,7 +95,7 @@ def test_three_x_slower_is_slower(tmp_path, target):
     r = res["baseline"]
     # A 3x effect: the verdict and the direction, never a threshold or a block count load can move.
     assert r.verdict == "slower" and r.speedup < 1
-    assert r.blocks <= 10 and r.phases["hot"] < 1 and set(r.phases) == {"hot", "cold"}
+    assert r.phases["hot"] < 1 and set(r.phases) == {"hot", "cold"}
     assert r.ci[1] < 1 and r.to_dict()["ci"][0] <= r.speedup
     assert len(r.samples["a"]) == 2 * r.blocks and r.environment["python"]
     assert r.candidate["first_call_s"] > 0
