@@ -115,41 +115,52 @@ def test_playbook_exhausted(setup):
 
 AGENT = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys, time
     from pathlib import Path
 
     FAST = {fast!r}
     CALLS = Path({calls!r})
     MODE = {mode!r}
 
+    def emit(answer):
+        if MODE == "file-answer":  # prose on stdout, the answer in the file named by {{answer}}
+            print("Let me think about the profile first.")
+            Path(sys.argv[1]).write_text(json.dumps(answer))
+        else:
+            print(json.dumps(answer))
+
     req = json.load(sys.stdin)
     step = req["step"]
     with CALLS.open("a") as fh:
         fh.write(json.dumps({{"step": step, "history": len(req["history"]), "previous_error": req["previous_error"],
                               "has_schema": "answer_schema" in req, "has_profile": bool(req.get("profile")),
-                              "scope": req["scope"]}}) + "\\n")
+                              "scope": req["scope"], "argv": sys.argv[1:],
+                              "env_answer": os.environ.get("CAMPAIGN_ANSWER")}}) + "\\n")
     if step == "think":
-        print(json.dumps({{
+        emit({{
             "action": "optimize", "title": "closed form" if not req["history"] else "off by one",
             "hypothesis": "the reduce loop is periodic in i mod 7", "options": ["closed form", "numpy"],
             "chosen": "closed form", "predicted_speedup": "fast" if MODE == "bad-think" else 20,
             "risk": "an off-by-one in the remainder", "phase": "reduce", "change": "sum one period, multiply",
             "override_amdahl": "try it anyway" if "Amdahl" in (req["previous_error"] or "") else None,
-        }}))
+        }})
     elif step == "implement":
         if MODE == "fail-implement":
             Path("work.py").write_text("half an edit")
             print("boom: the model crashed", file=sys.stderr)
             sys.exit(1)
+        if MODE == "hang-implement":
+            Path("work.py").write_text("half an edit")
+            time.sleep(600)  # past any --agent-timeout a test gives
         text = FAST if len(req["history"]) == 1 else FAST.replace("return total", "return total + 1")
         Path("work.py").write_text(text)
-        print(json.dumps({{"summary": "wrote the closed form", "files": ["work.py"]}}))
+        emit({{"summary": "wrote the closed form", "files": ["work.py"]}})
     elif step == "log":
         result = req["result"]
         answer = {{"surprise": "Predicted %sx, measured %s" % (result["predicted"], result["speedup"])}}
         if result["postmortem_required"]:
             answer["postmortem"] = {{"why": "the prediction was rough", "lesson": "measure first"}}
-        print(json.dumps(answer))
+        emit(answer)
     """
 ).lstrip()
 
@@ -158,7 +169,8 @@ def write_agent(tmp_path: Path, mode: str = "good") -> tuple[str, Path]:
     calls = tmp_path / f"calls-{mode}.jsonl"
     script = tmp_path / f"agent-{mode}.py"
     script.write_text(AGENT.format(fast=FAST, calls=str(calls), mode=mode))
-    return f"{sys.executable} {script}", calls
+    answer_arg = " {answer}" if mode == "file-answer" else ""
+    return f"{sys.executable} {script}{answer_arg}", calls
 
 
 def read_calls(calls: Path) -> list[dict]:
@@ -247,6 +259,45 @@ def test_agent_failing_at_implement_is_a_failed_attempt(setup):
     assert "boom" in (record / implement[0]["data"]["stderr"]).read_text()
     assert [c["step"] for c in read_calls(calls)] == ["think", "implement", "log"]  # a crash is not retried
     assert events_of(record, "log")[0]["data"]["surprise"]
+
+
+def test_a_command_agent_may_answer_in_the_file_named_by_answer(setup):
+    """`{answer}` in --agent-cmd is the file the answer goes in; stdout may then be prose."""
+    repo, env, tmp_path = setup
+    cmd, calls = write_agent(tmp_path, "file-answer")
+    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
+           "--max-iterations", "1", "--json"))
+    st = assert_finished(repo, env, "goal")
+    assert st["iterations"][0]["kept"] and st["iterations"][0]["verdict"] == "faster"
+    seen = read_calls(calls)
+    assert [c["step"] for c in seen] == ["think", "implement", "log"]
+    for call in seen:  # the placeholder became a real path, the same one $CAMPAIGN_ANSWER names
+        assert call["argv"] != ["{answer}"] and call["argv"] == [call["env_answer"]]
+    record = repo / "optim" / "sum"
+    assert events_of(record, "log")[0]["data"]["surprise"].startswith("Predicted 20")
+    think = json.loads((record / "agent" / "iter-01-think-1.answer.json").read_text())
+    assert think["title"] == "closed form"
+    reply = (record / "agent" / "iter-01-think-1.reply.txt").read_text()  # the file is the answer, not stdout
+    assert "think about the profile" not in reply and json.loads(reply) == think
+
+
+def test_agent_timeout_kills_a_hung_implement_and_the_attempt_fails(setup):
+    """--agent-timeout at `campaign run` level: the hung agent's tree is killed, its half edit reverted."""
+    repo, env, tmp_path = setup
+    cmd, calls = write_agent(tmp_path, "hang-implement")
+    script = cmd.split()[-1]
+    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
+           "--agent-timeout", "10", "--max-iterations", "1", "--json"))
+    st = assert_finished(repo, env, "cap")
+    assert st["iterations"][0]["kept"] is False and st["iterations"][0]["test_passed"] is False
+    record = repo / "optim" / "sum"
+    assert events_of(record, "run")[0]["data"]["agent_timeout_s"] == 10.0
+    message = events_of(record, "test")[0]["data"]["failures"][0]["message"]
+    assert "IMPLEMENT" in message and "timed out after 10 s" in message
+    assert (repo / "work.py").read_text() == BASE
+    assert [c["step"] for c in read_calls(calls)] == ["think", "implement", "log"]  # a timeout is not retried
+    hung = [p for p in psutil.process_iter(["cmdline"]) if script in (p.info["cmdline"] or [])]
+    assert hung == [], "the timed-out agent is still running"
 
 
 # -- 4. kill -9 and --resume ----------------------------------------------------------------
