@@ -18,6 +18,7 @@ from campaign.tune import store as tune_store
 from campaign.tune.measurement import Protocol
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as the trials it measures name it
+DRAWING_GRACE_S = 60.0  # an older trial still without all its parameters after this long was abandoned mid-draw
 
 
 def optuna_storage(url: str):
@@ -87,15 +88,31 @@ def wait_for_older_twin(study, trial, limit_s: float, waiting: Callable[[str], N
     Its result then comes from the shared cache instead of a second
     measurement. Only an *older* trial (smaller number) is waited for, so two
     workers that drew the same configuration never wait for each other; a
-    worker that died mid-trial is waited for at most ``limit_s``.
+    worker that died mid-trial is waited for at most ``limit_s``. An older
+    trial whose parameters are not all written yet (Optuna creates the trial,
+    then stores each suggestion) may still turn out a twin, so it is waited
+    for too (on a loaded machine that window is long enough for two workers
+    to measure one configuration), unless it began drawing more than
+    ``DRAWING_GRACE_S`` ago: its worker died mid-draw and would hold up every
+    later trial.
     """
+    import datetime
+
     import optuna
+
+    def maybe_twin(t) -> bool:
+        if t.params == trial.params:
+            return True
+        drawing = set(t.params) != set(trial.params)  # still being drawn: it may become our twin
+        started = t.datetime_start
+        return drawing and (started is None or
+                            (datetime.datetime.now() - started).total_seconds() < DRAWING_GRACE_S)
 
     deadline = time.monotonic() + limit_s
     waited_for = None
     while time.monotonic() < deadline:
         twins = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-                 if t.number < trial.number and t.params == trial.params and t.user_attrs.get("worker") != WORKER]
+                 if t.number < trial.number and t.user_attrs.get("worker") != WORKER and maybe_twin(t)]
         if not twins:
             return waited_for
         waited_for = twins[0].user_attrs.get("worker", "another worker")
