@@ -23,7 +23,7 @@ DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 
 DEMO_COMMAND = "pip install -e '.[test]' && campaign demo"
-TEST_COMMAND = "pip install -e '.[test]' && python -m pytest -q"
+TEST_COMMAND = "pip install -e '.[test]' && python -m pytest -q -n 2"
 
 # Named by the docs, being written on another branch.
 # Delete an entry once its file has landed: from then on it must exist.
