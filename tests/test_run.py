@@ -62,6 +62,9 @@ def test_playbook_reaches_the_goal(setup):
     out = ok(result)
     assert out["finished"] and not out["interrupted"]
     st = assert_finished(repo, env, "goal")
+    full = out["final"]["full"]  # the last progress line names both cases, each with its own measurement
+    assert f"finished: {out['final']['final_speedup']:.2f}x over the baseline on the fast case; " \
+           f"full case {full['speedup']:.2f}x ({full['verdict']})" in result.stderr
     rows = st["iterations"]
     assert [r["kept"] for r in rows] == [False, True]  # broken -> reverted, closed form -> kept
     assert rows[0]["test_passed"] is False and rows[1]["verdict"] == "faster" and rows[1]["speedup"] > 10

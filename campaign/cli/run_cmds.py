@@ -28,9 +28,9 @@ def _summary_text(result: dict[str, Any]) -> str:
         lines.append(f"  iter {row['iteration']:>2}: {kept:<8} {row.get('verdict') or 'test-failed':<12} {speed:>8}{cum}  {row.get('title')}")
     final = result.get("final") or {}
     if final.get("final_speedup"):
-        full = final.get("full") or {}
-        lines.append(f"final: {final['final_speedup']:.2f}x over the baseline on the fast case"
-                     + (f"; full case {full.get('speedup'):.2f}x ({full.get('verdict')})" if full.get("speedup") else ""))
+        from campaign.agents.runner import final_speedup_text
+
+        lines.append(f"final: {final_speedup_text(final)}")
     if result.get("interrupted"):
         lines.append("interrupted: `campaign run --resume` continues")
     lines.append(f"record: {result.get('record')}")
