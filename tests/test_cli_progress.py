@@ -78,7 +78,24 @@ def test_a_heartbeat_counts_the_announced_eta_down():
     clock.now += 30
     assert say.beat()
     beats = [ln for ln in buf.getvalue().splitlines() if ln.startswith("  ... still")]
-    assert beats[0].endswith("(8 s, at most ~12 s more)") and beats[1].endswith("(38 s, at most ~0 s more)")
+    assert beats[0].startswith("  ... still working (8 s, at most ~12 s more) after: block 1/6")
+    assert beats[1].startswith("  ... still working (38 s, at most ~0 s more) after: block 1/6")
+
+
+def test_after_a_result_line_the_heartbeat_says_work_goes_on_not_still_that_result():
+    """Seen in CI: '... still calibrated: repeat=1 warm runs per process (...)' for the minute of blocks after it."""
+    buf, clock = io.StringIO(), FakeClock()
+    say = LiveProgress(log_console(buf), heartbeat_s=5, clock=clock)
+    say("calibrating: one discarded run of each of 2 variant(s)...")
+    clock.now += 6
+    assert say.beat()
+    say("calibrated: repeat=1 warm runs per process (baseline 4968.7 ms, candidate 32.8 ms)")
+    clock.now += 6
+    assert say.beat()
+    beats = [ln for ln in buf.getvalue().splitlines() if ln.startswith("  ... ")]
+    assert beats == ["  ... still calibrating: one discarded run of each of 2 variant(s) (6 s)",
+                     "  ... still working (12 s) after: calibrated: repeat=1 warm runs per process "
+                     "(baseline 4968.7 ms, candidate 32.8 ms)"]
 
 
 class Watched(io.StringIO):

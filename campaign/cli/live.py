@@ -12,7 +12,9 @@ stays blank that long looks hung. So:
   benchmark's "at most ~N s more", counted down) is redrawn by rich;
 * elsewhere (a CI log, a pipe) nothing can be redrawn, so the lines are
   printed as they come, and when nothing was printed for ``HEARTBEAT_S`` a
-  daemon thread prints ``  ... still <activity> (<elapsed> s)``: no stretch
+  daemon thread prints ``  ... still <activity> (<elapsed> s)`` (``still
+  working (<elapsed> s) after: <line>`` when the last line was a result,
+  not work under way; elapsed counts from the command's start): no stretch
   is silent for more than about ``HEARTBEAT_S`` + 1 s, well under 10 s;
 * ``quiet`` prints nothing but the lines that are warnings or errors.
 
@@ -74,6 +76,7 @@ class LiveProgress:
         self.clock = clock
         self.started = self._last_printed = clock()
         self.activity = "starting"
+        self.ongoing = True  # the last line announced work under way ("..."), not a result ("calibrated: ...")
         self._eta: tuple[float, float] | None = None  # (seconds announced, when)
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -118,6 +121,7 @@ class LiveProgress:
             if text.startswith(ASIDES):
                 return
             self.activity = activity_of(text)
+            self.ongoing = text.rstrip().endswith("...")
             eta = eta_of(text)
             self._eta = None if eta is None else (eta, self.clock())
             if self._bar is not None:
@@ -155,7 +159,10 @@ class LiveProgress:
     def heartbeat_text(self) -> str | None:
         left = self.eta_left()
         eta = "" if left is None else f", at most ~{left:.0f} s more"
-        return f"  ... still {self.activity} ({self.clock() - self.started:.0f} s{eta})"
+        timing = f"({self.clock() - self.started:.0f} s{eta})"
+        if self.ongoing:
+            return f"  ... still {self.activity} {timing}"
+        return f"  ... still working {timing} after: {self.activity}"  # not "still calibrated: ..."
 
     # ------------------------------------------------------------------ internals
 

@@ -250,7 +250,7 @@ def benchmark(
     def run(unit: str, repeat: int) -> WorkloadRun:
         return run_workload(target, case, dirs[unit], repeat=repeat, knobs=knobs, timeout_s=timeout_s)
 
-    say(f"calibrating: one discarded run of each of {len(units)} variant(s)")
+    say(f"calibrating: one discarded run of each of {len(units)} variant(s)...")
     calib = {u: run(u, 1) for u in units}
     repeat = calibrate_repeat([stat(c) for c in calib.values()], target_s=process_s)
     say(f"calibrated: repeat={repeat} warm runs per process ("
