@@ -243,25 +243,31 @@ def test_bad_think_answer_is_retried_then_the_run_fails_cleanly(setup):
     assert str(exhausted) in runs[1]["agent_cmd"] and runs[0]["agent_cmd"] == cmd
 
 
-def test_agent_failing_at_implement_is_a_failed_attempt(setup):
+def run_with_a_failing_implement(setup, mode: str, *flags: str) -> tuple[Path, Path, str]:
+    """One iteration whose IMPLEMENT fails (``mode``): a failed attempt, reverted, its diff kept, not retried."""
     repo, env, tmp_path = setup
-    cmd, calls = write_agent(tmp_path, "fail-implement")
-    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
+    cmd, calls = write_agent(tmp_path, mode)
+    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd, *flags,
            "--max-iterations", "1", "--json"))
     st = assert_finished(repo, env, "cap")
     assert st["iterations"][0]["kept"] is False and st["iterations"][0]["test_passed"] is False
     record = repo / "optim" / "sum"
-    test = events_of(record, "test")[0]["data"]
-    assert "IMPLEMENT" in test["failures"][0]["message"] and "boom" in test["failures"][0]["message"]
     assert events_of(record, "revert")[0]["data"]["reason"] == "test-failed"
     assert "half an edit" in (record / "patches" / "iter-01-reverted.patch").read_text()  # the diff is kept
     assert (repo / "work.py").read_text() == BASE  # and reverted
-    agent_events = events_of(record, "agent")
-    implement = [e for e in agent_events if e["data"]["step"] == "implement"]
+    assert [c["step"] for c in read_calls(calls)] == ["think", "implement", "log"]  # a failure is not retried
+    assert events_of(record, "log")[0]["data"]["surprise"]
+    message = events_of(record, "test")[0]["data"]["failures"][0]["message"]
+    assert "IMPLEMENT" in message
+    return record, calls, message
+
+
+def test_agent_failing_at_implement_is_a_failed_attempt(setup):
+    record, _, message = run_with_a_failing_implement(setup, "fail-implement")
+    assert "boom" in message
+    implement = [e for e in events_of(record, "agent") if e["data"]["step"] == "implement"]
     assert implement and implement[0]["data"]["error"] and implement[0]["iteration"] == 1
     assert "boom" in (record / implement[0]["data"]["stderr"]).read_text()
-    assert [c["step"] for c in read_calls(calls)] == ["think", "implement", "log"]  # a crash is not retried
-    assert events_of(record, "log")[0]["data"]["surprise"]
 
 
 def test_a_command_agent_may_answer_in_the_file_named_by_answer(setup):
@@ -286,19 +292,10 @@ def test_a_command_agent_may_answer_in_the_file_named_by_answer(setup):
 
 def test_agent_timeout_kills_a_hung_implement_and_the_attempt_fails(setup):
     """--agent-timeout at `campaign run` level: the hung agent's tree is killed, its half edit reverted."""
-    repo, env, tmp_path = setup
-    cmd, calls = write_agent(tmp_path, "hang-implement")
-    script = cmd.split()[-1]
-    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
-           "--agent-timeout", "10", "--max-iterations", "1", "--json"))
-    st = assert_finished(repo, env, "cap")
-    assert st["iterations"][0]["kept"] is False and st["iterations"][0]["test_passed"] is False
-    record = repo / "optim" / "sum"
+    record, calls, message = run_with_a_failing_implement(setup, "hang-implement", "--agent-timeout", "10")
+    assert "timed out after 10 s" in message
     assert events_of(record, "run")[0]["data"]["agent_timeout_s"] == 10.0
-    message = events_of(record, "test")[0]["data"]["failures"][0]["message"]
-    assert "IMPLEMENT" in message and "timed out after 10 s" in message
-    assert (repo / "work.py").read_text() == BASE
-    assert [c["step"] for c in read_calls(calls)] == ["think", "implement", "log"]  # a timeout is not retried
+    script = str(calls.with_name("agent-hang-implement.py"))
     hung = [p for p in psutil.process_iter(["cmdline"]) if script in (p.info["cmdline"] or [])]
     assert hung == [], "the timed-out agent is still running"
 
