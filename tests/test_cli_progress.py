@@ -69,30 +69,28 @@ def test_lines_pass_through_and_a_silent_step_gets_heartbeats():
                      "  ... still recording the baseline (fast and full case) (12 s)"]
 
 
-def test_a_heartbeat_counts_the_announced_eta_down():
+def heartbeats(*steps: tuple[str | None, float]) -> list[str]:
+    """Each step prints its line (None: nothing), lets its seconds pass and must get a heartbeat; the heartbeats."""
     buf, clock = io.StringIO(), FakeClock()
     say = LiveProgress(log_console(buf), heartbeat_s=5, clock=clock)
-    say("block 1/6 (2.0 s, at most ~20 s more): vs last kept 1.01x inconclusive")
-    clock.now += 8
-    assert say.beat()
-    clock.now += 30
-    assert say.beat()
-    beats = [ln for ln in buf.getvalue().splitlines() if ln.startswith("  ... still")]
+    for line, seconds in steps:
+        if line is not None:
+            say(line)
+        clock.now += seconds
+        assert say.beat()
+    return [ln for ln in buf.getvalue().splitlines() if ln.startswith("  ... ")]
+
+
+def test_a_heartbeat_counts_the_announced_eta_down():
+    beats = heartbeats(("block 1/6 (2.0 s, at most ~20 s more): vs last kept 1.01x inconclusive", 8), (None, 30))
     assert beats[0].startswith("  ... still working (8 s, at most ~12 s more) after: block 1/6")
     assert beats[1].startswith("  ... still working (38 s, at most ~0 s more) after: block 1/6")
 
 
 def test_after_a_result_line_the_heartbeat_says_work_goes_on_not_still_that_result():
     """Seen in CI: '... still calibrated: repeat=1 warm runs per process (...)' for the minute of blocks after it."""
-    buf, clock = io.StringIO(), FakeClock()
-    say = LiveProgress(log_console(buf), heartbeat_s=5, clock=clock)
-    say("calibrating: one discarded run of each of 2 variant(s)...")
-    clock.now += 6
-    assert say.beat()
-    say("calibrated: repeat=1 warm runs per process (baseline 4968.7 ms, candidate 32.8 ms)")
-    clock.now += 6
-    assert say.beat()
-    beats = [ln for ln in buf.getvalue().splitlines() if ln.startswith("  ... ")]
+    beats = heartbeats(("calibrating: one discarded run of each of 2 variant(s)...", 6),
+                       ("calibrated: repeat=1 warm runs per process (baseline 4968.7 ms, candidate 32.8 ms)", 6))
     assert beats == ["  ... still calibrating: one discarded run of each of 2 variant(s) (6 s)",
                      "  ... still working (12 s) after: calibrated: repeat=1 warm runs per process "
                      "(baseline 4968.7 ms, candidate 32.8 ms)"]
