@@ -5,7 +5,8 @@ a fresh git workspace is built in a temporary directory; the baseline's
 outputs are re-computed and checked against the recorded ones; then every
 attempt, kept or reverted, is re-applied on top of the last kept state and
 re-run through TEST and BENCHMARK with the same code the loop uses. Recorded
-and re-measured verdicts must match; a speedup outside the recorded
+and re-measured outcomes must agree (``campaign.review.agreement``: compatible
+results agree whatever their labels); a speedup outside the recorded
 confidence interval is flagged with the environment differences that may
 explain it. Finally the logs are re-rendered from the journal and compared
 byte for byte with the recorded ones.
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.errors import UserError
+from campaign.review.agreement import Measured, agree
 
 Progress = Callable[[str], None]
 
@@ -77,6 +79,7 @@ def compare_attempt(recorded: dict[str, Any], replayed: dict[str, Any]) -> dict[
     in_ci = None
     if ci and speedup is not None and rec_test and new_test:
         in_ci = ci[0] <= speedup <= ci[1]
+    agreement = agree(_measured(rec_verdict, recorded), _measured(new_verdict, replayed))
     return {
         "iteration": recorded["iteration"],
         "title": recorded.get("title"),
@@ -89,7 +92,16 @@ def compare_attempt(recorded: dict[str, Any], replayed: dict[str, Any]) -> dict[
         "kept": recorded.get("kept"),
         "verdict_matches": rec_verdict == new_verdict,
         "in_recorded_ci": in_ci,
+        "agrees": agreement.agrees,
+        "agreement": agreement.how,
+        "agreement_z": agreement.z,
+        "agreement_note": agreement.note,
     }
+
+
+def _measured(verdict: str | None, side: dict[str, Any]) -> Measured:
+    ci = side.get("ci")
+    return Measured(verdict, side.get("speedup"), tuple(ci) if ci else None, side.get("ci_level"), side.get("ci_kind"))
 
 
 @dataclass
@@ -105,11 +117,14 @@ class Attempt:
     ci: list[float] | None
     kept: bool
     full: dict[str, Any] | None = None
+    ci_level: float | None = None
+    ci_kind: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def recorded(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "title": self.title, "test_passed": self.test_passed,
-                "verdict": self.verdict, "speedup": self.speedup, "ci": self.ci, "kept": self.kept}
+                "verdict": self.verdict, "speedup": self.speedup, "ci": self.ci, "kept": self.kept,
+                "ci_level": self.ci_level, "ci_kind": self.ci_kind}
 
 
 def attempts_from_journal(events: list[dict[str, Any]]) -> list[Attempt]:
@@ -128,7 +143,7 @@ def attempts_from_journal(events: list[dict[str, Any]]) -> list[Attempt]:
             iteration=it.n, title=it.title, patch=final_patch, patch_sha256=it.implement.get("patch_sha256"),
             cases=list((it.test or {}).get("cases") or []), test_passed=(it.test or {}).get("passed"),
             verdict=bench.get("verdict"), speedup=bench.get("speedup"), ci=bench.get("ci"), kept=it.kept,
-            full=bench.get("full"), extra={"agent_failure": agent_failure} if agent_failure else {},
+            full=bench.get("full"), ci_level=bench.get("ci_level"), ci_kind=bench.get("ci_kind"), extra={"agent_failure": agent_failure} if agent_failure else {},
         ))
     return attempts
 
@@ -273,7 +288,8 @@ def replay(
                 # information; nothing is claimed as an agreement nobody measured.
                 row = compare_attempt(attempt.recorded(), {"test_passed": False})
                 row.update(agent_failure=attempt.extra["agent_failure"], recorded_verdict="agent-failed",
-                           replayed_verdict="not re-run", verdict_matches=None)
+                           replayed_verdict="not re-run", verdict_matches=None, agrees=None,
+                           agreement="not re-run")
                 if patch.stat().st_size:
                     _apply(repo, patch)
                     test = test_change(target, workdir, attempt.cases or [target.fast_case], expected_for,
@@ -296,6 +312,7 @@ def replay(
                 bench = benchmark_change(target, workdir, last_kept, base_commit, cases[:1],
                                          lambda line: say(f"[iter {attempt.iteration}] {line}"))
                 replayed.update(verdict=bench["verdict"], speedup=bench["speedup"], ci=bench["ci"],
+                                ci_level=bench.get("ci_level"), ci_kind=bench.get("ci_kind"),
                                 vs_baseline=bench.get("vs_baseline"), environment=bench.get("environment"))
             elif not test["passed"]:
                 replayed["first_failure"] = (test.get("failures") or [{}])[0].get("message")
@@ -305,7 +322,7 @@ def replay(
                 row["environment_differences"] = environment_differences(recorded_env, replayed["environment"])
             rows.append(row)
             say(f"[iter {attempt.iteration}] recorded {row['recorded_verdict']} vs replayed {row['replayed_verdict']}"
-                f" -> {'match' if row['verdict_matches'] else 'MISMATCH'}")
+                f" -> {_agreement_word(row)}")
             if attempt.kept:
                 last_kept = _commit_all(repo, f"replay iter {attempt.iteration}")
             else:
@@ -315,7 +332,7 @@ def replay(
             shutil.rmtree(workdir, ignore_errors=True)
     renders = check_renders(record_dir, events)
     env_diff = environment_differences((state.baseline or {}).get("environment") or {}, collect_environment())
-    ok = all(r["verdict_matches"] is not False for r in rows) and base_check["passed"] and all(renders.values())
+    ok = all(r["agrees"] is not False for r in rows) and base_check["passed"] and all(renders.values())
     return {
         "ok": ok,
         "record": str(record_dir),
@@ -335,8 +352,11 @@ def _out_of_scope(repo, target) -> list[str]:
     return vcs.changes(repo).outside(target.scope)
 
 
-def _matches_word(matches: bool | None) -> str:
-    return "n/a" if matches is None else "yes" if matches else "NO"
+def _agreement_word(row: dict[str, Any]) -> str:
+    """``agrees (same verdict)``, ``agrees (compatible)``, ``DISAGREES (opposite)``, or n/a."""
+    if row.get("agrees") is None:
+        return "n/a"
+    return f"{'agrees' if row['agrees'] else 'DISAGREES'} ({row['agreement']})"
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -352,15 +372,17 @@ def format_table(result: dict[str, Any]) -> str:
         f"replay of {result['record']}",
         f"baseline reproduced: {'yes' if result['baseline_reproduced'] else 'NO'}",
         "",
-        f"{'iter':>4}  {'recorded':<13} {'replayed':<13} {'rec speedup':>11} {'rec interval':>13} {'replayed':>9}  {'inside':<6}  match  title",
+        f"{'iter':>4}  {'recorded':<13} {'replayed':<13} {'rec speedup':>11} {'rec interval':>13} {'replayed':>9}  {'inside':<6}  {'agreement':<24}  title",
     ]
     for row in result["rows"]:
         in_ci = {True: "yes", False: "NO", None: "-"}[row["in_recorded_ci"]]
         lines.append(
             f"{row['iteration']:>4}  {row['recorded_verdict'] or '-':<13} {row['replayed_verdict'] or '-':<13} "
             f"{x(row['recorded_speedup']):>11} {ci(row['recorded_ci']):>13} {x(row['replayed_speedup']):>9}  "
-            f"{in_ci:<6}  {_matches_word(row['verdict_matches']):<5}  {(row['title'] or '')[:50]}"
+            f"{in_ci:<6}  {_agreement_word(row):<24}  {(row['title'] or '')[:50]}"
         )
+        if row.get("agreement_note"):
+            lines.append(f"      {row['agreement_note']}")
         for diff in row.get("environment_differences") or []:
             lines.append(f"      outside the recorded interval; the machine differs: {diff}")
     lines.append("")
@@ -368,5 +390,5 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append("logs re-rendered identically: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in sorted(renders.items())))
     if result["environment_differences"]:
         lines.append("environment vs the recording: " + "; ".join(result["environment_differences"]))
-    lines.append("REPLAY AGREES" if result["ok"] else "REPLAY DISAGREES (see NO above)")
+    lines.append("REPLAY AGREES" if result["ok"] else "REPLAY DISAGREES (see DISAGREES above)")
     return "\n".join(lines)
