@@ -71,3 +71,23 @@ def test_a_campaign_toml_target_with_measure_settings_loads(tmp_path):
     assert load_target("campaign.toml", tmp_path).name == "t"
     s = load_settings(tmp_path, environ={})
     assert (s.budget_s, s.min_effect) == (30.0, 0.05)
+
+
+def test_compare_help_states_the_defaults_a_user_really_gets():
+    """`compare --help` said `--max-blocks [default: 30]` while the real default was 200 (issue 24)."""
+    import re
+    from dataclasses import fields
+
+    from click.testing import CliRunner
+
+    from campaign.cli.measure_cmds import compare
+    from campaign.measure.settings import MeasureSettings
+
+    text = " ".join(CliRunner().invoke(compare, ["--help"], terminal_width=400).output.split())
+    flags = {"max_blocks": "--max-blocks", "min_blocks": "--min-blocks", "budget_s": "--budget",
+             "min_effect": "--min-effect", "alpha": "--alpha"}
+    for f in fields(MeasureSettings):
+        if f.name not in flags:
+            continue
+        said = re.search(re.escape(flags[f.name]) + r" [^\[]*?\[default: ([0-9.]+)", text)
+        assert said and float(said.group(1)) == getattr(MeasureSettings(), f.name), (f.name, text)

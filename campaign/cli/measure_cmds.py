@@ -13,6 +13,14 @@ import click
 from campaign.cli.common import CampaignError, dir_option, emit, json_option, quiet_option
 
 
+
+def _default(key: str) -> str:
+    """The help's ``[default: N]`` from the settings themselves, so the two cannot drift apart (issue 24)."""
+    from campaign.measure.settings import MeasureSettings
+
+    return f"[default: {getattr(MeasureSettings(), key):g}, or campaign.toml [measure] {key}]"
+
+
 @click.command(name="compare")
 @click.argument("old")
 @click.argument("new")
@@ -22,14 +30,14 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option, qu
                    "else the only campaign under optim/).")
 @click.option("--instructions", is_flag=True, help="Also count instructions under valgrind (slow, deterministic).")
 @click.option("--max-blocks", type=click.IntRange(2, 1000), default=None,
-              help="Most interleaved blocks (each runs both commits twice in fresh processes). [default: 30]")
-@click.option("--min-blocks", type=click.IntRange(1, 1000), default=None, help="First look at the data. [default: 3]")
+              help=f"Most interleaved blocks (each runs both commits twice in fresh processes). {_default('max_blocks')}")
+@click.option("--min-blocks", type=click.IntRange(1, 1000), default=None, help=f"First look at the data. {_default('min_blocks')}")
 @click.option("--budget", "budget_s", type=float, default=None,
-              help="Seconds to spend measuring before deciding with what there is. [default: 120]")
+              help=f"Seconds to spend measuring before deciding with what there is. {_default('budget_s')}")
 @click.option("--min-effect", type=float, default=None,
-              help="Smallest effect worth resolving, e.g. 0.02 for 2%: below it the verdict is `same`. [default: 0.02]")
+              help=f"Smallest effect worth resolving, e.g. 0.02 for 2%: below it the verdict is `same`. {_default('min_effect')}")
 @click.option("--alpha", type=float, default=None,
-              help="Chance that identical code is called faster or slower, over the whole benchmark. [default: 0.01]")
+              help=f"Chance that identical code is called faster or slower, over the whole benchmark. {_default('alpha')}")
 @quiet_option
 @dir_option
 @json_option
