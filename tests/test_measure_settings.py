@@ -85,9 +85,19 @@ def test_compare_help_states_the_defaults_a_user_really_gets():
 
     text = " ".join(CliRunner().invoke(compare, ["--help"], terminal_width=400).output.split())
     flags = {"max_blocks": "--max-blocks", "min_blocks": "--min-blocks", "budget_s": "--budget",
-             "min_effect": "--min-effect", "alpha": "--alpha"}
+             "min_effect": "--min-effect", "alpha": "--alpha", "metric": "--metric"}
     for f in fields(MeasureSettings):
         if f.name not in flags:
             continue
-        said = re.search(re.escape(flags[f.name]) + r" [^\[]*?\[default: ([0-9.]+)", text)
-        assert said and float(said.group(1)) == getattr(MeasureSettings(), f.name), (f.name, text)
+        said = re.search(re.escape(flags[f.name]) + r" .*?\[default: ([0-9a-z.]+)", text)
+        assert said and said.group(1) == format(getattr(MeasureSettings(), f.name), "g" if f.name != "metric" else ""), (
+            f.name, text)
+
+
+def test_the_metric_setting_is_checked_and_pinned(tmp_path):
+    (tmp_path / "campaign.toml").write_text("[target]\nname='x'\n\n[measure]\nmetric = \"cpu\"\n")
+    assert load_settings(tmp_path, environ={}).metric == "cpu"
+    assert load_settings(tmp_path, {"metric": "wall"}, environ={}).metric == "wall"
+    (tmp_path / "campaign.toml").write_text("[target]\nname='x'\n\n[measure]\nmetric = \"instructions\"\n")
+    with pytest.raises(SettingsError, match="metric"):
+        load_settings(tmp_path, environ={})

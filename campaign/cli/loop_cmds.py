@@ -257,7 +257,7 @@ def try_(full, name, quiet, workspace, as_json):
 
         vs = b["vs_baseline"]
         line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {_x(b['speedup'])} vs last kept "
-                f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'))}); {_x(vs['speedup'])} vs baseline")
+                f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'), b.get('metric'))}); {_x(vs['speedup'])} vs baseline")
         if b.get("policy") and b["verdict"] not in ("faster", "slower"):
             line += f"; policy: {b['policy']}"
         if b.get("full"):

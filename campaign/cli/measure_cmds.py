@@ -18,7 +18,8 @@ def _default(key: str) -> str:
     """The help's ``[default: N]`` from the settings themselves, so the two cannot drift apart (issue 24)."""
     from campaign.measure.settings import MeasureSettings
 
-    return f"[default: {getattr(MeasureSettings(), key):g}, or campaign.toml [measure] {key}]"
+    value = getattr(MeasureSettings(), key)
+    return f"[default: {value if isinstance(value, str) else format(value, 'g')}, or campaign.toml [measure] {key}]"
 
 
 @click.command(name="compare")
@@ -38,12 +39,15 @@ def _default(key: str) -> str:
               help=f"Smallest effect worth resolving, e.g. 0.02 for 2%: below it the verdict is `same`. {_default('min_effect')}")
 @click.option("--alpha", type=float, default=None,
               help=f"Chance that identical code is called faster or slower, over the whole benchmark. {_default('alpha')}")
+@click.option("--metric", type=click.Choice(["auto", "wall", "cpu"]), default=None,
+              help="Which time decides: the process's CPU time (single-threaded code on a busy machine), wall time, "
+                   f"or auto: chosen from the runs' own evidence and named beside the verdict. {_default('metric')}")
 @quiet_option
 @dir_option
 @json_option
 def compare(old: str, new: str, case: str | None, target_spec: str | None, instructions: bool,
             max_blocks: int | None, min_blocks: int | None, budget_s: float | None, min_effect: float | None,
-            alpha: float | None, quiet: bool, workspace: Path, as_json: bool) -> None:
+            alpha: float | None, metric: str | None, quiet: bool, workspace: Path, as_json: bool) -> None:
     """Benchmark commit NEW against commit OLD (interleaved, fresh processes, temporary worktrees).
 
     Prints a per-phase table, the verdict (faster / slower / same /
@@ -61,7 +65,8 @@ def compare(old: str, new: str, case: str | None, target_spec: str | None, instr
             result = compare_commits(workspace, old, new, case=case, target_spec=target_spec,
                                      instructions=instructions, max_blocks=max_blocks, budget_s=budget_s,
                                      progress=progress,
-                                     settings={"min_blocks": min_blocks, "min_effect": min_effect, "alpha": alpha})
+                                     settings={"min_blocks": min_blocks, "min_effect": min_effect, "alpha": alpha,
+                                               "metric": metric})
     except CompareError as exc:
         raise CampaignError(str(exc)) from None
     emit(result, as_json, format_comparison)

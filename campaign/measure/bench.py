@@ -81,6 +81,8 @@ class BenchResult:
     seconds_needed: float | None = None
     block_cost: dict = field(default_factory=dict)
     stop_reason: str = ""
+    metric_choice: dict = field(default_factory=dict)  # campaign.measure.metric: what decided, why, on what evidence
+    other_metric: dict | None = None  # the metric that did not decide: its speedup, interval and verdict
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -88,8 +90,8 @@ class BenchResult:
         return data
 
     def summary(self) -> str:
-        return (f"{self.verdict}: {self.speedup:.3f}x ({stats.describe_interval(self.ci, self.ci_level, self.ci_kind)}, "
-                f"{self.blocks} blocks, {self.metric})")
+        return (f"{self.verdict}: {self.speedup:.3f}x "
+                f"({stats.describe_interval(self.ci, self.ci_level, self.ci_kind, self.metric)}, {self.blocks} blocks)")
 
 
 def calibrate_repeat(times_s: list[float], target_s: float = TARGET_PROCESS_S, max_process_s: float = MAX_PROCESS_S, cap: int = MAX_REPEAT) -> int:
@@ -121,9 +123,12 @@ def _fastest(run: WorkloadRun) -> float:
 
 
 ESTIMATORS: dict[str, Callable[[WorkloadRun], float]] = {"min": _fastest, "median": lambda r: r.time_s}
+CPU_ESTIMATORS: dict[str, Callable[[WorkloadRun], float]] = {"min": lambda r: min(r.warm_cpu_s),
+                                                              "median": lambda r: median(r.warm_cpu_s)}
 
 
-def _summary_of(runs: list[WorkloadRun], block_times: list[float], block_phases: list[dict]) -> dict:
+def _summary_of(runs: list[WorkloadRun], block_times: list[float], block_phases: list[dict],
+                block_wall: list[float] | None = None) -> dict:
     def med(values):
         values = [v for v in values if v is not None]
         return median(values) if values else None
@@ -133,6 +138,7 @@ def _summary_of(runs: list[WorkloadRun], block_times: list[float], block_phases:
         "warm_s": med([r.time_s for r in runs]),
         "warm_min_s": med([_fastest(r) for r in runs]),
         "block_s": stats.geometric_mean(block_times) if block_times else None,  # the time the speedup is a ratio of
+        "block_wall_s": stats.geometric_mean(block_wall) if block_wall else None,  # wall time, whichever decided
         "first_call_s": med([r.first_call_s for r in runs]),
         "compile_s": med([r.compile_s for r in runs]),
         "phases": {k: stats.geometric_mean([b[k] for b in block_phases if b.get(k)]) or None for k in names},
@@ -207,6 +213,7 @@ def benchmark(
     min_effect: float = stats.MIN_EFFECT,
     alpha: float = stats.ALPHA,
     keys: dict[str, str] | None = None,
+    metric: str = "auto",
 ) -> dict[str, BenchResult]:
     """Measure all ``variants`` interleaved; one ``BenchResult`` per reference (reference vs ``candidate``).
 
@@ -214,8 +221,11 @@ def benchmark(
     ``keys`` entry (content identity, e.g. a git tree), or else the same
     directory, are measured once. ``primary`` (default ``"last"`` when
     present, else the first reference) is the comparison whose ``slower``
-    verdict stops the benchmark early.
+    verdict stops the benchmark early. ``metric`` ("auto", "wall", "cpu"):
+    which time decides (``campaign.measure.metric``; "auto" chooses at the
+    first look from the runs' own evidence, and keeps it).
     """
+    from campaign.measure import metric as metrics
     from campaign.measure.environment import collect_environment
 
     if candidate not in variants:
@@ -257,24 +267,41 @@ def benchmark(
         + ", ".join(f"{n} {stat(calib[unit_of[n]]) * 1e3:.1f} ms" for n in variants) + ")")
 
     runs: dict[str, list[WorkloadRun]] = {u: [] for u in units}
-    block_time: dict[str, list[float]] = {u: [] for u in units}
+    # one block series per metric; an interval is only ever computed on one of them
+    series: dict[str, dict[str, list[float]]] = {"wall": {u: [] for u in units}, "cpu": {u: [] for u in units}}
+    series_pairs: dict[str, dict[str, list[tuple[float, float]]]] = {"wall": {u: [] for u in units},
+                                                                     "cpu": {u: [] for u in units}}
     block_phases: dict[str, list[dict]] = {u: [] for u in units}
-    pairs: dict[str, list[tuple[float, float]]] = {u: [] for u in units}
+    chosen = metrics.MetricChoice("wall", "before the first look, wall time is shown")
+    cpu_stat = CPU_ESTIMATORS[estimator]
+    cpu_ok = True
     block_load: list[dict] = []
     block_durations: list[float] = []
     measured_work: list[float] = []
 
-    def pairs_for(ref: str) -> list[tuple[float, float]]:
-        return pairs[unit_of[ref]] + pairs[unit_of[candidate]]
+    def pairs_for(ref: str, on: str | None = None) -> list[tuple[float, float]]:
+        p = series_pairs[on or chosen.metric]
+        return p[unit_of[ref]] + p[unit_of[candidate]]
 
-    def ratios_for(ref: str) -> list[float]:
-        return stats.paired_ratios(block_time[unit_of[ref]], block_time[unit_of[candidate]])
+    def ratios_for(ref: str, on: str | None = None) -> list[float]:
+        t = series[on or chosen.metric]
+        return stats.paired_ratios(t[unit_of[ref]], t[unit_of[candidate]])
 
-    def decide(ref: str, at_look: bool) -> stats.Decision:
+    def decide(ref: str, at_look: bool, on: str | None = None) -> stats.Decision:
         if unit_of[ref] == unit_of[candidate]:
-            return _same_code(len(block_time[unit_of[ref]]), min_effect, level)
-        return stats.decide(ratios_for(ref), pairs=pairs_for(ref), min_blocks=min_blocks, max_blocks=max_blocks,
-                            min_effect=min_effect, alpha=alpha, at_look=at_look)
+            return _same_code(blocks, min_effect, level)
+        return stats.decide(ratios_for(ref, on), pairs=pairs_for(ref, on), min_blocks=min_blocks,
+                            max_blocks=max_blocks, min_effect=min_effect, alpha=alpha, at_look=at_look)
+
+    def choose_metric() -> metrics.MetricChoice:
+        has_cpu = cpu_ok
+        spreads = {"wall": stats.pair_spread([p for u in units for p in series_pairs["wall"][u]]),
+                   "cpu": stats.pair_spread([p for u in units for p in series_pairs["cpu"][u]]) if has_cpu else None}
+        evidence = {u_name(u): [(r.warm_s, r.warm_cpu_s) for r in runs[u]] for u in units}
+        return metrics.choose(evidence, spreads, metric)
+
+    def u_name(unit: str) -> str:
+        return "/".join(shared[unit])
 
     def cap_for(d: stats.Decision, n: int) -> int:
         if d.verdict != "inconclusive" or not d.block_sd:
@@ -314,10 +341,22 @@ def benchmark(
             runs[unit].append(r)
         for unit in units:
             a, b = this[unit]
-            pairs[unit].append((stat(a), stat(b)))
-            block_time[unit].append(stats.geometric_mean([stat(a), stat(b)]))
+            series_pairs["wall"][unit].append((stat(a), stat(b)))
+            series["wall"][unit].append(stats.geometric_mean([stat(a), stat(b)]))
             block_phases[unit].append(_geo_phases([a, b]))
+        cpu_ok = cpu_ok and all(r.warm_cpu_s and cpu_stat(r) > 0 for rs in this.values() for r in rs)
+        if cpu_ok:
+            for unit in units:
+                a, b = this[unit]
+                series_pairs["cpu"][unit].append((cpu_stat(a), cpu_stat(b)))
+                series["cpu"][unit].append(stats.geometric_mean([cpu_stat(a), cpu_stat(b)]))
+        elif chosen.metric == "cpu":  # a run without a usable CPU time: the CPU series ends; wall decides, all blocks
+            chosen = metrics.MetricChoice("wall", "a run reported no usable CPU time, so wall time decides",
+                                          chosen.evidence)
         blocks += 1
+        if blocks == min_blocks:  # the metric is chosen once, at the first look, and kept: never mixed
+            chosen = choose_metric()
+            say(f"deciding on {chosen.metric} time: {chosen.reason}")
         block_durations.append(time.perf_counter() - b0)
         measured_work.append(sum(sum(r.warm_s) if r.warm_s else r.time_s for rs in this.values() for r in rs))
         block_load.append(machine_load.block_load(before, machine_load.sample()))
@@ -330,10 +369,11 @@ def benchmark(
         horizon = max(blocks, min(cap, max_blocks, fits))
         eta = (horizon - blocks) * per_block
         lb = block_load[-1]
+        cpu_word = " cpu" if chosen.metric == "cpu" else ""
         busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
         say(f"block {blocks}/{horizon} ({time.perf_counter() - t_start:.1f} s"
             + (f", at most ~{eta:.0f} s more" if eta >= 1 else "") + "): "
-            + "; ".join(f"vs {ref} {d.speedup:.3f}x ({interval_text(d)}) {verdict_text(d, blocks)}".rstrip()
+            + "; ".join(f"vs {ref} {d.speedup:.3f}x{cpu_word} ({interval_text(d)}) {verdict_text(d, blocks)}".rstrip()
                         for ref, d in decisions.items()) + busy)
         if blocks >= min_blocks:
             if all(d.verdict != "inconclusive" for d in decisions.values()):
@@ -345,8 +385,13 @@ def benchmark(
             if cap < max_blocks and blocks >= cap:
                 stop_reason = "enough blocks to resolve the minimum effect at this noise"
                 break
+    if blocks < min_blocks:  # stopped before the first look (max_blocks below it): choose on what there is
+        chosen = choose_metric()
     # the final look, wherever the benchmark stopped (budget, noise cap): alpha has one look reserved for it
     decisions = {ref: decide(ref, True) for ref in references}
+    other_name = "wall" if chosen.metric == "cpu" else "cpu" if cpu_ok else None
+    others = {ref: decide(ref, True, other_name) for ref in references if unit_of[ref] != unit_of[candidate]} \
+        if other_name else {}
 
     instr_by_unit: dict[str, dict] = {}
     if instructions:
@@ -374,8 +419,19 @@ def benchmark(
             ri, ci_ = instr_by_unit[ref_unit], instr_by_unit[cand_unit]
             ratio = ri["per_run"] / ci_["per_run"] if ci_["per_run"] else None
             instr = {"reference": ri, "candidate": ci_, "ratio": ratio}
-        verdict, metric, note = _apply_instructions(d, instr)
-        notes = [f"stopped: {stop_reason}"] + list(d.notes)
+        verdict, used, note = _apply_instructions(d, instr)
+        if used == "wall":
+            used = chosen.metric
+        notes = [f"stopped: {stop_reason}", f"decided on {chosen.metric} time: {chosen.reason}"] + list(d.notes)
+        other = None
+        if ref in others:
+            o = others[ref]
+            other = {"metric": other_name, "verdict": o.verdict, "speedup": o.speedup, "ci": list(o.ci),
+                     "ci_level": o.confidence}
+            clash = metrics.contradiction(chosen.metric, d.speedup, tuple(d.ci), o.verdict, tuple(o.ci))
+            if clash and verdict in ("faster", "slower"):
+                verdict = "inconclusive"
+                notes.append(f"verdict withheld: {clash}")
         more = None
         if d.verdict == "inconclusive":
             if d.blocks_needed is None:
@@ -395,16 +451,18 @@ def benchmark(
             speedup=d.speedup,
             ci=tuple(d.ci),
             phases=_phase_speedups(block_phases[ref_unit], block_phases[cand_unit]),
-            candidate=_summary_of(runs[cand_unit], block_time[cand_unit], block_phases[cand_unit]),
-            reference=_summary_of(runs[ref_unit], block_time[ref_unit], block_phases[ref_unit]),
-            metric=metric,
+            candidate=_summary_of(runs[cand_unit], series[chosen.metric][cand_unit], block_phases[cand_unit],
+                                  series["wall"][cand_unit]),
+            reference=_summary_of(runs[ref_unit], series[chosen.metric][ref_unit], block_phases[ref_unit],
+                                  series["wall"][ref_unit]),
+            metric=used,
             blocks=blocks,
             samples={
                 "a": [stat(r) for r in runs[ref_unit]],
                 "b": [stat(r) for r in runs[cand_unit]],
                 "estimator": estimator,
-                "block_a": block_time[ref_unit],
-                "block_b": block_time[cand_unit],
+                "block_a": series[chosen.metric][ref_unit],
+                "block_b": series[chosen.metric][cand_unit],
                 "ratios": ratios,
                 "ratio_range": [min(ratios), max(ratios)] if ratios else None,
             },
@@ -423,6 +481,8 @@ def benchmark(
             seconds_needed=None if more is None else more * per_block,
             block_cost=cost,
             stop_reason=stop_reason,
+            metric_choice=chosen.to_dict(),
+            other_metric=other,
         )
         cand_first, ref_first = results[ref].candidate["first_call_s"], results[ref].reference["first_call_s"]
         if cand_first and ref_first:

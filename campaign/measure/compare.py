@@ -137,6 +137,8 @@ def compare_commits(
         "ci": list(r.ci),
         "ci_level": r.ci_level,
         "metric": r.metric,
+        "metric_choice": r.metric_choice,
+        "other_metric": r.other_metric,
         "settings": measure.bench_kwargs(),
         "phases": phases,
         "total": {"old_s": r.reference.get("block_s"), "new_s": r.candidate.get("block_s"), "speedup": r.speedup,
@@ -189,7 +191,8 @@ def format_comparison(result: dict) -> str:
         sp = "-" if p["speedup"] is None else f"{p['speedup']:.3f}x"
         lines.append(f"{p['phase']:<24}{_ms(p['old_s']):>14}{_ms(p['new_s']):>14}{sp:>10}")
     t = result["total"]
-    lines.append(f"{'TOTAL (fastest warm)':<24}{_ms(t['old_s']):>14}{_ms(t['new_s']):>14}{t['speedup']:>9.3f}x")
+    total = "TOTAL (fastest warm)" if result["metric"] != "cpu" else "TOTAL (fastest, cpu)"
+    lines.append(f"{total:<24}{_ms(t['old_s']):>14}{_ms(t['new_s']):>14}{t['speedup']:>9.3f}x")
     fc = result["first_call"]
     if fc["old_s"] is not None and fc["new_s"] is not None:
         lines.append(f"{'first call (cold)':<24}{_ms(fc['old_s']):>14}{_ms(fc['new_s']):>14}"
@@ -198,6 +201,15 @@ def format_comparison(result: dict) -> str:
     lines.append(verdict_line(result["verdict"], result["speedup"], result["ci"], result.get("ci_level"), b,
                               result["metric"]))
     lines.append(noise_line(b))
+    from campaign.measure.stats import describe_interval
+
+    choice = b.get("metric_choice") or {}
+    if choice.get("reason"):
+        lines.append(f"decided on {choice['metric']} time: {choice['reason']}")
+    other = b.get("other_metric") or {}
+    if other.get("speedup") is not None:
+        lines.append(f"{other['metric']} time, for comparison: {other['speedup']:.3f}x "
+                     f"({describe_interval(other.get('ci'), other.get('ci_level'))}) {other.get('verdict')}")
     cost = b.get("block_cost") or {}
     if cost.get("block_s"):
         lines.append(f"a block took {cost['block_s']:.2f} s ({cost['runs_per_block']} fresh processes), of which "

@@ -20,7 +20,7 @@ import contextlib
 import json
 import os
 import sys
-import time
+from time import perf_counter as _perf_counter, process_time as _process_time  # bound before the user's code loads
 
 import pytest
 
@@ -41,6 +41,7 @@ class BenchTimer:
         self.repeat = max(1, repeat)
         self.first_s: float | None = None
         self.warm_s: list[float] = []
+        self.warm_cpu_s: list[float] = []
         self.result = None
         self.called = False
         self.extra_info: dict = {}
@@ -50,19 +51,20 @@ class BenchTimer:
         if self.called:
             raise RuntimeError("the benchmark fixture can only be used once per test (as with pytest-benchmark)")
         self.called = True
-        self.first_s, result = once()
+        self.first_s, _, result = once()
         for _ in range(self.repeat):
             with profile_region.region():  # PROFILE looks at the warm calls only, not pytest's start-up
-                elapsed, result = once()
+                elapsed, cpu, result = once()
             self.warm_s.append(elapsed)
+            self.warm_cpu_s.append(cpu)
         self.result = result
         return result
 
     def __call__(self, function, *args, **kwargs):
         def once():
-            t0 = time.perf_counter()
+            c0, t0 = _process_time(), _perf_counter()
             result = function(*args, **kwargs)
-            return time.perf_counter() - t0, result
+            return _perf_counter() - t0, _process_time() - c0, result
 
         return self._measure(once)
 
@@ -74,10 +76,10 @@ class BenchTimer:
                 made = setup()
                 if made is not None:
                     call_args, call_kwargs = made
-            t0 = time.perf_counter()
+            c0, t0 = _process_time(), _perf_counter()
             for _ in range(iterations):
                 result = target(*call_args, **call_kwargs)
-            return time.perf_counter() - t0, result
+            return _perf_counter() - t0, _process_time() - c0, result
 
         return self._measure(once)
 
@@ -133,6 +135,7 @@ class CampaignBenchPlugin:
             "outputs": {key[n]: _jsonable(t.result) for n, _, t in timed},
             "phases": {key[n]: min(t.warm_s) for n, _, t in timed},
             "warm_s": [sum(t.warm_s[i] for _, _, t in timed) for i in range(repeats)],
+            "warm_cpu_s": [sum(t.warm_cpu_s[i] for _, _, t in timed) for i in range(repeats)],
             "first_call_s": sum(t.first_s or 0.0 for _, _, t in timed),
             "benchmarks": len(timed),
         }

@@ -12,6 +12,7 @@ Every key::
     process_s = 0.03     # warm work per measured process (repeats are calibrated to it; at least 3)
     min_effect = 0.02    # the smallest effect worth resolving (2%): the equivalence margin
     alpha = 0.01         # P(identical code called faster or slower) per benchmark
+    metric = "auto"      # which time decides: "auto" (chosen from the runs' evidence), "wall" or "cpu"
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 ENV = {"budget_s": "CAMPAIGN_BENCH_BUDGET_S", "max_blocks": "CAMPAIGN_BENCH_MAX_BLOCKS",
        "min_blocks": "CAMPAIGN_BENCH_MIN_BLOCKS", "process_s": "CAMPAIGN_BENCH_PROCESS_S",
-       "min_effect": "CAMPAIGN_BENCH_MIN_EFFECT", "alpha": "CAMPAIGN_BENCH_ALPHA"}
+       "min_effect": "CAMPAIGN_BENCH_MIN_EFFECT", "alpha": "CAMPAIGN_BENCH_ALPHA", "metric": "CAMPAIGN_BENCH_METRIC"}
 
 
 class SettingsError(ValueError):
@@ -39,6 +40,7 @@ class MeasureSettings:
     process_s: float = 0.03
     min_effect: float = 0.02
     alpha: float = 0.01
+    metric: str = "auto"
 
     def bench_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``campaign.measure.bench.benchmark``."""
@@ -49,7 +51,13 @@ _LIMITS = {"budget_s": (0.0, None), "max_blocks": (1, None), "min_blocks": (1, N
            "min_effect": (0.0, 1.0), "alpha": (0.0, 0.5)}
 
 
-def _coerce(key: str, value: Any, where: str) -> float | int:
+def _coerce(key: str, value: Any, where: str) -> float | int | str:
+    if key == "metric":
+        from campaign.measure.metric import METRICS
+
+        if value not in METRICS:
+            raise SettingsError(f"{where}: metric = {value!r} must be one of {', '.join(repr(m) for m in METRICS)}")
+        return value
     kind = {f.name: f.type for f in fields(MeasureSettings)}[key]
     try:
         if isinstance(value, bool):

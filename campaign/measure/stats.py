@@ -392,17 +392,19 @@ def decide(
                     block_sd=math.expm1(iv.sd), blocks_needed=needed, **extra)
 
 
-def describe_interval(ci, level: float | None, kind: str | None = None) -> str:
+def describe_interval(ci, level: float | None, kind: str | None = None, metric: str | None = None) -> str:
     """How every output names the decisive interval: ``99.964% CI 1.02-1.10``; a range is never called a CI.
 
     ``kind="range"``: the blocks' range (an overwhelming decision); no level: an interval of unknown kind.
+    ``metric``: the time it is an interval of, named when it is not wall time (``..., cpu time``).
     """
     if not ci or ci[0] is None or ci[1] is None or any(isinstance(v, float) and math.isnan(v) for v in ci):
         return "no interval yet"
     lo, hi = _num(ci[0]), _num(ci[1])
+    on = f", {metric} time" if metric and metric != "wall" else ""
     if kind == "range":
-        return f"every block {lo}-{hi}, overwhelming"
-    return f"{format_level(level)} CI {lo}-{hi}" if level else f"interval {lo}-{hi}"
+        return f"every block {lo}-{hi}, overwhelming{on}"
+    return (f"{format_level(level)} CI {lo}-{hi}" if level else f"interval {lo}-{hi}") + on
 
 
 def _num(value: float) -> str:

@@ -37,6 +37,7 @@ class WorkloadRun:
     wall_s: float
     repeat: int = 1
     extra: dict = field(default_factory=dict)
+    warm_cpu_s: list[float] = field(default_factory=list)  # CPU time of each warm repeat, where the workload says
 
     @property
     def time_s(self) -> float:
@@ -119,6 +120,10 @@ def parse_workload_output(stdout: str) -> dict:
     if not isinstance(warm, list):
         raise WorkloadError(f"the workload's 'warm_s' must be a list of seconds, got {warm!r}.")
     data["warm_s"] = [_finite_time(v, "warm_s") for v in warm]
+    cpu = data.get("warm_cpu_s") or []
+    if not isinstance(cpu, list) or (cpu and len(cpu) != len(data["warm_s"])):
+        raise WorkloadError(f"the workload's 'warm_cpu_s' must be a list of seconds, one per warm run, got {cpu!r}.")
+    data["warm_cpu_s"] = [_finite_time(v, "warm_cpu_s") for v in cpu]
     for key in ("first_call_s", "compile_s"):
         if data.get(key) is not None:
             data[key] = _finite_time(data[key], key)
@@ -185,7 +190,8 @@ def run_workload(
         data = parse_workload_output(result.stdout)
     except WorkloadError as exc:
         raise _failure(target, case, workdir, cmd, result, f"did not follow the workload protocol: {exc}") from None
-    extra = {k: v for k, v in data.items() if k not in ("outputs", "phases", "warm_s", "first_call_s", "compile_s")}
+    extra = {k: v for k, v in data.items()
+             if k not in ("outputs", "phases", "warm_s", "warm_cpu_s", "first_call_s", "compile_s")}
     return WorkloadRun(
         outputs=data["outputs"],
         phases=data["phases"],
@@ -195,4 +201,5 @@ def run_workload(
         wall_s=result.wall_s,
         repeat=repeat,
         extra=extra,
+        warm_cpu_s=data["warm_cpu_s"],
     )

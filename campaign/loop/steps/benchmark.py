@@ -71,6 +71,8 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
         "candidate": last.get("candidate"),
         "reference": last.get("reference"),
         "metric": last.get("metric"),
+        "metric_choice": last.get("metric_choice"),
+        "other_metric": last.get("other_metric"),
         "blocks": last.get("blocks"),
         "samples": last.get("samples"),
         "noise_floor": last.get("noise_floor"),
@@ -93,7 +95,8 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
                         "ci": list(flast["ci"]), "ci_level": flast.get("ci_level"), "ci_kind": flast.get("ci_kind"),
                         "vs_baseline": {"speedup": fbase["speedup"], "ci": list(fbase["ci"]),
                                         "verdict": fbase["verdict"], "ci_level": fbase.get("ci_level")},
-                        "candidate": flast.get("candidate"), "blocks": flast.get("blocks")}
+                        "candidate": flast.get("candidate"), "blocks": flast.get("blocks"),
+                        "metric": flast.get("metric")}
     return data
 
 

@@ -1,0 +1,133 @@
+"""Time that load cannot inflate (issue 24): CPU time decides where the runs show it may, wall time elsewhere.
+
+The benchmark's process runner is replaced by a fake (``run_workload``), so the loop is tested on scripted
+times: a busy machine is wall times inflated by random waits for a core, which CPU time does not contain.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from campaign.measure import bench
+from campaign.measure.metric import choose, contradiction
+from campaign.measure.workload import WorkloadRun
+
+
+class FakeMachine:
+    """Scripted runs: each variant has a true CPU cost per repeat; a busy machine adds waits to the wall."""
+
+    def __init__(self, cost: dict[str, float], *, load_wait: float = 0.0, threads: float = 1.0,
+                 sleep: float = 0.0, cpu_noise: float = 0.004, seed: int = 1, cpu_cut: dict | None = None):
+        self.cost, self.load_wait, self.threads, self.sleep = cost, load_wait, threads, sleep
+        self.cpu_noise, self.cpu_cut = cpu_noise, cpu_cut or {}
+        self.rng = random.Random(seed)
+        self.runs = 0
+
+    def __call__(self, target, case, workdir, repeat=1, knobs=None, timeout_s=None, env=None) -> WorkloadRun:
+        self.runs += 1
+        name = Path(workdir).name
+        warm, cpu = [], []
+        for _ in range(repeat):
+            work = self.cost[name] * (1 + self.rng.gauss(0, self.cpu_noise))
+            wait = self.cost[name] * self.load_wait * self.rng.expovariate(1.0)  # queueing for a core
+            warm.append(work / self.threads + wait + self.sleep)
+            cpu.append(work * self.cpu_cut.get(name, 1.0))
+        return WorkloadRun(outputs={}, phases={}, warm_s=warm, first_call_s=None, compile_s=None,
+                           wall_s=sum(warm) + 0.05, repeat=repeat, warm_cpu_s=cpu)
+
+
+def _bench(monkeypatch, machine: FakeMachine, tmp_path, metric="auto", budget_s=1e9, max_blocks=60):
+    monkeypatch.setattr(bench, "run_workload", machine)
+    monkeypatch.setattr(bench, "collect_environment", lambda: {}, raising=False)
+    variants = {"last": tmp_path / "last", "cand": tmp_path / "cand"}
+    keys = {"last": "a", "cand": "b"}
+    return bench.benchmark(object(), "fast", variants, "cand", keys=keys, metric=metric, budget_s=budget_s,
+                           max_blocks=max_blocks)["last"]
+
+
+@pytest.fixture(autouse=True)
+def _no_environment(monkeypatch):
+    import campaign.measure.environment as environment
+
+    monkeypatch.setattr(environment, "collect_environment", lambda: {"load_avg": [5.0, 5.0, 5.0]})
+
+
+def test_identical_code_on_a_busy_machine_is_called_same_on_cpu_time(monkeypatch, tmp_path):
+    loaded = FakeMachine({"last": 0.02, "cand": 0.02}, load_wait=1.5, seed=3)
+    r = _bench(monkeypatch, loaded, tmp_path)
+    assert r.metric == "cpu" and r.verdict == "same"
+    assert r.metric_choice["metric"] == "cpu" and "CPU-bound" in r.metric_choice["reason"]
+    assert r.other_metric["metric"] == "wall" and r.other_metric["verdict"] != "same"  # wall alone could not tell
+
+
+def test_the_same_run_pinned_to_wall_time_cannot_decide(monkeypatch, tmp_path):
+    loaded = FakeMachine({"last": 0.02, "cand": 0.02}, load_wait=1.5, seed=3)
+    r = _bench(monkeypatch, loaded, tmp_path, metric="wall", max_blocks=12)
+    assert r.metric == "wall" and r.metric_choice["reason"] == "pinned by the user"
+    assert r.verdict == "inconclusive"
+
+
+def test_a_five_percent_slowdown_is_found_under_load(monkeypatch, tmp_path):
+    r = _bench(monkeypatch, FakeMachine({"last": 0.02, "cand": 0.021}, load_wait=1.5, seed=5), tmp_path)
+    assert r.metric == "cpu" and r.verdict == "slower" and r.ci[1] < 1
+
+
+def test_parallel_code_is_decided_on_wall_time(monkeypatch, tmp_path):
+    r = _bench(monkeypatch, FakeMachine({"last": 0.02, "cand": 0.01}, threads=4.0, seed=2), tmp_path)
+    assert r.metric == "wall" and "parallel" in r.metric_choice["reason"]
+    assert r.verdict == "faster"
+
+
+def test_code_that_waits_is_decided_on_wall_time(monkeypatch, tmp_path):
+    # a sleep the candidate adds costs no CPU: CPU time would call it free
+    machine = FakeMachine({"last": 0.002, "cand": 0.002}, sleep=0.02, seed=4)
+    r = _bench(monkeypatch, machine, tmp_path)
+    assert r.metric == "wall" and "waits" in r.metric_choice["reason"]
+
+
+def test_work_moved_out_of_the_process_is_judged_on_the_wall(monkeypatch, tmp_path):
+    # the candidate hands its work to a helper and waits: its CPU time drops 10x, its wall time stays
+    machine = FakeMachine({"last": 0.02, "cand": 0.02}, seed=6, cpu_cut={"cand": 0.1})
+    r = _bench(monkeypatch, machine, tmp_path)
+    assert r.metric == "wall" and "waits" in r.metric_choice["reason"] and r.verdict == "same"
+
+
+def test_cpu_time_that_falls_while_the_wall_does_not_is_withheld(monkeypatch, tmp_path):
+    # a quarter of the work moved out: still mostly on the CPU, so CPU time is chosen - and contradicted
+    machine = FakeMachine({"last": 0.02, "cand": 0.02}, seed=6, cpu_cut={"cand": 0.75})
+    r = _bench(monkeypatch, machine, tmp_path)
+    assert r.metric == "cpu" and r.speedup > 1.2
+    assert r.verdict == "inconclusive"
+    assert any("wall time did not follow" in n for n in r.notes)
+
+
+def test_runs_without_cpu_time_are_decided_on_wall_time(monkeypatch, tmp_path):
+    class NoCpu(FakeMachine):
+        def __call__(self, *a, **k):
+            run = super().__call__(*a, **k)
+            run.warm_cpu_s = []
+            return run
+
+    r = _bench(monkeypatch, NoCpu({"last": 0.02, "cand": 0.01}, seed=7), tmp_path)
+    assert r.metric == "wall" and "do not report CPU time" in r.metric_choice["reason"]
+    assert r.verdict == "faster" and r.other_metric is None
+
+
+def test_the_choice_rule_reads_the_evidence():
+    single = {"a": [([0.02, 0.021], [0.0199, 0.0199])], "b": [([0.05, 0.0201], [0.02, 0.02])]}  # one repeat waited for a core, one did not
+    assert choose(single, {"wall": 0.01, "cpu": 0.002}).metric == "cpu"
+    assert choose(single, {"wall": 0.001, "cpu": 0.002}).metric == "wall"  # CPU noisier on identical code
+    assert choose(single, {"wall": 0.01, "cpu": 0.002}, "wall").metric == "wall"
+    assert choose(single, {"wall": 0.01, "cpu": None}, "cpu").metric == "wall"
+    with pytest.raises(ValueError):
+        choose(single, {"wall": 0.01, "cpu": 0.002}, "instructions")
+
+
+def test_contradictions_only_concern_cpu_decisions():
+    assert contradiction("wall", 10.0, (9.0, 11.0), "same", (0.9, 1.1)) is None
+    assert "did not follow" in contradiction("cpu", 10.0, (9.0, 11.0), "inconclusive", (0.8, 1.3))
+    assert "wall time says slower" in contradiction("cpu", 1.2, (1.1, 1.3), "slower", (0.8, 0.95))
+    assert contradiction("cpu", 1.2, (1.1, 1.3), "inconclusive", (0.8, 1.6)) is None
