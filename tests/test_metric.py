@@ -131,3 +131,57 @@ def test_contradictions_only_concern_cpu_decisions():
     assert "did not follow" in contradiction("cpu", 10.0, (9.0, 11.0), "inconclusive", (0.8, 1.3))
     assert "wall time says slower" in contradiction("cpu", 1.2, (1.1, 1.3), "slower", (0.8, 0.95))
     assert contradiction("cpu", 1.2, (1.1, 1.3), "inconclusive", (0.8, 1.6)) is None
+
+
+class ClockedMachine(FakeMachine):
+    """A FakeMachine whose runs advance a fake clock by their wall time, so the budget is spent in fake seconds."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def __call__(self, *args, **kwargs):
+        run = super().__call__(*args, **kwargs)
+        self.now += run.wall_s
+        return run
+
+
+def _clocked(monkeypatch, machine: ClockedMachine, tmp_path, **kw):
+    import types
+
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=machine.perf_counter))
+    monkeypatch.setattr(bench, "run_workload", machine)
+    variants = {"last": tmp_path / "last", "cand": tmp_path / "cand"}
+    return bench.benchmark(object(), "fast", variants, "cand", keys={"last": "a", "cand": "b"}, metric="wall",
+                           **kw)["last"]
+
+
+def test_a_promising_undecided_candidate_gets_the_extension_instead_of_a_revert(monkeypatch, tmp_path):
+    # a real 6% win on a noisy wall clock: the budget alone ends undecided, the extension decides it
+    def machine():
+        return ClockedMachine({"last": 0.0212, "cand": 0.02}, cpu_noise=0.06, seed=11)
+
+    short = _clocked(monkeypatch, machine(), tmp_path, budget_s=3.0, extend_s=0.0)
+    assert short.verdict == "inconclusive" and short.stop_reason == "budget"
+    longer = _clocked(monkeypatch, machine(), tmp_path, budget_s=3.0, extend_s=30.0)
+    assert longer.verdict == "faster" and longer.blocks > short.blocks
+
+
+def test_an_a_a_that_cannot_reach_same_in_time_stops_early_and_says_what_it_would_take(monkeypatch, tmp_path):
+    def machine():
+        return ClockedMachine({"last": 0.02, "cand": 0.02}, cpu_noise=0.02, seed=12)
+
+    r = _clocked(monkeypatch, machine(), tmp_path, budget_s=6.0, extend_s=0.0)
+    assert r.verdict == "inconclusive" and r.stop_reason.startswith("futile")
+    assert "would need" in r.stop_reason and "budget_s of" in r.stop_reason
+    roomy = _clocked(monkeypatch, machine(), tmp_path, budget_s=600.0, extend_s=0.0)
+    assert roomy.verdict == "same"  # the budget it named would have done it
+
+
+def test_a_small_real_effect_is_not_cut_short_by_futility(monkeypatch, tmp_path):
+    r = _clocked(monkeypatch, ClockedMachine({"last": 0.0206, "cand": 0.02}, cpu_noise=0.004, seed=13), tmp_path,
+                 budget_s=600.0, extend_s=0.0)
+    assert not r.stop_reason.startswith("futile") and r.verdict == "faster"

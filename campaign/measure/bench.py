@@ -203,6 +203,7 @@ def benchmark(
     max_blocks: int = stats.MAX_BLOCKS,
     min_blocks: int = stats.MIN_BLOCKS,
     budget_s: float = 120,
+    extend_s: float | None = None,
     instructions: bool = False,
     progress: Callable[[str], None] | None = None,
     seed: int = 0,
@@ -223,10 +224,15 @@ def benchmark(
     present, else the first reference) is the comparison whose ``slower``
     verdict stops the benchmark early. ``metric`` ("auto", "wall", "cpu"):
     which time decides (``campaign.measure.metric``; "auto" chooses at the
-    first look from the runs' own evidence, and keeps it).
+    first look from the runs' own evidence, and keeps it). ``extend_s``: up
+    to this many seconds past ``budget_s`` for a promising undecided
+    candidate (``campaign.measure.spending``).
     """
     from campaign.measure import metric as metrics
+    from campaign.measure import spending
     from campaign.measure.environment import collect_environment
+
+    extend_s = budget_s / 2 if extend_s is None else extend_s
 
     if candidate not in variants:
         raise ValueError(f"candidate {candidate!r} is not among the variants {sorted(variants)}")
@@ -327,11 +333,22 @@ def benchmark(
     decisions: dict[str, stats.Decision] = {}
     blocks = 0
     stop_reason = "max_blocks"
+    extended = False
     while blocks < max_blocks:
         elapsed = time.perf_counter() - t_start
         if blocks >= min_blocks and block_durations and elapsed + median(block_durations) > budget_s:
-            stop_reason = "budget"
-            break
+            d = decisions.get(primary)
+            per_block = median(block_durations)
+            if (d is not None and d.verdict == "inconclusive" and elapsed + per_block <= budget_s + extend_s
+                    and spending.promising(d.speedup, d.blocks_needed, blocks, per_block,
+                                           budget_s + extend_s - elapsed, min_effect)):
+                if not extended:
+                    say(f"promising ({d.speedup:.3f}x, undecided): measuring up to {extend_s:.0f} s past the "
+                        f"budget of {budget_s:.0f} s")
+                extended = True
+            else:
+                stop_reason = "budget" + (f" and its extension of {extend_s:.0f} s" if extended else "")
+                break
         before = machine_load.sample()
         b0 = time.perf_counter()
         this: dict[str, list[WorkloadRun]] = {u: [] for u in units}
@@ -384,6 +401,17 @@ def benchmark(
                 break
             if cap < max_blocks and blocks >= cap:
                 stop_reason = "enough blocks to resolve the minimum effect at this noise"
+                break
+            d = decisions[primary]
+            left = budget_s - (time.perf_counter() - t_start)
+            hopeless = None
+            if blocks in schedule and d.verdict == "inconclusive" and unit_of[primary] != unit_of[candidate]:
+                lenient = stats.t_interval(ratios_for(primary), stats.aa_log_diffs(pairs_for(primary)),
+                                           spending.FUTILITY_LEVEL)
+                hopeless = spending.futile(d.speedup, (lenient.lo, lenient.hi) if lenient else None, d.blocks_needed,
+                                           blocks, per_block, left, min_effect)
+            if hopeless:
+                stop_reason = hopeless
                 break
     if blocks < min_blocks:  # stopped before the first look (max_blocks below it): choose on what there is
         chosen = choose_metric()

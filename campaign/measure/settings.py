@@ -7,6 +7,7 @@ Every key::
 
     [measure]            # campaign.toml; or [tool.campaign.measure] in pyproject.toml
     budget_s = 120       # wall-clock seconds one benchmark may take
+    extend_s = 60        # more seconds for a promising, undecided candidate (0: never; default: half of budget_s)
     max_blocks = 200     # hard cap on blocks (sets the planned looks alpha is spent over)
     min_blocks = 3       # first look at the data
     process_s = 0.03     # warm work per measured process (repeats are calibrated to it; at least 3)
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-ENV = {"budget_s": "CAMPAIGN_BENCH_BUDGET_S", "max_blocks": "CAMPAIGN_BENCH_MAX_BLOCKS",
+ENV = {"budget_s": "CAMPAIGN_BENCH_BUDGET_S", "extend_s": "CAMPAIGN_BENCH_EXTEND_S", "max_blocks": "CAMPAIGN_BENCH_MAX_BLOCKS",
        "min_blocks": "CAMPAIGN_BENCH_MIN_BLOCKS", "process_s": "CAMPAIGN_BENCH_PROCESS_S",
        "min_effect": "CAMPAIGN_BENCH_MIN_EFFECT", "alpha": "CAMPAIGN_BENCH_ALPHA", "metric": "CAMPAIGN_BENCH_METRIC"}
 
@@ -35,6 +36,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class MeasureSettings:
     budget_s: float = 120.0
+    extend_s: float | None = None  # None: half of budget_s
     max_blocks: int = 200
     min_blocks: int = 3
     process_s: float = 0.03
@@ -44,10 +46,13 @@ class MeasureSettings:
 
     def bench_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``campaign.measure.bench.benchmark``."""
-        return asdict(self)
+        kwargs = asdict(self)
+        if kwargs["extend_s"] is None:
+            kwargs["extend_s"] = self.budget_s / 2
+        return kwargs
 
 
-_LIMITS = {"budget_s": (0.0, None), "max_blocks": (1, None), "min_blocks": (1, None), "process_s": (0.0, None),
+_LIMITS = {"budget_s": (0.0, None), "extend_s": (None, None), "max_blocks": (1, None), "min_blocks": (1, None), "process_s": (0.0, None),
            "min_effect": (0.0, 1.0), "alpha": (0.0, 0.5)}
 
 
@@ -58,7 +63,7 @@ def _coerce(key: str, value: Any, where: str) -> float | int | str:
         if value not in METRICS:
             raise SettingsError(f"{where}: metric = {value!r} must be one of {', '.join(repr(m) for m in METRICS)}")
         return value
-    kind = {f.name: f.type for f in fields(MeasureSettings)}[key]
+    kind = {f.name: f.type for f in fields(MeasureSettings)}[key].split(" |")[0]
     try:
         if isinstance(value, bool):
             raise ValueError
@@ -68,7 +73,9 @@ def _coerce(key: str, value: Any, where: str) -> float | int | str:
     except (TypeError, ValueError):
         raise SettingsError(f"{where}: {key} = {value!r} is not a {'whole ' if kind == 'int' else ''}number") from None
     lo, hi = _LIMITS[key]
-    if number <= lo or (hi is not None and number >= hi):
+    if lo is None and number < 0:
+        raise SettingsError(f"{where}: {key} = {value!r} must be 0 or more")
+    if lo is not None and (number <= lo or (hi is not None and number >= hi)):
         bound = f"above {lo:g}" + (f" and below {hi:g}" if hi is not None else "")
         raise SettingsError(f"{where}: {key} = {value!r} must be {bound}")
     return number
