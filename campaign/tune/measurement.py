@@ -258,8 +258,10 @@ def measure_config(
         pairs += [tuple(got["d"]), tuple(got["c"])]
         ratios = stats.paired_ratios(ref_t, cand_t)
         final = block == proto.blocks - 1
+        # a verdict only at the planned looks (and the last block), or the false-verdict guarantee is void
+        at_look = final or stats.is_look(len(ratios), proto.blocks, proto.min_blocks)
         decision = stats.decide(ratios, stats.noise_floor(pairs), final=final, min_blocks=proto.min_blocks,
-                                max_blocks=proto.blocks, pairs=pairs)
+                                max_blocks=proto.blocks, pairs=pairs, at_look=at_look)
         if not final and decision.verdict == "slower":
             stop = "clearly slower than the default"
             break
