@@ -20,8 +20,10 @@ class FakeMachine:
     """Scripted runs: each variant has a true CPU cost per repeat; a busy machine adds waits to the wall."""
 
     def __init__(self, cost: dict[str, float], *, load_wait: float = 0.0, threads: float = 1.0,
-                 sleep: float = 0.0, cpu_noise: float = 0.004, seed: int = 1, cpu_cut: dict | None = None):
+                 sleep: float = 0.0, cpu_noise: float = 0.004, seed: int = 1, cpu_cut: dict | None = None,
+                 count_waits: bool = True):
         self.cost, self.load_wait, self.threads, self.sleep = cost, load_wait, threads, sleep
+        self.count_waits = count_waits
         self.cpu_noise, self.cpu_cut = cpu_noise, cpu_cut or {}
         self.rng = random.Random(seed)
         self.runs = 0
@@ -29,14 +31,17 @@ class FakeMachine:
     def __call__(self, target, case, workdir, repeat=1, knobs=None, timeout_s=None, env=None) -> WorkloadRun:
         self.runs += 1
         name = Path(workdir).name
-        warm, cpu = [], []
+        warm, cpu, waits = [], [], []
         for _ in range(repeat):
             work = self.cost[name] * (1 + self.rng.gauss(0, self.cpu_noise))
             wait = self.cost[name] * self.load_wait * self.rng.expovariate(1.0)  # queueing for a core
             warm.append(work / self.threads + wait + self.sleep)
             cpu.append(work * self.cpu_cut.get(name, 1.0))
+            # a sleep, or waiting for the helper a cut moved the work to, gives up the CPU: a voluntary switch
+            waits.append(int(self.sleep > 0 or name in self.cpu_cut))
         return WorkloadRun(outputs={}, phases={}, warm_s=warm, first_call_s=None, compile_s=None,
-                           wall_s=sum(warm) + 0.05, repeat=repeat, warm_cpu_s=cpu)
+                           wall_s=sum(warm) + 0.05, repeat=repeat, warm_cpu_s=cpu,
+                           warm_waits=waits if self.count_waits else [])
 
 
 def _bench(monkeypatch, machine: FakeMachine, tmp_path, metric="auto", budget_s=1e9, max_blocks=60):
@@ -56,7 +61,8 @@ def _no_environment(monkeypatch):
 
 
 def test_identical_code_on_a_busy_machine_is_called_same_on_cpu_time(monkeypatch, tmp_path):
-    loaded = FakeMachine({"last": 0.02, "cand": 0.02}, load_wait=1.5, seed=3)
+    # load 19 on 2 cores: every repeat waits ten times its own work for a core (seen in a demo beside 6 test runs)
+    loaded = FakeMachine({"last": 0.02, "cand": 0.02}, load_wait=10.0, seed=3)
     r = _bench(monkeypatch, loaded, tmp_path)
     assert r.metric == "cpu" and r.verdict == "same"
     assert r.metric_choice["metric"] == "cpu" and "CPU-bound" in r.metric_choice["reason"]
@@ -95,9 +101,15 @@ def test_work_moved_out_of_the_process_is_judged_on_the_wall(monkeypatch, tmp_pa
     assert r.metric == "wall" and "waits" in r.metric_choice["reason"] and r.verdict == "same"
 
 
+def test_without_switch_counts_the_share_of_cpu_time_tells_waiting_code(monkeypatch, tmp_path):
+    machine = FakeMachine({"last": 0.002, "cand": 0.002}, sleep=0.02, seed=4, count_waits=False)
+    r = _bench(monkeypatch, machine, tmp_path)
+    assert r.metric == "wall" and "at best" in r.metric_choice["reason"]
+
+
 def test_cpu_time_that_falls_while_the_wall_does_not_is_withheld(monkeypatch, tmp_path):
-    # a quarter of the work moved out: still mostly on the CPU, so CPU time is chosen - and contradicted
-    machine = FakeMachine({"last": 0.02, "cand": 0.02}, seed=6, cpu_cut={"cand": 0.75})
+    # a quarter of the work moved out, and the waiting not counted: CPU time is chosen - and contradicted
+    machine = FakeMachine({"last": 0.02, "cand": 0.02}, seed=6, cpu_cut={"cand": 0.75}, count_waits=False)
     r = _bench(monkeypatch, machine, tmp_path)
     assert r.metric == "cpu" and r.speedup > 1.2
     assert r.verdict == "inconclusive"
@@ -118,6 +130,10 @@ def test_runs_without_cpu_time_are_decided_on_wall_time(monkeypatch, tmp_path):
 
 def test_the_choice_rule_reads_the_evidence():
     single = {"a": [([0.02, 0.021], [0.0199, 0.0199])], "b": [([0.05, 0.0201], [0.02, 0.02])]}  # one repeat waited for a core, one did not
+    queued = {"a": [([0.2, 0.21], [0.02, 0.02], [0, 0])], "b": [([0.3, 0.25], [0.02, 0.02], [0, 0])]}
+    assert choose(queued, {"wall": 0.01, "cpu": 0.002}).metric == "cpu"  # load: waits for a core, none of its own
+    sleeping = {"a": [([0.2, 0.21], [0.02, 0.02], [1, 1])], "b": [([0.2, 0.2], [0.02, 0.02], [1, 0])]}
+    assert "gave up the CPU" in choose(sleeping, {"wall": 0.01, "cpu": 0.002}).reason
     assert choose(single, {"wall": 0.01, "cpu": 0.002}).metric == "cpu"
     assert choose(single, {"wall": 0.001, "cpu": 0.002}).metric == "wall"  # CPU noisier on identical code
     assert choose(single, {"wall": 0.01, "cpu": 0.002}, "wall").metric == "wall"

@@ -303,7 +303,7 @@ def benchmark(
         has_cpu = cpu_ok
         spreads = {"wall": stats.pair_spread([p for u in units for p in series_pairs["wall"][u]]),
                    "cpu": stats.pair_spread([p for u in units for p in series_pairs["cpu"][u]]) if has_cpu else None}
-        evidence = {u_name(u): [(r.warm_s, r.warm_cpu_s) for r in runs[u]] for u in units}
+        evidence = {u_name(u): [(r.warm_s, r.warm_cpu_s, r.warm_waits) for r in runs[u]] for u in units}
         return metrics.choose(evidence, spreads, metric)
 
     def u_name(unit: str) -> str:

@@ -16,8 +16,12 @@ The rule (``choose``), taken once at the first look and kept:
   worker does, a ``campaign.toml`` workload may);
 - parallel code (a variant's CPU time above its wall time by ``PARALLEL_RATIO``)
   is decided on wall time;
-- waiting code (no warm repeat of a variant ever spent ``CPU_BOUND_RATIO`` of its
-  wall time on the CPU, even its least disturbed one) is decided on wall time;
+- waiting code is decided on wall time: code that gives up the CPU of its own
+  accord (a sleep, blocking I/O, waiting for a helper process) in at least
+  ``WAITING_SHARE`` of its warm repeats, by the process's voluntary context
+  switches (``warm_waits``), which a busy machine's preemption does not cause;
+  where the runs do not count them, a variant none of whose warm repeats ever
+  spent ``CPU_BOUND_RATIO`` of its wall time on the CPU;
 - otherwise CPU time decides when its A/A spread (run to run, same code) is no
   larger than wall time's: the metric that is quieter on identical code.
 """
@@ -30,6 +34,9 @@ from dataclasses import asdict, dataclass, field
 METRICS = ("auto", "wall", "cpu")
 PARALLEL_RATIO = 1.3
 CPU_BOUND_RATIO = 0.7
+WAITING_SHARE = 0.5
+
+Run = tuple  # (warm wall times, warm CPU times[, voluntary context switches per warm repeat])
 
 
 @dataclass(frozen=True)
@@ -51,18 +58,28 @@ def repeat_ratios(warm_s: list[float], warm_cpu_s: list[float]) -> list[float]:
     return [c / w for w, c in zip(warm_s, warm_cpu_s) if w > 0 and c >= 0]
 
 
-def unit_evidence(runs: list[tuple[list[float], list[float]]]) -> dict | None:
-    """Per variant: the best and the median CPU/wall ratio over every warm repeat of its runs."""
-    ratios = [r for warm, cpu in runs for r in repeat_ratios(warm, cpu)]
+def unit_evidence(runs: list[Run]) -> dict | None:
+    """Per variant: the best and the median CPU/wall ratio over every warm repeat of its runs, and the share
+    of its repeats that waited of their own accord (None where the runs do not count voluntary switches)."""
+    ratios = [r for run in runs for r in repeat_ratios(run[0], run[1])]
     if not ratios:
         return None
-    return {"best_cpu_share": max(ratios), "median_cpu_share": statistics.median(ratios), "repeats": len(ratios)}
+    waits = [w for run in runs for w in (run[2] if len(run) > 2 else [])]
+    counted = bool(runs) and all(len(run) > 2 and run[2] and len(run[2]) == len(run[0]) for run in runs)
+    return {"best_cpu_share": max(ratios), "median_cpu_share": statistics.median(ratios), "repeats": len(ratios),
+            "waiting_share": (sum(1 for w in waits if w > 0) / len(waits)) if counted else None}
 
 
-def choose(units: dict[str, list[tuple[list[float], list[float]]]], spreads: dict[str, float | None],
+def _waits(e: dict) -> bool:
+    if e.get("waiting_share") is not None:
+        return e["waiting_share"] >= WAITING_SHARE
+    return e["best_cpu_share"] < CPU_BOUND_RATIO
+
+
+def choose(units: dict[str, list[Run]], spreads: dict[str, float | None],
            pinned: str = "auto") -> MetricChoice:
     """Pick the deciding metric. ``units``: per variant, each run's (warm wall times, warm CPU times);
-    ``spreads``: the A/A spread of each metric's block pairs (``stats.pair_spread``), None where absent."""
+    (and voluntary switches); ``spreads``: the A/A spread of each metric's block pairs (``stats.pair_spread``), None where absent."""
     if pinned not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {pinned!r}")
     evidence = {name: unit_evidence(runs) for name, runs in units.items()}
@@ -79,10 +96,13 @@ def choose(units: dict[str, list[tuple[list[float], list[float]]]], spreads: dic
     parallel = [n for n, e in evidence.items() if e and e["median_cpu_share"] > PARALLEL_RATIO]
     if parallel:
         return MetricChoice("wall", f"parallel code: CPU time exceeds wall time in {', '.join(parallel)}", info)
-    waiting = [n for n, e in evidence.items() if e and e["best_cpu_share"] < CPU_BOUND_RATIO]
+    waiting = [n for n, e in evidence.items() if e and _waits(e)]
     if waiting:
-        return MetricChoice("wall", f"the code waits (sleep, I/O): at best {min(evidence[n]['best_cpu_share'] for n in waiting):.0%}"
-                                    f" of a repeat's wall time on the CPU in {', '.join(waiting)}", info)
+        e = evidence[waiting[0]]
+        how = (f"{e['waiting_share']:.0%} of its warm repeats gave up the CPU of their own accord"
+               if e.get("waiting_share") is not None else
+               f"at best {e['best_cpu_share']:.0%} of a repeat's wall time on the CPU")
+        return MetricChoice("wall", f"the code waits (sleep, I/O): {how} in {', '.join(waiting)}", info)
     wall_spread, cpu_spread = spreads.get("wall"), spreads["cpu"]
     if wall_spread is not None and cpu_spread > wall_spread:
         return MetricChoice("wall", f"CPU time is noisier than wall time on identical code "

@@ -27,6 +27,7 @@ import pickle
 import runpy
 import subprocess
 import sys
+from resource import RUSAGE_SELF, getrusage
 from time import perf_counter as _perf_counter, process_time as _process_time  # bound before the user's code loads
 from pathlib import Path
 
@@ -99,15 +100,17 @@ def run(script: Path, case: str, repeat: int) -> dict:
     t0 = _perf_counter()
     result = call()
     first = _perf_counter() - t0
-    warm, warm_cpu = [], []
+    warm, warm_cpu, waits = [], [], []
     for _ in range(max(1, repeat)):
+        v0 = getrusage(RUSAGE_SELF).ru_nvcsw
         c0, t0 = _process_time(), _perf_counter()
         result = call()
         warm.append(_perf_counter() - t0)
         warm_cpu.append(_process_time() - c0)
+        waits.append(getrusage(RUSAGE_SELF).ru_nvcsw - v0)
     checks = ("check_equivalence" in module) or ("store_result" in module and "load_result" in module)
     outputs = equivalence(module, result, reference_dir(script, case)) if checks else {"result": _jsonable(result)}
-    return {"outputs": outputs, "phases": {"experiment": min(warm)}, "warm_s": warm, "warm_cpu_s": warm_cpu,
+    return {"outputs": outputs, "phases": {"experiment": min(warm)}, "warm_s": warm, "warm_cpu_s": warm_cpu, "warm_waits": waits,
             "first_call_s": first}
 
 

@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import sys
+from resource import RUSAGE_SELF, getrusage
 from time import perf_counter as _perf_counter, process_time as _process_time  # bound before the user's code loads
 
 import pytest
@@ -42,6 +43,7 @@ class BenchTimer:
         self.first_s: float | None = None
         self.warm_s: list[float] = []
         self.warm_cpu_s: list[float] = []
+        self.warm_waits: list[int] = []
         self.result = None
         self.called = False
         self.extra_info: dict = {}
@@ -53,10 +55,12 @@ class BenchTimer:
         self.called = True
         self.first_s, _, result = once()
         for _ in range(self.repeat):
+            v0 = getrusage(RUSAGE_SELF).ru_nvcsw
             with profile_region.region():  # PROFILE looks at the warm calls only, not pytest's start-up
                 elapsed, cpu, result = once()
             self.warm_s.append(elapsed)
             self.warm_cpu_s.append(cpu)
+            self.warm_waits.append(getrusage(RUSAGE_SELF).ru_nvcsw - v0)
         self.result = result
         return result
 
@@ -136,6 +140,7 @@ class CampaignBenchPlugin:
             "phases": {key[n]: min(t.warm_s) for n, _, t in timed},
             "warm_s": [sum(t.warm_s[i] for _, _, t in timed) for i in range(repeats)],
             "warm_cpu_s": [sum(t.warm_cpu_s[i] for _, _, t in timed) for i in range(repeats)],
+            "warm_waits": [sum(t.warm_waits[i] for _, _, t in timed) for i in range(repeats)],
             "first_call_s": sum(t.first_s or 0.0 for _, _, t in timed),
             "benchmarks": len(timed),
         }

@@ -5,7 +5,11 @@
 Runs the case once cold (the first call: imports, JIT compilation) and then
 ``K`` times warm, and prints one JSON line with outputs, each phase's fastest
 time over the warm runs, every warm wall time, the first-call time and the JIT compile time when
-the target can read it. The workspace (the current directory) comes first on
+the target can read it, every warm run's CPU time (``warm_cpu_s``: this process's, all
+its threads) and the times it gave up the CPU to wait (``warm_waits``: voluntary
+context switches, which a sleep or blocking I/O causes and a busy machine's
+preemption does not); ``campaign.measure.metric`` decides from them whether CPU or
+wall time decides the benchmark. The workspace (the current directory) comes first on
 ``sys.path`` so that its copy of the code under optimization is imported.
 """
 
@@ -17,6 +21,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from resource import RUSAGE_SELF, getrusage
 from time import perf_counter, process_time  # bound before the target's code loads: rebinding time.* cannot reach them
 
 
@@ -46,15 +51,17 @@ def run(spec: str, case: str, repeat: int, knobs: dict | None) -> dict:
     compile_s = target.compile_seconds()
     phase_times = phases.collect()
 
-    warm, warm_cpu = [], []
+    warm, warm_cpu, warm_waits = [], [], []
     fastest_phases: dict[str, float] = {}
     for _ in range(repeat):
         phases.reset()
+        v0 = getrusage(RUSAGE_SELF).ru_nvcsw
         c0, t0 = process_time(), perf_counter()
         outputs = target.run_case(case, workdir, knobs)
         t1, c1 = perf_counter(), process_time()
         warm.append(t1 - t0)
         warm_cpu.append(c1 - c0)
+        warm_waits.append(getrusage(RUSAGE_SELF).ru_nvcsw - v0)
         for name, seconds in phases.collect().items():  # interference only adds time: keep each phase's fastest
             fastest_phases[name] = min(seconds, fastest_phases.get(name, seconds))
     if fastest_phases:
@@ -64,6 +71,7 @@ def run(spec: str, case: str, repeat: int, knobs: dict | None) -> dict:
         "phases": phase_times,
         "warm_s": warm,
         "warm_cpu_s": warm_cpu,
+        "warm_waits": warm_waits,
         "first_call_s": first_call,
         "compile_s": compile_s,
         "pid": os.getpid(),

@@ -38,6 +38,7 @@ class WorkloadRun:
     repeat: int = 1
     extra: dict = field(default_factory=dict)
     warm_cpu_s: list[float] = field(default_factory=list)  # CPU time of each warm repeat, where the workload says
+    warm_waits: list[int] = field(default_factory=list)  # voluntary context switches per warm repeat (sleep, I/O)
 
     @property
     def time_s(self) -> float:
@@ -124,6 +125,11 @@ def parse_workload_output(stdout: str) -> dict:
     if not isinstance(cpu, list) or (cpu and len(cpu) != len(data["warm_s"])):
         raise WorkloadError(f"the workload's 'warm_cpu_s' must be a list of seconds, one per warm run, got {cpu!r}.")
     data["warm_cpu_s"] = [_finite_time(v, "warm_cpu_s") for v in cpu]
+    waits = data.get("warm_waits") or []
+    if (not isinstance(waits, list) or (waits and len(waits) != len(data["warm_s"]))
+            or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in waits)):
+        raise WorkloadError(f"the workload's 'warm_waits' must be a list of counts, one per warm run, got {waits!r}.")
+    data["warm_waits"] = waits
     for key in ("first_call_s", "compile_s"):
         if data.get(key) is not None:
             data[key] = _finite_time(data[key], key)
@@ -191,7 +197,7 @@ def run_workload(
     except WorkloadError as exc:
         raise _failure(target, case, workdir, cmd, result, f"did not follow the workload protocol: {exc}") from None
     extra = {k: v for k, v in data.items()
-             if k not in ("outputs", "phases", "warm_s", "warm_cpu_s", "first_call_s", "compile_s")}
+             if k not in ("outputs", "phases", "warm_s", "warm_cpu_s", "warm_waits", "first_call_s", "compile_s")}
     return WorkloadRun(
         outputs=data["outputs"],
         phases=data["phases"],
@@ -202,4 +208,5 @@ def run_workload(
         repeat=repeat,
         extra=extra,
         warm_cpu_s=data["warm_cpu_s"],
+        warm_waits=data["warm_waits"],
     )
