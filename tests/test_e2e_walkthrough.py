@@ -103,6 +103,11 @@ def test_walkthrough(tmp_path):
     # -- finish -----------------------------------------------------------------------------------
     finished = ok(c("finish", "--json"))
     assert finished["post_tag"] == "primes/post-optimization" and finished["full"]["speedup"] > 1
+    # the headline is measured at FINISH, fast case vs the baseline, never carried over or multiplied (issue 24)
+    headline = finished["headline"]
+    assert headline["case"] == "fast" and headline["blocks"] >= 1 and headline["stop_reason"]
+    assert finished["final_speedup"] == headline["speedup"] and finished["ci"] == headline["ci"]
+    assert finished["last_iteration_cumulative"]["speedup"] is not None
     tags = git(repo, "tag").split()
     assert {"primes/pre-optimization", "primes/post-optimization"} <= set(tags)
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"

@@ -215,6 +215,7 @@ def benchmark(
     alpha: float = stats.ALPHA,
     keys: dict[str, str] | None = None,
     metric: str = "auto",
+    precision: float | None = None,
 ) -> dict[str, BenchResult]:
     """Measure all ``variants`` interleaved; one ``BenchResult`` per reference (reference vs ``candidate``).
 
@@ -226,7 +227,10 @@ def benchmark(
     which time decides (``campaign.measure.metric``; "auto" chooses at the
     first look from the runs' own evidence, and keeps it). ``extend_s``: up
     to this many seconds past ``budget_s`` for a promising undecided
-    candidate (``campaign.measure.spending``).
+    candidate (``campaign.measure.spending``). ``precision`` (e.g. 0.05):
+    a headline measurement - a decided comparison goes on until its interval
+    lies within +-``precision`` of its estimate (or the budget ends), so the
+    number a reader is shown has a bounded width.
     """
     from campaign.measure import metric as metrics
     from campaign.measure import spending
@@ -305,6 +309,13 @@ def benchmark(
                    "cpu": stats.pair_spread([p for u in units for p in series_pairs["cpu"][u]]) if has_cpu else None}
         evidence = {u_name(u): [(r.warm_s, r.warm_cpu_s, r.warm_waits) for r in runs[u]] for u in units}
         return metrics.choose(evidence, spreads, metric)
+
+    def precise(ref: str) -> bool:
+        """Without ``precision``, any decision; with it, an interval no wider than +-precision (log scale)."""
+        if precision is None or unit_of[ref] == unit_of[candidate]:
+            return True
+        iv = stats.t_interval(ratios_for(ref), stats.aa_log_diffs(pairs_for(ref)), level)
+        return iv is not None and math.log(iv.hi / iv.lo) / 2 <= math.log1p(precision)
 
     def u_name(unit: str) -> str:
         return "/".join(shared[unit])
@@ -393,8 +404,8 @@ def benchmark(
             + "; ".join(f"vs {ref} {d.speedup:.3f}x{cpu_word} ({interval_text(d)}) {verdict_text(d, blocks)}".rstrip()
                         for ref, d in decisions.items()) + busy)
         if blocks >= min_blocks:
-            if all(d.verdict != "inconclusive" for d in decisions.values()):
-                stop_reason = "decided"
+            if all(d.verdict != "inconclusive" and precise(ref) for ref, d in decisions.items()):
+                stop_reason = "decided" + (f" within +-{precision:.0%}" if precision else "")
                 break
             if decisions[primary].verdict == "slower":
                 stop_reason = "candidate clearly slower"
