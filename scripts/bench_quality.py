@@ -127,11 +127,11 @@ def wall_trial(a: Path, b: Path, seed: int, args) -> dict:
     target = load(a)
     t0 = time.perf_counter()
     res = benchmark(target, "fast", {"reference": a, "candidate": b}, "candidate",
-                    budget_s=args.budget, seed=seed,
+                    budget_s=args.budget, extend_s=args.extend, seed=seed,
                     **({"max_blocks": args.max_blocks} if args.max_blocks else {}))["reference"]
     secs = time.perf_counter() - t0
     return {"verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci), "ci_level": res.ci_level,
-            "blocks": res.blocks, "seconds": secs, "noise_floor": res.noise_floor, "min_effect": res.min_effect,
+            "blocks": res.blocks, "seconds": secs, "metric": res.metric, "noise_floor": res.noise_floor, "min_effect": res.min_effect,
             "repeat": res.repeat, "run_noise": res.wall.get("run_noise"), "blocks_needed": res.blocks_needed,
             "busy_blocks": sum(1 for b in res.load if b.get("busy")), "block_s": res.block_cost.get("block_s")}
 
@@ -462,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--n", type=int, default=300_000, help="loop iterations per call (~25-35 ms)")
     run.add_argument("--max-blocks", type=int, default=None, help="default: the campaign default")
     run.add_argument("--budget", type=float, default=60.0, help="seconds per campaign decision")
+    run.add_argument("--extend", type=float, default=0.0,
+                     help="seconds past the budget for a promising candidate (campaign's default: half the budget; "
+                          "0 here, so that a decision takes at most --budget)")
     run.add_argument("--hyperfine-runs", type=int, default=30)
     run.add_argument("--pyperf-fast", action="store_true", help="pyperf --fast (fewer worker processes)")
     run.add_argument("--out", default="bench_quality.jsonl")
