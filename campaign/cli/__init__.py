@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "run": "campaign.cli.run_cmds:run",
     "demo": "campaign.cli.run_cmds:demo",
     "replay": "campaign.cli.run_cmds:replay",
+    "finalize": "campaign.cli.finalize_cmds:finalize",
     # review
     "review": "campaign.cli.review_cmds:review",
     "report": "campaign.cli.review_cmds:report",
