@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "targets": "campaign.cli.loop_cmds:targets",
     # measurement
     "compare": "campaign.cli.measure_cmds:compare",
+    "noise": "campaign.cli.gate_cmds:noise",
     # autonomous runs and records
     "run": "campaign.cli.run_cmds:run",
     "demo": "campaign.cli.run_cmds:demo",
