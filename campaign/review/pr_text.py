@@ -13,6 +13,8 @@ import re
 import shlex
 from typing import Any
 
+from campaign.measure.humane import duration as _duration, times
+
 
 def slug(text: str, limit: int = 40) -> str:
     """``"O(1) running winner instead of a sort"`` -> ``"o-1-running-winner-instead-of-a-sort"`` (a branch-safe word)."""
@@ -20,17 +22,6 @@ def slug(text: str, limit: int = 40) -> str:
     if len(words) > limit:
         words = words[:limit].rsplit("-", 1)[0] or words[:limit]
     return words or "change"
-
-
-def times(value: float | None) -> str:
-    """A speedup for people: ``1.446 -> '1.45x'``, ``2777.3 -> '2,777x'``, never ``2.78e+03x``."""
-    if value is None:
-        return "-"
-    if value >= 100:
-        return f"{value:,.0f}x"
-    if value >= 10:
-        return f"{value:.1f}x"
-    return f"{value:.2f}x"
 
 
 def interval(ci, level: float | None, kind: str | None = None) -> str:
@@ -79,14 +70,6 @@ def _claim_lines(group: dict[str, Any]) -> list[str]:
         lines.append("  A change measured alone need not repeat its in-campaign number: in the campaign it ran on top "
                      "of the changes kept before it, and a phase's share of the run (Amdahl) differs alone.")
     return lines
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} us"
 
 
 def body(group: dict[str, Any], record_name: str) -> str:

@@ -116,7 +116,9 @@ def _logs(record: Path, events: list[dict[str, Any]]) -> dict[str, str | None]:
 
 
 def _x(value: Any, digits: int = 3) -> str:
-    return f"{value:.{digits}g}x" if isinstance(value, (int, float)) else "-"
+    from campaign.measure.humane import times
+
+    return times(value)
 
 
 def _excerpt(text: Any, width: int = 44) -> str:
@@ -128,30 +130,37 @@ def _excerpt(text: Any, width: int = 44) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+def _table(headers: list[str], rows: list[list[str]], wrap: tuple[str, ...] = (), width: int | None = None) -> list[str]:
+    """A table drawn to the terminal's width (rich); the ``wrap`` columns wrap inside their cells."""
+    from campaign.measure.humane import table
+
+    return table(headers, rows, width=width, wrap=wrap)
 
 
 def full_case_line(fc: dict[str, Any] | None) -> str:
     """The headline in words: the full case vs the baseline, and whether its outputs were checked."""
     if not fc:
         return "full case: not run yet (FINISH runs it before the merge)"
-    ci = f" [{fc['ci'][0]:.3g}, {fc['ci'][1]:.3g}]" if fc.get("ci") else ""
+    from campaign.measure.humane import span
+
+    ci = f" {span(fc['ci'])}" if fc.get("ci") else ""
     outputs = ("outputs match the baseline's" if fc.get("outputs_match")
                else f"outputs DIFFER, nothing merged: {fc.get('failure')}" if fc.get("outputs_match") is False
                else "outputs not checked at FINISH (an older record)")
     return f"full case {fc.get('case')}: {_x(fc.get('speedup'))}{ci} vs the baseline; {outputs}"
 
 
-def format_text(result: dict[str, Any]) -> str:
+def format_text(result: dict[str, Any], width: int | None = None) -> str:
+    """The terminal view, drawn to the terminal's width (``width`` overrides it)."""
+    from campaign.measure.humane import goal, span, terminal_width
+
+    width = width or terminal_width()
     s = result["summary"]
     out = [
         f"campaign {s['name'] or '?'} (target {s['target'] or '?'}): {s['iterations']} iterations, "
         f"{s['kept']} kept, {s['reverted']} reverted; final {_x(s['final_speedup'])}"
-        + (f" [{s['final_ci'][0]:.3g}, {s['final_ci'][1]:.3g}]" if s.get("final_ci") else "")
-        + (f", goal {_x(s['goal_speedup'])}" if s.get("goal_speedup") else "")
+        + (f" {span(s['final_ci'])}" if s.get("final_ci") else "")
+        + (f", goal {goal(s['goal_speedup'])}" if s.get("goal_speedup") else "")
         + ("" if s["finished"] else " (not finished)"),
         full_case_line(s.get("full_case")),
         f"stopped: {s.get('stop_reason') or 'not yet'}",
@@ -160,10 +169,11 @@ def format_text(result: dict[str, Any]) -> str:
     ]
     rows = []
     for r in result["iterations"]:
-        ci = f" [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
+        ci = f" {span(r['ci'])}" if r.get("ci") else ""
         verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
-        rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"])])
-    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows)
+        rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
+    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows,
+                  wrap=("surprise",), width=width)
     levels = sorted({r["ci_level"] for r in result["iterations"] if r.get("ci_level")})
     if levels:
         from campaign.measure.stats import format_level
@@ -177,7 +187,7 @@ def format_text(result: dict[str, Any]) -> str:
         out.append(f"findings ({len(findings)}): the record breaks the method")
         for f in findings:
             where = f"iter {f['iteration']}" if f["iteration"] is not None else "campaign"
-            out.append(f"  {where:<8} {f['rule']:<24} {f['message']}")
+            out.append(f"  {where:<8} {f['rule']:<24} {f['message']}")  # one finding a line: grep-able
     else:
         out.append(f"findings: none ({len(result['rules'])} rules checked)")
     out.append("")
@@ -199,9 +209,12 @@ def format_text(result: dict[str, Any]) -> str:
         cc = f"{r['complexity_before']} -> {r['complexity_after']}" if r.get("complexity_before") is not None else f"? ({_excerpt(r.get('error'), 30)})"
         funcs = ", ".join(f"{f['function']} {f['before'] if f['before'] is not None else 'new'}->{f['after'] if f['after'] is not None else 'gone'}" for f in r["functions"])
         nloc = f"{r['nloc_before']} -> {r['nloc_after']}" if r.get("nloc_before") is not None else "-"
-        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, nloc, _excerpt(funcs, 50)])
-    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "NLOC", "functions"], cost_rows)]
-    return "\n".join(out)
+        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, nloc, funcs])
+    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "NLOC", "functions"], cost_rows,
+                                           wrap=("functions",), width=width - 2)]
+    from campaign.measure.humane import fit
+
+    return fit(out, width)
 
 
 # --------------------------------------------------------------------------- HTML
