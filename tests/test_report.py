@@ -261,8 +261,9 @@ def test_headline_is_the_full_case_result(tmp_path):
     result = collect(b.write(tmp_path / "checked"))
     html = render_html(result)
     headline = html.split('id="headline"')[1].split("</div></div>")[0]
-    assert "2.8x" in headline and "<code>full</code>" in headline and "outputs match the baseline" in headline
-    assert format_text(result).splitlines()[1] == "full case full: 2.8x [2.6, 3] vs the baseline; outputs match the baseline's"
+    assert "2.80x" in headline and "<code>full</code>" in headline and "outputs match the baseline" in headline
+    assert format_text(result, width=200).splitlines()[1] == (
+        "full case full: 2.80x [2.60x, 3.00x] vs the baseline; outputs match the baseline's")
 
     old = render_html(collect(clean_record().write(tmp_path / "older")))  # a finish without a validation
     assert "outputs not checked at FINISH" in old.split('id="headline"')[1].split("</div></div>")[0]

@@ -17,6 +17,7 @@ from typing import Any
 
 from campaign.review import calibration as _calibration
 from campaign.review import codecost as _codecost
+from campaign.review import headline as _headline
 from campaign.review import lint as _review
 from campaign.review import plots as _plots
 
@@ -46,6 +47,7 @@ def collect(record_dir: Path) -> dict[str, Any]:
         },
         "logs": logs,
         "attachments": attachments(record, events),
+        "headline": _headline.headline(events),
     }
 
 
@@ -72,6 +74,26 @@ def attachments(record: Path, events: list[dict[str, Any]]) -> list[dict[str, An
     return out
 
 
+_STDLIB = re.compile(r"^.*/lib/python\d+(?:\.\d+)*/")
+
+
+def display_path(path: Any) -> str:
+    """A profiled file without the recording machine's directories: ``site-packages/numpy/...``, ``python/inspect.py``,
+    ``campaign/plugins/phases.py``; a path already relative (the workspace's ``kernel.py``) stays as it is."""
+    text = str(path or "")
+    if not text.startswith("/"):
+        return text
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in text:
+            return marker.strip("/") + "/" + text.split(marker, 1)[1]
+    if _STDLIB.match(text):
+        return "python/" + _STDLIB.sub("", text)
+    for package in ("/campaign/", "/targets/"):
+        if package in text:
+            return package.strip("/") + "/" + text.rsplit(package, 1)[1]
+    return ".../" + "/".join(text.split("/")[-2:])
+
+
 def profile_text(profile: dict[str, Any]) -> str:
     """A profile event as a plain-text table: phases with shares, top functions, line timings."""
     lines = [f"case {profile.get('case')}, total {profile.get('total_s') or 0:.4g} s", "", "phase                    seconds   share"]
@@ -83,7 +105,7 @@ def profile_text(profile: dict[str, Any]) -> str:
     if top:
         lines += ["", "top functions            cumulative s   own s    calls"]
         for f in top[:15]:
-            where = f"{f.get('file')}:{f.get('line')} {f.get('function')}"
+            where = f"{display_path(f.get('file'))}:{f.get('line')} {f.get('function')}"
             lines.append(f"{where[:60]:<60} {f.get('cumtime') or 0:>9.4g} {f.get('tottime') or 0:>9.4g} {f.get('ncalls')!s:>8}")
     for func, rows in (profile.get("lines") or {}).items():
         lines += ["", f"line timings of {func}"]
@@ -300,6 +322,9 @@ def render_html(result: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from campaign.measure.humane import duration, span, times
+
+    env.filters.update(times=times, span=span, duration=duration)  # 2,777x and 168 ms, never 2.78e+03x
     opt_html, opt_ids = markdown_html(result["logs"].get("optimization_log"), "log")
     think_html, think_ids = markdown_html(result["logs"].get("thinking_log"), "think")
     calib = result["calibration"]
@@ -313,6 +338,7 @@ def render_html(result: dict[str, Any]) -> str:
     return template.render(
         r=result,
         s=result["summary"],
+        h=result.get("headline") or {"agent": {"text": "not recorded"}, "cases": [], "goal": "-", "level_line": None},
         plots={k: Markup(v) for k, v in plots.items()},
         optimization_log=Markup(opt_html),
         thinking_log=Markup(think_html),
