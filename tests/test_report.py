@@ -312,7 +312,8 @@ def test_each_iteration_patch_and_profile_open_in_the_page(tmp_path):
     patch.write_text(patch.read_text() + "+# <script>alert('patch')</script>\n")
     html = render_html(collect(record))
     section = html.split('id="patch-iter-1"')[1].split("</details>")[0]
-    assert "<pre>" in section and "diff --git a/pkg/core.py" in section
+    assert '<pre class="diff">' in section and "diff --git a/pkg/core.py" in section
+    assert '<span class="add">+# &lt;script&gt;' in section  # coloured by line, still escaped
     assert "&lt;script&gt;alert(&#39;patch&#39;)&lt;/script&gt;" in section and "<script>" not in html
     profile = html.split('id="profile-iter-2"')[1].split("</details>")[0]
     assert "compute" in profile and "0.37" in profile
