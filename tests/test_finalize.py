@@ -85,9 +85,17 @@ def test_each_branch_is_retested_and_remeasured_alone(record, tmp_path):
         assert g["within_recorded_interval"] in (True, False)  # compared, whatever the machine's load
         body = open(g["pr_body"]).read()
         assert "Re-measured alone against the pre-optimization commit" in body and "Absolute time" in body
+        assert "Tests that ran on this branch" in body and "PASS" in body
     # the claim of group {1, 3}: the first two kept changes are not a prefix, so it is multiplied and says so
     assert out["groups"][0]["claim"]["kind"] == "product"
     assert out["groups"][1]["claim"]["kind"] == "ci"
+
+
+def test_the_pr_text_names_no_machine_interpreter():
+    from campaign.review.pr_text import command_text
+
+    assert command_text("/work/x/.venv/bin/python3.11 -m targets.check .") == "python -m targets.check ."
+    assert command_text("pytest -q tests") == "pytest -q tests"
 
 
 def test_cli_json_validates_and_an_unknown_record_needs_trust(record, tmp_path):

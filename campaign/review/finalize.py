@@ -283,6 +283,9 @@ def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path 
     if state.init is None or not changes:
         raise FinalizeError(f"{record_dir}: the record holds no kept change; there is nothing to finalize.")
     name = state.init.get("name") or record_dir.name
+    from campaign.review.headline import agent as agent_of
+
+    agent = agent_of(events)["text"]
     source = None if workspace else _from_repository(record_dir, state, changes, repo_dir)
     if source is None:
         dest = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix=f"campaign-finalize-{name}-"))
@@ -328,7 +331,7 @@ def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path 
         diff_file = out_dir / f"{n:02d}.patch"
         diff_file.write_text(repo.git.diff("--binary", base, g["tip"]) + "\n")
         body_file = out_dir / f"{n:02d}.md"
-        body_file.write_text(pr_text.body(group, name))
+        body_file.write_text(pr_text.body(group, name, agent))
         group.update(title=pr_text.title(group), pr_body=str(body_file), patch=str(diff_file),
                      gh=pr_text.gh_line(branch, start_branch, pr_text.title(group), str(body_file)))
         results.append(group)

@@ -72,9 +72,18 @@ def _claim_lines(group: dict[str, Any]) -> list[str]:
     return lines
 
 
-def body(group: dict[str, Any], record_name: str) -> str:
+_INTERPRETER = re.compile(r"^\S*/python[\d.]*(?=\s)")
+
+
+def command_text(cmd: str) -> str:
+    """A test command without the machine's interpreter path: ``/x/.venv/bin/python -m t`` -> ``python -m t``."""
+    return _INTERPRETER.sub("python", cmd)
+
+
+def body(group: dict[str, Any], record_name: str, agent: str | None = None) -> str:
     """The markdown body of the pull request for one group (one kept change, or changes that only apply together)."""
-    lines = [f"Finalized from the performance campaign `{record_name}` (`campaign finalize`).", ""]
+    lines = [f"Finalized from the performance campaign `{record_name}` (`campaign finalize`)."
+             + (f" The changes were made by {agent}." if agent else ""), ""]
     together = group.get("together")
     if together:
         lines += [f"**These changes only apply together:** {together}", ""]
@@ -102,7 +111,8 @@ def body(group: dict[str, Any], record_name: str) -> str:
                      f"target's tolerances: {verdict}")
         command = test.get("test_command") or {}
         if command.get("cmd"):
-            lines.append(f"- The target's test command `{command['cmd']}`: {'PASS' if command.get('passed') else 'FAIL'}")
+            lines.append(f"- The target's test command `{command_text(command['cmd'])}`: "
+                         f"{'PASS' if command.get('passed') else 'FAIL'}")
         for failure in test.get("failures") or []:
             lines.append(f"  - {failure.get('message')}")
     lines += ["", f"Base: the pre-optimization commit `{group['base'][:12]}`; the branch applies on it alone."]
