@@ -110,3 +110,24 @@ def test_cli_json_validates_and_an_unknown_record_needs_trust(record, tmp_path):
     assert validation_errors(payload, "finalize") == []
     refused = campaign(tmp_path, "finalize", str(record), "--workspace", str(tmp_path / "w2"), env=env)
     assert refused.returncode == 1 and "--trust" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_repository_that_still_has_the_commits_is_used_as_it_is(record, tmp_path):
+    """With the pre-optimization tag and every kept commit in the repository, no rebuild: its own commits."""
+    from campaign.review.finalize import finalize
+
+    ws = tmp_path / "ws"
+    finalize(record, workspace=ws, measure=False)  # a repository holding the campaign's chain of commits
+    chain = git(ws, "log", "--format=%H", "--reverse", "optimization/fin").split()
+    base, kept = chain[0], chain[1:]
+    git(ws, "tag", "fin/pre-optimization", base)
+    lines = []
+    for line in (record / "journal.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "commit" and event["iteration"] in (1, 2, 3):
+            event["data"]["commit"] = kept[event["iteration"] - 1]
+        lines.append(json.dumps(event, sort_keys=True))
+    (record / "journal.jsonl").write_text("\n".join(lines) + "\n")
+    out = finalize(record, repo_dir=ws, measure=False)
+    assert out["mode"] == "repository" and out["base"] == base and out["repository"] == str(ws.resolve())
+    assert [g["iterations"] for g in out["groups"]] == [[1, 3], [2]] and out["reproduces_campaign"]
