@@ -174,14 +174,17 @@ def full_case_line(fc: dict[str, Any] | None) -> str:
 
 def format_text(result: dict[str, Any], width: int | None = None) -> str:
     """The terminal view, drawn to the terminal's width (``width`` overrides it)."""
-    from campaign.measure.humane import goal, span, terminal_width
+    from campaign.measure.humane import duration, goal, span, terminal_width
 
     width = width or terminal_width()
     s = result["summary"]
+    cases = (result.get("headline") or {}).get("cases") or []
     out = [
         f"campaign {s['name'] or '?'} (target {s['target'] or '?'}): {s['iterations']} iterations, "
         f"{s['kept']} kept, {s['reverted']} reverted; final {_x(s['final_speedup'])}"
         + (f" {span(s['final_ci'])}" if s.get("final_ci") else "")
+        + (f" (case {cases[0]['case']}: {duration(cases[0]['before_s'])} -> {duration(cases[0]['after_s'])})"
+           if cases and cases[0].get("before_s") and cases[0].get("after_s") else "")
         + (f", goal {goal(s['goal_speedup'])}" if s.get("goal_speedup") else "")
         + ("" if s["finished"] else " (not finished)"),
         full_case_line(s.get("full_case")),
