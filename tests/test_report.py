@@ -261,8 +261,9 @@ def test_headline_is_the_full_case_result(tmp_path):
     result = collect(b.write(tmp_path / "checked"))
     html = render_html(result)
     headline = html.split('id="headline"')[1].split("</div></div>")[0]
-    assert "2.8x" in headline and "<code>full</code>" in headline and "outputs match the baseline" in headline
-    assert format_text(result).splitlines()[1] == "full case full: 2.8x [2.6, 3] vs the baseline; outputs match the baseline's"
+    assert "2.80x" in headline and "<code>full</code>" in headline and "outputs match the baseline" in headline
+    assert format_text(result, width=200).splitlines()[1] == (
+        "full case full: 2.80x [2.60x, 3.00x] vs the baseline; outputs match the baseline's")
 
     old = render_html(collect(clean_record().write(tmp_path / "older")))  # a finish without a validation
     assert "outputs not checked at FINISH" in old.split('id="headline"')[1].split("</div></div>")[0]
@@ -311,7 +312,8 @@ def test_each_iteration_patch_and_profile_open_in_the_page(tmp_path):
     patch.write_text(patch.read_text() + "+# <script>alert('patch')</script>\n")
     html = render_html(collect(record))
     section = html.split('id="patch-iter-1"')[1].split("</details>")[0]
-    assert "<pre>" in section and "diff --git a/pkg/core.py" in section
+    assert '<pre class="diff">' in section and "diff --git a/pkg/core.py" in section
+    assert '<span class="add">+# &lt;script&gt;' in section  # coloured by line, still escaped
     assert "&lt;script&gt;alert(&#39;patch&#39;)&lt;/script&gt;" in section and "<script>" not in html
     profile = html.split('id="profile-iter-2"')[1].split("</details>")[0]
     assert "compute" in profile and "0.37" in profile

@@ -16,7 +16,8 @@ from records import DEFECT_ITERATION, DEFECTS, clean_record
 
 
 def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+    # a wide terminal: the checks below read whole cells (tests/test_terminal_fit.py checks narrow ones)
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")

@@ -31,10 +31,12 @@ COMMANDS: dict[str, str] = {
     "targets": "campaign.cli.loop_cmds:targets",
     # measurement
     "compare": "campaign.cli.measure_cmds:compare",
+    "noise": "campaign.cli.gate_cmds:noise",
     # autonomous runs and records
     "run": "campaign.cli.run_cmds:run",
     "demo": "campaign.cli.run_cmds:demo",
     "replay": "campaign.cli.run_cmds:replay",
+    "finalize": "campaign.cli.finalize_cmds:finalize",
     # review
     "review": "campaign.cli.review_cmds:review",
     "report": "campaign.cli.review_cmds:report",

@@ -48,7 +48,9 @@ def _next_line(result: dict[str, Any]) -> str:
 
 
 def _x(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}x"
+    from campaign.measure.humane import times  # 2,777x, never 2.78e+03x
+
+    return "n/a" if value is None else times(value)
 
 
 # -- init ---------------------------------------------------------------------------
@@ -95,22 +97,29 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, quiet, workspa
 
 
 def _status_text(r: dict[str, Any]) -> str:
-    lines = [f"campaign {r['name']} (target {r['target']}, goal {_x(r['goal_speedup'])}, "
-             f"cap {r['max_iterations']} iterations) - {'FINISHED' if r['finished'] else 'iteration ' + str(r['iteration'])}"]
+    """The status to the terminal's width: the iterations as a table whose titles wrap at words."""
+    from campaign.measure.humane import fit, goal, span, table
+
+    state = ("FINISHED elsewhere (exported record)" if r.get("finished_elsewhere")
+             else "FINISHED" if r["finished"] else "iteration " + str(r["iteration"]))
+    lines = [f"campaign {r['name']} (target {r['target']}, goal {goal(r['goal_speedup'])}, "
+             f"cap {r['max_iterations']} iterations) - {state}"]
     lines.append(f"cumulative speedup: {_x(r['cumulative_speedup'])}"
-                 + (f" (interval {r['cumulative_ci'][0]:.2f}-{r['cumulative_ci'][1]:.2f})" if r.get("cumulative_ci") else "")
+                 + (f" (interval {span(r['cumulative_ci'])})" if r.get("cumulative_ci") else "")
                  + f"; {r['iterations_done']} iteration(s) done, {r['kept']} kept")
+    rows = []
     for it in r["iterations"]:
         if it["kept"] is None:
             outcome = "in progress"
         elif it["kept"]:
-            outcome = f"kept ({_x(it['speedup'])}, cumulative {_x(it['cumulative'])})"
+            outcome = f"kept {_x(it['speedup'])} (cumulative {_x(it['cumulative'])})"
         elif it["test_passed"] is False:
             outcome = "TEST FAILED, reverted"
         else:
-            outcome = f"reverted ({_x(it['speedup'])}, {it['verdict']})"
-        lines.append(f"  iter {it['iteration']:>2}  [{it['phase'] or '-'}] {it['title'][:50]}: predicted "
-                     f"{_x(it['predicted'])}, {outcome}")
+            outcome = f"reverted {_x(it['speedup'])} ({it['verdict']})"
+        rows.append([str(it["iteration"]), it["phase"] or "-", it["title"], _x(it["predicted"]), outcome])
+    if rows:
+        lines += table(["iter", "phase", "change", "predicted", "outcome"], rows, wrap=("change",))
     for warning in r["warnings"]:
         lines.append(f"warning: {warning}")
     running = r.get("running")
@@ -121,8 +130,7 @@ def _status_text(r: dict[str, Any]) -> str:
                      f"{running.get('since')}); wait for it to finish, then run `campaign status` again.")
     if r.get("recovery"):
         lines.append(f"{'note' if r['recovery'].startswith('FINISH refused') else 'after a crash'}: {r['recovery']}")
-    lines.append(_next_line(r))
-    return "\n".join(lines)
+    return fit(lines) + "\n" + _next_line(r)
 
 
 @click.command("status")

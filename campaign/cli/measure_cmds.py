@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from campaign.cli.common import CampaignError, dir_option, emit, json_option, quiet_option
-
+from campaign.cli.gate_cmds import apply_gate, max_slowdown_option
 
 
 def _default(key: str) -> str:
@@ -42,17 +42,27 @@ def _default(key: str) -> str:
 @click.option("--metric", type=click.Choice(["auto", "wall", "cpu"]), default=None,
               help="Which time decides: the process's CPU time (single-threaded code on a busy machine), wall time, "
                    f"or auto: chosen from the runs' own evidence and named beside the verdict. {_default('metric')}")
+@click.option("--gate", is_flag=True,
+              help="CI gate: exit 4 only on a significant slowdown beyond --max-slowdown (see docs/ci.md).")
+@max_slowdown_option
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --gate: write the markdown summary here (it is also appended to $GITHUB_STEP_SUMMARY).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --gate: write a JUnit XML report here.")
 @quiet_option
 @dir_option
 @json_option
 def compare(old: str, new: str, case: str | None, target_spec: str | None, instructions: bool,
             max_blocks: int | None, min_blocks: int | None, budget_s: float | None, min_effect: float | None,
-            alpha: float | None, metric: str | None, quiet: bool, workspace: Path, as_json: bool) -> None:
+            alpha: float | None, metric: str | None, gate: bool, max_slowdown: float, summary_path: Path | None,
+            junit_path: Path | None, quiet: bool, workspace: Path, as_json: bool) -> None:
     """Benchmark commit NEW against commit OLD (interleaved, fresh processes, temporary worktrees).
 
     Prints a per-phase table, the verdict (faster / slower / same /
     inconclusive), the confidence interval that decided it (with its level)
-    and the measured noise. Defaults come from [measure] in campaign.toml or
+    and the measured noise. With --gate, OLD is the base and NEW the head of
+    a change: exit 4 only when NEW is significantly slower by more than
+    --max-slowdown. Defaults come from [measure] in campaign.toml or
     [tool.campaign.measure] in pyproject.toml; flags override them.
     """
     from campaign.measure.compare import CompareError, compare_commits, format_comparison
@@ -69,4 +79,14 @@ def compare(old: str, new: str, case: str | None, target_spec: str | None, instr
                                                "metric": metric})
     except CompareError as exc:
         raise CampaignError(str(exc)) from None
+    if gate:
+        from campaign.cli.common import emit_failure
+        from campaign.contract import ExitCode
+
+        result["gate"] = apply_gate(result, max_slowdown, summary_path, junit_path)
+        text = lambda r: f"{format_comparison(r)}\ngate: {'PASS' if r['gate']['passed'] else 'FAIL'}: {r['gate']['reason']}"  # noqa: E731
+        if not result["gate"]["passed"]:
+            emit_failure(result, as_json, text, "gate_failed", result["gate"]["reason"], ExitCode.FINDINGS)
+        emit(result, as_json, text)
+        return
     emit(result, as_json, format_comparison)

@@ -106,6 +106,39 @@ def finish_missing(repo, init: dict[str, Any], finish: dict[str, Any]) -> list[s
                               init["branch"], finish.get("merged_into") or init["start_branch"])
 
 
+def finished_elsewhere(repo, init: dict[str, Any], finish: dict[str, Any]) -> bool:
+    """A record whose ``finish`` was made in another clone and exported without its git history.
+
+    Neither its pre-optimization tag, nor its campaign branch, nor any commit
+    it recorded is in this repository: nothing here was interrupted, there is
+    nothing for ``campaign finish`` to complete (a finish interrupted here
+    leaves the branch and the tag behind).
+    """
+    from campaign import vcs
+
+    if not finish:
+        return False
+    name = init.get("name") or ""
+    if vcs.tag_commit(repo, init.get("pre_tag") or f"{name}/pre-optimization"):
+        return False
+    if init.get("branch") and vcs.branch_exists(repo, init["branch"]):
+        return False
+    for sha in (init.get("base_commit"), (finish.get("validation") or {}).get("commit")):
+        if sha and _has_commit(repo, sha):
+            return False
+    return True
+
+
+def _has_commit(repo, sha: str) -> bool:
+    import git
+
+    try:
+        repo.commit(sha)
+        return True
+    except (git.BadName, ValueError, git.GitCommandError):
+        return False
+
+
 def running_command(lock: CampaignLock) -> dict[str, Any] | None:
     """The command holding the campaign's lock, if it is running (its pid lives), else None."""
     return lock.running_holder()

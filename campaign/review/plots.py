@@ -126,7 +126,7 @@ def plot_cumulative(rows: list[dict[str, Any]]) -> str:
     log_y = hi / lo > 8
     ylim = (lo / 1.15, hi * 1.15) if log_y else (min(0.0, lo), hi * 1.1)
     last = max(r["iteration"] for r in rows)
-    ax = _Axes((-0.5, last + 0.5), ylim, log_y=log_y)
+    ax = _Axes((-0.5, last + 0.5), ylim, log_y=log_y, height=340, margin=(36, 20, 46, 64))  # legend above the data
     body = ax.frame("iteration (0 = baseline)", "speedup vs baseline (x)", xticks=list(range(0, last + 1)), fmt_x=lambda v: f"{int(v)}", fmt_y=lambda v: f"{v:g}x")
     body.append(f'<line class="no-change" x1="{ax.left}" x2="{ax.width - ax.right}" y1="{ax.y(1)}" y2="{ax.y(1)}" stroke="#888" stroke-dasharray="4 3"/>')
     if len(kept) > 1:
@@ -157,7 +157,7 @@ def plot_cumulative(rows: list[dict[str, Any]]) -> str:
                     f'<circle cx="{cx}" cy="{cy}" r="5.5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/></g></a>')
     lx = ax.left + 12
     body.append(
-        f'<g class="legend" transform="translate({lx} {ax.top + 14})">'
+        f'<g class="legend" transform="translate({lx} 18)">'
         f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: the decisive interval)</text>'
         f'<circle cx="150" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/><text x="160" y="4">reverted</text>'
         f'{_cross(246, 0, REVERTED_COLOR)}<text x="256" y="4">TEST failed</text></g>'

@@ -17,6 +17,7 @@ from typing import Any
 
 from campaign.review import calibration as _calibration
 from campaign.review import codecost as _codecost
+from campaign.review import headline as _headline
 from campaign.review import lint as _review
 from campaign.review import plots as _plots
 
@@ -46,6 +47,7 @@ def collect(record_dir: Path) -> dict[str, Any]:
         },
         "logs": logs,
         "attachments": attachments(record, events),
+        "headline": _headline.headline(events),
     }
 
 
@@ -72,6 +74,26 @@ def attachments(record: Path, events: list[dict[str, Any]]) -> list[dict[str, An
     return out
 
 
+_STDLIB = re.compile(r"^.*/lib/python\d+(?:\.\d+)*/")
+
+
+def display_path(path: Any) -> str:
+    """A profiled file without the recording machine's directories: ``site-packages/numpy/...``, ``python/inspect.py``,
+    ``campaign/plugins/phases.py``; a path already relative (the workspace's ``kernel.py``) stays as it is."""
+    text = str(path or "")
+    if not text.startswith("/"):
+        return text
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in text:
+            return marker.strip("/") + "/" + text.split(marker, 1)[1]
+    if _STDLIB.match(text):
+        return "python/" + _STDLIB.sub("", text)
+    for package in ("/campaign/", "/targets/"):
+        if package in text:
+            return package.strip("/") + "/" + text.rsplit(package, 1)[1]
+    return ".../" + "/".join(text.split("/")[-2:])
+
+
 def profile_text(profile: dict[str, Any]) -> str:
     """A profile event as a plain-text table: phases with shares, top functions, line timings."""
     lines = [f"case {profile.get('case')}, total {profile.get('total_s') or 0:.4g} s", "", "phase                    seconds   share"]
@@ -83,7 +105,7 @@ def profile_text(profile: dict[str, Any]) -> str:
     if top:
         lines += ["", "top functions            cumulative s   own s    calls"]
         for f in top[:15]:
-            where = f"{f.get('file')}:{f.get('line')} {f.get('function')}"
+            where = f"{display_path(f.get('file'))}:{f.get('line')} {f.get('function')}"
             lines.append(f"{where[:60]:<60} {f.get('cumtime') or 0:>9.4g} {f.get('tottime') or 0:>9.4g} {f.get('ncalls')!s:>8}")
     for func, rows in (profile.get("lines") or {}).items():
         lines += ["", f"line timings of {func}"]
@@ -116,7 +138,9 @@ def _logs(record: Path, events: list[dict[str, Any]]) -> dict[str, str | None]:
 
 
 def _x(value: Any, digits: int = 3) -> str:
-    return f"{value:.{digits}g}x" if isinstance(value, (int, float)) else "-"
+    from campaign.measure.humane import times
+
+    return times(value)
 
 
 def _excerpt(text: Any, width: int = 44) -> str:
@@ -128,30 +152,40 @@ def _excerpt(text: Any, width: int = 44) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+def _table(headers: list[str], rows: list[list[str]], wrap: tuple[str, ...] = (), width: int | None = None) -> list[str]:
+    """A table drawn to the terminal's width (rich); the ``wrap`` columns wrap inside their cells."""
+    from campaign.measure.humane import table
+
+    return table(headers, rows, width=width, wrap=wrap)
 
 
 def full_case_line(fc: dict[str, Any] | None) -> str:
     """The headline in words: the full case vs the baseline, and whether its outputs were checked."""
     if not fc:
         return "full case: not run yet (FINISH runs it before the merge)"
-    ci = f" [{fc['ci'][0]:.3g}, {fc['ci'][1]:.3g}]" if fc.get("ci") else ""
+    from campaign.measure.humane import span
+
+    ci = f" {span(fc['ci'])}" if fc.get("ci") else ""
     outputs = ("outputs match the baseline's" if fc.get("outputs_match")
                else f"outputs DIFFER, nothing merged: {fc.get('failure')}" if fc.get("outputs_match") is False
                else "outputs not checked at FINISH (an older record)")
     return f"full case {fc.get('case')}: {_x(fc.get('speedup'))}{ci} vs the baseline; {outputs}"
 
 
-def format_text(result: dict[str, Any]) -> str:
+def format_text(result: dict[str, Any], width: int | None = None) -> str:
+    """The terminal view, drawn to the terminal's width (``width`` overrides it)."""
+    from campaign.measure.humane import duration, goal, span, terminal_width
+
+    width = width or terminal_width()
     s = result["summary"]
+    cases = (result.get("headline") or {}).get("cases") or []
     out = [
         f"campaign {s['name'] or '?'} (target {s['target'] or '?'}): {s['iterations']} iterations, "
         f"{s['kept']} kept, {s['reverted']} reverted; final {_x(s['final_speedup'])}"
-        + (f" [{s['final_ci'][0]:.3g}, {s['final_ci'][1]:.3g}]" if s.get("final_ci") else "")
-        + (f", goal {_x(s['goal_speedup'])}" if s.get("goal_speedup") else "")
+        + (f" {span(s['final_ci'])}" if s.get("final_ci") else "")
+        + (f" (case {cases[0]['case']}: {duration(cases[0]['before_s'])} -> {duration(cases[0]['after_s'])})"
+           if cases and cases[0].get("before_s") and cases[0].get("after_s") else "")
+        + (f", goal {goal(s['goal_speedup'])}" if s.get("goal_speedup") else "")
         + ("" if s["finished"] else " (not finished)"),
         full_case_line(s.get("full_case")),
         f"stopped: {s.get('stop_reason') or 'not yet'}",
@@ -160,10 +194,11 @@ def format_text(result: dict[str, Any]) -> str:
     ]
     rows = []
     for r in result["iterations"]:
-        ci = f" [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
+        ci = f" {span(r['ci'])}" if r.get("ci") else ""
         verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
-        rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"])])
-    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows)
+        rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
+    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows,
+                  wrap=("surprise",), width=width)
     levels = sorted({r["ci_level"] for r in result["iterations"] if r.get("ci_level")})
     if levels:
         from campaign.measure.stats import format_level
@@ -177,7 +212,7 @@ def format_text(result: dict[str, Any]) -> str:
         out.append(f"findings ({len(findings)}): the record breaks the method")
         for f in findings:
             where = f"iter {f['iteration']}" if f["iteration"] is not None else "campaign"
-            out.append(f"  {where:<8} {f['rule']:<24} {f['message']}")
+            out.append(f"  {where:<8} {f['rule']:<24} {f['message']}")  # one finding a line: grep-able
     else:
         out.append(f"findings: none ({len(result['rules'])} rules checked)")
     out.append("")
@@ -199,9 +234,12 @@ def format_text(result: dict[str, Any]) -> str:
         cc = f"{r['complexity_before']} -> {r['complexity_after']}" if r.get("complexity_before") is not None else f"? ({_excerpt(r.get('error'), 30)})"
         funcs = ", ".join(f"{f['function']} {f['before'] if f['before'] is not None else 'new'}->{f['after'] if f['after'] is not None else 'gone'}" for f in r["functions"])
         nloc = f"{r['nloc_before']} -> {r['nloc_after']}" if r.get("nloc_before") is not None else "-"
-        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, nloc, _excerpt(funcs, 50)])
-    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "NLOC", "functions"], cost_rows)]
-    return "\n".join(out)
+        cost_rows.append([str(r["iteration"]), "kept" if r["kept"] else "reverted", f"+{r['added']}", f"-{r['removed']}", cc, nloc, funcs])
+    out += ["  " + line for line in _table(["iter", "", "added", "removed", "complexity", "NLOC", "functions"], cost_rows,
+                                           wrap=("functions",), width=width - 2)]
+    from campaign.measure.humane import fit
+
+    return fit(out, width)
 
 
 # --------------------------------------------------------------------------- HTML
@@ -287,6 +325,9 @@ def render_html(result: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from campaign.measure.humane import duration, span, times
+
+    env.filters.update(times=times, span=span, duration=duration)  # 2,777x and 168 ms, never 2.78e+03x
     opt_html, opt_ids = markdown_html(result["logs"].get("optimization_log"), "log")
     think_html, think_ids = markdown_html(result["logs"].get("thinking_log"), "think")
     calib = result["calibration"]
@@ -300,6 +341,7 @@ def render_html(result: dict[str, Any]) -> str:
     return template.render(
         r=result,
         s=result["summary"],
+        h=result.get("headline") or {"agent": {"text": "not recorded"}, "cases": [], "goal": "-", "level_line": None},
         plots={k: Markup(v) for k, v in plots.items()},
         optimization_log=Markup(opt_html),
         thinking_log=Markup(think_html),

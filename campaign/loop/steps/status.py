@@ -36,6 +36,13 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
                         f"this status reads its protected copy {ctx.journal.copy_path}, and the next command "
                         f"restores the journal from it.")
     missing = finish_missing(ctx, state) if state.step is Step.DONE else []
+    elsewhere = bool(missing) and record_guard.finished_elsewhere(ctx.repo, init, state.finish or {})
+    if elsewhere:  # exported without its tags and branch: finished where it was made, nothing to complete here
+        missing = []
+        merged = (state.finish or {}).get("merged_into") or init.get("start_branch")
+        warnings.append(f"this campaign finished in the repository where it was made (merged into {merged} there); "
+                        f"it came here without its tags and branch, so there is nothing to finish or resume. "
+                        f"`campaign review`, `campaign report` and `campaign replay` read it as it is.")
     if missing:
         state.step = Step.FINISH
         warnings.append(f"the finish is incomplete: {' and '.join(missing)} "
@@ -74,6 +81,7 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
         "next": status_next(ctx, state),
         "agent": state.run,
         "finished": state.step is Step.DONE,
+        "finished_elsewhere": elsewhere,
         "final": state.finish,
         "warnings": warnings,
         "recovery": None if holder else recovery_note(state),

@@ -1,0 +1,114 @@
+"""``campaign noise``: how often the benchmark and the gate are wrong on identical code (A/A comparisons).
+
+Runs ``campaign compare REV REV`` N times (the same engine, settings and
+budget as a real comparison; each run with its own seed) and counts the
+false alarms: a verdict of faster or slower on identical code, and a gate
+that would have failed (``campaign.measure.gate``). The rate comes with a
+Wilson interval (scipy's), since N is small. The smallest effect detectable
+at that budget comes from the intervals the A/A runs measured: with a median
+half-width ``w`` (on the log of the speedup), a true effect of ``exp(w) - 1``
+is called about half the time, ``exp(2w) - 1`` nearly always.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from typing import Any, Callable
+
+from campaign.measure.gate import DEFAULT_MAX_SLOWDOWN, decide
+
+
+def wilson(k: int, n: int, level: float = 0.95) -> list[float]:
+    """The Wilson score interval of a proportion ``k / n`` (scipy.stats.binomtest)."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return [0.0, 1.0]
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return [float(ci.low), float(ci.high)]
+
+
+def summarize(runs: list[dict[str, Any]], max_slowdown: float = DEFAULT_MAX_SLOWDOWN) -> dict[str, Any]:
+    """False alarms, their Wilson intervals and the smallest detectable effect, from A/A comparison results (pure)."""
+    n = len(runs)
+    alarms = sum(1 for r in runs if r["verdict"] in ("faster", "slower"))
+    gate_alarms = sum(1 for r in runs if not decide(r, max_slowdown)["passed"])
+    widths = [(math.log(r["ci"][1]) - math.log(r["ci"][0])) / 2 for r in runs
+              if r.get("ci") and r["ci"][0] and r["ci"][1] and r["ci"][0] > 0]
+    w = statistics.median(widths) if widths else None
+    min_effect = max((r.get("benchmark") or {}).get("min_effect") or 0 for r in runs) if runs else 0
+    return {
+        "runs": n,
+        "false_alarms": alarms,
+        "false_alarm_rate": alarms / n if n else None,
+        "false_alarm_ci": wilson(alarms, n),
+        "gate_false_alarms": gate_alarms,
+        "gate_false_alarm_rate": gate_alarms / n if n else None,
+        "gate_false_alarm_ci": wilson(gate_alarms, n),
+        "max_slowdown": max_slowdown,
+        "half_width_median": w,
+        "detectable_half_the_time": None if w is None else max(min_effect, math.exp(w) - 1),
+        "detectable_nearly_always": None if w is None else max(min_effect, math.exp(2 * w) - 1),
+        "gate_catches_half_the_time": None if w is None else (1 + max_slowdown) * math.exp(w) - 1,
+        "verdicts": {v: sum(1 for r in runs if r["verdict"] == v) for v in ("same", "inconclusive", "faster", "slower")},
+        "blocks_median": statistics.median([(r.get("benchmark") or {}).get("blocks") or 0 for r in runs]) if runs else None,
+    }
+
+
+def run_noise(repo_dir, rev: str, runs: int, *, max_slowdown: float = DEFAULT_MAX_SLOWDOWN, case: str | None = None,
+              target_spec: str | None = None, max_blocks: int | None = None, budget_s: float | None = None,
+              progress: Callable[[str], None] | None = None, settings: dict | None = None) -> dict[str, Any]:
+    """N A/A comparisons of ``rev`` with itself; the summary plus each run's verdict, speedup and interval."""
+    from campaign.measure.compare import compare_commits
+    from campaign.measure.load import sample
+
+    say = progress or (lambda line: None)
+    results, rows = [], []
+    started = time.monotonic()
+    before = sample()
+    for i in range(runs):
+        say(f"A/A comparison {i + 1}/{runs} of {rev} with itself")
+        r = compare_commits(repo_dir, rev, rev, case=case, target_spec=target_spec, max_blocks=max_blocks,
+                            budget_s=budget_s, progress=say, seed=i, settings=settings)
+        results.append(r)
+        rows.append({"run": i + 1, "verdict": r["verdict"], "speedup": r["speedup"], "ci": r["ci"],
+                     "blocks": r["benchmark"].get("blocks"), "gate_passed": decide(r, max_slowdown)["passed"]})
+    summary = summarize(results, max_slowdown)
+    first = results[0] if results else {}
+    return {**summary, "rev": first.get("old"), "target": first.get("target"), "case": first.get("case"),
+            "settings": first.get("settings"), "rows": rows, "wall_s": time.monotonic() - started,
+            "load": {"before": _round(before.load1), "after": _round(sample().load1), "cpus": before.cpus}}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def format_text(result: dict[str, Any]) -> str:
+    """What a person reads: the measured false-alarm rates with their intervals, and the detectable effect."""
+    lo, hi = result["false_alarm_ci"]
+    glo, ghi = result["gate_false_alarm_ci"]
+    lines = [f"noise: {result['runs']} A/A comparisons of {str(result['rev'])[:10]} with itself "
+             f"(target {result['target']}, case {result['case']}, {result['wall_s']:.0f} s)"]
+    for row in result["rows"]:
+        ci = "-" if not row["ci"] else f"{row['ci'][0]:.3f}-{row['ci'][1]:.3f}"
+        lines.append(f"  run {row['run']:>3}: {row['verdict']:<12} {row['speedup']:.3f}x  interval {ci}  "
+                     f"{row['blocks']} blocks  gate {'pass' if row['gate_passed'] else 'FAIL'}")
+    lines += [
+        f"false alarms (faster/slower on identical code): {result['false_alarms']}/{result['runs']} = "
+        f"{_pct(result['false_alarm_rate'])} (95% Wilson interval {_pct(lo)}-{_pct(hi)})",
+        f"gate false alarms (--max-slowdown {result['max_slowdown']:.0%}): {result['gate_false_alarms']}/"
+        f"{result['runs']} = {_pct(result['gate_false_alarm_rate'])} (95% Wilson interval {_pct(glo)}-{_pct(ghi)})",
+        f"smallest effect detectable at this budget: {_pct(result['detectable_half_the_time'])} half the time, "
+        f"{_pct(result['detectable_nearly_always'])} nearly always; the gate catches a slowdown of "
+        f"{_pct(result['gate_catches_half_the_time'])} half the time",
+        f"load average (1 min) {result['load']['before']} before, {result['load']['after']} after, on "
+        f"{result['load']['cpus']} cores",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""What a reviewer reads first: who the agent was, the absolute times per case, and what the level means.
+
+Pure functions over the journal's events. The summary of a report used to
+say "91.4x [40.8, 205]; goal 1e+06x": which case, from what to what, at which
+level, and who made it were left for the reader to dig out. Here each case
+gets its baseline time, its time after, the speedup and the interval that was
+measured (never multiplied); the agent is named (and a scripted one is called
+a script); the level gets its one-line meaning; a goal set out of reach on
+purpose says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campaign.review.lint import Event, _data, first_of, iteration_rows, last_of, of_type
+
+SCRIPTED = {
+    "playbook": ("a script: the target's playbook, a fixed catalogue of optimizations tried in order "
+                 "(deterministic, no language model); its predictions and Surprises are the catalogue's, not an AI "
+                 "agent's judgement"),
+    "command": "a program speaking campaign's JSON protocol",
+    "claude": "Claude Code (an AI coding agent)",
+    "codex": "Codex CLI (an AI coding agent)",
+    "aider": "aider (an AI coding agent)",
+    "prompt": "a coding CLI driven by a prompt",
+}
+
+
+def agent(events: list[Event]) -> dict[str, Any]:
+    """Who thought, implemented and logged: the recorded ``campaign run`` agent, else whoever ran the steps."""
+    run = _data(last_of(events, "run"))
+    kind = run.get("agent")
+    if kind is None:
+        kind = next((_data(e).get("agent") for e in of_type(events, "implement") if _data(e).get("agent")), None)
+    if kind is None:
+        return {"kind": None, "command": None, "scripted": False,
+                "text": "not recorded: the loop was driven step by step through the CLI (a person or an agent)"}
+    command = run.get("agent_cmd")
+    text = SCRIPTED.get(kind, f"{kind}")
+    if command:
+        text += f" (`{command}`)"
+    return {"kind": kind, "command": command, "scripted": kind == "playbook", "text": text}
+
+
+def _last_kept_bench(events: list[Event]) -> dict[str, Any]:
+    kept = [r["iteration"] for r in iteration_rows(events) if r["kept"]]
+    for e in reversed(of_type(events, "benchmark")):
+        if e.get("iteration") in kept:
+            return _data(e)
+    return {}
+
+
+def _warm(side: dict[str, Any] | None) -> float | None:
+    side = side or {}
+    value = side.get("warm_s") or side.get("block_s")
+    return value if isinstance(value, (int, float)) else None
+
+
+def cases(events: list[Event]) -> list[dict[str, Any]]:
+    """Per case: the baseline's time, the time after the last kept change, the speedup and its measured interval."""
+    baseline = _data(first_of(events, "baseline"))
+    per_case = baseline.get("cases") or {baseline.get("case") or "fast": {"warm_s": baseline.get("warm_s")}}
+    bench = _last_kept_bench(events)
+    finish = _data(last_of(events, "finish"))
+    rows = []
+    for case, data in per_case.items():
+        before = (data or {}).get("warm_s")
+        row = {"case": case, "before_s": before, "after_s": None, "after_derived": False, "speedup": None, "ci": None,
+               "ci_level": None, "measured_at": None}
+        if bench and bench.get("case") == case:
+            vs = bench.get("vs_baseline") or {}
+            row.update(after_s=_warm(bench.get("candidate")), speedup=vs.get("speedup", bench.get("cumulative_speedup")),
+                       ci=vs.get("ci"), ci_level=vs.get("ci_level"),
+                       measured_at="the last kept iteration, against the baseline")
+        else:
+            full = finish.get("full") if (finish.get("full") or {}).get("case") == case else None
+            full = full or next((_data(e).get("full") for e in reversed(of_type(events, "benchmark"))
+                                 if (_data(e).get("full") or {}).get("case") == case), None)
+            if full:
+                row.update(speedup=full.get("speedup"), ci=full.get("ci"), ci_level=full.get("ci_level"),
+                           after_s=_warm(full.get("candidate")),
+                           measured_at="FINISH, against the baseline" if full is finish.get("full") else
+                           "a full-scale check, against the baseline")
+        if row["after_s"] is None and before and row["speedup"]:
+            row.update(after_s=before / row["speedup"], after_derived=True)
+        rows.append(row)
+    return rows
+
+
+def level_line(level: float | None) -> str | None:
+    """One line on what the intervals' level means (``1 - alpha / looks``, see ``campaign.measure.stats``)."""
+    if not level:
+        return None
+    from campaign.measure.stats import format_level
+
+    miss = 1 - level
+    return (f"{format_level(level)} is the confidence of each interval: the chance that it misses the true speedup "
+            f"is at most {miss:.3%}, because the benchmark's 1% chance of a wrong verdict is split over every "
+            f"look it may take at the data.")
+
+
+def headline(events: list[Event]) -> dict[str, Any]:
+    """Agent, cases, the level's meaning and the goal in words, for the report's first screen."""
+    from campaign.measure.humane import OUT_OF_REACH, goal
+
+    rows = cases(events)
+    level = next((r["ci_level"] for r in rows if r.get("ci_level")), None)
+    if level is None:
+        level = next((_data(e).get("ci_level") for e in of_type(events, "benchmark") if _data(e).get("ci_level")), None)
+    target_goal = _data(first_of(events, "init")).get("goal_speedup")
+    return {"agent": agent(events), "cases": rows, "level": level, "level_line": level_line(level),
+            "goal": goal(target_goal),
+            "goal_sentinel": isinstance(target_goal, (int, float)) and target_goal >= OUT_OF_REACH}
