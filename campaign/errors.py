@@ -68,6 +68,12 @@ class VcsError(UserError):
     code = "vcs_error"
 
 
+class GitMovedError(VcsError):
+    """Git moved behind the campaign's back: a commit, reset, stash or branch switch that no step made."""
+
+    code = "git_moved"
+
+
 class MeasureError(UserError):
     """A workload, build or profile run failed (non-zero exit, no JSON, NaN, timeout)."""
 
