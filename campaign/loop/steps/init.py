@@ -61,11 +61,12 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         paths = [ctx.record_rel]
         for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
             path = ctx.workspace / filename
+            text = render(ctx.name, ctx.target, init, ctx.record_rel)
             if not path.exists():
-                path.write_text(render(ctx.name, ctx.target, init, ctx.record_rel))
+                path.write_text(text)
                 paths.append(filename)
-            elif filename in vcs.changes(repo).files:
-                paths.append(filename)
+            elif filename in vcs.changes(repo, agent_config=True).untracked and path.read_text() == text:
+                paths.append(filename)  # written by this init before an interruption (a user's own file stays theirs)
         (ctx.record_dir / ".gitignore").write_text(RECORD_GITIGNORE)
         ctx.render_files()
         message = f"campaign {ctx.name}: start (baseline recorded)"
