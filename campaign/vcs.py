@@ -185,6 +185,20 @@ def require_clean(repo, exclude: Iterable[str] = ()) -> None:
         )
 
 
+def ref_name_problem(*refs: str) -> str | None:
+    """The first of ``refs`` (full names, ``refs/heads/...``) that git rejects, with git's rules; None if all pass.
+
+    ``git check-ref-format`` is git's own judge (``..``, a trailing ``.``, ``.lock``, control characters, ...).
+    """
+    import subprocess
+
+    for ref in refs:
+        result = subprocess.run(["git", "check-ref-format", ref], capture_output=True)
+        if result.returncode != 0:
+            return ref
+    return None
+
+
 def current_branch(repo) -> str:
     if repo.head.is_detached:
         raise VcsError(

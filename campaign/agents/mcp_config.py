@@ -45,8 +45,8 @@ def run_command(client: str) -> str | None:
     """
     if client != "claude":
         return None
-    return (f"claude -p --mcp-config .mcp.json --allowedTools {shlex.quote(CLAUDE_TOOLS)} "
-            f"{shlex.quote(RUN_PROMPT)}")
+    # the prompt comes first: --allowedTools and --mcp-config take several values and would swallow it
+    return f"claude -p {shlex.quote(RUN_PROMPT)} --mcp-config .mcp.json --allowedTools {shlex.quote(CLAUDE_TOOLS)}"
 
 
 def client_config(client: str, workspace: Path | str = ".", name: str | None = None) -> dict[str, Any]:

@@ -162,6 +162,7 @@ def init_campaign(
         raise UserError(f"--max-iterations must be at least 1, got {max_iterations}.")
     repo = vcs.open_repo(workspace)
     base_commit = vcs.head_commit(repo)  # a clear error, not a raw git one, in a repository without commits
+    target_spec = target_inside(str(target_spec).strip(), workspace)
     try:
         target = load_target(target_spec, workspace)
     except TargetError as exc:
@@ -170,6 +171,11 @@ def init_campaign(
     if not NAME_RE.match(name or ""):
         raise UserError(f"campaign name {name!r} is not usable: use letters, digits, '.', '_' or '-' (at most 64), "
                         f"e.g. --name primes-1.")
+    rejected = vcs.ref_name_problem(f"refs/heads/optimization/{name}", f"refs/tags/{name}/pre-optimization")
+    if rejected:
+        raise UserError(f"campaign name {name!r} is not usable: git rejects the ref {rejected} it would create "
+                        f"(`git check-ref-format`: no '..', no '.' at the end or after '/', no '.lock' ending). "
+                        f"Choose another, e.g. --name primes-1.")
     committed = [p for p in vcs.files_at(repo, base_commit) if not p.startswith(RECORD_ROOT + "/")]
     problem = vcs.scope_problem(target.scope, committed)
     if problem:
@@ -199,6 +205,31 @@ def init_campaign(
             campaign._target = target
             campaign._resume_init(say)
     return campaign
+
+
+PATH_PREFIXES = ("pytest-benchmark:", "perf-test:")
+
+
+def target_inside(spec: str, workspace: Path) -> str:
+    """``spec`` with a file it names checked to be inside the repository (returned relative to it).
+
+    A ``campaign.toml`` (or a benchmark folder) outside the repository would run commands the record does
+    not hold: neither frozen with the harness at init nor in the baseline snapshot a replay rebuilds from.
+    """
+    prefix = next((p for p in PATH_PREFIXES if spec.startswith(p)), "")
+    path_text = spec[len(prefix):]
+    if not prefix and not path_text.endswith(".toml"):
+        return spec  # a built-in name or module:Class
+    path = Path(path_text).expanduser()
+    resolved = (path if path.is_absolute() else workspace / path).resolve()
+    root = Path(workspace).resolve()
+    if not resolved.is_relative_to(root):
+        raise UserError(
+            f"the target {path_text} is outside the repository {root}. A campaign runs only a target the "
+            f"repository holds (its harness is frozen at init and snapshotted with the baseline, so a review "
+            f"and a replay see what ran): copy it into the repository, commit it, and pass its path "
+            f"(e.g. --target campaign.toml).")
+    return prefix + resolved.relative_to(root).as_posix() if path.is_absolute() or ".." in path.parts else spec
 
 
 def _refuse_existing(campaign: CampaignContext) -> None:
