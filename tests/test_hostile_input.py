@@ -81,3 +81,18 @@ def test_an_absolute_target_path_inside_the_repository_is_recorded_relative(repo
     assert result.returncode == 0, result.stdout + result.stderr
     events = [json.loads(line) for line in (repo / "optim" / "primes" / "journal.jsonl").read_text().splitlines()]
     assert events[0]["data"]["target_spec"] == "campaign.toml"
+
+
+# -- item 10: [measure] checked at init, with the line --------------------------------------------------------
+
+
+@pytest.mark.parametrize("setting", ['budget_s = "x"', "alpha = nan", "min_blocks = 0"])
+def test_a_bad_measure_setting_is_refused_at_init_with_its_line(repo, setting):
+    toml = (repo / "campaign.toml").read_text()
+    (repo / "campaign.toml").write_text(toml + f"\n[measure]\nmax_blocks = 5\n{setting}\n")
+    line = len((repo / "campaign.toml").read_text().splitlines())
+    git(repo, "commit", "-qam", "settings")
+    before = _untouched(repo)
+    assert_refused(run(repo, "init", "--target", "campaign.toml"), 1, f"campaign.toml [measure], line {line}",
+                   setting.split(" ")[0])
+    assert _untouched(repo) == before and not (repo / "optim").exists()

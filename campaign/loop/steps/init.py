@@ -176,6 +176,7 @@ def init_campaign(
         raise UserError(f"campaign name {name!r} is not usable: git rejects the ref {rejected} it would create "
                         f"(`git check-ref-format`: no '..', no '.' at the end or after '/', no '.lock' ending). "
                         f"Choose another, e.g. --name primes-1.")
+    _require_measure_settings(workspace)
     committed = [p for p in vcs.files_at(repo, base_commit) if not p.startswith(RECORD_ROOT + "/")]
     problem = vcs.scope_problem(target.scope, committed)
     if problem:
@@ -230,6 +231,18 @@ def target_inside(spec: str, workspace: Path) -> str:
             f"and a replay see what ran): copy it into the repository, commit it, and pass its path "
             f"(e.g. --target campaign.toml).")
     return prefix + resolved.relative_to(root).as_posix() if path.is_absolute() or ".." in path.parts else spec
+
+
+def _require_measure_settings(workspace: Path) -> None:
+    """Every measurement setting checked now: a bad one found at BENCHMARK could not be fixed any more
+    (campaign.toml is frozen at init; editing it is an out-of-scope edit)."""
+    from campaign.loop.steps.benchmark import bench_budget
+
+    try:
+        bench_budget(workspace)
+    except UserError as exc:
+        raise UserError(f"{exc}. Fix it and commit, then run init again (campaign.toml is frozen once the campaign "
+                        f"starts).") from None
 
 
 def _refuse_existing(campaign: CampaignContext) -> None:
