@@ -50,6 +50,11 @@ def open_repo(workspace: Path):
             f"commits and reverts): run `git init && git add -A && git commit -m baseline` there first, "
             f"or pass --dir pointing at the repository."
         ) from None
+    if repo.bare or repo.working_tree_dir is None:
+        raise VcsError(
+            f"{workspace} is a bare git repository (no working tree): a campaign edits, tests and measures files, "
+            f"so it needs a checkout. Clone it (`git clone {workspace} work`) and run campaign in the clone."
+        )
     if Path(repo.working_tree_dir).resolve() != Path(workspace).resolve():
         raise VcsError(
             f"{workspace} is inside the git repository {repo.working_tree_dir} but is not its root. "

@@ -195,7 +195,9 @@ def check(ctx, state, moved_by: str = "no campaign step", before: GitSnapshot | 
             f"that {moved_by} made {what}. Put the campaign's commit back: `git reset --hard {recorded[:10]}` "
             f"(it drops uncommitted edits; the record's journal comes back from its protected copy), then "
             f"{again}; nothing was changed.", data)
-    new = [sha for sha in now.stash if sha not in _known_stash(ctx, state, repo, now.stash, before)]
+    # a stash is shared by every worktree of the repository: only one made on the campaign's commit is ours
+    new = [sha for sha in now.stash if sha not in _known_stash(ctx, state, repo, now.stash, before)
+           and _run(repo, "rev-parse", "--verify", "--quiet", f"{sha}^1") in (recorded, now.head)]
     if new:
         wanted = _campaign_files(ctx, state)
         for index, sha in enumerate(now.stash):

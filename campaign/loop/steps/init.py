@@ -148,8 +148,11 @@ def init_campaign(
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
 
+    from campaign.loop.free_text import check_text
+
     workspace = Path(workspace).resolve()
     say = progress or (lambda line: None)
+    check_text(target=target_spec, name=name)
     if not target_spec or not str(target_spec).strip():
         raise UserError("--target is required: a built-in target name, 'module:Class', or campaign.toml (see `campaign targets`).")
     try:
@@ -282,6 +285,10 @@ def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str]
             f"counts as the attempt's edit (and is reverted on failure), so the workload must write elsewhere "
             f"or those paths must be in .gitignore; fix that, remove the files, and run init again."
         )
+    problem = declaration_problem(target, run.outputs, run.phases)
+    if problem:
+        raise UserError(f"{problem} (case {target.fast_case!r}). Fix the target's declaration or the workload, "
+                        f"commit, and run init again.")
     warnings = []
     if not run.outputs:
         warnings.append(f"the workload's case {target.fast_case!r} reports no outputs ({{\"outputs\": {{}}}}), so "
@@ -290,6 +297,28 @@ def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str]
     for warning in warnings:
         say(f"warning: {warning}")
     return warnings
+
+
+def declaration_problem(target, outputs: dict[str, Any], phases: dict[str, Any]) -> str | None:
+    """What the target declares that its workload's run contradicts (pure), or None.
+
+    A tolerance for an output the workload does not report checks nothing (a typo passes every TEST); a
+    phase the workload reports but the target does not declare cannot be planned or bounded by Amdahl.
+    """
+    import fnmatch
+
+    names = list(outputs or {})
+    orphans = [key for key in (getattr(target, "tolerances", None) or {})
+               if not any(key == n or fnmatch.fnmatchcase(n, key) for n in names)]
+    if orphans and names:  # no outputs at all: init warns about that instead (TEST checks nothing)
+        return (f"[tolerances] names output(s) the workload does not report: {', '.join(orphans)} (it reports: "
+                f"{', '.join(names) or 'none'}); a tolerance for nothing would check nothing")
+    declared = list(getattr(target, "phases", None) or [])
+    undeclared = [p for p in (phases or {}) if declared and p not in declared]
+    if undeclared:
+        return (f"the workload reports phase(s) the target does not declare: {', '.join(undeclared)} (declared: "
+                f"{', '.join(declared)}); declare them (phases = [...]) so PROFILE and PLAN can use them")
+    return None
 
 
 def resume_init(workspace: Path | str, name: str | None = None, progress: Progress = None):
