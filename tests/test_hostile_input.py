@@ -197,3 +197,10 @@ def test_mcp_free_text_with_a_nul_byte_or_10_mb_is_refused_and_nothing_is_writte
     huge = tools.think("x" * 10_000_000, ["a", "b"], "c", 2, "r")
     assert huge["code"] == "rule_refused" and "`hypothesis`" in huge["message"] and len(huge["message"]) < 1000
     assert (repo / "optim" / "primes" / "journal.jsonl").read_bytes() == journal
+
+
+def test_deeply_nested_workload_json_is_a_workload_error():
+    from campaign.measure.workload import WorkloadError, parse_workload_output
+
+    with pytest.raises(WorkloadError, match="nested too deeply"):
+        parse_workload_output("[" * 100_000 + "]" * 100_000)
