@@ -24,7 +24,10 @@ from campaign.loop.tested_tree import require_tested_tree, revert_tested
 def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
     """Finish a LOG whose commit or revert was interrupted (idempotent)."""
     if state.step in (Step.COMMIT, Step.REVERT):
+        from campaign.loop import git_guard
+
         ctx._require_branch(state)
+        git_guard.check(ctx, state)  # git moved since LOG's own check: commit or revert on nothing foreign
     if state.step is Step.COMMIT:
         commit_kept(ctx, state)
     elif state.step is Step.REVERT:
