@@ -217,3 +217,13 @@ def test_a_workload_that_runs_git_during_test_is_refused_and_nothing_is_recorded
     assert (live / "primes.py").read_text() == SIEVE
     result = campaign(live, "try", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_patch_deleted_between_try_and_log_is_written_again_from_the_tested_tree(repo):
+    j = _at_log_with_benchmark(repo, "slower", 0.5)
+    patch = j.record_dir / "patches" / "iter-01.patch"
+    recorded = patch.read_bytes()
+    patch.unlink()
+    result = run(repo, "log", "--surprise", "slower", "--why", "w", "--lesson", "l", "--json")
+    assert result.exit_code == 0, result.output
+    assert (j.record_dir / "patches" / "iter-01-reverted.patch").read_bytes() == recorded
