@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     TEST_FAILED = 3        # the change broke correctness (`campaign try`); `campaign log` reverts it
     FINDINGS = 4           # `campaign review` found broken rules / `campaign replay` disagrees with the record
     USAGE = 64             # the command line itself is wrong: unknown option, bad value (sysexits EX_USAGE)
+    IO_ERROR = 74          # the disk is full, the record read-only, a file not writable (sysexits EX_IOERR)
     INTERNAL = 70          # a bug in campaign: report it with the traceback (sysexits EX_SOFTWARE)
     INTERRUPTED = 130      # Ctrl-C / SIGINT (128 + 2)
     TERMINATED = 143       # SIGTERM (128 + 15): handled as Ctrl-C is, told apart by its code

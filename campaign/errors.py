@@ -12,10 +12,20 @@ that the CLI's ``--json`` and the MCP server share.
 
 from __future__ import annotations
 
+import errno
 import sys
 from typing import Any
 
 from campaign.contract import ExitCode, error_payload
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+STORAGE_ADVICE = {
+    errno.ENOSPC: "The disk is full. ", errno.EDQUOT: "The disk quota is used up. ",
+    errno.EROFS: "The file system is read-only (the record must be writable). ",
+    errno.EACCES: "Permission denied (the record and the repository must be writable by you). ",
+    errno.EPERM: "The operation is not permitted. ",
+}
+
 
 class UserError(Exception):
     """A user-facing error: one paragraph, a non-zero exit code, no traceback."""
@@ -68,6 +78,19 @@ class VcsError(UserError):
     code = "vcs_error"
 
 
+class GitMovedError(VcsError):
+    """Git moved behind the campaign's back: a commit, reset, stash or branch switch that no step made."""
+
+    code = "git_moved"
+
+
+class StorageError(UserError):
+    """The machine refused a write or a read: a full disk, a read-only record, a file campaign may not write."""
+
+    exit_code = ExitCode.IO_ERROR
+    code = "io_error"
+
+
 class MeasureError(UserError):
     """A workload, build or profile run failed (non-zero exit, no JSON, NaN, timeout)."""
 
@@ -110,6 +133,13 @@ def as_user_error(exc: BaseException) -> UserError | None:
     target_module = sys.modules.get("campaign.plugins.target")  # raised only once imported
     if target_module is not None and isinstance(exc, target_module.TargetError):
         return TargetLoadError(str(exc))
+    if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
+        where = f" {exc.filename}" if exc.filename else ""
+        return StorageError(
+            f"cannot write{where}: {exc.strerror or exc} ({errno.errorcode.get(exc.errno, exc.errno)}). "
+            f"{STORAGE_ADVICE.get(exc.errno, '')}The journal is append-only and fsync'd, so what was recorded "
+            f"before stands: free the space or fix the permissions, then run `campaign status` to see how to "
+            f"continue.")
     if type(exc).__name__ == "GitCommandError":  # GitPython
         detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())
         return VcsError(f"git failed: {detail}. The journal is intact; fix the repository state and run "

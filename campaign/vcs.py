@@ -6,7 +6,11 @@ Rules this module keeps:
   (tracked changes or untracked, non-ignored files) before a campaign starts;
 * a revert touches only the attempt's own paths (``Changes``) and never the
   record folder ``optim/<name>/``;
-* byte-code caches (``__pycache__``, ``*.pyc``) are not changes.
+* byte-code caches (``__pycache__``, ``*.pyc``) are not changes;
+* neither is agent configuration (``AGENT_CONFIG``: ``.mcp.json``, ``.claude/``,
+  ``.codex/``, ``AGENTS.md``, ``CLAUDE.md``): registering the MCP server or
+  installing the skill is not code under test, no reason to refuse a
+  campaign, and never reverted.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from campaign.errors import VcsError
 
 JUNK_PARTS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".campaign")  # .campaign: the tuner's cache
 JUNK_SUFFIXES = (".pyc", ".pyo")
+AGENT_CONFIG_FILES = (".mcp.json", "AGENTS.md", "CLAUDE.md")  # at the repository root
+AGENT_CONFIG_DIRS = (".claude/", ".codex/")  # anywhere under these root folders
 FALLBACK_IDENTITY = {
     "GIT_AUTHOR_NAME": "campaign",
     "GIT_AUTHOR_EMAIL": "campaign@localhost",
@@ -44,6 +50,11 @@ def open_repo(workspace: Path):
             f"commits and reverts): run `git init && git add -A && git commit -m baseline` there first, "
             f"or pass --dir pointing at the repository."
         ) from None
+    if repo.bare or repo.working_tree_dir is None:
+        raise VcsError(
+            f"{workspace} is a bare git repository (no working tree): a campaign edits, tests and measures files, "
+            f"so it needs a checkout. Clone it (`git clone {workspace} work`) and run campaign in the clone."
+        )
     if Path(repo.working_tree_dir).resolve() != Path(workspace).resolve():
         raise VcsError(
             f"{workspace} is inside the git repository {repo.working_tree_dir} but is not its root. "
@@ -102,6 +113,11 @@ def is_junk(path: str) -> bool:
     return any(p in JUNK_PARTS for p in parts) or path.endswith(JUNK_SUFFIXES)
 
 
+def is_agent_config(path: str) -> bool:
+    """A file an agent client or its user writes to configure the agent (never code under test)."""
+    return path in AGENT_CONFIG_FILES or path.startswith(AGENT_CONFIG_DIRS)
+
+
 @lru_cache(maxsize=256)
 def _glob_regex(pattern: str) -> re.Pattern:
     pattern = pattern.strip()
@@ -150,12 +166,13 @@ class Changes:
         return [p for p in self.files if not in_scope(p, globs)]
 
 
-def changes(repo, exclude: Iterable[str] = ()) -> Changes:
-    """Tracked and untracked changes vs HEAD, minus paths under the ``exclude`` prefixes and junk."""
+def changes(repo, exclude: Iterable[str] = (), agent_config: bool = False) -> Changes:
+    """Tracked and untracked changes vs HEAD, minus paths under the ``exclude`` prefixes, junk and (unless
+    ``agent_config``) agent configuration."""
     prefixes = tuple(p.rstrip("/") + "/" for p in exclude)
 
     def keep(path: str) -> bool:
-        return not is_junk(path) and not path.startswith(prefixes)
+        return not is_junk(path) and not path.startswith(prefixes) and (agent_config or not is_agent_config(path))
 
     tracked = _z(repo.git.diff("HEAD", "--name-only", "-z", "--no-renames"))
     untracked = _z(repo.git.ls_files("--others", "--exclude-standard", "-z"))
@@ -171,6 +188,20 @@ def require_clean(repo, exclude: Iterable[str] = ()) -> None:
             f"reverts failed attempts and must never destroy your work: commit them (or add them to "
             f".gitignore) and run the command again."
         )
+
+
+def ref_name_problem(*refs: str) -> str | None:
+    """The first of ``refs`` (full names, ``refs/heads/...``) that git rejects, with git's rules; None if all pass.
+
+    ``git check-ref-format`` is git's own judge (``..``, a trailing ``.``, ``.lock``, control characters, ...).
+    """
+    import subprocess
+
+    for ref in refs:
+        result = subprocess.run(["git", "check-ref-format", ref], capture_output=True)
+        if result.returncode != 0:
+            return ref
+    return None
 
 
 def current_branch(repo) -> str:

@@ -472,6 +472,12 @@ class Chaos:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if "--behind-the-back" in args_in:  # git moved under the campaign instead of kills: scripts/chaos_behind.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import chaos_behind
+
+        return chaos_behind.main([a for a in args_in if a != "--behind-the-back"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)

@@ -82,13 +82,41 @@ def claude_env(tmp_path: Path, base_url: str) -> dict[str, str]:
     )
 
 
+def register_as_documented(repo: Path, env: dict[str, str]) -> dict:
+    """What docs/agents.md tells a user: `campaign mcp --print-config claude > .mcp.json`, before init."""
+    snippet = ok(cli(repo, env, "mcp", "--print-config", "claude", "--json"))
+    (repo / ".mcp.json").write_text(snippet["text"])
+    return snippet
+
+
+def install_skill(repo: Path) -> Path:
+    """What docs/agents.md tells a user: copy SKILL.md to .claude/skills/campaign/ (after init wrote it)."""
+    skill = repo / ".claude" / "skills" / "campaign" / "SKILL.md"
+    skill.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(repo / "SKILL.md", skill)
+    return skill
+
+
+def assert_committed_clean(repo: Path) -> None:
+    """Nothing but agent configuration is uncommitted outside the record, and none of it was committed."""
+    from campaign.vcs import is_agent_config
+
+    left = [line[3:] for line in git(repo, "status", "--porcelain", "--untracked-files=all", "--", ".",
+                                     ":!optim").splitlines()]
+    assert left and all(is_agent_config(p) for p in left), left
+    assert not [p for p in git(repo, "ls-files").splitlines() if p.startswith((".mcp.json", ".claude/"))]
+
+
 def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     find_cli("claude")
     repo = make_repo(tmp_path / "repo")
     with AnthropicStandIn(claude_model, log_path=tmp_path / "requests.jsonl") as api:
         env = claude_env(tmp_path, api.base_url)
-        result = cli(repo, env, "run", "--agent", "claude", "--target", "campaign.toml", "--goal-speedup", "1.5",
-                     "--json", timeout=600)
+        register_as_documented(repo, env)
+        ok(cli(repo, env, "init", "--target", "campaign.toml", "--goal-speedup", "1.5", "--json"))
+        skill = install_skill(repo)
+        skill_text = skill.read_text()
+        result = cli(repo, env, "run", "--resume", "--agent", "claude", "--json", timeout=600)
         out = ok(result)
     assert out["finished"], out
     record = repo / "optim" / "primes"
@@ -107,7 +135,9 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert events_of(record, "finish")
     tags = git(repo, "tag").split()
     assert "primes/pre-optimization" in tags and "primes/post-optimization" in tags
-    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "status", "--porcelain", "--", "optim") == ""
+    assert_committed_clean(repo)
+    assert skill.read_text() == skill_text  # neither reverted nor committed
     # who drove it is on record, and every exchange with it
     assert [e["data"]["agent"] for e in events_of(record, "run")] == ["claude"]
     agents = events_of(record, "agent")
@@ -134,6 +164,41 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
                    if res.get("tool_use_id") in calls]
         assert answers and all("think" in a and "primes" in a and not res_error(a) for a in answers), answers
     assert all(r["path"].startswith("/v1/messages") for r in api.requests)
+
+
+def headless_model(body: dict) -> list[dict]:
+    """A model that asks the campaign where it stands through its MCP status tool, then stops."""
+    done = tool_results(body)
+    if not done:
+        return [text("Where does the campaign stand?"), tool_use("ToolSearch", {"query": f"select:{MCP_STATUS}"})]
+    if len(done) == 1:
+        return [tool_use(MCP_STATUS, {})]
+    return [text("The campaign is at PROFILE.")]
+
+
+def test_claude_code_headless_uses_the_campaign_tools_as_the_docs_register_them(tmp_path):
+    """`campaign mcp --print-config claude > .mcp.json`, init, the skill copied, then the printed command line."""
+    import shlex
+    import subprocess
+
+    claude = find_cli("claude")
+    repo = make_repo(tmp_path / "repo")
+    with AnthropicStandIn(headless_model, log_path=tmp_path / "requests.jsonl") as api:
+        env = claude_env(tmp_path, api.base_url)
+        snippet = register_as_documented(repo, env)
+        ok(cli(repo, env, "init", "--target", "campaign.toml", "--json"))
+        install_skill(repo)
+        argv = shlex.split(snippet["run_command"])
+        assert argv[:2] == ["claude", "-p"] and "mcp__campaign" in argv[argv.index("--allowedTools") + 1].split(",")
+        result = subprocess.run([claude, *argv[1:]], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+    calls = {b["id"] for r in api.requests for m in r["body"]["messages"] if m["role"] == "assistant"
+             for b in m["content"] if isinstance(b, dict) and b.get("name") == MCP_STATUS}
+    answers = [json.dumps(res.get("content")) for r in api.requests for res in tool_results(r["body"])
+               if res.get("tool_use_id") in calls]
+    assert answers and all("profile" in a and not res_error(a) for a in answers), answers
+    assert "campaign-primes" in json.dumps(api.requests[0]["body"])  # the skill was discovered
+    assert_committed_clean(repo)
 
 
 def apply_patch(path: str, old: str, new: str) -> str:

@@ -388,7 +388,7 @@ def test_try_refuses_a_hand_made_commit_and_another_branch(repo):
     (repo / "primes.py").write_text("# mine\n")
     git(repo, "commit", "-qam", "my own commit")
     before = snapshot(repo)
-    assert_refused(run(repo, "try"), 1, "not the last kept commit", "git reset --soft")
+    assert_refused(run(repo, "try"), 1, "that no campaign step made", "my own commit", "git reset --soft")
     assert snapshot(repo) == before
     git(repo, "checkout", "-q", "main")
     assert_refused(run(repo, "try"), 1, "not on the campaign branch", "git switch optimization/primes")

@@ -60,7 +60,7 @@ def test_compare_reports_a_bad_setting_as_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "campaign", "compare", "HEAD", "HEAD", "--target", "x:Y", "--dir",
                         str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "pyproject.toml [tool.campaign.measure]: alpha = 2 must be above 0 and below 0.5" in r.stderr
+    assert "pyproject.toml [tool.campaign.measure], line 2: alpha = 2 must be above 0 and below 0.5" in r.stderr
 
 
 def test_a_campaign_toml_target_with_measure_settings_loads(tmp_path):

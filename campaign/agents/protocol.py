@@ -242,7 +242,6 @@ class CommandAgent:
     name: str = "command"
 
     def answer(self, request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        import os
         import tempfile
 
         from campaign.measure.procs import run_process
@@ -253,7 +252,9 @@ class CommandAgent:
             payload = json.dumps(request, indent=2, sort_keys=True, default=str)
             req_path.write_text(payload)
             cmd = self.command.replace("{request}", str(req_path)).replace("{answer}", str(ans_path))
-            env = dict(os.environ, CAMPAIGN_REQUEST=str(req_path), CAMPAIGN_ANSWER=str(ans_path), CAMPAIGN_STEP=request["step"])
+            # only the additions: run_process puts them over an environment whose PATH starts with the
+            # framework's interpreter (a copy of os.environ here would put the user's `python` first again)
+            env = {"CAMPAIGN_REQUEST": str(req_path), "CAMPAIGN_ANSWER": str(ans_path), "CAMPAIGN_STEP": request["step"]}
             proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=payload)
             details = {"stderr": proc.stderr, "returncode": proc.returncode, "timed_out": proc.timed_out}
             if proc.timed_out:

@@ -33,6 +33,9 @@ def mcp(name, print_config, workspace, as_json):
         emit(result, as_json, lambda r: r["text"].rstrip("\n"))
         if not as_json:  # stdout stays the bare snippet (redirect it into the file); the rest is a hint
             click.echo(f"# paste into {result['where']}, or run:\n#   {result['add_command']}", err=True)
+            if result.get("run_command"):
+                click.echo(f"# then run it headless with the campaign's tools allowed (claude -p denies the rest;\n"
+                           f"# --dangerously-skip-permissions exits 1 as root):\n#   {result['run_command']}", err=True)
         return
     from campaign.agents.mcp_server import build_server
 

@@ -120,4 +120,32 @@ def event_problem(event: dict[str, Any]) -> str | None:
     error = best_match(_validator(event["type"]).iter_errors(event["data"]))
     if error is not None:
         return f"data.{_where(error.absolute_path)}: {_message(error)}"
+    return speedup_problem(event["data"])
+
+
+SPEEDUP_KEYS = ("speedup", "cumulative_speedup", "final_speedup", "predicted_speedup")
+
+
+def speedup_problem(data: Any, where: str = "data") -> str | None:
+    """A speedup that is not a positive finite number, or an interval whose ends are inverted (pure).
+
+    JSON Schema cannot say it (NaN compares false with every bound); the readers downstream divide by these
+    and draw them on log axes.
+    """
+    import math
+
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{where}.{key}"
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if key in SPEEDUP_KEYS and number and not (0 < value < math.inf):
+                return f"{here}: {value!r} is not a speedup (a positive, finite number)"
+            if key == "ci" and isinstance(value, list) and len(value) == 2 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+                lo, hi = value
+                if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+                    return f"{here}: {value!r} is not an interval [lo, hi] of finite numbers with lo <= hi"
+            problem = speedup_problem(value, here) if isinstance(value, dict) else None
+            if problem:
+                return problem
     return None

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from campaign.loop.free_text import check_text
 from campaign.loop.steps import decide as _decide
 from campaign.loop.steps import finish as _finish
 from campaign.loop.steps import init as _init
@@ -66,12 +67,15 @@ class Campaign(CampaignContext):
         _init.complete_init(self, progress)
 
     def profile(self, lines: list[str] | tuple[str, ...] = (), progress: Progress = None) -> dict[str, Any]:
+        check_text(lines=list(lines))
         return _profile.profile(self, lines, progress)
 
     def think(self, hypothesis: str, options: list[str], chosen: str, predict: Any, risk: str) -> dict[str, Any]:
+        check_text(hypothesis=hypothesis, options=options, chosen=chosen, predict=predict, risk=risk)
         return _think.think(self, hypothesis, options, chosen, predict, risk)
 
     def plan(self, phase: str, change: str, bottleneck: str | None = None, override_amdahl: str | None = None) -> dict[str, Any]:
+        check_text(phase=phase, change=change, bottleneck=bottleneck, override_amdahl=override_amdahl)
         return _plan.plan(self, phase, change, bottleneck, override_amdahl)
 
     def try_change(self, full: bool = False, progress: Progress = None, agent: str = "cli") -> dict[str, Any]:
@@ -87,13 +91,16 @@ class Campaign(CampaignContext):
 
     def log(self, surprise: str | None = None, notes: str | None = None, why: str | None = None,
             lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
+        check_text(surprise=surprise, notes=notes, why=why, lesson=lesson, keep=keep)
         return _log.log(self, surprise, notes, why, lesson, keep)
 
     def decide(self, exhausted: bool = False, why: str | None = None, phase: str | None = None,
                stop: bool = False) -> dict[str, Any]:
+        check_text(why=why, phase=phase)
         return _decide.decide(self, exhausted, why, phase, stop)
 
     def skip(self, why: str) -> dict[str, Any]:
+        check_text(why=why)
         return _decide.skip(self, why)
 
     def finish(self, progress: Progress = None) -> dict[str, Any]:

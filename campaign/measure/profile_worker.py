@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from campaign.measure.profile_noise import is_noise
 from campaign.measure.profile_region import resolve_function
 
 SKIP_FILES = ("cProfile.py", "profile_worker.py", "<frozen", "line_profiler")
@@ -37,7 +38,7 @@ def top_functions(profiler, root: Path, n: int) -> list[dict]:
     st = pstats.Stats(profiler)
     rows = []
     for (filename, line, func), (cc, nc, tt, ct, _callers) in st.stats.items():
-        if any(s in filename for s in SKIP_FILES) or func in ("<method 'disable' of '_lsprof.Profiler' objects>",):
+        if is_noise(filename, func, not os.path.isabs(_rel(filename, root))) or any(s in filename for s in SKIP_FILES) or func in ("<method 'disable' of '_lsprof.Profiler' objects>",):
             continue
         rows.append({"file": _rel(filename, root), "line": line, "function": func, "ncalls": nc,
                      "primitive_calls": cc, "tottime": tt, "cumtime": ct})

@@ -25,6 +25,7 @@ import os
 import runpy
 import sys
 
+from campaign.measure.profile_noise import is_noise
 from campaign.measure.profile_region import resolve_function
 
 # programs that mark their measured calls with campaign.measure.profile_region: only those are profiled
@@ -58,7 +59,7 @@ def _top_functions(profiler, root: str, n: int) -> list[dict]:
 
     rows = []
     for (filename, line, func), (cc, nc, tt, ct, _callers) in pstats.Stats(profiler).stats.items():
-        if any(s in filename for s in SKIP_FILES) or "_lsprof.Profiler" in func:
+        if is_noise(filename, func, not os.path.isabs(_rel(filename, root))) or any(s in filename for s in SKIP_FILES) or "_lsprof.Profiler" in func:
             continue
         rows.append({"file": _rel(filename, root), "line": line, "function": func, "ncalls": nc,
                      "primitive_calls": cc, "tottime": tt, "cumtime": ct})

@@ -18,7 +18,9 @@ Every key::
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -70,7 +72,9 @@ def _coerce(key: str, value: Any, where: str) -> float | int | str:
         number = int(value) if kind == "int" and float(value) == int(float(value)) else float(value)
         if kind == "int" and not isinstance(number, int):
             raise ValueError
-    except (TypeError, ValueError):
+        if not math.isfinite(number):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
         raise SettingsError(f"{where}: {key} = {value!r} is not a {'whole ' if kind == 'int' else ''}number") from None
     lo, hi = _LIMITS[key]
     if lo is None and number < 0:
@@ -81,13 +85,30 @@ def _coerce(key: str, value: Any, where: str) -> float | int | str:
     return number
 
 
+def key_lines(text: str, table: str) -> dict[str, int]:
+    """The line (1-based) of each ``key =`` inside the TOML table ``[table]`` (pure; for messages)."""
+    lines, inside = {}, False
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$", line)
+        if header:
+            inside = header.group(1).replace(" ", "") == table
+            continue
+        match = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", line) if inside else None
+        if match:
+            lines.setdefault(match.group(1), number)
+    return lines
+
+
 def _table(path: Path, *keys: str) -> tuple[dict, str]:
     if not path.is_file():
         return {}, ""
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text()
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot be read as TOML ({exc})") from None
+    except RecursionError:
+        raise SettingsError(f"{path}: cannot be read as TOML (nested too deeply)") from None
     for key in keys:
         data = data.get(key, {}) if isinstance(data, dict) else {}
     where = f"{path.name} [{'.'.join(keys)}]"
@@ -108,7 +129,9 @@ def load_settings(repo_dir: Path | str | None = None, overrides: dict[str, Any] 
         for path, keys in ((repo_dir / "pyproject.toml", ("tool", "campaign", "measure")),
                            (repo_dir / "campaign.toml", ("measure",))):
             table, where = _table(path, *keys)
-            values.update({k: _coerce(k, v, where) for k, v in table.items()})
+            lines = key_lines(path.read_text(), ".".join(keys)) if table else {}
+            values.update({k: _coerce(k, v, f"{where}, line {lines[k]}" if k in lines else where)
+                           for k, v in table.items()})
     env = os.environ if environ is None else environ
     for key, name in ENV.items():
         if env.get(name):

@@ -97,9 +97,10 @@ def parse_workload_output(stdout: str) -> dict:
     last = lines[-1]
     try:
         data = json.loads(last)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise WorkloadError(
-            f"the workload printed no JSON on its last line of stdout ({exc.msg}); the line was: {last[:300]!r}. "
+            f"the workload printed no JSON on its last line of stdout ({getattr(exc, 'msg', 'nested too deeply')}); "
+            f"the line was: {last[:300]!r}. "
             "Print the protocol object last and send any other output to stderr."
         ) from None
     if not isinstance(data, dict):

@@ -133,6 +133,8 @@ def load_toml_target(path: Path | str) -> TomlTarget:
         doc = tomllib.loads(raw.decode("utf-8", errors="replace"))
     except tomllib.TOMLDecodeError as exc:
         raise _bad(path, f"is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise _bad(path, "is nested too deeply to be read") from None
     table = doc.get("target")
     if not isinstance(table, dict):
         raise _bad(path, "has no [target] table")
@@ -148,6 +150,11 @@ def load_toml_target(path: Path | str) -> TomlTarget:
         raise _bad(path, f"[target] has unknown key(s) {', '.join(unknown)} (known: {', '.join(_TARGET_KEYS)})")
     if not table["scope"] or not all(isinstance(g, str) and g for g in table["scope"]):
         raise _bad(path, "[target] scope must be a non-empty list of glob strings (the files a campaign may edit)")
+    for key, what in (("phases", "phase names"), ("hot_functions", "'module:function' strings")):
+        bad = [v for v in table.get(key, []) if not isinstance(v, str) or not v.strip()
+               or (key == "hot_functions" and ":" not in v)]
+        if bad:
+            raise _bad(path, f"[target] {key} must be a list of {what}; {bad[0]!r} is not one")
     apply_kind(path, table)
     if not table["name"].strip() or not table["run"].strip():
         raise _bad(path, "[target] name and run must not be empty")
@@ -205,6 +212,7 @@ def _tolerance(path: Path, output: str, spec: Any) -> Tolerance:
     if kind == "loose" and not isinstance(spec.get("rel"), (int, float)):
         raise _bad(path, f"[tolerances] {output} is 'loose' and needs a numeric rel (e.g. rel = 0.1)")
     for key in ("rel", "abs", "alpha"):
-        if key in spec and (not isinstance(spec[key], (int, float)) or isinstance(spec[key], bool) or spec[key] < 0):
-            raise _bad(path, f"[tolerances] {output} {key} must be a non-negative number")
+        if key in spec and (not isinstance(spec[key], (int, float)) or isinstance(spec[key], bool)
+                            or not 0 <= spec[key] < math.inf):  # also refuses nan
+            raise _bad(path, f"[tolerances] {output} {key} must be a non-negative, finite number, not {spec[key]!r}")
     return Tolerance.from_dict(spec)

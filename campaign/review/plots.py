@@ -21,10 +21,15 @@ def _e(value: Any) -> str:
     return str(escape(value))
 
 
+LIMIT = 1e300  # a recorded number beyond this (a tampered journal's 1e308) is drawn at it, never overflows
+
+
 def _nice_ticks(lo: float, hi: float, log: bool, count: int = 5) -> list[float]:
+    lo, hi = (max(min(v, LIMIT), -LIMIT) for v in (lo, hi))
     if log:
+        lo, hi = max(lo, 1 / LIMIT), max(hi, 1 / LIMIT)
         ticks = []
-        for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
+        for k in range(math.floor(math.log10(lo)) - 1, min(math.ceil(math.log10(hi)) + 1, 300)):
             for m in (1, 2, 5):
                 t = m * 10.0**k
                 if lo <= t <= hi:
@@ -32,7 +37,7 @@ def _nice_ticks(lo: float, hi: float, log: bool, count: int = 5) -> list[float]:
         if len(ticks) >= 3:
             return ticks
         return [t for t in _nice_ticks(lo, hi, False, count) if t > 0] or [lo, hi]
-    span = hi - lo or 1.0
+    span = min(hi - lo, LIMIT) or 1.0
     raw = span / count
     step = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):

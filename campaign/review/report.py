@@ -20,12 +20,15 @@ from campaign.review import codecost as _codecost
 from campaign.review import headline as _headline
 from campaign.review import lint as _review
 from campaign.review import plots as _plots
+from campaign.review.unrecorded import DESCRIPTION as UNRECORDED_DESCRIPTION
+from campaign.review.unrecorded import RULE_ID as UNRECORDED_RULE
+from campaign.review.unrecorded import unrecorded_commit_findings
 
 
 def collect(record_dir: Path) -> dict[str, Any]:
     record = Path(record_dir)
     events = _review.load_record(record)
-    findings = _review.check(events)
+    findings = _review.check(events) + unrecorded_commit_findings(record, events)
     profiles = _review.of_type(events, "profile")
     try:
         cost = _codecost.code_cost(record, events)
@@ -36,7 +39,8 @@ def collect(record_dir: Path) -> dict[str, Any]:
         "ok": not findings,
         "record": str(record),
         "summary": _review.summary(events),
-        "rules": [{"id": r.id, "description": r.description} for r in _review.RULES],
+        "rules": [{"id": r.id, "description": r.description} for r in _review.RULES]
+                 + [{"id": UNRECORDED_RULE, "description": UNRECORDED_DESCRIPTION}],
         "findings": [f.to_dict() for f in findings],
         "iterations": _review.iteration_rows(events),
         "calibration": _calibration.calibration(events),

@@ -24,7 +24,10 @@ from campaign.loop.tested_tree import require_tested_tree, revert_tested
 def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
     """Finish a LOG whose commit or revert was interrupted (idempotent)."""
     if state.step in (Step.COMMIT, Step.REVERT):
+        from campaign.loop import git_guard
+
         ctx._require_branch(state)
+        git_guard.check(ctx, state)  # git moved since LOG's own check: commit or revert on nothing foreign
     if state.step is Step.COMMIT:
         commit_kept(ctx, state)
     elif state.step is Step.REVERT:
@@ -43,7 +46,22 @@ def final_patch(ctx: CampaignContext, it: loop.Iteration, outcome: str) -> str |
     src, dest = ctx.record_dir / src_rel, ctx.record_dir / dest_rel
     if src.exists() and src != dest:
         os.replace(src, dest)
+    elif not dest.exists():  # deleted since `try` (an agent, a stash): the tree still holds the tested change
+        _rewrite_patch(ctx, it, dest)
     return dest_rel
+
+
+def _rewrite_patch(ctx: CampaignContext, it: loop.Iteration, dest) -> None:
+    """Write the attempt's diff again from the working tree when it is byte for byte the one ``try`` recorded."""
+    import hashlib
+
+    from campaign import vcs
+
+    implement = it.implement or {}
+    data = vcs.diff_patch(ctx.repo, implement.get("files") or [])
+    if hashlib.sha256(data).hexdigest() == implement.get("patch_sha256"):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
 
 
 def commit_kept(ctx: CampaignContext, state: loop.State) -> None:

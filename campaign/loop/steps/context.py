@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -163,16 +163,18 @@ class CampaignContext:
             record_guard.guard_journal(self.journal, lambda: self.repo, self.record_rel, self.notify)
 
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the lock with the journal checked against its protected copy."""
-        with self.lock:
+    def locked(self, guard_git: bool = False) -> Iterator[None]:
+        """Hold the lock with the journal checked against its protected copy (``guard_git``: and git, first)."""
+        from campaign.loop import git_guard
+
+        with self.lock, (git_guard.between_steps(self) if guard_git else nullcontext()):
             self.guard_record()
             yield
 
     @contextmanager
     def _step(self, command: str) -> Iterator[loop.State]:
         """Hold the lock (journal checked), finish an interrupted commit/revert, check ``command`` may run now."""
-        with self.locked():
+        with self.locked(guard_git=True):
             state = self._complete_pending(self.state())
             loop.check_command(command, state, self.cli_extra)
             yield state

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.errors import FullCaseError, VcsError
+from campaign.loop import git_guard
 from campaign.loop import machine as loop
 from campaign.loop.manifest import write_manifest
 from campaign.loop.steps.benchmark import bench_budget
@@ -156,6 +157,7 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
     init, finish = state.init, state.finish
     repo = ctx.repo
     require_clean_for_finish(ctx)
+    git_guard.require_accounted(ctx, state)
     message = f"campaign {ctx.name}: finish ({_fmt_x(finish.get('final_speedup'))} over baseline)"
     on_branch = not repo.head.is_detached and repo.active_branch.name == init["branch"]
     if on_branch:  # off it (stopped between checkout and merge) the record is not in the tree: the merge brings it
@@ -177,5 +179,6 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
             f"finish was interrupted and HEAD is not on {init['branch']}; check out {init['branch']} "
             f"(`git switch {init['branch']}`) and run `campaign finish` again."
         )
+    git_guard.require_accounted(ctx, state)
     vcs.merge_into(repo, init["branch"], init["start_branch"],
                    f"Merge {init['branch']}: campaign {ctx.name} ({_fmt_x(finish.get('final_speedup'))})")

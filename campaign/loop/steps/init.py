@@ -61,11 +61,12 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         paths = [ctx.record_rel]
         for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
             path = ctx.workspace / filename
+            text = render(ctx.name, ctx.target, init, ctx.record_rel)
             if not path.exists():
-                path.write_text(render(ctx.name, ctx.target, init, ctx.record_rel))
+                path.write_text(text)
                 paths.append(filename)
-            elif filename in vcs.changes(repo).files:
-                paths.append(filename)
+            elif filename in vcs.changes(repo, agent_config=True).untracked and path.read_text() == text:
+                paths.append(filename)  # written by this init before an interruption (a user's own file stays theirs)
         (ctx.record_dir / ".gitignore").write_text(RECORD_GITIGNORE)
         ctx.render_files()
         message = f"campaign {ctx.name}: start (baseline recorded)"
@@ -147,8 +148,11 @@ def init_campaign(
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
 
+    from campaign.loop.free_text import check_text
+
     workspace = Path(workspace).resolve()
     say = progress or (lambda line: None)
+    check_text(target=target_spec, name=name)
     if not target_spec or not str(target_spec).strip():
         raise UserError("--target is required: a built-in target name, 'module:Class', or campaign.toml (see `campaign targets`).")
     try:
@@ -161,6 +165,7 @@ def init_campaign(
         raise UserError(f"--max-iterations must be at least 1, got {max_iterations}.")
     repo = vcs.open_repo(workspace)
     base_commit = vcs.head_commit(repo)  # a clear error, not a raw git one, in a repository without commits
+    target_spec = target_inside(str(target_spec).strip(), workspace)
     try:
         target = load_target(target_spec, workspace)
     except TargetError as exc:
@@ -169,6 +174,12 @@ def init_campaign(
     if not NAME_RE.match(name or ""):
         raise UserError(f"campaign name {name!r} is not usable: use letters, digits, '.', '_' or '-' (at most 64), "
                         f"e.g. --name primes-1.")
+    rejected = vcs.ref_name_problem(f"refs/heads/optimization/{name}", f"refs/tags/{name}/pre-optimization")
+    if rejected:
+        raise UserError(f"campaign name {name!r} is not usable: git rejects the ref {rejected} it would create "
+                        f"(`git check-ref-format`: no '..', no '.' at the end or after '/', no '.lock' ending). "
+                        f"Choose another, e.g. --name primes-1.")
+    _require_measure_settings(workspace)
     committed = [p for p in vcs.files_at(repo, base_commit) if not p.startswith(RECORD_ROOT + "/")]
     problem = vcs.scope_problem(target.scope, committed)
     if problem:
@@ -198,6 +209,43 @@ def init_campaign(
             campaign._target = target
             campaign._resume_init(say)
     return campaign
+
+
+PATH_PREFIXES = ("pytest-benchmark:", "perf-test:")
+
+
+def target_inside(spec: str, workspace: Path) -> str:
+    """``spec`` with a file it names checked to be inside the repository (returned relative to it).
+
+    A ``campaign.toml`` (or a benchmark folder) outside the repository would run commands the record does
+    not hold: neither frozen with the harness at init nor in the baseline snapshot a replay rebuilds from.
+    """
+    prefix = next((p for p in PATH_PREFIXES if spec.startswith(p)), "")
+    path_text = spec[len(prefix):]
+    if not prefix and not path_text.endswith(".toml"):
+        return spec  # a built-in name or module:Class
+    path = Path(path_text).expanduser()
+    resolved = (path if path.is_absolute() else workspace / path).resolve()
+    root = Path(workspace).resolve()
+    if not resolved.is_relative_to(root):
+        raise UserError(
+            f"the target {path_text} is outside the repository {root}. A campaign runs only a target the "
+            f"repository holds (its harness is frozen at init and snapshotted with the baseline, so a review "
+            f"and a replay see what ran): copy it into the repository, commit it, and pass its path "
+            f"(e.g. --target campaign.toml).")
+    return prefix + resolved.relative_to(root).as_posix() if path.is_absolute() or ".." in path.parts else spec
+
+
+def _require_measure_settings(workspace: Path) -> None:
+    """Every measurement setting checked now: a bad one found at BENCHMARK could not be fixed any more
+    (campaign.toml is frozen at init; editing it is an out-of-scope edit)."""
+    from campaign.loop.steps.benchmark import bench_budget
+
+    try:
+        bench_budget(workspace)
+    except UserError as exc:
+        raise UserError(f"{exc}. Fix it and commit, then run init again (campaign.toml is frozen once the campaign "
+                        f"starts).") from None
 
 
 def _refuse_existing(campaign: CampaignContext) -> None:
@@ -237,6 +285,10 @@ def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str]
             f"counts as the attempt's edit (and is reverted on failure), so the workload must write elsewhere "
             f"or those paths must be in .gitignore; fix that, remove the files, and run init again."
         )
+    problem = declaration_problem(target, run.outputs, run.phases)
+    if problem:
+        raise UserError(f"{problem} (case {target.fast_case!r}). Fix the target's declaration or the workload, "
+                        f"commit, and run init again.")
     warnings = []
     if not run.outputs:
         warnings.append(f"the workload's case {target.fast_case!r} reports no outputs ({{\"outputs\": {{}}}}), so "
@@ -245,6 +297,28 @@ def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str]
     for warning in warnings:
         say(f"warning: {warning}")
     return warnings
+
+
+def declaration_problem(target, outputs: dict[str, Any], phases: dict[str, Any]) -> str | None:
+    """What the target declares that its workload's run contradicts (pure), or None.
+
+    A tolerance for an output the workload does not report checks nothing (a typo passes every TEST); a
+    phase the workload reports but the target does not declare cannot be planned or bounded by Amdahl.
+    """
+    import fnmatch
+
+    names = list(outputs or {})
+    orphans = [key for key in (getattr(target, "tolerances", None) or {})
+               if not any(key == n or fnmatch.fnmatchcase(n, key) for n in names)]
+    if orphans and names:  # no outputs at all: init warns about that instead (TEST checks nothing)
+        return (f"[tolerances] names output(s) the workload does not report: {', '.join(orphans)} (it reports: "
+                f"{', '.join(names) or 'none'}); a tolerance for nothing would check nothing")
+    declared = list(getattr(target, "phases", None) or [])
+    undeclared = [p for p in (phases or {}) if declared and p not in declared]
+    if undeclared:
+        return (f"the workload reports phase(s) the target does not declare: {', '.join(undeclared)} (declared: "
+                f"{', '.join(declared)}); declare them (phases = [...]) so PROFILE and PLAN can use them")
+    return None
 
 
 def resume_init(workspace: Path | str, name: str | None = None, progress: Progress = None):

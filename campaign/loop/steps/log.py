@@ -28,7 +28,7 @@ from campaign.loop.steps.context import CampaignContext
 
 def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = None, why: str | None = None,
         lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
-    with ctx.locked():
+    with ctx.locked(guard_git=True):
         state = ctx.state()
         if state.step in (Step.COMMIT, Step.REVERT):  # an interrupted LOG: finish it, take no new input
             it = state.current

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from campaign.errors import UserError, VcsError
+from campaign.loop import git_guard
 from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_campaign_change
 from campaign.loop.steps.context import CampaignContext, Progress
 from campaign.loop.steps.testing import test_campaign_change
@@ -54,13 +55,15 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
         cases = cases_due(state, target.fast_case, target.full_case, full)
         say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
-        test = test_campaign_change(ctx, cases, out_of_scope, say)
+        with git_guard.unmoved(ctx, state, "TEST"):
+            test = test_campaign_change(ctx, cases, out_of_scope, say)
         ctx._record("test", test, it.n)
         if not test["passed"]:
             return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
                     "test": test, "benchmark": None, "next": ctx._next()}
         say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
-        bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say))
+        with git_guard.unmoved(ctx, state, "BENCHMARK"):
+            bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say))
         ctx._record("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
                 "test": test, "benchmark": bench_summary(bench), "next": ctx._next()}
