@@ -131,7 +131,7 @@ def wall_trial(a: Path, b: Path, seed: int, args) -> dict:
                     **({"max_blocks": args.max_blocks} if args.max_blocks else {}))["reference"]
     secs = time.perf_counter() - t0
     return {"verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci), "ci_level": res.ci_level,
-            "blocks": res.blocks, "seconds": secs, "metric": res.metric, "noise_floor": res.noise_floor, "min_effect": res.min_effect,
+            "blocks": res.blocks, "seconds": secs, "decided_on": res.metric, "noise_floor": res.noise_floor, "min_effect": res.min_effect,
             "repeat": res.repeat, "run_noise": res.wall.get("run_noise"), "blocks_needed": res.blocks_needed,
             "busy_blocks": sum(1 for b in res.load if b.get("busy")), "block_s": res.block_cost.get("block_s")}
 
