@@ -87,8 +87,14 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, quiet, workspa
             campaign = init_campaign(workspace, target_spec, name, goal_speedup, max_iterations, progress)
     result = campaign.status()
     result["step_done"] = "init"
+    result["environment"] = (campaign.state().init or {}).get("environment")  # whose Python runs the workload
     emit(result, as_json, lambda r: f"campaign {r['name']} started on branch optimization/{r['name']} "
-                                    f"(record: {r['record']})\n" + _next_line(r))
+                                    f"(record: {r['record']})\n" + _env_line(r) + _next_line(r))
+
+
+def _env_line(r: dict[str, Any]) -> str:
+    env = r.get("environment") or {}
+    return f"the workload and tests run under {env['python']} ({env['how']})\n" if env.get("python") else ""
 
 
 # -- status -------------------------------------------------------------------------

@@ -53,7 +53,10 @@ def _python_profile(target, workdir: Path, case: str, lines: list[str], knobs, t
     if knobs:
         cmd += ["--knobs", json.dumps(knobs, sort_keys=True)]
     timeout = timeout_s if timeout_s is not None else 4 * getattr(target, "timeout_s", 600.0)
-    result = run_process(cmd, workdir, timeout)
+    from campaign.measure.import_check import measured
+
+    with measured(target, workdir) as env:
+        result = run_process(cmd, workdir, timeout, env=env)
     if result.timed_out or result.returncode != 0:
         why = f"timed out after {timeout:g} s" if result.timed_out else f"exited with code {result.returncode}"
         raise WorkloadError(
@@ -85,7 +88,7 @@ def _command_profile(target, workdir: Path, case: str, lines: list[str], knobs, 
         return [], {}, notes, "phase timings only (not a Python program)"
     timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", 600.0)
     try:
-        data = profile_python_program(program, workdir, lines, 4 * timeout)
+        data = profile_python_program(program, workdir, lines, 4 * timeout, target=target)
     except WorkloadError as exc:  # the plain run worked: keep its phases, say why there is no function profile
         first = str(exc).splitlines()[0]
         return [], {}, [f"no function or line profile: {first}"], "phase timings only (the profiled run failed)"

@@ -132,7 +132,10 @@ def build(target, workdir: Path, timeout_s: float | None = None) -> None:
     cmd = getattr(target, "build_command", None)
     if not cmd:
         return
-    result = run_process(cmd, Path(workdir), timeout_s or getattr(target, "timeout_s", None))
+    from campaign.measure.import_check import process_env
+
+    result = run_process(cmd, Path(workdir), timeout_s or getattr(target, "timeout_s", None),
+                         env=process_env(target, Path(workdir)))
     if result.timed_out or result.returncode != 0:
         what = f"timed out after {result.wall_s:.0f} s" if result.timed_out else f"exited with code {result.returncode}"
         raise WorkloadError(
@@ -169,7 +172,10 @@ def run_workload(
     workdir = Path(workdir)
     cmd = target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)
     timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", None)
-    result = run_process(cmd, workdir, timeout, env=env)
+    from campaign.measure.import_check import measured
+
+    with measured(target, workdir, env) as full_env:  # refuses a run that imported another tree's code
+        result = run_process(cmd, workdir, timeout, env=full_env)
     if result.timed_out:
         raise _failure(target, case, workdir, cmd, result, f"timed out after {timeout:g} s (its process tree was killed)")
     if result.returncode != 0:

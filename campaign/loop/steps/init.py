@@ -101,7 +101,7 @@ def _require_passing_test_command(target, workspace: Path, say: Callable[[str], 
         return
     say(f"checking that the test command passes on the baseline ({target.test_command})...")
     failure = test_command_failure(run_test_command(target.test_command, workspace, target.timeout_s,
-                                                    getattr(target, "junit_xml", None)))
+                                                    getattr(target, "junit_xml", None), target=target))
     if failure:
         raise UserError(f"{failure}. It already fails on the baseline, so every attempt's TEST would fail for this "
                         f"reason, not for its change. Fix the command or its environment, then run init again.")
@@ -146,6 +146,7 @@ def init_campaign(
     from campaign.loop.session import Campaign
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
+    from campaign.plugins.project_env import target_env
 
     workspace = Path(workspace).resolve()
     say = progress or (lambda line: None)
@@ -192,6 +193,7 @@ def init_campaign(
                 "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
                 "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
                 "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace), "warnings": warnings,
+                "environment": target_env(target).to_dict(),
             })
             if run_settings is not None:
                 campaign._record("run", run_settings)
@@ -225,7 +227,9 @@ def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str]
     """Run the fast case once before anything is written; the warnings init records and prints."""
     from campaign import vcs
     from campaign.measure.workload import build, run_workload
+    from campaign.plugins.project_env import target_env
 
+    say(f"the workload and the tests run under {target_env(target).describe()}")
     say(f"checking that the workload runs (case {target.fast_case!r})...")
     run = campaign._measure(lambda: (build(target, campaign.workspace),
                                      run_workload(target, target.fast_case, campaign.workspace, repeat=1))[1])
