@@ -40,7 +40,7 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
             say(f"FINISH: benchmark of the full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
             full = ctx._measure(lambda: full_vs_baseline(ctx, state, say))
             shares = {k: v for k, v in ((state.last_profile or {}).get("shares") or {}).items() if v is not None}
-            data = {"post_tag": f"{ctx.name}/post-optimization", "merged_into": init["start_branch"],
+            data = {"post_tag": _post_mark(ctx, init), "merged_into": init["start_branch"],
                     "final_speedup": state.cumulative, "ci": state.cumulative_ci, "full": full,
                     "dominant_phase": max(shares, key=shares.get) if shares else None,
                     "validation": {k: validation.get(k) for k in ("case", "commit", "passed")}}
@@ -109,6 +109,14 @@ def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str
             "blocks": res.blocks, "metric": res.metric}
 
 
+def _post_mark(ctx: CampaignContext, init: dict[str, Any]) -> str:
+    """``campaign/<name>/post-optimization`` (a ref, not a tag); a record begun with real tags keeps them."""
+    from campaign import vcs
+
+    old_style = not str(init.get("pre_tag") or "").startswith(vcs.CAMPAIGN_REFS)
+    return f"{ctx.name}/post-optimization" if old_style else vcs.campaign_ref(ctx.name, "post-optimization")
+
+
 def _fmt_x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
@@ -158,8 +166,11 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
             # the post tag this finish put on its earlier record commit moves along with it
             vcs.commit_paths(repo, [ctx.record_rel], f"campaign {ctx.name}: the record after an interrupted finish")
             if vcs.tag_commit(repo, finish["post_tag"]) == earlier:
-                repo.git.tag("-f", finish["post_tag"], vcs.head_commit(repo))
+                vcs.move_tag(repo, finish["post_tag"], vcs.head_commit(repo))
         vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))
+        from campaign.loop.framework_files import retire
+
+        retire(repo, init["base_commit"], ctx.name)  # AGENTS.md/SKILL.md: the campaign is over
     elif vcs.tag_commit(repo, finish["post_tag"]) is None:
         raise VcsError(
             f"finish was interrupted and HEAD is not on {init['branch']}; check out {init['branch']} "

@@ -59,7 +59,9 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         state = ctx.state()
     if state.start_commit is None:
         paths = [ctx.record_rel]
-        for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
+        from campaign.loop.framework_files import AGENTS_MD, SKILL_MD
+
+        for filename, render in ((AGENTS_MD, render_agents_md), (SKILL_MD, render_skill_md)):
             path = ctx.workspace / filename
             if not path.exists():
                 path.write_text(render(ctx.name, ctx.target, init, ctx.record_rel))
@@ -180,7 +182,7 @@ def init_campaign(
         _refuse_existing(campaign)
         vcs.require_clean(repo, exclude=[campaign.record_rel])
         start_branch = vcs.current_branch(repo)
-        branch, pre_tag = f"optimization/{name}", f"{name}/pre-optimization"
+        branch, pre_tag = f"optimization/{name}", vcs.campaign_ref(name, "pre-optimization")
         if vcs.branch_exists(repo, branch):
             raise UserError(f"the branch {branch} already exists; choose another campaign name with --name "
                             f"(or delete the branch: `git branch -D {branch}`).")
