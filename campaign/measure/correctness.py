@@ -309,8 +309,10 @@ def test_command_failure(test_command: dict | None, last_lines: int = 3) -> str 
     if "stderr" not in test_command:  # recorded before stderr was: keep the words its rendered logs hold
         return f"test command `{test_command.get('cmd')}` exited {test_command.get('rc')}"
     text = str(test_command.get("stderr") or "").strip() or str(test_command.get("tail") or "").strip()
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip() and line.strip() != "Traceback (most recent call last):"]  # says nothing by itself
+    from campaign.measure.workload import is_noise
+
+    lines = [line.strip() for line in text.splitlines()  # a bare "Traceback ..." line says nothing by itself
+             if line.strip() and line.strip() != "Traceback (most recent call last):" and not is_noise(line)]
     detail = " | ".join(lines[-last_lines:])
     return (f"the target's test command `{test_command.get('cmd')}` failed (exit {test_command.get('rc')})"
             + (f": {detail}" if detail else " without output"))

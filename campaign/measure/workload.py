@@ -53,8 +53,17 @@ class WorkloadRun:
         return data
 
 
+_NOISE = ("PytestBenchmarkWarning", "docs.pytest.org/en/stable/how-to/capture-warnings.html",
+          "warnings.warn(", "warnings summary")
+
+
+def is_noise(line: str) -> bool:
+    """A warnings-summary line (pytest-benchmark warns once per test): never the reason a run failed."""
+    return any(marker in line for marker in _NOISE)
+
+
 def _tail(text: str, lines: int = TAIL_LINES) -> str:
-    kept = [line for line in (text or "").strip().splitlines() if line.strip()]
+    kept = [line for line in (text or "").strip().splitlines() if line.strip() and not is_noise(line)]
     return "\n".join(kept[-lines:])
 
 
