@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,9 +132,10 @@ def process_env(target, tree: Path, base: dict | None = None) -> dict[str, str]:
     """The variables to add for a process running ``target``'s code in ``tree`` (see the module docstring)."""
     environ = os.environ if base is None else base
     penv = getattr(target, "project_env", None) or own_env()
-    foreign = penv.how != HOW_OWN and os.path.realpath(penv.python) != os.path.realpath(sys.executable)
+    # a project's venv may share campaign's interpreter binary and still lack campaign: link it whenever the
+    # environment is the project's (where it is campaign's own venv, the link is the same package)
     roots = import_roots(Path(tree))
-    parts = [str(r) for r in roots] + shim_dirs(with_campaign=foreign)
+    parts = [str(r) for r in roots] + shim_dirs(with_campaign=penv.how != HOW_OWN)
     if environ.get("PYTHONPATH"):
         parts.append(environ["PYTHONPATH"])
     env = {"PYTHONPATH": os.pathsep.join(parts), TREE_VAR: str(Path(tree).resolve()),
