@@ -422,14 +422,8 @@ def is_ancestor(repo, ancestor: str, descendant: str) -> bool:
         return False
 
 
-def merge_into(repo, branch: str, into: str, message: str, leave_out: Iterable[str] = ()) -> str:
-    """Check out ``into`` and merge ``branch`` (a no-op when already merged); returns the new HEAD.
-
-    ``leave_out``: paths the merge does not bring (a campaign's record and
-    framework files): the merge commit has ``branch`` as a parent, so its
-    history is merged, but its tree holds ``into``'s version of those paths
-    (none, for files the campaign added) and they are gone from the work tree.
-    """
+def merge_into(repo, branch: str, into: str, message: str) -> str:
+    """Check out ``into`` and merge ``branch`` (a no-op when already merged); returns the new HEAD."""
     import git
 
     try:
@@ -443,24 +437,7 @@ def merge_into(repo, branch: str, into: str, message: str, leave_out: Iterable[s
             f"(e.g. `git worktree remove` the other checkout of it) and run `campaign finish` again."
         ) from None
     if not is_ancestor(repo, branch, into):
-        leave = [p for p in leave_out if p]
-        if not leave:
-            repo.git.merge("--no-ff", "-m", message, branch, env=_identity_env(repo))
-            return repo.head.commit.hexsha
-        before, theirs = set(files_at(repo, "HEAD")), set(files_at(repo, branch))
-        repo.git.merge("--no-ff", "--no-commit", branch, env=_identity_env(repo))
-
-        def under(files: set[str], path: str) -> list[str]:
-            return sorted(f for f in files if f == path or f.startswith(path.rstrip("/") + "/"))
-
-        for path in leave:
-            repo.git.rm("-r", "-q", "--cached", "--ignore-unmatch", "--", path)
-            for rel in under(theirs, path):  # tracked files only: a lock held in the folder stays
-                if rel not in before:
-                    Path(repo.working_tree_dir, rel).unlink(missing_ok=True)
-            if under(before, path):
-                repo.git.checkout("HEAD", "--", path)
-        repo.git.commit("-m", message, "--allow-empty", env=_identity_env(repo))
+        repo.git.merge("--no-ff", "-m", message, branch, env=_identity_env(repo))
     return repo.head.commit.hexsha
 
 

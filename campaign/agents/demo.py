@@ -65,9 +65,7 @@ def run_demo(
     goal = goal_speedup if goal_speedup is not None else getattr(target, "demo_goal", DEFAULT_DEMO_GOAL)
     result = run_campaign(workdir, target_spec, "playbook", goal_speedup=goal, max_iterations=max_iterations,
                           progress=progress)
-    from campaign.review.record_source import locate
-
-    record = locate(Path(result["record"]))  # finished: the record stays on the campaign branch, not the tree
+    record = Path(result["record"])
     if result.get("finished"):
         remember_trusted(record)
     if export_dir is not None:

@@ -367,13 +367,12 @@ def finish(name, quiet, workspace, as_json):
     (exit code 3, the output named): nothing is tagged or merged, and the fix
     is a new iteration (THINK is due).
     """
-    from campaign.review.record_source import locate
     from campaign.review.trust import remember_trusted
 
     with _progress(quiet) as say:
         campaign = _open(workspace, name, say)
         result = campaign.finish(progress=say)
-    remember_trusted(locate(campaign.record_dir))  # this machine made the record: `campaign replay` may run it
+    remember_trusted(campaign.record_dir)  # this machine made the record: `campaign replay` may run it
     emit(result, as_json, lambda r: (
         f"finished: {_x(r['final_speedup'])} over baseline; full case "
         + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")

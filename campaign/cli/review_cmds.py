@@ -16,10 +16,9 @@ _RECORD = click.argument("record_dir", type=click.Path(path_type=Path))
 def _collect(record_dir: Path) -> dict:
     from campaign.review.report import collect
     from campaign.review.lint import RecordError
-    from campaign.review.record_source import locate
 
     try:
-        return collect(locate(record_dir))  # a finished campaign's record: read from its post-optimization mark
+        return collect(record_dir)
     except RecordError as exc:
         raise CampaignError.from_user_error(RecordReadError(str(exc))) from exc
 

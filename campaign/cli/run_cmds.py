@@ -131,11 +131,10 @@ def replay(record_dir, iterations, trust, keep_workspace, quiet, as_json):
     Exit code 0 only when every verdict matches the recorded one and the logs
     re-render identically; 4 otherwise.
     """
-    from campaign.review.record_source import locate
     from campaign.review.replay import format_table, replay as do_replay
 
     with _progress(quiet) as say:
-        result = do_replay(locate(record_dir), iterations, trust, say, keep_workspace)
+        result = do_replay(record_dir, iterations, trust, say, keep_workspace)
     if not result["ok"]:
         emit_failure(result, as_json, format_table, "replay_mismatch",
                      "the replay disagrees with the record (see the rows marked NO)", ExitCode.FINDINGS)

@@ -20,9 +20,22 @@ def measurement_excludes(record_rel: str) -> tuple[str, ...]:
     return (record_rel, *FRAMEWORK_FILES)
 
 
-def added_framework_files(repo, base_commit: str, branch: str) -> list[str]:
-    """The framework files ``branch`` holds that ``base_commit`` did not (a project's own AGENTS.md is its own)."""
+def retire(repo, base_commit: str, name: str) -> str | None:
+    """Commit the removal of the framework files the campaign added (absent at ``base_commit``); the commit, or None.
+
+    FINISH calls it on the campaign branch after the post-optimization mark and
+    before the merge: the user's branch then holds the code change and no
+    instructions for a campaign that is over. A file the project had before
+    (its own AGENTS.md) is the project's and stays.
+    """
     from campaign import vcs
 
-    before, now = set(vcs.files_at(repo, base_commit)), set(vcs.files_at(repo, branch))
-    return [f for f in FRAMEWORK_FILES if f in now and f not in before]
+    before = set(vcs.files_at(repo, base_commit))
+    added = [f for f in FRAMEWORK_FILES if f not in before and f in set(vcs.files_at(repo, "HEAD"))]
+    if not added:
+        return None
+    from pathlib import Path
+
+    for rel in added:
+        Path(repo.working_tree_dir, rel).unlink(missing_ok=True)
+    return vcs.commit_paths(repo, added, f"campaign {name}: {' and '.join(added)} leave with the finished campaign")

@@ -47,23 +47,7 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
             ctx._record("finish", data)
             state = ctx.state()
         complete_finish(ctx, state)
-        result = {"ok": True, "step": "finish", **state.finish, "next": ctx._next()}
-    _drop_leftovers(ctx)
-    return result
-
-
-def _drop_leftovers(ctx: CampaignContext) -> None:
-    """After the merge left the record out: its folder holds only the released lock's files; remove it."""
-    import shutil
-
-    folder = ctx.record_dir
-    if folder.is_dir() and not (folder / "journal.jsonl").exists():
-        files = [p for p in folder.rglob("*") if not p.is_dir()]  # emptied folders do not count
-        if all(p.name.startswith(".lock") or p.name.endswith(".tmp") for p in files):
-            shutil.rmtree(folder, ignore_errors=True)
-            parent = folder.parent
-            if parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
+        return {"ok": True, "step": "finish", **state.finish, "next": ctx._next()}
 
 
 def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[str], None]) -> dict[str, Any]:
@@ -183,6 +167,9 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
             vcs.commit_paths(repo, [ctx.record_rel], f"campaign {ctx.name}: the record after an interrupted finish")
             if vcs.tag_commit(repo, finish["post_tag"]) == earlier:
                 vcs.move_tag(repo, finish["post_tag"], vcs.head_commit(repo))
+        from campaign.loop.framework_files import retire
+
+        retire(repo, init["base_commit"], ctx.name)  # AGENTS.md/SKILL.md: the campaign is over (idempotent)
         vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))
     elif vcs.tag_commit(repo, finish["post_tag"]) is None:
         raise VcsError(
@@ -190,23 +177,4 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
             f"(`git switch {init['branch']}`) and run `campaign finish` again."
         )
     vcs.merge_into(repo, init["branch"], init["start_branch"],
-                   f"Merge {init['branch']}: campaign {ctx.name} ({_fmt_x(finish.get('final_speedup'))})",
-                   leave_out=merge_leaves_out(ctx, init))
-
-
-def merge_leaves_out(ctx: CampaignContext, init: dict[str, Any]) -> list[str]:
-    """What FINISH's merge leaves on the campaign branch: the record and the framework files the campaign added.
-
-    The user's branch gets the code change and nothing else, so their sdist and
-    wheel are what they were plus the change (hatchling and setuptools-scm pack
-    every file git tracks); the record stays on the campaign branch and under
-    the post-optimization mark, where ``review``, ``report`` and ``replay``
-    read it (``campaign.review.record_source``). A record begun before this
-    (its marks are tags) is merged whole, as it was.
-    """
-    from campaign import vcs
-    from campaign.loop.framework_files import added_framework_files
-
-    if not str(init.get("pre_tag") or "").startswith(vcs.CAMPAIGN_REFS):
-        return []
-    return [ctx.record_rel, *added_framework_files(ctx.repo, init["base_commit"], init["branch"])]
+                   f"Merge {init['branch']}: campaign {ctx.name} ({_fmt_x(finish.get('final_speedup'))})")

@@ -31,15 +31,11 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
     warnings = [w for w in init.get("warnings") or [] if isinstance(w, str)]
     if contents.torn is not None:
         warnings.append(contents.torn.message(ctx.journal.path))
-    missing = finish_missing(ctx, state) if state.step is Step.DONE else []
-    from campaign import vcs
-
-    left_on_branch = (state.step is Step.DONE and not missing  # FINISH merged the code, not the record
-                      and str(init.get("pre_tag") or "").startswith(vcs.CAMPAIGN_REFS))
-    if contents.from_copy and not left_on_branch:
+    if contents.from_copy:
         warnings.append(f"the journal {ctx.journal.path} lost {contents.from_copy} event(s) (deleted or replaced); "
                         f"this status reads its protected copy {ctx.journal.copy_path}, and the next command "
                         f"restores the journal from it.")
+    missing = finish_missing(ctx, state) if state.step is Step.DONE else []
     if missing:
         state.step = Step.FINISH
         warnings.append(f"the finish is incomplete: {' and '.join(missing)} "
