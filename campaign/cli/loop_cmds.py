@@ -205,7 +205,7 @@ def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
 
 
 @click.command("plan")
-@click.option("--phase", default=None, help="The profiled phase the change attacks.")
+@click.option("--phase", default=None, help="The profiled phase the change attacks; several that one change speeds up: 'a+b' (their shares add).")
 @click.option("--change", default=None, help="What you will change (becomes the iteration's title).")
 @click.option("--bottleneck", default=None, help="What the profile showed (function, line, cause).")
 @click.option("--override-amdahl", default=None, metavar="REASON",
