@@ -13,8 +13,10 @@ commit's worktree) it measures:
   the path finder runs before an editable finder).
 - **the project's interpreter**: the ``python`` declared in ``campaign.toml``
   (``[environment] python = ".venv/bin/python"``), else the project's
-  ``.venv``, else the active ``VIRTUAL_ENV``, else ``uv run``'s environment
-  when the project has a ``uv.lock``, else campaign's own. Campaign installed
+  ``.venv`` (beside ``campaign.toml``; for a replay, which rebuilds the
+  project in a temporary folder, also in the project that holds the record),
+  else the active ``VIRTUAL_ENV``, else ``uv run``'s environment when the
+  project has a ``uv.lock``, else campaign's own. Campaign installed
   as a uv or pipx tool thereby runs a project's workload and tests with the
   project's dependencies, not its own.
 
@@ -102,7 +104,8 @@ def _uv_python(root: Path) -> str | None:
     return lines[-1] if out.returncode == 0 and lines else None
 
 
-def resolve_project_env(root: Path, declared: str | None = None, environ: dict | None = None) -> ProjectEnv:
+def resolve_project_env(root: Path, declared: str | None = None, environ: dict | None = None,
+                        also: tuple[Path, ...] = ()) -> ProjectEnv:
     """The interpreter a user's project runs under (the rule in this module's docstring)."""
     root = Path(root)
     environ = os.environ if environ is None else environ
@@ -117,9 +120,10 @@ def resolve_project_env(root: Path, declared: str | None = None, environ: dict |
                                   f"does not exist at {path}. Create the project's environment (e.g. `python -m "
                                   f"venv .venv && .venv/bin/pip install -e .`) or fix the path.")
         return ProjectEnv(str(path.absolute()), HOW_DECLARED)
-    found = _venv_python(root / ".venv")
-    if found:
-        return ProjectEnv(str(found.absolute()), HOW_DOT_VENV)
+    for where in (root, *also):  # also: where a replay's record lives (it rebuilds the project in a temp dir)
+        found = _venv_python(Path(where) / ".venv")
+        if found:
+            return ProjectEnv(str(found.absolute()), HOW_DOT_VENV)
     active = environ.get("VIRTUAL_ENV")
     if active and _venv_python(Path(active)):
         return ProjectEnv(str(_venv_python(Path(active)).absolute()), HOW_VIRTUAL_ENV)

@@ -98,6 +98,7 @@ class TomlTarget(Target):
         self.junit_xml = table.get("junit_xml")
         self.build_template = table.get("build")
         self.declared_python = (environment or {}).get("python")
+        self.env_also: tuple[Path, ...] = ()  # more places for the project's .venv (a replay: the record's project)
         self._project_env = None
         self.timeout_s = float(table.get("timeout_s", 600.0))
         self.hot_functions = list(table.get("hot_functions", []))
@@ -112,7 +113,7 @@ class TomlTarget(Target):
             from campaign.plugins.project_env import ProjectEnvError, resolve_project_env
 
             try:
-                self._project_env = resolve_project_env(self.path.parent, self.declared_python)
+                self._project_env = resolve_project_env(self.path.parent, self.declared_python, also=self.env_also)
             except ProjectEnvError as exc:
                 raise TargetError(f"{self.path}: {exc}") from None
         return self._project_env
