@@ -101,3 +101,26 @@ def test_a_process_that_imports_another_trees_code_is_refused(tmp_path):
         run_workload(target, "fast", tree)
     message = str(refused.value)
     assert f"'{layout.pkg}" in message and str(repo / "src") in message and "none is reported" in message
+
+
+def test_the_pytest_benchmark_kind_and_the_test_command_run_the_worktrees_code(tmp_path):
+    """The same for a pytest-benchmark suite and for the project's own tests (pytest run in a worktree)."""
+    from campaign.measure.correctness import run_test_command
+
+    layout = _layout("st-src")
+    repo, _ = make_project(tmp_path / "proj", layout)
+    (repo / "benchmarks").mkdir()
+    (repo / "benchmarks" / "test_bench.py").write_text(
+        f"from {layout.pkg}.core import work\n\n\ndef test_work(benchmark):\n    return benchmark(work, 1000)\n")
+    (repo / "campaign.toml").write_text(
+        f'[target]\nname = "b"\nkind = "pytest-benchmark"\npath = "benchmarks/"\nscope = ["{layout.package_dir}/**/*.py"]\n'
+        'test = "python -m pytest -q -p no:cacheprovider tests"\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a pytest-benchmark suite")
+    target = load_toml_target(repo / "campaign.toml")
+    tree = _worktree(repo, tmp_path, f"{layout.package_dir}/core.py", "def work(n):\n    return -1\n")
+    assert run_workload(target, "fast", repo).outputs["test_work"] != -1
+    assert run_workload(target, "fast", tree).outputs["test_work"] == -1
+    assert run_test_command(target.test_command, repo, 120, target=target)["passed"]
+    failed = run_test_command(target.test_command, tree, 120, target=target)  # the worktree's work() is wrong
+    assert not failed["passed"] and failed["failed_tests"], failed
