@@ -227,24 +227,54 @@ def head_message(repo) -> str:
     return repo.head.commit.message
 
 
+CAMPAIGN_REFS = "campaign/"  # a campaign's marks live under refs/campaign/: not tags, so never `git describe`'s
+
+
+def campaign_ref(name: str, which: str) -> str:
+    """The mark ``which`` (pre-/post-optimization) of campaign ``name``: ``campaign/<name>/<which>``.
+
+    As a revision it resolves to ``refs/campaign/<name>/<which>`` (git tries
+    ``refs/<rev>``), so ``git diff campaign/x/pre-optimization`` works, while
+    ``git describe --tags``, setuptools-scm and hatch-vcs, which read only
+    ``refs/tags/``, never see it. Records made before this keep their real
+    tags (``<name>/pre-optimization``) and are still read.
+    """
+    return f"{CAMPAIGN_REFS}{name}/{which}"
+
+
+def ref_path(tag: str) -> str:
+    """The full ref of a campaign mark: ``refs/campaign/...``, or ``refs/tags/...`` for an older record's tag."""
+    return f"refs/{tag}" if tag.startswith(CAMPAIGN_REFS) else f"refs/tags/{tag}"
+
+
 def tag_commit(repo, tag: str) -> str | None:
+    """The commit a campaign mark (or an older record's tag) points at; None when it does not exist."""
     try:
-        return repo.git.rev_parse("--verify", "--quiet", f"refs/tags/{tag}^{{commit}}")
+        return repo.git.rev_parse("--verify", "--quiet", f"{ref_path(tag)}^{{commit}}")
     except Exception:
         return None
 
 
+def move_tag(repo, tag: str, commit: str) -> None:
+    """Point a campaign mark at ``commit`` (created or moved)."""
+    if tag.startswith(CAMPAIGN_REFS):
+        repo.git.update_ref(ref_path(tag), commit)
+    else:
+        repo.git.tag("-f", tag, commit)
+
+
 def ensure_tag(repo, tag: str, commit: str) -> None:
-    """Create ``tag`` at ``commit``; fine when it already points there, an error when elsewhere."""
+    """Create the mark ``tag`` at ``commit``; fine when it already points there, an error when elsewhere."""
     existing = tag_commit(repo, tag)
     if existing == commit:
         return
     if existing:
+        delete = (f"git update-ref -d {ref_path(tag)}" if tag.startswith(CAMPAIGN_REFS) else f"git tag -d {tag}")
         raise VcsError(
-            f"the tag {tag} already exists at {existing[:10]}, not at {commit[:10]}. Choose another "
-            f"campaign name (--name) or delete the old tag (`git tag -d {tag}`)."
+            f"the mark {tag} already exists at {existing[:10]}, not at {commit[:10]}. Choose another "
+            f"campaign name (--name) or delete the old one (`{delete}`)."
         )
-    repo.git.tag(tag, commit)
+    move_tag(repo, tag, commit)
 
 
 def branch_exists(repo, branch: str) -> bool:
@@ -447,7 +477,7 @@ def finish_missing(repo, post_tag: str, branch: str, into: str) -> list[str]:
     missing = []
     tagged = tag_commit(repo, post_tag)
     if not tagged:
-        missing.append(f"the tag {post_tag}")
+        missing.append(f"the mark {post_tag} ({ref_path(post_tag)})")
     merged_ref = tagged or branch
     if not is_ancestor(repo, merged_ref, into):
         missing.append(f"the merge of {branch} into {into}")

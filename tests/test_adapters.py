@@ -219,7 +219,7 @@ def _assert_two_iteration_record(repo: Path, env: dict, agent: str) -> Path:
     assert git(repo, "status", "--porcelain") == ""
     assert events_of(record, "run")[0]["data"]["agent"] == agent
     assert all(e["data"]["agent"] == agent and e["data"]["error"] is None for e in events_of(record, "agent"))
-    assert "primes/post-optimization" in git(repo, "tag").split()
+    assert "campaign/primes/post-optimization" in git(repo, "for-each-ref", "--format=%(refname:lstrip=1)", "refs/campaign").split()
     return record
 
 

@@ -133,8 +133,8 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     decide = events_of(record, "decide")[-1]["data"]
     assert decide["stop"] and decide["rule"] == "goal"
     assert events_of(record, "finish")
-    tags = git(repo, "tag").split()
-    assert "primes/pre-optimization" in tags and "primes/post-optimization" in tags
+    marks = git(repo, "for-each-ref", "--format=%(refname:lstrip=1)", "refs/campaign").split()
+    assert "campaign/primes/pre-optimization" in marks and "campaign/primes/post-optimization" in marks
     assert git(repo, "status", "--porcelain", "--", "optim") == ""
     assert_committed_clean(repo)
     assert skill.read_text() == skill_text  # neither reverted nor committed
@@ -249,7 +249,7 @@ def test_codex_cli_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert status["iterations"][0]["test_passed"] is False and status["iterations"][1]["verdict"] == "faster"
     assert (repo / "primes.py").read_text() == SIEVE
     assert git(repo, "status", "--porcelain") == ""
-    assert "primes/post-optimization" in git(repo, "tag").split()
+    assert "campaign/primes/post-optimization" in git(repo, "for-each-ref", "--format=%(refname:lstrip=1)", "refs/campaign").split()
     assert events_of(record, "run")[0]["data"]["agent"] == "codex"
     assert all(e["data"]["agent"] == "codex" and e["data"]["error"] is None for e in events_of(record, "agent"))
     assert "d * d < k" in (record / "patches" / "iter-01-reverted.patch").read_text()

@@ -117,7 +117,8 @@ def test_flat_layout_project_builds_its_wheel_after_finish(tmp_path):
     record_files = [f for f in merged if f.startswith(INERT_RECORD_ROOT + "/")]
     assert f"{INERT_RECORD_ROOT}/flat/baseline_snapshot.tar.gz" in record_files
     assert not [f for f in record_files if f.endswith(".py")]  # nothing importable, nothing a test runner collects
-    assert f"`{INERT_RECORD_ROOT}/flat/`" in (repo / "AGENTS.md").read_text()  # the agent is told where it is
+    told = git(repo, "show", "optimization/flat~1:AGENTS.md")  # finish took AGENTS.md off: the campaign is over
+    assert f"`{INERT_RECORD_ROOT}/flat/`" in told and not (repo / "AGENTS.md").exists()  # the agent was told where
 
 
 @pytest.mark.parametrize("files,src,expected", [

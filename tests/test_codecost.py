@@ -137,3 +137,16 @@ def test_lizard_cost_of_a_c_change(tmp_path):
     assert row["error"] is None and row["kept"] is True
     assert (row["complexity_before"], row["complexity_after"]) == (2, 4)
     assert (row["nloc_before"], row["nloc_after"]) == (7, 12) and row["not_measured"] == []
+
+
+def test_review_and_the_loop_share_one_scope_matcher():
+    """``src/pkg/**/*.py`` matches ``src/pkg/mod.py`` for the loop; with fnmatch the review counted every such
+    change out of scope and showed ``+0 -0`` (issue 21 item 6)."""
+    from campaign import vcs
+
+    patch = unified("src/pkg/mod.py", BEFORE, AFTER) + unified("src/pkg/sub/deep.py", "a = 1\n", "a = 2\n")
+    stats = codecost.patch_stats(patch, ["src/pkg/**/*.py"])
+    assert stats["files"] == ["src/pkg/mod.py", "src/pkg/sub/deep.py"] and stats["out_of_scope"] == []
+    assert (stats["added"], stats["removed"]) == (10, 2)
+    for path in ("src/pkg/mod.py", "src/pkg/sub/deep.py", "docs/x.py", "src/pkg/data.txt"):
+        assert codecost.in_scope(path, ["src/pkg/**/*.py"]) == vcs.in_scope(path, ["src/pkg/**/*.py"])

@@ -247,7 +247,7 @@ def test_a_campaign_through_json(repo, tmp_path):
     valid(invoke("review", record, code=0), "review")
     valid(invoke("report", record, "--html", str(tmp_path / "report.html"), code=0), "report")
     valid(invoke("mcp", "--print-config", "codex", *d, code=0), "mcp")
-    valid(invoke("compare", "primes/pre-optimization", "HEAD", "--max-blocks", "3", "--budget", "5", *d, code=0),
+    valid(invoke("compare", "campaign/primes/pre-optimization", "HEAD", "--max-blocks", "3", "--budget", "5", *d, code=0),
           "compare")
 
     broken = tmp_path / "broken"  # the same record with the Surprise of iteration 1 erased: a review finding

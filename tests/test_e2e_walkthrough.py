@@ -34,7 +34,8 @@ def test_walkthrough(tmp_path):
     ok(c("init", "--target", "campaign.toml", "--goal-speedup", "1000", "--max-iterations", "2", "--json"))
     record = repo / "optim" / "primes"
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "optimization/primes"
-    assert "primes/pre-optimization" in git(repo, "tag")
+    assert git(repo, "tag") == ""  # campaign's marks are refs, never tags (git describe, setuptools-scm)
+    assert "refs/campaign/primes/pre-optimization" in git(repo, "for-each-ref", "refs/campaign")
     assert (record / "baseline.json").exists()
     with tarfile.open(record / "baseline_snapshot.tar.gz") as tar:
         assert tar.extractfile("primes.py").read().decode() == PRIMES
@@ -102,17 +103,19 @@ def test_walkthrough(tmp_path):
 
     # -- finish -----------------------------------------------------------------------------------
     finished = ok(c("finish", "--json"))
-    assert finished["post_tag"] == "primes/post-optimization" and finished["full"]["speedup"] > 1
+    assert finished["post_tag"] == "campaign/primes/post-optimization" and finished["full"]["speedup"] > 1
     # the headline is measured at FINISH, fast case vs the baseline, never carried over or multiplied (issue 24)
     headline = finished["headline"]
     assert headline["case"] == "fast" and headline["blocks"] >= 1 and headline["stop_reason"]
     assert finished["final_speedup"] == headline["speedup"] and finished["ci"] == headline["ci"]
     assert finished["last_iteration_cumulative"]["speedup"] is not None
-    tags = git(repo, "tag").split()
-    assert {"primes/pre-optimization", "primes/post-optimization"} <= set(tags)
+    marks = git(repo, "for-each-ref", "--format=%(refname)", "refs/campaign").split()
+    assert {"refs/campaign/primes/pre-optimization", "refs/campaign/primes/post-optimization"} <= set(marks)
+    assert git(repo, "tag") == ""
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
-    git(repo, "merge-base", "--is-ancestor", "primes/post-optimization", "main")
+    git(repo, "merge-base", "--is-ancestor", "campaign/primes/post-optimization", "main")
     assert (repo / "primes.py").read_text() == SIEVE
+    assert not (repo / "AGENTS.md").exists() and not (repo / "SKILL.md").exists()  # the campaign is over
 
     opt = (record / "optimization_log.md").read_text()
     for n in (1, 2):
@@ -126,7 +129,7 @@ def test_walkthrough(tmp_path):
     assert "### Postmortem — Iteration 1" in thinking
     summary = (record / "summary.md").read_text()
     assert "Final speedup:" in summary and "## What dominates now" in summary and "iteration cap" in summary
-    assert "Full-scale validation against `primes/pre-optimization`: outputs of case `full` match" in summary
+    assert "Full-scale validation against `campaign/primes/pre-optimization`: outputs of case `full` match" in summary
     assert [e for e in map(json.loads, journal.read_text().splitlines()) if e["type"] == "validate"][0]["data"]["passed"]
 
     status = ok(c("status", "--json"))
@@ -192,6 +195,6 @@ def test_init_interrupted_after_its_first_event_is_resumed(tmp_path):
     assert campaign(repo, "profile").returncode == 2
     ok(campaign(repo, "init", "--resume"))
     assert ok(campaign(repo, "status", "--json"))["step"] == "profile"
-    assert git(repo, "rev-parse", "primes/pre-optimization^{commit}") == base
+    assert git(repo, "rev-parse", "campaign/primes/pre-optimization^{commit}") == base
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "optimization/primes"
     assert git(repo, "log", "-1", "--format=%s") == "campaign primes: start (baseline recorded)"

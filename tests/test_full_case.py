@@ -41,7 +41,7 @@ def test_a_full_case_that_differs_fails_finish_before_the_merge(tmp_path):
     assert refused.returncode == 3, refused.stderr
     assert "FINISH refused" in refused.stderr and "'count'" in refused.stderr and "'full'" in refused.stderr
     assert "Traceback" not in refused.stderr
-    assert "primes/post-optimization" not in git(repo, "tag").split()
+    assert "campaign/primes/post-optimization" not in git(repo, "for-each-ref", "--format=%(refname:lstrip=1)", "refs/campaign").split()
     assert git(repo, "rev-parse", "main") == main_before  # nothing merged
     status = ok(c("status", "--json"))
     assert status["step"] == "think" and "FINISH refused" in status["recovery"] and "'count'" in status["recovery"]
@@ -60,11 +60,12 @@ def test_a_full_case_that_differs_fails_finish_before_the_merge(tmp_path):
     assert logged["kept"] is True  # even if slower than the (wrong) last kept tree
     assert ok(c("decide", "--json"))["stop"] is True
     finished = ok(c("finish", "--json"))
-    assert finished["validation"] == {"case": "full", "commit": git(repo, "rev-parse", "optimization/primes~1"),
+    # the branch ends: the last kept commit, the record's finish commit, AGENTS.md/SKILL.md taken off
+    assert finished["validation"] == {"case": "full", "commit": git(repo, "rev-parse", "optimization/primes~2"),
                                       "passed": True}
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main" and (repo / "primes.py").read_text() == SIEVE
     summary = (repo / "optim" / "primes" / "summary.md").read_text()
-    assert "Full-scale validation against `primes/pre-optimization`: outputs of case `full` match" in summary
+    assert "Full-scale validation against `campaign/primes/pre-optimization`: outputs of case `full` match" in summary
 
 
 def test_the_refusal_names_the_failing_tests_when_the_outputs_match():

@@ -94,3 +94,29 @@ def test_amdahl_pure():
     shares, bounds = shares_and_bounds({"a": 2.0, "b": 0.0}, 4.0)
     assert shares == {"a": 0.5, "b": 0.0} and bounds["a"] == pytest.approx(2.0) and bounds["b"] == 1.0
     assert math.isinf(amdahl_bound(1.0))
+
+
+def test_profile_shares_come_from_the_median_of_several_runs_with_their_spread():
+    """One noisy run once put a phase at 64% (two re-runs: 13%): the shares come from the median run of several,
+    and a share that moved is reported with its range (issue 21 item 5). Pure."""
+    from campaign.measure.profiling import spread_notes, steady_shares
+
+    runs = [({"a": 0.13, "b": 0.87}, 1.0), ({"a": 6.4, "b": 3.6}, 10.0), ({"a": 0.125, "b": 0.875}, 1.0)]
+    phases, total, spread = steady_shares(runs)
+    assert total == 1.0 and phases["a"] in (0.13, 0.125)
+    assert spread["a"] == [0.125, 0.64]
+    (note,) = [n for n in spread_notes(spread) if "'a'" in n]
+    assert "unstable" in note and "12% to 64%" in note
+    assert spread_notes({"a": [0.12, 0.14]}) == []
+
+
+def test_a_profile_records_the_spread_of_its_shares(tmp_path):
+    from campaign.measure.profiling import SHARE_RUNS, profile_workload
+    from campaign.plugins.toml_target import load_toml_target
+    from loop_fixtures import make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    data = profile_workload(load_toml_target(repo / "campaign.toml"), repo, "fast")
+    assert set(data["share_spread"]) == {"setup", "count"} and SHARE_RUNS >= 3
+    low, high = data["share_spread"]["count"]
+    assert 0 <= low <= data["shares"]["count"] <= high <= 1

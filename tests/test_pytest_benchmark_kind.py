@@ -7,6 +7,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from loop_fixtures import campaign, git
 from campaign.measure.workload import run_workload
 from campaign.plugins.loading import load_target
@@ -170,3 +172,25 @@ def test_two_iteration_campaign_on_a_pytest_benchmark_suite(tmp_path):
     kinds = [e["type"] for e in events if e["type"] in ("commit", "revert")]
     assert kinds[-2:] == ["commit", "revert"] and kinds.count("revert") == 1  # iteration 1 kept, 2 reverted
     assert (repo / "dedup.py").read_text() == FAST
+
+
+def test_a_benchmark_that_raises_is_reported_with_its_text_without_warning_noise(tmp_path):
+    """The failure names the exception with its text ("TypeError: ..."), not pytest's bare "file:line: TypeError",
+    and pytest-benchmark's warnings do not bury it (issue 21 item 7)."""
+    from campaign.measure.workload import WorkloadError
+
+    repo = make_project(tmp_path / "p")
+    (repo / "dedup.py").write_text(SLOW.replace("def unique(", "def unique_(") + textwrap.dedent("""
+
+        def unique(xs):
+            import warnings
+            for i in range(60):
+                warnings.warn(f"noise {i}", UserWarning)
+            return len(xs) + "a string"
+    """))
+    target = load_toml_target(repo / "campaign.toml")
+    with pytest.raises(WorkloadError) as failed:
+        run_workload(target, "fast", repo)
+    message = str(failed.value)
+    assert "TypeError: unsupported operand type(s) for +: 'int' and 'str'" in message
+    assert "noise" not in message and "warnings summary" not in message

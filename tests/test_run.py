@@ -40,7 +40,7 @@ def assert_finished(repo, env, rule: str, name: str = "sum") -> dict:
     decides = events_of(record, "decide")
     assert decides[-1]["data"]["stop"] and decides[-1]["data"]["rule"] == rule, decides[-1]
     assert events_of(record, "finish"), "no finish event"
-    assert f"{name}/post-optimization" in git(repo, "tag").split()
+    assert f"campaign/{name}/post-optimization" in git(repo, "for-each-ref", "--format=%(refname:lstrip=1)", "refs/campaign").split()
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     git(repo, "merge-base", "--is-ancestor", f"optimization/{name}", "main")  # raises unless merged
     assert git(repo, "status", "--porcelain") == "", "the repository is not clean"
@@ -427,7 +427,7 @@ def test_demo_on_the_tiny_target(setup):
     for name in ("summary.md", "optimization_log.md", "baseline_snapshot.tar.gz"):
         assert (export / "sum" / name).exists(), name
     assert git(workdir, "rev-parse", "--abbrev-ref", "HEAD") == "main"
-    assert "sum/post-optimization" in git(workdir, "tag").split()
+    assert "campaign/sum/post-optimization" in git(workdir, "for-each-ref", "--format=%(refname:lstrip=1)", "refs/campaign").split()
     # the finished record is trusted by this machine
     from campaign.loop.manifest import manifest, manifest_digest
 

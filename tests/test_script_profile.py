@@ -95,3 +95,19 @@ def test_both_profile_workers_name_functions_the_same_way(tmp_path, monkeypatch)
         resolve("named_mod.top")
     with pytest.raises(AttributeError):
         resolve("named_mod:K.nothing")
+
+
+def test_a_method_is_line_profiled_by_its_qualname(tmp_path):
+    """line_profiler 5 files a method's timings under ``Class.method`` (co_qualname); before, matching
+    ``co_name`` said "no line was executed" for every method (issue 21 item 4)."""
+    repo = make_repo(tmp_path / "repo")
+    (repo / "primes.py").write_text((repo / "primes.py").read_text() + (
+        "\n\nclass Counter:\n    def count(self, numbers):\n        total = 0\n        for k in numbers:\n"
+        "            total += k % 3\n        return total\n"))
+    (repo / "bench.py").write_text((repo / "bench.py").read_text().replace(
+        "count = primes.count_primes(numbers)", "count = primes.count_primes(numbers) + 0 * primes.Counter().count(numbers)"))
+    target = load_toml_target(repo / "campaign.toml")
+    data = profile_workload(target, repo, "fast", lines=["primes:Counter.count"])
+    rows = data["lines"]["primes:Counter.count"]
+    assert any("total += k % 3" in r["source"] and r["hits"] > 1000 for r in rows), data
+    assert not [n for n in data["notes"] if "no line was executed" in n]

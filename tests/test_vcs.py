@@ -94,3 +94,23 @@ def test_tags_branch_commit_merge_and_snapshot(repo_dir, tmp_path_factory):
     dest = tmp_path_factory.mktemp("snap")
     assert vcs.snapshot_scope(repo, base, dest, ["src/*.py"]) == ["src/a.py"]
     assert (dest / "src" / "a.py").read_text() == "a = 1\n"
+
+
+def test_campaign_marks_are_refs_that_git_describe_never_sees(repo_dir):
+    """A campaign's pre-/post-optimization marks live under refs/campaign/: `git describe --tags` (setuptools-scm,
+    hatch-vcs, release scripts) reports the project's own tags, as before the campaign (issue 21 item 3)."""
+    repo = vcs.open_repo(repo_dir)
+    base = vcs.head_commit(repo)
+    repo.git.tag("v1.0", base)
+    mark = vcs.campaign_ref("c", "pre-optimization")
+    assert mark == "campaign/c/pre-optimization"
+    vcs.ensure_tag(repo, mark, base)
+    vcs.ensure_tag(repo, mark, base)  # idempotent
+    (repo_dir / "src" / "a.py").write_text("a = 4\n")
+    sha = vcs.commit_paths(repo, ["src/a.py"], "a change")
+    vcs.ensure_tag(repo, vcs.campaign_ref("c", "post-optimization"), sha)
+    assert repo.git.tag().split() == ["v1.0"]
+    assert repo.git.describe("--tags") == f"v1.0-1-g{sha[:7]}"
+    assert vcs.tag_commit(repo, mark) == base and repo.git.rev_parse(f"{mark}^{{commit}}") == base  # a revision
+    with pytest.raises(VcsError, match="already exists"):
+        vcs.ensure_tag(repo, mark, sha)

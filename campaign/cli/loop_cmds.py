@@ -89,8 +89,14 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, quiet, workspa
             campaign = init_campaign(workspace, target_spec, name, goal_speedup, max_iterations, progress)
     result = campaign.status()
     result["step_done"] = "init"
+    result["environment"] = (campaign.state().init or {}).get("environment")  # whose Python runs the workload
     emit(result, as_json, lambda r: f"campaign {r['name']} started on branch optimization/{r['name']} "
-                                    f"(record: {r['record']})\n" + _next_line(r))
+                                    f"(record: {r['record']})\n" + _env_line(r) + _next_line(r))
+
+
+def _env_line(r: dict[str, Any]) -> str:
+    env = r.get("environment") or {}
+    return f"the workload and tests run under {env['python']} ({env['how']})\n" if env.get("python") else ""
 
 
 # -- status -------------------------------------------------------------------------
@@ -207,7 +213,7 @@ def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
 
 
 @click.command("plan")
-@click.option("--phase", default=None, help="The profiled phase the change attacks.")
+@click.option("--phase", default=None, help="The profiled phase the change attacks; several that one change speeds up: 'a+b' (their shares add).")
 @click.option("--change", default=None, help="What you will change (becomes the iteration's title).")
 @click.option("--bottleneck", default=None, help="What the profile showed (function, line, cause).")
 @click.option("--override-amdahl", default=None, metavar="REASON",
@@ -378,8 +384,8 @@ def finish(name, quiet, workspace, as_json):
     emit(result, as_json, lambda r: (
         f"finished: {_x(r['final_speedup'])} over baseline; full case "
         + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")
-        + f"{_x((r['full'] or {}).get('speedup'))} vs the pre-optimization tag; "
-        f"tagged {r['post_tag']}, merged into {r['merged_into']}"))
+        + f"{_x((r['full'] or {}).get('speedup'))} vs the pre-optimization mark; "
+        f"marked {r['post_tag']}, merged into {r['merged_into']}"))
 
 
 @click.command("render")

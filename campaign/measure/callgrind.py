@@ -92,9 +92,12 @@ def instructions_per_run(target, case: str, workdir: Path, knobs: dict | None = 
     def cmd(repeat: int):
         return target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)
 
-    ir0, out0 = count_instructions(cmd(0), workdir, timeout)
+    from campaign.measure.import_check import measured
+
+    with measured(target, workdir) as env:  # the tree's own code, in the project's environment
+        ir0, out0 = count_instructions(cmd(0), workdir, timeout, env)
+        irn, outn = count_instructions(cmd(repeats), workdir, timeout, env)
     parse_workload_output(out0)
-    irn, outn = count_instructions(cmd(repeats), workdir, timeout)
     parse_workload_output(outn)
     diff = irn - ir0
     if diff > 0.001 * irn:

@@ -257,7 +257,7 @@ def compare_outputs(
     return CorrectnessReport(passed=not failures, failures=failures, checked=checked)
 
 
-def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | None = None) -> dict:
+def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | None = None, target=None) -> dict:
     """Run the target's own test command; ``{cmd, rc, passed, tail, stderr, failed_tests}``.
 
     ``tail`` / ``stderr``: the last lines of its output / of its stderr.
@@ -278,7 +278,13 @@ def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | Non
         run_cmd = cmd if report_name else (junit_command(cmd, Path(tmp) / "junit.xml") or cmd)
         report = cwd / report_name if report_name else Path(tmp) / "junit.xml"
         started = time.time()
-        result = run_process(run_cmd, cwd, timeout_s)
+        if target is None:
+            result = run_process(run_cmd, cwd, timeout_s)
+        else:
+            from campaign.measure.import_check import measured
+
+            with measured(target, cwd) as env:
+                result = run_process(run_cmd, cwd, timeout_s, env=env)
         fresh = report.is_file() and report.stat().st_mtime >= started - 1.0
         failed = failed_tests(report, cwd) if fresh else []
     lines = (result.stdout + "\n" + result.stderr).strip().splitlines()
@@ -303,8 +309,10 @@ def test_command_failure(test_command: dict | None, last_lines: int = 3) -> str 
     if "stderr" not in test_command:  # recorded before stderr was: keep the words its rendered logs hold
         return f"test command `{test_command.get('cmd')}` exited {test_command.get('rc')}"
     text = str(test_command.get("stderr") or "").strip() or str(test_command.get("tail") or "").strip()
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip() and line.strip() != "Traceback (most recent call last):"]  # says nothing by itself
+    from campaign.measure.workload import is_noise
+
+    lines = [line.strip() for line in text.splitlines()  # a bare "Traceback ..." line says nothing by itself
+             if line.strip() and line.strip() != "Traceback (most recent call last):" and not is_noise(line)]
     detail = " | ".join(lines[-last_lines:])
     return (f"the target's test command `{test_command.get('cmd')}` failed (exit {test_command.get('rc')})"
             + (f": {detail}" if detail else " without output"))

@@ -53,3 +53,15 @@ def resolve_function(spec: str):
     for part in qualname.split("."):
         obj = getattr(obj, part)
     return getattr(obj, "__func__", obj)
+
+
+def code_keys(func) -> list[tuple[str, int, str]]:
+    """The keys line_profiler may file ``func``'s timings under: (file, first line, name).
+
+    line_profiler 4 names a function by ``co_name`` (``method``); line_profiler
+    5 by ``co_qualname`` (``Class.method``), so a method matched on
+    ``co_name`` alone was "never executed". Both are accepted.
+    """
+    code = func.__code__
+    names = {code.co_name, getattr(code, "co_qualname", code.co_name)}
+    return [(code.co_filename, code.co_firstlineno, name) for name in sorted(names)]

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from campaign.measure.profile_noise import is_noise
-from campaign.measure.profile_region import resolve_function
+from campaign.measure.profile_region import code_keys, resolve_function
 
 SKIP_FILES = ("cProfile.py", "profile_worker.py", "<frozen", "line_profiler")
 
@@ -77,7 +77,7 @@ def line_profile(specs: list[str], run, root: Path) -> tuple[dict, dict]:
         lp.disable_by_count()
     stats = lp.get_stats()
     lines: dict[str, list] = {}
-    by_code = {(fn.__code__.co_filename, fn.__code__.co_firstlineno, fn.__code__.co_name): spec for spec, fn in added}
+    by_code = {key: spec for spec, fn in added for key in code_keys(fn)}
     for key, timings in stats.timings.items():
         spec = by_code.get(key)
         if spec is None:

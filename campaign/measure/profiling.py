@@ -53,7 +53,10 @@ def _python_profile(target, workdir: Path, case: str, lines: list[str], knobs, t
     if knobs:
         cmd += ["--knobs", json.dumps(knobs, sort_keys=True)]
     timeout = timeout_s if timeout_s is not None else 4 * getattr(target, "timeout_s", 600.0)
-    result = run_process(cmd, workdir, timeout)
+    from campaign.measure.import_check import measured
+
+    with measured(target, workdir) as env:
+        result = run_process(cmd, workdir, timeout, env=env)
     if result.timed_out or result.returncode != 0:
         why = f"timed out after {timeout:g} s" if result.timed_out else f"exited with code {result.returncode}"
         raise WorkloadError(
@@ -85,7 +88,7 @@ def _command_profile(target, workdir: Path, case: str, lines: list[str], knobs, 
         return [], {}, notes, "phase timings only (not a Python program)"
     timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", 600.0)
     try:
-        data = profile_python_program(program, workdir, lines, 4 * timeout)
+        data = profile_python_program(program, workdir, lines, 4 * timeout, target=target)
     except WorkloadError as exc:  # the plain run worked: keep its phases, say why there is no function profile
         first = str(exc).splitlines()[0]
         return [], {}, [f"no function or line profile: {first}"], "phase timings only (the profiled run failed)"
@@ -114,7 +117,10 @@ def profile_workload(target, workdir: Path, case: str, lines: list[str] = (), kn
         phases, total = run.phases, run.time_s
         first_call, compile_s = run.first_call_s, run.compile_s
         top, line_data, notes, method = _command_profile(target, workdir, case, lines, knobs, timeout_s)
+    runs = [(phases, total)] + [_phase_run(target, workdir, case, knobs, timeout_s) for _ in range(SHARE_RUNS - 1)]
+    phases, total, spread = steady_shares(runs)
     shares, amdahl = shares_and_bounds(phases, total)
+    notes += spread_notes(spread)
     unphased = total - sum(phases.values())
     if phases and sum(shares.values()) > 1.0 + 1e-6:
         notes.append("phases nest (their shares sum to more than 1): each share is relative to the whole warm run")
@@ -133,7 +139,44 @@ def profile_workload(target, workdir: Path, case: str, lines: list[str] = (), kn
         "compile_s": compile_s,
         "method": method,
         "notes": notes,
+        "share_spread": spread,
     }
+
+
+SHARE_RUNS = 3  # fresh runs whose phase shares are compared: one noisy run once put a phase at 64% (re-runs: 13%)
+UNSTABLE_SPREAD = 0.10  # a share that moves more than this between runs is reported, not trusted
+
+
+def _phase_run(target, workdir: Path, case: str, knobs, timeout_s) -> tuple[dict[str, float], float]:
+    run = run_workload(target, case, workdir, repeat=1, knobs=knobs, timeout_s=timeout_s)
+    return run.phases, run.time_s
+
+
+def steady_shares(runs: list[tuple[dict[str, float], float]]) -> tuple[dict[str, float], float, dict[str, list]]:
+    """The run whose total is the median (its phases and total), and each phase's share range over all runs. Pure.
+
+    Interference only adds time, to one phase or another, so one run's shares
+    can be far off; the median run is the representative, and the range says
+    how far apart the runs were.
+    """
+    ranked = sorted(runs, key=lambda r: r[1])
+    phases, total = ranked[len(ranked) // 2]
+    spread: dict[str, list] = {}
+    for name in phases:
+        values = [p.get(name, 0.0) / t for p, t in runs if t > 0]
+        spread[name] = [min(values), max(values)] if values else [None, None]
+    return dict(phases), total, spread
+
+
+def spread_notes(spread: dict[str, list]) -> list[str]:
+    """One note per phase whose share moved more than ``UNSTABLE_SPREAD`` between the runs. Pure."""
+    notes = []
+    for name, (low, high) in sorted(spread.items()):
+        if low is not None and high is not None and high - low > UNSTABLE_SPREAD:
+            notes.append(f"phase {name!r}'s share was unstable over {SHARE_RUNS} runs ({low:.0%} to {high:.0%}): "
+                         f"the machine interfered; the median run is shown, re-run `campaign profile` on a quieter "
+                         f"machine before an Amdahl decision rests on it")
+    return notes
 
 
 def format_profile(data: dict, top: int = 10) -> str:

@@ -94,6 +94,18 @@ def benchmark():
     return BenchTimer(1)
 
 
+def failure_text(report) -> str:
+    """The exception with its text (``TypeError: unsupported operand ...``), not the bare ``file:line: TypeError``
+    that ends pytest's long report."""
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    message = str(getattr(crash, "message", "") or "").strip()
+    if message:
+        first = message.splitlines()[0]
+        return first if len(first) <= 500 else first[:497] + "..."
+    lines = str(report.longrepr).strip().splitlines()
+    return lines[-1] if lines else "failed"
+
+
 class CampaignBenchPlugin:
     """Selects the benchmark tests, swaps their fixture for a ``BenchTimer`` and collects failures."""
 
@@ -127,8 +139,7 @@ class CampaignBenchPlugin:
 
     def pytest_runtest_logreport(self, report):
         if report.failed:
-            message = str(report.longrepr).strip().splitlines()
-            self.failed.append(f"{report.nodeid}: {message[-1] if message else 'failed'}")
+            self.failed.append(f"{report.nodeid}: {failure_text(report)}")
 
     def workload(self) -> dict:
         timed = [(nodeid, name, t) for nodeid, (name, t) in self.timers.items() if t.warm_s]
@@ -155,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CAMPAIGN_CASE"] = opts.case
     sys.path.insert(0, os.getcwd())
     plugin = CampaignBenchPlugin(opts.repeat)
-    args = [opts.path, "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist", "--no-header"]
+    # --disable-warnings: no warnings summary (pytest-benchmark warns once per test that its fixture was
+    # swapped: 60 lines above the one failure that matters)
+    args = [opts.path, "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist", "--no-header",
+            "--disable-warnings"]
     with contextlib.redirect_stdout(sys.stderr):
         code = pytest.main(args, plugins=[plugin, sys.modules[__name__]])
     data = plugin.workload()

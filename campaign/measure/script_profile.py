@@ -36,11 +36,18 @@ def _worker_env(program: PythonProgram) -> dict[str, str]:
     return {**program.env, "PYTHONPATH": path}
 
 
-def _run_worker(program: PythonProgram, workdir: Path, lines: list[str], top: int, timeout_s: float) -> dict:
+def _run_worker(program: PythonProgram, workdir: Path, lines: list[str], top: int, timeout_s: float,
+                target=None) -> dict:
     with tempfile.TemporaryDirectory(prefix="campaign-profile-") as tmp:
         out = Path(tmp) / "profile.json"
         cmd = _worker_command(program, out, lines, top)
-        result = run_process(cmd, workdir, timeout_s, env=_worker_env(program))
+        if target is None:
+            result = run_process(cmd, workdir, timeout_s, env=_worker_env(program))
+        else:  # the project's environment, its tree's code (campaign.measure.import_check)
+            from campaign.measure.import_check import measured
+
+            with measured(target, workdir, program.env) as env:  # the shim brings campaign, not its site-packages
+                result = run_process(cmd, workdir, timeout_s, env=env)
         if result.timed_out or result.returncode != 0 or not out.exists():
             why = (f"timed out after {timeout_s:g} s" if result.timed_out
                    else f"exited with code {result.returncode}")
@@ -51,11 +58,11 @@ def _run_worker(program: PythonProgram, workdir: Path, lines: list[str], top: in
 
 
 def profile_python_program(program: PythonProgram, workdir: Path, lines: list[str], timeout_s: float,
-                           top: int = 25) -> dict:
+                           top: int = 25, target=None) -> dict:
     """``{top_functions, lines, line_errors}`` of one run of ``program`` in ``workdir``."""
-    data = _run_worker(program, Path(workdir), [], top, timeout_s)
+    data = _run_worker(program, Path(workdir), [], top, timeout_s, target)
     result = {"top_functions": data.get("top_functions") or [], "lines": {}, "line_errors": {}}
     if lines:
-        data = _run_worker(program, Path(workdir), list(lines), top, timeout_s)
+        data = _run_worker(program, Path(workdir), list(lines), top, timeout_s, target)
         result["lines"], result["line_errors"] = data.get("lines") or {}, data.get("line_errors") or {}
     return result

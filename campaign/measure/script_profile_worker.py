@@ -26,7 +26,7 @@ import runpy
 import sys
 
 from campaign.measure.profile_noise import is_noise
-from campaign.measure.profile_region import resolve_function
+from campaign.measure.profile_region import code_keys, resolve_function
 
 # programs that mark their measured calls with campaign.measure.profile_region: only those are profiled
 REGION_PROGRAMS = {"campaign.measure.pytest_bench_worker"}
@@ -102,7 +102,7 @@ def _line_profile(specs: list[str], kind: str, what: str, args: list[str]) -> tu
         added.append((spec, func))
     rc = _profiled(lp.enable_by_count, lp.disable_by_count, kind, what, args)
     stats = lp.get_stats()
-    by_code = {(f.__code__.co_filename, f.__code__.co_firstlineno, f.__code__.co_name): s for s, f in added}
+    by_code = {key: s for s, f in added for key in code_keys(f)}
     lines: dict[str, list] = {}
     for key, timings in stats.timings.items():
         spec = by_code.get(key)

@@ -55,8 +55,17 @@ class WorkloadRun:
         return data
 
 
+_NOISE = ("PytestBenchmarkWarning", "docs.pytest.org/en/stable/how-to/capture-warnings.html",
+          "warnings.warn(", "warnings summary")
+
+
+def is_noise(line: str) -> bool:
+    """A warnings-summary line (pytest-benchmark warns once per test): never the reason a run failed."""
+    return any(marker in line for marker in _NOISE)
+
+
 def _tail(text: str, lines: int = TAIL_LINES) -> str:
-    kept = [line for line in (text or "").strip().splitlines() if line.strip()]
+    kept = [line for line in (text or "").strip().splitlines() if line.strip() and not is_noise(line)]
     return "\n".join(kept[-lines:])
 
 
@@ -144,7 +153,10 @@ def build(target, workdir: Path, timeout_s: float | None = None) -> None:
     cmd = getattr(target, "build_command", None)
     if not cmd:
         return
-    result = run_process(cmd, Path(workdir), timeout_s or getattr(target, "timeout_s", None))
+    from campaign.measure.import_check import process_env
+
+    result = run_process(cmd, Path(workdir), timeout_s or getattr(target, "timeout_s", None),
+                         env=process_env(target, Path(workdir)))
     if result.timed_out or result.returncode != 0:
         what = f"timed out after {result.wall_s:.0f} s" if result.timed_out else f"exited with code {result.returncode}"
         raise WorkloadError(
@@ -181,7 +193,10 @@ def run_workload(
     workdir = Path(workdir)
     cmd = target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)
     timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", None)
-    result = run_process(cmd, workdir, timeout, env=env)
+    from campaign.measure.import_check import measured
+
+    with measured(target, workdir, env) as full_env:  # refuses a run that imported another tree's code
+        result = run_process(cmd, workdir, timeout, env=full_env)
     if result.timed_out:
         raise _failure(target, case, workdir, cmd, result, f"timed out after {timeout:g} s (its process tree was killed)")
     if result.returncode != 0:

@@ -15,7 +15,7 @@ Keys (``[target]`` is required; everything else optional unless marked)::
                                           #   fresh process; prints the workload JSON
                                           #   (see campaign.plugins.target) as its LAST stdout line.
                                           #   {case}, {repeat}, {knobs} (a quoted JSON
-                                          #   object) and {python} (campaign's own
+                                          #   object) and {python} (the project's
                                           #   interpreter) are substituted. A Python
                                           #   command is profiled by function and line.
     fast_case = "fast"                    # the case run every iteration (default "fast")
@@ -34,6 +34,11 @@ Keys (``[target]`` is required; everything else optional unless marked)::
 
     [knobs]                               # tunable parameters: name -> candidate values
     block = [64, 128, 256]
+
+    [environment]                         # whose Python runs the workload, build and tests
+    python = ".venv/bin/python"           # default: the project's .venv, else VIRTUAL_ENV, else
+                                          #   `uv run` (a uv.lock), else campaign's own
+                                          #   (campaign.plugins.project_env)
 
 A malformed file or a missing/ill-typed key raises ``TargetError`` with one
 paragraph that names the key and shows the fix.
@@ -78,7 +83,8 @@ _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
 class TomlTarget(Target):
     """A target whose workload is a shell command (instance attributes shadow the class ones)."""
 
-    def __init__(self, path: Path, table: dict[str, Any], tolerances: dict[str, Tolerance], knobs: dict[str, list]):
+    def __init__(self, path: Path, table: dict[str, Any], tolerances: dict[str, Tolerance], knobs: dict[str, list],
+                 environment: dict[str, Any] | None = None):
         self.path = path
         self.name = table["name"]
         self.description = table.get("description", "")
@@ -88,17 +94,44 @@ class TomlTarget(Target):
         self.fast_case = table.get("fast_case", "fast")
         self.full_case = table.get("full_case", "full")
         self.phases = list(table.get("phases", []))
-        self.test_command = _with_python(table.get("test"))
+        self.test_template = table.get("test")
         self.junit_xml = table.get("junit_xml")
-        self.build_command = _with_python(table.get("build"))
+        self.build_template = table.get("build")
+        self.declared_python = (environment or {}).get("python")
+        self.env_also: tuple[Path, ...] = ()  # more places for the project's .venv (a replay: the record's project)
+        self._project_env = None
         self.timeout_s = float(table.get("timeout_s", 600.0))
         self.hot_functions = list(table.get("hot_functions", []))
         self.tolerances = tolerances
         self.knobs = knobs
         self.spec = str(path)
 
+    @property
+    def project_env(self):
+        """The project's interpreter (``campaign.plugins.project_env``), found once, on first use."""
+        if self._project_env is None:
+            from campaign.plugins.project_env import ProjectEnvError, resolve_project_env
+
+            try:
+                self._project_env = resolve_project_env(self.path.parent, self.declared_python, also=self.env_also)
+            except ProjectEnvError as exc:
+                raise TargetError(f"{self.path}: {exc}") from None
+        return self._project_env
+
+    @property
+    def python(self) -> str:
+        return self.project_env.python
+
+    @property
+    def test_command(self) -> str | None:
+        return _with_python(self.test_template, self.python)
+
+    @property
+    def build_command(self) -> str | None:
+        return _with_python(self.build_template, self.python)
+
     def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None) -> str:
-        cmd = self.run_template.replace("{python}", shlex.quote(sys.executable))
+        cmd = self.run_template.replace("{python}", shlex.quote(self.python))
         cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
         return cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True)))
 
@@ -110,8 +143,8 @@ class TomlTarget(Target):
         return data
 
 
-def _with_python(command: str | None) -> str | None:
-    return command.replace("{python}", shlex.quote(sys.executable)) if command else command
+def _with_python(command: str | None, python: str | None = None) -> str | None:
+    return command.replace("{python}", shlex.quote(python or sys.executable)) if command else command
 
 
 def _bad(path: Path, what: str) -> TargetError:
@@ -169,10 +202,15 @@ def load_toml_target(path: Path | str) -> TomlTarget:
             raise _bad(path, f"[knobs] {knob} must be a non-empty list of candidate values")
         knobs[knob] = values
     # [measure] holds the measurement settings (read by campaign.measure.settings, not by the target)
-    extra = sorted(set(doc) - {"target", "tolerances", "knobs", "measure"})
+    environment = doc.get("environment") or {}
+    if not isinstance(environment, dict) or set(environment) - {"python"} or not isinstance(
+            environment.get("python", ""), str):
+        raise _bad(path, "[environment] takes one key, python = \"PATH\" (the project's interpreter or venv)")
+    extra = sorted(set(doc) - {"target", "tolerances", "knobs", "measure", "environment"})
     if extra:
-        raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs, measure)")
-    return TomlTarget(path, table, tolerances, knobs)
+        raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs, measure, "
+                         f"environment)")
+    return TomlTarget(path, table, tolerances, knobs, environment)
 
 
 def apply_kind(path: Path, table: dict[str, Any]) -> None:

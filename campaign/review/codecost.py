@@ -22,7 +22,6 @@ of guessing, and git is already a dependency of every campaign.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import subprocess
 import tempfile
@@ -101,12 +100,11 @@ def parse_patch(text: str) -> list[FileDiff]:
 
 
 def in_scope(path: str, scope: list[str] | None) -> bool:
-    if not scope:
-        return True
-    for pattern in scope:
-        if fnmatch.fnmatch(path, pattern) or path.startswith(pattern.rstrip("/") + "/") or path == pattern:
-            return True
-    return False
+    """The loop's own scope matcher (``campaign.vcs.in_scope``: ``**`` spans zero or more folders), so the
+    review counts exactly the files IMPLEMENT was allowed to change; no scope counts everything."""
+    from campaign.vcs import in_scope as loop_in_scope
+
+    return True if not scope else loop_in_scope(path, scope)
 
 
 def patch_stats(text: str, scope: list[str] | None = None) -> dict[str, Any]:

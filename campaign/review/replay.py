@@ -269,6 +269,8 @@ def replay(
         base_commit = last_kept = repo.head.commit.hexsha
         try:
             target = load_target(state.init["target_spec"], workdir)
+            if hasattr(target, "env_also"):  # the project's .venv is beside the record, not in the rebuilt copy
+                target.env_also = (record_dir.parent.parent,)
         except TargetError as exc:
             raise ReplayError(str(exc)) from None
         expected_for = functools.partial(baseline_outputs, record_dir)

@@ -109,7 +109,7 @@ def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str
     """BENCHMARK: the working tree vs the last kept commit and vs the baseline, interleaved in one session.
 
     Each distinct tree is measured once: ``exclude`` names paths that do not
-    change what runs (the campaign's record, AGENTS.md), so "last kept" and
+    change what runs (the campaign's record, AGENTS.md, SKILL.md), so "last kept" and
     the baseline share one checkout and one measurement until a change is kept.
     """
     from contextlib import ExitStack
@@ -140,5 +140,7 @@ def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str
 def benchmark_campaign_change(ctx: CampaignContext, state: loop.State, cases: list[str],
                               say: Callable[[str], None]) -> dict[str, Any]:
     """BENCHMARK of ``ctx``'s working tree against its last kept commit and its baseline commit."""
+    from campaign.loop.framework_files import measurement_excludes
+
     return benchmark_change(ctx.target, ctx.workspace, state.last_kept_commit, state.init["base_commit"], cases, say,
-                            exclude=(ctx.record_rel, "AGENTS.md"))
+                            exclude=measurement_excludes(ctx.record_rel))

@@ -45,7 +45,7 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
             headline = ctx._measure(lambda: full_vs_baseline(ctx, state, say, ctx.target.fast_case,
                                                              HEADLINE_PRECISION))
             shares = {k: v for k, v in ((state.last_profile or {}).get("shares") or {}).items() if v is not None}
-            data = {"post_tag": f"{ctx.name}/post-optimization", "merged_into": init["start_branch"],
+            data = {"post_tag": _post_mark(ctx, init), "merged_into": init["start_branch"],
                     "final_speedup": headline["speedup"], "ci": headline["ci"], "ci_level": headline["ci_level"],
                     "ci_kind": headline["ci_kind"], "headline": headline,
                     "last_iteration_cumulative": {"speedup": state.cumulative, "ci": state.cumulative_ci},
@@ -122,6 +122,14 @@ def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str
             "blocks": res.blocks, "metric": res.metric, "stop_reason": res.stop_reason}
 
 
+def _post_mark(ctx: CampaignContext, init: dict[str, Any]) -> str:
+    """``campaign/<name>/post-optimization`` (a ref, not a tag); a record begun with real tags keeps them."""
+    from campaign import vcs
+
+    old_style = not str(init.get("pre_tag") or "").startswith(vcs.CAMPAIGN_REFS)
+    return f"{ctx.name}/post-optimization" if old_style else vcs.campaign_ref(ctx.name, "post-optimization")
+
+
 def _fmt_x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
@@ -172,7 +180,10 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
             # the post tag this finish put on its earlier record commit moves along with it
             vcs.commit_paths(repo, [ctx.record_rel], f"campaign {ctx.name}: the record after an interrupted finish")
             if vcs.tag_commit(repo, finish["post_tag"]) == earlier:
-                repo.git.tag("-f", finish["post_tag"], vcs.head_commit(repo))
+                vcs.move_tag(repo, finish["post_tag"], vcs.head_commit(repo))
+        from campaign.loop.framework_files import retire
+
+        retire(repo, init["base_commit"], ctx.name)  # AGENTS.md/SKILL.md: the campaign is over (idempotent)
         vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))
     elif vcs.tag_commit(repo, finish["post_tag"]) is None:
         raise VcsError(

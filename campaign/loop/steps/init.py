@@ -59,7 +59,9 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         state = ctx.state()
     if state.start_commit is None:
         paths = [ctx.record_rel]
-        for filename, render in (("AGENTS.md", render_agents_md), ("SKILL.md", render_skill_md)):
+        from campaign.loop.framework_files import AGENTS_MD, SKILL_MD
+
+        for filename, render in ((AGENTS_MD, render_agents_md), (SKILL_MD, render_skill_md)):
             path = ctx.workspace / filename
             text = render(ctx.name, ctx.target, init, ctx.record_rel)
             if not path.exists():
@@ -102,7 +104,7 @@ def _require_passing_test_command(target, workspace: Path, say: Callable[[str], 
         return
     say(f"checking that the test command passes on the baseline ({target.test_command})...")
     failure = test_command_failure(run_test_command(target.test_command, workspace, target.timeout_s,
-                                                    getattr(target, "junit_xml", None)))
+                                                    getattr(target, "junit_xml", None), target=target))
     if failure:
         raise UserError(f"{failure}. It already fails on the baseline, so every attempt's TEST would fail for this "
                         f"reason, not for its change. Fix the command or its environment, then run init again.")
@@ -147,6 +149,7 @@ def init_campaign(
     from campaign.loop.session import Campaign
     from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
+    from campaign.plugins.project_env import target_env
 
     from campaign.loop.free_text import check_text
 
@@ -190,7 +193,7 @@ def init_campaign(
         _refuse_existing(campaign)
         vcs.require_clean(repo, exclude=[campaign.record_rel])
         start_branch = vcs.current_branch(repo)
-        branch, pre_tag = f"optimization/{name}", f"{name}/pre-optimization"
+        branch, pre_tag = f"optimization/{name}", vcs.campaign_ref(name, "pre-optimization")
         if vcs.branch_exists(repo, branch):
             raise UserError(f"the branch {branch} already exists; choose another campaign name with --name "
                             f"(or delete the branch: `git branch -D {branch}`).")
@@ -203,6 +206,7 @@ def init_campaign(
                 "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
                 "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
                 "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace), "warnings": warnings,
+                "environment": target_env(target).to_dict(),
             })
             if run_settings is not None:
                 campaign._record("run", run_settings)
@@ -273,7 +277,9 @@ def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str]
     """Run the fast case once before anything is written; the warnings init records and prints."""
     from campaign import vcs
     from campaign.measure.workload import build, run_workload
+    from campaign.plugins.project_env import target_env
 
+    say(f"the workload and the tests run under {target_env(target).describe()}")
     say(f"checking that the workload runs (case {target.fast_case!r})...")
     run = campaign._measure(lambda: (build(target, campaign.workspace),
                                      run_workload(target, target.fast_case, campaign.workspace, repeat=1))[1])

@@ -42,6 +42,7 @@ def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = (), progr
             "phases": data.get("phases"), "shares": shares, "amdahl": data["amdahl"],
             "total_s": data.get("total_s"), "top_functions": (data.get("top_functions") or [])[:10],
             "lines": data.get("lines") or {}, "notes": data.get("notes") or [], "method": data.get("method"),
+            "share_spread": data.get("share_spread") or {},
             "warnings": amdahl_warnings(ctx.state()),
             "next": ctx._next(),
         }

@@ -52,7 +52,7 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
         if progress is not None:
             progress(f"TEST: running the test command ({target.test_command})...")
         result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s,
-                                                    getattr(target, "junit_xml", None))
+                                                    getattr(target, "junit_xml", None), target=target)
     result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
     return result
 
