@@ -13,6 +13,7 @@ from __future__ import annotations
 AGENTS_MD = "AGENTS.md"
 SKILL_MD = "SKILL.md"
 FRAMEWORK_FILES: tuple[str, ...] = (AGENTS_MD, SKILL_MD)
+RETIRE_SUFFIX = "leave with the finished campaign"  # FINISH's commit that removes them (git_guard accounts for it)
 
 
 def measurement_excludes(record_rel: str) -> tuple[str, ...]:
@@ -38,4 +39,4 @@ def retire(repo, base_commit: str, name: str) -> str | None:
 
     for rel in added:
         Path(repo.working_tree_dir, rel).unlink(missing_ok=True)
-    return vcs.commit_paths(repo, added, f"campaign {name}: {' and '.join(added)} leave with the finished campaign")
+    return vcs.commit_paths(repo, added, f"campaign {name}: {' and '.join(added)} {RETIRE_SUFFIX}")

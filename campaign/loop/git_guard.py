@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from campaign.errors import GitMovedError
+from campaign.loop.framework_files import FRAMEWORK_FILES, RETIRE_SUFFIX
 
 STATE_FILE = "git_state.json"
 FINISH_MESSAGES = ("campaign {name}: finish", "campaign {name}: the record after an interrupted finish")
@@ -302,6 +303,10 @@ def unrecorded_commits(repo, state, record_rel: str, branch: str | None = None) 
         if commit["subject"].startswith(finish_prefixes):
             touched = _run(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", sha).splitlines()
             if all(p.startswith(record_rel.rstrip("/") + "/") for p in touched):
+                continue
+        if commit["subject"].startswith(f"campaign {name}: ") and commit["subject"].endswith(RETIRE_SUFFIX):
+            touched = _run(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", sha).splitlines()
+            if touched and set(touched) <= set(FRAMEWORK_FILES):  # FINISH retiring AGENTS.md / SKILL.md
                 continue
         out.append(commit)
     return out
