@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     STEP_OUT_OF_ORDER = 2  # this step may not come next: the step due and its command are named
     TEST_FAILED = 3        # the change broke correctness (`campaign try`); `campaign log` reverts it
     FINDINGS = 4           # `campaign review` found broken rules / `campaign replay` disagrees with the record
+    DRIVEN = 5             # a `campaign run` drives this campaign: only it writes the record; answer it instead
     USAGE = 64             # the command line itself is wrong: unknown option, bad value (sysexits EX_USAGE)
     INTERNAL = 70          # a bug in campaign: report it with the traceback (sysexits EX_SOFTWARE)
     INTERRUPTED = 130      # Ctrl-C / SIGINT (128 + 2)

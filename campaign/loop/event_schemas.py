@@ -80,6 +80,7 @@ ENVELOPE = {
         "type": {"enum": list(EVENT_TYPES)},
         "iteration": {"type": ["integer", "null"], "minimum": 1},
         "data": {"type": "object"},
+        "writer": {"type": "object"},  # who wrote it (campaign.loop.driver.current_writer); absent in older journals
     },
 }
 

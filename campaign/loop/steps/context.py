@@ -74,6 +74,7 @@ class CampaignContext:
         self.record_dir = self.workspace / root / name
         self.journal = record_guard.campaign_journal(self.workspace, name, self.record_dir)
         self.lock = CampaignLock(self.record_dir)
+        self.driver_folder = record_guard.copy_dir(self.workspace, name) or self.record_dir  # campaign run's lease
         self.notify: Callable[[str], None] = lambda line: None  # what a command says besides its result
         self._target = None
         self._repo = None
@@ -157,14 +158,22 @@ class CampaignContext:
 
         return write_all(self.record_dir, self.journal.events())
 
+    def refuse_if_driven(self) -> None:
+        """While a ``campaign run`` in another process drives this campaign, nothing else writes (``loop.driver``)."""
+        from campaign.loop.driver import refuse_if_driven
+
+        refuse_if_driven(self.driver_folder, self.name)
+
     def guard_record(self) -> None:
         """Check the journal against its protected copy (restore it, or refuse); takes the lock."""
+        self.refuse_if_driven()
         with self.lock:
             record_guard.guard_journal(self.journal, lambda: self.repo, self.record_rel, self.notify)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the lock with the journal checked against its protected copy."""
+        self.refuse_if_driven()
         with self.lock:
             self.guard_record()
             yield
