@@ -407,7 +407,10 @@ class Runner:
     def run(self) -> dict[str, Any]:
         self.stop.install(self.say)
         try:
+            from campaign.measure.procs import check_termination
+
             for _ in range(self.max_steps):
+                check_termination()  # a SIGTERM whose exception a finalizer swallowed still stops the run
                 if not self.turn():
                     break
                 if self.stop.requested:

@@ -48,6 +48,33 @@ POLL_S = 0.25  # how often a waiting run checks whether its main child has exite
 PIPE_GRACE_S = 5.0  # after the main child exits, how long an unkillable holder of its pipes is waited for
 
 _subreaper: bool | None = None
+_terminating = False  # a SIGTERM arrived (request_termination); stays set even where its exception was swallowed
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is: every cleanup that Ctrl-C runs runs for it too."""
+
+
+def request_termination() -> None:
+    """Remember that this process was told to terminate (the CLI's SIGTERM handler calls it before raising).
+
+    The handler's exception can land where Python swallows it (a finalizer
+    such as ``Popen.__del__``: "Exception ignored in ..."); the flag cannot
+    be swallowed: ``check_termination`` raises again at the next child
+    process, ``campaign run`` checks it between steps, and the CLI exits 143.
+    """
+    global _terminating
+    _terminating = True
+
+
+def termination_requested() -> bool:
+    return _terminating
+
+
+def check_termination() -> None:
+    """Raise ``Terminated`` when a SIGTERM arrived, even one whose first exception was swallowed."""
+    if _terminating:
+        raise Terminated()
 
 
 @dataclass
@@ -250,6 +277,7 @@ def run_process(
     which arrives as a ``KeyboardInterrupt``), before it propagates.
     """
     timeout_s = check_timeout(timeout_s)
+    check_termination()  # a SIGTERM swallowed elsewhere starts nothing new
     _sweep_once()
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     full_env = interpreter_env()
