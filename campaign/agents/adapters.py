@@ -163,7 +163,8 @@ class CliAgent:
                                  [str(self.workspace / f) for f in self.scope_files()], answer_file,
                                  mcp=self.kind == "claude" and mcp_server_available())
             env = {"CAMPAIGN_STEP": request["step"], "CAMPAIGN_PROMPT_FILE": str(prompt_file)}
-            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=stdin)
+            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=stdin,
+                               parent_death=True)  # dies with a kill -9 of the run, not minutes later
             details = {"stderr": proc.stderr, "stdout": proc.stdout, "returncode": proc.returncode,
                        "timed_out": proc.timed_out, "prompt": prompt}
             if proc.timed_out:

@@ -264,7 +264,8 @@ class CommandAgent:
             req_path.write_text(payload)
             cmd = self.command.replace("{request}", str(req_path)).replace("{answer}", str(ans_path))
             env = dict(os.environ, CAMPAIGN_REQUEST=str(req_path), CAMPAIGN_ANSWER=str(ans_path), CAMPAIGN_STEP=request["step"])
-            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=payload)
+            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=payload,
+                               parent_death=True)  # dies with a kill -9 of the run, not minutes later
             details = {"stderr": proc.stderr, "returncode": proc.returncode, "timed_out": proc.timed_out}
             if proc.timed_out:
                 raise AgentFailed(f"the agent command timed out after {self.timeout_s:g} s", [details])

@@ -30,6 +30,7 @@ __all__ = ["RECORD_ROOT", "RECORD_ROOTS", "CampaignContext", "Progress", "list_c
            "env_number", "required_text", "jsonable_bound"]
 
 Progress = Callable[[str], None] | None
+_swept = False  # CampaignContext._sweep_leftovers ran in this process
 
 
 def env_number(name: str, default: float) -> float:
@@ -176,7 +177,23 @@ class CampaignContext:
         self.refuse_if_driven()
         with self.lock:
             self.guard_record()
+            self._sweep_leftovers()
             yield
+
+    def _sweep_leftovers(self) -> None:
+        """What a ``kill -9``'d command left: its ``campaign-wt-*`` worktrees and its children (once per process)."""
+        global _swept
+        if _swept:
+            return
+        _swept = True
+        from campaign.measure.procs import sweep_orphans_once
+        from campaign.measure.worktrees import remove_stale
+
+        try:
+            remove_stale(self.repo)
+        except Exception:  # noqa: BLE001 - a sweep never stops a command
+            pass
+        sweep_orphans_once()
 
     @contextmanager
     def _step(self, command: str) -> Iterator[loop.State]:
