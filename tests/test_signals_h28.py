@@ -116,3 +116,85 @@ def test_campaign_mcp_stops_on_a_signal_with_a_try_in_flight(tmp_path, sig, code
     assert events[-1]["type"] in ("implement", "test") and not [e for e in events if e["type"] == "benchmark"]
     if events[-1]["type"] == "test":
         assert events[-1]["data"]["passed"] is True  # a killed workload is never recorded as a failed TEST
+
+
+# -- kill -9 of campaign run: its agent and the agent's own children go, its worktrees are swept ----------
+
+LINGERING_AGENT = """
+import json, os, subprocess, sys, time
+from pathlib import Path
+req = json.load(sys.stdin)
+# the agent's own child, as Claude Code starts `campaign mcp`: its stdin held open by the agent
+mcp = subprocess.Popen([sys.executable, "-m", "campaign", "mcp", "--dir", os.getcwd()], stdin=subprocess.PIPE,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(3)  # the server is up
+Path({pids!r}).write_text(json.dumps({{"agent": os.getpid(), "mcp": mcp.pid}}))
+time.sleep(300)  # thinking for a long time
+"""
+
+
+def test_kill_9_of_a_run_takes_its_agent_and_the_agents_mcp_with_it(tmp_path):
+    from run_fixtures import make_sum_repo, run_env, write_target_module
+
+    lib = write_target_module(tmp_path / "lib")
+    repo = make_sum_repo(tmp_path / "repo")
+    env = run_env(lib)
+    pids_file = tmp_path / "pids.json"
+    agent = tmp_path / "agent.py"
+    agent.write_text(LINGERING_AGENT.format(pids=str(pids_file)))
+    run = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget", "--agent",
+                            "command", "--agent-cmd", f"{sys.executable} {agent}"], cwd=repo, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_until(pids_file.exists, 240), "the agent never started"
+        pids = json.loads(pids_file.read_text())
+        run.kill()  # kill -9 of campaign run alone: its children are in sessions of their own
+        run.wait(timeout=30)
+        assert _wait_until(lambda: _gone(pids["agent"]), 15), "the agent outlived the kill -9'd run"
+        assert _wait_until(lambda: _gone(pids["mcp"]), 15), "the agent's campaign mcp outlived it"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if pids_file.exists():
+            for pid in json.loads(pids_file.read_text()).values():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+def test_the_next_command_removes_the_worktrees_of_a_kill_9d_benchmark(tmp_path):
+    """A run killed mid-BENCHMARK leaves campaign-wt-* checkouts in the temp folder; the next command removes them."""
+    from run_fixtures import cli, make_sum_repo, run_env, write_target_module
+
+    lib = write_target_module(tmp_path / "lib")
+    repo = make_sum_repo(tmp_path / "repo")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    counter = tmp_path / "held"
+    env = run_env(lib, TMPDIR=str(temp), SUM_HOLD_AFTER=str(counter))
+    run = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget"],
+                           cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    try:
+        held = lambda: counter.exists() and len(set(counter.read_text().split())) > 1  # noqa: E731
+        assert _wait_until(held, 300), "the benchmark never started"
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    for pid in set(counter.read_text().split()):
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+    assert list(temp.glob("campaign-wt-*")), "the kill left no worktree: nothing to test"
+    env.pop("SUM_HOLD_AFTER")
+    out = cli(repo, env, "decide", "--json")  # any command that takes the lock; this one is out of order
+    assert out.returncode == 2, out.stderr
+    assert not list(temp.glob("campaign-wt-*"))
+    assert "campaign-wt-" not in subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True,
+                                                text=True).stdout
