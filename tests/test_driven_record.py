@@ -168,6 +168,9 @@ def test_status_and_steps_see_a_runner_in_another_pid_namespace(tmp_path):
     assert refused.returncode == 5, refused.stderr
     payload = json.loads(refused.stdout)
     assert payload["code"] == "driven_by_runner" and payload["driver"]["pid"] == 4_000_000
+    from campaign.contract import validation_errors
+
+    assert validation_errors(payload, "error") == []
     assert "Traceback" not in refused.stderr
     assert (repo / "optim" / "primes" / "journal.jsonl").read_bytes() == before  # nothing written
     _foreign_lease(repo, beat_age_s=3600)  # the heartbeat stopped: the run is gone, the user may take over
