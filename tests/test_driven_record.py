@@ -172,6 +172,11 @@ def test_status_and_steps_see_a_runner_in_another_pid_namespace(tmp_path):
 
     assert validation_errors(payload, "error") == []
     assert "Traceback" not in refused.stderr
+    from campaign.agents.mcp_server import LoopTools
+
+    over_mcp = LoopTools(repo).profile([])  # the MCP server an agent starts: the same refusal, as a tool answer
+    assert over_mcp["ok"] is False and over_mcp["code"] == "driven_by_runner", over_mcp
+    assert LoopTools(repo).status()["ok"] is True  # looking is allowed
     assert (repo / "optim" / "primes" / "journal.jsonl").read_bytes() == before  # nothing written
     _foreign_lease(repo, beat_age_s=3600)  # the heartbeat stopped: the run is gone, the user may take over
     status = json.loads(run_cli(repo, "status", "--json", env=env).stdout)

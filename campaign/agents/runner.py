@@ -456,7 +456,9 @@ def run_campaign(
 
     say = progress or (lambda line: None)
     workspace = Path(workspace).resolve()
-    with _Lease(workspace) as lease:  # held from before INIT to the end: no other process writes the record
+    from campaign.loop.driver import RunLease
+
+    with RunLease(workspace) as lease:  # held from before INIT to the end: no other process writes the record
         opened = None
         if resume:
             opened = Campaign.open(workspace, name)
@@ -467,34 +469,8 @@ def run_campaign(
         return Runner(campaign, make_agent(kind, campaign, cmd, timeout_s), say).run()
 
 
-class _Lease:
-    """The driver lease (``campaign.loop.driver``) for the run's whole life: only the runner writes the record."""
-
-    def __init__(self, workspace: Path):
-        self.workspace = workspace
-        self.lease = None
-
-    def take(self, name: str, agent: str | None) -> None:
-        from campaign.loop.driver import DriverLease
-        from campaign.loop.record_guard import copy_dir
-
-        folder = copy_dir(self.workspace, name) or self.workspace / ".campaign-driver" / name
-        self.lease = DriverLease(folder, agent).acquire(name)
-
-    def set_agent(self, agent: str) -> None:
-        if self.lease is not None:
-            self.lease.set_agent(agent)
-
-    def __enter__(self) -> "_Lease":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.lease is not None:
-            self.lease.release()
-
-
 def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
-           agent_timeout_s, lease: _Lease):
+           agent_timeout_s, lease):
     """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
     from campaign.loop import machine as loop
     from campaign.loop.session import init_campaign, list_campaigns

@@ -230,3 +230,29 @@ class DriverLease:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class RunLease:
+    """``campaign run``'s lease for its whole life: taken once the campaign's name is known, released at the end."""
+
+    def __init__(self, workspace: Path):
+        self.workspace = Path(workspace)
+        self.lease: DriverLease | None = None
+
+    def take(self, name: str, agent: str | None) -> None:
+        from campaign.loop.record_guard import copy_dir
+
+        folder = copy_dir(self.workspace, name)
+        if folder is not None:  # outside a git repository there is no campaign to drive (init refuses)
+            self.lease = DriverLease(folder, agent).acquire(name)
+
+    def set_agent(self, agent: str) -> None:
+        if self.lease is not None:
+            self.lease.set_agent(agent)
+
+    def __enter__(self) -> "RunLease":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.lease is not None:
+            self.lease.release()
