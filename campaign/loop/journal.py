@@ -387,10 +387,9 @@ class Journal:
             pass
 
     def write_copy(self) -> None:
-        """Make the copy (and the mirror) equal to the journal's whole lines. Hold the lock."""
+        """Make the copy equal to the journal's whole lines (the mirror follows at the next append). Hold the lock."""
         if self.copy_path is not None:
             _write_atomic(self.copy_path, _whole(_read_bytes(self.path) or b""))
-            self._write_mirror()
 
     def restore_from_copy(self) -> tuple[int, Path | None]:
         """Put the copy back as the journal; (events restored, where the replaced journal was kept or None)."""

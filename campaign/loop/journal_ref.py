@@ -74,7 +74,9 @@ class JournalRef:
                 return loose.stream(hex_to_bin(sha)).read()
             import git  # packed by `git gc`: ask git itself
 
-            return git.Repo(str(self.root)).odb.stream(hex_to_bin(sha)).read()
+            data = git.Git(str(self.root)).execute(["git", f"--git-dir={self.root}", "cat-file", "blob", sha],
+                                                   stdout_as_string=False, strip_newline_in_stdout=False)
+            return bytes(data)
         except Exception:  # a damaged object store is not a reason to fail: the two file copies decide
             return None
 
