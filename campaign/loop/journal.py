@@ -383,7 +383,7 @@ class Journal:
             return
         try:
             self.mirror.write(_whole(_read_bytes(self.path) or b""))
-        except OSError:
+        except Exception:  # noqa: BLE001 - a read-only or damaged object store never fails an append
             pass
 
     def write_copy(self) -> None:
