@@ -260,3 +260,30 @@ def test_every_exchange_keeps_its_prompt_and_names_only_files_that_exist(setup):
     for key in ("request", "prompt", "stderr", "reply"):
         assert data[key] and (record / data[key]).exists(), (key, data)
     assert "model overloaded" in (record / data["stderr"]).read_text()
+
+
+def test_lease_liveness_is_the_heartbeat_and_in_its_own_namespace_the_process(tmp_path):
+    import os
+    import time
+
+    from campaign.errors import DrivenError
+    from campaign.loop.driver import DriverLease, holds, identity, lease_alive, read_lease, refuse_if_driven
+
+    here = identity()
+    now = time.time()
+    foreign = {**here, "pid_ns": "pid:[1]", "pid": 4_000_000, "beat": now}
+    assert lease_alive(foreign, now, here)  # another PID namespace: a fresh heartbeat is all there is to see
+    assert not lease_alive({**foreign, "beat": now - 3600}, now, here)  # a stopped heartbeat: gone
+    assert not lease_alive({**here, "pid": 4_000_000, "started": 0.0, "beat": now}, now, here)  # same ns, dead pid
+    lease = DriverLease(tmp_path / "campaign" / "x", agent="codex", heartbeat_s=3600).acquire("x")  # one beat
+    try:
+        seen = read_lease(tmp_path / "campaign" / "x")
+        assert seen["pid"] == os.getpid() and lease_alive(seen) and holds(tmp_path / "campaign" / "x")
+        refuse_if_driven(tmp_path / "campaign" / "x", "x")  # the runner itself is never refused
+        other = {**seen, "nonce": "0" * 32, "pid_ns": "pid:[1]"}  # a second runner's lease, elsewhere
+        (tmp_path / "campaign" / "x" / "driver.json").write_text(__import__("json").dumps(other))
+        with pytest.raises(DrivenError, match="drives campaign 'x'"):
+            refuse_if_driven(tmp_path / "campaign" / "x", "x")
+    finally:
+        lease.release()
+    assert read_lease(tmp_path / "campaign" / "x")["nonce"] == "0" * 32  # release removes only its own lease
