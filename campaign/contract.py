@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     STEP_OUT_OF_ORDER = 2  # this step may not come next: the step due and its command are named
     TEST_FAILED = 3        # the change broke correctness (`campaign try`); `campaign log` reverts it
     FINDINGS = 4           # `campaign review` found broken rules / `campaign replay` disagrees with the record
+    DRIVEN = 5             # a `campaign run` drives this campaign: only it writes the record; answer it instead
     USAGE = 64             # the command line itself is wrong: unknown option, bad value (sysexits EX_USAGE)
     IO_ERROR = 74          # the disk is full, the record read-only, a file not writable (sysexits EX_IOERR)
     INTERNAL = 70          # a bug in campaign: report it with the traceback (sysexits EX_SOFTWARE)

@@ -72,6 +72,13 @@ class LockError(UserError):
     code = "lock_held"
 
 
+class DrivenError(UserError):
+    """A ``campaign run`` drives this campaign: only it writes the record while it runs (``campaign.loop.driver``)."""
+
+    exit_code = ExitCode.DRIVEN
+    code = "driven_by_runner"
+
+
 class VcsError(UserError):
     """The git repository is not in a state the campaign can work with (dirty, detached, ...)."""
 

@@ -303,6 +303,13 @@ def _early_skip(b: RecordBuilder) -> None:
     b.events.insert(b.events.index(b.find("decide", 2)), skip)
 
 
+def _behind_runner(b: RecordBuilder) -> None:
+    """A `campaign run` wrote every event, except a THINK that an agent's shell ran in the middle of it."""
+    for event in b.events:
+        event["writer"] = {"by": "runner", "run": "0123456789abcdef", "pid": 10}
+    b.find("think", 3)["writer"] = {"by": "command", "command": "campaign think --predict 3x", "pid": 11}
+
+
 DEFECTS: dict[str, Callable[[RecordBuilder], None]] = {
     "surprise-missing": _no_surprise,
     "prediction-after-result": _late_prediction,
@@ -311,6 +318,7 @@ DEFECTS: dict[str, Callable[[RecordBuilder], None]] = {
     "postmortem-missing": _no_postmortem,
     "full-validation-skipped": _no_full,
     "skip-without-3-failures": _early_skip,
+    "written-behind-runner": _behind_runner,
 }
 DEFECT_ITERATION = {
     "surprise-missing": 3,
@@ -320,4 +328,5 @@ DEFECT_ITERATION = {
     "postmortem-missing": 2,
     "full-validation-skipped": 4,
     "skip-without-3-failures": 2,
+    "written-behind-runner": 3,
 }

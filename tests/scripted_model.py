@@ -27,6 +27,11 @@ def scope_file(prompt: str) -> str:
     return re.search(r"Files you may edit \(absolute paths\): `([^`]+)`", prompt).group(1)
 
 
+def campaign_cli(prompt: str) -> str:
+    """The absolute command the prompt gives for campaign's CLI (a tool shell may have lost it from PATH)."""
+    return re.search(r"To look, `(.+?) status` is", prompt.replace("\n", " ")).group(1)
+
+
 def fenced(answer: dict) -> str:
     return "```json\n" + json.dumps(answer, indent=2) + "\n```\n"
 

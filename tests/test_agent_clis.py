@@ -213,6 +213,16 @@ def codex_model(body: dict) -> list[dict]:
 
     prompt = "\n".join(texts(body))
     step, iteration = model.step_of(prompt)
+    if step == "think" and iteration == 1:  # a model that does what AGENTS.md describes, behind the runner's back
+        outputs = call_outputs(body)
+        if not outputs:
+            cli = model.campaign_cli(prompt)
+            return [function_call("exec_command", {"cmd": f"{cli} think --hypothesis mine --option a --option b "
+                                                          f"--chosen a --predict 3x --risk r --json; echo rc=$?"})]
+        if len(outputs) == 1:
+            return [function_call("exec_command", {"cmd": f"echo '{json.dumps(FORGED)}' >> optim/primes/journal.jsonl"
+                                                          f" && echo edited"})]
+        return [message(model.reply(prompt))]
     if step != "implement":
         return [message(model.reply(prompt))]
     name, outputs = Path(model.scope_file(prompt)).name, call_outputs(body)
@@ -225,6 +235,10 @@ def codex_model(body: dict) -> list[dict]:
             return [function_call("exec_command", {"cmd": apply_patch(name, line, line.replace(model.WRONG_OLD, model.WRONG_NEW))})]
         return [function_call("exec_command", {"cmd": apply_patch(name, old.rstrip("\n"), SIEVE.rstrip("\n"))})]
     return [message(model.reply(prompt))]
+
+
+FORGED = {"schema": 1, "seq": 99, "ts": "2026-01-01T00:00:00+00:00", "type": "think", "iteration": 1,
+          "data": {"hypothesis": "mine", "options": ["a"], "chosen": "a", "predicted_speedup": 3.0, "risk": "r"}}
 
 
 def test_codex_cli_runs_a_campaign_against_a_scripted_model(tmp_path):
@@ -254,6 +268,16 @@ def test_codex_cli_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert all(e["data"]["agent"] == "codex" and e["data"]["error"] is None for e in events_of(record, "agent"))
     assert "d * d < k" in (record / "patches" / "iter-01-reverted.patch").read_text()
     assert any(call_outputs_of(r) for r in api.requests)  # Codex ran the tool calls and sent their output back
+    # at THINK the model ran `campaign think` and appended to the journal through its shell: refused, put back
+    outputs = [o for r in api.requests for o in call_outputs_of(r)]
+    assert any("rc=5" in o and "driven_by_runner" in o for o in outputs), outputs[:3]
+    assert any("edited" in o for o in outputs)
+    events = [json.loads(line) for line in (record / "journal.jsonl").read_text().splitlines()]
+    assert all(e["writer"]["by"] == "runner" for e in events)
+    assert "mine" not in [e["data"].get("hypothesis") for e in events if e["type"] == "think"]
+    assert list(record.glob("journal.jsonl.replaced-*"))
+    review = cli(repo, env, "review", str(record), "--json")
+    assert not [f for f in json.loads(review.stdout)["findings"] if f["rule"] == "written-behind-runner"]
 
 
 def call_outputs_of(request: dict) -> list[str]:

@@ -75,6 +75,8 @@ def test_walkthrough(tmp_path):
     assert copy.read_bytes() == journal.read_bytes()
     for path in (journal, copy):  # the crash came before either was written
         path.write_bytes(b"".join(lines[:-1]))
+    blob = git(repo, "hash-object", "-w", str(journal))  # nor its blob under refs/campaign/ (loop/journal_ref.py)
+    git(repo, "update-ref", "refs/campaign/primes/journal", blob)
     status = ok(c("status", "--json"))
     assert status["step"] == "commit" and "commit" in status["recovery"]
     decided = ok(c("decide", "--json"))

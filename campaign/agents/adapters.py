@@ -143,6 +143,10 @@ class CliAgent:
     def parse(self, step: str, text: str) -> tuple[dict[str, Any] | None, str | None]:
         return extract_answer(step, text)
 
+    def prompt_for(self, request: dict[str, Any]) -> str:
+        """The prompt this request becomes (``ask`` keeps it before the CLI runs, so a failure keeps it too)."""
+        return render_prompt(request)
+
     def answer(self, request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         from campaign.measure.procs import run_process
 
@@ -159,15 +163,19 @@ class CliAgent:
                                  [str(self.workspace / f) for f in self.scope_files()], answer_file,
                                  mcp=self.kind == "claude" and mcp_server_available())
             env = {"CAMPAIGN_STEP": request["step"], "CAMPAIGN_PROMPT_FILE": str(prompt_file)}
-            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=stdin)
-            details = {"stderr": proc.stderr, "returncode": proc.returncode, "timed_out": proc.timed_out,
-                       "prompt": prompt}
+            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=stdin,
+                               parent_death=True)  # dies with a kill -9 of the run, not minutes later
+            details = {"stderr": proc.stderr, "stdout": proc.stdout, "returncode": proc.returncode,
+                       "timed_out": proc.timed_out, "prompt": prompt}
             if proc.timed_out:
                 raise AgentFailed(f"{self.kind} timed out after {self.timeout_s:g} s (its process tree was killed)", [details])
             if proc.returncode != 0:
                 tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-3:]
                 raise AgentFailed(f"{self.kind} exited with {proc.returncode}: {' | '.join(tail)}", [details])
-            return final_text(self.kind, proc.stdout, answer_file), details
+            try:
+                return final_text(self.kind, proc.stdout, answer_file), details
+            except AgentFailed as exc:
+                raise AgentFailed(str(exc), [details]) from None
 
     def scope_files(self) -> list[str]:
         """The scope's globs expanded to existing files (aider wants file names)."""

@@ -421,6 +421,7 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
     for uri, (filename, description) in RESOURCES.items():
         mime = "application/jsonl" if filename.endswith(".jsonl") else "text/markdown"
         server.resource(uri, name=filename, description=description, mime_type=mime)(_reader(tools, filename))
+    server.loop_tools = tools  # campaign.agents.mcp_signals waits for the tool in flight on it
     return server
 
 

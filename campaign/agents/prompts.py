@@ -67,7 +67,7 @@ def render_prompt(request: dict[str, Any]) -> str:
     """The prompt for ``request`` (the protocol's JSON request), from ``prompts/<step>.md.j2`` (pure)."""
     step = request["step"]
     context = {
-        "campaign": {}, "profile": None, "history": [], "scope": [], "workspace": ".", "plan": {}, "result": {},
+        "campaign": {}, "profile": None, "history": [], "scope": [], "workspace": ".", "plan": {}, "result": {}, "cli": "campaign",
         **request,
         "title": TITLES.get(step, step),
         "example": json.dumps(EXAMPLES[step], indent=2),

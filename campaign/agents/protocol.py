@@ -166,15 +166,19 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
         request = build_request(step, context, error)
         stem = f"iter-{iteration:02d}-{step}-{first + attempt - 1}"
         (exchange_dir / f"{stem}.request.json").write_text(json.dumps(request, indent=2, sort_keys=True, default=str))
+        prompt_for = getattr(agent, "prompt_for", None)  # a coding CLI's prompt is kept even when the CLI fails
+        if prompt_for is not None:
+            (exchange_dir / f"{stem}.prompt.md").write_text(prompt_for(request))
         try:
             answer, details = agent.answer(request)
         except AgentFailed as exc:  # crashed or hung: no point retrying the same thing blindly
             error = str(exc)
             attempts.append({"attempt": attempt, "error": error})
-            stderr = next((d.get("stderr") for d in exc.attempts if isinstance(d, dict) and d.get("stderr")), None)
-            if stderr:
-                exchange_dir.mkdir(parents=True, exist_ok=True)
-                (exchange_dir / f"{stem}.stderr.txt").write_text(stderr)
+            exchange_dir.mkdir(parents=True, exist_ok=True)
+            for key, suffix in (("stderr", "stderr.txt"), ("stdout", "reply.txt")):
+                text = next((d.get(key) for d in exc.attempts if isinstance(d, dict) and d.get(key)), None)
+                if text:
+                    (exchange_dir / f"{stem}.{suffix}").write_text(text)
             event = _event(agent, step, exchange_dir, stem, attempts, error)
             raise AgentFailed(f"agent {agent.name!r} failed at {step}: {error}", [event]) from None
         exchange_dir.mkdir(parents=True, exist_ok=True)  # the agent may have removed it (the journal guard says so)
@@ -211,14 +215,20 @@ def parse_json_answer(step: str, text: str) -> tuple[Any, str | None]:
 
 
 def _event(agent: Agent, step: str, exchange_dir: Path, stem: str, attempts: list, error: str | None) -> dict[str, Any]:
+    """The ``agent`` event: it names the exchange's files that exist (null for one the exchange never wrote)."""
     rel = exchange_dir.name
+
+    def kept(suffix: str) -> str | None:
+        return f"{rel}/{stem}.{suffix}" if (exchange_dir / f"{stem}.{suffix}").exists() else None
+
     return {
         "agent": agent.name,
         "step": step,
         "request": f"{rel}/{stem}.request.json",
-        "answer": f"{rel}/{stem}.answer.json",
-        "stderr": f"{rel}/{stem}.stderr.txt",
-        "reply": f"{rel}/{stem}.reply.txt",
+        "prompt": kept("prompt.md"),
+        "answer": kept("answer.json"),
+        "stderr": kept("stderr.txt"),
+        "reply": kept("reply.txt"),
         "attempts": len(attempts),
         "errors": [a["error"] for a in attempts if a["error"]],
         "error": error,
@@ -255,7 +265,8 @@ class CommandAgent:
             # only the additions: run_process puts them over an environment whose PATH starts with the
             # framework's interpreter (a copy of os.environ here would put the user's `python` first again)
             env = {"CAMPAIGN_REQUEST": str(req_path), "CAMPAIGN_ANSWER": str(ans_path), "CAMPAIGN_STEP": request["step"]}
-            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=payload)
+            proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=payload,
+                               parent_death=True)  # dies with a kill -9 of the run, not minutes later
             details = {"stderr": proc.stderr, "returncode": proc.returncode, "timed_out": proc.timed_out}
             if proc.timed_out:
                 raise AgentFailed(f"the agent command timed out after {self.timeout_s:g} s", [details])

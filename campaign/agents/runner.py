@@ -178,6 +178,8 @@ class Runner:
     # -- context for the agent ---------------------------------------------------------
 
     def context(self, state, events: list[dict[str, Any]]) -> dict[str, Any]:
+        from campaign.loop.driver import cli_command
+
         camp = self.campaign
         init = state.init or {}
         target = camp.target
@@ -198,6 +200,7 @@ class Runner:
             "history": history(events),
             "scope": list(target.scope),
             "workspace": str(camp.workspace),
+            "cli": cli_command(),  # campaign's own CLI by absolute path: a tool shell may rebuild PATH
         }
 
     def _agent_event(self, event: dict[str, Any], iteration: int | None) -> None:
@@ -213,8 +216,11 @@ class Runner:
         copy (and the run says so); a branch switch stops the run with a clear
         error before anything is recorded on the wrong branch.
         """
+        from campaign.loop.record_guard import put_back_journal
+
         camp = self.campaign
         with camp.lock:
+            put_back_journal(camp.journal, self.say)
             camp.guard_record()
             state = camp.state()
             branch = (state.init or {}).get("branch")
@@ -401,7 +407,10 @@ class Runner:
     def run(self) -> dict[str, Any]:
         self.stop.install(self.say)
         try:
+            from campaign.measure.procs import check_termination
+
             for _ in range(self.max_steps):
+                check_termination()  # a SIGTERM whose exception a finalizer swallowed still stops the run
                 if not self.turn():
                     break
                 if self.stop.requested:
@@ -443,16 +452,34 @@ def run_campaign(
     init and at every resume), so ``--resume`` continues with the same agent
     without flags.
     """
-    from campaign.loop import machine as loop
-    from campaign.loop.session import Campaign, init_campaign, list_campaigns
+    from campaign.loop.session import Campaign
 
     say = progress or (lambda line: None)
     workspace = Path(workspace).resolve()
-    if resume:
-        campaign = Campaign.open(workspace, name)
+    from campaign.loop.driver import RunLease
+
+    with RunLease(workspace) as lease:  # held from before INIT to the end: no other process writes the record
+        opened = None
+        if resume:
+            opened = Campaign.open(workspace, name)
+            lease.take(opened.name, agent_kind)
+        campaign = _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
+                          opened, say, agent_timeout_s, lease)
+        kind, cmd, timeout_s = campaign.recorded_agent
+        return Runner(campaign, make_agent(kind, campaign, cmd, timeout_s), say).run()
+
+
+def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
+           agent_timeout_s, lease):
+    """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
+    from campaign.loop import machine as loop
+    from campaign.loop.session import init_campaign, list_campaigns
+
+    if campaign is not None:
         recorded = loop.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
         check_agent(agent_kind, agent_cmd, campaign.target)
+        lease.set_agent(agent_kind)
         with campaign.lock:
             campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True))
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
@@ -479,8 +506,9 @@ def run_campaign(
             kwargs["goal_speedup"] = goal_speedup
         if max_iterations is not None:
             kwargs["max_iterations"] = max_iterations
+        lease.take(name, agent_kind)
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
         campaign = init_campaign(workspace, target_spec, name, progress=say,
                                  run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False), **kwargs)
-    agent = make_agent(agent_kind, campaign, agent_cmd, agent_timeout_s)
-    return Runner(campaign, agent, say).run()
+    campaign.recorded_agent = (agent_kind, agent_cmd, agent_timeout_s)
+    return campaign

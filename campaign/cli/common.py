@@ -40,11 +40,15 @@ class CampaignError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the main thread is: every cleanup that Ctrl-C runs runs for it too."""
+from campaign.measure.procs import Terminated, request_termination, termination_requested  # noqa: E402
+
+
+_handling_sigterm = False  # handle_sigterm ran: this process is the `campaign` command
 
 
 def _on_sigterm(signum, frame) -> None:
+    # remembered first: the exception below may be raised inside a finalizer, which swallows it
+    request_termination()
     # a second SIGTERM must not cut short the cleanup the first one started (killing a run's
     # children, completing a write); a Python no-op, not SIG_IGN, which children would inherit
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
@@ -60,8 +64,10 @@ def handle_sigterm() -> None:
     ``campaign``). A second SIGTERM is ignored while the first one's cleanup
     runs; SIGKILL still ends the process at once.
     """
+    global _handling_sigterm
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
+        _handling_sigterm = True
     except ValueError:  # not the main thread (an embedding program): Python's default stays
         pass
 
@@ -126,15 +132,15 @@ def run_with_contract(invoke: Callable[[], Any], as_json: bool) -> NoReturn:
         if as_json:
             _print_json(error_payload(exc.code, exc.format_message(), **exc.data))
         exc.show()
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code, as_json)
     except click.UsageError as exc:  # the parser: unknown option, bad value, bad choice, missing argument
         if as_json:
             command = exc.ctx.command_path if exc.ctx is not None else None
             _print_json(error_payload("usage_error", exc.format_message(), command=command))
         exc.show()
-        sys.exit(ExitCode.USAGE)
+        _exit(ExitCode.USAGE, as_json)
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C (and SIGTERM) into Abort
-        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
+        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated) or termination_requested():
             if as_json:
                 _print_json(error_payload("terminated", "terminated (SIGTERM); `campaign status` says how to continue"))
             click.echo("terminated (SIGTERM)", err=True)
@@ -142,14 +148,16 @@ def run_with_contract(invoke: Callable[[], Any], as_json: bool) -> NoReturn:
         if as_json:
             _print_json(error_payload("interrupted", "aborted (Ctrl-C); `campaign status` says how to continue"))
         click.echo("aborted", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        _exit(ExitCode.INTERRUPTED, as_json)
     except click.ClickException as exc:  # e.g. a file click could not open
         if as_json:
             _print_json(error_payload("user_error", exc.format_message()))
         exc.show()
-        sys.exit(ExitCode.USER_ERROR)
+        _exit(ExitCode.USER_ERROR, as_json)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code, as_json)
+    except SystemExit as exc:  # a command that exits with its own code (emit_failure)
+        _exit(exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1), as_json)
     except Exception as exc:  # a bug: keep the traceback (stderr), still honour the contract
         message = (f"internal error: {type(exc).__name__}: {exc}. This is a bug in campaign; the traceback is "
                    f"on stderr. The journal is append-only: `campaign status` shows where the campaign stands.")
@@ -157,8 +165,33 @@ def run_with_contract(invoke: Callable[[], Any], as_json: bool) -> NoReturn:
             _print_json(error_payload("internal_error", message))
         traceback.print_exc(file=sys.stderr)
         click.echo(f"error: {message}", err=True)
-        sys.exit(ExitCode.INTERNAL)
-    sys.exit(code if isinstance(code, int) else 0)
+        _exit(ExitCode.INTERNAL, as_json)
+    _exit(code if isinstance(code, int) else 0, as_json)
+
+
+def _exit(code: int, as_json: bool) -> NoReturn:
+    """Exit with ``code``, or 143 when a SIGTERM arrived, however late (never the default death by signal, -15).
+
+    SIGTERM is blocked from here on: Python resets its handlers while it shuts
+    down, so a late one would otherwise kill the process with -15 after its
+    output. One that arrived (and was perhaps swallowed) before is 143.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    pending = False
+    if _handling_sigterm and hasattr(signal, "pthread_sigmask"):  # only the campaign process itself, not a host
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            pending = signal.SIGTERM in signal.sigpending()
+        except (OSError, ValueError):
+            pass
+    if code != ExitCode.TERMINATED and (pending or termination_requested()):
+        click.echo("terminated (SIGTERM)", err=True)
+        sys.exit(ExitCode.TERMINATED)
+    sys.exit(code)
 
 
 def user_errors(func: Callable) -> Callable:

@@ -38,5 +38,6 @@ def mcp(name, print_config, workspace, as_json):
                            f"# --dangerously-skip-permissions exits 1 as root):\n#   {result['run_command']}", err=True)
         return
     from campaign.agents.mcp_server import build_server
+    from campaign.agents.mcp_signals import serve_stdio
 
-    build_server(workspace, name).run("stdio")
+    serve_stdio(build_server(workspace, name))  # exits on SIGTERM (143) / SIGINT (130), and with its parent

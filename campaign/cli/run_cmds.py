@@ -20,7 +20,8 @@ def _progress(quiet: bool):
 
 
 def _summary_text(result: dict[str, Any]) -> str:
-    lines = [f"campaign {result.get('name')!r}: step {result.get('step')}"]
+    where = "finished" if result.get("finished") else f"step {result.get('step')}"  # not "step done" after a finish
+    lines = [f"campaign {result.get('name')!r}: {where}"]
     for row in result.get("iterations", []):
         speed = "-" if row.get("speedup") is None else f"{row['speedup']:.2f}x"
         cum = "" if row.get("cumulative") is None else f" (cumulative {row['cumulative']:.2f}x)"

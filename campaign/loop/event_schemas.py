@@ -65,7 +65,7 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     "decide": _obj(stop=BOOL, rule=STR, reason=STR, exhausted=BOOL, phase=STR, why=STR, cumulative_speedup=NUM),
     "skip": _obj(bottleneck=STR, why=STR, failed_attempts=INT),
     "tune": _obj(knobs=OBJ, report=OBJ),
-    "agent": _obj(step=STR, request=STR, answer=STR, attempts=INT, error=STR, stderr=STR,
+    "agent": _obj(step=STR, request=STR, prompt=STR, answer=STR, reply=STR, attempts=INT, error=STR, stderr=STR,
                   errors={"type": ["array", "null"]}),
     "finish": _obj(post_tag=STR, merged_into=STR, final_speedup=NUM, ci=CI, full=FULL, dominant_phase=STR),
 }
@@ -80,6 +80,7 @@ ENVELOPE = {
         "type": {"enum": list(EVENT_TYPES)},
         "iteration": {"type": ["integer", "null"], "minimum": 1},
         "data": {"type": "object"},
+        "writer": {"type": "object"},  # who wrote it (campaign.loop.driver.current_writer); absent in older journals
     },
 }
 

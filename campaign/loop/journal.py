@@ -24,7 +24,15 @@ neither the code under optimization nor an agent (deleting ``optim/``,
 stashing, switching branch) can take the record with it. ``compare_copy``
 (pure) says how the two relate; the campaign restores the journal from the
 copy when the journal lost events, and refuses when they disagree. A
-campaign journal must begin with its ``init`` event.
+campaign journal must begin with its ``init`` event. A third copy (the
+``mirror``: a git blob under ``refs/campaign/<name>/journal``,
+``campaign.loop.journal_ref``) stands in for the copy when both files are
+gone. An append writes both files or neither: the copy is opened first (a
+read-only ``.git`` refuses the append before the journal changes), and a
+journal line that cannot be written takes its copy line back.
+
+Every event carries its ``writer`` (``campaign.loop.driver.current_writer``):
+a ``campaign run`` or a command, so ``review`` can tell who wrote what.
 
 The lock (``CampaignLock``): one ``campaign`` command at a time per campaign.
 The second waits ``CAMPAIGN_LOCK_TIMEOUT`` seconds (default 3) and then refuses,
@@ -241,11 +249,14 @@ class Journal:
     refused on read.
     """
 
-    def __init__(self, record_dir: Path, copy_dir: Path | None = None, require_init: bool = False):
+    def __init__(self, record_dir: Path, copy_dir: Path | None = None, require_init: bool = False,
+                 mirror: Any = None, writer: Any = None):
         self.record_dir = Path(record_dir)
         self.path = self.record_dir / JOURNAL_NAME
         self.copy_path = Path(copy_dir) / JOURNAL_NAME if copy_dir is not None else None
         self.require_init = require_init
+        self.mirror = mirror  # read() -> bytes | None, write(bytes): the copy in git objects (journal_ref)
+        self.writer = writer  # () -> dict: who writes the next event (driver.current_writer)
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -282,7 +293,17 @@ class Journal:
         """How the journal relates to its copy (None: this journal keeps no copy)."""
         if self.copy_path is None:
             return None
-        return compare_copy(_read_bytes(self.path), _read_bytes(self.copy_path))
+        return compare_copy(_read_bytes(self.path), self.kept_bytes())
+
+    def kept_bytes(self) -> bytes | None:
+        """The protected copy; the mirror in git objects where it holds more (the copy deleted or cut short)."""
+        copy = _read_bytes(self.copy_path)
+        if self.mirror is None:
+            return copy
+        mirrored = self.mirror.read()
+        if mirrored and (copy is None or (len(mirrored) > len(copy) and mirrored.startswith(_whole(copy)))):
+            return mirrored
+        return copy
 
     def read_protected(self) -> JournalContents:
         """The events, taken from the copy when the journal lost some (read-only; ``status`` uses it)."""
@@ -291,7 +312,7 @@ class Journal:
             return self.read()
         if check.state == "diverged":
             raise self.diverged_error(check)
-        contents = self._parsed(_read_bytes(self.copy_path) or b"", str(self.copy_path))
+        contents = self._parsed(self.kept_bytes() or b"", str(self.copy_path))
         contents.from_copy = len(contents.events) - check.journal_lines
         return contents
 
@@ -303,24 +324,70 @@ class Journal:
             f"{self.path}` restores the copy) and run the command again."
         )
 
-    def _append_copy(self, line: bytes, journal_size: int) -> None:
-        """Append ``line`` to the copy when it equals the journal before the append; else rewrite it whole."""
-        if self.copy_path is None:
+    def _write_both(self, line: bytes, journal_size: int) -> None:
+        """Append ``line`` to the copy, then to the journal: both or neither (``JournalError`` when either refuses).
+
+        A copy that is not in step with the journal (none yet, or lagging) is
+        rewritten whole after the journal line; its folder is checked first.
+        """
+        copy_fh = None
+        try:
+            if self.copy_path is not None:
+                try:
+                    in_step = self.copy_path.stat().st_size == journal_size
+                except FileNotFoundError:
+                    in_step = False
+                self.copy_path.parent.mkdir(parents=True, exist_ok=True)
+                if in_step:
+                    copy_fh = open(self.copy_path, "ab")
+                elif not os.access(self.copy_path.parent, os.W_OK):
+                    raise PermissionError(30, "not writable", str(self.copy_path.parent))
+        except OSError as exc:
+            raise self._unwritable(self.copy_path, exc) from None
+        try:
+            self.record_dir.mkdir(parents=True, exist_ok=True)
+            journal_fh = open(self.path, "ab")
+        except OSError as exc:
+            if copy_fh is not None:
+                copy_fh.close()
+            raise self._unwritable(self.path, exc) from None
+        with journal_fh:
+            if copy_fh is not None:
+                with copy_fh:
+                    try:
+                        _append_synced(copy_fh, line)
+                    except OSError as exc:
+                        _truncate(self.copy_path, journal_size)
+                        raise self._unwritable(self.copy_path, exc) from None
+            try:
+                _append_synced(journal_fh, line)
+            except OSError as exc:
+                _truncate(self.path, journal_size)
+                if copy_fh is not None:
+                    _truncate(self.copy_path, journal_size)
+                raise self._unwritable(self.path, exc) from None
+        if copy_fh is None and self.copy_path is not None:
+            self.write_copy()
+
+    def _unwritable(self, path: Path | None, exc: OSError) -> JournalError:
+        return JournalError(
+            f"cannot write {path} ({exc.strerror or exc}): the journal and its protected copy are written together "
+            f"or not at all, so nothing was recorded and the two still agree. A read-only .git or record folder "
+            f"(an agent's sandbox, a read-only mount) cannot hold a campaign step: run the command where both "
+            f"are writable."
+        )
+
+    def _write_mirror(self) -> None:
+        """Store the whole journal in git objects; a failure only leaves the mirror one append behind."""
+        if self.mirror is None:
             return
         try:
-            in_step = self.copy_path.stat().st_size == journal_size
-        except FileNotFoundError:
-            in_step = False
-        if not in_step:
-            self.write_copy()
-            return
-        with open(self.copy_path, "ab") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+            self.mirror.write(_whole(_read_bytes(self.path) or b""))
+        except Exception:  # noqa: BLE001 - a read-only or damaged object store never fails an append
+            pass
 
     def write_copy(self) -> None:
-        """Make the copy equal to the journal's whole lines. Hold the lock."""
+        """Make the copy equal to the journal's whole lines (the mirror follows at the next append). Hold the lock."""
         if self.copy_path is not None:
             _write_atomic(self.copy_path, _whole(_read_bytes(self.path) or b""))
 
@@ -336,7 +403,10 @@ class Journal:
                 n += 1
                 backup = self.path.with_name(f"{JOURNAL_NAME}.replaced-{check.journal_lines + 1}.{n}")
             _write_atomic(backup, data)
-        _write_atomic(self.path, _whole(_read_bytes(self.copy_path) or b""))
+        kept = _whole(self.kept_bytes() or b"")
+        _write_atomic(self.path, kept)
+        if _read_bytes(self.copy_path) != kept:  # the copy came back from the mirror: put the file back too
+            _write_atomic(self.copy_path, kept)
         return check.copy_lines - check.journal_lines, backup
 
     def events(self) -> list[dict[str, Any]]:
@@ -382,21 +452,36 @@ class Journal:
             "iteration": iteration,
             "data": finite(data),
         }
+        if self.writer is not None:
+            event["writer"] = self.writer()
         line = json.dumps(event, sort_keys=True, default=str, allow_nan=False) + "\n"
         problem = event_problem(json.loads(line))  # never write what a reader would refuse
         if problem:
             raise ValueError(f"refusing to journal an invalid {type_!r} event ({problem}); the journal is unchanged")
         created = not self.path.exists()
         size = self.path.stat().st_size if not created else 0
-        self.record_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab") as fh:
-            fh.write(line.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
+        self._write_both(line.encode("utf-8"), size)
         if created:
             _fsync_dir(self.record_dir)
-        self._append_copy(line.encode("utf-8"), size)
+        self._write_mirror()
         return event
+
+
+def _append_synced(fh, data: bytes) -> None:
+    fh.write(data)
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _truncate(path: Path | None, size: int) -> None:
+    """Take back a half-done append (best effort: the journal's reader treats a torn tail anyway)."""
+    if path is None:
+        return
+    try:
+        with open(path, "r+b") as fh:
+            fh.truncate(size)
+    except OSError:
+        pass
 
 
 def holder_alive(holder: dict[str, Any]) -> bool:

@@ -36,16 +36,29 @@ def copy_dir(workspace: Path, name: str) -> Path | None:
 
 
 def campaign_journal(workspace: Path, name: str, record_dir: Path) -> Journal:
-    """A campaign's journal: with its protected copy, refusing a journal that does not begin with ``init``."""
-    return Journal(record_dir, copy_dir(workspace, name), require_init=True)
+    """A campaign's journal: with its protected copy and its mirror in git objects (``journal_ref``), each event
+    stamped with its writer (``driver``), refusing a journal that does not begin with ``init``."""
+    from campaign.loop.driver import current_writer
+    from campaign.loop.journal_ref import JournalRef
+    from campaign.vcs import git_dir
+
+    folder = git_dir(Path(workspace))
+    mirror = JournalRef(folder, name) if folder is not None else None
+    return Journal(record_dir, copy_dir(workspace, name), require_init=True, mirror=mirror, writer=current_writer)
 
 
 def protected_names(workspace: Path) -> list[str]:
     """Campaigns that have a protected copy (their ``optim/<name>/`` may be gone)."""
+    from campaign.loop.journal_ref import ref_names
+    from campaign.vcs import git_dir
+
     folder = copy_dir(workspace, "_")
-    if folder is None or not folder.parent.is_dir():
+    if folder is None:
         return []
-    return sorted(p.parent.name for p in folder.parent.glob(f"*/{JOURNAL_NAME}") if p.stat().st_size)
+    names = set(ref_names(git_dir(Path(workspace))))  # both files deleted: the journal's blob in git remains
+    if folder.parent.is_dir():
+        names |= {p.parent.name for p in folder.parent.glob(f"*/{JOURNAL_NAME}") if p.stat().st_size}
+    return sorted(names)
 
 
 def init_lock(workspace: Path, name: str) -> CampaignLock | None:
@@ -76,7 +89,9 @@ def guard_journal(journal: Journal, repo_opener: Callable[[], Any], record_rel: 
     from campaign.loop.machine import derive
 
     repo = repo_opener()
-    recorded = derive(Journal(journal.copy_path.parent).read().events)
+    from campaign.loop.journal import parse_journal
+
+    recorded = derive(parse_journal(journal.kept_bytes() or b"", str(journal.copy_path)).events)
     init = recorded.init or {}
     branch = init.get("branch")
     on = None if repo.head.is_detached else repo.active_branch.name
@@ -96,6 +111,24 @@ def guard_journal(journal: Journal, repo_opener: Callable[[], Any], record_rel: 
     also = f"; {len(files)} committed record file(s) restored from git" if files else ""
     notify(f"the journal {journal.path} had lost {restored} event(s) (deleted or replaced); restored it from "
            f"its protected copy {journal.copy_path}{kept}{also}.")
+
+
+def put_back_journal(journal: Journal, notify: Callable[[str], None]) -> bool:
+    """For a ``campaign run`` after its agent's turn: any change to the journal is put back (hold the lock).
+
+    The runner is the only writer while it drives (``campaign.loop.driver``)
+    and writes the protected copy first, so a journal that differs from the
+    copy in any way (a line added, edited, removed) was changed by someone
+    else: the copy is put back and the changed journal kept beside it.
+    """
+    check = journal.check_copy()
+    if check is None or check.state not in ("behind", "diverged") or not journal.kept_bytes():
+        return False  # lost events (deleted, another branch checked out): guard_journal's checks decide
+    _, backup = journal.restore_from_copy()
+    kept = f"; the changed journal is kept as {backup.name}" if backup else ""
+    notify(f"the journal {journal.path} was changed during the agent's turn (only `campaign run` writes the record "
+           f"while it drives); put back the runner's journal from its protected copy{kept}.")
+    return True
 
 
 def finish_missing(repo, init: dict[str, Any], finish: dict[str, Any]) -> list[str]:

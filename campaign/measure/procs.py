@@ -48,6 +48,33 @@ POLL_S = 0.25  # how often a waiting run checks whether its main child has exite
 PIPE_GRACE_S = 5.0  # after the main child exits, how long an unkillable holder of its pipes is waited for
 
 _subreaper: bool | None = None
+_terminating = False  # a SIGTERM arrived (request_termination); stays set even where its exception was swallowed
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is: every cleanup that Ctrl-C runs runs for it too."""
+
+
+def request_termination() -> None:
+    """Remember that this process was told to terminate (the CLI's SIGTERM handler calls it before raising).
+
+    The handler's exception can land where Python swallows it (a finalizer
+    such as ``Popen.__del__``: "Exception ignored in ..."); the flag cannot
+    be swallowed: ``check_termination`` raises again at the next child
+    process, ``campaign run`` checks it between steps, and the CLI exits 143.
+    """
+    global _terminating
+    _terminating = True
+
+
+def termination_requested() -> bool:
+    return _terminating
+
+
+def check_termination() -> None:
+    """Raise ``Terminated`` when a SIGTERM arrived, even one whose first exception was swallowed."""
+    if _terminating:
+        raise Terminated()
 
 
 @dataclass
@@ -220,11 +247,51 @@ def sweep_orphans() -> list[int]:
     return killed
 
 
-def _sweep_once() -> None:
+def sweep_orphans_once() -> None:
+    """``sweep_orphans``, the first time this process asks (every command sweeps before its first child)."""
     global _orphans_swept
     if not _orphans_swept:
         _orphans_swept = True
         sweep_orphans()
+
+
+_sweep_once = sweep_orphans_once
+
+
+_live: dict[str, int] = {}  # run token -> pid of the children running now (any thread)
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_DIE_WITH_PARENT = (  # runs before the command (an exec, so the command's pid is this one): no preexec_fn with threads
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(137)  # the parent died before the death signal was armed\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def die_with_parent(cmd: list[str] | str) -> list[str] | str:
+    """``cmd`` made to receive SIGKILL when this process dies, even by ``kill -9`` (Linux ``PR_SET_PDEATHSIG``).
+
+    For an agent's CLI: after a ``kill -9`` of ``campaign run`` it would
+    otherwise go on editing the tree (and keep its own children, e.g. a
+    ``campaign mcp``) until it finishes by itself. A tiny exec wrapper arms
+    the signal in the child: ``preexec_fn`` is unsafe in a process with
+    threads (the runner's heartbeat). Elsewhere ``cmd`` is returned as is.
+    """
+    if not sys.platform.startswith("linux"):
+        return cmd
+    argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
+
+
+def kill_live_children() -> None:
+    """Kill every child ``run_process`` is running now, in any thread (``campaign mcp`` stopping mid-tool)."""
+    for token, pid in list(_live.items()):
+        kill_tree(pid, token)
 
 
 def _text(value) -> str:
@@ -239,6 +306,7 @@ def run_process(
     timeout_s: float | None,
     env: dict | None = None,
     stdin: str | None = None,
+    parent_death: bool = False,
 ) -> ProcResult:
     """Run ``cmd`` (argv list, or a shell string) in ``cwd`` and capture its output.
 
@@ -248,14 +316,19 @@ def run_process(
     ``returncode`` is then -9. Whatever the child left running when it
     exited is killed too; so is everything on Ctrl-C (or the CLI's SIGTERM,
     which arrives as a ``KeyboardInterrupt``), before it propagates.
+    ``parent_death``: the child is killed when this process dies, even by
+    ``kill -9`` (``die_with_parent``; an agent's CLI).
     """
     timeout_s = check_timeout(timeout_s)
+    check_termination()  # a SIGTERM swallowed elsewhere starts nothing new
     _sweep_once()
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     full_env = interpreter_env()
     if env:
         full_env.update({str(k): str(v) for k, v in env.items()})
     full_env[TOKEN_VAR] = token
+    if parent_death:
+        cmd = die_with_parent(cmd)
     shell = isinstance(cmd, str)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -270,13 +343,17 @@ def run_process(
         errors="replace",
         start_new_session=True,
     )
+    _live[token] = proc.pid
     try:
         stdout, stderr, timed_out = _collect(proc, token, stdin, t0, timeout_s)
     except BaseException:  # Ctrl-C (or anything else): nothing it started may survive us
         kill_tree(proc.pid, token, reaped=proc.returncode is not None)
         raise
+    finally:
+        _live.pop(token, None)
     wall = time.perf_counter() - t0
     kill_tree(proc.pid, token, reaped=True)  # the leftovers of a normal exit: background jobs, daemons
+    check_termination()  # killed because the process is stopping (campaign mcp): not a result to record
     returncode = proc.returncode if proc.returncode is not None else -9
     if timed_out:
         returncode = -9 if returncode in (None, 0) else returncode

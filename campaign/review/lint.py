@@ -22,6 +22,9 @@ full-validation-skipped   every 3rd kept iteration needs a BENCHMARK with a
                           full-scale result (``full`` not null)
 skip-without-3-failures   a SKIP of a bottleneck with fewer than 3 failed
                           attempts on it in the journal
+written-behind-runner     an event that no runner wrote, between two events
+                          one ``campaign run`` wrote (each event names its
+                          ``writer``: only the runner writes while it drives)
 """
 
 from __future__ import annotations
@@ -343,6 +346,28 @@ def rule_skip(events: list[Event]) -> list[Finding]:
     return findings
 
 
+def rule_written_behind_runner(events: list[Event]) -> list[Finding]:
+    """Inside the span of one ``campaign run`` (its first to its last event), every event must be that run's."""
+    spans: dict[str, tuple[int, int]] = {}
+    for index, event in enumerate(events):
+        writer = event.get("writer") if isinstance(event.get("writer"), dict) else {}
+        if writer.get("by") == "runner" and writer.get("run"):
+            first, _ = spans.get(writer["run"], (index, index))
+            spans[writer["run"]] = (first, index)
+    findings = []
+    for run, (first, last) in spans.items():
+        for event in events[first + 1:last]:
+            writer = event.get("writer") if isinstance(event.get("writer"), dict) else {}
+            if writer.get("by") == "runner" and writer.get("run") == run:
+                continue
+            who = writer.get("command") or writer.get("by") or "an unknown writer (no `writer`)"
+            findings.append(Finding(
+                "written-behind-runner", event.get("iteration"),
+                f"event {event.get('seq')} ({event.get('type')}) was written by {who} while `campaign run` "
+                f"(run {run[:8]}) drove the campaign: only the runner writes the record then"))
+    return findings
+
+
 RULES: tuple[Rule, ...] = (
     Rule("surprise-missing", "every LOG has a non-empty Surprise", rule_surprise),
     Rule("prediction-after-result", "the numeric prediction is written before the benchmark", rule_prediction_order),
@@ -351,6 +376,7 @@ RULES: tuple[Rule, ...] = (
     Rule("postmortem-missing", "a postmortem when measured/predicted is off by more than postmortem_factor", rule_postmortem),
     Rule("full-validation-skipped", "every 3rd kept iteration is validated on the full-scale case", rule_full_validation),
     Rule("skip-without-3-failures", "a bottleneck is skipped only after 3 failed attempts", rule_skip),
+    Rule("written-behind-runner", "while `campaign run` drives, every event is the runner's", rule_written_behind_runner),
 )
 
 

@@ -30,6 +30,7 @@ __all__ = ["RECORD_ROOT", "RECORD_ROOTS", "CampaignContext", "Progress", "list_c
            "env_number", "required_text", "jsonable_bound"]
 
 Progress = Callable[[str], None] | None
+_swept = False  # CampaignContext._sweep_leftovers ran in this process
 
 
 def env_number(name: str, default: float) -> float:
@@ -74,6 +75,7 @@ class CampaignContext:
         self.record_dir = self.workspace / root / name
         self.journal = record_guard.campaign_journal(self.workspace, name, self.record_dir)
         self.lock = CampaignLock(self.record_dir)
+        self.driver_folder = record_guard.copy_dir(self.workspace, name) or self.record_dir  # campaign run's lease
         self.notify: Callable[[str], None] = lambda line: None  # what a command says besides its result
         self._target = None
         self._repo = None
@@ -157,19 +159,46 @@ class CampaignContext:
 
         return write_all(self.record_dir, self.journal.events())
 
+    def refuse_if_driven(self) -> None:
+        """While a ``campaign run`` in another process drives this campaign, nothing else writes (``loop.driver``)."""
+        from campaign.loop.driver import refuse_if_driven
+
+        refuse_if_driven(self.driver_folder, self.name)
+
     def guard_record(self) -> None:
         """Check the journal against its protected copy (restore it, or refuse); takes the lock."""
+        self.refuse_if_driven()
         with self.lock:
             record_guard.guard_journal(self.journal, lambda: self.repo, self.record_rel, self.notify)
 
     @contextmanager
     def locked(self, guard_git: bool = False) -> Iterator[None]:
-        """Hold the lock with the journal checked against its protected copy (``guard_git``: and git, first)."""
+        """Hold the lock with the journal checked against its protected copy (``guard_git``: and git, first).
+
+        Refused at once while a ``campaign run`` drives the campaign from another process.
+        """
         from campaign.loop import git_guard
 
+        self.refuse_if_driven()
         with self.lock, (git_guard.between_steps(self) if guard_git else nullcontext()):
             self.guard_record()
+            self._sweep_leftovers()
             yield
+
+    def _sweep_leftovers(self) -> None:
+        """What a ``kill -9``'d command left: its ``campaign-wt-*`` worktrees and its children (once per process)."""
+        global _swept
+        if _swept:
+            return
+        _swept = True
+        from campaign.measure.procs import sweep_orphans_once
+        from campaign.measure.worktrees import remove_stale
+
+        try:
+            remove_stale(self.repo)
+        except Exception:  # noqa: BLE001 - a sweep never stops a command
+            pass
+        sweep_orphans_once()
 
     @contextmanager
     def _step(self, command: str) -> Iterator[loop.State]:

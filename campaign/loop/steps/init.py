@@ -86,11 +86,17 @@ def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:
     return record_baseline(target, ctx.workspace, ctx.record_dir, cases, repeat=repeat)
 
 
+def _cli() -> str:
+    from campaign.loop.driver import cli_command
+
+    return cli_command()
+
+
 def render_agents_md(name: str, target, init: dict[str, Any], record: str | None = None) -> str:
     from campaign.loop.render import render_template
 
     return render_template(
-        "AGENTS.md.j2", name=name, record=record or f"optim/{name}", target=target.name, scope=list(target.scope),
+        "AGENTS.md.j2", name=name, cli=_cli(), record=record or f"optim/{name}", target=target.name, scope=list(target.scope),
         goal=init.get("goal_speedup"), max_iterations=init.get("max_iterations"),
         postmortem_factor=init.get("postmortem_factor"), phases=list(getattr(target, "phases", []) or []),
     )
@@ -123,7 +129,7 @@ def render_skill_md(name: str, target, init: dict[str, Any], record: str | None 
                    f"test, benchmark, log. Use when asked to make {target.name} faster or to continue or report "
                    f"this campaign.")
     return render_template(
-        "SKILL.md.j2", name=name, record=record or f"optim/{name}", skill_name=skill[:64].rstrip("-"),
+        "SKILL.md.j2", name=name, cli=_cli(), record=record or f"optim/{name}", skill_name=skill[:64].rstrip("-"),
         description=json.dumps(description),
         target=target.name, scope=list(target.scope), goal=init.get("goal_speedup"),
         max_iterations=init.get("max_iterations"), postmortem_factor=init.get("postmortem_factor"),
@@ -260,10 +266,11 @@ def _refuse_existing(campaign: CampaignContext) -> None:
     journal = campaign.journal.path
     if journal.exists() and parse_journal(journal.read_bytes(), str(journal)).events:
         where = str(campaign.record_dir)
-    elif copy is not None and copy.exists() and copy.stat().st_size:
-        where = (f"{copy} (the protected copy of its journal, kept outside the work tree: `campaign status` "
-                 f"shows it and the next command restores optim/{campaign.name}/; to start over under this name "
-                 f"instead, delete {copy.parent})")
+    elif copy is not None and campaign.journal.kept_bytes():
+        ref = f"refs/campaign/{campaign.name}/journal"
+        where = (f"{copy} (the protected copy of its journal, kept outside the work tree, and the git ref {ref}: "
+                 f"`campaign status` shows it and the next command restores optim/{campaign.name}/; to start over "
+                 f"under this name instead, delete {copy.parent} and `git update-ref -d {ref}`)")
     else:
         return
     raise UserError(

@@ -49,7 +49,13 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
                         f"{'is' if len(missing) == 1 else 'are'} missing; `campaign finish` completes it.")
     if state.step is not Step.DONE:
         warnings += amdahl_warnings(state)
+    from campaign.loop.driver import live_lease
+
+    lease = live_lease(ctx.driver_folder)
     holder = record_guard.running_command(ctx.lock)
+    if holder is None and lease is not None:  # in another PID namespace the holder's pid is not visible
+        held = ctx.lock.holder()
+        holder = held if held is not None and held.get("pid") == lease.get("pid") else None
     iterations = []
     for it in state.iterations:
         bench = it.benchmark or {}
@@ -78,7 +84,7 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
         "cumulative_ci": state.cumulative_ci,
         "iterations": iterations,
         "step": state.step.value,
-        "next": status_next(ctx, state),
+        "next": status_next(ctx, state, lease),
         "agent": state.run,
         "finished": state.step is Step.DONE,
         "finished_elsewhere": elsewhere,
@@ -92,20 +98,23 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
     }
 
 
-def status_next(ctx: CampaignContext, state: loop.State) -> dict[str, str]:
+def status_next(ctx: CampaignContext, state: loop.State, lease: dict[str, Any] | None = None) -> dict[str, str]:
     """What ``status`` names next. For a campaign a ``campaign run`` drives: ``campaign run --resume``
     once that run has stopped (it continues with the recorded agent), or that the run is still at it;
-    the manual step command beside it either way (``manual``)."""
-    from campaign.measure.procs import process_alive
+    the manual step command beside it either way (``manual``).
 
+    Whether the run is alive is its driver lease's heartbeat (``campaign.loop.driver``), not ``kill -0``:
+    an agent's tool shell in its own PID namespace sees the same answer as the user's terminal."""
     nxt = ctx._next(state)
     if state.run is None or state.step is Step.DONE:
         return nxt
-    agent, pid = state.run.get("agent"), state.run.get("pid")
-    if process_alive(pid, state.run.get("started")):
+    agent = state.run.get("agent")
+    if lease is not None:
+        pid, agent = lease.get("pid"), lease.get("agent") or agent
         return {**nxt, "manual": nxt["command"], "command": "campaign status",
                 "description": f"{nxt['description']}: `campaign run` (pid {pid}, agent {agent!r}) is doing it "
-                               f"now; watch with `campaign status`"}
+                               f"now and only it writes the record: its agent answers it and never runs steps; "
+                               f"watch with `campaign status`"}
     return {**nxt, "manual": nxt["command"], "command": " ".join(["campaign run --resume", ctx.cli_extra]).strip(),
             "description": f"{nxt['description']} (a `campaign run` with agent {agent!r} drove this campaign and "
                            f"stopped: resume it, or run the step by hand: {nxt['command']})"}
