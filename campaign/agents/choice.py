@@ -1,6 +1,6 @@
 """Which agent drives ``campaign run``: the choice checked before anything starts, built, and kept on record.
 
-The choice (agent kind, its command, its timeout) is recorded in the journal
+The choice (agent kind, its command, its timeout, its budget) is recorded in the journal
 as a ``run`` event at every start, so ``campaign run --resume`` continues with
 the same agent without flags; flags given on a resume win and are recorded in
 turn.
@@ -59,15 +59,26 @@ def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: flo
     return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
 
 
-def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool) -> dict[str, Any]:
-    """The data of the ``run`` event: who drives this campaign (so ``--resume`` needs no flags) and which
-    process does (so ``status`` can tell a running run from a stopped one)."""
+def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool,
+                 budget: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The data of the ``run`` event: who drives this campaign (so ``--resume`` needs no flags), its
+    budget (``--budget-usd``, ``--budget-tokens``: DECIDE stops when the agent's reported spend reaches
+    it) and which process drives it (so ``status`` can tell a running run from a stopped one)."""
     import os
 
     from campaign.measure.procs import process_start_time
 
+    budget = budget or {}
     return {"agent": kind, "agent_cmd": agent_cmd, "agent_timeout_s": timeout_s, "resumed": resumed,
+            "budget_usd": budget.get("budget_usd"), "budget_tokens": budget.get("budget_tokens"),
             "pid": os.getpid(), "started": process_start_time()}
+
+
+def resumed_budget(recorded: dict[str, Any] | None, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The budget of a resumed run: each limit given now wins, the recorded run's fills the rest (pure)."""
+    recorded, given = recorded or {}, given or {}
+    return {key: given.get(key) if given.get(key) is not None else recorded.get(key)
+            for key in ("budget_usd", "budget_tokens")}
 
 
 def resumed_settings(recorded: dict[str, Any] | None, kind: str | None, agent_cmd: str | None,

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.loop import stopping
-from campaign.agents.choice import DEFAULT_AGENT_TIMEOUT_S, check_agent, make_agent, resumed_settings, run_settings
+from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, check_agent, make_agent, resumed_budget, resumed_settings,
+                                    run_settings)
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.errors import UserError
 
@@ -436,12 +437,13 @@ def run_campaign(
     resume: bool = False,
     progress: Progress | None = None,
     agent_timeout_s: float | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start (or with ``resume`` continue) a campaign and drive it to its end.
 
-    The agent, its command and timeout are recorded in a ``run`` event (at
-    init and at every resume), so ``--resume`` continues with the same agent
-    without flags.
+    The agent, its command, timeout and budget (``{"budget_usd": X,
+    "budget_tokens": N}``) are recorded in a ``run`` event (at init and at
+    every resume), so ``--resume`` continues with the same agent without flags.
     """
     from campaign.loop import machine as loop
     from campaign.loop.session import Campaign, init_campaign, list_campaigns
@@ -452,9 +454,10 @@ def run_campaign(
         campaign = Campaign.open(workspace, name)
         recorded = loop.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
+        budget = resumed_budget(recorded, budget)
         check_agent(agent_kind, agent_cmd, campaign.target)
         with campaign.lock:
-            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True))
+            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
             + (f" ({agent_cmd})" if agent_cmd else ""))
     else:
@@ -481,6 +484,7 @@ def run_campaign(
             kwargs["max_iterations"] = max_iterations
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
         campaign = init_campaign(workspace, target_spec, name, progress=say,
-                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False), **kwargs)
+                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
+                                 **kwargs)
     agent = make_agent(agent_kind, campaign, agent_cmd, agent_timeout_s)
     return Runner(campaign, agent, say).run()
