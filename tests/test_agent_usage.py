@@ -137,3 +137,42 @@ def test_the_budget_is_recorded_with_the_run_and_kept_by_resume():
     assert resumed_budget(settings, {"budget_usd": 9.0, "budget_tokens": 100}) == {"budget_usd": 9.0,
                                                                                   "budget_tokens": 100}
     assert sums.budget(None) == (None, None) and sums.budget({"agent": "playbook"}) == (None, None)
+
+
+RECORD = __import__("pathlib").Path(__file__).resolve().parents[1] / "optim" / "weight_search"
+
+
+def _journal(record):
+    return [json.loads(line) for line in (record / "journal.jsonl").read_text().splitlines()]
+
+
+def _with_usage(events):
+    paid = {"input_tokens": 5000, "cached_input_tokens": 4000, "output_tokens": 300, "cost_usd": 0.05, "source": "claude"}
+    return [{**e, "data": {**e["data"], "usage": paid}} if e["type"] == "agent" else e for e in events]
+
+
+def test_the_logs_show_the_spend_only_where_an_agent_reported_it():
+    from campaign.loop.render import render_all
+
+    events = _journal(RECORD)
+    plain = render_all(events)
+    for name, text in plain.items():  # the shipped record (no usage) renders byte-identically
+        assert (RECORD / name).read_text() == text, name
+    paid = render_all(_with_usage(events))
+    agents = [e for e in events if e["type"] == "agent"]
+    n_iter = len({e["iteration"] for e in agents if e["iteration"] is not None})
+    assert paid["optimization_log.md"].count("**Agent spend:** $") == n_iter
+    assert f"Agent spend, as the agent reported it: ${0.05 * len(agents):.2f}, " in paid["summary.md"]
+    assert "Agent spend" not in plain["optimization_log.md"] + plain["summary.md"]
+
+
+def test_the_report_shows_the_spend_only_where_an_agent_reported_it():
+    from campaign.review.report import collect, format_text, render_html
+
+    result = collect(RECORD)
+    assert result["agent_usage"]["total"]["reported"] == 0
+    assert "spend-card" not in render_html(result) and "agent spend" not in format_text(result, 200)
+    result["agent_usage"] = sums.summarize(_with_usage(_journal(RECORD)))
+    html = render_html(result)
+    assert 'id="spend-card"' in html and 'id="spend-table"' in html
+    assert "agent spend: $" in format_text(result, 200)
