@@ -56,7 +56,10 @@ def test_reported_spend_is_summed_and_the_budget_stops_the_run_across_a_resume(t
     record = repo / "optim" / "sum"
     assert events_of(record, "decide")[0]["data"]["rule"] == "none"  # $0.75 after iteration 1: under budget
 
-    ok(cli(repo, env, "run", "--resume", "--json"))  # no budget flag: the recorded one holds
+    resumed = cli(repo, env, "run", "--resume")  # no budget flag: the recorded one holds
+    ok(resumed)
+    assert "DECIDE: stop - agent budget spent: $2.00 of $1.50" in resumed.stderr  # the progress line says why
+    assert "agent spend: $2.00, " in resumed.stdout  # and the run's summary what it cost
     st = ok(cli(repo, env, "status", "--json"))
     assert st["finished"]
     decide = events_of(record, "decide")[-1]["data"]
