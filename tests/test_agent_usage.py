@@ -176,3 +176,22 @@ def test_the_report_shows_the_spend_only_where_an_agent_reported_it():
     html = render_html(result)
     assert 'id="spend-card"' in html and 'id="spend-table"' in html
     assert "agent spend: $" in format_text(result, 200)
+
+
+def test_an_exchange_that_failed_still_records_what_it_cost(tmp_path):
+    """A Claude Code error result (here: out of turns) fails the step, and its price is on the failed event."""
+    import sys
+
+    from campaign.agents.adapters import CliAgent
+    from campaign.agents.protocol import AgentFailed, ask
+
+    fake = tmp_path / "claude"
+    error = {**CLAUDE_RESULT, "subtype": "error_max_turns", "is_error": True, "result": ""}
+    fake.write_text(f"#!{sys.executable}\nprint({json.dumps(json.dumps(error))})\n")
+    fake.chmod(0o755)
+    agent = CliAgent("claude", tmp_path, ["work.py"], command=str(fake), timeout_s=60)
+    context = {"campaign": {"name": "c"}, "history": [], "scope": ["work.py"], "profile": None}
+    with pytest.raises(AgentFailed) as failed:
+        ask(agent, "implement", context, tmp_path / "agent", 1)
+    (event,) = failed.value.attempts
+    assert event["error"] and event["usage"]["cost_usd"] == 0.0873145 and event["usage"]["source"] == "claude"
