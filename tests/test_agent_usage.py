@@ -195,3 +195,14 @@ def test_an_exchange_that_failed_still_records_what_it_cost(tmp_path):
         ask(agent, "implement", context, tmp_path / "agent", 1)
     (event,) = failed.value.attempts
     assert event["error"] and event["usage"]["cost_usd"] == 0.0873145 and event["usage"]["source"] == "claude"
+
+
+def test_a_budget_the_agent_cannot_report_on_is_warned_about():
+    from campaign.agents.choice import budget_note
+
+    assert budget_note("claude", {"budget_usd": 5.0, "budget_tokens": 10_000}) is None
+    assert budget_note("codex", {"budget_usd": None, "budget_tokens": 10_000}) is None
+    assert "--budget-usd" in budget_note("codex", {"budget_usd": 5.0, "budget_tokens": None})
+    assert "--budget-usd and --budget-tokens" in budget_note("aider", {"budget_usd": 5.0, "budget_tokens": 9})
+    assert budget_note("playbook", {"budget_usd": None, "budget_tokens": None}) is None
+    assert budget_note("playbook", None) is None

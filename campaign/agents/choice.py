@@ -74,6 +74,21 @@ def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bo
             "pid": os.getpid(), "started": process_start_time()}
 
 
+REPORTED = {"claude": ("budget_usd", "budget_tokens"), "codex": ("budget_tokens",),
+            "command": ("budget_usd", "budget_tokens")}  # which budget each agent's own reports can reach
+
+
+def budget_note(kind: str, budget: dict[str, Any] | None) -> str | None:
+    """A warning for a budget the agent's reports cannot reach (a dollar budget on codex, any on aider), else None."""
+    flags = {"budget_usd": "--budget-usd", "budget_tokens": "--budget-tokens"}
+    blind = [flags[key] for key in flags if (budget or {}).get(key) is not None and key not in REPORTED.get(kind, ())]
+    if not blind:
+        return None
+    what = {"codex": "reports tokens but no price", "command": "may report its spend"}.get(kind, "reports no spend")
+    return (f"warning: agent {kind!r} {what}, so {' and '.join(blind)} cannot stop this run "
+            f"(see Cost in docs/agents.md).")
+
+
 def resumed_budget(recorded: dict[str, Any] | None, given: dict[str, Any] | None) -> dict[str, Any]:
     """The budget of a resumed run: each limit given now wins, the recorded run's fills the rest (pure)."""
     recorded, given = recorded or {}, given or {}

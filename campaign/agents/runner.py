@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.loop import stopping
-from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, check_agent, make_agent, resumed_budget, resumed_settings,
-                                    run_settings)
+from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, budget_note, check_agent, make_agent, resumed_budget,
+                                    resumed_settings, run_settings)
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.errors import UserError
 
@@ -486,5 +486,7 @@ def run_campaign(
         campaign = init_campaign(workspace, target_spec, name, progress=say,
                                  run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
                                  **kwargs)
+    if budget_note(agent_kind, budget):
+        say(budget_note(agent_kind, budget))
     agent = make_agent(agent_kind, campaign, agent_cmd, agent_timeout_s)
     return Runner(campaign, agent, say).run()
