@@ -7,8 +7,8 @@ each flag does is mimicked where it matters to a campaign:
 
 * ``codex exec``: without ``--sandbox workspace-write`` (default read-only)
   the edit is refused; ``--cd`` sets the working root; the last message goes
-  to stdout and, with ``--output-last-message FILE``, to that file; progress
-  goes to stderr; outside a git repo it stops unless ``--skip-git-repo-check``.
+  to stdout (with ``--json``: JSON lines, the token usage on ``turn.completed``)
+  and, with ``--output-last-message FILE``, to that file; progress goes to stderr; outside a git repo it stops unless ``--skip-git-repo-check``.
 * ``aider``: edits only the files named on its command line; commits its edit
   unless ``--no-auto-commits``; appends ``.aider*`` to ``.gitignore`` unless
   ``--no-gitignore``; writes its chat history to ``--chat-history-file``
@@ -65,7 +65,14 @@ if step == "implement":
         path.write_text(model.new_source(iteration, path.read_text()))
 if args.output_last_message:
     Path(args.output_last_message).write_text(message)
-print(message)
+if args.json:  # JSON lines, as codex exec --json prints them; the usage on turn.completed
+    for event in ({{"type": "thread.started", "thread_id": "standin"}}, {{"type": "turn.started"}},
+                  {{"type": "item.completed", "item": {{"id": "item_0", "type": "agent_message", "text": message}}}},
+                  {{"type": "turn.completed", "usage": {{"input_tokens": len(prompt), "cached_input_tokens": 0,
+                                                        "output_tokens": len(message)}}}}):
+        print(json.dumps(event))
+else:
+    print(message)
 '''
 
 AIDER = _PRELUDE + '''

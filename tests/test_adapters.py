@@ -233,9 +233,17 @@ def test_a_campaign_runs_with_a_stand_in_cli(tmp_path, standin_env, agent):
     record = _assert_two_iteration_record(repo, env, agent)
     argvs = [c["argv"] for c in _calls(calls)]
     assert len(argvs) == 6  # think, implement, log x 2: every answer was read at the first attempt
+    usages = [e["data"]["usage"] for e in events_of(record, "agent")]
+    spend = ok(cli(repo, env, "status", "--json"))["agent_usage"]["total"]
     if agent == "codex":
         assert all(a[0] == "exec" and a[a.index("--cd") + 1] == str(repo.resolve()) for a in argvs)
-    else:
+        # codex reports tokens on its --json events (no price): each exchange's, summed by status
+        assert all("--json" in a for a in argvs)
+        assert all(u["source"] == "codex" and u["input_tokens"] > 0 and u["cost_usd"] is None for u in usages)
+        assert spend["reported"] == 6 and spend["tokens"] == sum(u["input_tokens"] + u["output_tokens"] for u in usages)
+        assert spend["cost_usd"] is None
+    else:  # aider reports no usage: recorded as unknown, never guessed
+        assert usages == [None] * 6 and spend["reported"] == 0 and spend["tokens"] is None
         assert all(a[-1] == str(repo.resolve() / "primes.py") for a in argvs)
         assert (repo / ".gitignore").read_text() == "__pycache__/\n"  # --no-gitignore was honoured
         assert not any(line.startswith("aider:") for line in git(repo, "log", "--all", "--format=%s").splitlines())

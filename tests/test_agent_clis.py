@@ -144,6 +144,10 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert {(e["data"]["step"], e["iteration"]) for e in agents} == {
         (step, n) for step in ("think", "implement", "log") for n in (1, 2)}
     assert all(e["data"]["agent"] == "claude" and e["data"]["error"] is None for e in agents)
+    # what each exchange cost, as Claude Code's JSON result reported it (the stand-in's usage, Claude Code's price)
+    assert all(e["data"]["usage"]["source"] == "claude" and e["data"]["usage"]["output_tokens"] > 0
+               and isinstance(e["data"]["usage"]["cost_usd"], (int, float)) for e in agents), agents
+    assert status["agent_usage"]["total"]["reported"] == 6
     for e in agents:
         assert (record / e["data"]["reply"]).exists() and (record / e["data"]["answer"]).exists()
     think = json.loads((record / "agent" / "iter-02-think-1.answer.json").read_text())
@@ -266,6 +270,10 @@ def test_codex_cli_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert "campaign/primes/post-optimization" in git(repo, "for-each-ref", "--format=%(refname:lstrip=1)", "refs/campaign").split()
     assert events_of(record, "run")[0]["data"]["agent"] == "codex"
     assert all(e["data"]["agent"] == "codex" and e["data"]["error"] is None for e in events_of(record, "agent"))
+    # the tokens of each exchange, from `codex exec --json`'s turn.completed (the stand-in's usage); no price
+    usages = [e["data"]["usage"] for e in events_of(record, "agent")]
+    assert all(u["source"] == "codex" and u["input_tokens"] >= 10 and u["cost_usd"] is None for u in usages), usages
+    assert status["agent_usage"]["total"]["tokens"] == sum(u["input_tokens"] + u["output_tokens"] for u in usages)
     assert "d * d < k" in (record / "patches" / "iter-01-reverted.patch").read_text()
     assert any(call_outputs_of(r) for r in api.requests)  # Codex ran the tool calls and sent their output back
     # at THINK the model ran `campaign think` and appended to the journal through its shell: refused, put back

@@ -14,8 +14,9 @@ the model's final text is in the output:
   (``campaign mcp``), it is registered with ``--mcp-config`` and its
   read-only ``status`` tool allowed (the runner drives the steps: the other
   campaign tools stay denied, so the agent cannot record steps behind it).
-* ``codex``: ``codex exec`` in the workspace-write sandbox, never asking for
-  approval; the last message is written to a file (``-o``).
+* ``codex``: ``codex exec --json`` in the workspace-write sandbox, never
+  asking for approval; the last message is written to a file (``-o``), the
+  JSON events on stdout carry the token usage.
 * ``aider``: ``aider --message PROMPT --yes-always`` with the scope files,
   never committing (the framework commits), its history files kept out of
   the workspace and ``.gitignore`` untouched (any other file changed in the
@@ -28,6 +29,10 @@ the model's final text is in the output:
 The executable of claude/codex/aider is found on PATH (or given with
 ``--agent-cmd``, e.g. a path or a wrapper); ``CAMPAIGN_<NAME>_ARGS`` adds
 arguments (e.g. ``CAMPAIGN_CLAUDE_ARGS='--model sonnet'``).
+
+What an exchange cost is read where the CLI reports it (``campaign.agents.usage``):
+Claude Code's JSON result and Codex's ``turn.completed`` events; aider and
+prompt-taking CLIs report nothing, recorded as such.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from campaign.agents import usage
 from campaign.agents.prompts import extract_answer, render_prompt
 from campaign.agents.protocol import AgentFailed
 
@@ -81,7 +87,7 @@ def build_argv(kind: str, executable: list[str], prompt: str, workspace: Path, s
         return argv + extra
     if kind == "codex":
         return [*executable, "exec", "--sandbox", "workspace-write", "-c", 'approval_policy="never"',
-                "--skip-git-repo-check", "--color", "never", "--cd", str(workspace),
+                "--skip-git-repo-check", "--color", "never", "--json", "--cd", str(workspace),
                 "--output-last-message", str(answer_file), *extra, prompt]
     if kind == "aider":  # its history files go to the temp dir and .gitignore stays as it is: the tree is the scope's
         tmp = answer_file.parent
@@ -115,6 +121,10 @@ def final_text(kind: str, stdout: str, answer_file: Path) -> str:
         return str(result.get("result") or "")
     if kind == "codex" and answer_file.exists() and answer_file.read_text().strip():
         return answer_file.read_text()
+    if kind == "codex":  # no -o file: the last agent message among the --json events
+        from campaign.agents.usage import codex_last_message
+
+        return codex_last_message(stdout) or stdout
     return stdout
 
 
@@ -166,7 +176,7 @@ class CliAgent:
             proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=stdin,
                                parent_death=True)  # dies with a kill -9 of the run, not minutes later
             details = {"stderr": proc.stderr, "stdout": proc.stdout, "returncode": proc.returncode,
-                       "timed_out": proc.timed_out, "prompt": prompt}
+                       "timed_out": proc.timed_out, "prompt": prompt, "usage": usage.for_cli(self.kind, proc.stdout)}
             if proc.timed_out:
                 raise AgentFailed(f"{self.kind} timed out after {self.timeout_s:g} s (its process tree was killed)", [details])
             if proc.returncode != 0:
@@ -174,7 +184,7 @@ class CliAgent:
                 raise AgentFailed(f"{self.kind} exited with {proc.returncode}: {' | '.join(tail)}", [details])
             try:
                 return final_text(self.kind, proc.stdout, answer_file), details
-            except AgentFailed as exc:
+            except AgentFailed as exc:  # an error result still says what it cost
                 raise AgentFailed(str(exc), [details]) from None
 
     def scope_files(self) -> list[str]:

@@ -1,6 +1,6 @@
 """Which agent drives ``campaign run``: the choice checked before anything starts, built, and kept on record.
 
-The choice (agent kind, its command, its timeout) is recorded in the journal
+The choice (agent kind, its command, its timeout, its budget) is recorded in the journal
 as a ``run`` event at every start, so ``campaign run --resume`` continues with
 the same agent without flags; flags given on a resume win and are recorded in
 turn.
@@ -59,15 +59,41 @@ def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: flo
     return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
 
 
-def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool) -> dict[str, Any]:
-    """The data of the ``run`` event: who drives this campaign (so ``--resume`` needs no flags) and which
-    process does (so ``status`` can tell a running run from a stopped one)."""
+def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool,
+                 budget: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The data of the ``run`` event: who drives this campaign (so ``--resume`` needs no flags), its
+    budget (``--budget-usd``, ``--budget-tokens``: DECIDE stops when the agent's reported spend reaches
+    it) and which process drives it (so ``status`` can tell a running run from a stopped one)."""
     import os
 
     from campaign.measure.procs import process_start_time
 
+    budget = budget or {}
     return {"agent": kind, "agent_cmd": agent_cmd, "agent_timeout_s": timeout_s, "resumed": resumed,
+            "budget_usd": budget.get("budget_usd"), "budget_tokens": budget.get("budget_tokens"),
             "pid": os.getpid(), "started": process_start_time()}
+
+
+REPORTED = {"claude": ("budget_usd", "budget_tokens"), "codex": ("budget_tokens",),
+            "command": ("budget_usd", "budget_tokens")}  # which budget each agent's own reports can reach
+
+
+def budget_note(kind: str, budget: dict[str, Any] | None) -> str | None:
+    """A warning for a budget the agent's reports cannot reach (a dollar budget on codex, any on aider), else None."""
+    flags = {"budget_usd": "--budget-usd", "budget_tokens": "--budget-tokens"}
+    blind = [flags[key] for key in flags if (budget or {}).get(key) is not None and key not in REPORTED.get(kind, ())]
+    if not blind:
+        return None
+    what = {"codex": "reports tokens but no price", "command": "may report its spend"}.get(kind, "reports no spend")
+    return (f"warning: agent {kind!r} {what}, so {' and '.join(blind)} cannot stop this run "
+            f"(see Cost in docs/agents.md).")
+
+
+def resumed_budget(recorded: dict[str, Any] | None, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The budget of a resumed run: each limit given now wins, the recorded run's fills the rest (pure)."""
+    recorded, given = recorded or {}, given or {}
+    return {key: given.get(key) if given.get(key) is not None else recorded.get(key)
+            for key in ("budget_usd", "budget_tokens")}
 
 
 def resumed_settings(recorded: dict[str, Any] | None, kind: str | None, agent_cmd: str | None,

@@ -161,6 +161,7 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
     exchange_dir.mkdir(parents=True, exist_ok=True)
     error: str | None = None
     attempts: list[dict[str, Any]] = []
+    usages: list[dict[str, Any] | None] = []  # what each try cost, where the agent reported it
     first = _next_exchange_number(exchange_dir, iteration, step)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = build_request(step, context, error)
@@ -174,13 +175,15 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
         except AgentFailed as exc:  # crashed or hung: no point retrying the same thing blindly
             error = str(exc)
             attempts.append({"attempt": attempt, "error": error})
+            usages += [d.get("usage") for d in exc.attempts if isinstance(d, dict)]
             exchange_dir.mkdir(parents=True, exist_ok=True)
             for key, suffix in (("stderr", "stderr.txt"), ("stdout", "reply.txt")):
                 text = next((d.get(key) for d in exc.attempts if isinstance(d, dict) and d.get(key)), None)
                 if text:
                     (exchange_dir / f"{stem}.{suffix}").write_text(text)
-            event = _event(agent, step, exchange_dir, stem, attempts, error)
+            event = _event(agent, step, exchange_dir, stem, attempts, error, usages)
             raise AgentFailed(f"agent {agent.name!r} failed at {step}: {error}", [event]) from None
+        usages.append(details.get("usage"))
         exchange_dir.mkdir(parents=True, exist_ok=True)  # the agent may have removed it (the journal guard says so)
         if details.get("stderr"):
             (exchange_dir / f"{stem}.stderr.txt").write_text(details["stderr"])
@@ -198,8 +201,8 @@ def ask(agent: Agent, step: str, context: dict[str, Any], exchange_dir: Path, it
             error = check(answer)
         attempts.append({"attempt": attempt, "error": error})
         if error is None:
-            return answer, _event(agent, step, exchange_dir, stem, attempts, None)
-    event = _event(agent, step, exchange_dir, stem, attempts, error)
+            return answer, _event(agent, step, exchange_dir, stem, attempts, None, usages)
+    event = _event(agent, step, exchange_dir, stem, attempts, error, usages)
     raise AgentFailed(f"agent {agent.name!r} gave no valid {step} answer in {MAX_ATTEMPTS} attempts: {error}", [event])
 
 
@@ -214,8 +217,11 @@ def parse_json_answer(step: str, text: str) -> tuple[Any, str | None]:
                       f"with no other text")
 
 
-def _event(agent: Agent, step: str, exchange_dir: Path, stem: str, attempts: list, error: str | None) -> dict[str, Any]:
+def _event(agent: Agent, step: str, exchange_dir: Path, stem: str, attempts: list, error: str | None,
+           usages: list | None = None) -> dict[str, Any]:
     """The ``agent`` event: it names the exchange's files that exist (null for one the exchange never wrote)."""
+    from campaign.agents.usage import combine
+
     rel = exchange_dir.name
 
     def kept(suffix: str) -> str | None:
@@ -232,6 +238,7 @@ def _event(agent: Agent, step: str, exchange_dir: Path, stem: str, attempts: lis
         "attempts": len(attempts),
         "errors": [a["error"] for a in attempts if a["error"]],
         "error": error,
+        "usage": combine(usages or []),  # tokens and cost the agent reported over the tries; None: not reported
     }
 
 
@@ -243,7 +250,9 @@ class CommandAgent:
     its path in ``$CAMPAIGN_REQUEST``; it answers on stdout or by writing the
     file named in ``$CAMPAIGN_ANSWER``. ``{request}`` and ``{answer}`` in the
     command line are replaced by those paths. It runs in the workspace, with
-    a timeout; its stderr is kept in the record.
+    a timeout; its stderr is kept in the record. A program that knows what
+    the exchange cost may write it (``campaign.agents.usage``) to the file
+    named in ``$CAMPAIGN_USAGE``.
     """
 
     command: str
@@ -254,20 +263,24 @@ class CommandAgent:
     def answer(self, request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         import tempfile
 
+        from campaign.agents.usage import from_command_file
         from campaign.measure.procs import run_process
 
         with tempfile.TemporaryDirectory(prefix="campaign-agent-") as tmp:
             req_path = Path(tmp) / "request.json"
             ans_path = Path(tmp) / "answer.json"
+            usage_path = Path(tmp) / "usage.json"
             payload = json.dumps(request, indent=2, sort_keys=True, default=str)
             req_path.write_text(payload)
             cmd = self.command.replace("{request}", str(req_path)).replace("{answer}", str(ans_path))
             # only the additions: run_process puts them over an environment whose PATH starts with the
             # framework's interpreter (a copy of os.environ here would put the user's `python` first again)
-            env = {"CAMPAIGN_REQUEST": str(req_path), "CAMPAIGN_ANSWER": str(ans_path), "CAMPAIGN_STEP": request["step"]}
+            env = {"CAMPAIGN_REQUEST": str(req_path), "CAMPAIGN_ANSWER": str(ans_path), "CAMPAIGN_STEP": request["step"],
+                   "CAMPAIGN_USAGE": str(usage_path)}
             proc = run_process(cmd, cwd=self.workspace, timeout_s=self.timeout_s, env=env, stdin=payload,
                                parent_death=True)  # dies with a kill -9 of the run, not minutes later
-            details = {"stderr": proc.stderr, "returncode": proc.returncode, "timed_out": proc.timed_out}
+            details = {"stderr": proc.stderr, "returncode": proc.returncode, "timed_out": proc.timed_out,
+                       "usage": from_command_file(usage_path.read_text()) if usage_path.exists() else None}
             if proc.timed_out:
                 raise AgentFailed(f"the agent command timed out after {self.timeout_s:g} s", [details])
             if proc.returncode != 0:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.loop import stopping
-from campaign.agents.choice import DEFAULT_AGENT_TIMEOUT_S, check_agent, make_agent, resumed_settings, run_settings
+from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, budget_note, check_agent, make_agent, resumed_budget,
+                                    resumed_settings, run_settings)
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.errors import UserError
 
@@ -445,12 +446,13 @@ def run_campaign(
     resume: bool = False,
     progress: Progress | None = None,
     agent_timeout_s: float | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start (or with ``resume`` continue) a campaign and drive it to its end.
 
-    The agent, its command and timeout are recorded in a ``run`` event (at
-    init and at every resume), so ``--resume`` continues with the same agent
-    without flags.
+    The agent, its command, timeout and budget (``{"budget_usd": X,
+    "budget_tokens": N}``) are recorded in a ``run`` event (at init and at
+    every resume), so ``--resume`` continues with the same agent without flags.
     """
     from campaign.loop.session import Campaign
 
@@ -464,13 +466,13 @@ def run_campaign(
             opened = Campaign.open(workspace, name)
             lease.take(opened.name, agent_kind)
         campaign = _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
-                          opened, say, agent_timeout_s, lease)
+                          opened, say, agent_timeout_s, lease, budget)
         kind, cmd, timeout_s = campaign.recorded_agent
         return Runner(campaign, make_agent(kind, campaign, cmd, timeout_s), say).run()
 
 
 def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
-           agent_timeout_s, lease):
+           agent_timeout_s, lease, budget=None):
     """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
     from campaign.loop import machine as loop
     from campaign.loop.session import init_campaign, list_campaigns
@@ -478,10 +480,11 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
     if campaign is not None:
         recorded = loop.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
+        budget = resumed_budget(recorded, budget)
         check_agent(agent_kind, agent_cmd, campaign.target)
         lease.set_agent(agent_kind)
         with campaign.lock:
-            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True))
+            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
             + (f" ({agent_cmd})" if agent_cmd else ""))
     else:
@@ -509,6 +512,9 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
         lease.take(name, agent_kind)
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
         campaign = init_campaign(workspace, target_spec, name, progress=say,
-                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False), **kwargs)
+                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
+                                 **kwargs)
+    if budget_note(agent_kind, budget):
+        say(budget_note(agent_kind, budget))
     campaign.recorded_agent = (agent_kind, agent_cmd, agent_timeout_s)
     return campaign

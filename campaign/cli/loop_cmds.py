@@ -126,6 +126,9 @@ def _status_text(r: dict[str, Any]) -> str:
         rows.append([str(it["iteration"]), it["phase"] or "-", it["title"], _x(it["predicted"]), outcome])
     if rows:
         lines += table(["iter", "phase", "change", "predicted", "outcome"], rows, wrap=("change",))
+    spend = _spend_line(r.get("agent_usage"))
+    if spend:
+        lines.append(spend)
     for warning in r["warnings"]:
         lines.append(f"warning: {warning}")
     running = r.get("running")
@@ -137,6 +140,21 @@ def _status_text(r: dict[str, Any]) -> str:
     if r.get("recovery"):
         lines.append(f"{'note' if r['recovery'].startswith('FINISH refused') else 'after a crash'}: {r['recovery']}")
     return fit(lines) + "\n" + _next_line(r)
+
+
+def _spend_line(agent_usage: dict[str, Any] | None) -> str | None:
+    """"agent spend: $0.42, 12,345 tokens (...) over 9 exchanges; budget $5.00": only when there is one to show."""
+    from campaign.loop.usage import describe
+
+    if not agent_usage:
+        return None
+    total = agent_usage["total"]
+    limits = [f"${agent_usage['budget_usd']:.2f}" if agent_usage.get("budget_usd") is not None else None,
+              f"{agent_usage['budget_tokens']:,} tokens" if agent_usage.get("budget_tokens") is not None else None]
+    limits = [x for x in limits if x]
+    if not total["reported"] and not limits:
+        return None
+    return f"agent spend: {describe(total)}" + (f"; budget {' and '.join(limits)}" if limits else "")
 
 
 @click.command("status")

@@ -32,6 +32,11 @@ def _summary_text(result: dict[str, Any]) -> str:
         from campaign.agents.runner import final_speedup_text
 
         lines.append(f"final: {final_speedup_text(final)}")
+    from campaign.cli.loop_cmds import _spend_line
+
+    spend = _spend_line(result.get("agent_usage"))
+    if spend:
+        lines.append(spend)
     if result.get("interrupted"):
         lines.append("interrupted: `campaign run --resume` continues")
     lines.append(f"record: {result.get('record')}")
@@ -53,13 +58,17 @@ def _summary_text(result: dict[str, Any]) -> str:
 @click.option("--name", default=None, help="Campaign name (default: the target's name).")
 @click.option("--goal-speedup", default=None, metavar="X", help="Stop when the cumulative speedup reaches X (default 2).")
 @click.option("--max-iterations", default=None, type=int, help="Iteration cap (default 15).")
+@click.option("--budget-usd", default=None, type=click.FloatRange(min=0, min_open=True), metavar="X",
+              help="Stop at DECIDE once the agent's reported cost reaches X US dollars (kept by --resume).")
+@click.option("--budget-tokens", default=None, type=click.IntRange(min=1), metavar="N",
+              help="Stop at DECIDE once the agent's reported tokens (in + out) reach N (kept by --resume).")
 @click.option("--resume", is_flag=True, help="Continue the campaign in --dir where it stopped (crash, Ctrl-C, agent failure).")
 @quiet_option
 @dir_option
 @json_option
 @_errors
-def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, max_iterations, resume, quiet, workspace,
-        as_json):
+def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, max_iterations, budget_usd, budget_tokens,
+        resume, quiet, workspace, as_json):
     """Drive a whole campaign: the framework runs every step, the agent thinks, implements and logs.
 
     Progress goes to stderr (--quiet: none); Ctrl-C stops cleanly after the current step.
@@ -70,6 +79,7 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
       campaign run --target campaign.toml --agent codex
       campaign run --target campaign.toml --agent aider
       campaign run --target campaign.toml --agent prompt --agent-cmd 'gemini -p {prompt}'
+      campaign run --target campaign.toml --agent claude --budget-usd 5
       campaign run --resume       # continues with the agent on record
     """
     from campaign.review.trust import remember_trusted
@@ -77,7 +87,8 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
 
     with _progress(quiet) as say:
         result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
-                              resume, say, agent_timeout)
+                              resume, say, agent_timeout,
+                              {"budget_usd": budget_usd, "budget_tokens": budget_tokens})
     if result.get("finished"):
         remember_trusted(Path(result["record"]))
     if result.get("interrupted"):

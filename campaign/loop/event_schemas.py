@@ -66,7 +66,8 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     "skip": _obj(bottleneck=STR, why=STR, failed_attempts=INT),
     "tune": _obj(knobs=OBJ, report=OBJ),
     "agent": _obj(step=STR, request=STR, prompt=STR, answer=STR, reply=STR, attempts=INT, error=STR, stderr=STR,
-                  errors={"type": ["array", "null"]}),
+                  errors={"type": ["array", "null"]},
+                  usage=_obj(input_tokens=INT, cached_input_tokens=INT, output_tokens=INT, cost_usd=NUM, source=STR)),
     "finish": _obj(post_tag=STR, merged_into=STR, final_speedup=NUM, ci=CI, full=FULL, dominant_phase=STR),
 }
 

@@ -64,7 +64,7 @@ commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
             the start commit, whose iteration is null)
 revert      to_commit, reason (test-failed|slower|not-faster|out-of-scope|
             agent-failed), patch
-decide      stop (bool), rule (goal|diminishing|cap|exhausted|declared|none),
+decide      stop (bool), rule (goal|budget|diminishing|cap|exhausted|declared|none),
             reason, exhausted (bool: `decide --exhausted`), phase (the phase
             declared exhausted, or null), why (the --why text of
             --exhausted or --stop, or null), cumulative_speedup; rule
@@ -74,9 +74,12 @@ skip        bottleneck, why, failed_attempts
 tune        knobs {name: value}, report {...} (a tuning run inside an iteration)
 agent       step, request (relative path), answer (relative path), attempts,
             error (null or the last validation error), stderr (relative path),
-            reply (relative path of the agent's raw text, when it answered in text)
+            reply (relative path of the agent's raw text, when it answered in text),
+            usage (what the exchange cost as the agent reported it, or null:
+            input_tokens, cached_input_tokens, output_tokens, cost_usd, source)
 run         agent (playbook|command|claude|codex|aider|prompt), agent_cmd (or
-            null), agent_timeout_s, resumed (bool), pid, started (the run's
+            null), agent_timeout_s, resumed (bool), budget_usd, budget_tokens
+            (or null), pid, started (the run's
             process and its start time): who `campaign run` drives the
             campaign with; written right after init and at every resume
 validate    (campaign-level, written by FINISH before the merge) case, commit

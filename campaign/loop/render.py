@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from campaign.loop import usage
 from campaign.loop.machine import DESCRIPTIONS, Iteration, State, Step, derive
 from campaign.measure.correctness import test_command_failure
 
@@ -233,6 +234,8 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     else:
         stopping = f"not stopped yet (next: {DESCRIPTIONS[state.step]})"
     final = finish.get("final_speedup", state.cumulative)
+    spend = usage.summarize(events)  # shown only where an agent reported its spend: older records render as before
+    iteration_spend = {row["iteration"]: usage.describe(row) for row in spend["iterations"] if row["reported"]}
     final_ci = finish.get("ci", state.cumulative_ci)
     return {
         "name": state.name or "(uninitialised)",
@@ -251,7 +254,9 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
                 for k, v in sorted(base_phases.items())
             ],
         },
-        "iterations": [_iteration_view(it, state, tunes.get(it.n)) for it in state.iterations],
+        "iterations": [{**_iteration_view(it, state, tunes.get(it.n)), "spend": iteration_spend.get(it.n)}
+                       for it in state.iterations],
+        "agent_spend": usage.describe(spend["total"]) if usage.any_reported(spend) else None,
         "final": _x(final),
         "final_ci": _ci(final_ci, finish.get("ci_level") or _last_kept_level(state)),
         **full_case_view(finish, state.validation),

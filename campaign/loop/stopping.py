@@ -4,6 +4,10 @@ The campaign stops at DECIDE when ANY of these holds (checked in this order):
 
 ``goal``         the cumulative speedup over the baseline (of the last KEPT
                  iteration) is >= the goal speedup set at ``campaign init``;
+``budget``       the agent's reported spend reached the budget of the
+                 ``campaign run`` (``--budget-usd``, ``--budget-tokens``);
+                 spend an agent did not report cannot count, so a budget in
+                 dollars never stops an agent that reports no price;
 ``diminishing``  each of the last ``window`` (3) iterations, kept or not, gained
                  less than ``min_gain`` (5%): a failed or reverted iteration
                  counts as no gain;
@@ -48,7 +52,7 @@ class Attempt:
 @dataclass(frozen=True)
 class Decision:
     stop: bool
-    rule: str  # goal | diminishing | cap | exhausted | declared | none
+    rule: str  # goal | budget | diminishing | cap | exhausted | declared | none
     reason: str
     notes: list[str] = field(default_factory=list)
 
@@ -65,6 +69,16 @@ def gain(attempt: Attempt) -> float:
 
 def goal_reached(cumulative: float | None, goal: float) -> bool:
     return cumulative is not None and cumulative >= goal
+
+
+def budget_spent(spent_usd: float | None, spent_tokens: int | None,
+                 budget_usd: float | None, budget_tokens: int | None) -> str | None:
+    """The reason to stop when the reported spend reached a budget, else None."""
+    if budget_usd is not None and spent_usd is not None and spent_usd >= budget_usd:
+        return f"agent budget spent: ${spent_usd:.2f} of ${budget_usd:.2f}"
+    if budget_tokens is not None and spent_tokens is not None and spent_tokens >= budget_tokens:
+        return f"agent budget spent: {spent_tokens:,} of {budget_tokens:,} tokens"
+    return None
 
 
 def diminishing_returns(attempts: list[Attempt], window: int = WINDOW, min_gain: float = MIN_GAIN) -> bool:
@@ -140,10 +154,18 @@ def decide(
     done_phases: Iterable[str] = (),
     min_gain: float = MIN_GAIN,
     window: int = WINDOW,
+    spent: tuple[float | None, int | None] = (None, None),
+    budget: tuple[float | None, int | None] = (None, None),
 ) -> Decision:
-    """Apply the stopping rules in order; the first that holds stops the campaign."""
+    """Apply the stopping rules in order; the first that holds stops the campaign.
+
+    ``spent`` and ``budget``: (US dollars, tokens) the agent reported and may spend.
+    """
     if goal_reached(cumulative, goal):
         return Decision(True, "goal", f"cumulative speedup {cumulative:.2f}x reached the goal of {goal:g}x")
+    over = budget_spent(spent[0], spent[1], budget[0], budget[1])
+    if over:
+        return Decision(True, "budget", over)
     if diminishing_returns(attempts, window, min_gain):
         return Decision(
             True, "diminishing",

@@ -17,6 +17,7 @@ from typing import Any
 
 from campaign.review import calibration as _calibration
 from campaign.review import codecost as _codecost
+from campaign.loop import usage as _usage
 from campaign.review import headline as _headline
 from campaign.review import lint as _review
 from campaign.review import plots as _plots
@@ -52,6 +53,7 @@ def collect(record_dir: Path) -> dict[str, Any]:
         "logs": logs,
         "attachments": attachments(record, events),
         "headline": _headline.headline(events),
+        "agent_usage": _usage.summarize(events),
     }
 
 
@@ -194,6 +196,7 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
         full_case_line(s.get("full_case")),
         f"stopped: {s.get('stop_reason') or 'not yet'}",
         *(f"  {d}" for d in s.get("decisions") or []),
+        *spend_lines(result.get("agent_usage")),
         "",
     ]
     rows = []
@@ -244,6 +247,13 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
     from campaign.measure.humane import fit
 
     return fit(out, width)
+
+
+def spend_lines(agent_usage: dict[str, Any] | None) -> list[str]:
+    """The agent's reported spend, when it reported any (a record without it shows nothing new)."""
+    if not agent_usage or not _usage.any_reported(agent_usage):
+        return []
+    return [f"agent spend: {_usage.describe(agent_usage['total'])}"]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -355,7 +365,20 @@ def render_html(result: dict[str, Any]) -> str:
         cost_by_iter={c["iteration"]: c for c in result["code_cost"] if c.get("iteration") is not None},
         findings_by_iter=_group_findings(result["findings"]),
         decisions=[Markup(_markdown().renderInline(d)) for d in result["summary"].get("decisions") or []],
+        spend=spend_view(result.get("agent_usage")),
     )
+
+
+def spend_view(agent_usage: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report's spend card and per-iteration rows; None when the agent reported nothing."""
+    if not agent_usage or not _usage.any_reported(agent_usage):
+        return None
+    total = agent_usage["total"]
+    value = f"${total['cost_usd']:.2f}" if total.get("cost_usd") is not None else f"{total['tokens']:,} tokens"
+    rows = [{"iteration": r["iteration"], "text": _usage.describe(r)} for r in agent_usage["iterations"]]
+    if agent_usage["between"]["exchanges"]:
+        rows.append({"iteration": None, "text": _usage.describe(agent_usage["between"])})
+    return {"value": value, "text": _usage.describe(total), "rows": rows}
 
 
 def _group_findings(findings: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:

@@ -1,7 +1,8 @@
 """DECIDE: continue, re-profile or stop - and SKIP, giving up on a bottleneck with a reason.
 
 The stopping rules themselves are pure (``loop/stopping.py``): target
-speedup reached; 3 consecutive iterations each under the minimum gain; the
+speedup reached; the agent's budget spent (``campaign run --budget-usd``,
+``--budget-tokens``); 3 consecutive iterations each under the minimum gain; the
 iteration cap; every phase exhausted or skipped. ``--stop --why T`` is the
 honest way out when none holds (out of time, the goal changed): a recorded,
 rendered decision, after which FINISH is due. DECIDE refuses, between
@@ -17,7 +18,7 @@ from typing import Any
 
 from campaign.errors import RuleError, StepError, UserError
 from campaign.loop import machine as loop
-from campaign.loop import stopping
+from campaign.loop import stopping, usage
 from campaign.loop.machine import Step
 from campaign.loop.steps.context import CampaignContext, required_text
 
@@ -58,10 +59,12 @@ def decide(ctx: CampaignContext, exhausted: bool = False, why: str | None = None
         done = list(state.exhausted) + list(state.skipped) + ([phase] if exhausted and phase else [])
         shares = (state.last_profile or {}).get("shares") or {}
         init = state.init or {}
+        spent = usage.summarize(ctx.journal.read_protected().events)["total"]
         decision = stopping.decide(
             state.attempts(), state.cumulative, init.get("goal_speedup") or float("inf"),
             init.get("max_iterations") or stopping.DEFAULT_MAX_ITERATIONS, shares, done,
             min_gain=init.get("min_gain") or stopping.MIN_GAIN,
+            spent=(spent["cost_usd"], spent["tokens"]), budget=usage.budget(state.run),
         )
         data = {**decision.to_dict(), "exhausted": bool(exhausted), "phase": phase if exhausted else None,
                 "why": why if exhausted else None, "cumulative_speedup": state.cumulative}

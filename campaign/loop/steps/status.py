@@ -6,7 +6,7 @@ command while its process lives (a killed one's leftover holder file is not
 protected copy when the journal lost events, and git only once the journal
 says finished: FINISHED needs the post tag and the merge, else FINISH is
 due. Reports a torn last journal line, the Amdahl warning and init's
-warnings. For a campaign that ``campaign run`` drives, ``next`` is
+warnings, and the agent's reported spend (``agent_usage``). For a campaign that ``campaign run`` drives, ``next`` is
 ``campaign run --resume`` once that run has stopped (``status_next``).
 Refuses nothing.
 """
@@ -95,7 +95,16 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
         "skipped": state.skipped,
         "running": holder,
         "events": len(contents.events),
+        "agent_usage": agent_usage(contents.events, state),
     }
+
+
+def agent_usage(events: list[dict[str, Any]], state: loop.State) -> dict[str, Any]:
+    """The agent's reported spend, summed per iteration and for the campaign, beside the run's budget."""
+    from campaign.loop import usage
+
+    budget_usd, budget_tokens = usage.budget(state.run)
+    return {**usage.summarize(events), "budget_usd": budget_usd, "budget_tokens": budget_tokens}
 
 
 def status_next(ctx: CampaignContext, state: loop.State, lease: dict[str, Any] | None = None) -> dict[str, str]:
