@@ -7,12 +7,20 @@ numpy, numba, scipy, git or jinja2 at module level.
 
 from __future__ import annotations
 
-import importlib
+import os
+import signal
 import sys
 
-import click
+if os.path.basename(sys.argv[0] or "") == "campaign" and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    # the console script: a SIGTERM while the CLI is still importing exits 143, as every later one does, not -15
+    # (`python -m campaign` does the same in __main__; a library importing campaign.cli keeps its own handler)
+    signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(143))
 
-from campaign.cli.common import CampaignError, run_with_contract  # noqa: F401 (re-exported)
+import importlib  # noqa: E402
+
+import click  # noqa: E402
+
+from campaign.cli.common import CampaignError, run_with_contract  # noqa: F401, E402 (re-exported)
 
 # command name -> "module:function"; each module registers nothing on import
 COMMANDS: dict[str, str] = {

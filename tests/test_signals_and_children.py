@@ -198,3 +198,30 @@ def test_the_next_command_removes_the_worktrees_of_a_kill_9d_benchmark(tmp_path)
     assert not list(temp.glob("campaign-wt-*"))
     assert "campaign-wt-" not in subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True,
                                                 text=True).stdout
+
+
+@pytest.mark.parametrize("entry", ["console", "module"])
+def test_a_sigterm_while_the_cli_is_still_importing_exits_143(tmp_path, entry):
+    """Issue 23 item 6: a SIGTERM at start-up, before the CLI's own handler, exited -15 (5 of 36).
+
+    The console script imports ``campaign.cli`` before ``main`` installs the CLI's handler; ``python -m campaign``
+    imports it from ``__main__``: the signal is sent at those moments, which the issue's runs hit by chance.
+    """
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys, time\n"
+            + "sys.argv[0] = os.path.join(os.path.dirname(sys.executable), 'campaign')\nimport campaign.cli\n"
+            + "os.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(30)\n")
+    if entry == "module":  # __main__ installs it first, then imports the CLI: kill during that import
+        code = ("import os, signal, sys, time, builtins\n"
+                "real = builtins.__import__\n"
+                "def hook(name, *a, **k):\n"
+                "    if name == 'campaign.cli':\n"
+                "        os.kill(os.getpid(), signal.SIGTERM); time.sleep(30)\n"
+                "    return real(name, *a, **k)\n"
+                "builtins.__import__ = hook\n"
+                "sys.argv = ['campaign', '--help']\n"
+                "import runpy; runpy.run_module('campaign', run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, timeout=60)
+    assert proc.returncode == 143, (proc.returncode, proc.stderr[-500:])
