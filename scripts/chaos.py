@@ -214,14 +214,30 @@ def make_repo(root: Path) -> Path:
     return repo
 
 
-def env() -> dict[str, str]:
-    out = dict(os.environ)
+def env(root: Path | None = None) -> dict[str, str]:
+    """The commands' environment: small budgets; with ``root``, nothing of the user's (issue 22 item 1).
+
+    Under ``root``: HOME, XDG config/cache dirs, the trust file ``finish`` and ``run`` write to, and a git
+    config of its own (an identity for the commits, no system file); no ``CAMPAIGN_*`` of the caller's.
+    """
+    out = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")} if root else dict(os.environ)
     out.update({
         "PYTHONPATH": os.pathsep.join([str(ROOT)] + ([out["PYTHONPATH"]] if out.get("PYTHONPATH") else [])),
         "CAMPAIGN_BENCH_MAX_BLOCKS": "2", "CAMPAIGN_BENCH_MIN_BLOCKS": "2", "CAMPAIGN_BENCH_BUDGET_S": "3",
         "CAMPAIGN_BENCH_PROCESS_S": "0.02", "CAMPAIGN_BASELINE_REPEAT": "1", "CAMPAIGN_LOCK_TIMEOUT": "5",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
+    if root is not None:
+        home = root / "home"
+        (home / ".config").mkdir(parents=True, exist_ok=True)
+        (home / ".cache").mkdir(exist_ok=True)
+        gitconfig = home / ".gitconfig"
+        gitconfig.write_text("[user]\n\tname = chaos\n\temail = chaos@example.com\n")
+        if "PYENV_ROOT" not in out and (Path.home() / ".pyenv").is_dir():
+            out["PYENV_ROOT"] = str(Path.home() / ".pyenv")  # pyenv's shims find their root by HOME
+        out.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
+                    "CAMPAIGN_TRUST_FILE": str(home / ".config" / "campaign" / "trusted"),
+                    "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1"})
     return out
 
 
@@ -282,7 +298,7 @@ class Chaos:
         self.repo = make_repo(workdir)
         self.agent = workdir / "agent.py"
         self.agent.write_text(f"SEED = {seed}\nSIEVE = {SIEVE!r}\n" + AGENT)
-        self.env = env()
+        self.env = env(workdir)
         self.say = say
         self.name = None
         self.estimate: dict[str, float] = {}
