@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,12 @@ def test_each_test_has_its_own_home_and_git_identity_and_no_campaign_settings(tm
     git(repo, "add", "f")
     git(repo, "commit", "-qm", "x")
     assert git(repo, "log", "-1", "--format=%an <%ae>") == "campaign tests <tests@campaign.invalid>"
+
+
+def test_no_test_starts_a_system_service():
+    """CI starts PostgreSQL itself (.ci/run); a test only reads CAMPAIGN_TEST_POSTGRES_URL (issue 22 item 2)."""
+    here = Path(__file__).parent
+    runs = [p.name for p in sorted(here.glob("*.py")) if p.name != Path(__file__).name
+            and re.search(r"""["']start_postgres\.sh["']|pg_ctl|pg_createcluster|systemctl|service postgresql""",
+                          p.read_text())]
+    assert runs == []
