@@ -10,7 +10,7 @@ tools (Claude Code's Read/Edit/Write; Codex's shell and apply_patch), at THINK
 and LOG it replies with prose and a fenced JSON answer. The tests assert on
 the campaign's record. A last test resumes a run killed with -9, no flags.
 
-Skipped only when the CLI is not installed and CI is not set; under CI a
+Skipped only when the CLI is not installed and ``CI`` is not ``true``; under CI a
 missing CLI fails.
 """
 
@@ -28,6 +28,7 @@ import scripted_model as model
 from anthropic_standin import AnthropicStandIn, text, tool_results, tool_use, user_texts
 from loop_fixtures import SIEVE, cli_env, git, make_repo
 from run_fixtures import cli, events_of, ok
+from suite_env import in_ci
 
 NODE_BIN = Path(os.environ.get("CAMPAIGN_NODE_PREFIX", Path.home() / ".cache" / "campaign-node")) / "node_modules" / ".bin"
 REPO_ROOT = str(Path(__file__).resolve().parents[1])
@@ -40,7 +41,7 @@ def find_cli(name: str) -> str:
     if found:
         return found
     message = f"{name} is not installed (scripts/install_agent_clis.sh installs it into {NODE_BIN})"
-    if os.environ.get("CI"):
+    if in_ci():
         pytest.fail(message + "; CI must run it")
     pytest.skip(message)
 

@@ -68,3 +68,26 @@ def test_no_test_starts_a_system_service():
             and re.search(r"""["']start_postgres\.sh["']|pg_ctl|pg_createcluster|systemctl|service postgresql""",
                           p.read_text())]
     assert runs == []
+
+
+def test_under_ci_a_skip_is_a_failure(tmp_path):
+    """A skip at run time and one at collection (importorskip) both fail under CI=true; outside CI they skip."""
+    here = Path(__file__).parent
+    for name in ("conftest.py", "suite_env.py"):
+        (tmp_path / name).write_bytes((here / name).read_bytes())
+    (tmp_path / "test_skips.py").write_text("import pytest\n\ndef test_a():\n    pytest.skip('no service')\n")
+    (tmp_path / "test_imports.py").write_text("import pytest\npytest.importorskip('no_such_module_xyz')\n"
+                                              "def test_b():\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+    def run(ci: str, test: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:xdist",
+                               test], cwd=tmp_path, env={**env, "CI": ci}, capture_output=True, text=True, timeout=300)
+
+    for test in ("test_skips.py", "test_imports.py"):
+        outside = run("", test)
+        assert outside.returncode in (0, 5) and "1 skipped" in outside.stdout, outside.stdout  # 5: none ran
+        inside = run("true", test)
+        assert inside.returncode != 0 and "skipped under CI=true" in inside.stdout, inside.stdout
+        assert "skipped" not in inside.stdout.splitlines()[-1], inside.stdout  # counted as a failure, not a skip
+    assert "no service" in run("true", "test_skips.py").stdout
