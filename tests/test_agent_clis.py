@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -35,12 +37,26 @@ REPO_ROOT = str(Path(__file__).resolve().parents[1])
 MCP_STATUS = "mcp__campaign__status"  # `campaign mcp`'s status tool as Claude Code names it, when registered
 
 
+PINNED = {"claude": "CLAUDE_CODE_VERSION", "codex": "CODEX_VERSION"}  # scripts/install_agent_clis.sh's pins
+
+
+def pinned_version(name: str) -> str:
+    script = (Path(REPO_ROOT) / "scripts" / "install_agent_clis.sh").read_text()
+    return re.search(rf'^{PINNED[name]}="([^"]+)"', script, re.MULTILINE).group(1)
+
+
 def find_cli(name: str) -> str:
-    """The installed CLI, or skip (fail under CI: .ci/run installs it)."""
+    """The installed CLI at the version scripts/install_agent_clis.sh pins, or skip (fail under CI: .ci/run
+    installs it). Another version on PATH is not the one these scripted conversations were written for."""
     found = shutil.which(name, path=os.pathsep.join([str(NODE_BIN), os.environ.get("PATH", "")]))
+    want = pinned_version(name)
     if found:
-        return found
-    message = f"{name} is not installed (scripts/install_agent_clis.sh installs it into {NODE_BIN})"
+        version = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=120).stdout
+        if re.search(rf"(?<![\d.]){re.escape(want)}(?![\d.])", version):  # 2.1.332 but not 2.1.3320
+            return found
+        message = f"{found} is version {version.strip()!r}, not the pinned {want} (scripts/install_agent_clis.sh)"
+    else:
+        message = f"{name} is not installed (scripts/install_agent_clis.sh installs it into {NODE_BIN})"
     if in_ci():
         pytest.fail(message + "; CI must run it")
     pytest.skip(message)
@@ -127,13 +143,13 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert any(tool_results(r["body"]) for r in api.requests)
     from campaign.agents.adapters import mcp_server_available
 
-    if mcp_server_available():  # campaign mcp was registered: the status tool answered from the journal
-        assert MCP_STATUS in json.dumps(api.requests[0]["body"])  # offered (deferred) from the first request on
-        calls = {b["id"] for r in api.requests for m in r["body"]["messages"] if m["role"] == "assistant"
-                 for b in m["content"] if isinstance(b, dict) and b.get("name") == MCP_STATUS}
-        answers = [json.dumps(res.get("content")) for r in api.requests for res in tool_results(r["body"])
-                   if res.get("tool_use_id") in calls]
-        assert answers and all("think" in a and "primes" in a and not res_error(a) for a in answers), answers
+    assert mcp_server_available()  # mcp is a dependency: campaign mcp is registered, and answers from the journal
+    assert MCP_STATUS in json.dumps(api.requests[0]["body"])  # offered (deferred) from the first request on
+    calls = {b["id"] for r in api.requests for m in r["body"]["messages"] if m["role"] == "assistant"
+             for b in m["content"] if isinstance(b, dict) and b.get("name") == MCP_STATUS}
+    answers = [json.dumps(res.get("content")) for r in api.requests for res in tool_results(r["body"])
+               if res.get("tool_use_id") in calls]
+    assert answers and all("think" in a and "primes" in a and not res_error(a) for a in answers), answers
     assert all(r["path"].startswith("/v1/messages") for r in api.requests)
 
 

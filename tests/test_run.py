@@ -341,7 +341,7 @@ def test_kill_9_then_resume(setup):
     assert not [w for w in st["warnings"] if "torn" in w.lower() or "incomplete" in w.lower()]
     assert list(record.glob("journal.jsonl.torn-*")), "the torn bytes were not kept aside"
     assert st["running"] is None and not [w for w in st["warnings"] if "may be running" in w]  # the stale lock is gone
-    assert events[-1]["type"] == "finish" or any(e["type"] == "finish" for e in events)
+    assert [e["type"] for e in events].count("finish") == 1 and events[-1]["type"] == "finish"
     # the held workload the kill left running was swept by the resumed run (its token's owner is dead)
     from campaign.measure.procs import TOKEN_VAR
 
