@@ -535,7 +535,7 @@ class Chaos:
     def run(self, max_commands: int) -> Figures:
         t0 = time.monotonic()
         progress, stalled = None, 0
-        while self.figures.kills < self.figures.kills_asked or self.figures.missing_kinds:
+        while (self.figures.kills < self.figures.kills_asked or self.figures.missing_kinds) and not self.figures.stuck:
             if self.figures.commands >= max_commands or stalled > 25:
                 self.figures.stuck = True
                 self.figures.problems.append(f"no progress after {self.figures.commands} commands "
