@@ -150,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_doc and (args.only or args.tests):
         parser.error("--write-doc records the whole set: drop --only and --tests")
     started, load_before = time.time(), os.getloadavg()[0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "?"  # the tree copied below, not HEAD at the end
+    if subprocess.run(["git", "status", "--porcelain", "--", "campaign", "tests", "pyproject.toml"], cwd=ROOT,
+                      capture_output=True, text=True).stdout.strip():
+        commit += " plus uncommitted changes"
     pyproject = (ROOT / "pyproject.toml").read_text()
     config = tomllib.loads(pyproject)["tool"]["mutmut"]
     if args.only:
@@ -181,8 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_doc:
             minutes = (time.time() - started) / 60
             loads = sorted([load_before, os.getloadavg()[0]])
-            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                    text=True).stdout.strip() or "?"
             when = time.strftime("on %Y-%m-%d at %H:%M UTC", time.gmtime(started))
             facts = (f"{minutes:.0f} minutes, load {loads[0]:.1f} to {loads[1]:.1f} on {os.cpu_count()} cores, "
                      f"the tree of commit `{commit}`")
