@@ -185,10 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.write_doc:
             minutes = (time.time() - started) / 60
-            loads = sorted([load_before, os.getloadavg()[0]])
             when = time.strftime("on %Y-%m-%d at %H:%M UTC", time.gmtime(started))
-            facts = (f"{minutes:.0f} minutes, load {loads[0]:.1f} to {loads[1]:.1f} on {os.cpu_count()} cores, "
-                     f"the tree of commit `{commit}`")
+            facts = (f"{minutes:.0f} minutes, load {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the "
+                     f"end on {os.cpu_count()} cores, the tree of commit `{commit}`")
             DOC.write_text(replace_block(DOC.read_text(), markdown(per_module, when, facts)))
             README.write_text(HEADLINE.sub(lambda _: headline(per_module), README.read_text(), count=1))
             print(f"wrote {DOC.relative_to(ROOT)} and {README.relative_to(ROOT)}")
