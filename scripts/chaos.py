@@ -5,9 +5,15 @@ repository it drives campaigns the way an agent following ``campaign
 status`` would (init, profile, think, plan, an edit + try, log, decide,
 finish, then the next campaign); every other campaign is driven by ``campaign
 run`` with a command agent instead (resumed with ``run --resume``). It kills
-a random share of the commands after a random delay: only the ``campaign``
-process is killed, as a crash would; git, a workload or an agent it had
-started finish on their own. After every command it checks:
+a seeded share of the commands, each at a point of its critical window: just
+before or just after the journal write of one of the events that command
+writes (``CAMPAIGN_TEST_KILL_AT``, campaign/loop/killpoint.py: the command
+stops there and the script kills it on seeing its marker, so no kill depends
+on a wall-clock guess that load can move). Every run kills at least once in
+each of ``init``, ``log``, ``revert`` and ``finish`` (the kinds in
+``REQUIRED``), then drives its last campaign to its end without kills. Only
+the ``campaign`` process is killed, as a crash would; git, a workload or an
+agent it had started finish on their own. After every command it checks:
 
 * events lost: every event seen before is still in the journal, unchanged;
 * user files changed: files the campaign does not own (everything but the
@@ -18,7 +24,10 @@ started finish on their own. After every command it checks:
   runs;
 * processes left behind: what a killed command had started (git, a
   workload, an agent) must end on its own; whatever is still in the process
-  table 60 s after the kill is counted (and killed, when it still runs).
+  table 60 s after the kill is counted (and killed, when it still runs);
+* errors: a command that was not killed exits 0 (or 3 from ``try``: TEST
+  failed, which the drive expects) and prints no traceback; and at the end
+  every campaign started has finished.
 
 A zombie counts as left behind until it is reaped, not as gone. It no longer
 runs, but it is not gone either: it holds a pid and a process-table slot
@@ -35,7 +44,8 @@ subreaper; should its caller make it one, the zombies re-parented to it are
 its own to reap, and it reaps them.
 
 Usage: python scripts/chaos.py [--kills 50] [--seed 1] [--workdir DIR] [--json]
-Exit status 0 when every figure is 0 and the run reached its kill count.
+Exit status 0 when every figure is 0, the run reached its kill count, killed in each
+of ``REQUIRED`` and finished every campaign it started.
 """
 
 from __future__ import annotations
@@ -57,6 +67,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_COMMANDS_PER_KILL = 12  # the bound: a run that needs more commands than this per kill is stuck
+REQUIRED = ("init", "log", "revert", "finish")  # event types every run kills at (before or after their write)
+KILL_AT, KILL_MARKER = "CAMPAIGN_TEST_KILL_AT", "CAMPAIGN_TEST_KILL_MARKER"  # campaign/loop/killpoint.py
+COMMAND_DEADLINE_S = 900  # a command neither done nor at its kill point by then is stuck (not a timing figure)
 
 PRIMES = textwrap.dedent(
     """
@@ -180,14 +193,25 @@ class Figures:
     left_behind: int = 0  # processes of a killed command still there (running, or unreaped zombies) 60 s later
     stuck: bool = False
     command_errors: list[str] = field(default_factory=list)  # non-zero exits not caused by a kill (TEST fails: fine)
+    unexpected_errors: list[str] = field(default_factory=list)  # the others: any exit but `try`'s 3, a status failure
+    tracebacks: list[str] = field(default_factory=list)  # a command that was not killed printed one
     killed_per_command: dict[str, int] = field(default_factory=dict)
+    killed_at: dict[str, int] = field(default_factory=dict)  # per kill point, "<event type>:<before|after>"
     problems: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
     @property
+    def missing_kinds(self) -> list[str]:
+        """The kinds of ``REQUIRED`` no kill has landed in yet."""
+        hit = {point.split(":")[0] for point in self.killed_at}
+        return [kind for kind in REQUIRED if kind not in hit]
+
+    @property
     def ok(self) -> bool:
         return (not self.events_lost and not self.user_files_changed and not self.false_claims
-                and not self.left_behind and not self.stuck and self.kills >= self.kills_asked)
+                and not self.left_behind and not self.stuck and self.kills >= self.kills_asked
+                and not self.unexpected_errors and not self.tracebacks and not self.missing_kinds
+                and self.campaigns_started > 0 and self.campaigns_finished == self.campaigns_started)
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
@@ -214,14 +238,30 @@ def make_repo(root: Path) -> Path:
     return repo
 
 
-def env() -> dict[str, str]:
-    out = dict(os.environ)
+def env(root: Path | None = None) -> dict[str, str]:
+    """The commands' environment: small budgets; with ``root``, nothing of the user's (issue 22 item 1).
+
+    Under ``root``: HOME, XDG config/cache dirs, the trust file ``finish`` and ``run`` write to, and a git
+    config of its own (an identity for the commits, no system file); no ``CAMPAIGN_*`` of the caller's.
+    """
+    out = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")} if root else dict(os.environ)
     out.update({
         "PYTHONPATH": os.pathsep.join([str(ROOT)] + ([out["PYTHONPATH"]] if out.get("PYTHONPATH") else [])),
         "CAMPAIGN_BENCH_MAX_BLOCKS": "2", "CAMPAIGN_BENCH_MIN_BLOCKS": "2", "CAMPAIGN_BENCH_BUDGET_S": "3",
         "CAMPAIGN_BENCH_PROCESS_S": "0.02", "CAMPAIGN_BASELINE_REPEAT": "1", "CAMPAIGN_LOCK_TIMEOUT": "5",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
+    if root is not None:
+        home = root / "home"
+        (home / ".config").mkdir(parents=True, exist_ok=True)
+        (home / ".cache").mkdir(exist_ok=True)
+        gitconfig = home / ".gitconfig"
+        gitconfig.write_text("[user]\n\tname = chaos\n\temail = chaos@example.com\n")
+        if "PYENV_ROOT" not in out and (Path.home() / ".pyenv").is_dir():
+            out["PYENV_ROOT"] = str(Path.home() / ".pyenv")  # pyenv's shims find their root by HOME
+        out.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
+                    "CAMPAIGN_TRUST_FILE": str(home / ".config" / "campaign" / "trusted"),
+                    "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1"})
     return out
 
 
@@ -282,10 +322,14 @@ class Chaos:
         self.repo = make_repo(workdir)
         self.agent = workdir / "agent.py"
         self.agent.write_text(f"SEED = {seed}\nSIEVE = {SIEVE!r}\n" + AGENT)
-        self.env = env()
+        self.env = env(workdir)
+        self.workdir = workdir
         self.say = say
         self.name = None
-        self.estimate: dict[str, float] = {}
+        self.killing = True
+        # the event types each kind of command writes: seeded where the step names its event, learned from
+        # every command that ran to its end (log: commit or revert; run: all of them)
+        self.writes: dict[str, set[str]] = {"init": {"init"}, "log": {"log"}, "finish": {"finish"}}
         self.seen: dict[str, list[dict]] = {}  # events seen per campaign
         self.lost: set[tuple[str, int]] = set()
         self.owned_by_user = self._user_files()
@@ -370,6 +414,9 @@ class Chaos:
             return json.loads(result.stdout)
         if "no campaign named" not in result.stderr:
             self.figures.problems.append(f"status failed: {result.stderr.strip()[:300]}")
+            self.figures.unexpected_errors.append(f"status: exit {result.returncode}: {result.stderr.strip()[-300:]}")
+        if "Traceback" in result.stderr:
+            self.figures.tracebacks.append(f"status: {result.stderr.strip()[-1500:]}")
         return None
 
     def edit(self) -> None:
@@ -386,41 +433,78 @@ class Chaos:
         else:
             path.write_text(text + f"\n# variant {self.rng.randrange(10 ** 6)}\n")
 
+    def aim(self, kind: str) -> str | None:
+        """Where to kill the next ``kind`` command: ``<event type>:<before|after>``, or None (let it run).
+
+        A kind of ``REQUIRED`` not yet killed in comes first, wherever this command writes it; else a
+        seeded 60% of the commands are killed at one of the events their kind writes. A command that
+        ends without reaching its point (a ``log`` that commits where a revert was aimed at) is not a kill.
+        """
+        writes = sorted(self.writes.get(kind, ()))
+        if not self.killing or not writes:
+            return None
+        wanted = [t for t in self.figures.missing_kinds if t in writes]
+        if wanted:
+            event = wanted[0]
+        elif self.rng.random() < 0.6:
+            event = self.rng.choice(writes)
+        else:
+            return None
+        return f"{event}:{self.rng.choice(['before', 'after'])}"
+
     def run_command(self, argv: list[str], kind: str) -> None:
         import psutil
 
         self.figures.commands += 1
-        kill = self.rng.random() < 0.6
-        delay = self.rng.uniform(0, self.estimate.get(kind, 30.0 if kind == "run" else 3.0)) if kill else None
-        start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "campaign", *argv], cwd=self.repo, env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            _, err = proc.communicate(timeout=delay)
-        except subprocess.TimeoutExpired:
-            try:
-                children = psutil.Process(proc.pid).children(recursive=True)
-            except psutil.Error:
-                children = []
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            self.figures.kills += 1
-            self.figures.killed_per_command[kind] = self.figures.killed_per_command.get(kind, 0) + 1
-            for child in _left_behind(children, timeout=60):  # what it started (git, a workload) ends on its own
-                self.figures.left_behind += 1
-                self.figures.problems.append(f"{_describe(child)} was still there 60 s after `campaign "
-                                             f"{' '.join(argv[:2])}` was killed")
+        point = self.aim(kind)
+        marker = self.workdir / "killpoint"
+        marker.unlink(missing_ok=True)
+        seen = len(self._events(self.name)) if self.name else 0
+        run_env = self.env if point is None else {**self.env, KILL_AT: point, KILL_MARKER: str(marker)}
+        with open(self.workdir / "stderr.txt", "w+") as err_file:  # a file: a pipe left unread could fill up
+            proc = subprocess.Popen([sys.executable, "-m", "campaign", *argv], cwd=self.repo, env=run_env,
+                                    stdout=subprocess.DEVNULL, stderr=err_file, text=True)
+            deadline = time.monotonic() + COMMAND_DEADLINE_S
+            while proc.poll() is None and not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)  # waiting for an event (its exit, or its marker), not guessing a moment
+            if proc.poll() is None:
+                at_point = marker.exists()
                 try:
-                    child.kill()  # a zombie ignores it; a running one must not burn a core under the next command
+                    children = psutil.Process(proc.pid).children(recursive=True)
                 except psutil.Error:
-                    pass
-            self.say(f"  killed `campaign {' '.join(argv[:2])}` after {delay:.2f} s")
-            return
+                    children = []
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                if not at_point:
+                    self.figures.stuck = True
+                    self.figures.problems.append(f"`campaign {' '.join(argv[:2])}` neither ended nor reached "
+                                                 f"{point or 'an end'} in {COMMAND_DEADLINE_S} s")
+                    return
+                self.figures.kills += 1
+                self.figures.killed_per_command[kind] = self.figures.killed_per_command.get(kind, 0) + 1
+                self.figures.killed_at[point] = self.figures.killed_at.get(point, 0) + 1
+                for child in _left_behind(children, timeout=60):  # what it started (git, a workload) ends on its own
+                    self.figures.left_behind += 1
+                    self.figures.problems.append(f"{_describe(child)} was still there 60 s after `campaign "
+                                                 f"{' '.join(argv[:2])}` was killed")
+                    try:
+                        child.kill()  # a zombie ignores it; a running one must not burn a core under the next command
+                    except psutil.Error:
+                        pass
+                self.say(f"  killed `campaign {' '.join(argv[:2])}` at {point}")
+                return
+            err_file.seek(0)
+            err = err_file.read()
+        if self.name:  # what this kind of command writes, for the next one to be killed at
+            self.writes.setdefault(kind, set()).update(e.get("type") for e in self._events(self.name)[seen:])
+        if "Traceback" in err:
+            self.figures.tracebacks.append(f"{' '.join(argv[:2])}: {err.strip()[-1500:]}")
         if proc.returncode:
             lines = [line for line in err.splitlines() if line.startswith("error:")] or err.splitlines()[-1:]
-            self.figures.command_errors.append(f"{' '.join(argv[:2])}: {(lines or ['?'])[0][:200]}")
-        took = time.monotonic() - start
-        self.estimate[kind] = max(self.estimate.get(kind, 0.5), took * 1.2)
+            message = f"{' '.join(argv[:2])}: {(lines or ['?'])[0][:200]}"
+            self.figures.command_errors.append(message)
+            if not (kind == "try" and proc.returncode == 3):  # TEST failed: the drive expects it
+                self.figures.unexpected_errors.append(f"exit {proc.returncode}: {message}")
 
     def step(self) -> None:
         status = self.status() if self.name else None
@@ -451,7 +535,7 @@ class Chaos:
     def run(self, max_commands: int) -> Figures:
         t0 = time.monotonic()
         progress, stalled = None, 0
-        while self.figures.kills < self.figures.kills_asked:
+        while (self.figures.kills < self.figures.kills_asked or self.figures.missing_kinds) and not self.figures.stuck:
             if self.figures.commands >= max_commands or stalled > 25:
                 self.figures.stuck = True
                 self.figures.problems.append(f"no progress after {self.figures.commands} commands "
@@ -463,9 +547,22 @@ class Chaos:
             now = (self.name, len(self.seen.get(self.name) or []))
             stalled = stalled + 1 if now == progress else 0
             progress = now
-        status = self.status()
-        if status is not None:
-            self.check_status(status)
+        self.killing = False  # the last campaign is driven to its end, every command left to finish
+        for _ in range(MAX_COMMANDS_PER_KILL * 3):
+            status = self.status() if self.name else None
+            if status is not None:
+                self.check_status(status)
+                if status["finished"]:
+                    self.figures.campaigns_finished += 1
+                    break
+            if self.figures.stuck:
+                break
+            self.step()
+            self.check_events()
+            self.check_user_files()
+        else:
+            self.figures.stuck = True
+            self.figures.problems.append(f"{self.name} did not finish without kills")
         self.figures.events = sum(len(v) for v in self.seen.values())
         self.figures.wall_s = round(time.monotonic() - t0, 1)
         return self.figures
@@ -488,14 +585,17 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda line: print(line, file=sys.stderr)) if args.json else print
     chaos = Chaos(args.kills, args.seed, workdir, say)
     figures = chaos.run(max_commands=args.kills * MAX_COMMANDS_PER_KILL)
-    result = {**asdict(figures), "ok": figures.ok, "workdir": str(workdir)}
+    result = {**asdict(figures), "missing_kinds": figures.missing_kinds, "ok": figures.ok, "workdir": str(workdir)}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for key in ("kills", "commands", "campaigns_started", "campaigns_finished", "events", "events_lost",
-                    "user_files_changed", "false_claims", "left_behind", "stuck", "killed_per_command", "wall_s"):
+                    "user_files_changed", "false_claims", "left_behind", "stuck", "killed_per_command", "killed_at",
+                    "wall_s"):
             print(f"{key:>20}: {result[key]}")
         print(f"{'command_errors':>20}: {len(figures.command_errors)} (non-zero exits not from a kill, e.g. a failed TEST)")
+        print(f"{'unexpected_errors':>20}: {len(figures.unexpected_errors)}")
+        print(f"{'tracebacks':>20}: {len(figures.tracebacks)}")
         for problem in figures.problems:
             print(f"problem: {problem}")
     return 0 if figures.ok else 1

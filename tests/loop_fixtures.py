@@ -141,6 +141,8 @@ def make_repo(root: Path, run: str | None = None, timeout: float = 60) -> Path:
 
 
 def cli_env(**extra: str) -> dict[str, str]:
+    """The CLI's environment for a test: small budgets over ``os.environ``, which tests/conftest.py has
+    already isolated (own HOME, XDG dirs, trust file and git config; no CAMPAIGN_* of the caller's)."""
     env = dict(os.environ)
     env.update({
         "CAMPAIGN_BENCH_MAX_BLOCKS": "3",

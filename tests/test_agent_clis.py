@@ -10,7 +10,7 @@ tools (Claude Code's Read/Edit/Write; Codex's shell and apply_patch), at THINK
 and LOG it replies with prose and a fenced JSON answer. The tests assert on
 the campaign's record. A last test resumes a run killed with -9, no flags.
 
-Skipped only when the CLI is not installed and CI is not set; under CI a
+Skipped only when the CLI is not installed and ``CI`` is not ``true``; under CI a
 missing CLI fails.
 """
 
@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -28,19 +30,34 @@ import scripted_model as model
 from anthropic_standin import AnthropicStandIn, text, tool_results, tool_use, user_texts
 from loop_fixtures import SIEVE, cli_env, git, make_repo
 from run_fixtures import cli, events_of, ok
+from suite_env import in_ci
 
 NODE_BIN = Path(os.environ.get("CAMPAIGN_NODE_PREFIX", Path.home() / ".cache" / "campaign-node")) / "node_modules" / ".bin"
 REPO_ROOT = str(Path(__file__).resolve().parents[1])
 MCP_STATUS = "mcp__campaign__status"  # `campaign mcp`'s status tool as Claude Code names it, when registered
 
 
+PINNED = {"claude": "CLAUDE_CODE_VERSION", "codex": "CODEX_VERSION"}  # scripts/install_agent_clis.sh's pins
+
+
+def pinned_version(name: str) -> str:
+    script = (Path(REPO_ROOT) / "scripts" / "install_agent_clis.sh").read_text()
+    return re.search(rf'^{PINNED[name]}="([^"]+)"', script, re.MULTILINE).group(1)
+
+
 def find_cli(name: str) -> str:
-    """The installed CLI, or skip (fail under CI: .ci/run installs it)."""
+    """The installed CLI at the version scripts/install_agent_clis.sh pins, or skip (fail under CI: .ci/run
+    installs it). Another version on PATH is not the one these scripted conversations were written for."""
     found = shutil.which(name, path=os.pathsep.join([str(NODE_BIN), os.environ.get("PATH", "")]))
+    want = pinned_version(name)
     if found:
-        return found
-    message = f"{name} is not installed (scripts/install_agent_clis.sh installs it into {NODE_BIN})"
-    if os.environ.get("CI"):
+        version = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=120).stdout
+        if re.search(rf"(?<![\d.]){re.escape(want)}(?![\d.])", version):  # 2.1.332 but not 2.1.3320
+            return found
+        message = f"{found} is version {version.strip()!r}, not the pinned {want} (scripts/install_agent_clis.sh)"
+    else:
+        message = f"{name} is not installed (scripts/install_agent_clis.sh installs it into {NODE_BIN})"
+    if in_ci():
         pytest.fail(message + "; CI must run it")
     pytest.skip(message)
 
@@ -160,13 +177,13 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
     assert any(tool_results(r["body"]) for r in api.requests)
     from campaign.agents.adapters import mcp_server_available
 
-    if mcp_server_available():  # campaign mcp was registered: the status tool answered from the journal
-        assert MCP_STATUS in json.dumps(api.requests[0]["body"])  # offered (deferred) from the first request on
-        calls = {b["id"] for r in api.requests for m in r["body"]["messages"] if m["role"] == "assistant"
-                 for b in m["content"] if isinstance(b, dict) and b.get("name") == MCP_STATUS}
-        answers = [json.dumps(res.get("content")) for r in api.requests for res in tool_results(r["body"])
-                   if res.get("tool_use_id") in calls]
-        assert answers and all("think" in a and "primes" in a and not res_error(a) for a in answers), answers
+    assert mcp_server_available()  # mcp is a dependency: campaign mcp is registered, and answers from the journal
+    assert MCP_STATUS in json.dumps(api.requests[0]["body"])  # offered (deferred) from the first request on
+    calls = {b["id"] for r in api.requests for m in r["body"]["messages"] if m["role"] == "assistant"
+             for b in m["content"] if isinstance(b, dict) and b.get("name") == MCP_STATUS}
+    answers = [json.dumps(res.get("content")) for r in api.requests for res in tool_results(r["body"])
+               if res.get("tool_use_id") in calls]
+    assert answers and all("think" in a and "primes" in a and not res_error(a) for a in answers), answers
     assert all(r["path"].startswith("/v1/messages") for r in api.requests)
 
 

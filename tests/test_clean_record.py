@@ -94,8 +94,7 @@ def ok(result) -> dict:
 
 
 def test_flat_layout_project_builds_its_wheel_after_finish(tmp_path):
-    if not can_build_wheels():
-        pytest.skip("no setuptools, or setuptools < 70.1 without `wheel`: no wheel can be built (pip install -e '.[test]')")
+    assert can_build_wheels(), "no setuptools, or setuptools < 70.1 without `wheel`: pip install -e '.[test]' installs both"
     repo = flat_project(tmp_path / "flat")
     ok(campaign(repo, "init", "--target", "campaign.toml", "--json"))
     ok(campaign(repo, "decide", "--stop", "--why", "only checking the record stays out of the build", "--json"))

@@ -265,7 +265,10 @@ def test_skip_success_is_json(repo):
     j = crafted(repo, "profile")
     for n in (1, 2, 3):
         _attempt(j, n)
-    valid(invoke("skip", "--why", "three approaches broke the count", "--dir", str(repo), code=0), "skip")
+    out = valid(invoke("skip", "--why", "three approaches broke the count", "--dir", str(repo), code=0), "skip")
+    # the schema is closed: the check above covers every field, and an unknown one is refused (issue 22 item 8)
+    assert validation_errors({**out, "surprise_field": 1}, "skip")
+    assert validation_errors({key: value for key, value in out.items() if key != "why"} | {"reason": out["why"]}, "skip")
 
 
 def test_run_demo_replay_and_tune_through_json(tmp_path, monkeypatch):

@@ -163,8 +163,12 @@ def test_kill_9_during_try_then_status_and_rerun(tmp_path):
     hold = {**cli_env(), "PRIMES_HOLD_AFTER": str(tmp_path / "runs")}
     proc = subprocess.Popen([sys.executable, "-m", "campaign", "try"], cwd=repo, env=hold,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
     while len(set((tmp_path / "runs").read_text().split()) if (tmp_path / "runs").exists() else ()) < 2:
         assert proc.poll() is None, "try ended before BENCHMARK could be interrupted"
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError("try did not reach BENCHMARK in 600 s")
         time.sleep(0.05)
     assert b'"type": "test"' in journal.read_bytes()
     os.killpg(proc.pid, signal.SIGKILL)  # campaign and its workload children, mid-BENCHMARK

@@ -11,8 +11,10 @@ Also: a test command that fails for a reason other than the outputs says so, wit
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -23,20 +25,41 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SELF_TEST = "\n\ndef self_test():\n    return True\n"
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    """A venv that sees this checkout of campaign (a .pth) and the system's libraries; nothing installed."""
-    root = tmp_path_factory.mktemp("venv") / "venv"
+def make_venv(root: Path) -> Path:
+    """A venv that sees this checkout of campaign and every library the interpreter running the tests sees.
+
+    Built from ``sys.executable`` (a venv's python builds a venv of the same base), and a .pth adds the
+    running interpreter's site-packages with ``site.addsitedir`` (their own .pth files included): a user
+    who installed ``.[test]`` into a venv has the libraries there, not in the base interpreter (issue 22
+    item 0). Nothing is installed into it.
+    """
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(root)],
                    check=True, timeout=300)
     purelib = subprocess.run([str(root / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
-    Path(purelib, "campaign_checkout.pth").write_text(str(REPO_ROOT) + "\n")
+    outer = [p for p in dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"],
+                                      sysconfig.get_paths()["platlib"]]) if Path(p).is_dir()]
+    lines = [str(REPO_ROOT)] + [f"import site; site.addsitedir({p!r})" for p in outer]
+    Path(purelib, "campaign_checkout.pth").write_text("\n".join(lines) + "\n")
     script = root / "bin" / "campaign"  # what pip writes for the console script
     script.write_text(f"#!{root / 'bin' / 'python'}\nimport sys\nfrom campaign.cli import main\n"
                       f"if __name__ == '__main__':\n    sys.exit(main())\n")
     script.chmod(0o755)
     return root
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("venv") / "venv")
+
+
+def test_the_venv_sees_the_libraries_of_the_interpreter_running_the_tests(venv):
+    """The README's test command in a venv: the inner venv must import what the outer one installed."""
+    probe = "import sys, rich, mcp, campaign; print(campaign.__file__); print('\\n'.join(sys.path))"
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", probe], check=True, capture_output=True,
+                         text=True, timeout=120).stdout.splitlines()
+    assert Path(out[0]).resolve().is_relative_to(REPO_ROOT)  # this checkout, not another install
+    assert os.path.realpath(sysconfig.get_paths()["purelib"]) in {os.path.realpath(p) for p in out[1:]}
 
 
 @pytest.fixture

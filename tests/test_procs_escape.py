@@ -86,6 +86,20 @@ def _wait_for(path: Path, bound_s: float = 60.0) -> int:
     raise AssertionError(f"{path} was never written")
 
 
+def timed_out_once_started(cmd, cwd: Path, pidfile: Path):
+    """``run_process(cmd)`` under a timeout long enough for the child to have written ``pidfile`` first.
+
+    How long a child takes to start is the load's choice, so the timeout grows (2, 8, 32, 128 s) until
+    a run timed out after the start; what is then asserted does not depend on the load (issue 22 item 7).
+    """
+    for timeout in (2, 8, 32, 128):
+        pidfile.unlink(missing_ok=True)
+        r = run_process(cmd, cwd, timeout)
+        if pidfile.exists() and pidfile.read_text().strip():
+            return r
+    raise AssertionError(f"{pidfile} was not written within 128 s")
+
+
 def _cleanup(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -131,7 +145,7 @@ def test_setsid_double_forked_daemon_is_gone_after_a_normal_exit(tmp_path):
 def test_setsid_double_forked_daemon_is_gone_after_a_timeout(tmp_path):
     (tmp_path / "daemon.py").write_text(DAEMON)
     pidfile = tmp_path / "daemon.pid"
-    r = run_process(f"{sys.executable} daemon.py {pidfile}; sleep 60", tmp_path, 3)
+    r = timed_out_once_started(f"{sys.executable} daemon.py {pidfile}; sleep 600", tmp_path, pidfile)
     pid = _wait_for(pidfile)
     try:
         assert r.timed_out

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from campaign.cli import cli
 from campaign.review.report import collect, format_text, markdown_html, render_html
 from records import DEFECTS, clean_record
+from suite_env import in_ci
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = "<script>document.title='PWNED'</script> then <img src=x onerror=\"document.title='PWNED'\">"
@@ -35,7 +36,7 @@ TABLES = ("iterations-table", "codecost-table")
 def chromium() -> str:
     path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        if os.environ.get("CAMPAIGN_REQUIRE_CHROMIUM"):
+        if os.environ.get("CAMPAIGN_REQUIRE_CHROMIUM") or in_ci():
             pytest.fail(f"headless Chromium is required here but {path} does not exist")
         pytest.skip("headless Chromium not installed (apt-get install -y chromium)")
     return path
@@ -85,8 +86,7 @@ def record(request, tmp_path) -> Path:
     if request.param == "crafted":
         return clean_record(surprise_1=HOSTILE).write(tmp_path / "crafted")
     path = REPO / request.param
-    if not (path / "journal.jsonl").is_file():
-        pytest.skip(f"{request.param} is not in this checkout yet")
+    assert (path / "journal.jsonl").is_file(), f"{request.param} is shipped with the repository"
     return path
 
 

@@ -310,9 +310,11 @@ def test_kill_9_then_resume(setup):
     proc = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget",
                              "--goal-speedup", "1.5"], cwd=repo, env={**env, "SUM_HOLD_AFTER": str(runs)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 600
     try:
         while len(set(runs.read_text().split()) if runs.exists() else ()) < 2:  # iteration 2 is benchmarking
             assert proc.poll() is None, f"the run ended before it could be killed:\n{proc.stderr.read().decode()}"
+            assert time.monotonic() < deadline, "iteration 2 did not reach its benchmark in 600 s"
             time.sleep(0.05)
         assert any(e["type"] == "test" and e["iteration"] == 2 for e in _safe_journal(record))
         os.killpg(proc.pid, signal.SIGKILL)
@@ -339,7 +341,7 @@ def test_kill_9_then_resume(setup):
     assert not [w for w in st["warnings"] if "torn" in w.lower() or "incomplete" in w.lower()]
     assert list(record.glob("journal.jsonl.torn-*")), "the torn bytes were not kept aside"
     assert st["running"] is None and not [w for w in st["warnings"] if "may be running" in w]  # the stale lock is gone
-    assert events[-1]["type"] == "finish" or any(e["type"] == "finish" for e in events)
+    assert [e["type"] for e in events].count("finish") == 1 and events[-1]["type"] == "finish"
     # the held workload the kill left running was swept by the resumed run (its token's owner is dead)
     from campaign.measure.procs import TOKEN_VAR
 
@@ -365,9 +367,11 @@ def test_sigterm_mid_benchmark_kills_its_workers_then_resume(setup):
     proc = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget",
                              "--goal-speedup", "1.5"], cwd=repo, env={**env, "SUM_HOLD_AFTER": str(runs)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 600
     try:
         while len(set(runs.read_text().split()) if runs.exists() else ()) < 2:  # iteration 2 is benchmarking
             assert proc.poll() is None, f"the run ended before SIGTERM:\n{proc.stderr.read().decode()}"
+            assert time.monotonic() < deadline, "iteration 2 did not reach its benchmark in 600 s"
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGTERM)  # campaign alone, as `kill PID` does
         _, err = proc.communicate(timeout=120)

@@ -81,8 +81,7 @@ def test_more_workers_win_on_a_sleep_bound_map(ws, strategy):
         others = [c for c in report["configs"][1:] if c.get("predicted_speedup") is not None]
         best_predicted = max(others, key=lambda c: c["predicted_speedup"])
         assert report["configs"][1]["knobs"] == best_predicted["knobs"]
-        if report["configs"][1]["knobs"] == {"workers": 8}:  # then workers=2 is clearly worse: pruned
-            assert report["metrics"]["pruned"] == 1 and report["configs"][2]["status"] == "pruned"
+        # pruning a clearly worse configuration: tests/test_tune_pruning.py, whatever the load's order
 
 
 @pytest.mark.parametrize("strategy", ["grid", "quick", "smart"])

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.errors import JournalError, LockError
+from campaign.loop import killpoint
 from campaign.loop.event_schemas import event_problem
 from campaign.loop.events import EVENT_TYPES, SCHEMA_VERSION
 
@@ -458,12 +459,14 @@ class Journal:
         problem = event_problem(json.loads(line))  # never write what a reader would refuse
         if problem:
             raise ValueError(f"refusing to journal an invalid {type_!r} event ({problem}); the journal is unchanged")
+        killpoint.reached(type_, "before")  # pragma: no mutate  (scripts/chaos.py only)
         created = not self.path.exists()
         size = self.path.stat().st_size if not created else 0
         self._write_both(line.encode("utf-8"), size)
         if created:
             _fsync_dir(self.record_dir)
         self._write_mirror()
+        killpoint.reached(type_, "after")  # pragma: no mutate  (scripts/chaos.py only)
         return event
 
 

@@ -7,8 +7,9 @@ every descendant inherits. When the child exits, times out, or the
 framework is interrupted (Ctrl-C, SIGTERM), every descendant that carries the
 run's token is killed: a workload must never leave a process burning a core
 under the next measurement. A ``kill -9`` of the framework itself cannot
-be caught: its children live on, and the next ``run_process`` in any process
-kills them (``sweep_orphans``: a carrier whose token's owner is dead).
+be caught: its children live on, and the next ``run_process`` of the same
+campaign kills them (``sweep_orphans``: a carrier whose token's owner is dead
+and whose token names the same repository; another campaign's are left alone).
 
 Who finds the orphans (a descendant whose parent exited - a shell's ``cmd
 &``, a double-forked ``setsid`` daemon) depends on the caller. The ``campaign``
@@ -30,6 +31,7 @@ can), not whatever ``python`` comes first on the user's PATH.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import signal
@@ -218,27 +220,57 @@ def kill_tree(pid: int, token: str | None = None, reaped: bool = False) -> None:
         _reap_session_zombies(pid)
 
 
-_orphans_swept = False
+_swept_scopes: set[str] = set()
 
 
-def sweep_orphans() -> list[int]:
-    """Kill what a campaign killed with ``kill -9`` left running; the pids killed.
+def sweep_scope(cwd: Path) -> str:
+    """The campaign a child run in ``cwd`` belongs to: its repository (the main ``.git``, shared by its
+    worktrees), else ``cwd`` itself; a short hash, part of every run token.
 
-    A token is ``<owner pid>-<uuid>``, the owner being the process that
-    called ``run_process``. A carrier whose owner no longer runs is an
-    orphan nobody will time out or kill - a workload blocked forever, or
-    burning a core under the next measurement - so the next process that
-    runs a workload kills it first (once per process). A reused owner pid
-    only means an orphan is spared, never that a live run's child is killed.
+    A campaign's commands (and its resume after a ``kill -9``) run in its repository or its worktrees, so
+    the sweep finds their orphans; another campaign on the machine (another repository, another test
+    worker's throwaway repository) has another scope and is never touched.
+    """
+    path = Path(cwd).resolve()
+    root = path
+    for folder in (path, *path.parents):
+        dotgit = folder / ".git"
+        try:
+            if dotgit.is_dir():
+                root = dotgit
+                break
+            if dotgit.is_file():  # a worktree: "gitdir: <main .git>/worktrees/<name>", whose commondir is the main
+                gitdir = (folder / dotgit.read_text().split("gitdir:", 1)[1].strip()).resolve()
+                common = gitdir / "commondir"
+                root = (gitdir / common.read_text().strip()).resolve() if common.is_file() else gitdir
+                break
+        except (OSError, IndexError):
+            break
+    return hashlib.sha256(str(root).encode()).hexdigest()[:12]
+
+
+def sweep_orphans(cwd: Path | None = None) -> list[int]:
+    """Kill what a ``kill -9``'d run of this campaign left running; the pids killed.
+
+    A token is ``<owner pid>-<scope>-<uuid>``: the owner is the process that called ``run_process``,
+    the scope the repository of its child (``sweep_scope``). A carrier whose owner no longer runs and
+    whose scope is ``cwd``'s is an orphan nobody will time out or kill - a workload blocked forever, or
+    burning a core under the next measurement - so the campaign's next process that runs a workload
+    kills it first (once per process and scope). Another campaign's orphans (another scope, or a token
+    without one) are its own to sweep. A reused owner pid only means an orphan is spared, never that a
+    live run's child is killed.
     """
     import psutil
 
+    scope = sweep_scope(Path.cwd() if cwd is None else cwd)
     killed = []
     for proc in psutil.process_iter():
         try:
-            token = proc.environ().get(TOKEN_VAR, "")
-            owner = int(token.split("-", 1)[0]) if "-" in token else None
-            if owner is None or owner == os.getpid() or psutil.pid_exists(owner):
+            parts = proc.environ().get(TOKEN_VAR, "").split("-", 2)
+            if len(parts) != 3 or parts[1] != scope:
+                continue
+            owner = int(parts[0])
+            if owner == os.getpid() or psutil.pid_exists(owner):
                 continue
             proc.kill()
             killed.append(proc.pid)
@@ -247,15 +279,20 @@ def sweep_orphans() -> list[int]:
     return killed
 
 
-def sweep_orphans_once() -> None:
-    """``sweep_orphans``, the first time this process asks (every command sweeps before its first child)."""
-    global _orphans_swept
-    if not _orphans_swept:
-        _orphans_swept = True
-        sweep_orphans()
+def _sweep_once(cwd: Path) -> str:
+    """Sweep ``cwd``'s campaign once per process; its scope, for the token of the run about to start."""
+    scope = sweep_scope(cwd)
+    if scope not in _swept_scopes:
+        _swept_scopes.add(scope)
+        sweep_orphans(cwd)
+    return scope
 
 
-_sweep_once = sweep_orphans_once
+def sweep_orphans_once(cwd: Path | None = None) -> None:
+    """The sweep of ``cwd``'s campaign (default: this directory's), once per process: every command sweeps
+    before its first child."""
+    _sweep_once(Path.cwd() if cwd is None else Path(cwd))
+
 
 
 _live: dict[str, int] = {}  # run token -> pid of the children running now (any thread)
@@ -321,8 +358,8 @@ def run_process(
     """
     timeout_s = check_timeout(timeout_s)
     check_termination()  # a SIGTERM swallowed elsewhere starts nothing new
-    _sweep_once()
-    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    scope = _sweep_once(cwd)
+    token = f"{os.getpid()}-{scope}-{uuid.uuid4().hex}"
     full_env = interpreter_env()
     if env:
         full_env.update({str(k): str(v) for k, v in env.items()})

@@ -198,7 +198,7 @@ class CampaignContext:
             remove_stale(self.repo)
         except Exception:  # noqa: BLE001 - a sweep never stops a command
             pass
-        sweep_orphans_once()
+        sweep_orphans_once(self.workspace)
 
     @contextmanager
     def _step(self, command: str) -> Iterator[loop.State]:
