@@ -207,6 +207,7 @@ def benchmark(
     min_effect: float = stats.MIN_EFFECT,
     alpha: float = stats.ALPHA,
     keys: dict[str, str] | None = None,
+    watch: bool = False,
 ) -> dict[str, BenchResult]:
     """Measure all ``variants`` interleaved; one ``BenchResult`` per reference (reference vs ``candidate``).
 
@@ -214,8 +215,11 @@ def benchmark(
     ``keys`` entry (content identity, e.g. a git tree), or else the same
     directory, are measured once. ``primary`` (default ``"last"`` when
     present, else the first reference) is the comparison whose ``slower``
-    verdict stops the benchmark early.
+    verdict stops the benchmark early. ``watch``: a file a process writes into
+    its variant's folder fails the benchmark (``campaign.measure.seal.Watch``).
     """
+    from campaign.measure.seal import Watch
+
     from campaign.measure.environment import collect_environment
 
     if candidate not in variants:
@@ -247,8 +251,11 @@ def benchmark(
         if len(names) > 1:
             say(f"{' and '.join(names)} are the same code: measured once, shared by both roles")
 
+    watches = {u: Watch(dirs[u]) for u in units} if watch else {}
+
     def run(unit: str, repeat: int) -> WorkloadRun:
-        return run_workload(target, case, dirs[unit], repeat=repeat, knobs=knobs, timeout_s=timeout_s)
+        return run_workload(target, case, dirs[unit], repeat=repeat, knobs=knobs, timeout_s=timeout_s,
+                            watch=watches.get(unit))
 
     say(f"calibrating: one discarded run of each of {len(units)} variant(s)...")
     calib = {u: run(u, 1) for u in units}

@@ -37,6 +37,9 @@ class WorkloadRun:
     wall_s: float
     repeat: int = 1
     extra: dict = field(default_factory=dict)
+    # measured by campaign around the process (``campaign.measure.rusage``), never reported by the workload:
+    cpu_s: float | None = None  # user + system CPU seconds of the process and the children it waited for
+    max_rss_kb: int | None = None  # its peak resident set size, KiB
 
     @property
     def time_s(self) -> float:
@@ -159,17 +162,32 @@ def run_workload(
     knobs: dict | None = None,
     timeout_s: float | None = None,
     env: dict | None = None,
+    watch=None,
+    seed: int | None = None,
 ) -> WorkloadRun:
-    """Run one workload case of ``target`` in a fresh process in ``workdir``.
+    """Run one workload case of ``target`` in a fresh, sealed process in ``workdir``.
 
     ``repeat`` is the number of warm runs the workload makes after its first
-    (cold) call. Raises ``WorkloadError`` on a non-zero exit, a timeout (the
-    process tree is killed), missing JSON or non-finite times.
+    (cold) call. The process gets fresh, empty homes (``campaign.measure.seal``);
+    with ``watch`` (a ``seal.Watch`` of ``workdir``) a file it writes there fails
+    the run. ``seed``: a held-out input, for a target that declares them.
+    Raises ``WorkloadError`` on a non-zero exit, a timeout (the process tree is
+    killed), missing JSON, non-finite times or written state.
     """
+    from campaign.measure.seal import StateWritten, sealed_env
+
     workdir = Path(workdir)
-    cmd = target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)
+    cmd = workload_command(target, case, repeat, knobs, seed)
     timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", None)
-    result = run_process(cmd, workdir, timeout, env=env)
+    if watch is not None:
+        watch.start()
+    with sealed_env() as sealed:
+        result = run_process(cmd, workdir, timeout, env={**sealed, **(env or {})})
+    if watch is not None:
+        try:
+            watch.check(f"workload case {case!r}")
+        except StateWritten as exc:
+            raise WorkloadError(str(exc)) from None
     if result.timed_out:
         raise _failure(target, case, workdir, cmd, result, f"timed out after {timeout:g} s (its process tree was killed)")
     if result.returncode != 0:
@@ -195,4 +213,13 @@ def run_workload(
         wall_s=result.wall_s,
         repeat=repeat,
         extra=extra,
+        cpu_s=result.cpu_s,
+        max_rss_kb=result.max_rss_kb,
     )
+
+
+def workload_command(target, case: str, repeat: int, knobs: dict | None = None, seed: int | None = None):
+    """The target's command for one case; with ``seed``, its held-out variant (``heldout_command``)."""
+    if seed is not None:
+        return target.heldout_command(case, repeat, seed)
+    return target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)

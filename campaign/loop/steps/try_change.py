@@ -22,6 +22,7 @@ from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_c
 from campaign.loop.steps.context import CampaignContext, Progress
 from campaign.loop.steps.testing import test_campaign_change
 from campaign.loop.tested_tree import tested_tree
+from campaign.measure.seal import pristine_copy
 
 
 def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = None, agent: str = "cli") -> dict[str, Any]:
@@ -53,14 +54,15 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                                   "tree": tested_tree(repo, found.files),
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
         cases = cases_due(state, target.fast_case, target.full_case, full)
-        say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
-        test = test_campaign_change(ctx, cases, out_of_scope, say)
-        ctx._record("test", test, it.n)
-        if not test["passed"]:
-            return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
-                    "test": test, "benchmark": None, "next": ctx._next()}
-        say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
-        bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say))
+        with pristine_copy(ctx.workspace) as run_dir:  # sealed runs: no record beside the code, no state kept
+            say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
+            test = test_campaign_change(ctx, cases, out_of_scope, say, run_dir)
+            ctx._record("test", test, it.n)
+            if not test["passed"]:
+                return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
+                        "test": test, "benchmark": None, "next": ctx._next()}
+            say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
+            bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say, run_dir))
         ctx._record("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
                 "test": test, "benchmark": bench_summary(bench), "next": ctx._next()}
