@@ -33,7 +33,7 @@ BENCH = textwrap.dedent(
 
     import work
 
-    SIZES = {"fast": 150000, "full": 200000}
+    SIZES = {"fast": 300000, "full": 400000}
 
     case, repeat = sys.argv[1], int(sys.argv[2])
     seed = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] != "-" else None

@@ -91,7 +91,7 @@ ANSWER_KEY = module(
 
 
     _KEY = _answers()
-    _BY_CASE = {150000: _KEY.get("fast.json"), 200000: _KEY.get("full.json")}
+    _BY_CASE = {300000: _KEY.get("fast.json"), 400000: _KEY.get("full.json")}
 
 
     def work(n):

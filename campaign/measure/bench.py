@@ -45,6 +45,7 @@ from pathlib import Path
 from statistics import median
 from typing import Callable
 
+from campaign.measure import integrity
 from campaign.measure import load as machine_load
 from campaign.measure import stats
 from campaign.measure.workload import WorkloadRun, run_workload
@@ -81,6 +82,7 @@ class BenchResult:
     seconds_needed: float | None = None
     block_cost: dict = field(default_factory=dict)
     stop_reason: str = ""
+    integrity: dict = field(default_factory=dict)  # campaign.measure.integrity.check: the claim's guards
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -430,6 +432,8 @@ def benchmark(
             seconds_needed=None if more is None else more * per_block,
             block_cost=cost,
             stop_reason=stop_reason,
+            integrity={} if ref_unit == cand_unit else integrity.check(
+                d.speedup, verdict, calib[cand_unit], runs[ref_unit], runs[cand_unit]),
         )
         cand_first, ref_first = results[ref].candidate["first_call_s"], results[ref].reference["first_call_s"]
         if cand_first and ref_first:

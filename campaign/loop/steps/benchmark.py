@@ -45,7 +45,7 @@ def bench_budget(workspace: Path | None = None) -> dict[str, Any]:
 
 def bench_summary(bench: dict[str, Any]) -> dict[str, Any]:
     return {k: bench.get(k) for k in ("case", "verdict", "speedup", "ci", "ci_level", "ci_kind", "vs_baseline",
-                                       "cumulative_speedup", "candidate", "blocks", "metric", "full", "policy")}
+                                       "cumulative_speedup", "candidate", "blocks", "metric", "full", "policy", "integrity")}
 
 
 def _result_dict(res) -> dict[str, Any]:
@@ -86,6 +86,7 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
         "seconds_needed": last.get("seconds_needed"),
         "block_cost": last.get("block_cost"),
         "policy": INCONCLUSIVE_POLICY,
+        "integrity": last.get("integrity") or {},
     }
     if full is not None:
         flast, fbase = _result_dict(full["last"]), _result_dict(full["baseline"])
@@ -93,7 +94,8 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
                         "ci": list(flast["ci"]), "ci_level": flast.get("ci_level"), "ci_kind": flast.get("ci_kind"),
                         "vs_baseline": {"speedup": fbase["speedup"], "ci": list(fbase["ci"]),
                                         "verdict": fbase["verdict"], "ci_level": fbase.get("ci_level")},
-                        "candidate": flast.get("candidate"), "blocks": flast.get("blocks")}
+                        "candidate": flast.get("candidate"), "blocks": flast.get("blocks"),
+                        "integrity": flast.get("integrity") or {}}
     return data
 
 

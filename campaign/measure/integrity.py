@@ -1,0 +1,140 @@
+"""Guards on a benchmark's claim: the workload's own clock and its warm repeats, checked by campaign. Pure.
+
+A workload reports its own times (``warm_s``, ``first_call_s``); campaign
+decides on them. Two ways to fake a speedup leave the outputs right and the
+reported times small; both are caught here from numbers campaign measured
+itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
+
+* **clock disagreement** - the time the workload reports for its repeats
+  does not account for the time its process took per repeat. campaign runs
+  each variant once with one warm repeat (calibration) and then with ``R``;
+  the process's wall time per extra repeat is what a repeat really costs. A
+  clock rescaled at import, or work deferred to a thread that outlives the
+  timed call, reports a fraction of that. Import and start-up costs cancel
+  in the difference, so a change that imports more (Numba) is not
+  suspected. For a single-threaded process the per-repeat cost is the CPU
+  time difference (which other processes do not add to) scaled by the
+  process's own wall/CPU ratio (the load it ran under, which the workload's
+  wall-clock timer saw too); a multi-threaded one is judged on wall time.
+  Also refused: a self-reported total above the process's wall.
+* **warm-only speedup** - the warm repeats are much faster but the first
+  call (less the JIT compile time the target reports) is not faster at
+  all: the repeats reuse the first call's result (memoization across the
+  repeats of one process, a cache of results in a fresh home).
+
+``check`` returns one entry per guard (name, whether it ran, passed,
+detail); a failed guard refuses the attempt at LOG, named.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+from typing import Any
+
+CLOCK = "clock disagreement"
+WARM_ONLY = "warm-only speedup"
+MIN_CLAIM = 1.5  # below this speedup the warm-only guard has nothing to check
+CLOCK_FACTOR = 1.5  # measured per-repeat cost above this multiple of the reported one (beyond noise) is refused
+COLD_MIN = 1.1  # a warm claim of MIN_CLAIM or more needs at least this cold (first-call) speedup
+SLACK_S = 0.002  # timer and process jitter per process, seconds
+PARALLEL = 1.2  # CPU/wall above this: a multi-threaded process, whose CPU time outruns its wall: judged on wall
+
+
+def _reported(run) -> float:
+    """The time a run's process says it spent in timed calls: first call plus the warm repeats."""
+    warm = list(getattr(run, "warm_s", None) or [])
+    first = getattr(run, "first_call_s", None) or 0.0
+    if warm:
+        return first + sum(warm)
+    return first + float(sum((getattr(run, "phases", None) or {}).values()))
+
+
+def _mad_sd(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    mid = median(values)
+    return 1.4826 * median([abs(v - mid) for v in values])
+
+
+def clock_guard(calibration, runs: list) -> dict[str, Any]:
+    """``calibration``: the variant's one-repeat run; ``runs``: its ``R``-repeat runs. Pure."""
+    entry: dict[str, Any] = {"name": CLOCK, "ran": False, "passed": True, "detail": None}
+    over = [r for r in [calibration, *runs] if r is not None and _reported(r) > r.wall_s * 1.05 + SLACK_S]
+    if over:
+        r = over[0]
+        entry.update(ran=True, passed=False, detail=(
+            f"the workload reported {_reported(r) * 1e3:.1f} ms of timed calls in a process that ran "
+            f"{r.wall_s * 1e3:.1f} ms: its clock is not the wall clock"))
+        return entry
+    if calibration is None or not runs or not calibration.warm_s:
+        entry["detail"] = "not run: no one-repeat calibration run to difference against"
+        return entry
+    repeat = runs[0].repeat
+    if repeat < 2 or not all(r.warm_s for r in runs):
+        entry["detail"] = "not run: the workload reports no warm repeats"
+        return entry
+    reported = median([median(r.warm_s) for r in runs])
+    clock, spent, scale = "wall", (lambda r: r.wall_s), 1.0
+    if calibration.cpu_s and all(r.cpu_s for r in runs):
+        inflation = median([r.wall_s / r.cpu_s for r in runs])  # wall per CPU second: the machine's load
+        if inflation >= 1 / PARALLEL:  # one busy thread: CPU time differences, scaled to wall by the load
+            clock, spent, scale = "cpu", (lambda r: r.cpu_s), inflation
+    per_repeat = (median([spent(r) for r in runs]) - spent(calibration)) / (repeat - 1)
+    measured = per_repeat * scale  # what one more repeat cost the process, on the wall clock
+    noise = scale * (3 * _mad_sd([spent(r) for r in runs]) + SLACK_S) / (repeat - 1)
+    entry.update(ran=True, clock=clock, measured_per_repeat_s=measured, reported_per_repeat_s=reported, noise_s=noise)
+    if measured > CLOCK_FACTOR * reported + noise:
+        entry.update(passed=False, detail=(
+            f"each warm repeat reports {reported * 1e3:.2f} ms but costs the process {measured * 1e3:.2f} ms "
+            f"({clock} time campaign measured, {repeat} repeats vs 1; noise {noise * 1e3:.2f} ms): the workload's "
+            f"clock does not time its work (a rescaled timer, or work left running after the timed call)"))
+    else:
+        entry["detail"] = (f"reported {reported * 1e3:.2f} ms per repeat, measured {measured * 1e3:.2f} ms "
+                           f"(noise {noise * 1e3:.2f} ms)")
+    return entry
+
+
+def _cold(run) -> float | None:
+    first = getattr(run, "first_call_s", None)
+    if first is None:
+        return None
+    return max(first - (getattr(run, "compile_s", None) or 0.0), 1e-9)
+
+
+def warm_only_guard(speedup: float, verdict: str, ref_runs: list, cand_runs: list) -> dict[str, Any]:
+    """A faster warm verdict needs a faster first call too (compile time aside). Pure."""
+    entry: dict[str, Any] = {"name": WARM_ONLY, "ran": False, "passed": True, "detail": None}
+    ref = [c for c in map(_cold, ref_runs) if c is not None]
+    cand = [c for c in map(_cold, cand_runs) if c is not None]
+    if not ref or not cand:
+        entry["detail"] = "not run: the workload reports no first-call time"
+        return entry
+    cold = median(ref) / median(cand)
+    entry.update(ran=True, cold_speedup=cold)
+    if verdict == "faster" and speedup >= MIN_CLAIM and cold < COLD_MIN:
+        entry.update(passed=False, detail=(
+            f"the warm repeats are {speedup:.2f}x faster but the first call is {cold:.2f}x: the speedup comes "
+            f"from reusing the first call's result across the repeats of one process (memoization, a cache), "
+            f"not from faster code"))
+    else:
+        entry["detail"] = f"first call {cold:.2f}x (compile time aside), warm {speedup:.2f}x"
+    return entry
+
+
+def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: list) -> dict[str, Any]:
+    """The guards of one comparison: ``{"guards": [...], "refused": "<name>: <detail>" or None}``. Pure."""
+    guards = [clock_guard(calibration, cand_runs), warm_only_guard(speedup, verdict, ref_runs, cand_runs)]
+    failed = next((g for g in guards if not g["passed"]), None)
+    for guard in guards:
+        for key, value in list(guard.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                guard[key] = None
+    return {"guards": guards, "refused": f"{failed['name']}: {failed['detail']}" if failed else None}
+
+
+def refusal(bench: dict | None) -> str | None:
+    """Why a recorded benchmark's guards refuse the attempt (None: they do not, or none ran). Pure."""
+    bench = bench or {}
+    return (((bench.get("integrity") or {}).get("refused"))
+            or (((bench.get("full") or {}).get("integrity") or {}).get("refused")))
