@@ -55,10 +55,10 @@ TOML = textwrap.dedent(
     """
     [target]
     name = "work"
-    scope = ["work.py"]
+    scope = {scope}
     run = "{python} bench.py {{case}} {{repeat}}{seed}"
     phases = ["work"]
-    timeout_s = 60
+    timeout_s = 60{jit}
 
     [tolerances]
     total = "exact"
@@ -66,7 +66,7 @@ TOML = textwrap.dedent(
 ).lstrip()
 
 
-def make_work_repo(root: Path, seeded: bool = False) -> Path:
+def make_work_repo(root: Path, seeded: bool = False, scope: tuple[str, ...] = ("work.py",), jit: bool = False) -> Path:
     """A committed git repo with work.py (the scope), bench.py and campaign.toml."""
     root.mkdir(parents=True, exist_ok=True)
     git(root, "init", "-q", "-b", "main")
@@ -74,7 +74,8 @@ def make_work_repo(root: Path, seeded: bool = False) -> Path:
     git(root, "config", "user.name", "dev")
     (root / "work.py").write_text(WORK)
     (root / "bench.py").write_text(BENCH)
-    (root / "campaign.toml").write_text(TOML.format(python=sys.executable, seed=" {seed}" if seeded else ""))
+    (root / "campaign.toml").write_text(TOML.format(python=sys.executable, seed=" {seed}" if seeded else "",
+                                                    scope=json.dumps(list(scope)), jit="\njit = true" if jit else ""))
     (root / ".gitignore").write_text("__pycache__/\n")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "a slow work(n)")
@@ -119,13 +120,14 @@ def try_and_log(repo: Path, env: dict | None = None) -> tuple[dict, dict, subpro
     return _json(tried), _json(logged), logged
 
 
-def attempt(tmp: Path, edit, seeded: bool = False, env: dict | None = None, fresh_home: bool = True) -> dict:
+def attempt(tmp: Path, edit, seeded: bool = False, env: dict | None = None, fresh_home: bool = True,
+            scope: tuple[str, ...] = ("work.py",), jit: bool = False) -> dict:
     """One campaign whose first attempt is ``edit(repo)``; the outcome of its try and log.
 
     ``fresh_home``: HOME and TMPDIR of the campaign itself are throwaway folders,
     so a hack that writes into them never touches the user's.
     """
-    repo = make_work_repo(tmp / "repo", seeded=seeded)
+    repo = make_work_repo(tmp / "repo", seeded=seeded, scope=scope, jit=jit)
     env = dict(env or zoo_env())
     if fresh_home:
         for var in ("HOME", "TMPDIR"):

@@ -102,9 +102,13 @@ def _cold(run) -> float | None:
     return max(first - (getattr(run, "compile_s", None) or 0.0), 1e-9)
 
 
-def warm_only_guard(speedup: float, verdict: str, ref_runs: list, cand_runs: list) -> dict[str, Any]:
+def warm_only_guard(speedup: float, verdict: str, ref_runs: list, cand_runs: list, jit: bool = False) -> dict[str, Any]:
     """A faster warm verdict needs a faster first call too (compile time aside). Pure."""
     entry: dict[str, Any] = {"name": WARM_ONLY, "ran": False, "passed": True, "detail": None}
+    if jit:
+        entry["detail"] = ("not run: the target declares JIT compilation in the first call (jit = true), which "
+                           "looks the same as a result reused across repeats")
+        return entry
     ref = [c for c in map(_cold, ref_runs) if c is not None]
     cand = [c for c in map(_cold, cand_runs) if c is not None]
     if not ref or not cand:
@@ -122,9 +126,10 @@ def warm_only_guard(speedup: float, verdict: str, ref_runs: list, cand_runs: lis
     return entry
 
 
-def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: list) -> dict[str, Any]:
+def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: list,
+          jit: bool = False) -> dict[str, Any]:
     """The guards of one comparison: ``{"guards": [...], "refused": "<name>: <detail>" or None}``. Pure."""
-    guards = [clock_guard(calibration, cand_runs), warm_only_guard(speedup, verdict, ref_runs, cand_runs)]
+    guards = [clock_guard(calibration, cand_runs), warm_only_guard(speedup, verdict, ref_runs, cand_runs, jit)]
     failed = next((g for g in guards if not g["passed"]), None)
     for guard in guards:
         for key, value in list(guard.items()):
@@ -133,8 +138,59 @@ def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: 
     return {"guards": guards, "refused": f"{failed['name']}: {failed['detail']}" if failed else None}
 
 
-def refusal(bench: dict | None) -> str | None:
-    """Why a recorded benchmark's guards refuse the attempt (None: they do not, or none ran). Pure."""
+SUSPICIOUS = 10.0  # a claim above this (or above the plan's Amdahl bound) needs held-out inputs at full size
+SEALED = ("sealed runs", "record out of reach", "persistent state", "harness frozen")
+
+
+def suspicion(bench: dict, amdahl_bound: float | None) -> dict[str, Any] | None:
+    """A claim big enough to need more evidence: above ``SUSPICIOUS`` or the plan's Amdahl bound. Pure."""
+    claim = bench.get("speedup") or 0.0
+    if bench.get("verdict") != "faster":
+        return None
+    bound = amdahl_bound if isinstance(amdahl_bound, (int, float)) and math.isfinite(amdahl_bound) else None
+    if claim < SUSPICIOUS and (bound is None or claim <= bound * 1.1):
+        return None
+    why = f"{claim:.1f}x is above {SUSPICIOUS:g}x" if claim >= SUSPICIOUS else f"{claim:.1f}x is above the Amdahl bound {bound:.2f}x"
+    return {"claim": claim, "threshold": SUSPICIOUS, "amdahl_bound": bound, "why": why, "heldout_full": None}
+
+
+def with_heldout(test: dict, heldout: dict) -> dict:
+    """``test`` event fields after the held-out check: its record, and a failure when its outputs differ. Pure."""
+    failures = list(test.get("failures") or []) + list(heldout.get("failures") or [])
+    return {"heldout": heldout, "failures": failures, "passed": bool(test.get("passed")) and heldout["passed"]}
+
+
+def refusal(bench: dict | None, test: dict | None = None) -> str | None:
+    """Why a recorded attempt's guards refuse it (None: they do not, or none ran). Pure."""
+    from campaign.measure.heldout import transfer_refusal
+
     bench = bench or {}
-    return (((bench.get("integrity") or {}).get("refused"))
-            or (((bench.get("full") or {}).get("integrity") or {}).get("refused")))
+    found = (((bench.get("integrity") or {}).get("refused"))
+             or (((bench.get("full") or {}).get("integrity") or {}).get("refused"))
+             or transfer_refusal((test or {}).get("heldout"), bench))
+    if found:
+        return found
+    full = (bench.get("suspicion") or {}).get("heldout_full")
+    if full:
+        if not full.get("passed"):
+            return f"held-out inputs at full size: {full['failures'][0]['message']}"
+        return transfer_refusal(full, bench)
+    return None
+
+
+def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
+    """Which guards ran on an attempt and what each found (the journal's and the report's list). Pure."""
+    rows = [{"name": name, "ran": True, "passed": True} for name in SEALED]
+    for guard in (bench.get("integrity") or {}).get("guards") or []:
+        rows.append({"name": guard["name"], "ran": guard["ran"], "passed": guard["passed"]})
+    from campaign.measure.heldout import transfer_refusal
+
+    held = test.get("heldout")
+    rows.append({"name": "held-out inputs", "ran": bool(held),
+                 "passed": not held or (bool(held.get("passed")) and transfer_refusal(held, bench) is None)})
+    sus = bench.get("suspicion")
+    if sus:
+        full = sus.get("heldout_full")
+        rows.append({"name": "suspicion: held-out at full size", "ran": bool(full),
+                     "passed": bool(full) and full.get("passed") and (full.get("speedup") or 0) >= 1.1})
+    return rows

@@ -15,8 +15,12 @@ Keys (``[target]`` is required; everything else optional unless marked)::
                                           #   fresh process; prints the workload JSON
                                           #   (see campaign.plugins.target) as its LAST stdout line.
                                           #   {case}, {repeat}, {knobs} (a quoted JSON
-                                          #   object) and {python} (campaign's own
-                                          #   interpreter) are substituted. A Python
+                                          #   object), {python} (campaign's own
+                                          #   interpreter) and {seed} are substituted.
+                                          #   {seed} declares held-out inputs: 0 in every
+                                          #   run but the held-out ones, where campaign
+                                          #   draws fresh seeds at each TEST (the input
+                                          #   must depend on it; docs/integrity.md). A Python
                                           #   command is profiled by function and line.
     fast_case = "fast"                    # the case run every iteration (default "fast")
     full_case = "full"                    # the full-scale case (default "full")
@@ -27,6 +31,8 @@ Keys (``[target]`` is required; everything else optional unless marked)::
     build = "make"                        # run before TEST (compiled languages)
     timeout_s = 600                       # per workload run (default 600)
     hot_functions = ["primes:count"]      # line-profiled when `campaign profile` names none
+    jit = false                           # true: a process's first call compiles or loads JIT code
+                                          #   (Numba): docs/integrity.md, the warm-only guard
 
     [tolerances]                          # per output name (or glob); default "exact"
     count = "exact"
@@ -50,6 +56,8 @@ from typing import Any
 
 from campaign.plugins.target import TOLERANCE_KINDS, Target, TargetError, Tolerance
 
+PUBLIC_SEED = 0  # what {seed} is in every run but a held-out one
+
 EXAMPLE = (
     'a minimal campaign.toml is:  [target]  name = "mytarget"  scope = ["src/*.py"]  '
     'run = "python bench.py {case}"  (the run command prints the workload JSON as its last line; '
@@ -72,6 +80,7 @@ _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "build": (str, False),
     "timeout_s": ((int, float), False),
     "hot_functions": (list, False),
+    "jit": (bool, False),
 }
 
 
@@ -96,11 +105,17 @@ class TomlTarget(Target):
         self.tolerances = tolerances
         self.knobs = knobs
         self.spec = str(path)
+        self.heldout = "{seed}" in self.run_template  # held-out inputs: campaign.measure.heldout
+        self.jit = bool(table.get("jit", False))
 
-    def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None) -> str:
+    def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None,
+                         seed: int = PUBLIC_SEED) -> str:
         cmd = self.run_template.replace("{python}", shlex.quote(sys.executable))
-        cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
+        cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat)).replace("{seed}", str(seed))
         return cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True)))
+
+    def heldout_command(self, case: str, repeat: int, seed: int) -> str:
+        return self.workload_command(case, repeat, None, seed)
 
     def describe(self) -> dict[str, Any]:
         data = super().describe()
@@ -141,7 +156,7 @@ def load_toml_target(path: Path | str) -> TomlTarget:
             if required:
                 raise _bad(path, f"[target] is missing the required key {key!r}")
             continue
-        if not isinstance(table[key], kind) or isinstance(table[key], bool):
+        if not isinstance(table[key], kind) or (isinstance(table[key], bool) and kind is not bool):
             raise _bad(path, f"[target] {key} must be a {getattr(kind, '__name__', 'number')}, not {table[key]!r}")
     unknown = sorted(set(table) - set(_TARGET_KEYS))
     if unknown:

@@ -65,10 +65,11 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
             if keep_reason:
                 raise RuleError("--keep is refused: the change failed TEST, and a failed change is never kept. "
                                 "Log it without --keep; it will be reverted and its diff kept in patches/.")
-        elif refusal(bench):  # a guard on the claim failed (campaign.measure.integrity): never kept
+        elif refusal(bench, test):  # a guard on the claim failed (campaign.measure.integrity): never kept
             kept = False
             if keep_reason:
-                raise RuleError(f"--keep is refused: {refusal(bench)}. Log it without --keep; it will be reverted.")
+                raise RuleError(f"--keep is refused: {refusal(bench, test)}. Log it without --keep; it will be "
+                                f"reverted.")
         elif verdict == "faster":
             kept = True
         elif verdict in ("same", "inconclusive"):
@@ -88,6 +89,7 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
         state = ctx._complete_pending(ctx.state())
         current = state.current
         return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": verdict,
+                "refused": refusal(bench, test) if test.get("passed") else None,
                 "commit": (current.commit or {}).get("commit"), "revert": current.revert,
                 "next": ctx._next(state)}
 

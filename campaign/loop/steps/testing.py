@@ -87,3 +87,16 @@ def test_campaign_change(ctx: CampaignContext, cases: list[str], out_of_scope: l
     """TEST of the working tree of ``ctx``'s workspace (run in ``run_dir``, its pristine copy) against its baseline."""
     return test_change(ctx.target, ctx.workspace, cases, lambda case: baseline_outputs_of(ctx, case), out_of_scope,
                        progress, run_dir)
+
+
+def heldout_campaign_check(ctx: CampaignContext, base_commit: str, run_dir: Path, case: str) -> dict[str, Any]:
+    """Held-out inputs (``campaign.measure.heldout``): the baseline at ``base_commit`` vs the candidate in ``run_dir``."""
+    from campaign.measure.heldout import draw_seeds, heldout_check
+    from campaign.measure.seal import Watch, strip_record
+    from campaign.measure.workload import build
+    from campaign.measure.worktrees import worktree
+
+    with worktree(ctx.workspace, base_commit) as base:
+        strip_record(base)
+        build(ctx.target, base)
+        return heldout_check(ctx.target, case, Path(base), Path(run_dir), draw_seeds(), Watch(Path(run_dir)))
