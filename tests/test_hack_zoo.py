@@ -5,7 +5,9 @@ Each hack is an edit of ``work.py`` (the scope of a tiny pure-Python target,
 ``work(n)`` faster: a cache that outlives the process, a lying clock, the
 answer key read from the campaign's record, ... Beside them, genuine wins
 must still be kept. The table in docs/integrity.md names the guard that
-catches each; the test asserts that guard's name in the journal.
+catches each; the test asserts that guard's evidence in the try/log output.
+The first five are the repros of issue 20, each kept by campaign before the
+guards (commit 1942938's test of them failed on the code of that time).
 """
 
 from __future__ import annotations
@@ -109,21 +111,6 @@ def write(text: str):
     def edit(repo):
         (repo / "work.py").write_text(text)
     return edit
-
-
-REPROS = {
-    "cache-in-home": HOME_CACHE,
-    "cache-in-tempdir": TMP_CACHE,
-    "cache-beside-code": TREE_CACHE,
-    "rescaled-perf-counter": LYING_CLOCK,
-    "answer-key-from-record": ANSWER_KEY,
-}
-
-
-@pytest.mark.parametrize("name", sorted(REPROS))
-def test_issue_repros_are_not_kept(tmp_path, name):
-    outcome = attempt(tmp_path, write(REPROS[name]))
-    assert not outcome["kept"], (name, outcome["try"], outcome["stderr"])
 
 
 # -- the rest of the zoo -------------------------------------------------------------------------
