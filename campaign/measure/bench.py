@@ -433,7 +433,8 @@ def benchmark(
             block_cost=cost,
             stop_reason=stop_reason,
             integrity={} if ref_unit == cand_unit else integrity.check(
-                d.speedup, verdict, calib[cand_unit], runs[ref_unit], runs[cand_unit], getattr(target, "jit", False)),
+                d.speedup, verdict, calib[cand_unit], runs[ref_unit], runs[cand_unit], getattr(target, "jit", False),
+                calib[ref_unit]),
         )
         cand_first, ref_first = results[ref].candidate["first_call_s"], results[ref].reference["first_call_s"]
         if cand_first and ref_first:

@@ -13,9 +13,11 @@ itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
   timed call, reports a fraction of that. Import and start-up costs cancel
   in the difference, so a change that imports more (Numba) is not
   suspected. For a single-threaded process the per-repeat cost is the CPU
-  time difference (which other processes do not add to) scaled by the
-  process's own wall/CPU ratio (the load it ran under, which the workload's
-  wall-clock timer saw too); a multi-threaded one is judged on wall time.
+  time difference (which other processes do not add to) scaled by the load
+  the reference's timer saw in the same interleaved blocks (its reported
+  wall time per repeat over its measured CPU time per repeat, at least 1,
+  and less for calls shorter than a scheduler time slice, which load
+  preempts less); a multi-threaded one is judged on wall time.
   Also refused: a self-reported total above the process's wall.
 * **warm-only speedup** - the warm repeats are much faster but the first
   call (less the JIT compile time the target reports) is not faster at
@@ -38,6 +40,7 @@ MIN_CLAIM = 1.5  # below this speedup the warm-only guard has nothing to check
 CLOCK_FACTOR = 1.5  # measured per-repeat cost above this multiple of the reported one (beyond noise) is refused
 COLD_MIN = 1.1  # a warm claim of MIN_CLAIM or more needs at least this cold (first-call) speedup
 SLACK_S = 0.002  # timer and process jitter per process, seconds
+TIME_SLICE_S = 0.02  # calls this long or longer see the machine's whole load; shorter ones proportionally less
 PARALLEL = 1.2  # CPU/wall above this: a multi-threaded process, whose CPU time outruns its wall: judged on wall
 
 
@@ -57,8 +60,20 @@ def _mad_sd(values: list[float]) -> float:
     return 1.4826 * median([abs(v - mid) for v in values])
 
 
-def clock_guard(calibration, runs: list) -> dict[str, Any]:
-    """``calibration``: the variant's one-repeat run; ``runs``: its ``R``-repeat runs. Pure."""
+def _load_scale(calibration, runs: list) -> float:
+    """Wall seconds per CPU second of a warm repeat of the reference, as its own timer saw it (at least 1)."""
+    if calibration is None or not runs or not calibration.cpu_s or not all(r.cpu_s and r.warm_s for r in runs):
+        return 1.0
+    repeat = runs[0].repeat
+    if repeat < 2:
+        return 1.0
+    cpu = (median([r.cpu_s for r in runs]) - calibration.cpu_s) / (repeat - 1)
+    wall = median([median(r.warm_s) for r in runs])
+    return max(1.0, wall / cpu) if cpu > 0 else 1.0
+
+
+def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | None = None) -> dict[str, Any]:
+    """``calibration``: the variant's one-repeat run; ``runs``: its ``R``-repeat runs; ``ref_*``: the reference's. Pure."""
     entry: dict[str, Any] = {"name": CLOCK, "ran": False, "passed": True, "detail": None}
     over = [r for r in [calibration, *runs] if r is not None and _reported(r) > r.wall_s * 1.05 + SLACK_S]
     if over:
@@ -76,13 +91,17 @@ def clock_guard(calibration, runs: list) -> dict[str, Any]:
         return entry
     reported = median([median(r.warm_s) for r in runs])
     clock, spent, scale = "wall", (lambda r: r.wall_s), 1.0
-    if calibration.cpu_s and all(r.cpu_s for r in runs):
-        inflation = median([r.wall_s / r.cpu_s for r in runs])  # wall per CPU second: the machine's load
-        if inflation >= 1 / PARALLEL:  # one busy thread: CPU time differences, scaled to wall by the load
-            clock, spent, scale = "cpu", (lambda r: r.cpu_s), inflation
+    if calibration.cpu_s and all(r.cpu_s for r in runs) and \
+            median([r.cpu_s / r.wall_s for r in runs if r.wall_s > 0] or [9.0]) <= PARALLEL:
+        # one busy thread: CPU time differences, which other processes do not add to, scaled to wall-clock
+        # seconds by the load the reference's honest timer saw in the same blocks (never below 1)
+        load = _load_scale(ref_calibration, ref_runs or [])
+        # a call shorter than a scheduler time slice is rarely preempted: the load inflates it less
+        clock, spent, scale = "cpu", (lambda r: r.cpu_s), 1 + (load - 1) * min(1.0, reported / TIME_SLICE_S)
+    spread = _mad_sd([spent(r) for r in runs]) * math.sqrt(1 + 1 / len(runs))  # the calibration is one sample
     per_repeat = (median([spent(r) for r in runs]) - spent(calibration)) / (repeat - 1)
     measured = per_repeat * scale  # what one more repeat cost the process, on the wall clock
-    noise = scale * (3 * _mad_sd([spent(r) for r in runs]) + SLACK_S) / (repeat - 1)
+    noise = scale * (3 * spread + SLACK_S) / (repeat - 1)
     entry.update(ran=True, clock=clock, measured_per_repeat_s=measured, reported_per_repeat_s=reported, noise_s=noise)
     if measured > CLOCK_FACTOR * reported + noise:
         entry.update(passed=False, detail=(
@@ -127,9 +146,10 @@ def warm_only_guard(speedup: float, verdict: str, ref_runs: list, cand_runs: lis
 
 
 def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: list,
-          jit: bool = False) -> dict[str, Any]:
+          jit: bool = False, ref_calibration=None) -> dict[str, Any]:
     """The guards of one comparison: ``{"guards": [...], "refused": "<name>: <detail>" or None}``. Pure."""
-    guards = [clock_guard(calibration, cand_runs), warm_only_guard(speedup, verdict, ref_runs, cand_runs, jit)]
+    guards = [clock_guard(calibration, cand_runs, ref_calibration, ref_runs),
+              warm_only_guard(speedup, verdict, ref_runs, cand_runs, jit)]
     failed = next((g for g in guards if not g["passed"]), None)
     for guard in guards:
         for key, value in list(guard.items()):
