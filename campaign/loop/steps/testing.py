@@ -9,6 +9,7 @@ test command; LOG then reverts the change and keeps its diff.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,8 +58,9 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
     if target.test_command:
         if progress is not None:
             progress(f"TEST: running the test command ({target.test_command})...")
-        with pristine_copy(workspace) as test_dir:
-            build(target, test_dir)
+        with (pristine_copy(workspace) if watch else contextlib.nullcontext(workspace)) as test_dir:
+            if watch:
+                build(target, test_dir)
             result["test_command"] = run_test_command(target.test_command, test_dir, target.timeout_s,
                                                         getattr(target, "junit_xml", None))
     result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
