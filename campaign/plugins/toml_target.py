@@ -112,7 +112,16 @@ class TomlTarget(Target):
                          seed: int = PUBLIC_SEED) -> str:
         cmd = self.run_template.replace("{python}", shlex.quote(sys.executable))
         cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat)).replace("{seed}", str(seed))
-        return cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True)))
+        return self._with_reference_dir(cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True))))
+
+    def _with_reference_dir(self, cmd: str) -> str:
+        """A perf-test run names its stored reference's folder: sealed runs happen in a copy without ``.git``."""
+        from campaign.plugins.perf_test_target import reference_root
+
+        if self.kind != "perf-test":
+            return cmd
+        root = reference_root(self.path.parent)
+        return f"{cmd} --reference-dir {shlex.quote(str(root))}" if root else cmd
 
     def heldout_command(self, case: str, repeat: int, seed: int) -> str:
         return self.workload_command(case, repeat, None, seed)
