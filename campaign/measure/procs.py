@@ -256,8 +256,11 @@ def run_process(
     _sweep_once()
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     full_env = interpreter_env()
-    for key, value in (env or {}).items():  # None removes a variable
-        full_env.pop(str(key), None) if value is None else full_env.__setitem__(str(key), str(value))
+    for key, value in (env or {}).items():
+        if value is None:  # None removes a variable (campaign.measure.seal: no CAMPAIGN_* in a sealed run)
+            full_env.pop(str(key), None)
+        else:
+            full_env[str(key)] = str(value)
     full_env[TOKEN_VAR] = token
     shell = isinstance(cmd, str)
     t0 = time.perf_counter()
