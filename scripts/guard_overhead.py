@@ -39,13 +39,31 @@ def uptime() -> str:
         return f"load {os.getloadavg()}"
 
 
+def verdicts(workdir: Path) -> str:
+    """One word per attempt of the demo's journal: kept, the verdict, or the guard that refused it."""
+    words = []
+    for journal in Path(workdir).glob("optim/*/journal.jsonl"):
+        bench: dict = {}
+        for line in journal.read_text().splitlines():
+            event = json.loads(line)
+            if event["type"] == "benchmark":
+                bench = event["data"]
+            elif event["type"] == "log":
+                refused = (bench.get("integrity") or {}).get("refused")
+                words.append(f"{event['iteration']}:" + ("kept" if event["data"].get("kept") else
+                             (refused.split(":")[0] if refused else bench.get("verdict") or "test-failed")))
+                bench = {}
+    return " ".join(words)
+
+
 def run_demo(python: str) -> tuple[float, int | None]:
-    """Wall seconds of one demo and its number of kept iterations."""
+    """Wall seconds of one demo and its number of kept iterations (its attempts printed)."""
     with tempfile.TemporaryDirectory(prefix="guard-overhead-") as tmp:
         t0 = time.perf_counter()
         proc = subprocess.run([python, "-m", "campaign", "demo", "--workdir", f"{tmp}/d", "--json"], cwd=tmp,
                               capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        print(f"  attempts: {verdicts(Path(tmp) / 'd')}", flush=True)
     if proc.returncode != 0:
         raise SystemExit(f"{python} -m campaign demo failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     kept = None
