@@ -236,7 +236,8 @@ def test_a_campaign_through_json(repo, tmp_path):
     (repo / "primes.py").write_text(SIEVE)
     tried = valid(invoke("try", *d, code=0), "try")
     assert tried["benchmark"]["verdict"] == "faster", tried["benchmark"]
-    valid(invoke("log", "--surprise", "None", "--why", "w", "--lesson", "l", *d, code=0), "log")
+    logged = valid(invoke("log", "--surprise", "None", "--why", "w", "--lesson", "l", *d, code=0), "log")
+    assert logged["kept"] is True, (logged.get("refused"), logged.get("verdict"))
     decided = valid(invoke("decide", *d, code=0), "decide")
     assert decided["stop"] is True, decided
     valid(invoke("finish", *d, code=0), "finish")

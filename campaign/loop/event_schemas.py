@@ -43,7 +43,7 @@ FAILURE = {"type": "object", "properties": {"output": STR, "message": STR, "case
 DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     "init": _obj(name=STR, target_spec=STR, target={"type": ["object", "string", "null"]}, goal_speedup=NUM,
                  max_iterations=INT, min_gain=NUM, postmortem_factor=NUM, start_branch=STR, branch=STR,
-                 pre_tag=STR, base_commit=STR, workspace=STR, warnings=STRS, environment=OBJ),
+                 pre_tag=STR, base_commit=STR, workspace=STR, warnings=STRS, environment=OBJ, harness=OBJ),
     "baseline": _obj(commit=STR, dirty=BOOL, case=STR, cases=OBJ, outputs=OBJ, phases=NUM_MAP, warm_s=NUM,
                      first_call_s=NUM, compile_s=NUM, environment=OBJ, snapshot=STR),
     "profile": _obj(commit=STR, case=STR, phases=NUM_MAP, shares=NUM_MAP, amdahl=NUM_MAP, total_s=NUM,

@@ -45,6 +45,7 @@ from pathlib import Path
 from statistics import median
 from typing import Callable
 
+from campaign.measure import integrity
 from campaign.measure import load as machine_load
 from campaign.measure import stats
 from campaign.measure.workload import WorkloadRun, run_workload
@@ -83,6 +84,7 @@ class BenchResult:
     stop_reason: str = ""
     metric_choice: dict = field(default_factory=dict)  # campaign.measure.metric: what decided, why, on what evidence
     other_metric: dict | None = None  # the metric that did not decide: its speedup, interval and verdict
+    integrity: dict = field(default_factory=dict)  # campaign.measure.integrity.check: the claim's guards
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -216,6 +218,7 @@ def benchmark(
     keys: dict[str, str] | None = None,
     metric: str = "auto",
     precision: float | None = None,
+    watch: bool = False,
 ) -> dict[str, BenchResult]:
     """Measure all ``variants`` interleaved; one ``BenchResult`` per reference (reference vs ``candidate``).
 
@@ -230,10 +233,13 @@ def benchmark(
     candidate (``campaign.measure.spending``). ``precision`` (e.g. 0.05):
     a headline measurement - a decided comparison goes on until its interval
     lies within +-``precision`` of its estimate (or the budget ends), so the
-    number a reader is shown has a bounded width.
+    number a reader is shown has a bounded width. ``watch``: a file a process
+    writes into its variant's folder fails the benchmark
+    (``campaign.measure.seal.Watch``).
     """
     from campaign.measure import metric as metrics
     from campaign.measure import spending
+    from campaign.measure.seal import Watch
     from campaign.measure.environment import collect_environment
 
     extend_s = budget_s / 2 if extend_s is None else extend_s
@@ -267,8 +273,11 @@ def benchmark(
         if len(names) > 1:
             say(f"{' and '.join(names)} are the same code: measured once, shared by both roles")
 
+    watches = {u: Watch(dirs[u]) for u in units} if watch else {}
+
     def run(unit: str, repeat: int) -> WorkloadRun:
-        return run_workload(target, case, dirs[unit], repeat=repeat, knobs=knobs, timeout_s=timeout_s)
+        return run_workload(target, case, dirs[unit], repeat=repeat, knobs=knobs, timeout_s=timeout_s,
+                            watch=watches.get(unit))
 
     say(f"calibrating: one discarded run of each of {len(units)} variant(s)...")
     calib = {u: run(u, 1) for u in units}
@@ -522,6 +531,9 @@ def benchmark(
             stop_reason=stop_reason,
             metric_choice=chosen.to_dict(),
             other_metric=other,
+            integrity={} if ref_unit == cand_unit else integrity.check(
+                d.speedup, verdict, calib[cand_unit], runs[ref_unit], runs[cand_unit], getattr(target, "jit", False),
+                calib[ref_unit]),
         )
         cand_first, ref_first = results[ref].candidate["first_call_s"], results[ref].reference["first_call_s"]
         if cand_first and ref_first:

@@ -271,6 +271,7 @@ def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | Non
 
     from campaign.measure.junit import failed_tests, given_report, junit_command
     from campaign.measure.procs import run_process
+    from campaign.measure.seal import sealed_env
 
     cwd = Path(cwd)
     with tempfile.TemporaryDirectory(prefix="campaign-junit-") as tmp:
@@ -278,13 +279,14 @@ def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | Non
         run_cmd = cmd if report_name else (junit_command(cmd, Path(tmp) / "junit.xml") or cmd)
         report = cwd / report_name if report_name else Path(tmp) / "junit.xml"
         started = time.time()
-        if target is None:
-            result = run_process(run_cmd, cwd, timeout_s)
-        else:
-            from campaign.measure.import_check import measured
+        with sealed_env() as sealed:  # a tested process, like a measured one, finds no home of its own
+            if target is None:
+                result = run_process(run_cmd, cwd, timeout_s, env=sealed)
+            else:
+                from campaign.measure.import_check import measured
 
-            with measured(target, cwd) as env:
-                result = run_process(run_cmd, cwd, timeout_s, env=env)
+                with measured(target, cwd) as env:  # and imports the tested tree's own code
+                    result = run_process(run_cmd, cwd, timeout_s, env={**sealed, **env})
         fresh = report.is_file() and report.stat().st_mtime >= started - 1.0
         failed = failed_tests(report, cwd) if fresh else []
     lines = (result.stdout + "\n" + result.stderr).strip().splitlines()

@@ -31,9 +31,16 @@ from resource import RUSAGE_SELF, getrusage
 from time import perf_counter as _perf_counter, process_time as _process_time  # bound before the user's code loads
 from pathlib import Path
 
+from campaign.plugins.perf_test_target import reference_root  # noqa: F401  (the worker's half of the contract)
 
-def reference_dir(script: Path, case: str) -> Path:
-    """Where the reference result lives: the git common dir (shared by worktrees), else beside the script."""
+
+def reference_dir(script: Path, case: str, base: Path | None = None) -> Path:
+    """Where the reference result lives: ``base`` (``--reference-dir``: the repository's, given by campaign
+    when the run folder is a copy without ``.git``), else the git common dir (shared by worktrees), else
+    beside the script."""
+    if base is not None:
+        digest = hashlib.sha256(script.name.encode()).hexdigest()[:8]
+        return Path(base) / f"{script.stem}-{digest}" / case
     try:
         common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=script.parent,
                                 capture_output=True, text=True, check=True).stdout.strip()
@@ -87,7 +94,7 @@ def _jsonable(value):
         return repr(value)
 
 
-def run(script: Path, case: str, repeat: int) -> dict:
+def run(script: Path, case: str, repeat: int, reference_base: Path | None = None) -> dict:
     os.environ["CAMPAIGN_CASE"] = case
     sys.path.insert(0, str(script.parent))
     module = runpy.run_path(str(script), run_name="campaign_perf_test")
@@ -109,7 +116,7 @@ def run(script: Path, case: str, repeat: int) -> dict:
         warm_cpu.append(_process_time() - c0)
         waits.append(getrusage(RUSAGE_SELF).ru_nvcsw - v0)
     checks = ("check_equivalence" in module) or ("store_result" in module and "load_result" in module)
-    outputs = equivalence(module, result, reference_dir(script, case)) if checks else {"result": _jsonable(result)}
+    outputs = equivalence(module, result, reference_dir(script, case, reference_base)) if checks else {"result": _jsonable(result)}
     return {"outputs": outputs, "phases": {"experiment": min(warm)}, "warm_s": warm, "warm_cpu_s": warm_cpu, "warm_waits": waits,
             "first_call_s": first}
 
@@ -119,9 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("script")
     parser.add_argument("case")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--reference-dir", default=None)
     opts = parser.parse_args(argv)
     try:
-        data = run(Path(opts.script).resolve(), opts.case, opts.repeat)
+        data = run(Path(opts.script).resolve(), opts.case, opts.repeat,
+                   Path(opts.reference_dir) if opts.reference_dir else None)
     except Exception as exc:  # reported to the parent as data
         import traceback
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaign.errors import MeasureError
+from campaign.measure.rusage import RusagePopen, usage_of
 
 TOKEN_VAR = "CAMPAIGN_RUN_TOKEN"
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
@@ -88,6 +89,8 @@ class ProcResult:
     stderr: str
     wall_s: float
     timed_out: bool
+    cpu_s: float | None = None  # the child's user + system CPU seconds, its waited-for descendants included
+    max_rss_kb: int | None = None  # the peak resident set of the child (or its largest waited-for descendant)
 
 
 def become_subreaper() -> bool:
@@ -348,7 +351,7 @@ def run_process(
     """Run ``cmd`` (argv list, or a shell string) in ``cwd`` and capture its output.
 
     ``env`` entries are added to (not substituted for) the current
-    environment; ``stdin`` is written to the child's standard input. On
+    environment (a None value removes the variable); ``stdin`` is written to the child's standard input. On
     timeout the whole process tree is killed and ``timed_out`` is true;
     ``returncode`` is then -9. Whatever the child left running when it
     exited is killed too; so is everything on Ctrl-C (or the CLI's SIGTERM,
@@ -361,14 +364,17 @@ def run_process(
     scope = _sweep_once(cwd)
     token = f"{os.getpid()}-{scope}-{uuid.uuid4().hex}"
     full_env = interpreter_env()
-    if env:
-        full_env.update({str(k): str(v) for k, v in env.items()})
+    for key, value in (env or {}).items():
+        if value is None:  # None removes a variable (campaign.measure.seal: no CAMPAIGN_* in a sealed run)
+            full_env.pop(str(key), None)
+        else:
+            full_env[str(key)] = str(value)
     full_env[TOKEN_VAR] = token
     if parent_death:
         cmd = die_with_parent(cmd)
     shell = isinstance(cmd, str)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
+    proc = RusagePopen(
         cmd,
         cwd=str(cwd),
         env=full_env,
@@ -394,7 +400,7 @@ def run_process(
     returncode = proc.returncode if proc.returncode is not None else -9
     if timed_out:
         returncode = -9 if returncode in (None, 0) else returncode
-    return ProcResult(returncode, stdout, stderr, wall, timed_out)
+    return ProcResult(returncode, stdout, stderr, wall, timed_out, *usage_of(proc))
 
 
 def _collect(proc: subprocess.Popen, token: str, stdin: str | None, t0: float,

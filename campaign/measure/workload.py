@@ -39,6 +39,9 @@ class WorkloadRun:
     extra: dict = field(default_factory=dict)
     warm_cpu_s: list[float] = field(default_factory=list)  # CPU time of each warm repeat, where the workload says
     warm_waits: list[int] = field(default_factory=list)  # voluntary context switches per warm repeat (sleep, I/O)
+    # measured by campaign around the process (``campaign.measure.rusage``), never reported by the workload:
+    cpu_s: float | None = None  # user + system CPU seconds of the process and the children it waited for
+    max_rss_kb: int | None = None  # its peak resident set size, KiB
 
     @property
     def time_s(self) -> float:
@@ -183,20 +186,35 @@ def run_workload(
     knobs: dict | None = None,
     timeout_s: float | None = None,
     env: dict | None = None,
+    watch=None,
+    seed: int | None = None,
 ) -> WorkloadRun:
-    """Run one workload case of ``target`` in a fresh process in ``workdir``.
+    """Run one workload case of ``target`` in a fresh, sealed process in ``workdir``.
 
     ``repeat`` is the number of warm runs the workload makes after its first
-    (cold) call. Raises ``WorkloadError`` on a non-zero exit, a timeout (the
-    process tree is killed), missing JSON or non-finite times.
+    (cold) call. The process gets fresh, empty homes (``campaign.measure.seal``);
+    with ``watch`` (a ``seal.Watch`` of ``workdir``) a file it writes there fails
+    the run. ``seed``: a held-out input, for a target that declares them.
+    Raises ``WorkloadError`` on a non-zero exit, a timeout (the process tree is
+    killed), missing JSON, non-finite times or written state.
     """
+    from campaign.measure.seal import StateWritten, sealed_env
+
     workdir = Path(workdir)
-    cmd = target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)
+    cmd = workload_command(target, case, repeat, knobs, seed)
     timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", None)
     from campaign.measure.import_check import measured
 
-    with measured(target, workdir, env) as full_env:  # refuses a run that imported another tree's code
-        result = run_process(cmd, workdir, timeout, env=full_env)
+    if watch is not None:
+        watch.start()
+    # sealed (fresh homes, no CAMPAIGN_* of the caller's) and importing only the measured tree's code
+    with sealed_env() as sealed, measured(target, workdir, env) as full_env:
+        result = run_process(cmd, workdir, timeout, env={**sealed, **full_env})
+    if watch is not None:
+        try:
+            watch.check(f"workload case {case!r}")
+        except StateWritten as exc:
+            raise WorkloadError(str(exc)) from None
     if result.timed_out:
         raise _failure(target, case, workdir, cmd, result, f"timed out after {timeout:g} s (its process tree was killed)")
     if result.returncode != 0:
@@ -225,4 +243,13 @@ def run_workload(
         extra=extra,
         warm_cpu_s=data["warm_cpu_s"],
         warm_waits=data["warm_waits"],
+        cpu_s=result.cpu_s,
+        max_rss_kb=result.max_rss_kb,
     )
+
+
+def workload_command(target, case: str, repeat: int, knobs: dict | None = None, seed: int | None = None):
+    """The target's command for one case; with ``seed``, its held-out variant (``heldout_command``)."""
+    if seed is not None:
+        return target.heldout_command(case, repeat, seed)
+    return target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)

@@ -122,6 +122,17 @@ class Target:
     def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None) -> list[str] | str:
         raise NotImplementedError
 
+    # held-out inputs (campaign.measure.heldout): a target that can run a case on a seeded input the agent never
+    # sees says so here and implements ``heldout_command``; campaign draws fresh seeds at every TEST
+    heldout: ClassVar[bool] = False
+    # the first call of a process includes JIT compilation or loading (Numba): the warm-only guard cannot tell that
+    # from a result reused across repeats, so it does not apply, and held-out speed is the warm repeat's
+    jit: ClassVar[bool] = False
+
+    def heldout_command(self, case: str, repeat: int, seed: int) -> list[str] | str:
+        """The command of ``case`` on the held-out input drawn from ``seed`` (only where ``heldout``)."""
+        raise NotImplementedError(f"target {self.name!r} declares no held-out inputs")
+
     def playbook(self) -> list[PlaybookEntry]:
         return []
 

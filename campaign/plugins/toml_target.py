@@ -15,8 +15,12 @@ Keys (``[target]`` is required; everything else optional unless marked)::
                                           #   fresh process; prints the workload JSON
                                           #   (see campaign.plugins.target) as its LAST stdout line.
                                           #   {case}, {repeat}, {knobs} (a quoted JSON
-                                          #   object) and {python} (the project's
-                                          #   interpreter) are substituted. A Python
+                                          #   object), {python} (the project's
+                                          #   interpreter) and {seed} are substituted.
+                                          #   {seed} declares held-out inputs: 0 in every
+                                          #   run but the held-out ones, where campaign
+                                          #   draws fresh seeds at each TEST (the input
+                                          #   must depend on it; docs/integrity.md). A Python
                                           #   command is profiled by function and line.
     fast_case = "fast"                    # the case run every iteration (default "fast")
     full_case = "full"                    # the full-scale case (default "full")
@@ -27,6 +31,8 @@ Keys (``[target]`` is required; everything else optional unless marked)::
     build = "make"                        # run before TEST (compiled languages)
     timeout_s = 600                       # per workload run (default 600)
     hot_functions = ["primes:count"]      # line-profiled when `campaign profile` names none
+    jit = false                           # true: a process's first call compiles or loads JIT code
+                                          #   (Numba): docs/integrity.md, the warm-only guard
 
     [tolerances]                          # per output name (or glob); default "exact"
     count = "exact"
@@ -55,6 +61,8 @@ from typing import Any
 
 from campaign.plugins.target import TOLERANCE_KINDS, Target, TargetError, Tolerance
 
+PUBLIC_SEED = 0  # what {seed} is in every run but a held-out one
+
 EXAMPLE = (
     'a minimal campaign.toml is:  [target]  name = "mytarget"  scope = ["src/*.py"]  '
     'run = "python bench.py {case}"  (the run command prints the workload JSON as its last line; '
@@ -77,6 +85,7 @@ _TARGET_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "build": (str, False),
     "timeout_s": ((int, float), False),
     "hot_functions": (list, False),
+    "jit": (bool, False),
 }
 
 
@@ -105,6 +114,8 @@ class TomlTarget(Target):
         self.tolerances = tolerances
         self.knobs = knobs
         self.spec = str(path)
+        self.heldout = "{seed}" in self.run_template  # held-out inputs: campaign.measure.heldout
+        self.jit = bool(table.get("jit", False))
 
     @property
     def project_env(self):
@@ -130,10 +141,22 @@ class TomlTarget(Target):
     def build_command(self) -> str | None:
         return _with_python(self.build_template, self.python)
 
-    def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None) -> str:
+    def workload_command(self, case: str, repeat: int = 1, knobs: dict[str, Any] | None = None,
+                         seed: int = PUBLIC_SEED) -> str:
         cmd = self.run_template.replace("{python}", shlex.quote(self.python))
-        cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat))
-        return cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True)))
+        cmd = cmd.replace("{case}", shlex.quote(case)).replace("{repeat}", str(repeat)).replace("{seed}", str(seed))
+        return self._with_reference_dir(cmd.replace("{knobs}", shlex.quote(json.dumps(knobs or {}, sort_keys=True))))
+    def _with_reference_dir(self, cmd: str) -> str:
+        """A perf-test run names its stored reference's folder: sealed runs happen in a copy without ``.git``."""
+        from campaign.plugins.perf_test_target import reference_root
+
+        if self.kind != "perf-test":
+            return cmd
+        root = reference_root(self.path.parent)
+        return f"{cmd} --reference-dir {shlex.quote(str(root))}" if root else cmd
+
+    def heldout_command(self, case: str, repeat: int, seed: int) -> str:
+        return self.workload_command(case, repeat, None, seed)
 
     def describe(self) -> dict[str, Any]:
         data = super().describe()
@@ -176,7 +199,7 @@ def load_toml_target(path: Path | str) -> TomlTarget:
             if required:
                 raise _bad(path, f"[target] is missing the required key {key!r}")
             continue
-        if not isinstance(table[key], kind) or isinstance(table[key], bool):
+        if not isinstance(table[key], kind) or (isinstance(table[key], bool) and kind is not bool):
             raise _bad(path, f"[target] {key} must be a {getattr(kind, '__name__', 'number')}, not {table[key]!r}")
     unknown = sorted(set(table) - set(_TARGET_KEYS))
     if unknown:

@@ -423,6 +423,9 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 "surprise": _data(log).get("surprise") if log else None,
                 "postmortem": _data(log).get("postmortem") if log else None,
                 "patch": _data(last_of(own, "implement")).get("patch"),
+                # docs/integrity.md: which guards ran on the attempt, and the mark of a claim big enough to suspect
+                "guards": bd.get("guards"),
+                "suspicion": bd.get("suspicion"),
             }
         )
     return rows

@@ -55,6 +55,7 @@ class WeightSearchTarget(PythonTarget):
     # the framework's own interpreter (shell-quoted), never whatever `python` is first on PATH
     test_command = f"{shlex.quote(sys.executable)} -m targets.weight_search.check ."
     timeout_s = 600.0
+    jit = True  # the Numba stages compile (or load their cache) in a process's first call: docs/integrity.md
 
     def __init__(self):
         self._kernel = None

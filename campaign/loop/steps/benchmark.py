@@ -45,7 +45,7 @@ def bench_budget(workspace: Path | None = None) -> dict[str, Any]:
 
 def bench_summary(bench: dict[str, Any]) -> dict[str, Any]:
     return {k: bench.get(k) for k in ("case", "verdict", "speedup", "ci", "ci_level", "ci_kind", "vs_baseline",
-                                       "cumulative_speedup", "candidate", "blocks", "metric", "full", "policy")}
+                                       "cumulative_speedup", "candidate", "blocks", "metric", "full", "policy", "integrity")}
 
 
 def _result_dict(res) -> dict[str, Any]:
@@ -88,6 +88,7 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
         "seconds_needed": last.get("seconds_needed"),
         "block_cost": last.get("block_cost"),
         "policy": INCONCLUSIVE_POLICY,
+        "integrity": last.get("integrity") or {},
     }
     if full is not None:
         flast, fbase = _result_dict(full["last"]), _result_dict(full["baseline"])
@@ -96,7 +97,7 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
                         "vs_baseline": {"speedup": fbase["speedup"], "ci": list(fbase["ci"]),
                                         "verdict": fbase["verdict"], "ci_level": fbase.get("ci_level")},
                         "candidate": flast.get("candidate"), "blocks": flast.get("blocks"),
-                        "metric": flast.get("metric")}
+                        "metric": flast.get("metric"), "integrity": flast.get("integrity") or {}}
     return data
 
 
@@ -105,16 +106,21 @@ def _busy_note(notes: list[str]) -> str | None:
 
 
 def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str, cases: list[str],
-                     say: Callable[[str], None], exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+                     say: Callable[[str], None], exclude: tuple[str, ...] = (),
+                     run_dir: Path | None = None) -> dict[str, Any]:
     """BENCHMARK: the working tree vs the last kept commit and vs the baseline, interleaved in one session.
 
     Each distinct tree is measured once: ``exclude`` names paths that do not
     change what runs (the campaign's record, AGENTS.md, SKILL.md), so "last kept" and
     the baseline share one checkout and one measurement until a change is kept.
+    ``run_dir``: the candidate's pristine copy (``campaign.measure.seal``); the
+    references' checkouts lose the record too, and a file any process writes
+    into its folder fails the benchmark.
     """
     from contextlib import ExitStack
 
     from campaign.measure.bench import benchmark
+    from campaign.measure.seal import strip_record
     from campaign.measure.workload import build
     from campaign.measure.worktrees import content_key, worktree
 
@@ -122,25 +128,28 @@ def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str
     keys = {"last": content_key(workspace, last_commit, exclude), "baseline": content_key(workspace, base_commit, exclude)}
     with ExitStack() as stack:
         last = stack.enter_context(worktree(workspace, last_commit))
+        strip_record(last)
         build(target, last)
         if keys["last"] == keys["baseline"]:  # same code: one checkout, one measurement, both roles
             base = last
         else:
             base = stack.enter_context(worktree(workspace, base_commit))
+            strip_record(base)
             build(target, base)
-        variants = {"last": Path(last), "baseline": Path(base), "candidate": Path(workspace)}
+        variants = {"last": Path(last), "baseline": Path(base), "candidate": Path(run_dir or workspace)}
         per_case = {}
         for case in cases:
             say(f"  case {case}")
-            per_case[case] = benchmark(target, case, variants, "candidate", progress=say, keys=keys, **budget)
+            per_case[case] = benchmark(target, case, variants, "candidate", progress=say, keys=keys,
+                                       watch=run_dir is not None, **budget)
     return bench_event(per_case[cases[0]], cases[0], per_case.get(cases[1]) if len(cases) > 1 else None,
                        cases[1] if len(cases) > 1 else None)
 
 
 def benchmark_campaign_change(ctx: CampaignContext, state: loop.State, cases: list[str],
-                              say: Callable[[str], None]) -> dict[str, Any]:
-    """BENCHMARK of ``ctx``'s working tree against its last kept commit and its baseline commit."""
+                              say: Callable[[str], None], run_dir: Path | None = None) -> dict[str, Any]:
+    """BENCHMARK of ``ctx``'s working tree (run in ``run_dir``) against its last kept commit and its baseline commit."""
     from campaign.loop.framework_files import measurement_excludes
 
     return benchmark_change(ctx.target, ctx.workspace, state.last_kept_commit, state.init["base_commit"], cases, say,
-                            exclude=measurement_excludes(ctx.record_rel))
+                            exclude=measurement_excludes(ctx.record_rel), run_dir=run_dir)

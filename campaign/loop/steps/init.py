@@ -27,6 +27,7 @@ from typing import Any, Callable
 from campaign.errors import RuleError, UserError
 from campaign.loop import machine as loop
 from campaign.loop import record_guard, stopping
+from campaign.loop.harness import hash_harness
 from campaign.loop.steps.context import RECORD_ROOT, CampaignContext, Progress, env_number
 from campaign.loop.steps.think import parse_speedup
 
@@ -213,6 +214,7 @@ def init_campaign(
                 "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
                 "pre_tag": pre_tag, "base_commit": base_commit, "workspace": str(workspace), "warnings": warnings,
                 "environment": target_env(target).to_dict(),
+                "harness": hash_harness(workspace, committed, target),  # loop/harness.py: frozen for every attempt
             })
             if run_settings is not None:
                 campaign._record("run", run_settings)

@@ -3,7 +3,8 @@
 Refuses: a log without ``--surprise`` (write "None" explicitly if nothing
 surprised you); a missing postmortem (``--why`` and ``--lesson``) when the
 measured speedup misses the prediction by more than the postmortem factor;
-``--keep`` on a change that failed TEST or was measured slower (except a
+``--keep`` on a change that failed TEST, failed a guard on its claim
+(``measure/integrity.py``: a clock disagreement, a warm-only speedup) or was measured slower (except a
 fix, with ``--keep REASON``, that passed the full case after FINISH found the
 last kept tree wrong on it: speed against a wrong tree means nothing); a
 working tree that changed since ``campaign try`` tested it, kept or not (LOG
@@ -24,6 +25,7 @@ from campaign.loop import stopping
 from campaign.loop.tested_tree import require_tested_tree
 from campaign.loop.machine import Step
 from campaign.loop.steps.context import CampaignContext
+from campaign.measure.integrity import refusal
 
 
 def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = None, why: str | None = None,
@@ -63,6 +65,11 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
             if keep_reason:
                 raise RuleError("--keep is refused: the change failed TEST, and a failed change is never kept. "
                                 "Log it without --keep; it will be reverted and its diff kept in patches/.")
+        elif refusal(bench, test):  # a guard on the claim failed (campaign.measure.integrity): never kept
+            kept = False
+            if keep_reason:
+                raise RuleError(f"--keep is refused: {refusal(bench, test)}. Log it without --keep; it will be "
+                                f"reverted.")
         elif verdict == "faster":
             kept = True
         elif verdict in ("same", "inconclusive"):
@@ -82,6 +89,7 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
         state = ctx._complete_pending(ctx.state())
         current = state.current
         return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": verdict,
+                "refused": refusal(bench, test) if test.get("passed") else None,
                 "commit": (current.commit or {}).get("commit"), "revert": current.revert,
                 "next": ctx._next(state)}
 

@@ -9,6 +9,7 @@ test command; LOG then reverts the change and keeps its diff.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,12 +19,16 @@ from campaign.loop.tree_checks import symlink_failures
 
 
 def test_change(target, workspace: Path, cases: list[str], expected_for: Callable[[str], dict[str, Any]],
-                out_of_scope: list[str], progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                out_of_scope: list[str], progress: Callable[[str], None] | None = None,
+                run_dir: Path | None = None) -> dict[str, Any]:
     """TEST: run each case in a fresh process and compare its outputs with the baseline's (the ``test`` event data).
 
     ``progress`` hears when the target's test command starts: it may run for minutes (a pytest suite).
+    ``run_dir``: the pristine copy of ``workspace`` the processes run in (``campaign.measure.seal``); a
+    file a workload writes there fails TEST. The test command runs in a copy of its own.
     """
     from campaign.measure.correctness import compare_outputs, run_test_command
+    from campaign.measure.seal import Watch, pristine_copy
     from campaign.measure.workload import WorkloadError, build, run_workload
 
     result = {"passed": False, "failures": [], "test_command": None, "out_of_scope": out_of_scope, "cases": cases}
@@ -37,10 +42,12 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
     if links:  # the code a link points to outside the repository is neither tested here nor committed
         result["failures"].extend(links)
         return result
+    run_dir = Path(run_dir or workspace)
+    watch = Watch(run_dir) if run_dir != Path(workspace) else None
     try:
-        build(target, workspace)
+        build(target, run_dir)
         for case in cases:
-            run = run_workload(target, case, workspace, repeat=1)
+            run = run_workload(target, case, run_dir, repeat=1, watch=watch)
             report = compare_outputs(expected_for(case), run.outputs, target.tolerances)
             for failure in report.to_dict().get("failures", []):
                 result["failures"].append({**failure, "case": case})
@@ -51,8 +58,11 @@ def test_change(target, workspace: Path, cases: list[str], expected_for: Callabl
     if target.test_command:
         if progress is not None:
             progress(f"TEST: running the test command ({target.test_command})...")
-        result["test_command"] = run_test_command(target.test_command, workspace, target.timeout_s,
-                                                    getattr(target, "junit_xml", None), target=target)
+        with (pristine_copy(workspace) if watch else contextlib.nullcontext(workspace)) as test_dir:
+            if watch:
+                build(target, test_dir)
+            result["test_command"] = run_test_command(target.test_command, test_dir, target.timeout_s,
+                                                        getattr(target, "junit_xml", None), target=target)
     result["passed"] = not result["failures"] and (result["test_command"] is None or result["test_command"]["passed"])
     return result
 
@@ -75,7 +85,20 @@ def baseline_outputs_of(ctx: CampaignContext, case: str) -> dict[str, Any]:
 
 
 def test_campaign_change(ctx: CampaignContext, cases: list[str], out_of_scope: list[str],
-                         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """TEST of the working tree of ``ctx``'s workspace against its baseline."""
+                         progress: Callable[[str], None] | None = None, run_dir: Path | None = None) -> dict[str, Any]:
+    """TEST of the working tree of ``ctx``'s workspace (run in ``run_dir``, its pristine copy) against its baseline."""
     return test_change(ctx.target, ctx.workspace, cases, lambda case: baseline_outputs_of(ctx, case), out_of_scope,
-                       progress)
+                       progress, run_dir)
+
+
+def heldout_campaign_check(ctx: CampaignContext, base_commit: str, run_dir: Path, case: str) -> dict[str, Any]:
+    """Held-out inputs (``campaign.measure.heldout``): the baseline at ``base_commit`` vs the candidate in ``run_dir``."""
+    from campaign.measure.heldout import draw_seeds, heldout_check
+    from campaign.measure.seal import Watch, strip_record
+    from campaign.measure.workload import build
+    from campaign.measure.worktrees import worktree
+
+    with worktree(ctx.workspace, base_commit) as base:
+        strip_record(base)
+        build(ctx.target, base)
+        return heldout_check(ctx.target, case, Path(base), Path(run_dir), draw_seeds(), Watch(Path(run_dir)))

@@ -21,8 +21,11 @@ from campaign.errors import UserError, VcsError
 from campaign.loop import git_guard
 from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_campaign_change
 from campaign.loop.steps.context import CampaignContext, Progress
-from campaign.loop.steps.testing import test_campaign_change
+from campaign.loop.steps.testing import heldout_campaign_check, test_campaign_change
+from campaign.measure.integrity import guards_ran, suspicion, with_heldout
+from campaign.loop.harness import harness_failures
 from campaign.loop.tested_tree import tested_tree
+from campaign.measure.seal import pristine_copy
 
 
 def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = None, agent: str = "cli") -> dict[str, Any]:
@@ -54,16 +57,30 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                                   "tree": tested_tree(repo, found.files),
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
         cases = cases_due(state, target.fast_case, target.full_case, full)
-        say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
-        with git_guard.unmoved(ctx, state, "TEST"):
-            test = test_campaign_change(ctx, cases, out_of_scope, say)
-        ctx._record("test", test, it.n)
-        if not test["passed"]:
-            return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
-                    "test": test, "benchmark": None, "next": ctx._next()}
-        say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
-        with git_guard.unmoved(ctx, state, "BENCHMARK"):
-            bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say))
+        with pristine_copy(ctx.workspace) as run_dir:  # sealed runs: no record beside the code, no state kept
+            say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
+            frozen = harness_failures(ctx.workspace, state.init.get("harness"), found.files, target)
+            with git_guard.unmoved(ctx, state, "TEST"):
+                test = ({"passed": False, "failures": frozen, "test_command": None, "out_of_scope": out_of_scope,
+                         "cases": cases} if frozen else test_campaign_change(ctx, cases, out_of_scope, say, run_dir))
+                if test["passed"] and getattr(target, "heldout", False):
+                    say(f"TEST: held-out inputs (fresh seeds), baseline vs candidate, case {target.fast_case}...")
+                    test.update(with_heldout(test, ctx._measure(lambda: heldout_campaign_check(
+                        ctx, state.init["base_commit"], run_dir, target.fast_case))))
+            ctx._record("test", test, it.n)
+            if not test["passed"]:
+                return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
+                        "test": test, "benchmark": None, "next": ctx._next()}
+            say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
+            with git_guard.unmoved(ctx, state, "BENCHMARK"):
+                bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say, run_dir))
+                bench["suspicion"] = suspicion(bench, (it.plan or {}).get("amdahl_bound"))
+                if bench["suspicion"] and getattr(target, "heldout", False) and target.full_case != target.fast_case:
+                    say(f"BENCHMARK: a {bench['speedup']:.0f}x claim: held-out inputs at the full size "
+                        f"({target.full_case}) before it may be kept...")
+                    bench["suspicion"]["heldout_full"] = ctx._measure(lambda: heldout_campaign_check(
+                        ctx, state.init["base_commit"], run_dir, target.full_case))
+            bench["guards"] = guards_ran(test, bench)
         ctx._record("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
                 "test": test, "benchmark": bench_summary(bench), "next": ctx._next()}

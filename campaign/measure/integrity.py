@@ -1,0 +1,216 @@
+"""Guards on a benchmark's claim: the workload's own clock and its warm repeats, checked by campaign. Pure.
+
+A workload reports its own times (``warm_s``, ``first_call_s``); campaign
+decides on them. Two ways to fake a speedup leave the outputs right and the
+reported times small; both are caught here from numbers campaign measured
+itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
+
+* **clock disagreement** - the time the workload reports for its repeats
+  does not account for the time its process took per repeat. campaign runs
+  each variant once with one warm repeat (calibration) and then with ``R``;
+  the process's wall time per extra repeat is what a repeat really costs. A
+  clock rescaled at import, or work deferred to a thread that outlives the
+  timed call, reports a fraction of that. Import and start-up costs cancel
+  in the difference, so a change that imports more (Numba) is not
+  suspected. For a single-threaded process the per-repeat cost is the CPU
+  time difference (which other processes do not add to) scaled by the load
+  the reference's timer saw in the same interleaved blocks (its reported
+  wall time per repeat over its measured CPU time per repeat, at least 1,
+  and less for calls shorter than a scheduler time slice, which load
+  preempts less); a multi-threaded one is judged on wall time.
+  Also refused: a self-reported total above the process's wall.
+* **warm-only speedup** - the warm repeats are much faster but the first
+  call (less the JIT compile time the target reports) is not faster at
+  all: the repeats reuse the first call's result (memoization across the
+  repeats of one process, a cache of results in a fresh home).
+
+``check`` returns one entry per guard (name, whether it ran, passed,
+detail); a failed guard refuses the attempt at LOG, named.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+from typing import Any
+
+CLOCK = "clock disagreement"
+WARM_ONLY = "warm-only speedup"
+MIN_CLAIM = 1.5  # below this speedup the warm-only guard has nothing to check
+CLOCK_FACTOR = 1.5  # measured per-repeat cost above this multiple of the reported one (beyond noise) is refused
+COLD_MIN = 1.1  # a warm claim of MIN_CLAIM or more needs at least this cold (first-call) speedup
+SLACK_S = 0.002  # timer and process jitter per process, seconds
+TIME_SLICE_S = 0.02  # calls this long or longer see the machine's whole load; shorter ones proportionally less
+PARALLEL = 1.2  # CPU/wall above this: a multi-threaded process, whose CPU time outruns its wall: judged on wall
+
+
+def _reported(run) -> float:
+    """The time a run's process says it spent in timed calls: first call plus the warm repeats."""
+    warm = list(getattr(run, "warm_s", None) or [])
+    first = getattr(run, "first_call_s", None) or 0.0
+    if warm:
+        return first + sum(warm)
+    return first + float(sum((getattr(run, "phases", None) or {}).values()))
+
+
+def _mad_sd(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    mid = median(values)
+    return 1.4826 * median([abs(v - mid) for v in values])
+
+
+def _load_scale(calibration, runs: list) -> float:
+    """Wall seconds per CPU second of a warm repeat of the reference, as its own timer saw it (at least 1)."""
+    if calibration is None or not runs or not calibration.cpu_s or not all(r.cpu_s and r.warm_s for r in runs):
+        return 1.0
+    repeat = runs[0].repeat
+    if repeat < 2:
+        return 1.0
+    cpu = (median([r.cpu_s for r in runs]) - calibration.cpu_s) / (repeat - 1)
+    wall = median([median(r.warm_s) for r in runs])
+    return max(1.0, wall / cpu) if cpu > 0 else 1.0
+
+
+def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | None = None) -> dict[str, Any]:
+    """``calibration``: the variant's one-repeat run; ``runs``: its ``R``-repeat runs; ``ref_*``: the reference's. Pure."""
+    entry: dict[str, Any] = {"name": CLOCK, "ran": False, "passed": True, "detail": None}
+    over = [r for r in [calibration, *runs] if r is not None and _reported(r) > r.wall_s * 1.05 + SLACK_S]
+    if over:
+        r = over[0]
+        entry.update(ran=True, passed=False, detail=(
+            f"the workload reported {_reported(r) * 1e3:.1f} ms of timed calls in a process that ran "
+            f"{r.wall_s * 1e3:.1f} ms: its clock is not the wall clock"))
+        return entry
+    if calibration is None or not runs or not calibration.warm_s:
+        entry["detail"] = "not run: no one-repeat calibration run to difference against"
+        return entry
+    repeat = runs[0].repeat
+    if repeat < 2 or not all(r.warm_s for r in runs):
+        entry["detail"] = "not run: the workload reports no warm repeats"
+        return entry
+    reported = median([median(r.warm_s) for r in runs])
+    clock, spent, scale = "wall", (lambda r: r.wall_s), 1.0
+    if calibration.cpu_s and all(r.cpu_s for r in runs) and \
+            median([r.cpu_s / r.wall_s for r in runs if r.wall_s > 0] or [9.0]) <= PARALLEL:
+        # one busy thread: CPU time differences, which other processes do not add to, scaled to wall-clock
+        # seconds by the load the reference's honest timer saw in the same blocks (never below 1)
+        load = _load_scale(ref_calibration, ref_runs or [])
+        # a call shorter than a scheduler time slice is rarely preempted: the load inflates it less
+        clock, spent, scale = "cpu", (lambda r: r.cpu_s), 1 + (load - 1) * min(1.0, reported / TIME_SLICE_S)
+    spread = _mad_sd([spent(r) for r in runs]) * math.sqrt(1 + 1 / len(runs))  # the calibration is one sample
+    per_repeat = (median([spent(r) for r in runs]) - spent(calibration)) / (repeat - 1)
+    measured = per_repeat * scale  # what one more repeat cost the process, on the wall clock
+    noise = scale * (3 * spread + SLACK_S) / (repeat - 1)
+    entry.update(ran=True, clock=clock, measured_per_repeat_s=measured, reported_per_repeat_s=reported, noise_s=noise)
+    if measured > CLOCK_FACTOR * reported + noise:
+        entry.update(passed=False, detail=(
+            f"each warm repeat reports {reported * 1e3:.2f} ms but costs the process {measured * 1e3:.2f} ms "
+            f"({clock} time campaign measured, {repeat} repeats vs 1; noise {noise * 1e3:.2f} ms): the workload's "
+            f"clock does not time its work (a rescaled timer, or work left running after the timed call)"))
+    else:
+        entry["detail"] = (f"reported {reported * 1e3:.2f} ms per repeat, measured {measured * 1e3:.2f} ms "
+                           f"(noise {noise * 1e3:.2f} ms)")
+    return entry
+
+
+def _cold(run) -> float | None:
+    first = getattr(run, "first_call_s", None)
+    if first is None:
+        return None
+    return max(first - (getattr(run, "compile_s", None) or 0.0), 1e-9)
+
+
+def warm_only_guard(speedup: float, verdict: str, ref_runs: list, cand_runs: list, jit: bool = False) -> dict[str, Any]:
+    """A faster warm verdict needs a faster first call too (compile time aside). Pure."""
+    entry: dict[str, Any] = {"name": WARM_ONLY, "ran": False, "passed": True, "detail": None}
+    if jit:
+        entry["detail"] = ("not run: the target declares JIT compilation in the first call (jit = true), which "
+                           "looks the same as a result reused across repeats")
+        return entry
+    ref = [c for c in map(_cold, ref_runs) if c is not None]
+    cand = [c for c in map(_cold, cand_runs) if c is not None]
+    if not ref or not cand:
+        entry["detail"] = "not run: the workload reports no first-call time"
+        return entry
+    cold = median(ref) / median(cand)
+    entry.update(ran=True, cold_speedup=cold)
+    if verdict == "faster" and speedup >= MIN_CLAIM and cold < COLD_MIN:
+        entry.update(passed=False, detail=(
+            f"the warm repeats are {speedup:.2f}x faster but the first call is {cold:.2f}x: the speedup comes "
+            f"from reusing the first call's result across the repeats of one process (memoization, a cache), "
+            f"not from faster code"))
+    else:
+        entry["detail"] = f"first call {cold:.2f}x (compile time aside), warm {speedup:.2f}x"
+    return entry
+
+
+def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: list,
+          jit: bool = False, ref_calibration=None) -> dict[str, Any]:
+    """The guards of one comparison: ``{"guards": [...], "refused": "<name>: <detail>" or None}``. Pure."""
+    guards = [clock_guard(calibration, cand_runs, ref_calibration, ref_runs),
+              warm_only_guard(speedup, verdict, ref_runs, cand_runs, jit)]
+    failed = next((g for g in guards if not g["passed"]), None)
+    for guard in guards:
+        for key, value in list(guard.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                guard[key] = None
+    return {"guards": guards, "refused": f"{failed['name']}: {failed['detail']}" if failed else None}
+
+
+SUSPICIOUS = 10.0  # a claim above this (or above the plan's Amdahl bound) needs held-out inputs at full size
+SEALED = ("sealed runs", "record out of reach", "persistent state", "harness frozen")
+
+
+def suspicion(bench: dict, amdahl_bound: float | None) -> dict[str, Any] | None:
+    """A claim big enough to need more evidence: above ``SUSPICIOUS`` or the plan's Amdahl bound. Pure."""
+    claim = bench.get("speedup") or 0.0
+    if bench.get("verdict") != "faster":
+        return None
+    bound = amdahl_bound if isinstance(amdahl_bound, (int, float)) and math.isfinite(amdahl_bound) else None
+    if claim < SUSPICIOUS and (bound is None or claim <= bound * 1.1):
+        return None
+    why = f"{claim:.1f}x is above {SUSPICIOUS:g}x" if claim >= SUSPICIOUS else f"{claim:.1f}x is above the Amdahl bound {bound:.2f}x"
+    return {"claim": claim, "threshold": SUSPICIOUS, "amdahl_bound": bound, "why": why, "heldout_full": None}
+
+
+def with_heldout(test: dict, heldout: dict) -> dict:
+    """``test`` event fields after the held-out check: its record, and a failure when its outputs differ. Pure."""
+    failures = list(test.get("failures") or []) + list(heldout.get("failures") or [])
+    return {"heldout": heldout, "failures": failures, "passed": bool(test.get("passed")) and heldout["passed"]}
+
+
+def refusal(bench: dict | None, test: dict | None = None) -> str | None:
+    """Why a recorded attempt's guards refuse it (None: they do not, or none ran). Pure."""
+    from campaign.measure.heldout import transfer_refusal
+
+    bench = bench or {}
+    found = (((bench.get("integrity") or {}).get("refused"))
+             or (((bench.get("full") or {}).get("integrity") or {}).get("refused"))
+             or transfer_refusal((test or {}).get("heldout"), bench))
+    if found:
+        return found
+    full = (bench.get("suspicion") or {}).get("heldout_full")
+    if full:
+        if not full.get("passed"):
+            return f"held-out inputs at full size: {full['failures'][0]['message']}"
+        return transfer_refusal(full, bench)
+    return None
+
+
+def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
+    """Which guards ran on an attempt and what each found (the journal's and the report's list). Pure."""
+    rows = [{"name": name, "ran": True, "passed": True} for name in SEALED]
+    for guard in (bench.get("integrity") or {}).get("guards") or []:
+        rows.append({"name": guard["name"], "ran": guard["ran"], "passed": guard["passed"]})
+    from campaign.measure.heldout import transfer_refusal
+
+    held = test.get("heldout")
+    rows.append({"name": "held-out inputs", "ran": bool(held),
+                 "passed": not held or (bool(held.get("passed")) and transfer_refusal(held, bench) is None)})
+    sus = bench.get("suspicion")
+    if sus:
+        full = sus.get("heldout_full")
+        rows.append({"name": "suspicion: held-out at full size", "ran": bool(full),
+                     "passed": bool(full) and full.get("passed") and (full.get("speedup") or 0) >= 1.1})
+    return rows

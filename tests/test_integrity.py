@@ -1,0 +1,131 @@
+"""The guards' pure logic on hand-made runs: the clock, warm-only, held-out transfer, the harness, the seal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from campaign.loop.harness import harness_failures, harness_files, hash_harness
+from campaign.measure import integrity
+from campaign.measure.heldout import transfer_refusal
+from campaign.measure.seal import Watch, StateWritten, is_compile_cache, pristine_copy, sealed_env, written
+from campaign.measure.workload import WorkloadRun
+
+
+def run(repeat: int, warm: float, cpu_per_call: float, startup: float = 0.03, first: float | None = None,
+        compile_s: float | None = None, wall_per_call: float | None = None) -> WorkloadRun:
+    """A process: start-up plus (1 + repeat) calls; the workload reports ``warm`` per call."""
+    first = warm if first is None else first
+    wall_call = wall_per_call if wall_per_call is not None else cpu_per_call
+    return WorkloadRun(outputs={}, phases={}, warm_s=[warm] * repeat, first_call_s=first, compile_s=compile_s,
+                       wall_s=startup + (1 + repeat) * wall_call, repeat=repeat,
+                       cpu_s=startup + (1 + repeat) * cpu_per_call)
+
+
+def test_an_honest_clock_passes_and_a_rescaled_one_is_refused():
+    honest = integrity.clock_guard(run(1, 0.02, 0.02), [run(5, 0.02, 0.02) for _ in range(4)])
+    assert honest["ran"] and honest["passed"] and honest["clock"] == "cpu"
+    liar = integrity.clock_guard(run(1, 0.02 / 3, 0.02), [run(5, 0.02 / 3, 0.02) for _ in range(4)])
+    assert liar["ran"] and not liar["passed"] and "does not time its work" in liar["detail"]
+
+
+def test_the_clock_guard_allows_for_the_load_the_reference_saw():
+    # load 4: every honest 20 ms call takes 80 ms of wall; a liar reports a third of that
+    ref = (run(1, 0.08, 0.02, wall_per_call=0.08), [run(5, 0.08, 0.02, wall_per_call=0.08) for _ in range(4)])
+    liar = [run(5, 0.08 / 3, 0.02, wall_per_call=0.08) for _ in range(4)]
+    found = integrity.clock_guard(run(1, 0.08 / 3, 0.02, wall_per_call=0.08), liar, *ref)
+    assert not found["passed"]
+    short = [run(50, 0.0002, 0.00025, wall_per_call=0.0003) for _ in range(4)]  # a short call: hardly preempted
+    assert integrity.clock_guard(run(1, 0.0002, 0.00025, wall_per_call=0.0003), short, *ref)["passed"]
+
+
+def test_a_reported_time_above_the_process_wall_is_refused():
+    bad = run(3, 0.5, 0.01)
+    assert not integrity.clock_guard(run(1, 0.01, 0.01), [bad])["passed"]
+
+
+def test_warm_only_speedup_is_refused_unless_the_first_call_is_faster_too():
+    ref = [run(3, 0.02, 0.02) for _ in range(3)]
+    memo = [run(3, 0.0001, 0.0001, first=0.02) for _ in range(3)]
+    refused = integrity.warm_only_guard(200.0, "faster", ref, memo)
+    assert not refused["passed"] and "first call" in refused["detail"]
+    real = [run(3, 0.001, 0.001) for _ in range(3)]
+    assert integrity.warm_only_guard(20.0, "faster", ref, real)["passed"]
+    compiled = [run(3, 0.001, 0.001, first=1.0, compile_s=0.999) for _ in range(3)]
+    assert integrity.warm_only_guard(20.0, "faster", ref, compiled)["passed"]  # compile time aside
+    assert not integrity.warm_only_guard(20.0, "faster", ref, memo, jit=True)["ran"]  # a JIT target: not run
+
+
+def test_refusal_reads_the_guards_and_the_held_out_transfer():
+    bench = {"verdict": "faster", "speedup": 50.0, "integrity": {"refused": None}}
+    assert integrity.refusal(bench, {"heldout": {"speedup": 30.0, "passed": True}}) is None
+    held = {"heldout": {"speedup": 1.0, "passed": True, "case": "fast"}}
+    assert "does not transfer" in integrity.refusal(bench, held)
+    assert transfer_refusal(held["heldout"], {"verdict": "same", "speedup": 1.0}) is None
+    assert integrity.refusal({"integrity": {"refused": "clock disagreement: x"}}) == "clock disagreement: x"
+
+
+def test_suspicion_scales_with_the_claim():
+    assert integrity.suspicion({"verdict": "faster", "speedup": 3.0}, None) is None
+    assert integrity.suspicion({"verdict": "faster", "speedup": 12.0}, None)["why"].startswith("12.0x")
+    assert "Amdahl" in integrity.suspicion({"verdict": "faster", "speedup": 3.0}, 1.5)["why"]
+    assert integrity.suspicion({"verdict": "slower", "speedup": 50.0}, None) is None
+
+
+class Toml:
+    run_template = "python bench.py {case} {repeat}"
+    test_command = "python -m pytest -q tests"
+    build_command = None
+
+
+def test_harness_files_and_a_frozen_change(tmp_path):
+    files = ["bench.py", "work.py", "campaign.toml", "tests/test_a.py", "src/x.py", "data/in.csv"]
+    assert harness_files(files, Toml()) == ["bench.py", "campaign.toml", "data/in.csv", "tests/test_a.py"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    recorded = hash_harness(tmp_path, files, Toml())
+    assert harness_failures(tmp_path, recorded, ["work.py"], Toml()) == []
+    (tmp_path / "bench.py").write_text("changed")
+    failure = harness_failures(tmp_path, recorded, ["bench.py", "work.py"], Toml())
+    assert failure and "harness frozen" in failure[0]["message"] and failure[0]["actual"] == ["bench.py"]
+
+
+def test_sealed_env_is_fresh_and_carries_no_campaign_variable(monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_BENCH_BUDGET_S", "5")
+    with sealed_env() as env:
+        home = Path(env["HOME"])
+        assert home.is_dir() and not any(home.iterdir()) and env["TMPDIR"] != os.environ.get("TMPDIR")
+        assert env["CAMPAIGN_BENCH_BUDGET_S"] is None and env["PWD"] is None
+    assert not home.exists()
+
+
+def test_compile_caches_are_allowed_and_other_writes_are_state(tmp_path):
+    assert is_compile_cache("__pycache__/work.cpython-311.pyc") and is_compile_cache("pkg/__pycache__/k-5.py311.nbi")
+    assert written({"a.py": (1, 1)}, {"a.py": (1, 2), "__pycache__/a.pyc": (3, 3), "cache.json": (1, 1)}) == \
+        ["a.py", "cache.json"]
+    watch = Watch(tmp_path)
+    watch.start()
+    (tmp_path / "cache.json").write_text("{}")
+    try:
+        watch.check("case 'fast'")
+    except StateWritten as exc:
+        assert "persistent state" in str(exc) and "cache.json" in str(exc)
+    else:
+        raise AssertionError("a written file was not caught")
+
+
+def test_the_pristine_copy_has_no_record(tmp_path):
+    from loop_fixtures import git, make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / "optim" / "primes").mkdir(parents=True)
+    (repo / "optim" / "primes" / "baseline.json").write_text("{}")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "record")
+    (repo / "new.py").write_text("x = 1\n")
+    with pristine_copy(repo) as copy:
+        names = {str(p.relative_to(copy)) for p in copy.rglob("*")}
+        assert {"primes.py", "bench.py", "new.py"} <= names
+        assert not any(n.startswith("optim") or n == ".git" or n.startswith(".git/") for n in names)
+    assert not copy.exists()
