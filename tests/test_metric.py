@@ -28,7 +28,7 @@ class FakeMachine:
         self.rng = random.Random(seed)
         self.runs = 0
 
-    def __call__(self, target, case, workdir, repeat=1, knobs=None, timeout_s=None, env=None) -> WorkloadRun:
+    def __call__(self, target, case, workdir, repeat=1, knobs=None, timeout_s=None, env=None, watch=None) -> WorkloadRun:
         self.runs += 1
         name = Path(workdir).name
         warm, cpu, waits = [], [], []
