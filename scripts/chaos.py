@@ -388,8 +388,10 @@ class Chaos:
             if sha and subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=self.repo).returncode:
                 claims.append(f"iteration {it['iteration']}: commit {sha} does not exist")
         if status.get("finished"):
-            tag = f"{status['name']}/post-optimization"
-            merged = subprocess.run(["git", "merge-base", "--is-ancestor", tag, "main"], cwd=self.repo,
+            post = (status.get("final") or {}).get("post_tag") or f"{status['name']}/post-optimization"
+            # since issue 21 a ref (campaign/<name>/post-optimization), before it a tag
+            mark = f"refs/{post}" if post.startswith("campaign/") else f"refs/tags/{post}"
+            merged = subprocess.run(["git", "merge-base", "--is-ancestor", mark, "main"], cwd=self.repo,
                                     capture_output=True).returncode == 0
             if not merged:
                 claims.append("FINISHED without the post tag merged into main")

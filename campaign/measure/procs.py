@@ -301,26 +301,57 @@ def sweep_orphans_once(cwd: Path | None = None) -> None:
 _live: dict[str, int] = {}  # run token -> pid of the children running now (any thread)
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_DIE_WITH_PARENT = (  # runs before the command (an exec, so the command's pid is this one): no preexec_fn with threads
+_DIE_WITH_PARENT = (  # a supervisor, started instead of the command: no preexec_fn in a process with threads
     "import ctypes, os, signal, sys\n"
     "try:\n"
-    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG\n"
     "except (OSError, AttributeError):\n"
     "    pass\n"
     "if os.getppid() != int(sys.argv[1]):\n"
     "    os._exit(137)  # the parent died before the death signal was armed\n"
-    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "child = os.fork()\n"
+    "if child == 0:\n"
+    "    os.setpgid(0, 0)\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "def stop(signum, frame):  # the parent died: the command's whole process group goes with it\n"
+    "    try:\n"
+    "        os.killpg(child, signal.SIGKILL)\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    os._exit(128 + signum)\n"
+    "signal.signal(signal.SIGTERM, stop)\n"
+    "signal.signal(signal.SIGINT, stop)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    stop(signal.SIGTERM, None)\n"
+    "while True:\n"
+    "    try:\n"
+    "        _, status = os.waitpid(child, 0)\n"
+    "        break\n"
+    "    except ChildProcessError:\n"
+    "        os._exit(0)\n"
+    "    except InterruptedError:\n"
+    "        continue\n"
+    "code = os.waitstatus_to_exitcode(status)\n"
+    "if code < 0:  # killed by a signal: die of the same one, so the caller sees what the command saw\n"
+    "    signal.signal(-code, signal.SIG_DFL)\n"
+    "    os.kill(os.getpid(), -code)\n"
+    "os._exit(code & 0xFF)\n"
 )
 
 
 def die_with_parent(cmd: list[str] | str) -> list[str] | str:
-    """``cmd`` made to receive SIGKILL when this process dies, even by ``kill -9`` (Linux ``PR_SET_PDEATHSIG``).
+    """``cmd`` made to die when this process dies, even by ``kill -9`` (Linux ``PR_SET_PDEATHSIG``).
 
     For an agent's CLI: after a ``kill -9`` of ``campaign run`` it would
     otherwise go on editing the tree (and keep its own children, e.g. a
-    ``campaign mcp``) until it finishes by itself. A tiny exec wrapper arms
-    the signal in the child: ``preexec_fn`` is unsafe in a process with
-    threads (the runner's heartbeat). Elsewhere ``cmd`` is returned as is.
+    ``campaign mcp``) until it finishes by itself. The death signal is not
+    inherited across a fork, and ``/bin/sh -c`` forks the command it runs,
+    so an exec wrapper would arm it on the shell alone: a tiny supervisor
+    arms it (as SIGTERM, which it can catch), starts the command in a process
+    group of its own, waits for it and passes its exit status on, and when
+    the parent dies kills that whole group. ``preexec_fn`` is unsafe in a
+    process with threads (the runner's heartbeat). Elsewhere ``cmd`` is
+    returned as is.
     """
     if not sys.platform.startswith("linux"):
         return cmd
