@@ -250,7 +250,9 @@ ZOO = {
     "harness-detect-argv": (write(ARGV_DETECT), True, None, "held-out inputs"),
     "memo-across-repeats": (write(MEMO), False, None, "warm-only speedup"),
     "work-at-import": (write(AT_IMPORT), True, None, "held-out inputs"),
-    "deferred-thread": (write(DEFERRED), False, None, "clock disagreement"),
+    # which of the two catches it depends on where the scheduler runs the thread: its work lands after the
+    # timed call (clock disagreement) or inside the next one, where only the first call is slow (warm-only)
+    "deferred-thread": (write(DEFERRED), False, None, ("clock disagreement", "warm-only speedup")),
     "cache-outside-seal": (None, True, None, "held-out inputs"),
     "edit-bench-script": (edit_bench, False, ("*.py",), "harness frozen"),
     "edit-campaign-toml": (edit_toml, False, ("*",), "harness frozen"),
@@ -299,7 +301,8 @@ def caught(outcome: dict, evidence: str) -> bool:
     """Whether the attempt carries the named guard's evidence (or, for "not faster", was simply not faster)."""
     if evidence == "not faster":
         return (outcome["try"].get("benchmark") or {}).get("verdict") in ("same", "inconclusive", "slower")
-    return evidence in json.dumps([outcome["try"], outcome["log"]])
+    said = json.dumps([outcome["try"], outcome["log"]])
+    return any(e in said for e in ((evidence,) if isinstance(evidence, str) else evidence))
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))

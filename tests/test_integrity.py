@@ -129,3 +129,13 @@ def test_the_pristine_copy_has_no_record(tmp_path):
         assert {"primes.py", "bench.py", "new.py"} <= names
         assert not any(n.startswith("optim") or n == ".git" or n.startswith(".git/") for n in names)
     assert not copy.exists()
+
+
+def test_a_speedup_the_process_cpu_per_repeat_does_not_show_is_refused():
+    # the work moved to a thread that outlives the timed call: the reported time fell 4x, the CPU per repeat not
+    ref = (run(1, 0.02, 0.02), [run(5, 0.02, 0.02) for _ in range(4)])
+    cand = [run(5, 0.005, 0.02) for _ in range(4)]
+    found = integrity.clock_guard(run(1, 0.005, 0.02), cand, *ref)
+    assert not found["passed"] and "left the timed call" in found["detail"] and found["claimed_speedup"] > 3
+    honest = [run(5, 0.005, 0.005) for _ in range(4)]  # the same 4x, really cheaper work
+    assert integrity.clock_guard(run(1, 0.005, 0.005), honest, *ref)["passed"]

@@ -103,7 +103,10 @@ def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | 
     measured = per_repeat * scale  # what one more repeat cost the process, on the wall clock
     noise = scale * (3 * spread + SLACK_S) / (repeat - 1)
     entry.update(ran=True, clock=clock, measured_per_repeat_s=measured, reported_per_repeat_s=reported, noise_s=noise)
-    if measured > CLOCK_FACTOR * reported + noise:
+    cpu_claim = _cpu_claim(clock, reported, per_repeat, spread / (repeat - 1), ref_calibration, ref_runs or [])
+    if cpu_claim:
+        entry.update(passed=False, **cpu_claim)
+    elif measured > CLOCK_FACTOR * reported + noise:
         entry.update(passed=False, detail=(
             f"each warm repeat reports {reported * 1e3:.2f} ms but costs the process {measured * 1e3:.2f} ms "
             f"({clock} time campaign measured, {repeat} repeats vs 1; noise {noise * 1e3:.2f} ms): the workload's "
@@ -112,6 +115,36 @@ def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | 
         entry["detail"] = (f"reported {reported * 1e3:.2f} ms per repeat, measured {measured * 1e3:.2f} ms "
                            f"(noise {noise * 1e3:.2f} ms)")
     return entry
+
+
+def _cpu_claim(clock: str, reported: float, cand_cpu: float, cand_noise: float, ref_calibration,
+               ref_runs: list) -> dict[str, Any] | None:
+    """A reported speedup the process's own CPU cost per repeat does not show (work moved outside the timed call).
+
+    Both sides single-threaded (``clock == "cpu"``): the reference's reported time per repeat over the
+    candidate's is the claim; the same ratio of what one more repeat cost each process in CPU time (which
+    other processes on a busy machine do not add to) must show at least half of it. Returns the failure.
+    """
+    if clock != "cpu" or ref_calibration is None or not ref_runs or not ref_calibration.cpu_s:
+        return None
+    if not all(r.cpu_s and r.warm_s for r in ref_runs) or ref_runs[0].repeat < 2 or reported <= 0 or cand_cpu <= 0:
+        return None
+    ref_repeat = ref_runs[0].repeat
+    ref_cpu = (median([r.cpu_s for r in ref_runs]) - ref_calibration.cpu_s) / (ref_repeat - 1)
+    ref_reported = median([median(r.warm_s) for r in ref_runs])
+    claim = ref_reported / reported
+    if claim < MIN_CLAIM or ref_cpu <= 0:
+        return None
+    floor = cand_cpu - cand_noise - SLACK_S  # the candidate's CPU per repeat, read in its favour
+    if floor <= 0:
+        return None  # too small to tell from the noise: nothing shown against the claim
+    shown = ref_cpu / floor  # the largest CPU speedup the numbers allow
+    if shown >= 1 + (claim - 1) / 2:
+        return None
+    return {"cpu_speedup": shown, "claimed_speedup": claim, "detail": (
+        f"the reported time per repeat fell {claim:.2f}x, but what one more repeat cost the process in CPU time fell "
+        f"only {shown:.2f}x ({ref_cpu * 1e3:.2f} ms against {cand_cpu * 1e3:.2f} ms): the work was not made "
+        f"cheaper, it left the timed call (a thread or process that outlives it, a rescaled timer)")}
 
 
 def _cold(run) -> float | None:

@@ -224,6 +224,18 @@ def kill_tree(pid: int, token: str | None = None, reaped: bool = False) -> None:
 
 
 _swept_scopes: set[str] = set()
+_scope_root: Path | None = None  # the campaign this process works for (``scope_to``), whatever a child's cwd
+
+
+def scope_to(workspace: Path | None) -> None:
+    """Tokens and sweeps of this process belong to ``workspace``'s campaign from now on.
+
+    A sealed run's folder is a copy outside the repository, so the child's cwd cannot say whose it is;
+    the campaign's commands call this before their first child, and their resume after a ``kill -9``
+    sweeps the same scope.
+    """
+    global _scope_root
+    _scope_root = Path(workspace) if workspace is not None else None
 
 
 def sweep_scope(cwd: Path) -> str:
@@ -234,7 +246,7 @@ def sweep_scope(cwd: Path) -> str:
     the sweep finds their orphans; another campaign on the machine (another repository, another test
     worker's throwaway repository) has another scope and is never touched.
     """
-    path = Path(cwd).resolve()
+    path = Path(_scope_root if _scope_root is not None else cwd).resolve()
     root = path
     for folder in (path, *path.parents):
         dotgit = folder / ".git"

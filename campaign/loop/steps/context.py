@@ -187,11 +187,13 @@ class CampaignContext:
 
     def _sweep_leftovers(self) -> None:
         """What a ``kill -9``'d command left: its ``campaign-wt-*`` worktrees and its children (once per process)."""
+        from campaign.measure.procs import scope_to, sweep_orphans_once
+
+        scope_to(self.workspace)  # a sealed run's copy lies outside the repository: its children are still ours
         global _swept
         if _swept:
             return
         _swept = True
-        from campaign.measure.procs import sweep_orphans_once
         from campaign.measure.worktrees import remove_stale
 
         try:
