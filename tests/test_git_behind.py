@@ -30,11 +30,12 @@ WRAPPER = textwrap.dedent(
     import subprocess
     import sys
 
-    action = os.environ.get("BEHIND_ACTION")
+    # runs sealed, in a copy without .git (issue 20): it reaches the repository by a path it was told
+    action, where = os.environ.get("BEHIND_ACTION"), os.environ.get("BEHIND_REPO", ".")
     if action == "commit":
-        subprocess.run(["git", "commit", "-qam", "made by the workload"], capture_output=True)
+        subprocess.run(["git", "-C", where, "commit", "-qam", "made by the workload"], capture_output=True)
     elif action == "stash":
-        subprocess.run(["git", "stash", "push", "-u", "-q"], capture_output=True)
+        subprocess.run(["git", "-C", where, "stash", "push", "-u", "-q"], capture_output=True)
     sys.argv = ["bench.py", *sys.argv[1:]]
     exec(compile(open("bench.py").read(), "bench.py", "exec"))
     """
@@ -204,7 +205,7 @@ def live(tmp_path):
 def test_a_workload_that_runs_git_during_test_is_refused_and_nothing_is_recorded(live, action, needle):
     recorded = _head(live)
     events = len(Journal(live / "optim" / "primes").events())
-    result = campaign(live, "try", "--json", env=cli_env(BEHIND_ACTION=action))
+    result = campaign(live, "try", "--json", env=cli_env(BEHIND_ACTION=action, BEHIND_REPO=str(live)))
     assert result.returncode == 1, result.stdout + result.stderr
     error = json.loads(result.stdout)
     assert error["code"] == "git_moved" and needle in error["message"] and "TEST" in error["message"]

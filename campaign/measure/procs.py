@@ -246,7 +246,7 @@ def sweep_scope(cwd: Path) -> str:
     the sweep finds their orphans; another campaign on the machine (another repository, another test
     worker's throwaway repository) has another scope and is never touched.
     """
-    path = Path(_scope_root if _scope_root is not None else cwd).resolve()
+    path = Path(cwd).resolve()
     root = path
     for folder in (path, *path.parents):
         dotgit = folder / ".git"
@@ -261,6 +261,9 @@ def sweep_scope(cwd: Path) -> str:
                 break
         except (OSError, IndexError):
             break
+    else:  # no repository above cwd: a sealed run's copy, outside it; it belongs to the campaign that made it
+        if _scope_root is not None and Path(_scope_root).resolve() != path:
+            return sweep_scope(_scope_root)
     return hashlib.sha256(str(root).encode()).hexdigest()[:12]
 
 
