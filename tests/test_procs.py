@@ -108,6 +108,7 @@ def test_the_sweep_leaves_another_campaigns_orphans_alone(tmp_path):
 def test_run_process_sweeps_once_per_process_and_repository(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(procs, "_swept_scopes", set())
+    monkeypatch.setattr(procs, "_scope_root", None)  # no campaign in this process (another test's may have set it)
     monkeypatch.setattr(procs, "sweep_orphans", lambda cwd=None: calls.append(cwd) or [])
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
