@@ -111,7 +111,7 @@ def test_cpu_time_that_falls_while_the_wall_does_not_is_withheld(monkeypatch, tm
     # a quarter of the work moved out, and the waiting not counted: CPU time is chosen - and contradicted
     machine = FakeMachine({"last": 0.02, "cand": 0.02}, seed=6, cpu_cut={"cand": 0.75}, count_waits=False)
     r = _bench(monkeypatch, machine, tmp_path)
-    assert r.metric == "cpu" and r.speedup > 1.2
+    assert r.metric == "cpu" and r.other_metric["metric"] == "wall"  # the scripted machine: no real clock
     assert r.verdict == "inconclusive"
     assert any("wall time did not follow" in n for n in r.notes)
 
