@@ -1,0 +1,343 @@
+"""The scheduler: blocks, looks and stopping, for every measurement in campaign (BENCHMARK, tune, the tests).
+
+It owns the loop that used to be written three times (``bench.benchmark``,
+``tune.measurement.measure_config`` and a copy in the tests), so that the
+rules that make its false-verdict rate hold are written once:
+
+- **Blocks.** Every unit runs twice per block in a mirrored random order
+  (``block_order``: ABBA or BAAB); a unit's block time is the geometric mean
+  of its two runs, and the two runs are its A/A pair.
+- **Looks.** A verdict is taken only at the planned looks
+  (``stats.look_schedule``), plus one final look wherever the loop stops
+  (``Plan.final_look``).
+- **Stopping** (each rule switchable in the ``Plan``): every comparison
+  decided (with ``precision``, decided within +-precision); the primary one
+  ``slower``; the noise cap (the blocks that resolve ``min_effect`` at the
+  measured noise are done); futility and the budget's extension
+  (``campaign.measure.spending``); the time budget; ``max_blocks``; a
+  caller's hook (tune's pruner); a failed run (where ``catch`` says so).
+
+What runs a unit is the executor's business (``campaign.measure.executor``),
+what a reader is shown the result builder's (``campaign.measure.bench_result``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any, Callable, Protocol
+
+from campaign.measure import spending, stats
+from campaign.measure.executor import Executor, Timing
+from campaign.measure.metric import MetricChoice
+
+DECIDED = "decided"
+SLOWER = "candidate clearly slower"
+NOISE_CAP = "enough blocks to resolve the minimum effect at this noise"
+MAX_BLOCKS_REACHED = "max_blocks"
+RUN_FAILED = "a run failed"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The stopping rules of one measurement (the defaults are BENCHMARK's)."""
+
+    max_blocks: int = stats.MAX_BLOCKS
+    min_blocks: int = stats.MIN_BLOCKS
+    alpha: float = stats.ALPHA
+    min_effect: float = stats.MIN_EFFECT
+    budget_s: float = math.inf
+    extend_s: float = 0.0
+    precision: float | None = None  # a headline: decided only once the interval is within +-precision
+    stop_when_decided: bool = True
+    noise_cap: bool = True
+    futility: bool = True
+    slower_stops_last_block: bool = True  # False: the last block runs its hook (tune's pruner) whatever it says
+    final_look: bool = True  # False: the result is the last block's decision (tune: verdicts as they were taken)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_blocks", max(self.max_blocks, self.min_blocks))
+
+    @classmethod
+    def fixed_blocks(cls, blocks: int, min_blocks: int) -> Plan:
+        """Tune's plan: every block of the preset, unless the configuration is clearly slower at a look."""
+        return cls(max_blocks=blocks, min_blocks=min_blocks, stop_when_decided=False, noise_cap=False,
+                   futility=False, slower_stops_last_block=False, final_look=False)
+
+    @property
+    def schedule(self) -> tuple[int, ...]:
+        return stats.look_schedule(self.max_blocks, self.min_blocks)
+
+    @property
+    def level(self) -> float:
+        return stats.look_level(self.alpha, self.max_blocks, self.min_blocks)
+
+
+class LoadProbe(Protocol):
+    """``campaign.measure.load``: the machine's load before and after a block."""
+
+    def sample(self) -> Any: ...
+
+    def block_load(self, before: Any, after: Any) -> dict: ...
+
+
+def block_order(names: list[str], rng: random.Random) -> list[str]:
+    """A mirrored random order: ``p + reversed(p)`` (ABBA / BAAB for two variants)."""
+    p = list(names)
+    rng.shuffle(p)
+    return p + p[::-1]
+
+
+@dataclass
+class Record:
+    """What the blocks measured, per unit: every run, the block series and the A/A pairs of each metric."""
+
+    units: list[str]
+    runs: dict[str, list[Timing]] = field(default_factory=dict)
+    blocks: dict[str, list[tuple[Timing, Timing]]] = field(default_factory=dict)
+    series: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    pairs: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
+    durations: list[float] = field(default_factory=list)
+    load: list[dict] = field(default_factory=list)
+    cpu_ok: bool = True  # every run so far reported a usable CPU time
+
+    def __post_init__(self) -> None:
+        self.runs.update({u: [] for u in self.units})
+        self.blocks.update({u: [] for u in self.units})
+        for metric in ("wall", "cpu"):
+            self.series[metric] = {u: [] for u in self.units}
+            self.pairs[metric] = {u: [] for u in self.units}
+
+    def add_block(self, this: dict[str, list[Timing]]) -> None:
+        for unit in self.units:
+            a, b = this[unit]
+            self.runs[unit] += [a, b]
+            self.blocks[unit].append((a, b))
+            self.pairs["wall"][unit].append((a.wall, b.wall))
+            self.series["wall"][unit].append(stats.geometric_mean([a.wall, b.wall]))
+        self.cpu_ok = self.cpu_ok and all(t.cpu is not None for ts in this.values() for t in ts)
+        if self.cpu_ok:
+            for unit in self.units:
+                a, b = this[unit]
+                self.pairs["cpu"][unit].append((a.cpu, b.cpu))  # type: ignore[arg-type]
+                self.series["cpu"][unit].append(stats.geometric_mean([a.cpu, b.cpu]))  # type: ignore[list-item]
+
+    @property
+    def per_block_s(self) -> float:
+        return median(self.durations) if self.durations else 0.0
+
+
+def _same_code(n_blocks: int, min_effect: float, level: float) -> stats.Decision:
+    """Two roles that are one measured unit: the same code, nothing to decide."""
+    return stats.Decision("same", 1.0, (1.0, 1.0), level, min_effect, n_blocks,
+                          notes=["reference and candidate are the same code: measured once"])
+
+
+class Scheduler:
+    """Runs blocks of ``units`` through ``executor`` until a rule of ``plan`` stops it; then ``outcome`` is set.
+
+    ``comparisons``: name -> (reference unit, candidate unit); ``primary`` the
+    one whose ``slower`` stops the loop (and that the budget rules follow).
+    ``choose_metric(scheduler)``: which time decides, called at the first look
+    (default: wall time throughout). ``after_block(scheduler)``: a caller's
+    stopping rule, returning a reason. ``catch``: exception types of a run
+    that end the loop (kept in ``error``) instead of propagating.
+    """
+
+    def __init__(self, executor: Executor, units: list[str], comparisons: dict[str, tuple[str, str]], plan: Plan, *,
+                 primary: str | None = None, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.perf_counter, started: float | None = None,
+                 load: LoadProbe | None = None, say: Callable[[str], None] | None = None,
+                 choose_metric: Callable[[Scheduler], MetricChoice] | None = None,
+                 before_block: Callable[[int], None] | None = None,
+                 after_block: Callable[[Scheduler], str | None] | None = None,
+                 catch: tuple[type[BaseException], ...] = ()):
+        self.executor, self.units, self.comparisons, self.plan = executor, list(units), comparisons, plan
+        self.primary = primary or next(iter(comparisons))
+        self.rng = rng or random.Random(0)
+        self.clock, self.started = clock, clock() if started is None else started
+        self.load, self.say, self.chooser = load, say, choose_metric
+        self.before_block, self.after_block, self.catch = before_block, after_block, catch
+        self.record = Record(self.units)
+        self.chosen = MetricChoice("wall", "before the first look, wall time is shown")
+        self.decisions: dict[str, stats.Decision] = {}
+        self.blocks = 0
+        self.stop_reason = MAX_BLOCKS_REACHED
+        self.extended = False
+        self.error: BaseException | None = None
+
+    # --- the numbers of one comparison -------------------------------------------------------------------------
+
+    def same_unit(self, name: str) -> bool:
+        ref, cand = self.comparisons[name]
+        return ref == cand
+
+    def ratios_for(self, name: str, on: str | None = None) -> list[float]:
+        ref, cand = self.comparisons[name]
+        t = self.record.series[on or self.chosen.metric]
+        return stats.paired_ratios(t[ref], t[cand])
+
+    def pairs_for(self, name: str, on: str | None = None) -> list[tuple[float, float]]:
+        ref, cand = self.comparisons[name]
+        p = self.record.pairs[on or self.chosen.metric]
+        return p[ref] + p[cand]
+
+    def decide(self, name: str, at_look: bool, on: str | None = None) -> stats.Decision:
+        p = self.plan
+        if self.same_unit(name):
+            return _same_code(self.blocks, p.min_effect, p.level)
+        return stats.decide(self.ratios_for(name, on), pairs=self.pairs_for(name, on), min_blocks=p.min_blocks,
+                            max_blocks=p.max_blocks, min_effect=p.min_effect, alpha=p.alpha, at_look=at_look)
+
+    def interval(self, name: str, level: float) -> stats.Interval | None:
+        return stats.t_interval(self.ratios_for(name), stats.aa_log_diffs(self.pairs_for(name)), level)
+
+    # --- the loop --------------------------------------------------------------------------------------------
+
+    def run(self, repeat: int = 1) -> Scheduler:
+        """Measure blocks until a rule stops; then the final look (where the plan takes one)."""
+        p = self.plan
+        while self.blocks < p.max_blocks:
+            if self._budget_spent():
+                break
+            if self.before_block is not None:
+                self.before_block(self.blocks)
+            reason = self._one_block(repeat)
+            if reason is None:
+                reason = self._stop_rule()
+            if reason is None and self.after_block is not None:
+                reason = self.after_block(self)
+            if reason is not None:
+                self.stop_reason = reason
+                break
+        if self.blocks < p.min_blocks and self.chooser is not None:  # stopped before the first look
+            self.chosen = self.chooser(self)
+        if p.final_look:  # alpha has one look reserved for it, wherever the loop stopped
+            self.decisions = {name: self.decide(name, True) for name in self.comparisons}
+        return self
+
+    def _one_block(self, repeat: int) -> str | None:
+        before = self.load.sample() if self.load is not None else None
+        b0 = self.clock()
+        this: dict[str, list[Timing]] = {u: [] for u in self.units}
+        try:
+            for unit in block_order(self.units, self.rng):
+                this[unit].append(self.executor.run(unit, repeat))
+        except self.catch as exc:
+            self.error = exc
+            return RUN_FAILED
+        rec = self.record
+        rec.add_block(this)
+        if not rec.cpu_ok and self.chosen.metric == "cpu":  # the CPU series ends; wall decides, all blocks
+            self.chosen = MetricChoice("wall", "a run reported no usable CPU time, so wall time decides",
+                                       self.chosen.evidence)
+        self.blocks += 1
+        if self.blocks == self.plan.min_blocks and self.chooser is not None:  # chosen once, at the first look
+            self.chosen = self.chooser(self)
+            self._say(f"deciding on {self.chosen.metric} time: {self.chosen.reason}")
+        rec.durations.append(self.clock() - b0)
+        if self.load is not None:
+            rec.load.append(self.load.block_load(before, self.load.sample()))
+        self.decisions = {name: self.decide(name, self.blocks in self.plan.schedule) for name in self.comparisons}
+        if self.say is not None:
+            self.say(self._progress_line())
+        return None
+
+    def _say(self, line: str) -> None:
+        if self.say is not None:
+            self.say(line)
+
+    def _elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def _budget_spent(self) -> bool:
+        """Whether the next block would overrun the budget (and the extension does not apply)."""
+        p, per_block = self.plan, self.record.per_block_s
+        elapsed = self._elapsed()
+        if self.blocks < p.min_blocks or not self.record.durations or elapsed + per_block <= p.budget_s:
+            return False
+        d = self.decisions.get(self.primary)
+        if (d is not None and d.verdict == "inconclusive" and elapsed + per_block <= p.budget_s + p.extend_s
+                and spending.promising(d.speedup, d.blocks_needed, self.blocks, per_block,
+                                       p.budget_s + p.extend_s - elapsed, p.min_effect)):
+            if not self.extended:
+                self._say(f"promising ({d.speedup:.3f}x, undecided): measuring up to {p.extend_s:.0f} s past the "
+                          f"budget of {p.budget_s:.0f} s")
+            self.extended = True
+            return False
+        self.stop_reason = "budget" + (f" and its extension of {p.extend_s:.0f} s" if self.extended else "")
+        return True
+
+    def precise(self, name: str) -> bool:
+        """Without ``precision``, any decision; with it, an interval no wider than +-precision (log scale)."""
+        p = self.plan
+        if p.precision is None or self.same_unit(name):
+            return True
+        iv = self.interval(name, p.level)
+        return iv is not None and math.log(iv.hi / iv.lo) / 2 <= math.log1p(p.precision)
+
+    def cap(self) -> int:
+        """The noise cap: the blocks that would resolve the minimum effect for the undecided comparisons."""
+        p = self.plan
+        if self.blocks < p.min_blocks:
+            return p.max_blocks
+        caps = [stats.resolve_cap(math.log1p(d.block_sd), self.blocks, 2, p.level, p.min_effect, d.pooled,
+                                  p.max_blocks, p.min_blocks)  # 2: A/A pairs per block, one per variant
+                if d.block_sd else p.max_blocks
+                for d in self.decisions.values() if d.verdict == "inconclusive"]
+        return max(caps, default=p.max_blocks)
+
+    def _stop_rule(self) -> str | None:
+        p = self.plan
+        if self.blocks < p.min_blocks:
+            return None
+        if p.stop_when_decided and all(d.verdict != "inconclusive" and self.precise(name)
+                                       for name, d in self.decisions.items()):
+            return DECIDED + (f" within +-{p.precision:.0%}" if p.precision else "")
+        last = self.blocks >= p.max_blocks
+        if self.decisions[self.primary].verdict == "slower" and (p.slower_stops_last_block or not last):
+            return SLOWER
+        cap = self.cap()
+        if p.noise_cap and cap < p.max_blocks and self.blocks >= cap:
+            return NOISE_CAP
+        return self._futile() if p.futility else None
+
+    def _futile(self) -> str | None:
+        p, d = self.plan, self.decisions[self.primary]
+        if self.blocks not in p.schedule or d.verdict != "inconclusive" or self.same_unit(self.primary):
+            return None
+        lenient = self.interval(self.primary, spending.FUTILITY_LEVEL)
+        return spending.futile(d.speedup, (lenient.lo, lenient.hi) if lenient else None, d.blocks_needed,
+                               self.blocks, self.record.per_block_s, p.budget_s - self._elapsed(), p.min_effect)
+
+    # --- what a watcher is told after each block -------------------------------------------------------------
+
+    def _progress_line(self) -> str:
+        p, n, per_block = self.plan, self.blocks, self.record.per_block_s
+        left = p.budget_s - self._elapsed()
+        fits = p.max_blocks if not math.isfinite(left) or per_block <= 0 else n + max(0, int(left // per_block))
+        horizon = max(n, min(self.cap(), p.max_blocks, fits))
+        eta = (horizon - n) * per_block
+        lb = self.record.load[-1] if self.record.load else {}
+        cpu_word = " cpu" if self.chosen.metric == "cpu" else ""
+        busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
+        return (f"block {n}/{horizon} ({self._elapsed():.1f} s" + (f", at most ~{eta:.0f} s more" if eta >= 1 else "")
+                + "): " + "; ".join(f"vs {name} {d.speedup:.3f}x{cpu_word} ({self._interval_text(d)}) "
+                                    f"{self._verdict_text(d)}".rstrip() for name, d in self.decisions.items()) + busy)
+
+    def _interval_text(self, d: stats.Decision) -> str:
+        if d.blocks < self.plan.min_blocks:
+            return f"first look after {self.plan.min_blocks} blocks"
+        return stats.describe_interval(d.ci, d.confidence, "range" if d.overwhelming else "ci")
+
+    def _verdict_text(self, d: stats.Decision) -> str:
+        schedule, n = self.plan.schedule, self.blocks
+        if n < schedule[0]:
+            return ""  # the interval text already says when the first look comes
+        if n in schedule or d.verdict != "inconclusive":
+            return d.verdict
+        return f"next look after block {next(k for k in schedule if k > n)}"
+
