@@ -4,6 +4,8 @@ import random
 import pytest
 
 from campaign.measure import stats
+from campaign.measure.executor import Timing
+from campaign.measure.scheduler import Plan, Scheduler
 
 # --- simulated blocks ------------------------------------------------------------------------------------------
 
@@ -41,26 +43,32 @@ def blocks(n, effect, sigma, seed, kind="normal"):
     return ratios, pairs
 
 
+class SimulatedBlocks:
+    """A fake executor (``campaign.measure.executor``): each block's four runs drawn at once by ``simulate_block``.
+
+    The scheduler asks for runs one at a time in its own mirrored order; every unit gets its two simulated runs
+    in the order they were drawn, so the block ratios and A/A pairs are exactly the simulation's.
+    """
+
+    def __init__(self, effect, sigma, seed, kind="normal", drift=False):
+        self.rng, self.effect, self.sigma, self.kind = random.Random(seed), effect, sigma, kind
+        self.load = [0.0] if drift else None
+        self.queue = {"r": [], "c": []}
+
+    def run(self, unit, repeat):
+        if not self.queue[unit]:
+            _, pa, pc = simulate_block(self.rng, self.effect, self.sigma, self.kind, self.load)
+            self.queue = {"r": list(pa), "c": list(pc)}
+        return Timing(self.queue[unit].pop(0))
+
+
 def sequential(effect, sigma, seed, kind="normal", drift=False, max_blocks=stats.MAX_BLOCKS):
-    """As bench.benchmark does: decide only at the planned looks, stop when decided or at the noise cap or
-    max_blocks, then take the final look."""
-    rng = random.Random(seed)
-    load = [0.0] if drift else None
-    schedule = stats.look_schedule(max_blocks, stats.MIN_BLOCKS)
-    ratios, pairs = [], []
-    for b in range(1, max_blocks + 1):
-        r, pa, pc = simulate_block(rng, effect, sigma, kind, load)
-        ratios.append(r)
-        pairs += [pa, pc]
-        d = stats.decide(ratios, pairs=pairs, max_blocks=max_blocks, at_look=b in schedule)
-        if d.verdict != "inconclusive":
-            return d.verdict, b
-        if b >= stats.MIN_BLOCKS and d.block_sd:
-            cap = stats.resolve_cap(math.log1p(d.block_sd), b, 2, d.confidence, d.min_effect, d.pooled,
-                                    max_blocks)
-            if cap < max_blocks and b >= cap:
-                break
-    return stats.decide(ratios, pairs=pairs, max_blocks=max_blocks).verdict, b
+    """As bench.benchmark does - with its scheduler: decide only at the planned looks, stop when decided or at
+    the noise cap or max_blocks, then take the final look (no time budget, so no futility rule)."""
+    plan = Plan(max_blocks=max_blocks, futility=False)
+    sched = Scheduler(SimulatedBlocks(effect, sigma, seed, kind, drift), ["r", "c"], {"ref": ("r", "c")}, plan)
+    sched.run()
+    return sched.decisions["ref"].verdict, sched.blocks
 
 
 def tiny_budget(seed, kind, sigma):

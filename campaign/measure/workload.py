@@ -16,13 +16,28 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from campaign.errors import MeasureError
 from campaign.measure.procs import ProcResult, run_process
 
 TAIL_LINES = 15
 
 
-class WorkloadError(Exception):
-    """A workload (or its build) failed: the message says what, shows stderr's tail and what to do."""
+class WorkloadError(MeasureError):
+    """A workload (or its build) failed: the message says what, shows stderr's tail and what to do.
+
+    ``timed_out`` and ``returncode`` say how the process ended (where one ran), so that a caller tells a
+    timeout or a kill from outside without reading the message.
+    """
+
+    def __init__(self, message: str, *, timed_out: bool = False, returncode: int | None = None):
+        super().__init__(message)
+        self.timed_out = timed_out
+        self.returncode = returncode
+
+    @property
+    def signalled(self) -> bool:
+        """Killed by a signal that was not our timeout's: a fact about the machine, not about the code run."""
+        return not self.timed_out and self.returncode is not None and self.returncode < 0
 
 
 @dataclass
@@ -165,8 +180,8 @@ def build(target, workdir: Path, timeout_s: float | None = None) -> None:
         raise WorkloadError(
             f"the build of target {target.name or target.spec!r} {what} in {workdir}. "
             f"Last lines of its output:\n{_tail(result.stderr + chr(10) + result.stdout)}\n"
-            f"Run `{_command_text(cmd)}` in {workdir} to see the whole error and fix the build."
-        )
+            f"Run `{_command_text(cmd)}` in {workdir} to see the whole error and fix the build.",
+            timed_out=result.timed_out, returncode=None if result.timed_out else result.returncode)
 
 
 def _failure(target, case: str, workdir: Path, cmd, result: ProcResult, why: str) -> WorkloadError:
@@ -174,8 +189,8 @@ def _failure(target, case: str, workdir: Path, cmd, result: ProcResult, why: str
     return WorkloadError(
         f"workload case {case!r} of target {target.name or target.spec!r} {why} (in {workdir}). "
         f"Last lines of stderr:\n{tail}\n"
-        f"Run `{_command_text(cmd)}` in {workdir} to reproduce it; a failed run is never measured."
-    )
+        f"Run `{_command_text(cmd)}` in {workdir} to reproduce it; a failed run is never measured.",
+        timed_out=result.timed_out, returncode=None if result.timed_out else result.returncode)
 
 
 def run_workload(

@@ -23,7 +23,9 @@ from statistics import median
 from typing import Any, Callable
 
 from campaign.measure import stats
-from campaign.measure.bench import block_order
+from campaign.measure.executor import Timing
+from campaign.measure.workload import WorkloadError
+from campaign.measure.scheduler import SLOWER, Plan, Scheduler
 from campaign.tune import store as tune_store
 from campaign.tune.errors import TuneError, first_line
 from campaign.tune.presets import Preset
@@ -121,8 +123,13 @@ def _run_once(target, proto: Protocol, knobs: dict[str, Any]):
     return ESTIMATORS[ESTIMATOR](run), run.outputs
 
 
-def _failure_status(exc: Exception) -> str:
-    return "timeout" if "timed out after" in str(exc) else "failed"
+def _failure_status(exc: BaseException) -> str:
+    return "timeout" if getattr(exc, "timed_out", False) else "failed"
+
+
+def _signalled(exc: BaseException | None) -> bool:
+    """A run killed by a signal from outside (not our timeout): it says nothing about the configuration."""
+    return isinstance(exc, WorkloadError) and exc.signalled
 
 
 def measure_default(target, proto: Protocol, store, counters: Counters) -> dict:
@@ -205,6 +212,54 @@ def _usable(cached: dict | None, proto: Protocol) -> bool:
     return True
 
 
+class _ConfigExecutor:
+    """Tune's executor: the default ("d") or the configuration ("c") in a fresh process, its outputs checked."""
+
+    def __init__(self, target, proto: Protocol, knobs: dict[str, Any], counters: Counters,
+                 baseline_outputs: dict | None):
+        self.target, self.proto, self.knobs, self.counters = target, proto, knobs, counters
+        self.baseline_outputs = baseline_outputs
+
+    def run(self, unit: str, repeat: int) -> Timing:
+        from campaign.measure.correctness import compare_outputs
+
+        t, out = _run_once(self.target, self.proto, self.proto.default if unit == "d" else self.knobs)
+        self.counters.add(runs=1)
+        if unit == "c" and self.baseline_outputs is not None:
+            check = compare_outputs(self.baseline_outputs, out, getattr(self.target, "tolerances", {}) or {})
+            if not check.passed:
+                raise _WrongOutputs(check.failures[0].message)
+        return Timing(t, None, out)
+
+
+def _status_of(exc: BaseException | None) -> tuple[str, str | None]:
+    """(status, error) of a configuration whose run raised ``exc`` (None: none did)."""
+    if exc is None:
+        return "ok", None
+    if isinstance(exc, _WrongOutputs):
+        return "wrong", f"outputs differ from the default configuration's: {exc}"
+    return _failure_status(exc), first_line(exc)
+
+
+def _schedule(target, proto: Protocol, knobs: dict[str, Any], counters: Counters, baseline_outputs: dict | None,
+              on_block: Callable[[int, float], bool] | None) -> Scheduler:
+    """The configuration against the default, in the blocks of the benchmark's scheduler (its looks, its rules)."""
+    searched = label({k: v for k, v in knobs.items() if k not in proto.fixed})
+
+    def pruned(sched: Scheduler) -> str | None:
+        return PRUNED if on_block is not None and on_block(sched.blocks - 1, sched.ratios_for("default")[-1]) else None
+
+    sched = Scheduler(_ConfigExecutor(target, proto, knobs, counters, baseline_outputs), ["d", "c"],
+                      {"default": ("d", "c")}, Plan.fixed_blocks(proto.blocks, proto.min_blocks),
+                      rng=random.Random(f"{proto.seed}:{tune_store.knobs_json(knobs)}"),  # seeded, per configuration
+                      before_block=lambda n: counters.doing(f"{searched}: block {n + 1}/{proto.blocks}"),
+                      after_block=pruned, catch=(Exception,))  # Exception: WorkloadError, _WrongOutputs
+    return sched.run(proto.warm_repeats)
+
+
+PRUNED = "clearly worse than the best configuration so far"
+
+
 def measure_config(
     target,
     proto: Protocol,
@@ -216,59 +271,41 @@ def measure_config(
 ) -> dict:
     """Measure ``knobs`` (full configuration) against the default in mirrored blocks; cached.
 
-    ``on_block(step, ratio)`` is called after every block; returning True
-    prunes the configuration (the smart strategy's pruner).
+    The blocks, the looks and the stopping are ``campaign.measure.scheduler``'s,
+    as for BENCHMARK (``Plan.fixed_blocks``: every block of the preset, unless
+    the configuration is clearly slower at a planned look). ``on_block(step,
+    ratio)`` is called after every block; returning True prunes the
+    configuration (the smart strategy's pruner).
     """
-    from campaign.measure.correctness import compare_outputs
-
     key = tune_store.cache_key(proto.target, proto.key_text(), knobs, proto.code, proto.machine)
     cached = None if proto.refresh else store.get(key)
     if _usable(cached, proto):
         counters.add(cache_hits=1)
         return dict(cached, cached=True)
     t0 = time.perf_counter()
-    ref_t: list[float] = []
-    cand_t: list[float] = []
-    pairs: list[tuple[float, float]] = []
-    status, error, stop = "ok", None, None
-    decision = None
-    rng = random.Random(f"{proto.seed}:{tune_store.knobs_json(knobs)}")  # seeded, per configuration
-    searched = label({k: v for k, v in knobs.items() if k not in proto.fixed})
-    for block in range(proto.blocks):
-        counters.doing(f"{searched}: block {block + 1}/{proto.blocks}")
-        order = block_order(["d", "c"], rng)  # DCCD or CDDC, drawn at random (the signed-rank symmetry)
-        got: dict[str, list[float]] = {"d": [], "c": []}
-        try:
-            for who in order:
-                t, out = _run_once(target, proto, proto.default if who == "d" else knobs)
-                counters.add(runs=1)
-                got[who].append(t)
-                if who == "c" and baseline_outputs is not None:
-                    check = compare_outputs(baseline_outputs, out, getattr(target, "tolerances", {}) or {})
-                    if not check.passed:
-                        raise _WrongOutputs(check.failures[0].message)
-        except _WrongOutputs as exc:
-            status, error = "wrong", f"outputs differ from the default configuration's: {exc}"
-            break
-        except Exception as exc:  # WorkloadError: crash or timeout of this configuration
-            status, error = _failure_status(exc), first_line(exc)
-            break
-        ref_t.append(stats.geometric_mean(got["d"]))
-        cand_t.append(stats.geometric_mean(got["c"]))
-        pairs += [tuple(got["d"]), tuple(got["c"])]
-        ratios = stats.paired_ratios(ref_t, cand_t)
-        final = block == proto.blocks - 1
-        # a verdict only at the planned looks (and the last block), or the false-verdict guarantee is void
-        at_look = final or stats.is_look(len(ratios), proto.blocks, proto.min_blocks)
-        decision = stats.decide(ratios, stats.noise_floor(pairs), final=final, min_blocks=proto.min_blocks,
-                                max_blocks=proto.blocks, pairs=pairs, at_look=at_look)
-        if not final and decision.verdict == "slower":
-            stop = "clearly slower than the default"
-            break
-        if on_block is not None and on_block(block, ratios[-1]):
-            status, stop = "pruned", "clearly worse than the best configuration so far"
-            break
-    result = {
+    sched = _schedule(target, proto, knobs, counters, baseline_outputs, on_block)
+    status, error = _status_of(sched.error)
+    stop = None
+    if sched.stop_reason == PRUNED:
+        status, stop = "pruned", PRUNED
+    elif sched.stop_reason == SLOWER:
+        stop = "clearly slower than the default"
+    result = _config_result(knobs, sched, status, error, stop, proto)
+    result["measure_s"] = time.perf_counter() - t0
+    # a run killed by a signal from outside (not our timeout) says nothing about the configuration: not cached
+    if not _signalled(sched.error):
+        store.put(key, target=proto.target, machine=proto.machine, code=proto.code, protocol=proto.key_text(),
+                  knobs=knobs, result=result)
+    counters.add(measured=1, measure_s=result["measure_s"])
+    return dict(result, cached=False)
+
+
+def _config_result(knobs: dict[str, Any], sched: Scheduler, status: str, error: str | None, stop: str | None,
+                   proto: Protocol) -> dict:
+    ref_t, cand_t = sched.record.series["wall"]["d"], sched.record.series["wall"]["c"]
+    pairs = sched.pairs_for("default")
+    decision = sched.decisions.get("default")
+    return {
         "knobs": dict(knobs),
         "status": status,
         "is_default": False,
@@ -285,16 +322,9 @@ def measure_config(
         "verdict": (decision.verdict if decision and status in ("ok", "pruned") else None),
         "blocks": len(cand_t),
         "noise": stats.noise_floor(pairs) if pairs else None,
-        "measure_s": time.perf_counter() - t0,
+        "measure_s": 0.0,
         "timeout_s": proto.timeout_s,
     }
-    # a run killed by a signal from outside (not our timeout) says nothing about the configuration: not cached
-    transient = status == "failed" and "exited with code -" in (error or "")
-    if not transient:
-        store.put(key, target=proto.target, machine=proto.machine, code=proto.code, protocol=proto.key_text(),
-                  knobs=knobs, result=result)
-    counters.add(measured=1, measure_s=result["measure_s"])
-    return dict(result, cached=False)
 
 
 class _WrongOutputs(Exception):
