@@ -9,57 +9,56 @@ from campaign.tune.hint import predicted
 from campaign.tune.space import label
 
 
-def build_report(req, proto, target, space, default, fixed, machine, env, configs, hint, counters, total_s, rss_mb,
-                 study):
-    """The report (plain JSON): every configuration, the recommendation and the tune's own metrics."""
-    rows = []
-    for res in configs:
-        full = {**fixed, **res["searched"]}
-        pred = 1.0 if res.get("is_default") and hint else predicted(hint, full)
-        rows.append({
-            "knobs": res["searched"],
-            "status": res["status"],
-            "default": bool(res.get("is_default")),
-            "time_s": res.get("time_s"),
-            "speedup": res.get("speedup"),
-            "ci": res.get("ci"),
-            "verdict": res.get("verdict"),
-            "blocks": res.get("blocks"),
-            "predicted_speedup": pred,
-            "cached": bool(res.get("cached")),
-            "error": res.get("error"),
-            "stopped": res.get("stopped"),
-        })
-    winners = [r for r in rows if not r["default"] and r["status"] == "ok" and r["verdict"] == "faster"]
-    best = max(winners, key=lambda r: r["speedup"]) if winners else None
-    base_row = rows[0]
-    workers_knob, _ = parallel_model.knob_roles(list(space))
-    if best is None:
-        chosen = dict(default)
-        measured_best = max((r for r in rows[1:] if r["status"] == "ok" and r["speedup"]), default=None,
-                            key=lambda r: r["speedup"])
-        extra = (f" The best other configuration, {label(measured_best['knobs'])}, measured "
-                 f"{measured_best['speedup']:.3f}x ({stats.describe_interval(measured_best['ci'], measured_best.get('ci_level'))}, "
-                 f"{measured_best['verdict']}).") if measured_best else ""
-        recommendation = (f"Keep the default ({label(default)}): no configuration beat it beyond the noise." + extra)
-        winner = dict(base_row)
-    else:
+def _row(res: dict, fixed: dict, hint) -> dict:
+    full = {**fixed, **res["searched"]}
+    return {
+        "knobs": res["searched"],
+        "status": res["status"],
+        "default": bool(res.get("is_default")),
+        "time_s": res.get("time_s"),
+        "speedup": res.get("speedup"),
+        "ci": res.get("ci"),
+        "verdict": res.get("verdict"),
+        "blocks": res.get("blocks"),
+        "predicted_speedup": 1.0 if res.get("is_default") and hint else predicted(hint, full),
+        "cached": bool(res.get("cached")),
+        "error": res.get("error"),
+        "stopped": res.get("stopped"),
+    }
+
+
+def _recommend(rows: list[dict], default: dict, best: dict | None) -> tuple[dict, dict, str]:
+    """(chosen knobs, the winner's row, the recommendation): the best faster configuration, else the default."""
+    if best is not None:
         chosen = dict(best["knobs"])
-        winner = dict(best)
-        recommendation = (f"Use {label(chosen)}: {best['speedup']:.3f}x faster than the default "
-                          f"({label(default)}), {stats.describe_interval(best['ci'], best.get('ci_level'))}.")
-    eff = None
-    if workers_knob and best is not None:
-        try:
-            w = float(best["knobs"][workers_knob])
-            eff = best["speedup"] / w if w > 0 else None
-        except (TypeError, ValueError):
-            eff = None
-    winner["parallel_efficiency"] = eff
+        return chosen, dict(best), (f"Use {label(chosen)}: {best['speedup']:.3f}x faster than the default "
+                                    f"({label(default)}), {stats.describe_interval(best['ci'], best.get('ci_level'))}.")
+    measured_best = max((r for r in rows[1:] if r["status"] == "ok" and r["speedup"]), default=None,
+                        key=lambda r: r["speedup"])
+    extra = (f" The best other configuration, {label(measured_best['knobs'])}, measured "
+             f"{measured_best['speedup']:.3f}x ({stats.describe_interval(measured_best['ci'], measured_best.get('ci_level'))}, "
+             f"{measured_best['verdict']}).") if measured_best else ""
+    return dict(default), dict(rows[0]), (f"Keep the default ({label(default)}): no configuration beat it beyond "
+                                          f"the noise." + extra)
+
+
+def _efficiency(best: dict | None, workers_knob: str | None) -> float | None:
+    """The winner's speedup per worker, where a knob sets the workers."""
+    if not workers_knob or best is None:
+        return None
+    try:
+        w = float(best["knobs"][workers_knob])
+    except (TypeError, ValueError):
+        return None
+    return best["speedup"] / w if w > 0 else None
+
+
+def _metrics(rows: list[dict], counters, total_s: float, rss_mb, eff: float | None) -> dict:
+    """The tune's own numbers: what it measured, what the cache answered, what failed."""
     measured = counters.measured
     looked_up = counters.measured + counters.cache_hits
     n = len(rows)
-    metrics = {
+    return {
         "total_s": total_s,
         "configurations": n,
         "measured": measured,
@@ -75,6 +74,18 @@ def build_report(req, proto, target, space, default, fixed, machine, env, config
         "peak_child_rss_mb": rss_mb if counters.runs else None,  # no fresh process: nothing to report
         "parallel_efficiency": eff,
     }
+
+
+def build_report(req, proto, target, space, default, fixed, machine, env, configs, hint, counters, total_s, rss_mb,
+                 study):
+    """The report (plain JSON): every configuration, the recommendation and the tune's own metrics."""
+    rows = [_row(res, fixed, hint) for res in configs]
+    winners = [r for r in rows if not r["default"] and r["status"] == "ok" and r["verdict"] == "faster"]
+    best = max(winners, key=lambda r: r["speedup"]) if winners else None
+    workers_knob, _ = parallel_model.knob_roles(list(space))
+    chosen, winner, recommendation = _recommend(rows, default, best)
+    eff = _efficiency(best, workers_knob)
+    winner["parallel_efficiency"] = eff
     return {
         "target": proto.target,
         "spec": proto.spec,
@@ -98,7 +109,7 @@ def build_report(req, proto, target, space, default, fixed, machine, env, config
         "chosen": chosen,
         "improved": best is not None,
         "recommendation": recommendation,
-        "metrics": metrics,
+        "metrics": _metrics(rows, counters, total_s, rss_mb, eff),
     }
 
 

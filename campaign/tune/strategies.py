@@ -59,12 +59,11 @@ def quick(space, default, runner: Runner, hint):
         runner.run_many([best])
 
 
-def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: int):
+def _open_study(space, proto: Protocol, budget: int):
+    """The shared Optuna study of this search (created or joined), with its TPE sampler."""
     import optuna
-    from optuna.distributions import CategoricalDistribution
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dists = {k: CategoricalDistribution(list(v)) for k, v in space.items()}
     try:
         study = optuna.create_study(study_name=study_name(proto, space), storage=optuna_storage(proto.storage),
                                     pruner=make_pruner(), direction="maximize", load_if_exists=True)
@@ -76,13 +75,14 @@ def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: 
     # and the constant liar keeps TPE off configurations another worker is measuring now.
     study.sampler = optuna.samplers.TPESampler(seed=proto.seed + joined, n_startup_trials=min(4, budget),
                                                constant_liar=True)
+    return study
 
-    def in_space(cfg):
+
+def _warm_start(space, default, runner: Runner, hint, store, proto: Protocol) -> list[dict]:
+    """The best configurations measured before for this target on this machine, then the analytically best one."""
+    def in_space(cfg: dict) -> bool:
         return all(k in cfg and cfg[k] in space[k] for k in space)
 
-    if all(default[k] in space[k] for k in space) and not study.trials:
-        study.add_trial(optuna.trial.create_trial(params=dict(default), distributions=dists, value=1.0))
-    # warm start: the best configurations measured before for this target on this machine
     seen = set()
     warm = []
     for past in sorted(store.past_results(proto.target, proto.machine), key=lambda r: -(r.get("speedup") or 0)):
@@ -90,17 +90,61 @@ def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: 
             continue
         cfg = {k: past["knobs"].get(k) for k in space}
         key = tune_store.knobs_json(cfg)
-        if past.get("status") == "ok" and in_space(cfg) and cfg != default and key not in seen:
+        if in_space(cfg) and cfg != default and key not in seen:
             seen.add(key)
             warm.append(cfg)
-    # then the analytically best configuration
     if hint:
         names = list(space)
         combos = [dict(zip(names, c)) for c in itertools.product(*(space[n] for n in names))]
         best = _order([c for c in combos if c != default], runner, hint)
         if best and tune_store.knobs_json(best[0]) not in seen:
             warm.append(best[0])
-    for cfg in warm[:3]:
+    return warm
+
+
+def _drop_default(study, trials: list, default: dict) -> tuple[list, list[dict]]:
+    """The default is known (1.0x): told at once, not measured again."""
+    configs = [dict(t.params) for t in trials]
+    for t, c in zip(trials, configs):
+        if c == default:
+            study.tell(t, 1.0)
+    keep = [(t, c) for t, c in zip(trials, configs) if c != default]
+    return [t for t, _ in keep], [c for _, c in keep]
+
+
+def _tell(study, trials: list, results: list[dict]) -> None:
+    import optuna
+
+    for t, res in zip(trials, results):
+        if study._storage.get_trial(t._trial_id).state.is_finished():
+            continue
+        if res["status"] == "pruned":
+            study.tell(t, state=optuna.trial.TrialState.PRUNED)
+        elif res["status"] == "ok" and res.get("speedup") is not None:
+            study.tell(t, float(res["speedup"]))
+        else:
+            study.tell(t, state=optuna.trial.TrialState.FAIL)
+
+
+def _wait_for_twins(study, runner: Runner, proto: Protocol, trials: list, configs: list[dict]) -> None:
+    """A configuration another worker is measuring right now: wait, then take its result from the shared cache."""
+    limit_s = proto.timeout_s * (proto.blocks * 4 + 1)
+    for tr, cfg in zip(trials, configs):
+        def say(other: str, cfg: dict = cfg) -> None:
+            runner.counters.doing(f"{label(cfg)}: being measured by worker {other}; waiting for its result")
+
+        wait_for_older_twin(study, tr, limit_s, say)
+
+
+def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: int):
+    import optuna
+    from optuna.distributions import BaseDistribution, CategoricalDistribution
+
+    dists: dict[str, BaseDistribution] = {k: CategoricalDistribution(list(v)) for k, v in space.items()}
+    study = _open_study(space, proto, budget)
+    if all(default[k] in space[k] for k in space) and not study.trials:
+        study.add_trial(optuna.trial.create_trial(params=dict(default), distributions=dists, value=1.0))
+    for cfg in _warm_start(space, default, runner, hint, store, proto)[:3]:
         study.enqueue_trial(cfg, skip_if_exists=True)
 
     target_n = min(budget, space_size(space) - 1)
@@ -111,29 +155,9 @@ def smart(space, default, runner: Runner, hint, store, proto: Protocol, budget: 
         for t in trials:
             t.set_user_attr("worker", WORKER)
         asks += n
-        configs = [dict(t.params) for t in trials]
-        if any(c == default for c in configs):
-            for t, c in zip(trials, configs):
-                if c == default:
-                    study.tell(t, 1.0)
-            keep = [(t, c) for t, c in zip(trials, configs) if c != default]
-            trials, configs = [t for t, _ in keep], [c for _, c in keep]
-            if not trials:
-                continue
-        # a configuration another worker is measuring right now: wait, then take its result from the shared cache
-        limit_s = proto.timeout_s * (proto.blocks * 4 + 1)
-        for tr, cfg in zip(trials, configs):
-            wait_for_older_twin(study, tr, limit_s, lambda other, cfg=cfg: runner.counters.doing(
-                f"{label(cfg)}: being measured by worker {other}; waiting for its result"))
-        results = runner.run_many(configs, trials)
-        for t, res in zip(trials, results):
-            state_now = study._storage.get_trial(t._trial_id).state
-            if state_now.is_finished():
-                continue
-            if res["status"] == "pruned":
-                study.tell(t, state=optuna.trial.TrialState.PRUNED)
-            elif res["status"] == "ok" and res.get("speedup") is not None:
-                study.tell(t, float(res["speedup"]))
-            else:
-                study.tell(t, state=optuna.trial.TrialState.FAIL)
+        trials, configs = _drop_default(study, trials, default)
+        if not trials:
+            continue
+        _wait_for_twins(study, runner, proto, trials, configs)
+        _tell(study, trials, runner.run_many(configs, trials))
     return study_summary(study)
