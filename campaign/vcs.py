@@ -198,7 +198,7 @@ def ref_name_problem(*refs: str) -> str | None:
     import subprocess
 
     for ref in refs:
-        result = subprocess.run(["git", "check-ref-format", ref], capture_output=True)
+        result = subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False)
         if result.returncode != 0:
             return ref
     return None
@@ -251,7 +251,7 @@ def tag_commit(repo, tag: str) -> str | None:
     """The commit a campaign mark (or an older record's tag) points at; None when it does not exist."""
     try:
         return repo.git.rev_parse("--verify", "--quiet", f"{ref_path(tag)}^{{commit}}")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means: no such commit
         return None
 
 
@@ -295,7 +295,7 @@ def _identity_env(repo) -> dict[str, str]:
         reader.get_value("user", "email")
         reader.get_value("user", "name")
         return {}
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unreadable config is an unset identity
         return {k: v for k, v in FALLBACK_IDENTITY.items() if k not in os.environ}
 
 
@@ -449,7 +449,7 @@ def is_ancestor(repo, ancestor: str, descendant: str) -> bool:
     try:
         repo.git.merge_base("--is-ancestor", ancestor, descendant)
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - not an ancestor, or not a commit: either way not an ancestor
         return False
 
 

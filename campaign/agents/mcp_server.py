@@ -188,7 +188,7 @@ class LoopTools:
             try:
                 result = action(self.campaign() if open_campaign else None, say)
                 payload = self._success(result)
-            except Exception as exc:  # noqa: BLE001 - every outcome answers in the contract's shape
+            except Exception as exc:  # every outcome answers in the contract's shape
                 user_error = as_user_error(exc)
                 if user_error is not None:
                     payload = user_error.payload()

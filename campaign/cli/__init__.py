@@ -16,11 +16,11 @@ if os.path.basename(sys.argv[0] or "") == "campaign" and signal.getsignal(signal
     # (`python -m campaign` does the same in __main__; a library importing campaign.cli keeps its own handler)
     signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(143))
 
-import importlib  # noqa: E402
+import importlib
 
-import click  # noqa: E402
+import click
 
-from campaign.cli.common import CampaignError, run_with_contract  # noqa: F401, E402 (re-exported)
+from campaign.cli.common import CampaignError, run_with_contract  # noqa: F401 (re-exported)
 
 # command name -> "module:function"; each module registers nothing on import
 COMMANDS: dict[str, str] = {

@@ -158,7 +158,7 @@ def run_with_contract(invoke: Callable[[], Any], as_json: bool) -> NoReturn:
         _exit(exc.exit_code, as_json)
     except SystemExit as exc:  # a command that exits with its own code (emit_failure)
         _exit(exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1), as_json)
-    except Exception as exc:  # a bug: keep the traceback (stderr), still honour the contract
+    except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback (stderr), still honour the contract
         message = (f"internal error: {type(exc).__name__}: {exc}. This is a bug in campaign; the traceback is "
                    f"on stderr. The journal is append-only: `campaign status` shows where the campaign stands.")
         if as_json:

@@ -48,7 +48,7 @@ class GitSnapshot:
 def _run(repo, *args: str) -> str:
     try:
         return repo.git.execute(["git", *args], with_extended_output=False)
-    except Exception:
+    except Exception:  # noqa: BLE001 - no git, no repository: nothing to report
         return ""
 
 
@@ -248,7 +248,7 @@ def between_steps(ctx) -> Iterator[None]:
     """Check git before a step (the lock held); leave the stash list the step ends with for the next one."""
     try:
         state = ctx.state()
-    except Exception:  # the journal itself is wrong: the record guard says so next
+    except Exception:  # noqa: BLE001 - the journal itself is wrong: the record guard says so next
         state = None
     if state is not None:
         check(ctx, state)
@@ -262,7 +262,7 @@ def between_steps(ctx) -> Iterator[None]:
         if not refused:
             try:
                 _save(ctx, snapshot(ctx.repo, [ctx.record_rel]))
-            except Exception:  # no repository (yet): nothing to leave
+            except Exception:  # noqa: BLE001 - no repository (yet): nothing to leave
                 pass
 
 

@@ -47,7 +47,7 @@ def harness_files(files: Iterable[str], target) -> list[str]:
     for attr in ("run_template", "test_command", "build_command"):
         named |= _named_in(getattr(target, attr, None))
     if getattr(target, "path", None) and getattr(target, "kind", "command") != "command":
-        named.add(str(getattr(target, "path")).lstrip("./"))
+        named.add(str(target.path).lstrip("./"))
     return sorted(f for f in files
                   if f in named or any(fnmatch.fnmatchcase(f, g) for g in GLOBS)
                   or any(f.startswith(n.rstrip("/") + "/") for n in named if n and "." not in Path(n).name))

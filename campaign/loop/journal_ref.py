@@ -77,7 +77,7 @@ class JournalRef:
             data = git.Git(str(self.root)).execute(["git", f"--git-dir={self.root}", "cat-file", "blob", sha],
                                                    stdout_as_string=False, strip_newline_in_stdout=False)
             return bytes(data)
-        except Exception:  # a damaged object store is not a reason to fail: the two file copies decide
+        except Exception:  # noqa: BLE001 - a damaged object store is not a reason to fail: the two file copies decide
             return None
 
     def write(self, data: bytes) -> None:

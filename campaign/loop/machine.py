@@ -130,7 +130,7 @@ class State:
 
     @property
     def name(self) -> str:
-        return (self.init or {}).get("name", "")
+        return str((self.init or {}).get("name", ""))
 
     @property
     def current(self) -> Iteration | None:
@@ -143,7 +143,7 @@ class State:
     @property
     def full_case_failed(self) -> bool:
         """FINISH found the full case wrong and no later check passed: the next TEST includes the full case."""
-        return bool(self.validation) and not self.validation.get("passed")
+        return self.validation is not None and bool(self.validation) and not self.validation.get("passed")
 
     @property
     def kept_count(self) -> int:

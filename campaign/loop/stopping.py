@@ -29,7 +29,7 @@ attempts on it: iterations whose PLAN named that phase and that were not kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 DEFAULT_MAX_ITERATIONS = 15
 MIN_GAIN = 0.05
@@ -56,7 +56,7 @@ class Decision:
     reason: str
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"stop": self.stop, "rule": self.rule, "reason": self.reason}
 
 

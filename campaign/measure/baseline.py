@@ -117,7 +117,7 @@ def snapshot(target, workspace: Path, record_dir: Path, commit: str | None, dirt
         from campaign import vcs
 
         repo = git.Repo(workspace, search_parent_directories=True)
-        root = Path(repo.working_tree_dir).resolve()
+        root = Path(repo.working_tree_dir or workspace).resolve()
         records = Path(record_dir).resolve().parent
         exclude = [records.relative_to(root).as_posix() + "/"] if records.is_relative_to(root) and records != root else []
         entries = vcs.blobs_at(repo, commit, exclude)

@@ -92,6 +92,18 @@ def _check_args(variants: dict[str, Path], candidate: str, estimator: str) -> li
     return references
 
 
+def _count_instructions(target, case: str, dirs: dict[str, Path], knobs, timeout_s: float | None,
+                        say: Callable[[str], None]) -> dict[str, dict]:
+    """Per unit: its instruction count under callgrind (``instructions=True``)."""
+    from campaign.measure.callgrind import instructions_per_run
+
+    counts = {}
+    for unit, path in dirs.items():
+        say(f"callgrind: counting instructions in {path} (slow)")
+        counts[unit] = instructions_per_run(target, case, path, knobs=knobs, timeout_s=timeout_s)
+    return counts
+
+
 def benchmark(
     target,
     case: str,
@@ -132,11 +144,7 @@ def benchmark(
     lies within +-``precision`` of its estimate (or the budget ends), so the
     number a reader is shown has a bounded width. ``watch``: a file a process
     writes into its variant's folder fails the benchmark
-    (``campaign.measure.seal.Watch``).
-
-    The loop is ``campaign.measure.scheduler.Scheduler``'s (shared with tune),
-    the runs ``campaign.measure.executor.WorkloadExecutor``'s, the results
-    ``campaign.measure.bench_result``'s.
+    (``campaign.measure.seal.Watch``). The loop is the ``Scheduler``'s (shared with tune).
     """
     from campaign.measure.environment import collect_environment
     from campaign.measure.seal import Watch
@@ -169,15 +177,7 @@ def benchmark(
                       primary=primary, rng=random.Random(seed), clock=lambda: time.perf_counter(), started=t_start,
                       load=machine_load, say=say, choose_metric=_metric_chooser(metric, shared)).run(repeat)
 
-    instr_by_unit: dict[str, dict] | None = None
-    if instructions:
-        from campaign.measure.callgrind import instructions_per_run
-
-        instr_by_unit = {}
-        for unit in units:
-            say(f"callgrind: counting instructions in {dirs[unit]} (slow)")
-            instr_by_unit[unit] = instructions_per_run(target, case, dirs[unit], knobs=knobs, timeout_s=timeout_s)
-
+    instr_by_unit = _count_instructions(target, case, dirs, knobs, timeout_s, say) if instructions else None
     env = collect_environment()
     env["load_avg_before"] = env_before.get("load_avg")
     return build_results(Context(sched, calib, repeat, estimator, env, time.perf_counter() - t_start, instr_by_unit,

@@ -29,7 +29,7 @@ class BenchResult:
     verdict: str
     speedup: float
     ci: tuple[float, float]
-    phases: dict[str, float]
+    phases: dict[str, float | None]
     candidate: dict
     reference: dict
     metric: str
@@ -150,7 +150,7 @@ class Context:
         per_block = rec.per_block_s
         work = [sum(sum(t.raw.warm_s) if t.raw.warm_s else t.raw.time_s for u in rec.units for t in rec.blocks[u][i])
                 for i in range(len(rec.durations))]
-        cost = {"block_s": per_block, "measured_s": median(work) if work else 0.0,
+        cost: dict[str, Any] = {"block_s": per_block, "measured_s": median(work) if work else 0.0,
                 "calibration_s": sum(c.wall_s for c in self.calib.values()), "runs_per_block": 2 * len(rec.units)}
         cost["overhead_share"] = (1 - cost["measured_s"] / per_block) if per_block else None
         return cost
@@ -185,7 +185,7 @@ def _other_metric(chosen: str, d: stats.Decision, o: stats.Decision | None, othe
         return verdict, None
     other = {"metric": other_name, "verdict": o.verdict, "speedup": o.speedup, "ci": list(o.ci),
              "ci_level": o.confidence}
-    clash = metrics.contradiction(chosen, d.speedup, tuple(d.ci), o.verdict, tuple(o.ci))
+    clash = metrics.contradiction(chosen, d.speedup, d.ci, o.verdict, o.ci)
     if clash and verdict in ("faster", "slower"):
         notes.append(f"verdict withheld: {clash}")
         return "inconclusive", other

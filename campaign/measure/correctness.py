@@ -37,7 +37,7 @@ class Failure:
     output: str
     expected: Any
     actual: Any
-    tolerance: dict
+    tolerance: dict[str, Any]
     message: str
 
 
@@ -47,7 +47,7 @@ class CorrectnessReport:
     failures: list[Failure] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
             "failures": [asdict(f) for f in self.failures],
@@ -199,7 +199,7 @@ class _Checker:
             rd = diff / scale if scale else math.inf
             self.fail(path, expected, actual, f"relative difference {rd:.3g} exceeds the allowance")
 
-    def statistical(self, path: str, expected: list, actual: list) -> None:
+    def statistical(self, path: str, expected: list[Any], actual: list[Any]) -> None:
         if [float(v) for v in expected] == [float(v) for v in actual]:
             return
         if len(expected) < 2 or len(actual) < 2:
@@ -230,8 +230,8 @@ def tolerance_for(name: str, tolerances: dict[str, Tolerance], default: Toleranc
 
 
 def compare_outputs(
-    expected: dict,
-    actual: dict,
+    expected: dict[str, Any],
+    actual: dict[str, Any],
     tolerances: dict[str, Tolerance],
     default: Tolerance = Tolerance("exact"),
 ) -> CorrectnessReport:
@@ -257,7 +257,8 @@ def compare_outputs(
     return CorrectnessReport(passed=not failures, failures=failures, checked=checked)
 
 
-def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | None = None, target=None) -> dict:
+def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | None = None,
+                     target: Any = None) -> dict[str, Any]:
     """Run the target's own test command; ``{cmd, rc, passed, tail, stderr, failed_tests}``.
 
     ``tail`` / ``stderr``: the last lines of its output / of its stderr.
@@ -299,7 +300,7 @@ def run_test_command(cmd: str, cwd: Path, timeout_s: float, junit_xml: str | Non
             "tail": tail, "stderr": stderr, "failed_tests": failed}
 
 
-def test_command_failure(test_command: dict | None, last_lines: int = 3) -> str | None:
+def test_command_failure(test_command: dict[str, Any] | None, last_lines: int = 3) -> str | None:
     """Why the target's own test command failed, with its last lines of stderr; None if it passed or never ran.
 
     A test command can fail for reasons that have nothing to do with the

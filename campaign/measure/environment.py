@@ -38,7 +38,7 @@ def _cpu_model() -> str:
 def _package_versions() -> dict[str, str | None]:
     from importlib import metadata
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -49,6 +49,7 @@ def _package_versions() -> dict[str, str | None]:
 
 def collect_environment() -> dict:
     """A plain-JSON snapshot of the interpreter, libraries, CPU and load."""
+    affinity: int | None
     try:
         affinity = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

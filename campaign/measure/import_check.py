@@ -150,7 +150,8 @@ def process_env(target, tree: Path, base: dict | None = None) -> dict[str, str]:
 
 def read_violations(path: Path) -> tuple[list[dict], int]:
     """The modules imported from outside the tree, and how many processes reported."""
-    bad, checked = [], 0
+    bad: list[dict] = []
+    checked = 0
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:

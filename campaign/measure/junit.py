@@ -35,9 +35,10 @@ def junit_command(cmd: str, report: Path) -> str | None:
 
 def _test_name(case: ET.Element, root: Path) -> str:
     name = case.get("name", "?")
-    if case.get("file"):
+    file = case.get("file")
+    if file:
         classname = case.get("classname", "").split(".")
-        return "::".join([case.get("file"), *classname[len(Path(case.get("file")).with_suffix("").parts):], name])
+        return "::".join([file, *classname[len(Path(file).with_suffix("").parts):], name])
     parts = [p for p in case.get("classname", "").split(".") if p]
     for i in range(len(parts), 0, -1):  # pytest's classname is the module path, then any classes
         candidate = "/".join(parts[:i]) + ".py"

@@ -40,7 +40,7 @@ def sample() -> Sample:
 
         times = psutil.cpu_times()
         total = float(sum(times))
-        steal = float(getattr(times, "steal", None)) if hasattr(times, "steal") else None
+        steal = float(times.steal) if hasattr(times, "steal") else None
     except Exception:  # noqa: BLE001 - load is context, never a reason to fail a benchmark
         pass
     return Sample(load1, cpu_count(), steal, total)
@@ -49,7 +49,8 @@ def sample() -> Sample:
 def block_load(before: Sample, after: Sample) -> dict:
     """``{"load": 1-min load at the end, "cpus": n, "steal": share of CPU stolen during the block, "busy": bool}``."""
     steal = None
-    if None not in (before.steal_s, after.steal_s, before.total_s, after.total_s):
+    if (before.steal_s is not None and after.steal_s is not None and before.total_s is not None
+            and after.total_s is not None):
         spent = after.total_s - before.total_s
         steal = max(0.0, (after.steal_s - before.steal_s) / spent) if spent > 0 else 0.0
     load = after.load1

@@ -98,13 +98,13 @@ def choose(units: dict[str, list[Run]], spreads: dict[str, float | None],
         return MetricChoice("wall", f"parallel code: CPU time exceeds wall time in {', '.join(parallel)}", info)
     waiting = [n for n, e in evidence.items() if e and _waits(e)]
     if waiting:
-        e = evidence[waiting[0]]
+        e = evidence[waiting[0]] or {}
         how = (f"{e['waiting_share']:.0%} of its warm repeats gave up the CPU of their own accord"
                if e.get("waiting_share") is not None else
                f"at best {e['best_cpu_share']:.0%} of a repeat's wall time on the CPU")
         return MetricChoice("wall", f"the code waits (sleep, I/O): {how} in {', '.join(waiting)}", info)
     wall_spread, cpu_spread = spreads.get("wall"), spreads["cpu"]
-    if wall_spread is not None and cpu_spread > wall_spread:
+    if wall_spread is not None and cpu_spread is not None and cpu_spread > wall_spread:
         return MetricChoice("wall", f"CPU time is noisier than wall time on identical code "
                                     f"({cpu_spread:.2%} against {wall_spread:.2%})", info)
     return MetricChoice("cpu", "single-threaded and CPU-bound: CPU time leaves out the wait for a core"

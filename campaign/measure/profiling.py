@@ -20,6 +20,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from campaign.measure.stats import amdahl_bound, amdahl_speedup  # noqa: F401 (re-exported)
 from campaign.measure.workload import WorkloadError, _command_text, _tail, parse_workload_output, run_workload
@@ -98,7 +99,7 @@ def _command_profile(target, workdir: Path, case: str, lines: list[str], knobs, 
     return data["top_functions"], data["lines"], notes, method
 
 
-def profile_workload(target, workdir: Path, case: str, lines: list[str] = (), knobs=None, timeout_s=None) -> dict:
+def profile_workload(target, workdir: Path, case: str, lines: Sequence[str] = (), knobs=None, timeout_s=None) -> dict:
     """Profile one warm run of ``case`` in ``workdir``; the ``profile`` event data."""
     from campaign.plugins.target import PythonTarget
 

@@ -59,7 +59,8 @@ def python_program(cmd: list[str] | str) -> tuple[PythonProgram | None, str]:
     if not words or not _is_python(words[0]):
         first = words[0] if words else "(nothing)"
         return None, f"its run command starts with {first!r}, not a Python interpreter"
-    python, rest, flags = words[0], words[1:], []
+    python, rest = words[0], words[1:]
+    flags: list[str] = []
     while rest and rest[0].startswith("-"):
         flag = rest.pop(0)
         if flag == "-m":

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from campaign.measure.procs import run_process
 from campaign.measure.python_command import PythonProgram
@@ -61,7 +62,7 @@ def profile_python_program(program: PythonProgram, workdir: Path, lines: list[st
                            top: int = 25, target=None) -> dict:
     """``{top_functions, lines, line_errors}`` of one run of ``program`` in ``workdir``."""
     data = _run_worker(program, Path(workdir), [], top, timeout_s, target)
-    result = {"top_functions": data.get("top_functions") or [], "lines": {}, "line_errors": {}}
+    result: dict[str, Any] = {"top_functions": data.get("top_functions") or [], "lines": {}, "line_errors": {}}
     if lines:
         data = _run_worker(program, Path(workdir), list(lines), top, timeout_s, target)
         result["lines"], result["line_errors"] = data.get("lines") or {}, data.get("line_errors") or {}

@@ -87,7 +87,8 @@ def _coerce(key: str, value: Any, where: str) -> float | int | str:
 
 def key_lines(text: str, table: str) -> dict[str, int]:
     """The line (1-based) of each ``key =`` inside the TOML table ``[table]`` (pure; for messages)."""
-    lines, inside = {}, False
+    lines: dict[str, int] = {}
+    inside = False
     for number, line in enumerate(text.splitlines(), 1):
         header = re.match(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$", line)
         if header:

@@ -75,6 +75,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from statistics import median
+from typing import Any, Sequence
 
 ALPHA = 0.01  # P(identical code is called faster or slower) over a whole benchmark
 MIN_EFFECT = 0.02  # the smallest effect worth resolving (relative)
@@ -123,7 +124,7 @@ class Decision:
     overwhelming: bool = False
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
             "speedup": self.speedup,
@@ -359,7 +360,7 @@ def decide(
     level = look_level(alpha, max(max_blocks, min_blocks), min_blocks)
     n = len(ratios)
     aa = aa_log_diffs(pairs or [])
-    extra = {"alpha": alpha, "run_noise": run_noise(pairs or []), "drift": noise_floor(pairs) if pairs else noise}
+    extra: dict[str, Any] = {"alpha": alpha, "run_noise": run_noise(pairs or []), "drift": noise_floor(pairs) if pairs else noise}
     if n == 0:
         return Decision("inconclusive", math.nan, (math.nan, math.nan), level, m, 0, **extra)
     if any(not (r > 0 and math.isfinite(r)) for r in ratios):
@@ -392,7 +393,7 @@ def decide(
                     block_sd=math.expm1(iv.sd), blocks_needed=needed, **extra)
 
 
-def describe_interval(ci, level: float | None, kind: str | None = None, metric: str | None = None) -> str:
+def describe_interval(ci: Sequence[Any] | None, level: float | None, kind: str | None = None, metric: str | None = None) -> str:
     """How every output names the decisive interval: ``99.964% CI 1.02-1.10``; a range is never called a CI.
 
     ``kind="range"``: the blocks' range (an overwhelming decision); no level: an interval of unknown kind.

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, cast
 
 
 class WorktreeError(Exception):
@@ -55,7 +55,7 @@ def remove_stale(repo) -> list[str]:
     """
     import git
 
-    removed = []
+    removed: list[str] = []
     try:
         listing = repo.git.worktree("list", "--porcelain")
     except git.GitCommandError:
@@ -140,6 +140,7 @@ def content_key(repo_dir: Path, commit: str, exclude: list[str] | tuple[str, ...
         return f"tree:{tree.hexsha}"
     digest = hashlib.sha256()
     for item in tree.traverse():
+        item = cast(Any, item)  # a Blob, Tree or Submodule (GitPython's union includes tuples)
         path = item.path
         if any(path == s or path.startswith(s + "/") for s in skip) or item.type == "tree":
             continue

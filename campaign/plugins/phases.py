@@ -22,7 +22,7 @@ def _totals() -> dict[str, float]:
     return totals
 
 
-class phase(ContextDecorator):  # noqa: N801 - reads as a keyword at call sites
+class phase(ContextDecorator):  # lower case: reads as a keyword at call sites
     """Accumulate the wall time spent inside the block under ``name``.
 
     Nested phases are allowed; each accumulates its own time, so a reader of

@@ -97,7 +97,7 @@ def _uv_python(root: Path) -> str | None:
         return None
     try:
         out = subprocess.run([uv, "run", "--project", str(root), "python", "-c", "import sys; print(sys.executable)"],
-                             cwd=root, capture_output=True, text=True, timeout=600)
+                             cwd=root, capture_output=True, text=True, timeout=600, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     lines = out.stdout.strip().splitlines()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from campaign.contract import ExitCode
 from campaign.errors import UserError
 
 
 class TuneError(UserError):
     """A tuning request that cannot run (bad knob, bad storage, broken default): one paragraph."""
 
-    exit_code = 1
+    exit_code = ExitCode.USER_ERROR
 
     def __init__(self, message: str, data: dict | None = None):
         Exception.__init__(self, message)
@@ -24,6 +25,6 @@ class NotAWorkspaceError(TuneError):
     """
 
 
-def first_line(exc: Exception) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:400] if text else type(exc).__name__

@@ -147,7 +147,7 @@ def measure_default(target, proto: Protocol, store, counters: Counters) -> dict:
             t, outputs = _run_once(target, proto, proto.default)
             counters.add(runs=1)
             times.append(t)
-    except Exception as exc:  # WorkloadError: the default itself is broken
+    except Exception as exc:  # noqa: BLE001 - WorkloadError or any other: the default itself is broken
         status = _failure_status(exc)
         raise TuneError(
             f"the default configuration ({label(proto.default)}) {'timed out' if status == 'timeout' else 'failed'}, "
@@ -194,7 +194,7 @@ def calibrated_repeats(target, proto: Protocol, store, counters: Counters, prese
     counters.doing(f"calibrating warm repeats on the default ({label(proto.default)})")
     try:
         t, _ = _run_once(target, Protocol(**{**asdict(proto), "warm_repeats": 1}), proto.default)
-    except Exception as exc:  # WorkloadError
+    except Exception as exc:  # noqa: BLE001 - WorkloadError or any other: nothing to compare with
         raise TuneError(f"the default configuration ({label(proto.default)}) failed, so there is nothing to "
                         f"compare with: {first_line(exc)}") from None
     counters.add(runs=1)
@@ -279,7 +279,7 @@ def measure_config(
     """
     key = tune_store.cache_key(proto.target, proto.key_text(), knobs, proto.code, proto.machine)
     cached = None if proto.refresh else store.get(key)
-    if _usable(cached, proto):
+    if cached is not None and _usable(cached, proto):
         counters.add(cache_hits=1)
         return dict(cached, cached=True)
     t0 = time.perf_counter()

@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         fn, items = target.parallel_map(args.case, workdir, knobs)
         executor = getattr(target, "parallel_executor", "process")
         costs = dry_run(fn, items, executor=executor)
-    except Exception as exc:  # reported as data: the hint is optional
+    except Exception as exc:  # noqa: BLE001 - reported as data: the hint is optional
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         return 1
     print(json.dumps({"costs": costs.to_dict()}))

@@ -95,8 +95,8 @@ def as_reporter(progress: Reporter | Callable[[str], None] | None) -> Reporter:
     if progress is None:
         return _Silent()
     if hasattr(progress, "line") and hasattr(progress, "status"):
-        return progress  # type: ignore[return-value]
-    return _LinesOnly(progress)  # type: ignore[arg-type]
+        return progress
+    return _LinesOnly(progress)
 
 
 class Tracker:

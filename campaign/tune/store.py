@@ -28,7 +28,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 DEFAULT_DB = Path(".campaign") / "tune.sqlite"
 
@@ -78,7 +78,7 @@ def machine_key(machine: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(machine, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def code_version(workspace: Path, scope: list[str], extra_files: list[Path] = ()) -> str:
+def code_version(workspace: Path, scope: list[str], extra_files: Sequence[Path] = ()) -> str:
     """A hash of the contents of the files matched by the target's scope globs (and ``extra_files``).
 
     ``extra_files`` is for the target's own definition (its cases and how it
