@@ -13,7 +13,6 @@ that the CLI's ``--json`` and the MCP server share.
 from __future__ import annotations
 
 import errno
-import sys
 from typing import Any
 
 from campaign.contract import ExitCode, error_payload
@@ -98,6 +97,11 @@ class StorageError(UserError):
     code = "io_error"
 
 
+class NoChangeError(UserError):
+    """``try`` with nothing to try: the working tree equals the last kept commit (``campaign run`` records a failed
+    IMPLEMENT; by hand, edit first)."""
+
+
 class MeasureError(UserError):
     """A workload, build or profile run failed (non-zero exit, no JSON, NaN, timeout)."""
 
@@ -130,16 +134,14 @@ class RecordReadError(UserError):
 
 
 def as_user_error(exc: BaseException) -> UserError | None:
-    """The user error a library exception stands for, if it is one: a ``UserError`` itself, a target that
-    cannot be loaded, or git's own failure; ``None`` for anything else (a bug).
+    """The user error a library exception stands for, if it is one: a ``UserError`` itself (a target that
+    cannot be loaded, ``campaign.plugins.target.TargetError``, is one), a refused write, or git's own failure;
+    ``None`` for anything else (a bug).
 
-    Looked up by module and name so that this foundation module imports neither the plugins nor GitPython.
+    Git's error is looked up by name so that this foundation module does not import GitPython.
     """
     if isinstance(exc, UserError):
         return exc
-    target_module = sys.modules.get("campaign.plugins.target")  # raised only once imported
-    if target_module is not None and isinstance(exc, target_module.TargetError):
-        return TargetLoadError(str(exc))
     if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
         where = f" {exc.filename}" if exc.filename else ""
         return StorageError(

@@ -51,14 +51,10 @@ def run_demo(
 ) -> dict[str, Any]:
     from campaign.review.trust import remember_trusted
     from campaign.agents.runner import run_campaign
-    from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
 
     started = time.perf_counter()
-    try:
-        target = load_target(target_spec)
-    except TargetError as exc:
-        raise UserError(str(exc)) from None
+    target = load_target(target_spec)  # a TargetError is a UserError (target_error)
     workdir = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix=f"campaign-demo-{target.name}-"))
     progress(f"demo workspace: {workdir}")
     make_workspace(target, workdir)

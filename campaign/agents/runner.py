@@ -24,7 +24,7 @@ from campaign.loop import stopping
 from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, budget_note, check_agent, make_agent, resumed_budget,
                                     resumed_settings, run_settings)
 from campaign.agents.protocol import AgentFailed, ask
-from campaign.errors import UserError
+from campaign.errors import NoChangeError, UserError
 
 Progress = Callable[[str], None]
 AGENT_DIR = "agent"
@@ -351,9 +351,7 @@ class Runner:
                 return
         try:
             result = camp.try_change(progress=lambda line: self.say(f"[iter {n}] {line}"), agent=self.agent.name)
-        except UserError as exc:
-            if "no change to try" not in str(exc):
-                raise
+        except NoChangeError:
             camp.fail_attempt("the agent's IMPLEMENT left the working tree unchanged", agent=self.agent.name)
             return
         bench = result.get("benchmark") or {}
@@ -490,13 +488,9 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
     else:
         if not target_spec:
             raise UserError("--target is required to start a campaign (or --resume to continue one).")
-        from campaign.plugins.target import TargetError
         from campaign.plugins.loading import load_target
 
-        try:
-            target = load_target(target_spec, workspace)
-        except TargetError as exc:
-            raise UserError(str(exc)) from None
+        target = load_target(target_spec, workspace)  # a TargetError is a UserError (target_error)
         name = name or target.name
         agent_kind = agent_kind or "playbook"
         agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S if agent_timeout_s is None else float(agent_timeout_s)

@@ -75,7 +75,7 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
             else:
                 report = tuning.tune(req, progress)
     except TuneError as exc:
-        raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
+        raise CampaignError.from_user_error(exc) from None
     if record:
         emit(dict(result, ok=True), as_json, _recorded_text)
     else:
@@ -107,7 +107,7 @@ def _record_in_campaign(req, workspace, progress) -> dict:
             storage=req.storage, seed=req.seed, trials=req.trials, hint=req.hint, refresh=req.refresh,
             executor=req.executor, concurrency=req.concurrency, save=req.save))
     except UserError as exc:
-        raise CampaignError(exc.message, exit_code=exc.exit_code, data=exc.data) from None
+        raise CampaignError.from_user_error(exc) from None
     return result
 
 

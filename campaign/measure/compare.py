@@ -15,11 +15,13 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from campaign.errors import UserError
+
 
 RECORD_ROOTS = ("optim", "optim-records")  # as campaign.loop.record_place (a layer above) places records
 
 
-class CompareError(Exception):
+class CompareError(UserError):
     """The comparison cannot run (no target, unknown commit, failing workload)."""
 
 
@@ -49,15 +51,12 @@ def default_target_spec(repo_dir: Path) -> str:
 
 
 def _load(spec: str, workdir: Path):
-    from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
 
     sys.path.insert(0, str(workdir))
     before = set(sys.modules)
     try:
-        return load_target(spec, workdir)
-    except TargetError as exc:
-        raise CompareError(str(exc)) from None
+        return load_target(spec, workdir)  # a TargetError is a UserError: it says itself what to fix
     finally:
         try:
             sys.path.remove(str(workdir))

@@ -14,10 +14,12 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from campaign.errors import UserError
+
 DEFAULT_MAX_SLOWDOWN = 0.05
 
 
-class GateOptionError(ValueError):
+class GateOptionError(UserError, ValueError):
     """A threshold that is not a percentage or a fraction."""
 
 

@@ -26,12 +26,14 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from campaign.errors import UserError
+
 ENV = {"budget_s": "CAMPAIGN_BENCH_BUDGET_S", "extend_s": "CAMPAIGN_BENCH_EXTEND_S", "max_blocks": "CAMPAIGN_BENCH_MAX_BLOCKS",
        "min_blocks": "CAMPAIGN_BENCH_MIN_BLOCKS", "process_s": "CAMPAIGN_BENCH_PROCESS_S",
        "min_effect": "CAMPAIGN_BENCH_MIN_EFFECT", "alpha": "CAMPAIGN_BENCH_ALPHA", "metric": "CAMPAIGN_BENCH_METRIC"}
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError, ValueError):
     """A measurement setting is missing its meaning: the message names the file, the key and what is allowed."""
 
 

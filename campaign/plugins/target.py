@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
+from campaign.errors import TargetLoadError
+
 TOLERANCE_KINDS = ("exact", "tight", "loose", "count", "statistical")
 
 
@@ -186,5 +188,6 @@ class PythonTarget(Target):
         return argv
 
 
-class TargetError(Exception):
-    """A target could not be loaded or is malformed (a user mistake, not a bug)."""
+class TargetError(TargetLoadError):
+    """A target could not be loaded or is malformed (a user mistake, not a bug): a ``UserError``, code ``target_error``,
+    whichever command ran into it."""

@@ -36,16 +36,12 @@ ESTIMATOR = "min"  # a run's time: its fastest warm repeat, as BENCHMARK measure
 
 
 def load_workspace_target(spec: str, workspace: Path):
-    from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
 
     ws = str(Path(workspace).resolve())
     if ws not in sys.path:
         sys.path.insert(0, ws)  # as the worker does: the workspace's code first
-    try:
-        return load_target(spec, Path(workspace))
-    except TargetError as exc:
-        raise TuneError(str(exc)) from None
+    return load_target(spec, Path(workspace))  # a TargetError is a UserError (code target_error), as everywhere
 
 
 @dataclass

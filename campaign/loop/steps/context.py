@@ -19,7 +19,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
+from campaign.errors import MeasureError, NoCampaignError, RuleError, VcsError
 from campaign.loop import machine as loop
 from campaign.loop import record_guard
 from campaign.loop.journal import CampaignLock
@@ -128,14 +128,10 @@ class CampaignContext:
     @property
     def target(self):
         if self._target is None:
-            from campaign.plugins.target import TargetError
             from campaign.plugins.loading import load_target
 
             spec = (self.state().init or {}).get("target_spec")
-            try:
-                self._target = load_target(spec, self.workspace)
-            except TargetError as exc:
-                raise UserError(str(exc)) from None
+            self._target = load_target(spec, self.workspace)  # a TargetError is a UserError (target_error)
         return self._target
 
     @property

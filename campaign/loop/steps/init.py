@@ -154,7 +154,6 @@ def init_campaign(
     """
     from campaign import vcs
     from campaign.loop.session import Campaign
-    from campaign.plugins.target import TargetError
     from campaign.plugins.loading import load_target
     from campaign.plugins.project_env import target_env
 
@@ -176,10 +175,7 @@ def init_campaign(
     repo = vcs.open_repo(workspace)
     base_commit = vcs.head_commit(repo)  # a clear error, not a raw git one, in a repository without commits
     target_spec = target_inside(str(target_spec).strip(), workspace)
-    try:
-        target = load_target(target_spec, workspace)
-    except TargetError as exc:
-        raise UserError(str(exc)) from None
+    target = load_target(target_spec, workspace)  # a TargetError is a UserError (target_error)
     name = name or target.name
     if not NAME_RE.match(name or ""):
         raise UserError(f"campaign name {name!r} is not usable: use letters, digits, '.', '_' or '-' (at most 64), "

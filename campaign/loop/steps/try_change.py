@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from campaign.errors import UserError, VcsError
+from campaign.errors import NoChangeError, UserError, VcsError
 from campaign.loop import git_guard
 from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_campaign_change
 from campaign.loop.steps.context import CampaignContext, Progress
@@ -46,7 +46,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
             )
         found = vcs.changes(repo, exclude=[ctx.record_rel])
         if not found.files:
-            raise UserError(
+            raise NoChangeError(
                 f"there is no change to try: the working tree equals the last kept commit. IMPLEMENT first: "
                 f"edit files in the target's scope ({', '.join(target.scope)}), then run `campaign try`."
             )
