@@ -64,9 +64,6 @@ The decision rule (why this one)
   noise that leaves two runs of the same code within a few percent of each
   other moves every block by 2x the same way. This rule is outside the
   union bound; the simulations (``tests/test_stats.py``) count it in.
-
-Every number printed as an interval here is that decisive interval, with
-its level; ranges of blocks are called ranges.
 """
 
 from __future__ import annotations
@@ -75,11 +72,13 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from statistics import median
-from typing import Any, Sequence
+from typing import Any
+
+from campaign.measure.amdahl import amdahl_bound as amdahl_bound, amdahl_speedup as amdahl_speedup  # re-exported
+from campaign.measure.interval_text import _num as _num, describe_interval as describe_interval, format_level as format_level
 
 ALPHA = 0.01  # P(identical code is called faster or slower) over a whole benchmark
 MIN_EFFECT = 0.02  # the smallest effect worth resolving (relative)
-MIN_EFFECT_FLOOR = MIN_EFFECT  # old name, kept for callers
 MIN_BLOCKS = 3
 MAX_BLOCKS = 200  # a cap for cheap blocks; the time budget and the noise cap stop most benchmarks first
 EARLY_LOOKS = 6  # one look after each of the first blocks: big effects decide there
@@ -87,7 +86,7 @@ LOOK_GROWTH = 1.2  # later looks: each about 20% more blocks than the previous o
 OVERWHELMING_FACTOR = 2.0  # every block beyond 2x (and far beyond the A/A noise): decided whatever the spread
 OVERWHELMING_NOISE_MULTIPLE = 10.0
 POOLING_TEST_LEVEL = 0.05
-MIN_POOLING_DF = 2  # below three blocks the F test cannot see blocks that disagree: no pooling  # pool with the A/A pairs unless the blocks spread more than they predict at this level
+MIN_POOLING_DF = 2  # below three blocks the F test cannot see blocks that disagree: no pooling
 INTERVAL_NAME = "Student t on the block log ratios"
 
 
@@ -393,52 +392,8 @@ def decide(
                     block_sd=math.expm1(iv.sd), blocks_needed=needed, **extra)
 
 
-def describe_interval(ci: Sequence[Any] | None, level: float | None, kind: str | None = None, metric: str | None = None) -> str:
-    """How every output names the decisive interval: ``99.964% CI 1.02-1.10``; a range is never called a CI.
-
-    ``kind="range"``: the blocks' range (an overwhelming decision); no level: an interval of unknown kind.
-    ``metric``: the time it is an interval of, named when it is not wall time (``..., cpu time``).
-    """
-    if not ci or ci[0] is None or ci[1] is None or any(isinstance(v, float) and math.isnan(v) for v in ci):
-        return "no interval yet"
-    lo, hi = _num(ci[0]), _num(ci[1])
-    on = f", {metric} time" if metric and metric != "wall" else ""
-    if kind == "range":
-        return f"every block {lo}-{hi}, overwhelming{on}"
-    return (f"{format_level(level)} CI {lo}-{hi}" if level else f"interval {lo}-{hi}") + on
-
-
-def _num(value: float) -> str:
-    return f"{value:.3f}" if 0.001 <= abs(value) < 1000 or value == 0 else f"{value:.3g}"
-
-
-def format_level(level: float) -> str:
-    """``0.95 -> '95%'``, ``0.99964 -> '99.964%'``: two significant digits of what is left to 100%, never rounded up."""
-    pct = level * 100
-    if abs(pct - round(pct)) < 1e-9:
-        return f"{round(pct)}%"
-    digits = min(6, max(1, math.ceil(-math.log10(100 - pct) - 1e-9) + 1))
-    text = f"{math.floor(pct * 10 ** digits + 1e-9) / 10 ** digits:.{digits}f}"
-    return text.rstrip("0").rstrip(".") + "%"
-
-
 def geometric_mean(values: list[float]) -> float:
     vals = [v for v in values if v > 0 and math.isfinite(v)]
     if not vals:
         return math.nan
     return math.exp(sum(math.log(v) for v in vals) / len(vals))
-
-
-def amdahl_speedup(share: float, phase_speedup: float) -> float:
-    """Whole-run speedup when a phase holding ``share`` of the time gets ``phase_speedup`` faster."""
-    if phase_speedup <= 0:
-        raise ValueError("phase_speedup must be > 0")
-    if math.isinf(phase_speedup):
-        return math.inf if share >= 1 else 1 / (1 - share)
-    return 1 / ((1 - share) + share / phase_speedup)
-
-
-def amdahl_bound(share: float, factor: float = math.inf) -> float:
-    """The best whole-run speedup from speeding up a phase with ``share`` by ``factor`` (default: infinitely)."""
-    share = min(max(share, 0.0), 1.0)
-    return amdahl_speedup(share, factor)
