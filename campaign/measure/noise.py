@@ -30,28 +30,44 @@ def wilson(k: int, n: int, level: float = 0.95) -> list[float]:
     return [float(ci.low), float(ci.high)]
 
 
+def _rate(k: int, n: int) -> float | None:
+    return k / n if n else None
+
+
+def _half_width(runs: list[dict[str, Any]]) -> float | None:
+    """The median half-width of the runs' intervals, on the log scale (None: no interval)."""
+    widths = [(math.log(r["ci"][1]) - math.log(r["ci"][0])) / 2 for r in runs
+              if r.get("ci") and r["ci"][0] and r["ci"][1] and r["ci"][0] > 0]
+    return statistics.median(widths) if widths else None
+
+
+def _detectable(w: float | None, min_effect: float, max_slowdown: float) -> dict[str, float | None]:
+    """The smallest effects an interval of half-width ``w`` resolves half the time, nearly always, and at the gate."""
+    if w is None:
+        return {"detectable_half_the_time": None, "detectable_nearly_always": None, "gate_catches_half_the_time": None}
+    return {"detectable_half_the_time": max(min_effect, math.exp(w) - 1),
+            "detectable_nearly_always": max(min_effect, math.exp(2 * w) - 1),
+            "gate_catches_half_the_time": (1 + max_slowdown) * math.exp(w) - 1}
+
+
 def summarize(runs: list[dict[str, Any]], max_slowdown: float = DEFAULT_MAX_SLOWDOWN) -> dict[str, Any]:
     """False alarms, their Wilson intervals and the smallest detectable effect, from A/A comparison results (pure)."""
     n = len(runs)
     alarms = sum(1 for r in runs if r["verdict"] in ("faster", "slower"))
     gate_alarms = sum(1 for r in runs if not decide(r, max_slowdown)["passed"])
-    widths = [(math.log(r["ci"][1]) - math.log(r["ci"][0])) / 2 for r in runs
-              if r.get("ci") and r["ci"][0] and r["ci"][1] and r["ci"][0] > 0]
-    w = statistics.median(widths) if widths else None
+    w = _half_width(runs)
     min_effect = max((r.get("benchmark") or {}).get("min_effect") or 0 for r in runs) if runs else 0
     return {
         "runs": n,
         "false_alarms": alarms,
-        "false_alarm_rate": alarms / n if n else None,
+        "false_alarm_rate": _rate(alarms, n),
         "false_alarm_ci": wilson(alarms, n),
         "gate_false_alarms": gate_alarms,
-        "gate_false_alarm_rate": gate_alarms / n if n else None,
+        "gate_false_alarm_rate": _rate(gate_alarms, n),
         "gate_false_alarm_ci": wilson(gate_alarms, n),
         "max_slowdown": max_slowdown,
         "half_width_median": w,
-        "detectable_half_the_time": None if w is None else max(min_effect, math.exp(w) - 1),
-        "detectable_nearly_always": None if w is None else max(min_effect, math.exp(2 * w) - 1),
-        "gate_catches_half_the_time": None if w is None else (1 + max_slowdown) * math.exp(w) - 1,
+        **_detectable(w, min_effect, max_slowdown),
         "verdicts": {v: sum(1 for r in runs if r["verdict"] == v) for v in ("same", "inconclusive", "faster", "slower")},
         "blocks_median": statistics.median([(r.get("benchmark") or {}).get("blocks") or 0 for r in runs]) if runs else None,
     }

@@ -109,12 +109,8 @@ def _finite_time(value: Any, what: str) -> float:
     return value
 
 
-def parse_workload_output(stdout: str) -> dict:
-    """Parse and validate the protocol line (the last non-empty line of ``stdout``).
-
-    Returns the JSON object with ``phases`` and ``warm_s`` checked to be
-    finite non-negative seconds. Raises ``WorkloadError`` with a clear message.
-    """
+def _protocol_object(stdout: str) -> dict:
+    """The last non-empty line of ``stdout`` as the protocol's JSON object, with its ``outputs``."""
     lines = [line.strip() for line in (stdout or "").splitlines() if line.strip()]
     if not lines:
         raise WorkloadError(
@@ -141,10 +137,11 @@ def parse_workload_output(stdout: str) -> dict:
         )
     if not isinstance(data["outputs"], dict):
         raise WorkloadError(f"the workload's 'outputs' must be an object, got {type(data['outputs']).__name__}.")
-    phases = data.get("phases") or {}
-    if not isinstance(phases, dict):
-        raise WorkloadError(f"the workload's 'phases' must be an object of seconds, got {phases!r}.")
-    data["phases"] = {str(k): _finite_time(v, f"phase {k!r}") for k, v in phases.items()}
+    return data
+
+
+def _per_repeat(data: dict) -> None:
+    """``warm_s``, and ``warm_cpu_s`` and ``warm_waits`` (one per warm repeat where given), checked in place."""
     warm = data.get("warm_s") or []
     if not isinstance(warm, list):
         raise WorkloadError(f"the workload's 'warm_s' must be a list of seconds, got {warm!r}.")
@@ -158,11 +155,22 @@ def parse_workload_output(stdout: str) -> dict:
             or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in waits)):
         raise WorkloadError(f"the workload's 'warm_waits' must be a list of counts, one per warm run, got {waits!r}.")
     data["warm_waits"] = waits
+
+
+def parse_workload_output(stdout: str) -> dict:
+    """Parse and validate the protocol line (the last non-empty line of ``stdout``).
+
+    Returns the JSON object with ``phases`` and ``warm_s`` checked to be
+    finite non-negative seconds. Raises ``WorkloadError`` with a clear message.
+    """
+    data = _protocol_object(stdout)
+    phases = data.get("phases") or {}
+    if not isinstance(phases, dict):
+        raise WorkloadError(f"the workload's 'phases' must be an object of seconds, got {phases!r}.")
+    data["phases"] = {str(k): _finite_time(v, f"phase {k!r}") for k, v in phases.items()}
+    _per_repeat(data)
     for key in ("first_call_s", "compile_s"):
-        if data.get(key) is not None:
-            data[key] = _finite_time(data[key], key)
-        else:
-            data[key] = None
+        data[key] = _finite_time(data[key], key) if data.get(key) is not None else None
     return data
 
 
