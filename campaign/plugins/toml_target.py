@@ -174,11 +174,10 @@ def _bad(path: Path, what: str) -> TargetError:
     return TargetError(f"{path}: {what}. Fix campaign.toml and run the command again; {EXAMPLE}.")
 
 
-def load_toml_target(path: Path | str) -> TomlTarget:
-    """Load and validate a ``campaign.toml``; ``TargetError`` with a one-paragraph message when bad."""
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML document (a ``TargetError`` that says why it cannot be read)."""
     import tomllib
 
-    path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -186,14 +185,15 @@ def load_toml_target(path: Path | str) -> TomlTarget:
     except OSError as exc:
         raise TargetError(f"cannot read {path}: {exc}.") from None
     try:
-        doc = tomllib.loads(raw.decode("utf-8", errors="replace"))
+        return tomllib.loads(raw.decode("utf-8", errors="replace"))
     except tomllib.TOMLDecodeError as exc:
         raise _bad(path, f"is not valid TOML ({exc})") from None
     except RecursionError:
         raise _bad(path, "is nested too deeply to be read") from None
-    table = doc.get("target")
-    if not isinstance(table, dict):
-        raise _bad(path, "has no [target] table")
+
+
+def _check_keys(path: Path, table: dict[str, Any]) -> None:
+    """Every required key of ``[target]`` there, every key of its type, none unknown."""
     for key, (kind, required) in _TARGET_KEYS.items():
         if key not in table:
             if required:
@@ -204,6 +204,11 @@ def load_toml_target(path: Path | str) -> TomlTarget:
     unknown = sorted(set(table) - set(_TARGET_KEYS))
     if unknown:
         raise _bad(path, f"[target] has unknown key(s) {', '.join(unknown)} (known: {', '.join(_TARGET_KEYS)})")
+
+
+def _check_target(path: Path, table: dict[str, Any]) -> None:
+    """``[target]``: its keys, then the values that must mean something (scope, phases, name, run, timeout)."""
+    _check_keys(path, table)
     if not table["scope"] or not all(isinstance(g, str) and g for g in table["scope"]):
         raise _bad(path, "[target] scope must be a non-empty list of glob strings (the files a campaign may edit)")
     for key, what in (("phases", "phase names"), ("hot_functions", "'module:function' strings")):
@@ -216,14 +221,19 @@ def load_toml_target(path: Path | str) -> TomlTarget:
         raise _bad(path, "[target] name and run must not be empty")
     if not (0 < table.get("timeout_s", 1) < math.inf):  # also refuses nan
         raise _bad(path, f"[target] timeout_s must be a positive, finite number of seconds, not {table['timeout_s']!r}")
-    tolerances = {}
-    for output, spec in (doc.get("tolerances") or {}).items():
-        tolerances[output] = _tolerance(path, output, spec)
+
+
+def _knobs(path: Path, doc: dict[str, Any]) -> dict[str, list]:
     knobs = {}
     for knob, values in (doc.get("knobs") or {}).items():
         if not isinstance(values, list) or not values:
             raise _bad(path, f"[knobs] {knob} must be a non-empty list of candidate values")
         knobs[knob] = values
+    return knobs
+
+
+def _environment(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """``[environment]`` (one key, ``python``); and no table campaign does not know."""
     # [measure] holds the measurement settings (read by campaign.measure.settings, not by the target)
     environment = doc.get("environment") or {}
     if not isinstance(environment, dict) or set(environment) - {"python"} or not isinstance(
@@ -233,7 +243,20 @@ def load_toml_target(path: Path | str) -> TomlTarget:
     if extra:
         raise _bad(path, f"has unknown table(s) {', '.join(extra)} (known: target, tolerances, knobs, measure, "
                          f"environment)")
-    return TomlTarget(path, table, tolerances, knobs, environment)
+    return environment
+
+
+def load_toml_target(path: Path | str) -> TomlTarget:
+    """Load and validate a ``campaign.toml``; ``TargetError`` with a one-paragraph message when bad."""
+    path = Path(path)
+    doc = _read_toml(path)
+    table = doc.get("target")
+    if not isinstance(table, dict):
+        raise _bad(path, "has no [target] table")
+    _check_target(path, table)
+    tolerances = {output: _tolerance(path, output, spec) for output, spec in (doc.get("tolerances") or {}).items()}
+    knobs = _knobs(path, doc)
+    return TomlTarget(path, table, tolerances, knobs, _environment(path, doc))
 
 
 def apply_kind(path: Path, table: dict[str, Any]) -> None:
