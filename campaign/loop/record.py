@@ -338,6 +338,13 @@ class Tune(Data):
     knobs: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
 
+    @property
+    def prediction(self) -> Mapping[str, Any]:
+        """The tune report's prediction check (measured vs THINK's predicted speedup); empty when absent."""
+        report = self.report if isinstance(self.report, Mapping) else {}
+        prediction = report.get("prediction")
+        return prediction if isinstance(prediction, Mapping) else {}
+
 
 @dataclass(frozen=True, eq=False)
 class Agent(Data):
@@ -373,6 +380,15 @@ class Validate(Data):
 
 
 @dataclass(frozen=True, eq=False)
+class Checked(Data):
+    """The full-case TEST a finish refers to."""
+
+    case: str | None = None
+    commit: str | None = None
+    passed: bool | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class Finish(Data):
     post_tag: str | None = None
     merged_into: str | None = None
@@ -381,7 +397,7 @@ class Finish(Data):
     ci_level: float | None = None
     full: FullCase | None = field(default=None, metadata=_nested(FullCase))
     dominant_phase: str | None = None
-    validation: Mapping[str, Any] | None = None  # {case, commit, passed}; absent before FINISH checked outputs
+    validation: Checked | None = field(default=None, metadata=_nested(Checked))  # absent before FINISH checked outputs
 
 
 EVENT_CLASSES: dict[str, type[Data]] = {

@@ -20,6 +20,7 @@ from campaign.loop import record, record_guard
 from campaign.loop.machine import Step
 from campaign.loop.state import IterationSummary
 from campaign.loop.steps.context import CampaignContext
+from campaign.loop.render import full_case_failure
 from campaign.loop.steps.finish import finish_missing
 from campaign.loop.steps.profile import amdahl_warnings
 
@@ -151,8 +152,6 @@ def recovery_note(state: loop.State) -> str | None:
     last = state.last_event["type"] if state.last_event else None
     it = state.current
     if state.full_case_failed and state.step is not Step.DONE:
-        from campaign.loop.steps.finish import full_case_failure
-
         return (f"FINISH refused: {full_case_failure(state.validation)}; nothing was tagged or merged. Fix it in "
                 f"a new iteration (THINK, PLAN, edit, `campaign try`: its TEST includes the full case), then "
                 f"`campaign decide` and `campaign finish` again.")
