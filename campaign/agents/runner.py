@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from campaign.loop import stopping
+from campaign.loop import record, stopping
 from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, budget_note, check_agent, make_agent, resumed_budget,
                                     resumed_settings, run_settings)
 from campaign.agents.protocol import AgentFailed, ask
@@ -55,6 +55,9 @@ class StopFlag:
             signal.signal(signal.SIGINT, self.previous)
 
 
+HISTORY_ROW = ("phase", "predicted", "speedup", "ci", "ci_level", "verdict", "test_passed", "kept", "surprise")
+
+
 def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Predictions vs results per finished or running iteration, for the agent (pure)."""
     from campaign.loop import machine as loop
@@ -65,21 +68,11 @@ def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if event["type"] == "agent" and data.get("step") == "think" and data.get("key") is not None:
             keys[event["iteration"]] = {"key": data["key"], "title": data.get("title")}
     rows = []
-    for it in loop.derive(events).iterations:
-        bench = it.benchmark or {}
+    for summary in loop.derive(events).summaries():
+        key = keys.get(summary.n, {})
         rows.append({
-            "iteration": it.n,
-            "key": keys.get(it.n, {}).get("key"),
-            "title": keys.get(it.n, {}).get("title") or it.title,
-            "phase": it.phase,
-            "predicted": (it.think or {}).get("predicted_speedup"),
-            "speedup": it.speedup,
-            "ci": bench.get("ci"),
-            "ci_level": bench.get("ci_level"),
-            "verdict": bench.get("verdict"),
-            "test_passed": (it.test or {}).get("passed") if it.test else None,
-            "kept": it.kept if it.done else None,
-            "surprise": (it.log or {}).get("surprise"),
+            "iteration": summary.n, "key": key.get("key"), "title": key.get("title") or summary.title,
+            **{name: getattr(summary, name) for name in HISTORY_ROW},
         })
     return rows
 
@@ -141,25 +134,24 @@ def log_result(state) -> dict[str, Any]:
     from campaign.measure.correctness import test_command_failure
 
     it = state.current
-    test, bench = it.test or {}, it.benchmark or {}
-    predicted = (it.think or {}).get("predicted_speedup")
-    factor = (state.init or {}).get("postmortem_factor", stopping.POSTMORTEM_FACTOR)
-    failures = test.get("failures") or []
+    test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
+    summary, factor = it.summary(), state.postmortem_factor
+    failed = test_command_failure(test.test_command)
     return {
-        "predicted": predicted,
-        "test_passed": bool(test.get("passed")),
-        "first_failure": failures[0].get("message") if failures else test_command_failure(test.get("test_command")),
-        "failures": failures[:5],
-        "test_command_failed": test_command_failure(test.get("test_command")) is not None,
-        "verdict": bench.get("verdict"),
-        "speedup": bench.get("speedup"),
-        "ci": bench.get("ci"),
-        "ci_level": bench.get("ci_level"),
-        "ci_kind": bench.get("ci_kind"),
-        "policy": bench.get("policy"),
+        "predicted": summary.predicted,
+        "test_passed": bool(test.passed),
+        "first_failure": test.failures[0].message if test.failures else failed,
+        "failures": [dict(f) for f in test.failures[:5]],
+        "test_command_failed": failed is not None,
+        "verdict": summary.verdict,
+        "speedup": summary.speedup,
+        "ci": summary.ci,
+        "ci_level": summary.ci_level,
+        "ci_kind": summary.ci_kind,
+        "policy": bench.policy,
         "vs_baseline": bench.get("vs_baseline"),
-        "phases": bench.get("phases"),
-        "postmortem_required": stopping.postmortem_required(predicted, it.speedup, factor),
+        "phases": bench.phases,
+        "postmortem_required": stopping.postmortem_required(summary.predicted, summary.speedup, factor),
         "postmortem_factor": factor,
     }
 
@@ -182,14 +174,14 @@ class Runner:
         from campaign.loop.driver import cli_command
 
         camp = self.campaign
-        init = state.init or {}
+        init = state.init or record.Init()
         target = camp.target
         return {
             "campaign": {
                 "name": camp.name,
                 "target": target.name,
-                "goal_speedup": init.get("goal_speedup"),
-                "max_iterations": init.get("max_iterations"),
+                "goal_speedup": init.goal_speedup,
+                "max_iterations": init.max_iterations,
                 "iteration": len(state.iterations) + (1 if state.current is None or state.current.done else 0),
                 "iterations_done": len(state.finished_iterations),
                 "cumulative_speedup": state.cumulative,
@@ -224,7 +216,7 @@ class Runner:
             put_back_journal(camp.journal, self.say)
             camp.guard_record()
             state = camp.state()
-            branch = (state.init or {}).get("branch")
+            branch = state.init.branch if state.init else None
             if branch and state.start_commit:
                 camp._require_branch(state)
 
@@ -266,7 +258,8 @@ class Runner:
         elif step is Step.PROFILE:
             self.say(f"[iter {n + 1}] PROFILE (cumulative {cumulative})")
             result = camp.profile(list(camp.target.hot_functions))
-            shares = result.get("shares") or (camp.state().last_profile or {}).get("shares") or {}
+            profiled = camp.state().last_profile
+            shares = result.get("shares") or (profiled.shares if profiled else None) or {}
             top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])[:3])
             self.say(f"[iter {n + 1}] profile: {top}")
         elif step is Step.THINK:
@@ -336,8 +329,7 @@ class Runner:
         camp = self.campaign
         n = len(state.iterations)
         plan = self.plan_answer or self._recover_plan(state)
-        last = state.last_event or {}
-        if last.get("type") == "plan":  # IMPLEMENT not yet done (a re-run try keeps the edit already made)
+        if state.last_event and state.last_event["type"] == "plan":  # IMPLEMENT not yet done (a re-run try keeps the edit already made)
             context = {**self.context(state, events), "plan": plan}
             self._asking("IMPLEMENT", n)
             try:
@@ -356,18 +348,19 @@ class Runner:
                 raise
             camp.fail_attempt("the agent's IMPLEMENT left the working tree unchanged", agent=self.agent.name)
             return
-        bench = result.get("benchmark") or {}
-        if not result["test"]["passed"]:
-            named = [t["name"] for t in (result["test"].get("test_command") or {}).get("failed_tests") or []]
-            first = (result["test"].get("failures") or [{}])[0].get("message", "") or ", ".join(named)
+        test = record.load_data("test", result["test"])
+        if not test.passed:
+            command = test.test_command or record.TestCommand()
+            named = [t["name"] for t in command.failed_tests or []]
+            first = (test.failures[0].message if test.failures else "") or ", ".join(named)
             self.say(f"[iter {n}] TEST FAILED: {first[:200]}")
         else:
             from campaign.measure.stats import describe_interval
 
-            cum = (bench.get("vs_baseline") or {}).get("speedup") or 0.0
-            self.say(f"[iter {n}] BENCHMARK: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x "
-                     f"({describe_interval(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}); "
-                     f"vs baseline {cum:.2f}x")
+            bench = record.load_data("benchmark", result.get("benchmark") or {})
+            self.say(f"[iter {n}] BENCHMARK: {bench.verdict} {bench.speedup or 0:.2f}x "
+                     f"({describe_interval(bench.ci, bench.ci_level, bench.ci_kind)}); "
+                     f"vs baseline {bench.cumulative or 0.0:.2f}x")
 
     def _log(self, state, events) -> None:
         from campaign.loop.machine import Step
@@ -428,10 +421,10 @@ def final_speedup_text(finish: dict[str, Any]) -> str:
     They differ, sometimes by orders of magnitude (an early exit pays most at
     full scale), so a bare "Nx over the baseline" would misstate one of them.
     """
-    text = f"{finish['final_speedup']:.2f}x over the baseline on the fast case"
-    full = finish.get("full") or {}
-    if full.get("speedup"):
-        text += f"; full case {full['speedup']:.2f}x ({full.get('verdict')})"
+    typed = record.load_data("finish", finish)
+    text = f"{typed.final_speedup:.2f}x over the baseline on the fast case"
+    if typed.full and typed.full.speedup:
+        text += f"; full case {typed.full.speedup:.2f}x ({typed.full.verdict})"
     return text
 
 

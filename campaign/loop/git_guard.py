@@ -136,7 +136,7 @@ def _save(ctx, snap: GitSnapshot) -> None:
 def _campaign_files(ctx, state) -> list[str]:
     """Paths whose presence in a new stash means the campaign's work left the tree: the record, the attempt."""
     it = state.current
-    attempt = list(((it.implement or {}).get("files") or [])) if it is not None and not it.done else []
+    attempt = list(it.implement.files or []) if it is not None and it.implement and not it.done else []
     return [ctx.record_rel + "/", *attempt]
 
 
@@ -278,7 +278,7 @@ def unmoved(ctx, state, what: str, rerun: str = "run `campaign try` again") -> I
 def recorded_commits(state) -> set[str]:
     """The commits the journal accounts for: the start commit and every kept iteration's commit."""
     out = {state.start_commit} if state.start_commit else set()
-    out |= {(it.commit or {}).get("commit") for it in state.iterations if it.commit}
+    out |= {it.commit.commit for it in state.iterations if it.commit}
     return {c for c in out if c}
 
 

@@ -224,6 +224,10 @@ class Profile(Data):
     top_functions: list[dict[str, Any]] | None = None
     lines: dict[str, Any] | None = None
 
+    def bound(self, phase: str) -> float | None:
+        """The recorded Amdahl bound of ``phase`` (the best whole-run speedup by it alone), if any."""
+        return self.amdahl.get(phase) if self.amdahl else None
+
 
 @dataclass(frozen=True, eq=False)
 class Think(Data):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.errors import VcsError
+from campaign.loop import record
 from campaign.loop.journal import JOURNAL_NAME, CampaignLock, Journal
 
 COPY_FOLDER = "campaign"  # under the git dir: <git dir>/campaign/<name>/
@@ -156,7 +157,8 @@ def finished_elsewhere(repo, init: dict[str, Any], finish: dict[str, Any]) -> bo
         return False
     if init.get("branch") and vcs.branch_exists(repo, init["branch"]):
         return False
-    for sha in (init.get("base_commit"), (finish.get("validation") or {}).get("commit")):
+    checked = record.load_data("finish", finish).validation
+    for sha in (init.get("base_commit"), checked.commit if checked else None):
         if sha and _has_commit(repo, sha):
             return False
     return True

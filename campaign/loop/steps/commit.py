@@ -39,7 +39,7 @@ def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
 
 def final_patch(ctx: CampaignContext, it: loop.Iteration, outcome: str) -> str | None:
     """Rename the attempt's patch to say how it ended (``kept`` or ``reverted``)."""
-    src_rel = (it.implement or {}).get("patch")
+    src_rel = it.implement.patch if it.implement else None
     if not src_rel:
         return None
     dest_rel = f"patches/iter-{it.n:02d}-{outcome}.patch"

@@ -131,7 +131,8 @@ class CampaignContext:
             from campaign.plugins.target import TargetError
             from campaign.plugins.loading import load_target
 
-            spec = (self.state().init or {}).get("target_spec")
+            init = self.state().init
+            spec = init.target_spec if init else None
             try:
                 self._target = load_target(spec, self.workspace)
             except TargetError as exc:
@@ -229,7 +230,7 @@ class CampaignContext:
 
     def _require_branch(self, state: loop.State) -> None:
         """Commits, reverts and measurements happen on the campaign branch only."""
-        branch = (state.init or {}).get("branch")
+        branch = state.init.branch if state.init else None
         repo = self.repo
         current = None if repo.head.is_detached else repo.active_branch.name
         if branch and current != branch:

@@ -45,7 +45,8 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
                 f"to +-{HEADLINE_PRECISION:.0%}...")
             headline = ctx._measure(lambda: full_vs_baseline(ctx, state, say, ctx.target.fast_case,
                                                              HEADLINE_PRECISION))
-            shares = {k: v for k, v in ((state.last_profile or {}).get("shares") or {}).items() if v is not None}
+            profiled = (state.last_profile.shares if state.last_profile else None) or {}
+            shares = {k: v for k, v in profiled.items() if v is not None}
             data = {"post_tag": _post_mark(ctx, init), "merged_into": init["start_branch"],
                     "final_speedup": headline["speedup"], "ci": headline["ci"], "ci_level": headline["ci_level"],
                     "ci_kind": headline["ci_kind"], "headline": headline,

@@ -50,7 +50,7 @@ def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = (), progr
 
 def needed_speedup(state: loop.State) -> float | None:
     """The speedup still needed for the goal, over what the kept iterations reached (pure)."""
-    goal = (state.init or {}).get("goal_speedup")
+    goal = state.init.goal_speedup if state.init else None
     if not goal:
         return None
     return goal / (state.cumulative or 1.0)

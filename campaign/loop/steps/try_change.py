@@ -74,7 +74,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
             say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
             with git_guard.unmoved(ctx, state, "BENCHMARK"):
                 bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say, run_dir))
-                bench["suspicion"] = suspicion(bench, (it.plan or {}).get("amdahl_bound"))
+                bench["suspicion"] = suspicion(bench, it.plan.amdahl_bound if it.plan else None)
                 if bench["suspicion"] and getattr(target, "heldout", False) and target.full_case != target.fast_case:
                     say(f"BENCHMARK: a {bench['speedup']:.0f}x claim: held-out inputs at the full size "
                         f"({target.full_case}) before it may be kept...")
@@ -109,7 +109,7 @@ def record_tune(ctx: CampaignContext, spec: str, run_tune: Callable[[float | Non
         if spec != state.init["target_spec"]:
             raise UserError(f"this campaign optimizes target {state.init['target_spec']!r}; tune that one "
                             f"(`campaign tune {state.init['target_spec']} --record ...`), not {spec!r}.")
-        data = run_tune((it.think or {}).get("predicted_speedup"))
+        data = run_tune(it.predicted)
         ctx._record("tune", data, it.n)
         return {"step": "tune", "iteration": it.n, **data, "next": ctx._next()}
 
