@@ -23,17 +23,9 @@ from typing import Any, Callable
 from campaign.errors import VcsError
 from campaign.loop import record
 from campaign.loop.journal import JOURNAL_NAME, CampaignLock, Journal
+from campaign.loop.record_place import COPY_FOLDER, copy_dir  # noqa: F401 - re-exported: where the copy lives
 
-COPY_FOLDER = "campaign"  # under the git dir: <git dir>/campaign/<name>/
 INIT_LOCK = "init.lock"
-
-
-def copy_dir(workspace: Path, name: str) -> Path | None:
-    """Where the protected copy of campaign ``name``'s journal lives (None outside a git repository)."""
-    from campaign.vcs import git_dir
-
-    folder = git_dir(Path(workspace))
-    return folder / COPY_FOLDER / name if folder is not None else None
 
 
 def campaign_journal(workspace: Path, name: str, record_dir: Path) -> Journal:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaign.loop.record import cumulative_speedup
 from campaign.review.lint import Event, _data, first_of, iteration_rows, last_of, of_type
 
 SCRIPTED = {
@@ -70,7 +71,7 @@ def cases(events: list[Event]) -> list[dict[str, Any]]:
                "ci_level": None, "measured_at": None}
         if bench and bench.get("case") == case:
             vs = bench.get("vs_baseline") or {}
-            row.update(after_s=_warm(bench.get("candidate")), speedup=vs.get("speedup", bench.get("cumulative_speedup")),
+            row.update(after_s=_warm(bench.get("candidate")), speedup=cumulative_speedup(bench),
                        ci=vs.get("ci"), ci_level=vs.get("ci_level"),
                        measured_at="the last kept iteration, against the baseline")
         else:

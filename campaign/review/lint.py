@@ -34,6 +34,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any, Callable, Iterable
 
+from campaign.loop.record import cumulative_speedup
+
 Event = dict[str, Any]
 
 MIN_PHASE_SHARE = 0.05
@@ -412,7 +414,7 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 "ci_kind": bd.get("ci_kind"),
                 "machine_busy": (bd.get("load") or {}).get("note"),
                 "verdict": bd.get("verdict"),
-                "cumulative": bd.get("cumulative_speedup") if bd.get("cumulative_speedup") is not None else vs_base.get("speedup"),
+                "cumulative": cumulative_speedup(bd),  # the one definition (campaign.loop.record)
                 "cumulative_ci": vs_base.get("ci"),
                 "full": bd.get("full"),
                 "test_passed": _data(test).get("passed") if test else None,

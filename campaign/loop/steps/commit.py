@@ -14,11 +14,14 @@ command, and a commit already made is found by its message on HEAD's line.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from campaign.loop import machine as loop
 from campaign.loop.machine import Step
-from campaign.loop.steps.context import CampaignContext
 from campaign.loop.tested_tree import require_tested_tree, revert_tested
+
+if TYPE_CHECKING:  # the context calls complete_pending in every step: no runtime import back
+    from campaign.loop.steps.context import CampaignContext
 
 
 def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
