@@ -185,3 +185,34 @@ def test_the_cycle_check_sees_a_lazy_import(tmp_path):
     (fake / "loop" / "d.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                                         "    from campaign.loop.c import C\n")  # type-only: no cycle
     assert import_cycles(fake) == [["campaign.loop.a", "campaign.loop.b"]]
+
+
+# -- the steps call the context's public API ----------------------------------------------------
+
+# Steps another branch is rewriting still call the context's old underscore names (kept as aliases in
+# steps/context.py); they move to the public names when that work lands.
+NOT_YET_PUBLIC = {"campaign/loop/steps/init.py", "campaign/loop/steps/plan.py", "campaign/loop/steps/finish.py"}
+
+
+def private_context_calls() -> list[str]:
+    """``x._name`` outside steps/context.py where ``_name`` is a member of ``CampaignContext`` (pure AST walk)."""
+    context = PACKAGE / "loop" / "steps" / "context.py"
+    tree = ast.parse(context.read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "CampaignContext")
+    members = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    members |= {t.id for n in cls.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    private = {m for m in members if m.startswith("_") and not m.startswith("__")} - {"_sweep_leftovers"}
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).as_posix()
+        if path == context or rel in NOT_YET_PUBLIC:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in private and not (
+                    isinstance(node.value, ast.Name) and node.value.id == "self"):
+                bad.append(f"{rel}:{node.lineno} {node.attr}")
+    return bad
+
+
+def test_steps_call_the_public_context_api():
+    assert private_context_calls() == []

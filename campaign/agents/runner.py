@@ -60,7 +60,7 @@ HISTORY_ROW = ("phase", "predicted", "speedup", "ci", "ci_level", "verdict", "te
 
 def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Predictions vs results per finished or running iteration, for the agent (pure)."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
 
     keys: dict[int, dict[str, Any]] = {}
     for event in events:
@@ -68,7 +68,7 @@ def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if event["type"] == "agent" and data.get("step") == "think" and data.get("key") is not None:
             keys[event["iteration"]] = {"key": data["key"], "title": data.get("title")}
     rows = []
-    for summary in loop.derive(events).summaries():
+    for summary in machine.derive(events).summaries():
         key = keys.get(summary.n, {})
         rows.append({
             "iteration": summary.n, "key": key.get("key"), "title": key.get("title") or summary.title,
@@ -200,7 +200,7 @@ class Runner:
         """Record an agent step, after checking what the agent may have broken (the journal, the branch)."""
         self.verify_after_agent()
         with self.campaign.lock:
-            self.campaign._record("agent", event, iteration)
+            self.campaign.record_event("agent", event, iteration)
 
     def verify_after_agent(self) -> None:
         """The journal and the record are the framework's: after every agent step, check them.
@@ -218,7 +218,7 @@ class Runner:
             state = camp.state()
             branch = state.init.branch if state.init else None
             if branch and state.start_commit:
-                camp._require_branch(state)
+                camp.require_branch(state)
 
     def _asking(self, step: str, n: int) -> None:
         """Say that an agent is working: a coding CLI can take minutes, and the progress line should say why.
@@ -237,9 +237,9 @@ class Runner:
         camp = self.campaign
         camp.guard_record()  # the previous step ran the code under optimization and maybe an agent
         events = camp.journal.read_protected().events
-        from campaign.loop import machine as loop
+        from campaign.loop import machine
 
-        state = loop.derive(events)
+        state = machine.derive(events)
         step = state.step
         n = len(state.iterations)
         cumulative = f"{state.cumulative:.2f}x" if state.cumulative else "1.00x"
@@ -467,17 +467,17 @@ def run_campaign(
 def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
            agent_timeout_s, lease, budget=None):
     """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
     from campaign.loop.session import init_campaign, list_campaigns
 
     if campaign is not None:
-        recorded = loop.derive(campaign.journal.events()).run
+        recorded = machine.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
         budget = resumed_budget(recorded, budget)
         check_agent(agent_kind, agent_cmd, campaign.target)
         lease.set_agent(agent_kind)
         with campaign.lock:
-            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
+            campaign.record_event("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
             + (f" ({agent_cmd})" if agent_cmd else ""))
     else:

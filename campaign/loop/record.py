@@ -22,7 +22,7 @@ speedup over the baseline).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from campaign.loop.events import SCHEMA_VERSION
@@ -44,135 +44,9 @@ def cumulative_speedup(bench: Mapping[str, Any] | None) -> float | None:
     return bench.get("cumulative_speedup")
 
 
-def _nested(cls: type) -> dict[str, Any]:
-    return {"load": lambda value: cls.from_json(value) if isinstance(value, Mapping) else None}
-
-
-def _always(cls: type) -> dict[str, Any]:
-    """A nested object that is present (empty) even where the record has none."""
-    return {"load": lambda value: cls.from_json(value if isinstance(value, Mapping) else {})}
-
-
-def _each(cls: type) -> dict[str, Any]:
-    return {"load": lambda value: tuple(cls.from_json(v) for v in value if isinstance(v, Mapping)) if value else ()}
-
-
-def _read_only(self: Any, *args: Any, **kwargs: Any) -> None:
-    raise TypeError(f"{type(self).__name__} is a frozen record: events are never changed once written")
-
-
-@dataclass(frozen=True, eq=False)
-class Data(dict):
-    """Common to every typed payload: the keys it does not know (``extra``) and the JSON it came from.
-
-    It is also that JSON, read-only (a ``dict`` whose writes raise): readers not yet moved to
-    attributes keep ``data.get("speedup")``, a result that embeds it serializes as before, and it
-    compares equal to the dict it was read from.
-    """
-
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        dict.update(self, self.raw)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Any:
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in ("extra", "raw"):
-                continue
-            value = data.get(f.name)
-            loader: Callable[[Any], Any] | None = f.metadata.get("load")
-            values[f.name] = loader(value) if loader else value
-        known = {f.name for f in fields(cls)}
-        extra = {k: v for k, v in data.items() if k not in known}
-        return cls(**values, extra=extra, raw=data)
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON this was loaded from (unknown keys included), as a plain dict."""
-        return dict(self.raw)
-
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _read_only  # type: ignore[assignment]
-    __hash__ = None  # type: ignore[assignment]
-
-
-# -- nested objects ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Comparison(Data):
-    """One measured comparison: a speedup, its interval (``ci_kind`` "ci" or "range") and the verdict."""
-
-    speedup: float | None = None
-    ci: list[float] | None = None
-    ci_level: float | None = None
-    ci_kind: str | None = None
-    verdict: str | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Timings(Data):
-    warm_s: float | None = None
-    first_call_s: float | None = None
-    compile_s: float | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class FullCase(Data):
-    """The full-scale case's benchmark (inside a benchmark or the finish)."""
-
-    case: str | None = None
-    speedup: float | None = None
-    ci: list[float] | None = None
-    ci_level: float | None = None
-    ci_kind: str | None = None
-    verdict: str | None = None
-    vs_baseline: Comparison = field(default_factory=Comparison, metadata=_always(Comparison))
-    candidate: Timings = field(default_factory=Timings, metadata=_always(Timings))
-    blocks: int | None = None
-    metric: str | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Failure(Data):
-    output: str | None = None
-    expected: Any = None
-    actual: Any = None
-    tolerance: Any = None
-    message: str | None = None
-    case: str | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class TestCommand(Data):
-    __test__ = False  # not a pytest class
-
-    cmd: str | None = None
-    rc: int | None = None
-    passed: bool | None = None
-    tail: str | None = None
-    stderr: str | None = None
-    failed_tests: list[dict[str, Any]] | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Postmortem(Data):
-    why: str | None = None
-    lesson: str | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Noise(Data):
-    run_noise: float | None = None
-    block_sd: float | None = None
-    drift: float | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Load(Data):
-    blocks: list[dict[str, Any]] | None = None
-    note: str | None = None
+from campaign.loop.record_parts import (  # noqa: F401 - the nested objects are part of the record's API
+    Checked, Comparison, Data, Failure, FullCase, Load, Noise, Postmortem, TestCommand, Timings, always_of, tuple_of,
+    optional_of)
 
 
 # -- the events --------------------------------------------------------------------------
@@ -263,8 +137,8 @@ class Test(Data):
     __test__ = False  # not a pytest class
 
     passed: bool | None = None
-    failures: tuple[Failure, ...] = field(default=(), metadata=_each(Failure))
-    test_command: TestCommand | None = field(default=None, metadata=_nested(TestCommand))
+    failures: tuple[Failure, ...] = field(default=(), metadata=tuple_of(Failure))
+    test_command: TestCommand | None = field(default=None, metadata=optional_of(TestCommand))
     out_of_scope: list[str] | None = None
     cases: list[str] | None = None
 
@@ -277,16 +151,16 @@ class Benchmark(Data):
     ci: list[float] | None = None
     ci_level: float | None = None
     ci_kind: str | None = None
-    vs_baseline: Comparison = field(default_factory=Comparison, metadata=_always(Comparison))
+    vs_baseline: Comparison = field(default_factory=Comparison, metadata=always_of(Comparison))
     cumulative_speedup: float | None = None
     phases: dict[str, float] | None = None
-    candidate: Timings = field(default_factory=Timings, metadata=_always(Timings))
-    reference: Timings = field(default_factory=Timings, metadata=_always(Timings))
+    candidate: Timings = field(default_factory=Timings, metadata=always_of(Timings))
+    reference: Timings = field(default_factory=Timings, metadata=always_of(Timings))
     metric: str | None = None
     blocks: int | None = None
-    full: FullCase | None = field(default=None, metadata=_nested(FullCase))
-    noise: Noise = field(default_factory=Noise, metadata=_always(Noise))
-    load: Load = field(default_factory=Load, metadata=_always(Load))
+    full: FullCase | None = field(default=None, metadata=optional_of(FullCase))
+    noise: Noise = field(default_factory=Noise, metadata=always_of(Noise))
+    load: Load = field(default_factory=Load, metadata=always_of(Load))
     stop_reason: str | None = None
     needed: str | None = None
     policy: str | None = None
@@ -300,7 +174,7 @@ class Benchmark(Data):
 class Log(Data):
     surprise: str | None = None
     notes: str | None = None
-    postmortem: Postmortem | None = field(default=None, metadata=_nested(Postmortem))
+    postmortem: Postmortem | None = field(default=None, metadata=optional_of(Postmortem))
     kept: bool | None = None
     keep_reason: str | None = None
 
@@ -379,17 +253,8 @@ class Validate(Data):
     case: str | None = None
     commit: str | None = None
     passed: bool | None = None
-    failures: tuple[Failure, ...] = field(default=(), metadata=_each(Failure))
-    test_command: TestCommand | None = field(default=None, metadata=_nested(TestCommand))
-
-
-@dataclass(frozen=True, eq=False)
-class Checked(Data):
-    """The full-case TEST a finish refers to."""
-
-    case: str | None = None
-    commit: str | None = None
-    passed: bool | None = None
+    failures: tuple[Failure, ...] = field(default=(), metadata=tuple_of(Failure))
+    test_command: TestCommand | None = field(default=None, metadata=optional_of(TestCommand))
 
 
 @dataclass(frozen=True, eq=False)
@@ -399,9 +264,9 @@ class Finish(Data):
     final_speedup: float | None = None
     ci: list[float] | None = None
     ci_level: float | None = None
-    full: FullCase | None = field(default=None, metadata=_nested(FullCase))
+    full: FullCase | None = field(default=None, metadata=optional_of(FullCase))
     dominant_phase: str | None = None
-    validation: Checked | None = field(default=None, metadata=_nested(Checked))  # absent before FINISH checked outputs
+    validation: Checked | None = field(default=None, metadata=optional_of(Checked))  # absent before FINISH checked outputs
 
 
 EVENT_CLASSES: dict[str, type[Data]] = {

@@ -17,22 +17,22 @@ from __future__ import annotations
 from typing import Any
 
 from campaign.errors import RuleError, StepError, UserError
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop import record, stopping, usage
 from campaign.loop.machine import Step
 from campaign.loop.steps.context import CampaignContext, required_text
 
 
-def _refuse_between(ctx: CampaignContext, state: loop.State) -> None:
+def _refuse_between(ctx: CampaignContext, state: machine.State) -> None:
     due = ctx.command_for(state)
     raise StepError(
-        f"`campaign decide` may not come next: the step due is {loop.DESCRIPTIONS[state.step]}. "
+        f"`campaign decide` may not come next: the step due is {machine.DESCRIPTIONS[state.step]}. "
         f"Between iterations only `campaign decide --exhausted --why T` (no idea left for a phase) "
         f"or `campaign decide --stop --why T` (end the campaign) is allowed. Run: {due}",
         state.step.value, due)
 
 
-def _phase(state: loop.State, between: bool, phase: str | None) -> str | None:
+def _phase(state: machine.State, between: bool, phase: str | None) -> str | None:
     """The phase a decision is about: between iterations the named (or largest) open one, else the attempt's."""
     if not between:
         it = state.current
@@ -45,7 +45,7 @@ def _phase(state: loop.State, between: bool, phase: str | None) -> str | None:
     return phase
 
 
-def _rules(ctx: CampaignContext, state: loop.State, done: list[str]) -> stopping.Decision:
+def _rules(ctx: CampaignContext, state: machine.State, done: list[str]) -> stopping.Decision:
     """The stopping rules applied to the journal: goal, budget, diminishing returns, the cap."""
     shares = (state.last_profile.shares if state.last_profile else None) or {}
     init = state.init or record.Init()
@@ -63,7 +63,7 @@ def decide(ctx: CampaignContext, exhausted: bool = False, why: str | None = None
     if stop and exhausted:
         raise UserError("--stop and --exhausted are two decisions: stop the campaign (--stop --why T) or "
                         "declare a phase exhausted (--exhausted --why T), not both at once.")
-    with ctx._step("decide") as state:
+    with ctx.step("decide") as state:
         between = state.step in (Step.PROFILE, Step.THINK)
         if between and not (exhausted or stop):
             _refuse_between(ctx, state)
@@ -73,20 +73,20 @@ def decide(ctx: CampaignContext, exhausted: bool = False, why: str | None = None
                                               "the reason is recorded and rendered in the logs and the report.")
             data = {**stopping.declared_stop(why).to_dict(), "exhausted": False, "phase": None, "why": why,
                     "cumulative_speedup": state.cumulative}
-            ctx._record("decide", data, n)
-            return {"ok": True, "step": "decide", "iteration": n, **data, "next": ctx._next()}
+            ctx.record_event("decide", data, n)
+            return {"ok": True, "step": "decide", "iteration": n, **data, "next": ctx.next_step()}
         if exhausted:
             why = required_text(why, "--why", "say why the current bottleneck is exhausted (a future agent may find a way).")
         phase = _phase(state, between, phase)
         done = list(state.exhausted) + list(state.skipped) + ([phase] if exhausted and phase else [])
         data = {**_rules(ctx, state, done).to_dict(), "exhausted": bool(exhausted), "phase": phase if exhausted else None,
                 "why": why if exhausted else None, "cumulative_speedup": state.cumulative}
-        ctx._record("decide", data, n)
-        return {"ok": True, "step": "decide", "iteration": n, **data, "next": ctx._next()}
+        ctx.record_event("decide", data, n)
+        return {"ok": True, "step": "decide", "iteration": n, **data, "next": ctx.next_step()}
 
 
 def skip(ctx: CampaignContext, why: str) -> dict[str, Any]:
-    with ctx._step("skip") as state:
+    with ctx.step("skip") as state:
         why = required_text(why, "--why", "write why you are stuck on this bottleneck (a future agent may find a solution).")
         it = state.current
         phase = it.phase if it else None
@@ -98,5 +98,5 @@ def skip(ctx: CampaignContext, why: str) -> dict[str, Any]:
                 f"{ctx.command_for(state)})."
             )
         data = {"bottleneck": phase, "why": why, "failed_attempts": failed}
-        ctx._record("skip", data, it.n)
-        return {"ok": True, "step": "skip", "iteration": it.n, **data, "next": ctx._next()}
+        ctx.record_event("skip", data, it.n)
+        return {"ok": True, "step": "skip", "iteration": it.n, **data, "next": ctx.next_step()}

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaign.errors import RuleError
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop import record, stopping
 from campaign.loop.tested_tree import require_tested_tree
 from campaign.loop.machine import Step
@@ -28,7 +28,7 @@ from campaign.loop.steps.context import CampaignContext
 from campaign.measure.integrity import refusal
 
 
-def _postmortem(state: loop.State, it: loop.Iteration, why: str | None, lesson: str | None) -> dict[str, Any] | None:
+def _postmortem(state: machine.State, it: machine.Iteration, why: str | None, lesson: str | None) -> dict[str, Any] | None:
     """The postmortem to record; refused when the result misses the prediction by the factor and none is given."""
     factor = state.postmortem_factor
     if stopping.postmortem_required(it.predicted, it.speedup, factor):
@@ -43,7 +43,7 @@ def _postmortem(state: loop.State, it: loop.Iteration, why: str | None, lesson: 
     return None
 
 
-def _kept(state: loop.State, it: loop.Iteration, keep_reason: str | None) -> bool:
+def _kept(state: machine.State, it: machine.Iteration, keep_reason: str | None) -> bool:
     """Keep or revert: a failed TEST or guard never keeps, faster keeps, same/inconclusive only with --keep."""
     test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
     verdict = bench.verdict
@@ -69,13 +69,13 @@ def _kept(state: loop.State, it: loop.Iteration, keep_reason: str | None) -> boo
     return False
 
 
-def _complete(ctx: CampaignContext, state: loop.State) -> dict[str, Any]:
+def _complete(ctx: CampaignContext, state: machine.State) -> dict[str, Any]:
     """An interrupted LOG: finish its commit or revert, taking no new input."""
     it = state.current
-    state = ctx._complete_pending(state)
+    state = ctx.complete_pending(state)
     return {"ok": True, "step": "log", "iteration": it.n, "completed": True, "kept": it.kept,
             "message": f"completed the interrupted {'commit' if it.kept else 'revert'} of iteration {it.n}",
-            "next": ctx._next(state)}
+            "next": ctx.next_step(state)}
 
 
 def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = None, why: str | None = None,
@@ -84,7 +84,7 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
         state = ctx.state()
         if state.step in (Step.COMMIT, Step.REVERT):
             return _complete(ctx, state)
-        loop.check_command("log", state, ctx.cli_extra)
+        machine.check_command("log", state, ctx.cli_extra)
         if surprise is None or not str(surprise).strip():
             raise RuleError(
                 "--surprise is required and may not be empty: write what surprised you about this result "
@@ -94,21 +94,21 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
         postmortem = _postmortem(state, it, why, lesson)
         keep_reason = keep.strip() if keep and keep.strip() else None
         kept = _kept(state, it, keep_reason)
-        ctx._require_branch(state)
+        ctx.require_branch(state)
         require_tested_tree(ctx.repo, it.implement, ctx.record_rel, "commit" if kept else "revert")
         data = {"surprise": str(surprise).strip(), "notes": (notes or "").strip() or None,
                 "postmortem": postmortem, "kept": kept, "keep_reason": keep_reason if kept else None}
-        ctx._record("log", data, it.n)
-        state = ctx._complete_pending(ctx.state())
+        ctx.record_event("log", data, it.n)
+        state = ctx.complete_pending(ctx.state())
         current = state.current
         test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
         return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": bench.verdict,
                 "refused": refusal(bench, test) if test.passed else None,
                 "commit": current.commit.commit if current.commit else None, "revert": current.revert,
-                "next": ctx._next(state)}
+                "next": ctx.next_step(state)}
 
 
-def fixes_the_full_case(state: loop.State, it: loop.Iteration) -> bool:
+def fixes_the_full_case(state: machine.State, it: machine.Iteration) -> bool:
     """A change that passed TEST on the full case while FINISH's full-case check stands failed. Pure."""
     if not (state.full_case_failed and it.test and it.test.passed):
         return False

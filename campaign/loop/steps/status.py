@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop import record, record_guard
 from campaign.loop.machine import Step
 from campaign.loop.state import IterationSummary
@@ -45,7 +45,7 @@ def _record_warnings(ctx: CampaignContext, contents: Any, init: record.Init) -> 
     return warnings
 
 
-def _finish_check(ctx: CampaignContext, state: loop.State, init: record.Init, warnings: list[str]) -> bool:
+def _finish_check(ctx: CampaignContext, state: machine.State, init: record.Init, warnings: list[str]) -> bool:
     """A finished journal checked against git: an incomplete finish makes FINISH due again. True when the
     campaign finished in another repository (exported without its tags and branch)."""
     missing = finish_missing(ctx, state) if state.step is Step.DONE else []
@@ -80,7 +80,7 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
     from campaign.loop.driver import live_lease
 
     contents = ctx.journal.read_protected()
-    state = loop.derive(contents.events)
+    state = machine.derive(contents.events)
     init = state.init or record.Init()
     warnings = _record_warnings(ctx, contents, init)
     elsewhere = _finish_check(ctx, state, init, warnings)
@@ -117,7 +117,7 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
     }
 
 
-def agent_usage(events: list[dict[str, Any]], state: loop.State) -> dict[str, Any]:
+def agent_usage(events: list[dict[str, Any]], state: machine.State) -> dict[str, Any]:
     """The agent's reported spend, summed per iteration and for the campaign, beside the run's budget."""
     from campaign.loop import usage
 
@@ -125,14 +125,14 @@ def agent_usage(events: list[dict[str, Any]], state: loop.State) -> dict[str, An
     return {**usage.summarize(events), "budget_usd": budget_usd, "budget_tokens": budget_tokens}
 
 
-def status_next(ctx: CampaignContext, state: loop.State, lease: dict[str, Any] | None = None) -> dict[str, str]:
+def status_next(ctx: CampaignContext, state: machine.State, lease: dict[str, Any] | None = None) -> dict[str, str]:
     """What ``status`` names next. For a campaign a ``campaign run`` drives: ``campaign run --resume``
     once that run has stopped (it continues with the recorded agent), or that the run is still at it;
     the manual step command beside it either way (``manual``).
 
     Whether the run is alive is its driver lease's heartbeat (``campaign.loop.driver``), not ``kill -0``:
     an agent's tool shell in its own PID namespace sees the same answer as the user's terminal."""
-    nxt = ctx._next(state)
+    nxt = ctx.next_step(state)
     if state.run is None or state.step is Step.DONE:
         return nxt
     agent = state.run.agent
@@ -147,7 +147,7 @@ def status_next(ctx: CampaignContext, state: loop.State, lease: dict[str, Any] |
                            f"stopped: resume it, or run the step by hand: {nxt['command']})"}
 
 
-def recovery_note(state: loop.State) -> str | None:
+def recovery_note(state: machine.State) -> str | None:
     """What an interrupted command left behind, and how the next command continues."""
     last = state.last_event["type"] if state.last_event else None
     it = state.current
