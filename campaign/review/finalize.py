@@ -48,19 +48,19 @@ def kept_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for it in loop.derive(events).iterations:
         if not it.kept or it.implement is None:
             continue
-        bench, test = it.benchmark or {}, it.test or {}
+        bench, summary = it.benchmark or {}, it.summary()
         changes.append({
             "iteration": it.n, "title": it.title, "phase": it.phase,
-            "patch": (it.commit or {}).get("patch") or it.implement.get("patch"),
-            "patch_sha256": it.implement.get("patch_sha256"),
-            "files": list(it.implement.get("files") or []),
-            "commit": (it.commit or {}).get("commit"),
-            "hypothesis": (it.think or {}).get("hypothesis"),
-            "predicted": (it.think or {}).get("predicted_speedup"),
-            "speedup": bench.get("speedup"), "ci": bench.get("ci"), "ci_level": bench.get("ci_level"),
-            "verdict": bench.get("verdict"), "case": bench.get("case"), "vs_baseline": bench.get("vs_baseline"),
-            "surprise": (it.log or {}).get("surprise"),
-            "cases": list(test.get("cases") or []),
+            "patch": (it.commit.patch if it.commit else None) or it.implement.patch,
+            "patch_sha256": it.implement.patch_sha256,
+            "files": list(it.implement.files or []),
+            "commit": summary.commit,
+            "hypothesis": it.think.hypothesis if it.think else None,
+            "predicted": summary.predicted,
+            "speedup": summary.speedup, "ci": summary.ci, "ci_level": summary.ci_level,
+            "verdict": summary.verdict, "case": bench.get("case"), "vs_baseline": bench.get("vs_baseline"),
+            "surprise": summary.surprise,
+            "cases": list((it.test.cases if it.test else None) or []),
         })
     return changes
 
@@ -128,8 +128,9 @@ def _rebuild(record_dir: Path, state, changes: list[dict[str, Any]], dest: Path,
         except ReplayError as exc:
             raise FinalizeError(exc.message) from None
         shas[c["iteration"]] = _commit_all(repo, f"{c['title']} (campaign iteration {c['iteration']})")
-    start = (state.init or {}).get("start_branch") or "main"
-    chain = (state.init or {}).get("branch") or "optimization"
+    init = state.init or {}
+    start = init.get("start_branch") or "main"
+    chain = init.get("branch") or "optimization"
     repo.git.branch("-f", chain, repo.head.commit.hexsha)
     repo.git.checkout("-q", "-B", start, base)
     return dest, base, shas
@@ -139,7 +140,7 @@ def _from_repository(record_dir: Path, state, changes: list[dict[str, Any]], rep
     """The repository's own commits, when it still has the pre-optimization tag and every kept commit."""
     import git
 
-    pre_tag = (state.init or {}).get("pre_tag")
+    pre_tag = state.init.pre_tag if state.init else None
     try:
         repo = git.Repo(repo_dir or record_dir, search_parent_directories=True)
         base = repo.commit(pre_tag).hexsha if pre_tag else None
