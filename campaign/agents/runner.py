@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from campaign.loop import record, stopping
+from campaign.loop import record
 from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, budget_note, check_agent, make_agent, resumed_budget,
                                     resumed_settings, run_settings)
+from campaign.agents.briefing import TOP_FUNCTIONS, final_speedup_text, history, log_result, trim_profile  # noqa: F401
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.errors import UserError
 
 Progress = Callable[[str], None]
 AGENT_DIR = "agent"
-TOP_FUNCTIONS = 12
 
 
 @dataclass
@@ -53,37 +53,6 @@ class StopFlag:
     def uninstall(self) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-
-
-HISTORY_ROW = ("phase", "predicted", "speedup", "ci", "ci_level", "verdict", "test_passed", "kept", "surprise")
-
-
-def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Predictions vs results per finished or running iteration, for the agent (pure)."""
-    from campaign.loop import machine
-
-    keys: dict[int, dict[str, Any]] = {}
-    for event in events:
-        data = event["data"]
-        if event["type"] == "agent" and data.get("step") == "think" and data.get("key") is not None:
-            keys[event["iteration"]] = {"key": data["key"], "title": data.get("title")}
-    rows = []
-    for summary in machine.derive(events).summaries():
-        key = keys.get(summary.n, {})
-        rows.append({
-            "iteration": summary.n, "key": key.get("key"), "title": key.get("title") or summary.title,
-            **{name: getattr(summary, name) for name in HISTORY_ROW},
-        })
-    return rows
-
-
-def _trim_profile(profile: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not profile:
-        return None
-    trimmed = {k: v for k, v in profile.items() if k not in ("top_functions", "lines")}
-    trimmed["top_functions"] = (profile.get("top_functions") or [])[:TOP_FUNCTIONS]
-    trimmed["lines"] = profile.get("lines") or {}
-    return trimmed
 
 
 def plan_problem(state, answer: dict[str, Any]) -> str | None:
@@ -129,33 +98,6 @@ def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
     return None
 
 
-def log_result(state) -> dict[str, Any]:
-    """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
-    from campaign.measure.correctness import test_command_failure
-
-    it = state.current
-    test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
-    summary, factor = it.summary(), state.postmortem_factor
-    failed = test_command_failure(test.test_command)
-    return {
-        "predicted": summary.predicted,
-        "test_passed": bool(test.passed),
-        "first_failure": test.failures[0].message if test.failures else failed,
-        "failures": [dict(f) for f in test.failures[:5]],
-        "test_command_failed": failed is not None,
-        "verdict": summary.verdict,
-        "speedup": summary.speedup,
-        "ci": summary.ci,
-        "ci_level": summary.ci_level,
-        "ci_kind": summary.ci_kind,
-        "policy": bench.policy,
-        "vs_baseline": bench.get("vs_baseline"),
-        "phases": bench.phases,
-        "postmortem_required": stopping.postmortem_required(summary.predicted, summary.speedup, factor),
-        "postmortem_factor": factor,
-    }
-
-
 class Runner:
     """Drives one campaign to its end with one agent."""
 
@@ -189,7 +131,7 @@ class Runner:
                 "skipped_phases": list(state.skipped),
                 "open_phases": state.open_phases(),
             },
-            "profile": _trim_profile(state.last_profile),
+            "profile": trim_profile(state.last_profile),
             "history": history(events),
             "scope": list(target.scope),
             "workspace": str(camp.workspace),
@@ -413,19 +355,6 @@ class Runner:
         finally:
             self.stop.uninstall()
         return {**self.campaign.status(), "interrupted": False}
-
-
-def final_speedup_text(finish: dict[str, Any]) -> str:
-    """The end result, both cases named: the fast case's cumulative speedup and the full case's own measurement.
-
-    They differ, sometimes by orders of magnitude (an early exit pays most at
-    full scale), so a bare "Nx over the baseline" would misstate one of them.
-    """
-    typed = record.load_data("finish", finish)
-    text = f"{typed.final_speedup:.2f}x over the baseline on the fast case"
-    if typed.full and typed.full.speedup:
-        text += f"; full case {typed.full.speedup:.2f}x ({typed.full.verdict})"
-    return text
 
 
 def run_campaign(
