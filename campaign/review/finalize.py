@@ -42,10 +42,10 @@ class FinalizeError(UserError):
 
 def kept_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every kept iteration, in order: its patch, claim, prediction, Surprise and tests (plain dicts)."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
 
     changes = []
-    for it in loop.derive(events).iterations:
+    for it in machine.derive(events).iterations:
         if not it.kept or it.implement is None:
             continue
         bench, summary = it.benchmark or {}, it.summary()
@@ -263,7 +263,7 @@ def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path 
              measure: bool = True, trust: bool = False, max_blocks: int | None = None,
              budget_s: float | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Branches, tests, measurements and pull-request texts for every kept change of a record (see the module)."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
     from campaign.loop.journal import Journal
     from campaign.plugins.loading import load_target
     from campaign.plugins.target import TargetError
@@ -279,7 +279,7 @@ def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path 
             raise FinalizeError(f"{untrusted_reason(record_dir)}. finalize re-runs its code: read it first, then "
                                 f"run again with --trust (or --no-measure to only build the branches).")
     events = Journal(record_dir).events()
-    state = loop.derive(events)
+    state = machine.derive(events)
     changes = kept_changes(events)
     if state.init is None or not changes:
         raise FinalizeError(f"{record_dir}: the record holds no kept change; there is nothing to finalize.")

@@ -34,7 +34,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any, Callable, Iterable
 
-from campaign.loop.record import cumulative_speedup
+from campaign.loop.record import cumulative_speedup, load_data
 
 Event = dict[str, Any]
 
@@ -108,7 +108,7 @@ def load_record(record_dir: Path) -> list[Event]:
 
 
 def _data(event: Event | None) -> dict[str, Any]:
-    return (event or {}).get("data") or {}
+    return (event["data"] or {}) if event else {}
 
 
 def of_type(events: Iterable[Event], kind: str) -> list[Event]:
@@ -412,7 +412,7 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 "ci": bd.get("ci"),
                 "ci_level": bd.get("ci_level"),
                 "ci_kind": bd.get("ci_kind"),
-                "machine_busy": (bd.get("load") or {}).get("note"),
+                "machine_busy": load_data("benchmark", bd).load.note,
                 "verdict": bd.get("verdict"),
                 "cumulative": cumulative_speedup(bd),  # the one definition (campaign.loop.record)
                 "cumulative_ci": vs_base.get("ci"),

@@ -129,10 +129,10 @@ class Attempt:
 
 def attempts_from_journal(events: list[dict[str, Any]]) -> list[Attempt]:
     """Every attempt (an iteration that reached `try` and was logged) in the record (pure)."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
 
     attempts = []
-    for it in loop.derive(events).iterations:
+    for it in machine.derive(events).iterations:
         if it.implement is None or it.log is None:
             continue
         final_patch = ((it.commit.patch if it.commit else None) or (it.revert.patch if it.revert else None)
@@ -252,9 +252,9 @@ def replay(
         if not is_trusted(record_dir):
             raise ReplayError(f"{untrusted_reason(record_dir)}. Read it first; then run again with --trust.")
     events = Journal(record_dir).events()
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
 
-    state = loop.derive(events)
+    state = machine.derive(events)
     if state.init is None or state.baseline is None:
         raise ReplayError(f"{record_dir}: the record has no init or baseline event; nothing to replay.")
     attempts = attempts_from_journal(events)
