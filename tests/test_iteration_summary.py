@@ -80,3 +80,11 @@ def test_a_typed_event_is_read_only_and_serializes_as_its_json():
     with pytest.raises(AttributeError):
         bench.speedup = 99.0  # type: ignore[misc]
     assert json.loads(json.dumps({"b": bench}))["b"] == bench.to_json()
+
+
+def test_a_typed_event_copies_and_pickles_as_itself():
+    import pickle
+
+    bench = derive(_events(False)).iterations[0].benchmark
+    for twin in (copy.deepcopy(bench), pickle.loads(pickle.dumps(bench))):
+        assert type(twin) is type(bench) and twin == bench and twin.vs_baseline.ci == bench.vs_baseline.ci

@@ -200,7 +200,7 @@ def derive(events: list[dict[str, Any]]) -> State:
     state = State()
     for event in events:
         kind = event["type"]
-        data = record.load_data(kind, event["data"])
+        data = record.load_event(event).data  # the loader of the event's schema version
         if kind in NEUTRAL_EVENTS:
             if kind == "run":
                 state.run = data

@@ -53,7 +53,11 @@ class Data(dict):
             values[f.name] = loader(value) if loader else value
         known = {f.name for f in fields(cls)}
         extra = {k: v for k, v in data.items() if k not in known}
-        return cls(**values, extra=extra, raw=data)
+        return cls(**values, extra=extra, raw=dict(data))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied as its JSON, loaded again (a frozen dict cannot be filled key by key)."""
+        return (type(self).from_json, (dict(self.raw),))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON this was loaded from (unknown keys included), as a plain dict."""
