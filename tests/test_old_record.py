@@ -88,3 +88,15 @@ def test_an_event_from_a_newer_minor_writer_keeps_its_unknown_keys():
 def test_an_unknown_schema_version_is_refused_by_the_loader():
     with pytest.raises(record.RecordError, match="schema 99"):
         record.load_event({"schema": 99, "seq": 1, "type": "think", "data": {}})
+
+
+def test_the_old_record_replays_end_to_end(tmp_path):
+    """``campaign replay`` of iteration 4 (its TEST failed): the baseline re-runs and matches, iterations 1-3
+    are applied, 4 is re-tested and fails again, and the logs re-render identically. No timing is compared."""
+    rec = tmp_path / "weight_search"
+    shutil.copytree(OLD, rec)
+    result = replay.replay(rec, "4..4", trust=True)
+    assert result["ok"] and result["baseline_reproduced"]
+    assert [(r["iteration"], r["recorded_verdict"], r["replayed_verdict"]) for r in result["rows"]] == [
+        (4, "test-failed", "test-failed")]
+    assert all(result["renders_identical"].values())
