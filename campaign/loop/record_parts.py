@@ -10,16 +10,16 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 
-def optional_of(cls: type) -> dict[str, Any]:
+def optional_of(cls: type[Data]) -> dict[str, Any]:
     return {"load": lambda value: cls.from_json(value) if isinstance(value, Mapping) else None}
 
 
-def always_of(cls: type) -> dict[str, Any]:
+def always_of(cls: type[Data]) -> dict[str, Any]:
     """A nested object that is present (empty) even where the record has none."""
     return {"load": lambda value: cls.from_json(value if isinstance(value, Mapping) else {})}
 
 
-def tuple_of(cls: type) -> dict[str, Any]:
+def tuple_of(cls: type[Data]) -> dict[str, Any]:
     return {"load": lambda value: tuple(cls.from_json(v) for v in value if isinstance(v, Mapping)) if value else ()}
 
 

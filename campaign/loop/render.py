@@ -220,7 +220,7 @@ def full_case_failure(validation: Mapping[str, Any]) -> str:
         detail = f.message or f"expected {f.expected!r}, got {f.actual!r}"
         return f"the full case {check.case!r} differs from the baseline: output {f.output!r}: {detail}{more}"
     cmd = check.test_command or record.TestCommand()
-    names = [t.get("name") for t in cmd.failed_tests or [] if t.get("name")]
+    names = [str(t["name"]) for t in cmd.failed_tests or [] if t.get("name")]
     failed = f" (failed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''})" if names else ""
     return f"the full case {check.case!r} passed but the test command `{cmd.cmd}` exited {cmd.rc}{failed}"
 

@@ -159,7 +159,7 @@ class State:
     @property
     def full_case_failed(self) -> bool:
         """FINISH found the full case wrong and no later check passed: the next TEST includes the full case."""
-        return bool(self.validation) and not self.validation.passed
+        return self.validation is not None and bool(self.validation) and not self.validation.passed
 
     @property
     def kept_count(self) -> int:
