@@ -180,21 +180,16 @@ def test_kill_9_during_try_then_status_and_rerun(tmp_path):
     assert ok(c("status", "--json"))["step"] == "log"
 
 
-def test_init_interrupted_after_its_first_event_is_resumed(tmp_path):
+def test_init_interrupted_after_its_first_event_is_resumed(tmp_path, monkeypatch):
     from campaign.loop.journal import Journal
     from campaign.loop.session import init_campaign
 
     repo = make_repo(tmp_path / "repo")
     base = git(repo, "rev-parse", "HEAD")
     # what a kill -9 right after the init event leaves: the event, no tag, no branch, no baseline
-    import campaign.loop.session as session
-
-    real = session.Campaign._resume_init
-    session.Campaign._resume_init = lambda self, progress=None: None
-    try:
-        init_campaign(repo, "campaign.toml", goal_speedup=2)
-    finally:
-        session.Campaign._resume_init = real
+    monkeypatch.setattr("campaign.loop.steps.init.complete_init", lambda ctx, progress=None: None)
+    init_campaign(repo, "campaign.toml", goal_speedup=2)
+    monkeypatch.undo()
     assert [e["type"] for e in Journal(repo / "optim" / "primes").events()] == ["init"]
     status = ok(campaign(repo, "status", "--json"))
     assert status["step"] == "init" and "--resume" in status["next"]["command"]

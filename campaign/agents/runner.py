@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from campaign.loop import stopping
+from campaign.loop import record
 from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, budget_note, check_agent, make_agent, resumed_budget,
                                     resumed_settings, run_settings)
+from campaign.agents.briefing import TOP_FUNCTIONS, final_speedup_text, history, log_result, trim_profile  # noqa: F401
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.errors import NoChangeError, UserError
 
 Progress = Callable[[str], None]
 AGENT_DIR = "agent"
-TOP_FUNCTIONS = 12
 
 
 @dataclass
@@ -53,44 +53,6 @@ class StopFlag:
     def uninstall(self) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-
-
-def history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Predictions vs results per finished or running iteration, for the agent (pure)."""
-    from campaign.loop import machine as loop
-
-    keys: dict[int, dict[str, Any]] = {}
-    for event in events:
-        data = event["data"]
-        if event["type"] == "agent" and data.get("step") == "think" and data.get("key") is not None:
-            keys[event["iteration"]] = {"key": data["key"], "title": data.get("title")}
-    rows = []
-    for it in loop.derive(events).iterations:
-        bench = it.benchmark or {}
-        rows.append({
-            "iteration": it.n,
-            "key": keys.get(it.n, {}).get("key"),
-            "title": keys.get(it.n, {}).get("title") or it.title,
-            "phase": it.phase,
-            "predicted": (it.think or {}).get("predicted_speedup"),
-            "speedup": it.speedup,
-            "ci": bench.get("ci"),
-            "ci_level": bench.get("ci_level"),
-            "verdict": bench.get("verdict"),
-            "test_passed": (it.test or {}).get("passed") if it.test else None,
-            "kept": it.kept if it.done else None,
-            "surprise": (it.log or {}).get("surprise"),
-        })
-    return rows
-
-
-def _trim_profile(profile: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not profile:
-        return None
-    trimmed = {k: v for k, v in profile.items() if k not in ("top_functions", "lines")}
-    trimmed["top_functions"] = (profile.get("top_functions") or [])[:TOP_FUNCTIONS]
-    trimmed["lines"] = profile.get("lines") or {}
-    return trimmed
 
 
 def plan_problem(state, answer: dict[str, Any]) -> str | None:
@@ -136,34 +98,6 @@ def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
     return None
 
 
-def log_result(state) -> dict[str, Any]:
-    """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
-    from campaign.measure.correctness import test_command_failure
-
-    it = state.current
-    test, bench = it.test or {}, it.benchmark or {}
-    predicted = (it.think or {}).get("predicted_speedup")
-    factor = (state.init or {}).get("postmortem_factor", stopping.POSTMORTEM_FACTOR)
-    failures = test.get("failures") or []
-    return {
-        "predicted": predicted,
-        "test_passed": bool(test.get("passed")),
-        "first_failure": failures[0].get("message") if failures else test_command_failure(test.get("test_command")),
-        "failures": failures[:5],
-        "test_command_failed": test_command_failure(test.get("test_command")) is not None,
-        "verdict": bench.get("verdict"),
-        "speedup": bench.get("speedup"),
-        "ci": bench.get("ci"),
-        "ci_level": bench.get("ci_level"),
-        "ci_kind": bench.get("ci_kind"),
-        "policy": bench.get("policy"),
-        "vs_baseline": bench.get("vs_baseline"),
-        "phases": bench.get("phases"),
-        "postmortem_required": stopping.postmortem_required(predicted, it.speedup, factor),
-        "postmortem_factor": factor,
-    }
-
-
 class Runner:
     """Drives one campaign to its end with one agent."""
 
@@ -182,14 +116,14 @@ class Runner:
         from campaign.loop.driver import cli_command
 
         camp = self.campaign
-        init = state.init or {}
+        init = state.init or record.Init()
         target = camp.target
         return {
             "campaign": {
                 "name": camp.name,
                 "target": target.name,
-                "goal_speedup": init.get("goal_speedup"),
-                "max_iterations": init.get("max_iterations"),
+                "goal_speedup": init.goal_speedup,
+                "max_iterations": init.max_iterations,
                 "iteration": len(state.iterations) + (1 if state.current is None or state.current.done else 0),
                 "iterations_done": len(state.finished_iterations),
                 "cumulative_speedup": state.cumulative,
@@ -197,7 +131,7 @@ class Runner:
                 "skipped_phases": list(state.skipped),
                 "open_phases": state.open_phases(),
             },
-            "profile": _trim_profile(state.last_profile),
+            "profile": trim_profile(state.last_profile),
             "history": history(events),
             "scope": list(target.scope),
             "workspace": str(camp.workspace),
@@ -208,7 +142,7 @@ class Runner:
         """Record an agent step, after checking what the agent may have broken (the journal, the branch)."""
         self.verify_after_agent()
         with self.campaign.lock:
-            self.campaign._record("agent", event, iteration)
+            self.campaign.record_event("agent", event, iteration)
 
     def verify_after_agent(self) -> None:
         """The journal and the record are the framework's: after every agent step, check them.
@@ -224,9 +158,9 @@ class Runner:
             put_back_journal(camp.journal, self.say)
             camp.guard_record()
             state = camp.state()
-            branch = (state.init or {}).get("branch")
+            branch = state.init.branch if state.init else None
             if branch and state.start_commit:
-                camp._require_branch(state)
+                camp.require_branch(state)
 
     def _asking(self, step: str, n: int) -> None:
         """Say that an agent is working: a coding CLI can take minutes, and the progress line should say why.
@@ -245,9 +179,9 @@ class Runner:
         camp = self.campaign
         camp.guard_record()  # the previous step ran the code under optimization and maybe an agent
         events = camp.journal.read_protected().events
-        from campaign.loop import machine as loop
+        from campaign.loop import machine
 
-        state = loop.derive(events)
+        state = machine.derive(events)
         step = state.step
         n = len(state.iterations)
         cumulative = f"{state.cumulative:.2f}x" if state.cumulative else "1.00x"
@@ -266,7 +200,8 @@ class Runner:
         elif step is Step.PROFILE:
             self.say(f"[iter {n + 1}] PROFILE (cumulative {cumulative})")
             result = camp.profile(list(camp.target.hot_functions))
-            shares = result.get("shares") or (camp.state().last_profile or {}).get("shares") or {}
+            profiled = camp.state().last_profile
+            shares = result.get("shares") or (profiled.shares if profiled else None) or {}
             top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])[:3])
             self.say(f"[iter {n + 1}] profile: {top}")
         elif step is Step.THINK:
@@ -336,8 +271,7 @@ class Runner:
         camp = self.campaign
         n = len(state.iterations)
         plan = self.plan_answer or self._recover_plan(state)
-        last = state.last_event or {}
-        if last.get("type") == "plan":  # IMPLEMENT not yet done (a re-run try keeps the edit already made)
+        if state.last_event and state.last_event["type"] == "plan":  # IMPLEMENT not yet done (a re-run try keeps the edit already made)
             context = {**self.context(state, events), "plan": plan}
             self._asking("IMPLEMENT", n)
             try:
@@ -354,18 +288,19 @@ class Runner:
         except NoChangeError:
             camp.fail_attempt("the agent's IMPLEMENT left the working tree unchanged", agent=self.agent.name)
             return
-        bench = result.get("benchmark") or {}
-        if not result["test"]["passed"]:
-            named = [t["name"] for t in (result["test"].get("test_command") or {}).get("failed_tests") or []]
-            first = (result["test"].get("failures") or [{}])[0].get("message", "") or ", ".join(named)
+        test = record.load_data("test", result["test"])
+        if not test.passed:
+            command = test.test_command or record.TestCommand()
+            named = [t["name"] for t in command.failed_tests or []]
+            first = (test.failures[0].message if test.failures else "") or ", ".join(named)
             self.say(f"[iter {n}] TEST FAILED: {first[:200]}")
         else:
             from campaign.measure.stats import describe_interval
 
-            cum = (bench.get("vs_baseline") or {}).get("speedup") or 0.0
-            self.say(f"[iter {n}] BENCHMARK: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x "
-                     f"({describe_interval(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}); "
-                     f"vs baseline {cum:.2f}x")
+            bench = record.load_data("benchmark", result.get("benchmark") or {})
+            self.say(f"[iter {n}] BENCHMARK: {bench.verdict} {bench.speedup or 0:.2f}x "
+                     f"({describe_interval(bench.ci, bench.ci_level, bench.ci_kind)}); "
+                     f"vs baseline {bench.cumulative or 0.0:.2f}x")
 
     def _log(self, state, events) -> None:
         from campaign.loop.machine import Step
@@ -420,19 +355,6 @@ class Runner:
         return {**self.campaign.status(), "interrupted": False}
 
 
-def final_speedup_text(finish: dict[str, Any]) -> str:
-    """The end result, both cases named: the fast case's cumulative speedup and the full case's own measurement.
-
-    They differ, sometimes by orders of magnitude (an early exit pays most at
-    full scale), so a bare "Nx over the baseline" would misstate one of them.
-    """
-    text = f"{finish['final_speedup']:.2f}x over the baseline on the fast case"
-    full = finish.get("full") or {}
-    if full.get("speedup"):
-        text += f"; full case {full['speedup']:.2f}x ({full.get('verdict')})"
-    return text
-
-
 def run_campaign(
     workspace: Path,
     target_spec: str | None,
@@ -472,17 +394,17 @@ def run_campaign(
 def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
            agent_timeout_s, lease, budget=None):
     """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
     from campaign.loop.session import init_campaign, list_campaigns
 
     if campaign is not None:
-        recorded = loop.derive(campaign.journal.events()).run
+        recorded = machine.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
         budget = resumed_budget(recorded, budget)
         check_agent(agent_kind, agent_cmd, campaign.target)
         lease.set_agent(agent_kind)
         with campaign.lock:
-            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
+            campaign.record_event("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
             + (f" ({agent_cmd})" if agent_cmd else ""))
     else:

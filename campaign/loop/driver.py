@@ -240,7 +240,7 @@ class RunLease:
         self.lease: DriverLease | None = None
 
     def take(self, name: str, agent: str | None) -> None:
-        from campaign.loop.record_guard import copy_dir
+        from campaign.loop.record_place import copy_dir
 
         folder = copy_dir(self.workspace, name)
         if folder is not None:  # outside a git repository there is no campaign to drive (init refuses)

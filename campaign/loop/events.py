@@ -9,6 +9,10 @@ Every line of ``optim/<name>/journal.jsonl`` is one self-contained JSON object::
 events. The journal is append-only and the single source of truth: status,
 logs, decisions, review and replay are all derived from it.
 
+Read, each line becomes a frozen dataclass of ``campaign.loop.record`` (one
+class per type below, loaded by the envelope's ``schema``); what an iteration
+amounts to is ``campaign.loop.state.IterationSummary``.
+
 Event types and the keys of their ``data`` (all keys always present; use
 null for "not applicable"). Their types are JSON Schemas in
 ``campaign.loop.event_schemas``, checked on every read and append:

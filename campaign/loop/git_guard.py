@@ -136,7 +136,7 @@ def _save(ctx, snap: GitSnapshot) -> None:
 def _campaign_files(ctx, state) -> list[str]:
     """Paths whose presence in a new stash means the campaign's work left the tree: the record, the attempt."""
     it = state.current
-    attempt = list(((it.implement or {}).get("files") or [])) if it is not None and not it.done else []
+    attempt = list(it.implement.files or []) if it is not None and it.implement and not it.done else []
     return [ctx.record_rel + "/", *attempt]
 
 
@@ -161,6 +161,63 @@ def _pending_commit_ok(ctx, state, head: str, recorded: str) -> bool:
     return parent == recorded and _subject(ctx.repo, head).startswith(f"campaign {ctx.name} iter {state.current.n}:")
 
 
+def _check_head(ctx, state, repo, now: GitSnapshot, recorded: str, moved_by: str, again: str,
+                data: dict[str, Any]) -> None:
+    """HEAD must be the campaign's last commit: refuse commits added on top, or a reset that dropped some."""
+    if now.head == recorded or _pending_commit_ok(ctx, state, now.head, recorded):
+        return
+    branch, rec = data["expected_branch"], f"{recorded[:10]} {_subject(repo, recorded)!r}"
+    ahead, dropped = _commits(repo, f"{recorded}..{now.head}"), _commits(repo, f"{now.head}..{recorded}")
+    data.update({"commits": ahead, "dropped": dropped})
+    if ahead and not dropped:
+        raise GitMovedError(
+            f"{len(ahead)} commit(s) on {branch} that {moved_by} made: {_listed(ahead)}. The campaign "
+            f"commits only what TEST and BENCHMARK measured (its last commit is {rec}), so it will not go on, "
+            f"log or finish on top of them. Undo them, keeping their changes as uncommitted edits: "
+            f"`git reset --soft {recorded[:10]}` (or drop them: `git reset --hard {recorded[:10]}`), then "
+            f"{again}; nothing was changed.", data)
+    what = (f"dropped {len(dropped)} commit(s) the campaign made ({_listed(dropped)})"
+            + (f" and added {len(ahead)} it did not ({_listed(ahead)})" if ahead else ""))
+    raise GitMovedError(
+        f"HEAD of {branch} is at {(now.head or '?')[:10]}, not at the campaign's last commit {rec}: a reset "
+        f"that {moved_by} made {what}. Put the campaign's commit back: `git reset --hard {recorded[:10]}` "
+        f"(it drops uncommitted edits; the record's journal comes back from its protected copy), then "
+        f"{again}; nothing was changed.", data)
+
+
+def _check_stash(ctx, state, repo, now: GitSnapshot, recorded: str, before: GitSnapshot | None, moved_by: str,
+                 again: str, data: dict[str, Any]) -> None:
+    """A new stash made on the campaign's commit must not hold the record or the attempt."""
+    # a stash is shared by every worktree of the repository: only one made on the campaign's commit is ours
+    new = [sha for sha in now.stash if sha not in _known_stash(ctx, state, repo, now.stash, before)
+           and _run(repo, "rev-parse", "--verify", "--quiet", f"{sha}^1") in (recorded, now.head)]
+    if not new:
+        return
+    wanted = _campaign_files(ctx, state)
+    for index, sha in enumerate(now.stash):
+        held = _held(_stash_files(repo, sha), wanted) if sha in new else []
+        if held or (before is not None and sha in new):
+            data["stash"] = {"entry": f"stash@{{{index}}}", "commit": sha, "files": held}
+            raise GitMovedError(
+                f"a stash that {moved_by} made (stash@{{{index}}}: {_subject(repo, sha)!r}) holds "
+                f"{', '.join(held[:8]) or 'changes of the working tree'}: the campaign's record or the "
+                f"attempt left the working tree behind its back. Put them back: `git stash pop` (stash@{{"
+                f"{index}}}), then {again}; nothing was changed.", data)
+
+
+def _check_files(ctx, repo, now: GitSnapshot, before: GitSnapshot, moved_by: str, again: str,
+                 data: dict[str, Any]) -> None:
+    """The working tree a measurement ran on must not change under it."""
+    changed = sorted(p for p in set(before.files) | set(now.files) if before.files.get(p) != now.files.get(p)
+                     and (p in before.files or p in _tracked_changes(repo, [ctx.record_rel])))
+    if changed:
+        data["files"] = changed
+        raise GitMovedError(
+            f"{moved_by} changed {', '.join(changed[:10])}{' ...' if len(changed) > 10 else ''} in the "
+            f"working tree it was measuring, so what it measured is not the attempt. Put the attempt back "
+            f"(its diff is in {ctx.record_rel}/patches/), then {again}; nothing was recorded for it.", data)
+
+
 def check(ctx, state, moved_by: str = "no campaign step", before: GitSnapshot | None = None,
           rerun: str | None = None) -> None:
     """Refuse (``GitMovedError``) git that is not where the journal (or ``before``) left it."""
@@ -168,57 +225,21 @@ def check(ctx, state, moved_by: str = "no campaign step", before: GitSnapshot | 
     if recorded is None:
         return
     repo = ctx.repo
-    branch = state.init["branch"]
+    branch = state.init.branch
     now = snapshot(repo, [ctx.record_rel], with_files=before is not None)
     again = rerun or "run the command again"
     data = {"expected_branch": branch, "expected_head": recorded, "branch": now.branch, "head": now.head}
-    rec = f"{recorded[:10]} {_subject(repo, recorded)!r}"
     if now.branch != branch:
+        rec = f"{recorded[:10]} {_subject(repo, recorded)!r}"
         raise GitMovedError(
             f"the repository is on {now.branch or 'a detached HEAD'}, not on the campaign branch {branch}: a "
             f"branch switch that {moved_by} made. The campaign's commits and tested tree are on {branch} (its "
             f"last commit is {rec}). Switch back (`git switch {branch}`, then `git stash pop` if you stashed "
             f"work to switch) and {again}; nothing was changed.", data)
-    if now.head != recorded and not _pending_commit_ok(ctx, state, now.head, recorded):
-        ahead, dropped = _commits(repo, f"{recorded}..{now.head}"), _commits(repo, f"{now.head}..{recorded}")
-        data.update({"commits": ahead, "dropped": dropped})
-        if ahead and not dropped:
-            raise GitMovedError(
-                f"{len(ahead)} commit(s) on {branch} that {moved_by} made: {_listed(ahead)}. The campaign "
-                f"commits only what TEST and BENCHMARK measured (its last commit is {rec}), so it will not go on, "
-                f"log or finish on top of them. Undo them, keeping their changes as uncommitted edits: "
-                f"`git reset --soft {recorded[:10]}` (or drop them: `git reset --hard {recorded[:10]}`), then "
-                f"{again}; nothing was changed.", data)
-        what = (f"dropped {len(dropped)} commit(s) the campaign made ({_listed(dropped)})"
-                + (f" and added {len(ahead)} it did not ({_listed(ahead)})" if ahead else ""))
-        raise GitMovedError(
-            f"HEAD of {branch} is at {(now.head or '?')[:10]}, not at the campaign's last commit {rec}: a reset "
-            f"that {moved_by} made {what}. Put the campaign's commit back: `git reset --hard {recorded[:10]}` "
-            f"(it drops uncommitted edits; the record's journal comes back from its protected copy), then "
-            f"{again}; nothing was changed.", data)
-    # a stash is shared by every worktree of the repository: only one made on the campaign's commit is ours
-    new = [sha for sha in now.stash if sha not in _known_stash(ctx, state, repo, now.stash, before)
-           and _run(repo, "rev-parse", "--verify", "--quiet", f"{sha}^1") in (recorded, now.head)]
-    if new:
-        wanted = _campaign_files(ctx, state)
-        for index, sha in enumerate(now.stash):
-            held = _held(_stash_files(repo, sha), wanted) if sha in new else []
-            if held or (before is not None and sha in new):
-                data["stash"] = {"entry": f"stash@{{{index}}}", "commit": sha, "files": held}
-                raise GitMovedError(
-                    f"a stash that {moved_by} made (stash@{{{index}}}: {_subject(repo, sha)!r}) holds "
-                    f"{', '.join(held[:8]) or 'changes of the working tree'}: the campaign's record or the "
-                    f"attempt left the working tree behind its back. Put them back: `git stash pop` (stash@{{"
-                    f"{index}}}), then {again}; nothing was changed.", data)
+    _check_head(ctx, state, repo, now, recorded, moved_by, again, data)
+    _check_stash(ctx, state, repo, now, recorded, before, moved_by, again, data)
     if before is not None:
-        changed = sorted(p for p in set(before.files) | set(now.files) if before.files.get(p) != now.files.get(p)
-                         and (p in before.files or p in _tracked_changes(repo, [ctx.record_rel])))
-        if changed:
-            data["files"] = changed
-            raise GitMovedError(
-                f"{moved_by} changed {', '.join(changed[:10])}{' ...' if len(changed) > 10 else ''} in the "
-                f"working tree it was measuring, so what it measured is not the attempt. Put the attempt back "
-                f"(its diff is in {ctx.record_rel}/patches/), then {again}; nothing was recorded for it.", data)
+        _check_files(ctx, repo, now, before, moved_by, again, data)
 
 
 def _known_stash(ctx, state, repo, stash: list[str], before: GitSnapshot | None) -> list[str]:
@@ -278,7 +299,7 @@ def unmoved(ctx, state, what: str, rerun: str = "run `campaign try` again") -> I
 def recorded_commits(state) -> set[str]:
     """The commits the journal accounts for: the start commit and every kept iteration's commit."""
     out = {state.start_commit} if state.start_commit else set()
-    out |= {(it.commit or {}).get("commit") for it in state.iterations if it.commit}
+    out |= {it.commit.commit for it in state.iterations if it.commit}
     return {c for c in out if c}
 
 

@@ -34,58 +34,45 @@ journal line that cannot be written takes its copy line back.
 Every event carries its ``writer`` (``campaign.loop.driver.current_writer``):
 a ``campaign run`` or a command, so ``review`` can tell who wrote what.
 
-The lock (``CampaignLock``): one ``campaign`` command at a time per campaign.
-The second waits ``CAMPAIGN_LOCK_TIMEOUT`` seconds (default 3) and then refuses,
-naming the command that holds it (its argv and pid are stored in
-``.lock.holder`` beside the lock file ``.lock``). The lock is an OS file lock
-(flock): a killed holder releases it automatically; ``running_holder`` tells
-a live holder (its pid runs, and started before it took the lock) from the
-leftover holder file of a killed one.
+The log format (``journal_format``), durable writes (``durable``) and the lock
+(``lock``) are their own modules; their names are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from campaign.errors import JournalError, LockError
+from campaign.errors import JournalError
 from campaign.loop import killpoint
+from campaign.loop.durable import (
+    append_synced,
+    fsync_dir,
+    read_bytes,
+    truncate,
+    write_atomic,
+)
 from campaign.loop.event_schemas import event_problem
 from campaign.loop.events import EVENT_TYPES, SCHEMA_VERSION
-
-JOURNAL_NAME = "journal.jsonl"
-LOCK_NAME = ".lock"
-HOLDER_NAME = ".lock.holder"
-DEFAULT_LOCK_TIMEOUT_S = 3.0
-
-
-@dataclass
-class TornTail:
-    """An incomplete last line (a crash mid-append)."""
-
-    line: int  # 1-based line number in the file
-    offset: int  # byte offset where the torn line starts (the file is cut here)
-    size: int  # bytes in the torn line
-
-    def message(self, path: Path | str = JOURNAL_NAME) -> str:
-        return (
-            f"{path}: line {self.line} is torn ({self.size} bytes, an interrupted write); "
-            f"the campaign continues from the last whole event, and the next command moves "
-            f"the torn bytes to {Path(path).name}.torn-<seq> and truncates the journal."
-        )
-
-
-@dataclass
-class JournalContents:
-    events: list[dict[str, Any]]
-    torn: TornTail | None = None
-    from_copy: int = 0  # events read from the protected copy because the journal lost them
+from campaign.loop.journal_format import (  # noqa: F401
+    JOURNAL_NAME,
+    JournalContents,
+    TornTail,
+    finite,
+    now_iso,
+    parse_journal,
+)
+from campaign.loop.lock import (  # noqa: F401
+    DEFAULT_LOCK_TIMEOUT_S,
+    HOLDER_NAME,
+    LOCK_NAME,
+    CampaignLock,
+    command_line,
+    holder_alive,
+)
 
 
 @dataclass
@@ -124,124 +111,6 @@ def compare_copy(journal: bytes | None, copy: bytes | None) -> CopyCheck:
     return CopyCheck("diverged", n_real, n_kept, line)
 
 
-def parse_journal(data: bytes, name: str = JOURNAL_NAME) -> JournalContents:
-    """Parse a journal's bytes into whole events plus an optional torn tail. Pure."""
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    events: list[dict[str, Any]] = []
-    offset = 0
-    torn: TornTail | None = None
-    for index, raw in enumerate(lines):
-        number = index + 1
-        try:
-            event = json.loads(raw.decode("utf-8"))
-            if not isinstance(event, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            if index == len(lines) - 1 and not tail:
-                torn = TornTail(number, offset, len(raw) + 1)
-                break
-            raise JournalError(
-                f"{name}: line {number} is corrupt ({exc}) and is not the last line, so it is not an "
-                f"interrupted write. The journal is the campaign's record and is never repaired "
-                f"silently: restore it from git (`git show HEAD:<path>`) or fix line {number} by hand."
-            ) from None
-        _check_event(event, number, len(events), name)
-        events.append(event)
-        offset += len(raw) + 1
-    if tail and torn is None:
-        torn = TornTail(len(lines) + 1, offset, len(tail))
-    return JournalContents(events, torn)
-
-
-def _check_event(event: dict[str, Any], number: int, previous: int, name: str) -> None:
-    schema = event.get("schema")
-    if isinstance(schema, int) and schema > SCHEMA_VERSION:
-        raise JournalError(
-            f"{name}: line {number} was written by a newer campaign (journal schema {schema}; this "
-            f"campaign reads schema {SCHEMA_VERSION} and older). Upgrade campaign "
-            f"(`pip install -U campaign`) to continue this campaign; nothing was changed."
-        )
-    problem = None
-    if not isinstance(schema, int):
-        problem = "it has no integer 'schema'"
-    elif event.get("seq") != previous + 1:
-        problem = f"its seq is {event.get('seq')!r} where {previous + 1} was expected"
-    elif event.get("type") not in EVENT_TYPES:
-        problem = f"its type {event.get('type')!r} is not a known event type"
-    elif not isinstance(event.get("data"), dict):
-        problem = "its 'data' is not an object"
-    else:
-        problem = event_problem(event)
-    if problem:
-        raise JournalError(
-            f"{name}: line {number} is not a valid campaign event ({problem}). The journal is the "
-            f"campaign's record and is never repaired silently: restore it from git or fix line "
-            f"{number} by hand."
-        )
-
-
-def finite(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (JSON has neither)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
-
-
-def command_line(argv: list[str]) -> str:
-    """How a holder's argv reads to a user: ``campaign try --full``."""
-    if not argv:
-        return "campaign ..."
-    head = Path(argv[0]).name
-    if head in ("campaign", "__main__.py") or head.startswith("python"):
-        rest = argv[1:]
-        if rest[:2] == ["-m", "campaign"]:
-            rest = rest[2:]
-        return " ".join(["campaign", *rest])
-    return " ".join(argv)
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(str(path), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _read_bytes(path: Path | None) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 class Journal:
     """The append-only event log of one campaign (``record_dir/journal.jsonl``).
 
@@ -263,7 +132,7 @@ class Journal:
         return self.path.exists()
 
     def read(self) -> JournalContents:
-        data = _read_bytes(self.path)
+        data = read_bytes(self.path)
         if data is None:
             return JournalContents([], None)
         return self._parsed(data, str(self.path))
@@ -294,11 +163,11 @@ class Journal:
         """How the journal relates to its copy (None: this journal keeps no copy)."""
         if self.copy_path is None:
             return None
-        return compare_copy(_read_bytes(self.path), self.kept_bytes())
+        return compare_copy(read_bytes(self.path), self.kept_bytes())
 
     def kept_bytes(self) -> bytes | None:
         """The protected copy; the mirror in git objects where it holds more (the copy deleted or cut short)."""
-        copy = _read_bytes(self.copy_path)
+        copy = read_bytes(self.copy_path)
         if self.mirror is None:
             return copy
         mirrored = self.mirror.read()
@@ -356,16 +225,16 @@ class Journal:
             if copy_fh is not None:
                 with copy_fh:
                     try:
-                        _append_synced(copy_fh, line)
+                        append_synced(copy_fh, line)
                     except OSError as exc:
-                        _truncate(self.copy_path, journal_size)
+                        truncate(self.copy_path, journal_size)
                         raise self._unwritable(self.copy_path, exc) from None
             try:
-                _append_synced(journal_fh, line)
+                append_synced(journal_fh, line)
             except OSError as exc:
-                _truncate(self.path, journal_size)
+                truncate(self.path, journal_size)
                 if copy_fh is not None:
-                    _truncate(self.copy_path, journal_size)
+                    truncate(self.copy_path, journal_size)
                 raise self._unwritable(self.path, exc) from None
         if copy_fh is None and self.copy_path is not None:
             self.write_copy()
@@ -383,19 +252,19 @@ class Journal:
         if self.mirror is None:
             return
         try:
-            self.mirror.write(_whole(_read_bytes(self.path) or b""))
+            self.mirror.write(_whole(read_bytes(self.path) or b""))
         except Exception:  # noqa: BLE001 - a read-only or damaged object store never fails an append
             pass
 
     def write_copy(self) -> None:
         """Make the copy equal to the journal's whole lines (the mirror follows at the next append). Hold the lock."""
         if self.copy_path is not None:
-            _write_atomic(self.copy_path, _whole(_read_bytes(self.path) or b""))
+            write_atomic(self.copy_path, _whole(read_bytes(self.path) or b""))
 
     def restore_from_copy(self) -> tuple[int, Path | None]:
         """Put the copy back as the journal; (events restored, where the replaced journal was kept or None)."""
         check = self.check_copy()
-        data = _read_bytes(self.path)
+        data = read_bytes(self.path)
         backup = None
         if data:  # nothing is ever dropped: the journal being replaced is kept beside it
             backup = self.path.with_name(f"{JOURNAL_NAME}.replaced-{check.journal_lines + 1}")
@@ -403,11 +272,11 @@ class Journal:
             while backup.exists():
                 n += 1
                 backup = self.path.with_name(f"{JOURNAL_NAME}.replaced-{check.journal_lines + 1}.{n}")
-            _write_atomic(backup, data)
+            write_atomic(backup, data)
         kept = _whole(self.kept_bytes() or b"")
-        _write_atomic(self.path, kept)
-        if _read_bytes(self.copy_path) != kept:  # the copy came back from the mirror: put the file back too
-            _write_atomic(self.copy_path, kept)
+        write_atomic(self.path, kept)
+        if read_bytes(self.copy_path) != kept:  # the copy came back from the mirror: put the file back too
+            write_atomic(self.copy_path, kept)
         return check.copy_lines - check.journal_lines, backup
 
     def events(self) -> list[dict[str, Any]]:
@@ -435,14 +304,14 @@ class Journal:
             fh.truncate(torn.offset)
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync_dir(self.record_dir)
+        fsync_dir(self.record_dir)
         return dest
 
     def append(self, type_: str, data: dict[str, Any], iteration: int | None = None) -> dict[str, Any]:
         """Append one event (flush + fsync); repairs a torn tail first. Hold the lock."""
         if type_ not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type_!r}")
-        raw = _read_bytes(self.path)  # not self.read(): a journal with only a torn first line is repaired here
+        raw = read_bytes(self.path)  # not self.read(): a journal with only a torn first line is repaired here
         contents = parse_journal(raw, str(self.path)) if raw is not None else JournalContents([], None)
         self.repair(contents)
         event = {
@@ -464,116 +333,7 @@ class Journal:
         size = self.path.stat().st_size if not created else 0
         self._write_both(line.encode("utf-8"), size)
         if created:
-            _fsync_dir(self.record_dir)
+            fsync_dir(self.record_dir)
         self._write_mirror()
         killpoint.reached(type_, "after")  # pragma: no mutate  (scripts/chaos.py only)
         return event
-
-
-def _append_synced(fh, data: bytes) -> None:
-    fh.write(data)
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _truncate(path: Path | None, size: int) -> None:
-    """Take back a half-done append (best effort: the journal's reader treats a torn tail anyway)."""
-    if path is None:
-        return
-    try:
-        with open(path, "r+b") as fh:
-            fh.truncate(size)
-    except OSError:
-        pass
-
-
-def holder_alive(holder: dict[str, Any]) -> bool:
-    """Does the holder's pid run, and did that process start before it took the lock (not a reused pid)?"""
-    import psutil
-
-    try:
-        process = psutil.Process(int(holder.get("pid")))
-        started = process.create_time()
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-    except (psutil.Error, TypeError, ValueError):
-        return False
-    try:
-        since = datetime.fromisoformat(str(holder.get("since"))).timestamp()
-    except ValueError:
-        return True
-    return started <= since + 1.0
-
-
-class CampaignLock:
-    """Exclusive lock on one campaign for the duration of a command (re-entrant in-process)."""
-
-    def __init__(self, record_dir: Path, timeout_s: float | None = None, argv: list[str] | None = None,
-                 lock_name: str = LOCK_NAME, holder_name: str = HOLDER_NAME):
-        self.record_dir = Path(record_dir)
-        self.lock_name, self.holder_name = lock_name, holder_name
-        if timeout_s is None:
-            timeout_s = float(os.environ.get("CAMPAIGN_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S))
-        self.timeout_s = timeout_s
-        self.argv = list(argv if argv is not None else sys.argv)
-        self._lock = None
-        self._depth = 0
-
-    @property
-    def holder_path(self) -> Path:
-        return self.record_dir / self.holder_name
-
-    def holder(self) -> dict[str, Any] | None:
-        try:
-            holder = json.loads(self.holder_path.read_text())
-        except (OSError, ValueError):
-            return None
-        return holder if isinstance(holder, dict) else None
-
-    def running_holder(self) -> dict[str, Any] | None:
-        """The holder, when it is a live process (a killed one leaves its holder file behind)."""
-        holder = self.holder()
-        return holder if holder is not None and holder_alive(holder) else None
-
-    def acquire(self) -> None:
-        if self._depth:
-            self._depth += 1
-            return
-        from filelock import FileLock, Timeout
-
-        self.record_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.record_dir / self.lock_name))
-        try:
-            lock.acquire(timeout=self.timeout_s)
-        except Timeout:
-            holder = self.holder() or {}
-            command = command_line(holder.get("argv") or [])
-            raise LockError(
-                f"another campaign command is running on this campaign: `{command}` "
-                f"(pid {holder.get('pid', '?')}, since {holder.get('since', '?')}); waited "
-                f"{self.timeout_s:g} s for it. Let it finish (`campaign status` shows where things "
-                f"stand), then run your command again; writes never interleave."
-            ) from None
-        self._lock = lock
-        self._depth = 1
-        self.holder_path.write_text(json.dumps({"pid": os.getpid(), "argv": self.argv, "since": now_iso()}))
-
-    def release(self) -> None:
-        if not self._depth:
-            return
-        self._depth -= 1
-        if self._depth:
-            return
-        try:
-            self.holder_path.unlink()
-        except OSError:
-            pass
-        self._lock.release()
-        self._lock = None
-
-    def __enter__(self) -> "CampaignLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()

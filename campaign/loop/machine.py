@@ -41,122 +41,16 @@ stopping rules permit it).
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Callable
 
 from campaign.errors import StepError
-from campaign.loop import stopping
+from campaign.loop import record, stopping
+from campaign.loop.state import Iteration, IterationSummary, State, Step
 
-
-class Step(str, Enum):
-    INIT = "init"
-    PROFILE = "profile"
-    THINK = "think"
-    PLAN = "plan"
-    TRY = "try"  # IMPLEMENT + TEST + BENCHMARK
-    LOG = "log"
-    COMMIT = "commit"
-    REVERT = "revert"
-    DECIDE = "decide"
-    FINISH = "finish"
-    DONE = "done"
-
+__all__ = ["Step", "Iteration", "IterationSummary", "State", "NEUTRAL_EVENTS", "TRANSITIONS", "ALLOWED",
+           "DESCRIPTIONS", "derive", "next_step", "expected_command", "check_command"]
 
 NEUTRAL_EVENTS = ("agent", "tune", "run")
-
-
-@dataclass
-class Iteration:
-    """Everything the journal says about one iteration (each field: an event's data or None)."""
-
-    n: int
-    profile: dict[str, Any] | None = None
-    think: dict[str, Any] | None = None
-    plan: dict[str, Any] | None = None
-    implement: dict[str, Any] | None = None
-    test: dict[str, Any] | None = None
-    benchmark: dict[str, Any] | None = None
-    log: dict[str, Any] | None = None
-    commit: dict[str, Any] | None = None
-    revert: dict[str, Any] | None = None
-    decide: dict[str, Any] | None = None
-    skip: dict[str, Any] | None = None
-
-    @property
-    def kept(self) -> bool:
-        return bool(self.log and self.log.get("kept"))
-
-    @property
-    def done(self) -> bool:
-        return self.log is not None
-
-    @property
-    def phase(self) -> str | None:
-        return (self.plan or {}).get("phase")
-
-    @property
-    def speedup(self) -> float | None:
-        return (self.benchmark or {}).get("speedup")
-
-    @property
-    def title(self) -> str:
-        return (self.plan or {}).get("change") or (self.think or {}).get("chosen") or f"iteration {self.n}"
-
-    def attempt(self) -> stopping.Attempt:
-        return stopping.Attempt(self.n, self.phase, self.kept, self.speedup)
-
-
-@dataclass
-class State:
-    """The campaign as derived from its journal."""
-
-    init: dict[str, Any] | None = None
-    baseline: dict[str, Any] | None = None
-    start_commit: str | None = None
-    iterations: list[Iteration] = field(default_factory=list)
-    last_profile: dict[str, Any] | None = None
-    last_profile_iteration: int | None = None
-    exhausted: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    last_kept_commit: str | None = None
-    cumulative: float | None = None  # vs baseline, of the last kept iteration
-    cumulative_ci: list[float] | None = None
-    finish: dict[str, Any] | None = None
-    validation: dict[str, Any] | None = None  # the latest full-case TEST at FINISH (``validate`` event)
-    last_event: dict[str, Any] | None = None
-    step: Step = Step.INIT
-    run: dict[str, Any] | None = None  # the latest `campaign run` settings (agent, agent_cmd, ...), if any
-
-    @property
-    def name(self) -> str:
-        return str((self.init or {}).get("name", ""))
-
-    @property
-    def current(self) -> Iteration | None:
-        return self.iterations[-1] if self.iterations else None
-
-    @property
-    def finished_iterations(self) -> list[Iteration]:
-        return [it for it in self.iterations if it.done]
-
-    @property
-    def full_case_failed(self) -> bool:
-        """FINISH found the full case wrong and no later check passed: the next TEST includes the full case."""
-        return self.validation is not None and bool(self.validation) and not self.validation.get("passed")
-
-    @property
-    def kept_count(self) -> int:
-        return sum(1 for it in self.iterations if it.kept)
-
-    def attempts(self) -> list[stopping.Attempt]:
-        return [it.attempt() for it in self.finished_iterations]
-
-    def open_phases(self) -> list[str]:
-        """Profiled phases by share, largest first, without exhausted or skipped ones."""
-        shares = (self.last_profile or {}).get("shares") or {}
-        closed = set(self.exhausted) | set(self.skipped)
-        return [p for p, _ in sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0])) if p not in closed]
 
 
 # -- the table -------------------------------------------------------------------------
@@ -259,51 +153,60 @@ def _step_after(event: dict[str, Any], state: State) -> Step:
     raise AssertionError(f"no transition after {event['type']!r}")  # the table covers every type
 
 
+def _fold_iteration(state: State, kind: str, data: Any, current: Iteration) -> None:
+    """An iteration's own event (plan .. revert) onto the current iteration."""
+    if kind == "implement":  # a re-run try starts TEST and BENCHMARK afresh
+        current.test = current.benchmark = None
+    setattr(current, kind, data)
+    if kind == "commit":
+        state.last_kept_commit = data.commit
+    if kind == "log" and data.kept:
+        state.keep(current)
+
+
+def _fold_decide(state: State, data: record.Decide, current: Iteration | None) -> None:
+    if current is not None:
+        current.decide = data
+    phase = data.phase or (current.phase if current is not None else None)
+    if data.exhausted and phase and phase not in state.exhausted:
+        state.exhausted.append(phase)
+
+
+def _fold(state: State, event: dict[str, Any], data: Any) -> None:
+    """One non-neutral event onto ``state`` (everything but the step due)."""
+    kind, current = event["type"], state.current
+    if kind in ("init", "baseline", "finish"):
+        setattr(state, kind, data)
+    elif kind == "validate":
+        state.validation = data
+    elif kind == "profile":
+        state.last_profile, state.last_profile_iteration = data, event.get("iteration")
+    elif kind == "think":
+        state.iterations.append(Iteration(n=len(state.iterations) + 1, profile=state.last_profile, think=data))
+    elif kind == "commit" and event.get("iteration") is None:
+        state.start_commit = state.last_kept_commit = data.commit
+    elif kind == "skip":
+        state.skipped.append(data.bottleneck)
+        if current is not None:
+            current.skip = data
+    elif kind == "decide":
+        _fold_decide(state, data, current)
+    elif current is not None and kind in ("plan", "implement", "test", "benchmark", "log", "commit", "revert"):
+        _fold_iteration(state, kind, data, current)
+
+
 def derive(events: list[dict[str, Any]]) -> State:
-    """Fold the journal into a ``State`` (including the step due next). Pure."""
+    """Fold the journal into a ``State`` of typed events (``campaign.loop.record``), with the step due. Pure."""
     state = State()
     for event in events:
-        kind, data = event["type"], event["data"]
+        kind = event["type"]
+        data = record.load_event(event).data  # the loader of the event's schema version
         if kind in NEUTRAL_EVENTS:
             if kind == "run":
                 state.run = data
             continue
         state.last_event = event
-        current = state.current
-        if kind == "init":
-            state.init = data
-        elif kind == "baseline":
-            state.baseline = data
-        elif kind == "profile":
-            state.last_profile = data
-            state.last_profile_iteration = event.get("iteration")
-        elif kind == "think":
-            state.iterations.append(Iteration(n=len(state.iterations) + 1, profile=state.last_profile, think=data))
-        elif kind == "commit" and event.get("iteration") is None:
-            state.start_commit = state.last_kept_commit = data.get("commit")
-        elif kind == "skip":
-            state.skipped.append(data.get("bottleneck"))
-            if current is not None:
-                current.skip = data
-        elif kind == "finish":
-            state.finish = data
-        elif kind == "validate":
-            state.validation = data
-        elif kind == "decide":
-            if current is not None:
-                current.decide = data
-            phase = data.get("phase") or (current.phase if current is not None else None)
-            if data.get("exhausted") and phase and phase not in state.exhausted:
-                state.exhausted.append(phase)
-        elif current is not None and kind in ("plan", "implement", "test", "benchmark", "log", "commit", "revert"):
-            if kind == "implement":  # a re-run try starts TEST and BENCHMARK afresh
-                current.test = current.benchmark = None
-            setattr(current, kind, data)
-            if kind == "commit":
-                state.last_kept_commit = data.get("commit")
-            if kind == "log" and data.get("kept") and current.benchmark:
-                state.cumulative = (current.benchmark.get("vs_baseline") or {}).get("speedup") or current.benchmark.get("cumulative_speedup")
-                state.cumulative_ci = (current.benchmark.get("vs_baseline") or {}).get("ci")
+        _fold(state, event, data)
         state.step = _step_after(event, state)
     return state
 
@@ -341,12 +244,10 @@ def expected_command(step: Step, state: State, extra: str = "") -> str:
     if step is Step.LOG:
         cmd = f"campaign log{opt} --surprise '<what surprised you, or None>'"
         if current is not None:
-            predicted = (current.think or {}).get("predicted_speedup")
-            factor = (state.init or {}).get("postmortem_factor", stopping.POSTMORTEM_FACTOR)
-            if stopping.postmortem_required(predicted, current.speedup, factor):
+            if stopping.postmortem_required(current.predicted, current.speedup, state.postmortem_factor):
                 cmd += " --why '<why the result missed the prediction>' --lesson '<what it teaches>'"
-            verdict = (current.benchmark or {}).get("verdict")
-            if (current.test or {}).get("passed") and verdict in ("same", "inconclusive"):
+            verdict = current.benchmark.verdict if current.benchmark else None
+            if current.test_passed and verdict in ("same", "inconclusive"):
                 cmd += "  (add --keep '<reason>' to keep a change the benchmark cannot call faster)"
         return cmd
     if step in (Step.COMMIT, Step.REVERT):

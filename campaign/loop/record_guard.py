@@ -21,18 +21,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.errors import VcsError
+from campaign.loop import record
 from campaign.loop.journal import JOURNAL_NAME, CampaignLock, Journal
+from campaign.loop.record_place import COPY_FOLDER, copy_dir  # noqa: F401 - re-exported: where the copy lives
 
-COPY_FOLDER = "campaign"  # under the git dir: <git dir>/campaign/<name>/
 INIT_LOCK = "init.lock"
-
-
-def copy_dir(workspace: Path, name: str) -> Path | None:
-    """Where the protected copy of campaign ``name``'s journal lives (None outside a git repository)."""
-    from campaign.vcs import git_dir
-
-    folder = git_dir(Path(workspace))
-    return folder / COPY_FOLDER / name if folder is not None else None
 
 
 def campaign_journal(workspace: Path, name: str, record_dir: Path) -> Journal:
@@ -156,7 +149,8 @@ def finished_elsewhere(repo, init: dict[str, Any], finish: dict[str, Any]) -> bo
         return False
     if init.get("branch") and vcs.branch_exists(repo, init["branch"]):
         return False
-    for sha in (init.get("base_commit"), (finish.get("validation") or {}).get("commit")):
+    checked = record.load_data("finish", finish).validation
+    for sha in (init.get("base_commit"), checked.commit if checked else None):
         if sha and _has_commit(repo, sha):
             return False
     return True

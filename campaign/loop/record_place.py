@@ -107,3 +107,14 @@ def list_campaigns(workspace: Path) -> list[str]:
         if folder.is_dir():
             names.update(p.parent.name for p in folder.glob("*/journal.jsonl"))
     return sorted(names)
+
+
+COPY_FOLDER = "campaign"  # under the git dir: <git dir>/campaign/<name>/
+
+
+def copy_dir(workspace: Path, name: str) -> Path | None:
+    """Where the protected copy of campaign ``name``'s journal lives (None outside a git repository)."""
+    from campaign.vcs import git_dir
+
+    folder = git_dir(Path(workspace))
+    return folder / COPY_FOLDER / name if folder is not None else None

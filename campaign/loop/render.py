@@ -9,10 +9,11 @@ those whose bytes changed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from campaign.loop import usage
+from campaign.loop import record, usage
 from campaign.loop.machine import DESCRIPTIONS, Iteration, State, Step, derive
 from campaign.measure.correctness import test_command_failure
 
@@ -41,21 +42,21 @@ def _ci(ci: list[float] | tuple[float, float] | None, level: float | None = None
     return f"interval {ci[0]:.2f}-{ci[1]:.2f}"
 
 
-def _measurement(bench: dict[str, Any]) -> str | None:
+def _measurement(bench: record.Benchmark) -> str | None:
     """How the verdict was reached: blocks, the noise as it is, the machine's load, the inconclusive policy."""
     if not any(k in bench for k in ("policy", "noise", "load")):
         return None  # recorded before these were kept
-    parts = [f"{bench.get('blocks')} blocks ({_text(bench.get('stop_reason'), 'stopped')})"]
-    noise = bench.get("noise") or {}
-    if noise.get("run_noise") is not None:
-        parts.append(f"noise: runs of the same code vary by {noise['run_noise']:.1%} (sd), block ratios by "
-                     f"{(noise.get('block_sd') or 0):.1%}, drift {(noise.get('drift') or 0):.1%}")
-    if bench.get("needed"):
-        parts.append(bench["needed"])
-    if (bench.get("load") or {}).get("note"):
-        parts.append(bench["load"]["note"])
-    if bench.get("policy"):
-        parts.append(f"policy: {bench['policy']}")
+    parts = [f"{bench.blocks} blocks ({_text(bench.stop_reason, 'stopped')})"]
+    noise = bench.noise
+    if noise.run_noise is not None:
+        parts.append(f"noise: runs of the same code vary by {noise.run_noise:.1%} (sd), block ratios by "
+                     f"{(noise.block_sd or 0):.1%}, drift {(noise.drift or 0):.1%}")
+    if bench.needed:
+        parts.append(bench.needed)
+    if bench.load.note:
+        parts.append(bench.load.note)
+    if bench.policy:
+        parts.append(f"policy: {bench.policy}")
     return "; ".join(parts)
 
 
@@ -74,199 +75,236 @@ def _text(value: Any, default: str = "—") -> str:
     return value if value else default
 
 
-def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = None) -> dict[str, Any]:
-    think, plan, test, bench, log = it.think or {}, it.plan or {}, it.test, it.benchmark, it.log
-    shares = (it.profile or {}).get("shares") or {}
-    phase = plan.get("phase")
-    if bench:
-        vs_base = bench.get("vs_baseline") or {}
-        cumulative = vs_base.get("speedup") if vs_base.get("speedup") is not None else bench.get("cumulative_speedup")
-        result = (
-            f"{_x(bench.get('speedup'))} speedup ({_ci(bench.get('ci'), bench.get('ci_level'), bench.get('ci_kind'))}, {bench.get('verdict')}) "
-            f"(cumulative: {_x(cumulative)} over baseline, "
-            f"{_ci(vs_base.get('ci'), vs_base.get('ci_level'), vs_base.get('ci_kind'))})"
-        )
-        cand = bench.get("candidate") or {}
-        ref = bench.get("reference") or {}
-        performance = (
-            f"warm {_ms(cand.get('warm_s'))} (last kept: {_ms(ref.get('warm_s'))}), "
-            f"first call {_ms(cand.get('first_call_s'))}"
-        )
-        full = bench.get("full")
-        if full:
-            result += (f"; full case: {_x(full.get('speedup'))} "
-                       f"({_ci(full.get('ci'), full.get('ci_level'), full.get('ci_kind'))}, "
-                       f"{full.get('verdict')})")
-    else:
-        cumulative = None
-        result = "not measured (TEST failed)" if test and not test.get("passed") else "not measured yet"
-        performance = "n/a"
+def _interval(c: record.Comparison | record.Benchmark | record.FullCase) -> str:
+    return _ci(c.ci, c.ci_level, c.ci_kind)
+
+
+def _result(it: Iteration) -> tuple[str, str]:
+    """The measured result (with the cumulative speedup and the full case) and the timings, or why there are none."""
+    bench, test = it.benchmark, it.test
+    if not bench:
+        result = "not measured (TEST failed)" if test and not test.passed else "not measured yet"
+        return result, "n/a"
+    result = (f"{_x(bench.speedup)} speedup ({_interval(bench)}, {bench.verdict}) "
+              f"(cumulative: {_x(bench.cumulative)} over baseline, {_interval(bench.vs_baseline)})")
+    if bench.full:
+        result += f"; full case: {_x(bench.full.speedup)} ({_interval(bench.full)}, {bench.full.verdict})"
+    performance = (f"warm {_ms(bench.candidate.warm_s)} (last kept: {_ms(bench.reference.warm_s)}), "
+                   f"first call {_ms(bench.candidate.first_call_s)}")
+    return result, performance
+
+
+def _correctness(test: record.Test | None) -> str:
     if test is None:
-        correctness = "not tested yet"
-    elif test.get("passed"):
-        correctness = "PASS"
-    else:
-        reasons = [f.get("message") or f.get("output") for f in test.get("failures") or []]
-        if test.get("out_of_scope"):
-            reasons.append("edits outside the scope: " + ", ".join(test["out_of_scope"]))
-        cmd = test.get("test_command") or {}
-        if cmd and not cmd.get("passed"):
-            reasons += [f"failed: {t['name']} — {t.get('message') or ''}".rstrip(" —") for t in cmd.get("failed_tests") or []]
-        reasons.append(test_command_failure(test.get("test_command")))
-        correctness = "FAIL (reverted)" + (": " + "; ".join(str(r) for r in reasons if r) if reasons else "")
+        return "not tested yet"
+    if test.passed:
+        return "PASS"
+    reasons: list[Any] = [f.message or f.output for f in test.failures]
+    if test.out_of_scope:
+        reasons.append("edits outside the scope: " + ", ".join(test.out_of_scope))
+    cmd = test.test_command
+    if cmd and not cmd.passed:
+        reasons += [f"failed: {t['name']} — {t.get('message') or ''}".rstrip(" —") for t in cmd.failed_tests or []]
+    reasons.append(test_command_failure(test.test_command))
+    return "FAIL (reverted)" + (": " + "; ".join(str(r) for r in reasons if r) if reasons else "")
+
+
+def _commit(it: Iteration) -> str:
     if it.commit:
-        commit = str(it.commit.get("commit", ""))[:10]
-    elif it.revert:
-        commit = f"(reverted: {it.revert.get('reason')})"
-    elif log is not None:
-        commit = "(pending)"
-    else:
-        commit = "—"
-    outcome = "kept" if it.kept else ("reverted" if log is not None else "in progress")
-    postmortem = (log or {}).get("postmortem")
-    notes = _text((log or {}).get("notes"))
-    if log and log.get("keep_reason"):
-        notes += f" (kept despite a '{(bench or {}).get('verdict')}' verdict: {log['keep_reason']})"
-    if plan.get("override"):
-        notes += f" (Amdahl warning overridden: {plan['override']})"
+        return str(it.commit.commit or "")[:10]
+    if it.revert:
+        return f"(reverted: {it.revert.reason})"
+    return "(pending)" if it.log is not None else "—"
+
+
+def _notes(it: Iteration, tune: record.Tune | None) -> str:
+    """The LOG's notes, and what else shaped the outcome: --keep, an Amdahl override, a tune run, a skip."""
+    notes = _text(it.log.notes if it.log else None)
+    if it.log and it.log.keep_reason:
+        notes += f" (kept despite a '{it.benchmark.verdict if it.benchmark else None}' verdict: {it.log.keep_reason})"
+    if it.plan and it.plan.override:
+        notes += f" (Amdahl warning overridden: {it.plan.override})"
     if tune:
-        pred = (tune.get("report") or {}).get("prediction") or {}
-        notes += (f" (tuned with `campaign tune --record`: chosen {tune.get('knobs')}, tune measured "
+        pred = tune.prediction
+        notes += (f" (tuned with `campaign tune --record`: chosen {tune.knobs}, tune measured "
                   f"{_x(pred.get('measured_speedup'))} vs THINK's {_x(pred.get('predicted_speedup'))})")
     if it.skip:
-        notes += f" (bottleneck {it.skip.get('bottleneck')} skipped after {it.skip.get('failed_attempts')} failed attempts: {it.skip.get('why')})"
+        notes += (f" (bottleneck {it.skip.bottleneck} skipped after {it.skip.failed_attempts} failed attempts: "
+                  f"{it.skip.why})")
+    return notes
+
+
+def _thinking(think: record.Think, plan: record.Plan, shares: dict[str, float]) -> dict[str, Any]:
+    """THINK and PLAN as the logs show them."""
+    phase = plan.phase
+    chosen = f" — {think.chosen}" if think.chosen and think.chosen != plan.change else ""
     return {
-        "n": it.n,
-        "title": _text(plan.get("change") or think.get("chosen"), f"iteration {it.n}").splitlines()[0],
         "target": f"{phase} ({_pct(shares.get(phase))} of runtime)" if phase else "—",
-        "optimization": _text(plan.get("change")) + (
-            f" — {think['chosen']}" if think.get("chosen") and think.get("chosen") != plan.get("change") else ""),
-        "bottleneck": _text(plan.get("bottleneck")),
-        "prediction": f"{_x(think.get('predicted_speedup'))} — {_text(think.get('hypothesis'))}",
-        "result": result,
-        "measurement": _measurement(bench) if bench else None,
-        "performance": performance,
-        "correctness": correctness,
-        "commit": commit,
-        "surprise": _text((log or {}).get("surprise"), "(not logged yet)"),
-        "notes": notes,
-        "outcome": outcome,
-        "speedup": _x(it.speedup),
-        "cumulative": _x(cumulative) if it.kept else "—",
-        "predicted": _x(think.get("predicted_speedup")),
+        "optimization": _text(plan.change) + chosen,
+        "bottleneck": _text(plan.bottleneck),
+        "prediction": f"{_x(think.predicted_speedup)} — {_text(think.hypothesis)}",
+        "predicted": _x(think.predicted_speedup),
         "phase": _text(phase),
-        "hypothesis": _text(think.get("hypothesis")),
-        "options": [str(o) for o in think.get("options") or []],
-        "chosen": _text(think.get("chosen")),
-        "risk": _text(think.get("risk")),
-        "postmortem": {
-            "predicted": _x(think.get("predicted_speedup")),
-            "actual": _x(it.speedup),
-            "why": _text(postmortem.get("why")),
-            "lesson": _text(postmortem.get("lesson")),
-        } if postmortem else None,
-        "passed": "PASS" if test and test.get("passed") else ("FAIL" if test else "—"),
+        "hypothesis": _text(think.hypothesis),
+        "options": [str(o) for o in think.options or []],
+        "chosen": _text(think.chosen),
+        "risk": _text(think.risk),
     }
 
 
-def _last_kept_level(state: State) -> float | None:
-    kept = [it for it in state.iterations if it.kept and it.benchmark]
-    return ((kept[-1].benchmark.get("vs_baseline") or {}).get("ci_level")) if kept else None
+def _iteration_view(it: Iteration, tune: record.Tune | None = None) -> dict[str, Any]:
+    """One iteration as the templates show it: its ``IterationSummary`` in words."""
+    summary = it.summary()
+    think, plan = it.think or record.Think(), it.plan or record.Plan()
+    result, performance = _result(it)
+    postmortem = it.log.postmortem if it.log else None
+    return {
+        "n": it.n,
+        "title": _text(plan.change or think.chosen, f"iteration {it.n}").splitlines()[0],
+        **_thinking(think, plan, (it.profile.shares if it.profile else None) or {}),
+        "result": result,
+        "measurement": _measurement(it.benchmark) if it.benchmark else None,
+        "performance": performance,
+        "correctness": _correctness(it.test),
+        "commit": _commit(it),
+        "surprise": _text(summary.surprise, "(not logged yet)"),
+        "notes": _notes(it, tune),
+        "outcome": summary.outcome,
+        "speedup": _x(summary.speedup),
+        "cumulative": _x(summary.cumulative) if summary.kept else "—",
+        "postmortem": {
+            "predicted": _x(think.predicted_speedup),
+            "actual": _x(summary.speedup),
+            "why": _text(postmortem.why),
+            "lesson": _text(postmortem.lesson),
+        } if postmortem else None,
+        "passed": "PASS" if it.test and it.test.passed else ("FAIL" if it.test else "—"),
+    }
+
+
+def _when(n: int | None, iterations: int) -> str:
+    if n is not None:
+        return f"iteration {n}"
+    return f"after iteration {iterations}" if iterations else "before the first iteration"
 
 
 def decision_views(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every written decision, in order: phases declared exhausted, bottlenecks skipped, stops by decision. Pure."""
     out, iterations = [], 0
     for event in events:
-        kind, data, n = event["type"], event["data"], event.get("iteration")
+        kind = event["type"]
         if kind == "think":
             iterations += 1
-        when = f"iteration {n}" if n is not None else (
-            f"after iteration {iterations}" if iterations else "before the first iteration")
-        if kind == "decide" and data.get("rule") == "declared":
-            out.append({"kind": "stop", "when": when, "text": f"Stopped by decision ({when}): {_text(data.get('why'))}"})
-        elif kind == "decide" and data.get("exhausted"):
+        if kind not in ("decide", "skip"):
+            continue
+        data, when = record.load_data(kind, event["data"]), _when(event.get("iteration"), iterations)
+        if kind == "decide" and data.rule == "declared":
+            out.append({"kind": "stop", "when": when, "text": f"Stopped by decision ({when}): {_text(data.why)}"})
+        elif kind == "decide" and data.exhausted:
             out.append({"kind": "exhausted", "when": when, "text": (
-                f"Phase `{_text(data.get('phase'))}` declared exhausted ({when}): {_text(data.get('why'))}")})
+                f"Phase `{_text(data.phase)}` declared exhausted ({when}): {_text(data.why)}")})
         elif kind == "skip":
             out.append({"kind": "skip", "when": when, "text": (
-                f"Bottleneck `{_text(data.get('bottleneck'))}` skipped after {data.get('failed_attempts')} failed "
-                f"attempts ({when}): {_text(data.get('why'))}")})
+                f"Bottleneck `{_text(data.bottleneck)}` skipped after {data.failed_attempts} failed "
+                f"attempts ({when}): {_text(data.why)}")})
     return out
 
 
-def full_case_view(finish: dict[str, Any], validation: dict[str, Any] | None) -> dict[str, str]:
+def full_case_failure(validation: Mapping[str, Any]) -> str:
+    """One line naming what differs on the full case (the first failing output, or the test command)."""
+    check = record.load_data("validate", validation)
+    failures = check.failures
+    if failures:
+        f = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        detail = f.message or f"expected {f.expected!r}, got {f.actual!r}"
+        return f"the full case {check.case!r} differs from the baseline: output {f.output!r}: {detail}{more}"
+    cmd = check.test_command or record.TestCommand()
+    names = [str(t["name"]) for t in cmd.failed_tests or [] if t.get("name")]
+    failed = f" (failed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''})" if names else ""
+    return f"the full case {check.case!r} passed but the test command `{cmd.cmd}` exited {cmd.rc}{failed}"
+
+
+def full_case_view(finish: record.Finish, validation: record.Validate | None) -> dict[str, str]:
     """What the summary says about the full case: "validation" only when FINISH checked its outputs. Pure."""
-    full = finish.get("full") or {}
-    bench = (f"{_x(full.get('speedup'))} ({_ci(full.get('ci'), full.get('ci_level'), full.get('ci_kind'))}, "
-             f"{full.get('verdict')}, case {full.get('case')})")
-    checked = finish.get("validation") or {}
-    if finish and checked.get("passed"):
+    full = finish.full or record.FullCase()
+    bench = f"{_x(full.speedup)} ({_interval(full)}, {full.verdict}, case {full.case})"
+    checked = finish.validation
+    if finish and checked and checked.passed:
         return {"full_label": "Full-scale validation", "full": (
-            f"outputs of case `{checked.get('case')}` match the baseline's within the tolerances; speedup {bench}")}
+            f"outputs of case `{checked.case}` match the baseline's within the tolerances; speedup {bench}")}
     if finish:
         return {"full_label": "Full-case benchmark (outputs not checked at FINISH)", "full": bench if full else "not run"}
-    if validation and not validation.get("passed"):
-        from campaign.loop.steps.finish import full_case_failure
-
+    if validation and not validation.passed:
         return {"full_label": "Full-case check", "full": f"FAILED at FINISH, nothing merged: {full_case_failure(validation)}"}
     return {"full_label": "Full-case check", "full": "not run yet (FINISH runs it before the merge)"}
+
+
+def _stopping(events: list[dict[str, Any]], state: State) -> str:
+    """Why the campaign stopped (the last DECIDE's reason), or that it has not."""
+    last = next((e["data"] for e in reversed(events) if e["type"] == "decide"), None)
+    decide = record.load_data("decide", last)
+    if state.finish:
+        return _text(decide.reason if decide else None, "finished")
+    if decide and decide.stop:
+        return _text(decide.reason)
+    return _text(f"not stopped yet (next: {DESCRIPTIONS[state.step]})")
+
+
+def _baseline_view(baseline: record.Baseline, init: record.Init) -> dict[str, Any]:
+    phases = baseline.phases or {}
+    total = sum(v for v in phases.values() if isinstance(v, (int, float))) or None
+    return {
+        "base_commit": _text(baseline.commit or init.base_commit)[:10],
+        "baseline": {
+            "case": _text(baseline.case),
+            "warm": _ms(baseline.warm_s),
+            "first_call": _ms(baseline.first_call_s),
+            "phases": [
+                {"name": k, "time": _ms(v), "share": _pct(v / total if total and isinstance(v, (int, float)) else None)}
+                for k, v in sorted(phases.items())
+            ],
+        },
+    }
+
+
+def _outcome_view(state: State) -> dict[str, Any]:
+    """The campaign's result: the final speedup and its interval, the full case, the tag and merge."""
+    finish = state.finish or record.Finish()
+    return {
+        "final": _x(finish.get("final_speedup", state.cumulative)),
+        "final_ci": _ci(finish.get("ci", state.cumulative_ci), finish.ci_level or state.cumulative_ci_level),
+        **full_case_view(finish, state.validation),
+        "finished": bool(finish),
+        "post_tag": _text(finish.post_tag),
+        "merged_into": _text(finish.merged_into),
+    }
 
 
 def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The templates' data, derived from the journal. Pure."""
     state = derive(events)
-    tunes = {e.get("iteration"): e["data"] for e in events if e["type"] == "tune"}  # the last tune per iteration
-    init = state.init or {}
-    baseline = state.baseline or {}
-    target = init.get("target") or {}
-    base_phases = baseline.get("phases") or {}
-    total = sum(v for v in base_phases.values() if isinstance(v, (int, float))) or None
-    profile = state.last_profile or {}
-    shares = profile.get("shares") or {}
-    dominant = sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
-    last_decide = next((e["data"] for e in reversed(events) if e["type"] == "decide"), None)
-    finish = state.finish or {}
-    if finish:
-        stopping = _text((last_decide or {}).get("reason"), "finished")
-    elif last_decide and last_decide.get("stop"):
-        stopping = last_decide.get("reason")
-    else:
-        stopping = f"not stopped yet (next: {DESCRIPTIONS[state.step]})"
-    final = finish.get("final_speedup", state.cumulative)
+    tunes = {e.get("iteration"): record.load_data("tune", e["data"]) for e in events if e["type"] == "tune"}
+    init, baseline = state.init or record.Init(), state.baseline or record.Baseline()
+    shares = (state.last_profile.shares if state.last_profile else None) or {}
     spend = usage.summarize(events)  # shown only where an agent reported its spend: older records render as before
     iteration_spend = {row["iteration"]: usage.describe(row) for row in spend["iterations"] if row["reported"]}
-    final_ci = finish.get("ci", state.cumulative_ci)
     return {
         "name": state.name or "(uninitialised)",
-        "target": _text(target.get("name") if isinstance(target, dict) else target),
-        "goal": _x(init.get("goal_speedup")),
+        "target": _text(init.target_name),
+        "goal": _x(init.goal_speedup),
         "max_iterations": init.get("max_iterations", "n/a"),
-        "pre_tag": _text(init.get("pre_tag")),
-        "branch": _text(init.get("branch")),
-        "base_commit": _text(baseline.get("commit") or init.get("base_commit"))[:10],
-        "baseline": {
-            "case": _text(baseline.get("case")),
-            "warm": _ms(baseline.get("warm_s")),
-            "first_call": _ms(baseline.get("first_call_s")),
-            "phases": [
-                {"name": k, "time": _ms(v), "share": _pct(v / total if total and isinstance(v, (int, float)) else None)}
-                for k, v in sorted(base_phases.items())
-            ],
-        },
-        "iterations": [{**_iteration_view(it, state, tunes.get(it.n)), "spend": iteration_spend.get(it.n)}
+        "pre_tag": _text(init.pre_tag),
+        "branch": _text(init.branch),
+        **_baseline_view(baseline, init),
+        "iterations": [{**_iteration_view(it, tunes.get(it.n)), "spend": iteration_spend.get(it.n)}
                        for it in state.iterations],
         "agent_spend": usage.describe(spend["total"]) if usage.any_reported(spend) else None,
-        "final": _x(final),
-        "final_ci": _ci(final_ci, finish.get("ci_level") or _last_kept_level(state)),
-        **full_case_view(finish, state.validation),
-        "dominant": [{"name": k, "share": _pct(v)} for k, v in dominant],
+        **_outcome_view(state),
+        "dominant": [{"name": k, "share": _pct(v)} for k, v in sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))],
         "dominant_iteration": state.last_profile_iteration,
-        "stopping": _text(stopping),
+        "stopping": _stopping(events, state),
         "decisions": decision_views(events),
-        "finished": bool(finish),
-        "post_tag": _text(finish.get("post_tag")),
-        "merged_into": _text(finish.get("merged_into")),
         "kept": state.kept_count,
         "done": len(state.finished_iterations),
         "step": state.step.value,

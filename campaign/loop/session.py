@@ -46,7 +46,7 @@ from campaign.loop.steps.benchmark import FULL_EVERY, bench_budget, benchmark_ch
 from campaign.loop.steps.context import (
     RECORD_ROOT, CampaignContext, Progress, list_campaigns, record_root,
 )
-from campaign.loop.steps.init import NAME_RE, RECORD_GITIGNORE, init_campaign, render_agents_md, resume_init
+from campaign.loop.steps.init import NAME_RE, RECORD_GITIGNORE, render_agents_md
 from campaign.loop.steps.plan import plan_violation
 from campaign.loop.steps.status import recovery_note
 from campaign.loop.steps.testing import test_change
@@ -61,10 +61,6 @@ __all__ = [  # the library's API; the helpers live with their step, re-exported 
 
 class Campaign(CampaignContext):
     """An existing campaign: ``optim/<name>/`` in a workspace (a git repository), one method per step."""
-
-    def _resume_init(self, progress: Progress = None) -> None:
-        """Complete tag, branch, baseline and start commit (``steps/init.py``)."""
-        _init.complete_init(self, progress)
 
     def profile(self, lines: list[str] | tuple[str, ...] = (), progress: Progress = None) -> dict[str, Any]:
         check_text(lines=list(lines))
@@ -119,3 +115,13 @@ class Campaign(CampaignContext):
     def status(self) -> dict[str, Any]:
         """Where the campaign stands: the journal (or its protected copy), checked against git when finished."""
         return _status.status(self)
+
+
+def init_campaign(*args: Any, **kwargs: Any) -> Campaign:
+    """Start a campaign (``steps/init.py``), answered as a ``Campaign``."""
+    return _init.init_campaign(*args, facade=Campaign, **kwargs)
+
+
+def resume_init(workspace: Any, name: str | None = None, progress: Progress = None) -> Campaign:
+    """Complete an interrupted ``init`` (``campaign init --resume``), answered as a ``Campaign``."""
+    return _init.resume_init(workspace, name, progress, facade=Campaign)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaign.errors import VcsError
+from campaign.loop import record
 
 
 def tested_tree(repo, files: list[str]) -> str:
@@ -32,8 +33,9 @@ def require_tested_tree(repo, implement: dict[str, Any], record_rel: str, action
     """
     from campaign import vcs
 
-    tree = (implement or {}).get("tree")
-    patch = f"{record_rel}/{(implement or {}).get('patch')}"
+    implement = implement or record.Implement()
+    tree = implement.tree
+    patch = f"{record_rel}/{implement.patch}"
     if tree is None:
         if action == "commit":
             _require_same_patch(repo, implement, record_rel, patch)
@@ -52,14 +54,14 @@ def require_tested_tree(repo, implement: dict[str, Any], record_rel: str, action
     )
 
 
-def _require_same_patch(repo, implement: dict[str, Any], record_rel: str, patch: str) -> None:
+def _require_same_patch(repo, implement: record.Implement, record_rel: str, patch: str) -> None:
     import hashlib
 
     from campaign import vcs
 
     found = vcs.changes(repo, exclude=[record_rel])
     now = hashlib.sha256(vcs.diff_patch(repo, found.files)).hexdigest()
-    if now != (implement or {}).get("patch_sha256"):
+    if now != implement.patch_sha256:
         raise VcsError(
             "the working tree changed since `campaign try` measured it, so the change to commit is not the "
             f"one that was tested. Restore the tested state (the diff is in {patch}) and run `campaign log` again."
@@ -71,7 +73,7 @@ def revert_tested(repo, implement: dict[str, Any], record_rel: str) -> list[str]
     from campaign import vcs
 
     found = vcs.changes(repo, exclude=[record_rel])
-    tree = (implement or {}).get("tree")
+    tree = implement.tree if implement else None
     if tree is not None:
         tested = set(vcs.tree_diff(repo, "HEAD", tree))
         found = vcs.Changes([p for p in found.tracked if p in tested], [p for p in found.untracked if p in tested])

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaign.loop import record
+
 COUNTS = ("input_tokens", "cached_input_tokens", "output_tokens")
 
 
@@ -47,7 +49,7 @@ def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
     for event in events:
         if event.get("type") != "agent":
             continue
-        usage = (event.get("data") or {}).get("usage")
+        usage = record.load_data("agent", event.get("data") or {}).usage
         total = add(total, usage)
         n = event.get("iteration")
         if n is None:

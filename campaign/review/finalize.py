@@ -42,25 +42,25 @@ class FinalizeError(UserError):
 
 def kept_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every kept iteration, in order: its patch, claim, prediction, Surprise and tests (plain dicts)."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
 
     changes = []
-    for it in loop.derive(events).iterations:
+    for it in machine.derive(events).iterations:
         if not it.kept or it.implement is None:
             continue
-        bench, test = it.benchmark or {}, it.test or {}
+        bench, summary = it.benchmark or {}, it.summary()
         changes.append({
             "iteration": it.n, "title": it.title, "phase": it.phase,
-            "patch": (it.commit or {}).get("patch") or it.implement.get("patch"),
-            "patch_sha256": it.implement.get("patch_sha256"),
-            "files": list(it.implement.get("files") or []),
-            "commit": (it.commit or {}).get("commit"),
-            "hypothesis": (it.think or {}).get("hypothesis"),
-            "predicted": (it.think or {}).get("predicted_speedup"),
-            "speedup": bench.get("speedup"), "ci": bench.get("ci"), "ci_level": bench.get("ci_level"),
-            "verdict": bench.get("verdict"), "case": bench.get("case"), "vs_baseline": bench.get("vs_baseline"),
-            "surprise": (it.log or {}).get("surprise"),
-            "cases": list(test.get("cases") or []),
+            "patch": (it.commit.patch if it.commit else None) or it.implement.patch,
+            "patch_sha256": it.implement.patch_sha256,
+            "files": list(it.implement.files or []),
+            "commit": summary.commit,
+            "hypothesis": it.think.hypothesis if it.think else None,
+            "predicted": summary.predicted,
+            "speedup": summary.speedup, "ci": summary.ci, "ci_level": summary.ci_level,
+            "verdict": summary.verdict, "case": bench.get("case"), "vs_baseline": bench.get("vs_baseline"),
+            "surprise": summary.surprise,
+            "cases": list((it.test.cases if it.test else None) or []),
         })
     return changes
 
@@ -128,8 +128,9 @@ def _rebuild(record_dir: Path, state, changes: list[dict[str, Any]], dest: Path,
         except ReplayError as exc:
             raise FinalizeError(exc.message) from None
         shas[c["iteration"]] = _commit_all(repo, f"{c['title']} (campaign iteration {c['iteration']})")
-    start = (state.init or {}).get("start_branch") or "main"
-    chain = (state.init or {}).get("branch") or "optimization"
+    init = state.init or {}
+    start = init.get("start_branch") or "main"
+    chain = init.get("branch") or "optimization"
     repo.git.branch("-f", chain, repo.head.commit.hexsha)
     repo.git.checkout("-q", "-B", start, base)
     return dest, base, shas
@@ -139,7 +140,7 @@ def _from_repository(record_dir: Path, state, changes: list[dict[str, Any]], rep
     """The repository's own commits, when it still has the pre-optimization tag and every kept commit."""
     import git
 
-    pre_tag = (state.init or {}).get("pre_tag")
+    pre_tag = state.init.pre_tag if state.init else None
     try:
         repo = git.Repo(repo_dir or record_dir, search_parent_directories=True)
         base = repo.commit(pre_tag).hexsha if pre_tag else None
@@ -262,7 +263,7 @@ def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path 
              measure: bool = True, trust: bool = False, max_blocks: int | None = None,
              budget_s: float | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Branches, tests, measurements and pull-request texts for every kept change of a record (see the module)."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
     from campaign.loop.journal import Journal
     from campaign.plugins.loading import load_target
     from campaign.plugins.target import TargetError
@@ -278,7 +279,7 @@ def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path 
             raise FinalizeError(f"{untrusted_reason(record_dir)}. finalize re-runs its code: read it first, then "
                                 f"run again with --trust (or --no-measure to only build the branches).")
     events = Journal(record_dir).events()
-    state = loop.derive(events)
+    state = machine.derive(events)
     changes = kept_changes(events)
     if state.init is None or not changes:
         raise FinalizeError(f"{record_dir}: the record holds no kept change; there is nothing to finalize.")

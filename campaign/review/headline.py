@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaign.loop.record import cumulative_speedup, load_data
 from campaign.review.lint import Event, _data, first_of, iteration_rows, last_of, of_type
 
 SCRIPTED = {
@@ -65,22 +66,22 @@ def cases(events: list[Event]) -> list[dict[str, Any]]:
     finish = _data(last_of(events, "finish"))
     rows = []
     for case, data in per_case.items():
-        before = (data or {}).get("warm_s")
+        before = data.get("warm_s") if data else None
         row = {"case": case, "before_s": before, "after_s": None, "after_derived": False, "speedup": None, "ci": None,
                "ci_level": None, "measured_at": None}
         if bench and bench.get("case") == case:
             vs = bench.get("vs_baseline") or {}
-            row.update(after_s=_warm(bench.get("candidate")), speedup=vs.get("speedup", bench.get("cumulative_speedup")),
+            row.update(after_s=_warm(bench.get("candidate")), speedup=cumulative_speedup(bench),
                        ci=vs.get("ci"), ci_level=vs.get("ci_level"),
                        measured_at="the last kept iteration, against the baseline")
         else:
-            full = finish.get("full") if (finish.get("full") or {}).get("case") == case else None
-            full = full or next((_data(e).get("full") for e in reversed(of_type(events, "benchmark"))
-                                 if (_data(e).get("full") or {}).get("case") == case), None)
+            at_finish = load_data("finish", finish).full
+            fulls = [at_finish] + [load_data("benchmark", _data(e)).full for e in reversed(of_type(events, "benchmark"))]
+            full = next((f for f in fulls if f is not None and f.case == case), None)
             if full:
                 row.update(speedup=full.get("speedup"), ci=full.get("ci"), ci_level=full.get("ci_level"),
                            after_s=_warm(full.get("candidate")),
-                           measured_at="FINISH, against the baseline" if full is finish.get("full") else
+                           measured_at="FINISH, against the baseline" if full is at_finish else
                            "a full-scale check, against the baseline")
         if row["after_s"] is None and before and row["speedup"]:
             row.update(after_s=before / row["speedup"], after_derived=True)

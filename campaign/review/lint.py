@@ -34,6 +34,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any, Callable, Iterable
 
+from campaign.loop.record import cumulative_speedup, load_data
+
 Event = dict[str, Any]
 
 MIN_PHASE_SHARE = 0.05
@@ -106,7 +108,7 @@ def load_record(record_dir: Path) -> list[Event]:
 
 
 def _data(event: Event | None) -> dict[str, Any]:
-    return (event or {}).get("data") or {}
+    return (event["data"] or {}) if event else {}
 
 
 def of_type(events: Iterable[Event], kind: str) -> list[Event]:
@@ -410,9 +412,9 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 "ci": bd.get("ci"),
                 "ci_level": bd.get("ci_level"),
                 "ci_kind": bd.get("ci_kind"),
-                "machine_busy": (bd.get("load") or {}).get("note"),
+                "machine_busy": load_data("benchmark", bd).load.note,
                 "verdict": bd.get("verdict"),
-                "cumulative": bd.get("cumulative_speedup") if bd.get("cumulative_speedup") is not None else vs_base.get("speedup"),
+                "cumulative": cumulative_speedup(bd),  # the one definition (campaign.loop.record)
                 "cumulative_ci": vs_base.get("ci"),
                 "full": bd.get("full"),
                 "test_passed": _data(test).get("passed") if test else None,

@@ -129,21 +129,23 @@ class Attempt:
 
 def attempts_from_journal(events: list[dict[str, Any]]) -> list[Attempt]:
     """Every attempt (an iteration that reached `try` and was logged) in the record (pure)."""
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
 
     attempts = []
-    for it in loop.derive(events).iterations:
+    for it in machine.derive(events).iterations:
         if it.implement is None or it.log is None:
             continue
-        final_patch = (it.commit or {}).get("patch") or (it.revert or {}).get("patch") or it.implement.get("patch")
-        bench = it.benchmark or {}
-        failures = (it.test or {}).get("failures") or []
-        agent_failure = next((f.get("message") for f in failures if f.get("output") == "(agent)"), None)
+        final_patch = ((it.commit.patch if it.commit else None) or (it.revert.patch if it.revert else None)
+                       or it.implement.patch)
+        summary, test = it.summary(), it.test
+        failures = test.failures if test else ()
+        agent_failure = next((f.message for f in failures if f.output == "(agent)"), None)
         attempts.append(Attempt(
-            iteration=it.n, title=it.title, patch=final_patch, patch_sha256=it.implement.get("patch_sha256"),
-            cases=list((it.test or {}).get("cases") or []), test_passed=(it.test or {}).get("passed"),
-            verdict=bench.get("verdict"), speedup=bench.get("speedup"), ci=bench.get("ci"), kept=it.kept,
-            full=bench.get("full"), ci_level=bench.get("ci_level"), ci_kind=bench.get("ci_kind"), extra={"agent_failure": agent_failure} if agent_failure else {},
+            iteration=it.n, title=it.title, patch=final_patch, patch_sha256=it.implement.patch_sha256,
+            cases=list((test.cases if test else None) or []), test_passed=test.passed if test else None,
+            verdict=summary.verdict, speedup=summary.speedup, ci=summary.ci, kept=it.kept,
+            full=it.benchmark.get("full") if it.benchmark else None, ci_level=summary.ci_level,
+            ci_kind=summary.ci_kind, extra={"agent_failure": agent_failure} if agent_failure else {},
         ))
     return attempts
 
@@ -250,9 +252,9 @@ def replay(
         if not is_trusted(record_dir):
             raise ReplayError(f"{untrusted_reason(record_dir)}. Read it first; then run again with --trust.")
     events = Journal(record_dir).events()
-    from campaign.loop import machine as loop
+    from campaign.loop import machine
 
-    state = loop.derive(events)
+    state = machine.derive(events)
     if state.init is None or state.baseline is None:
         raise ReplayError(f"{record_dir}: the record has no init or baseline event; nothing to replay.")
     attempts = attempts_from_journal(events)
@@ -320,7 +322,7 @@ def replay(
                 replayed["first_failure"] = (test.get("failures") or [{}])[0].get("message")
             row = compare_attempt(attempt.recorded(), replayed)
             if replayed.get("environment") and row["in_recorded_ci"] is False:
-                recorded_env = (state.baseline or {}).get("environment") or {}
+                recorded_env = (state.baseline.environment if state.baseline else None) or {}
                 row["environment_differences"] = environment_differences(recorded_env, replayed["environment"])
             rows.append(row)
             say(f"[iter {attempt.iteration}] recorded {row['recorded_verdict']} vs replayed {row['replayed_verdict']}"
@@ -333,7 +335,8 @@ def replay(
         if keep_workspace is None:
             shutil.rmtree(workdir, ignore_errors=True)
     renders = check_renders(record_dir, events)
-    env_diff = environment_differences((state.baseline or {}).get("environment") or {}, collect_environment())
+    env_diff = environment_differences((state.baseline.environment if state.baseline else None) or {},
+                                       collect_environment())
     ok = all(r["agrees"] is not False for r in rows) and base_check["passed"] and all(renders.values())
     return {
         "ok": ok,

@@ -38,7 +38,7 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
         repo = vcs.open_repo(Path(top))
         record_rel = Path(record).resolve().relative_to(Path(top).resolve()).as_posix()
         ref = init["branch"] if vcs.branch_exists(repo, init["branch"]) else None
-        post = (state.finish or {}).get("post_tag") or f"{init.get('name')}/post-optimization"
+        post = (state.finish.post_tag if state.finish else None) or f"{init.get('name')}/post-optimization"
         ref = ref or (post if vcs.tag_commit(repo, post) else None)
         if ref is None:
             return []

@@ -14,19 +14,22 @@ command, and a commit already made is found by its message on HEAD's line.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop.machine import Step
-from campaign.loop.steps.context import CampaignContext
 from campaign.loop.tested_tree import require_tested_tree, revert_tested
 
+if TYPE_CHECKING:  # the context calls complete_pending in every step: no runtime import back
+    from campaign.loop.steps.context import CampaignContext
 
-def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
+
+def complete_pending(ctx: CampaignContext, state: machine.State) -> machine.State:
     """Finish a LOG whose commit or revert was interrupted (idempotent)."""
     if state.step in (Step.COMMIT, Step.REVERT):
         from campaign.loop import git_guard
 
-        ctx._require_branch(state)
+        ctx.require_branch(state)
         git_guard.check(ctx, state)  # git moved since LOG's own check: commit or revert on nothing foreign
     if state.step is Step.COMMIT:
         commit_kept(ctx, state)
@@ -37,9 +40,9 @@ def complete_pending(ctx: CampaignContext, state: loop.State) -> loop.State:
     return ctx.state()
 
 
-def final_patch(ctx: CampaignContext, it: loop.Iteration, outcome: str) -> str | None:
+def final_patch(ctx: CampaignContext, it: machine.Iteration, outcome: str) -> str | None:
     """Rename the attempt's patch to say how it ended (``kept`` or ``reverted``)."""
-    src_rel = (it.implement or {}).get("patch")
+    src_rel = it.implement.patch if it.implement else None
     if not src_rel:
         return None
     dest_rel = f"patches/iter-{it.n:02d}-{outcome}.patch"
@@ -51,7 +54,7 @@ def final_patch(ctx: CampaignContext, it: loop.Iteration, outcome: str) -> str |
     return dest_rel
 
 
-def _rewrite_patch(ctx: CampaignContext, it: loop.Iteration, dest) -> None:
+def _rewrite_patch(ctx: CampaignContext, it: machine.Iteration, dest) -> None:
     """Write the attempt's diff again from the working tree when it is byte for byte the one ``try`` recorded."""
     import hashlib
 
@@ -64,7 +67,7 @@ def _rewrite_patch(ctx: CampaignContext, it: loop.Iteration, dest) -> None:
         dest.write_bytes(data)
 
 
-def commit_kept(ctx: CampaignContext, state: loop.State) -> None:
+def commit_kept(ctx: CampaignContext, state: machine.State) -> None:
     from campaign import vcs
 
     it = state.current
@@ -90,10 +93,10 @@ def commit_kept(ctx: CampaignContext, state: loop.State) -> None:
     if sha is None:
         found = vcs.changes(repo, exclude=[ctx.record_rel])
         sha = vcs.commit_paths(repo, found.files + [ctx.record_rel], message)
-    ctx._record("commit", {"commit": sha, "message": message, "patch": patch}, it.n)
+    ctx.record_event("commit", {"commit": sha, "message": message, "patch": patch}, it.n)
 
 
-def revert(ctx: CampaignContext, state: loop.State) -> None:
+def revert(ctx: CampaignContext, state: machine.State) -> None:
     it = state.current
     test, bench = it.test or {}, it.benchmark or {}
     if test.get("out_of_scope"):
@@ -108,4 +111,4 @@ def revert(ctx: CampaignContext, state: loop.State) -> None:
     require_tested_tree(repo, it.implement, ctx.record_rel, "revert")
     patch = final_patch(ctx, it, "reverted")
     revert_tested(repo, it.implement, ctx.record_rel)
-    ctx._record("revert", {"to_commit": state.last_kept_commit, "reason": reason, "patch": patch}, it.n)
+    ctx.record_event("revert", {"to_commit": state.last_kept_commit, "reason": reason, "patch": patch}, it.n)

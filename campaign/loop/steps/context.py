@@ -2,9 +2,11 @@
 
 ``CampaignContext`` is the plumbing the nine steps share (the step modules
 are functions over it; ``campaign.loop.session.Campaign`` adds the step
-methods on top). Writing goes through ``_record`` (append the event, then
-re-render the logs); a step runs inside ``_step`` (hold the lock, finish an
-interrupted commit/revert, check the step is due: ``StepError`` otherwise).
+methods on top). The steps use its public methods only: writing goes through ``record_event``
+(append the event, then re-render the logs); a step runs inside ``step`` (hold
+the lock, finish an interrupted commit/revert, check the step is due:
+``StepError`` otherwise); ``next_step``, ``measure``, ``require_branch``,
+``complete_pending``, ``locked`` and ``render_files`` are the rest.
 
 Heavy modules (GitPython, Jinja2, the measurement layer) are imported inside
 the methods that need them: ``status()`` reads the journal only.
@@ -19,8 +21,8 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from campaign.errors import MeasureError, NoCampaignError, RuleError, VcsError
-from campaign.loop import machine as loop
+from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
+from campaign.loop import machine
 from campaign.loop import record_guard
 from campaign.loop.journal import CampaignLock
 from campaign.loop.record_place import RECORD_ROOT, RECORD_ROOTS, choose_record_root, existing_root
@@ -106,8 +108,8 @@ class CampaignContext:
 
     # -- derived state -------------------------------------------------------------
 
-    def state(self) -> loop.State:
-        return loop.derive(self.journal.read_protected().events)
+    def state(self) -> machine.State:
+        return machine.derive(self.journal.read_protected().events)
 
     @property
     def cli_extra(self) -> str:
@@ -118,21 +120,28 @@ class CampaignContext:
             here = None
         return "" if here == self.workspace else f"--dir {shlex.quote(str(self.workspace))}"
 
-    def command_for(self, state: loop.State) -> str:
-        return loop.expected_command(state.step, state, self.cli_extra)
+    def command_for(self, state: machine.State) -> str:
+        return machine.expected_command(state.step, state, self.cli_extra)
 
-    def _next(self, state: loop.State | None = None) -> dict[str, str]:
+    def next_step(self, state: machine.State | None = None) -> dict[str, str]:
+        """The step due, its description and the exact command to run it."""
         state = state or self.state()
-        return {"step": state.step.value, "description": loop.DESCRIPTIONS[state.step], "command": self.command_for(state)}
+        return {"step": state.step.value, "description": machine.DESCRIPTIONS[state.step], "command": self.command_for(state)}
 
     @property
     def target(self):
         if self._target is None:
             from campaign.plugins.loading import load_target
 
-            spec = (self.state().init or {}).get("target_spec")
+            init = self.state().init
+            spec = init.target_spec if init else None
             self._target = load_target(spec, self.workspace)  # a TargetError is a UserError (target_error)
         return self._target
+
+    @target.setter
+    def target(self, target) -> None:
+        """The target already loaded (``init`` has it before the journal names it)."""
+        self._target = target
 
     @property
     def repo(self):
@@ -144,7 +153,8 @@ class CampaignContext:
 
     # -- writing -------------------------------------------------------------------
 
-    def _record(self, type_: str, data: dict[str, Any], iteration: int | None = None) -> dict[str, Any]:
+    def record_event(self, type_: str, data: dict[str, Any], iteration: int | None = None) -> dict[str, Any]:
+        """Append one event to the journal (checked against its protected copy), then re-render the logs."""
         self.guard_record()
         event = self.journal.append(type_, data, iteration)
         self.render_files()
@@ -156,7 +166,7 @@ class CampaignContext:
         return write_all(self.record_dir, self.journal.events())
 
     def refuse_if_driven(self) -> None:
-        """While a ``campaign run`` in another process drives this campaign, nothing else writes (``loop.driver``)."""
+        """While a ``campaign run`` in another process drives this campaign, nothing else writes (``machine.driver``)."""
         from campaign.loop.driver import refuse_if_driven
 
         refuse_if_driven(self.driver_folder, self.name)
@@ -199,20 +209,20 @@ class CampaignContext:
         sweep_orphans_once(self.workspace)
 
     @contextmanager
-    def _step(self, command: str) -> Iterator[loop.State]:
+    def step(self, command: str) -> Iterator[machine.State]:
         """Hold the lock (journal checked), finish an interrupted commit/revert, check ``command`` may run now."""
         with self.locked(guard_git=True):
-            state = self._complete_pending(self.state())
-            loop.check_command(command, state, self.cli_extra)
+            state = self.complete_pending(self.state())
+            machine.check_command(command, state, self.cli_extra)
             yield state
 
-    def _complete_pending(self, state: loop.State) -> loop.State:
+    def complete_pending(self, state: machine.State) -> machine.State:
         """Finish a LOG whose commit or revert was interrupted (idempotent; see ``steps/commit.py``)."""
         from campaign.loop.steps.commit import complete_pending
 
         return complete_pending(self, state)
 
-    def _measure(self, func: Callable[[], Any]) -> Any:
+    def measure(self, func: Callable[[], Any]) -> Any:
         """Run a measurement; a failing workload, baseline or worktree becomes a one-paragraph MeasureError."""
         from campaign.measure.baseline import BaselineError
         from campaign.measure.workload import WorkloadError
@@ -223,9 +233,9 @@ class CampaignContext:
         except (WorkloadError, BaselineError, WorktreeError) as exc:
             raise MeasureError(" ".join(str(exc).split())) from None
 
-    def _require_branch(self, state: loop.State) -> None:
+    def require_branch(self, state: machine.State) -> None:
         """Commits, reverts and measurements happen on the campaign branch only."""
-        branch = (state.init or {}).get("branch")
+        branch = state.init.branch if state.init else None
         repo = self.repo
         current = None if repo.head.is_detached else repo.active_branch.name
         if branch and current != branch:
@@ -233,3 +243,12 @@ class CampaignContext:
                 f"the repository is on {current or 'a detached HEAD'}, not on the campaign branch {branch}. "
                 f"Switch back (`git switch {branch}`) and run the command again; nothing was changed."
             )
+
+    # The steps another branch is changing (init, plan, finish, benchmark) still call these names: the same
+    # methods, kept until those files move to the public ones.
+    _record = record_event
+    _next = next_step
+    _step = step
+    _measure = measure
+    _require_branch = require_branch
+    _complete_pending = complete_pending

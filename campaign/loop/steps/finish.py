@@ -27,6 +27,7 @@ from campaign.errors import FullCaseError, VcsError
 from campaign.loop import git_guard
 from campaign.loop import machine as loop
 from campaign.loop.manifest import write_manifest
+from campaign.loop.render import full_case_failure  # re-exported: the text lives with the logs that show it
 from campaign.loop.steps.benchmark import bench_budget
 from campaign.loop.steps.context import CampaignContext, Progress
 
@@ -44,7 +45,8 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
                 f"to +-{HEADLINE_PRECISION:.0%}...")
             headline = ctx._measure(lambda: full_vs_baseline(ctx, state, say, ctx.target.fast_case,
                                                              HEADLINE_PRECISION))
-            shares = {k: v for k, v in ((state.last_profile or {}).get("shares") or {}).items() if v is not None}
+            profiled = (state.last_profile.shares if state.last_profile else None) or {}
+            shares = {k: v for k, v in profiled.items() if v is not None}
             data = {"post_tag": _post_mark(ctx, init), "merged_into": init["start_branch"],
                     "final_speedup": headline["speedup"], "ci": headline["ci"], "ci_level": headline["ci_level"],
                     "ci_kind": headline["ci_kind"], "headline": headline,
@@ -83,21 +85,6 @@ def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[s
                             f"includes the full case, then `campaign decide` and `campaign finish` again.",
                             {"validation": data})
     return data
-
-
-def full_case_failure(validation: dict[str, Any]) -> str:
-    """One line naming what differs on the full case (the first failing output, or the test command)."""
-    case = validation.get("case")
-    failures = validation.get("failures") or []
-    if failures:
-        f = failures[0]
-        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        detail = f.get("message") or f"expected {f.get('expected')!r}, got {f.get('actual')!r}"
-        return f"the full case {case!r} differs from the baseline: output {f.get('output')!r}: {detail}{more}"
-    cmd = validation.get("test_command") or {}
-    names = [t.get("name") for t in cmd.get("failed_tests") or [] if t.get("name")]
-    failed = f" (failed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''})" if names else ""
-    return f"the full case {case!r} passed but the test command `{cmd.get('cmd')}` exited {cmd.get('rc')}{failed}"
 
 
 HEADLINE_PRECISION = 0.10  # the headline's interval: within +-10% of its estimate, or as close as the budget gets

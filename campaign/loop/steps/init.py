@@ -145,15 +145,15 @@ def init_campaign(
     max_iterations: int = stopping.DEFAULT_MAX_ITERATIONS,
     progress: Progress = None,
     run_settings: dict[str, Any] | None = None,
+    facade: type[CampaignContext] = CampaignContext,
 ):
-    """Start a campaign: validate, tag, branch, snapshot, baseline, AGENTS.md + SKILL.md, start commit.
+    """Start a campaign (returned as a ``facade``: ``session.Campaign`` passes itself): validate, tag, branch, snapshot, baseline, AGENTS.md + SKILL.md, start commit.
 
     ``run_settings`` (from ``campaign run``: the agent and its command) is
     recorded right after ``init``, so even a run killed during the baseline
     resumes with its agent.
     """
     from campaign import vcs
-    from campaign.loop.session import Campaign
     from campaign.plugins.loading import load_target
     from campaign.plugins.project_env import target_env
 
@@ -190,7 +190,7 @@ def init_campaign(
     problem = vcs.scope_problem(target.scope, committed)
     if problem:
         raise UserError(f"{problem} (target {target.name!r}, scope: {', '.join(target.scope)})")
-    campaign = Campaign(workspace, name)
+    campaign = facade(workspace, name)
     campaign.notify = say
     with record_guard.init_lock(workspace, name) or contextlib.nullcontext():  # two inits: one checks at a time
         _refuse_existing(campaign)
@@ -215,7 +215,7 @@ def init_campaign(
             if run_settings is not None:
                 campaign._record("run", run_settings)
             campaign._target = target
-            campaign._resume_init(say)
+            complete_init(campaign, say)
     return campaign
 
 
@@ -332,15 +332,14 @@ def declaration_problem(target, outputs: dict[str, Any], phases: dict[str, Any])
     return None
 
 
-def resume_init(workspace: Path | str, name: str | None = None, progress: Progress = None):
+def resume_init(workspace: Path | str, name: str | None = None, progress: Progress = None,
+                facade: type[CampaignContext] = CampaignContext):
     """Complete an interrupted ``init`` (``campaign init --resume``)."""
-    from campaign.loop.session import Campaign
-
-    campaign = Campaign.open(workspace, name)
+    campaign = facade.open(workspace, name)
     if progress is not None:
         campaign.notify = progress
     with campaign.locked():
         state = campaign.state()
         loop.check_command("init", state, campaign.cli_extra)
-        campaign._resume_init(progress)
+        complete_init(campaign, progress)
     return campaign

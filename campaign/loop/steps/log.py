@@ -20,81 +20,96 @@ from __future__ import annotations
 from typing import Any
 
 from campaign.errors import RuleError
-from campaign.loop import machine as loop
-from campaign.loop import stopping
+from campaign.loop import machine
+from campaign.loop import record, stopping
 from campaign.loop.tested_tree import require_tested_tree
 from campaign.loop.machine import Step
 from campaign.loop.steps.context import CampaignContext
 from campaign.measure.integrity import refusal
 
 
+def _postmortem(state: machine.State, it: machine.Iteration, why: str | None, lesson: str | None) -> dict[str, Any] | None:
+    """The postmortem to record; refused when the result misses the prediction by the factor and none is given."""
+    factor = state.postmortem_factor
+    if stopping.postmortem_required(it.predicted, it.speedup, factor):
+        if not (why and why.strip() and lesson and lesson.strip()):
+            raise RuleError(
+                f"a postmortem is required: the measured {it.speedup:.2f}x misses the predicted "
+                f"{it.predicted:.2f}x by more than a factor of {factor:g}. Add --why '<why it diverged>' "
+                f"--lesson '<what this teaches about the code>'."
+            )
+    if (why and why.strip()) or (lesson and lesson.strip()):
+        return {"why": (why or "").strip() or None, "lesson": (lesson or "").strip() or None}
+    return None
+
+
+def _kept(state: machine.State, it: machine.Iteration, keep_reason: str | None) -> bool:
+    """Keep or revert: a failed TEST or guard never keeps, faster keeps, same/inconclusive only with --keep."""
+    test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
+    verdict = bench.verdict
+    if not test.passed:
+        if keep_reason:
+            raise RuleError("--keep is refused: the change failed TEST, and a failed change is never kept. "
+                            "Log it without --keep; it will be reverted and its diff kept in patches/.")
+        return False
+    if refusal(bench, test):  # a guard on the claim failed (campaign.measure.integrity): never kept
+        if keep_reason:
+            raise RuleError(f"--keep is refused: {refusal(bench, test)}. Log it without --keep; it will be "
+                            f"reverted.")
+        return False
+    if verdict == "faster":
+        return True
+    if verdict in ("same", "inconclusive"):
+        return keep_reason is not None
+    if keep_reason and fixes_the_full_case(state, it):
+        return True  # the last kept tree is wrong at scale: speed against it means nothing
+    if keep_reason:
+        raise RuleError(f"--keep is refused: the benchmark says {verdict!r}, and a slower change is "
+                        f"never kept. Log it without --keep; it will be reverted.")
+    return False
+
+
+def _complete(ctx: CampaignContext, state: machine.State) -> dict[str, Any]:
+    """An interrupted LOG: finish its commit or revert, taking no new input."""
+    it = state.current
+    state = ctx.complete_pending(state)
+    return {"ok": True, "step": "log", "iteration": it.n, "completed": True, "kept": it.kept,
+            "message": f"completed the interrupted {'commit' if it.kept else 'revert'} of iteration {it.n}",
+            "next": ctx.next_step(state)}
+
+
 def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = None, why: str | None = None,
         lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
     with ctx.locked(guard_git=True):
         state = ctx.state()
-        if state.step in (Step.COMMIT, Step.REVERT):  # an interrupted LOG: finish it, take no new input
-            it = state.current
-            state = ctx._complete_pending(state)
-            return {"ok": True, "step": "log", "iteration": it.n, "completed": True, "kept": it.kept,
-                    "message": f"completed the interrupted {'commit' if it.kept else 'revert'} of iteration {it.n}",
-                    "next": ctx._next(state)}
-        loop.check_command("log", state, ctx.cli_extra)
+        if state.step in (Step.COMMIT, Step.REVERT):
+            return _complete(ctx, state)
+        machine.check_command("log", state, ctx.cli_extra)
         if surprise is None or not str(surprise).strip():
             raise RuleError(
                 "--surprise is required and may not be empty: write what surprised you about this result "
                 "(prediction vs reality), or the literal word None if nothing did - but think first."
             )
         it = state.current
-        test, bench = it.test or {}, it.benchmark or {}
-        predicted = (it.think or {}).get("predicted_speedup")
-        factor = (state.init or {}).get("postmortem_factor", stopping.POSTMORTEM_FACTOR)
-        postmortem = None
-        if stopping.postmortem_required(predicted, it.speedup, factor):
-            if not (why and why.strip() and lesson and lesson.strip()):
-                raise RuleError(
-                    f"a postmortem is required: the measured {it.speedup:.2f}x misses the predicted "
-                    f"{predicted:.2f}x by more than a factor of {factor:g}. Add --why '<why it diverged>' "
-                    f"--lesson '<what this teaches about the code>'."
-                )
-        if (why and why.strip()) or (lesson and lesson.strip()):
-            postmortem = {"why": (why or "").strip() or None, "lesson": (lesson or "").strip() or None}
-        verdict = bench.get("verdict")
+        postmortem = _postmortem(state, it, why, lesson)
         keep_reason = keep.strip() if keep and keep.strip() else None
-        if not test.get("passed"):
-            kept = False
-            if keep_reason:
-                raise RuleError("--keep is refused: the change failed TEST, and a failed change is never kept. "
-                                "Log it without --keep; it will be reverted and its diff kept in patches/.")
-        elif refusal(bench, test):  # a guard on the claim failed (campaign.measure.integrity): never kept
-            kept = False
-            if keep_reason:
-                raise RuleError(f"--keep is refused: {refusal(bench, test)}. Log it without --keep; it will be "
-                                f"reverted.")
-        elif verdict == "faster":
-            kept = True
-        elif verdict in ("same", "inconclusive"):
-            kept = keep_reason is not None
-        elif keep_reason and fixes_the_full_case(state, it):
-            kept = True  # the last kept tree is wrong at scale: speed against it means nothing
-        else:
-            kept = False
-            if keep_reason:
-                raise RuleError(f"--keep is refused: the benchmark says {verdict!r}, and a slower change is "
-                                f"never kept. Log it without --keep; it will be reverted.")
-        ctx._require_branch(state)
+        kept = _kept(state, it, keep_reason)
+        ctx.require_branch(state)
         require_tested_tree(ctx.repo, it.implement, ctx.record_rel, "commit" if kept else "revert")
         data = {"surprise": str(surprise).strip(), "notes": (notes or "").strip() or None,
                 "postmortem": postmortem, "kept": kept, "keep_reason": keep_reason if kept else None}
-        ctx._record("log", data, it.n)
-        state = ctx._complete_pending(ctx.state())
+        ctx.record_event("log", data, it.n)
+        state = ctx.complete_pending(ctx.state())
         current = state.current
-        return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": verdict,
-                "refused": refusal(bench, test) if test.get("passed") else None,
-                "commit": (current.commit or {}).get("commit"), "revert": current.revert,
-                "next": ctx._next(state)}
+        test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
+        return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": bench.verdict,
+                "refused": refusal(bench, test) if test.passed else None,
+                "commit": current.commit.commit if current.commit else None, "revert": current.revert,
+                "next": ctx.next_step(state)}
 
 
-def fixes_the_full_case(state: loop.State, it: loop.Iteration) -> bool:
+def fixes_the_full_case(state: machine.State, it: machine.Iteration) -> bool:
     """A change that passed TEST on the full case while FINISH's full-case check stands failed. Pure."""
-    failed = state.validation or {}
-    return state.full_case_failed and bool((it.test or {}).get("passed")) and failed.get("case") in ((it.test or {}).get("cases") or [])
+    if not (state.full_case_failed and it.test and it.test.passed):
+        return False
+    return state.validation.case in (it.test.cases or [])

@@ -16,7 +16,7 @@ from typing import Any
 
 from campaign.errors import RuleError
 from campaign.loop import machine as loop
-from campaign.loop import stopping
+from campaign.loop import record, stopping
 from campaign.loop.steps.context import CampaignContext, jsonable_bound, required_text
 from campaign.loop.steps.profile import needed_speedup
 
@@ -62,7 +62,7 @@ def combined_share(profile: dict[str, Any], names: list[str]) -> tuple[float | N
     """The share of the runtime the named phases take together (capped at 1), and its Amdahl bound. Pure."""
     shares = profile.get("shares") or {}
     if len(names) == 1:
-        share, bound = shares.get(names[0]), (profile.get("amdahl") or {}).get(names[0])
+        share, bound = shares.get(names[0]), record.load_data("profile", profile).bound(names[0])
         return share, (stopping.amdahl_bound(share) if bound is None and share is not None else bound)
     values = [shares.get(n) for n in names]
     if any(v is None for v in values):

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop import stopping
 from campaign.loop.steps.context import CampaignContext, Progress, jsonable_bound
 
 
 def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = (), progress: Progress = None) -> dict[str, Any]:
     say = progress or (lambda line: None)
-    with ctx._step("profile") as state:
+    with ctx.step("profile") as state:
         from campaign import vcs
         from campaign.measure.profiling import profile_workload
 
@@ -27,7 +27,7 @@ def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = (), progr
         lines = list(lines) or list(getattr(target, "hot_functions", []) or [])
         say(f"PROFILE: phase timings and top functions of case {target.fast_case!r}"
             + (f", line timings of {', '.join(lines)}" if lines else "") + "...")
-        data = ctx._measure(lambda: profile_workload(
+        data = ctx.measure(lambda: profile_workload(
             target, ctx.workspace, target.fast_case, lines=lines, timeout_s=target.timeout_s))
         data = dict(data)
         data.setdefault("commit", vcs.head_commit(ctx.repo))
@@ -36,7 +36,7 @@ def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = (), progr
         amdahl = {p: jsonable_bound(stopping.amdahl_bound(s)) for p, s in shares.items() if s is not None}
         data["amdahl"] = {**amdahl, **{k: jsonable_bound(v) for k, v in (data.get("amdahl") or {}).items()}}
         iteration = len(state.iterations) + 1
-        ctx._record("profile", data, iteration)
+        ctx.record_event("profile", data, iteration)
         return {
             "ok": True, "step": "profile", "iteration": iteration,
             "phases": data.get("phases"), "shares": shares, "amdahl": data["amdahl"],
@@ -44,19 +44,19 @@ def profile(ctx: CampaignContext, lines: list[str] | tuple[str, ...] = (), progr
             "lines": data.get("lines") or {}, "notes": data.get("notes") or [], "method": data.get("method"),
             "share_spread": data.get("share_spread") or {},
             "warnings": amdahl_warnings(ctx.state()),
-            "next": ctx._next(),
+            "next": ctx.next_step(),
         }
 
 
-def needed_speedup(state: loop.State) -> float | None:
+def needed_speedup(state: machine.State) -> float | None:
     """The speedup still needed for the goal, over what the kept iterations reached (pure)."""
-    goal = (state.init or {}).get("goal_speedup")
+    goal = state.init.goal_speedup if state.init else None
     if not goal:
         return None
     return goal / (state.cumulative or 1.0)
 
 
-def amdahl_warnings(state: loop.State) -> list[str]:
+def amdahl_warnings(state: machine.State) -> list[str]:
     """A warning when even the largest open phase cannot reach the goal (pure)."""
     profile = state.last_profile or {}
     shares = profile.get("shares") or {}

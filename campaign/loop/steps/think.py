@@ -38,7 +38,7 @@ def parse_speedup(value: Any) -> float:
 
 def think(ctx: CampaignContext, hypothesis: str, options: list[str], chosen: str, predict: Any,
           risk: str) -> dict[str, Any]:
-    with ctx._step("think") as state:
+    with ctx.step("think") as state:
         predicted = parse_speedup(predict)
         hypothesis = required_text(hypothesis, "--hypothesis", "what you think limits performance, and why.")
         options = [o.strip() for o in options or [] if o and o.strip()]
@@ -50,5 +50,5 @@ def think(ctx: CampaignContext, hypothesis: str, options: list[str], chosen: str
         iteration = len(state.iterations) + 1
         data = {"hypothesis": hypothesis, "options": options, "chosen": chosen,
                 "predicted_speedup": predicted, "risk": risk}
-        ctx._record("think", data, iteration)
-        return {"ok": True, "step": "think", "iteration": iteration, "predicted_speedup": predicted, "next": ctx._next()}
+        ctx.record_event("think", data, iteration)
+        return {"ok": True, "step": "think", "iteration": iteration, "predicted_speedup": predicted, "next": ctx.next_step()}

@@ -32,11 +32,11 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
     from campaign import vcs
 
     say = progress or (lambda line: None)
-    with ctx._step("try") as state:
+    with ctx.step("try") as state:
         it = state.current
         target = ctx.target
         repo = ctx.repo
-        ctx._require_branch(state)
+        ctx.require_branch(state)
         head = vcs.head_commit(repo)
         if head != state.last_kept_commit:
             raise VcsError(
@@ -53,7 +53,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
         patch_rel = f"patches/iter-{it.n:02d}.patch"
         sha = vcs.write_patch(repo, found.files, ctx.record_dir / patch_rel)
         out_of_scope = found.outside(target.scope)
-        ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+        ctx.record_event("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
                                   "tree": tested_tree(repo, found.files),
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
         cases = cases_due(state, target.fast_case, target.full_case, full)
@@ -65,25 +65,25 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                          "cases": cases} if frozen else test_campaign_change(ctx, cases, out_of_scope, say, run_dir))
                 if test["passed"] and getattr(target, "heldout", False):
                     say(f"TEST: held-out inputs (fresh seeds), baseline vs candidate, case {target.fast_case}...")
-                    test.update(with_heldout(test, ctx._measure(lambda: heldout_campaign_check(
+                    test.update(with_heldout(test, ctx.measure(lambda: heldout_campaign_check(
                         ctx, state.init["base_commit"], run_dir, target.fast_case))))
-            ctx._record("test", test, it.n)
+            ctx.record_event("test", test, it.n)
             if not test["passed"]:
                 return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
-                        "test": test, "benchmark": None, "next": ctx._next()}
+                        "test": test, "benchmark": None, "next": ctx.next_step()}
             say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
             with git_guard.unmoved(ctx, state, "BENCHMARK"):
-                bench = ctx._measure(lambda: benchmark_campaign_change(ctx, state, cases, say, run_dir))
-                bench["suspicion"] = suspicion(bench, (it.plan or {}).get("amdahl_bound"))
+                bench = ctx.measure(lambda: benchmark_campaign_change(ctx, state, cases, say, run_dir))
+                bench["suspicion"] = suspicion(bench, it.plan.amdahl_bound if it.plan else None)
                 if bench["suspicion"] and getattr(target, "heldout", False) and target.full_case != target.fast_case:
                     say(f"BENCHMARK: a {bench['speedup']:.0f}x claim: held-out inputs at the full size "
                         f"({target.full_case}) before it may be kept...")
-                    bench["suspicion"]["heldout_full"] = ctx._measure(lambda: heldout_campaign_check(
+                    bench["suspicion"]["heldout_full"] = ctx.measure(lambda: heldout_campaign_check(
                         ctx, state.init["base_commit"], run_dir, target.full_case))
             bench["guards"] = guards_ran(test, bench)
-        ctx._record("benchmark", bench, it.n)
+        ctx.record_event("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
-                "test": test, "benchmark": bench_summary(bench), "next": ctx._next()}
+                "test": test, "benchmark": bench_summary(bench), "next": ctx.next_step()}
 
 
 def cases_due(state, fast_case: str, full_case: str, full: bool = False) -> list[str]:
@@ -104,14 +104,14 @@ def record_tune(ctx: CampaignContext, spec: str, run_tune: Callable[[float | Non
     journaled in the current iteration. The chosen values still go through
     IMPLEMENT (set as the defaults in the scope), TEST and BENCHMARK.
     """
-    with ctx._step("try") as state:
+    with ctx.step("try") as state:
         it = state.current
         if spec != state.init["target_spec"]:
             raise UserError(f"this campaign optimizes target {state.init['target_spec']!r}; tune that one "
                             f"(`campaign tune {state.init['target_spec']} --record ...`), not {spec!r}.")
-        data = run_tune((it.think or {}).get("predicted_speedup"))
-        ctx._record("tune", data, it.n)
-        return {"step": "tune", "iteration": it.n, **data, "next": ctx._next()}
+        data = run_tune(it.predicted)
+        ctx.record_event("tune", data, it.n)
+        return {"step": "tune", "iteration": it.n, **data, "next": ctx.next_step()}
 
 
 def fail_attempt(ctx: CampaignContext, reason: str, agent: str = "cli") -> dict[str, Any]:
@@ -122,17 +122,17 @@ def fail_attempt(ctx: CampaignContext, reason: str, agent: str = "cli") -> dict[
     """
     from campaign import vcs
 
-    with ctx._step("try") as state:
+    with ctx.step("try") as state:
         it = state.current
         repo = ctx.repo
         found = vcs.changes(repo, exclude=[ctx.record_rel])
         patch_rel = f"patches/iter-{it.n:02d}.patch"
         sha = vcs.write_patch(repo, found.files, ctx.record_dir / patch_rel)
-        ctx._record("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
+        ctx.record_event("implement", {"files": found.files, "patch": patch_rel, "patch_sha256": sha,
                                   "tree": tested_tree(repo, found.files),
                                   "out_of_scope": found.outside(ctx.target.scope), "agent": agent}, it.n)
         test = {"passed": False, "cases": [], "test_command": None, "out_of_scope": [],
                 "failures": [{"output": "(agent)", "expected": None, "actual": None, "tolerance": None,
                               "message": reason}]}
-        ctx._record("test", test, it.n)
-        return {"ok": False, "step": "try", "iteration": it.n, "test": test, "next": ctx._next()}
+        ctx.record_event("test", test, it.n)
+        return {"ok": False, "step": "try", "iteration": it.n, "test": test, "next": ctx.next_step()}
