@@ -45,11 +45,11 @@ def holder_alive(holder: dict[str, Any]) -> bool:
     import psutil
 
     try:
-        process = psutil.Process(int(holder.get("pid")))
+        process = psutil.Process(int(holder["pid"]))
         started = process.create_time()
         if process.status() == psutil.STATUS_ZOMBIE:
             return False
-    except (psutil.Error, TypeError, ValueError):
+    except (psutil.Error, KeyError, TypeError, ValueError):
         return False
     try:
         since = datetime.fromisoformat(str(holder.get("since"))).timestamp()
@@ -69,7 +69,7 @@ class CampaignLock:
             timeout_s = float(os.environ.get("CAMPAIGN_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S))
         self.timeout_s = timeout_s
         self.argv = list(argv if argv is not None else sys.argv)
-        self._lock = None
+        self._lock: Any = None  # a filelock.SoftFileLock while held
         self._depth = 0
 
     @property

@@ -64,7 +64,7 @@ class Data(dict):
         return dict(self.raw)
 
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _read_only  # type: ignore[assignment]
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 # -- nested objects ----------------------------------------------------------------------

@@ -119,7 +119,8 @@ class Campaign(CampaignContext):
 
 def init_campaign(*args: Any, **kwargs: Any) -> Campaign:
     """Start a campaign (``steps/init.py``), answered as a ``Campaign``."""
-    return _init.init_campaign(*args, facade=Campaign, **kwargs)
+    kwargs["facade"] = Campaign
+    return _init.init_campaign(*args, **kwargs)
 
 
 def resume_init(workspace: Any, name: str | None = None, progress: Progress = None) -> Campaign:

@@ -10,7 +10,6 @@ user's: LOG refuses, naming those files, and changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
 
 from campaign.errors import VcsError
 from campaign.loop import record
@@ -23,7 +22,7 @@ def tested_tree(repo, files: list[str]) -> str:
     return vcs.worktree_tree(repo, files)
 
 
-def require_tested_tree(repo, implement: dict[str, Any], record_rel: str, action: str) -> None:
+def require_tested_tree(repo, implement: record.Implement | None, record_rel: str, action: str) -> None:
     """Refuse (``VcsError``) unless the working tree is the tested one.
 
     ``action`` is ``commit`` (the tree must be exactly the tested one) or
@@ -68,7 +67,7 @@ def _require_same_patch(repo, implement: record.Implement, record_rel: str, patc
         )
 
 
-def revert_tested(repo, implement: dict[str, Any], record_rel: str) -> list[str]:
+def revert_tested(repo, implement: record.Implement | None, record_rel: str) -> list[str]:
     """Put back at HEAD the paths of the tested change (only those); the paths restored."""
     from campaign import vcs
 

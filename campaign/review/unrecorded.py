@@ -31,8 +31,8 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
         state = derive(events)
     except Exception:  # no git, or a journal the pure rules already judge
         return []
-    init = state.init or {}
-    if not top or not init.get("branch"):
+    init = state.init
+    if not top or init is None or not init.get("branch"):
         return []
     try:
         repo = vcs.open_repo(Path(top))

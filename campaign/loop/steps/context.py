@@ -21,7 +21,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from campaign.errors import MeasureError, NoCampaignError, RuleError, UserError, VcsError
+from campaign.errors import MeasureError, NoCampaignError, RuleError, VcsError
 from campaign.loop import machine
 from campaign.loop import record_guard
 from campaign.loop.journal import CampaignLock

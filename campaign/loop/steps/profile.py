@@ -58,7 +58,7 @@ def needed_speedup(state: machine.State) -> float | None:
 
 def amdahl_warnings(state: machine.State) -> list[str]:
     """A warning when even the largest open phase cannot reach the goal (pure)."""
-    profile = state.last_profile or {}
+    profile: dict[str, Any] = state.last_profile or {}
     shares = profile.get("shares") or {}
     needed = needed_speedup(state)
     if not shares or needed is None or needed <= 1:
