@@ -349,6 +349,11 @@ class Runner:
                 self.say(f"[iter {n}] IMPLEMENT failed: {exc}")
                 camp.fail_attempt(f"the agent failed at IMPLEMENT: {exc}", agent=self.agent.name)
                 return
+        self._try_and_say(n)
+
+    def _try_and_say(self, n: int) -> None:
+        """TEST + BENCHMARK of the edit in the working tree, and the line that says how it went."""
+        camp = self.campaign
         try:
             result = camp.try_change(progress=lambda line: self.say(f"[iter {n}] {line}"), agent=self.agent.name)
         except UserError as exc:
@@ -447,6 +452,7 @@ def run_campaign(
     progress: Progress | None = None,
     agent_timeout_s: float | None = None,
     budget: dict[str, Any] | None = None,
+    parallel: int | None = None,
 ) -> dict[str, Any]:
     """Start (or with ``resume`` continue) a campaign and drive it to its end.
 
@@ -466,13 +472,18 @@ def run_campaign(
             opened = Campaign.open(workspace, name)
             lease.take(opened.name, agent_kind)
         campaign = _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
-                          opened, say, agent_timeout_s, lease, budget)
+                          opened, say, agent_timeout_s, lease, budget, parallel)
         kind, cmd, timeout_s = campaign.recorded_agent
-        return Runner(campaign, make_agent(kind, campaign, cmd, timeout_s), say).run()
+        agent = make_agent(kind, campaign, cmd, timeout_s)
+        if campaign.recorded_parallel > 1:  # `--parallel K`: K attempts in flight (campaign.agents.parallel)
+            from campaign.agents.parallel import ParallelRunner
+
+            return ParallelRunner(campaign, agent, say, campaign.recorded_parallel).run()
+        return Runner(campaign, agent, say).run()
 
 
 def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
-           agent_timeout_s, lease, budget=None):
+           agent_timeout_s, lease, budget=None, parallel=None):
     """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
     from campaign.loop import machine as loop
     from campaign.loop.session import init_campaign, list_campaigns
@@ -481,10 +492,12 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
         recorded = loop.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
         budget = resumed_budget(recorded, budget)
+        parallel = parallel or (recorded or {}).get("parallel")
         check_agent(agent_kind, agent_cmd, campaign.target)
         lease.set_agent(agent_kind)
         with campaign.lock:
-            campaign._record("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
+            campaign._record("run", {**run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget),
+                                     "parallel": parallel})
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
             + (f" ({agent_cmd})" if agent_cmd else ""))
     else:
@@ -512,9 +525,11 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
         lease.take(name, agent_kind)
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
         campaign = init_campaign(workspace, target_spec, name, progress=say,
-                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
+                                 run_settings={**run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
+                                               "parallel": parallel},
                                  **kwargs)
     if budget_note(agent_kind, budget):
         say(budget_note(agent_kind, budget))
     campaign.recorded_agent = (agent_kind, agent_cmd, agent_timeout_s)
+    campaign.recorded_parallel = int(parallel or 1)
     return campaign

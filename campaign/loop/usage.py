@@ -45,8 +45,8 @@ def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
     total, between = empty(), empty()
     per: dict[int, dict[str, Any]] = {}
     for event in events:
-        if event.get("type") != "agent":
-            continue
+        if event.get("type") != "agent" or (event.get("data") or {}).get("step") == "attempt":
+            continue  # an attempt's status change (`--parallel`) is no exchange
         usage = (event.get("data") or {}).get("usage")
         total = add(total, usage)
         n = event.get("iteration")
