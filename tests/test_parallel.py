@@ -14,12 +14,20 @@ import time
 from pathlib import Path
 
 import pytest
-
 from loop_fixtures import git
 from parallel_fixtures import FAST_B, WRONG_BUILD, read_calls, write_parallel_agent
-from run_fixtures import FAST, cli, events_of, journal, make_sum_repo, ok, run_env, write_target_module
+from run_fixtures import (
+    FAST,
+    cli,
+    events_of,
+    journal,
+    make_sum_repo,
+    ok,
+    run_env,
+    write_target_module,
+)
 
-from campaign.agents import attempts as att
+from campaign.loop import attempts as att
 
 
 @pytest.fixture

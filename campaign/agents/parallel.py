@@ -5,7 +5,7 @@ and the measuring machine idles while it thinks. Here THINK asks for the
 options to fill K slots; each option's agent edits a detached worktree of
 the last kept commit in a thread of its own, and its diff comes back as a
 patch. The controller alone writes the record: it journals every attempt's
-status (``campaign.agents.attempts``) and, whenever THINK is due, takes the
+status (``campaign.loop.attempts``) and, whenever THINK is due, takes the
 ready attempt with the largest prediction, makes it the next iteration (its
 think and plan), applies its patch to the campaign's working tree and runs
 TEST + BENCHMARK there through the host's measurement queue
@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from campaign.agents import attempts as att
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.agents.runner import AGENT_DIR, Runner, exhausted_decision, plan_problem
 from campaign.errors import UserError
+from campaign.loop import attempts as att
 from campaign.scale import host as hosts
 from campaign.scale.queue import measuring
 
@@ -71,10 +71,9 @@ def attempt_plans(answer: dict[str, Any], wanted: int) -> list[dict[str, Any]]:
 
 
 def live_rows(attempts: list[att.Attempt], now: float, since: dict[str, float]) -> list[dict[str, Any]]:
-    """Each attempt's step, host and elapsed seconds, for the progress lines (pure)."""
-    steps = {"planned": "implement", "implemented": "queued", "failed": "queued (failed)", "requeued": "queued",
-             "measuring": "test+benchmark"}
-    return [{"attempt": a.id, "title": a.plan.get("title"), "step": steps.get(a.status, a.status),
+    """Each attempt's step, host and elapsed seconds (in this run), for the progress lines (pure)."""
+    return [{"attempt": a.id, "title": a.plan.get("title"),
+             "step": "test+benchmark" if a.status == "measuring" else att.LIVE_STEPS.get(a.status, a.status),
              "host": a.host, "elapsed_s": round(now - since.get(a.id, now), 1)} for a in attempts]
 
 
@@ -313,7 +312,7 @@ class ParallelRunner(Runner):
                            "attempt_ids": [a.id for a in planned]}, None)
         impl_context = self.context(state, events)
         for attempt in planned:
-            self.note(attempt, "planned")
+            self.note(attempt, "planned", host=self.host)
             self.say(f"[{attempt.id}] THINK: {attempt.plan['title']} (predicts {attempt.predicted:.2f}x): "
                      f"IMPLEMENT in its own worktree")
             self.launch(self.attempts[attempt.id], impl_context)

@@ -49,6 +49,7 @@ class Attempt:
     iteration: int | None = None
     host: str | None = None
     since: str | None = None  # when its current status began (ISO)
+    planned_at: str | None = None
     step: str = "implement"  # what it is doing now, for the live view
     requeued: int = 0
 
@@ -100,7 +101,8 @@ def fold(events: list[dict[str, Any]], iterations: int) -> dict[str, Attempt]:
         data = e["data"]
         aid, status = data["attempt"], data["status"]
         if status == "planned":
-            out[aid] = Attempt(aid, dict(data.get("plan") or {}), data.get("base"), since=e.get("ts"))
+            out[aid] = Attempt(aid, dict(data.get("plan") or {}), data.get("base"), since=e.get("ts"),
+                               planned_at=e.get("ts"), host=data.get("host"))
             continue
         at = out.get(aid)
         if at is None:
@@ -150,3 +152,30 @@ def outcome(kept: bool, kept_since_base: bool) -> str:
     if kept:
         return "kept"
     return "superseded" if kept_since_base else "reverted"
+
+
+LIVE_STEPS = {"planned": "implement", "implemented": "queued", "failed": "queued (implement failed)",
+              "requeued": "queued again (its host died)"}
+
+
+def live_view(events: list[dict[str, Any]], state, now_iso: str) -> list[dict[str, Any]]:
+    """Each attempt in flight: its step, host and elapsed seconds since THINK planned it (pure).
+
+    ``campaign status`` shows it; a measured attempt's step is its iteration's step due.
+    """
+    from datetime import datetime
+
+    def seconds(since: str | None) -> float | None:
+        try:
+            return round((datetime.fromisoformat(now_iso) - datetime.fromisoformat(str(since))).total_seconds(), 1)
+        except ValueError:
+            return None
+
+    rows = []
+    for a in pending(fold(events, len(state.iterations))):
+        step = LIVE_STEPS.get(a.status, a.status)
+        if a.status == "measuring":
+            step = f"iteration {a.iteration}: {state.step.value}"
+        rows.append({"attempt": a.id, "title": a.plan.get("title"), "status": a.status, "step": step,
+                     "host": a.host, "elapsed_s": seconds(a.planned_at)})
+    return rows
