@@ -121,8 +121,9 @@ def implement_in_worktree(agent, workspace: Path, record_dir: Path, record_rel: 
 class ParallelRunner(Runner):
     """``Runner`` with up to ``parallel`` attempts in flight; the journal's iterations stay one at a time."""
 
-    def __init__(self, campaign, agent, progress=None, parallel: int = 2, max_steps: int = 10_000):
+    def __init__(self, campaign, agent, progress=None, parallel: int = 2, max_steps: int = 10_000, cluster=None):
         super().__init__(campaign, agent, progress, max_steps)
+        self.cluster = cluster  # campaign.scale.cluster.Cluster: TEST + BENCHMARK on its workers
         self.k = max(1, int(parallel))
         self.results: queue.Queue = queue.Queue()
         self.threads: dict[str, threading.Thread] = {}
@@ -365,8 +366,34 @@ class ParallelRunner(Runner):
         last = state.last_event or {}
         if last.get("type") == "plan" and not self._apply(attempt, state, events, n):
             return
+        if self.cluster is not None:
+            return self._try_remote(attempt, n)
         with measuring(self.host):
             self._try_and_say(n)
+
+    def _try_remote(self, attempt: att.Attempt, n: int) -> None:
+        """TEST + BENCHMARK on a cluster worker; a host that died on it is journaled, the result recorded here."""
+        from campaign.scale.cluster import record_remote
+
+        camp = self.campaign
+        self.say(f"[iter {n}] TEST + BENCHMARK ({attempt.id}) on the cluster ({self.cluster.address})...")
+        try:
+            result, lost = self.cluster.measure(camp.workspace, camp.name, self.agent.name, wait=self.harvest)
+        except Exception as exc:  # noqa: BLE001 - the worker's own error (a refused try): the attempt fails
+            camp.fail_attempt(f"the remote TEST + BENCHMARK failed: {type(exc).__name__}: {exc}", agent=self.agent.name)
+            return
+        for dead in lost:
+            self.note(attempt, "requeued", host=dead, iteration=n,
+                      why="the host died mid-measurement: its measurement was lost and run again on another host")
+            self.say(f"[iter {n}] {attempt.id}: host {dead} died mid-measurement; measured again elsewhere")
+        where = result["fingerprint"]["host"]
+        recorded = record_remote(camp, n, result)
+        test, bench = recorded.get("test") or {}, recorded.get("benchmark") or {}
+        if not test.get("passed"):
+            first = (test.get("failures") or [{}])[0].get("message", "")
+            self.say(f"[iter {n}] TEST FAILED on {where}: {first[:200]}")
+        else:
+            self.say(f"[iter {n}] BENCHMARK on {where}: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x")
 
     def _apply(self, attempt: att.Attempt, state, events, n: int) -> bool:
         """Put the attempt's patch in the working tree (journaling its IMPLEMENT exchange); False: recorded as failed."""
@@ -415,3 +442,19 @@ class ParallelRunner(Runner):
             except git.GitCommandError as exc:
                 return (exc.stderr or str(exc)).strip().splitlines()[-1][:200]
         return None
+
+
+def run_parallel(campaign, agent, say, parallel: int, cluster: str | None = None) -> dict[str, Any]:
+    """Drive the campaign with ``parallel`` attempts in flight; with ``cluster`` (a Dask scheduler's address
+    or scheduler file) each attempt's TEST + BENCHMARK runs whole on one of its workers."""
+    connection = None
+    if cluster:
+        from campaign.scale.cluster import Cluster
+
+        connection = Cluster(cluster)
+        say(f"cluster: {cluster} ({len(connection.client.scheduler_info().get('workers', {}))} worker(s))")
+    try:
+        return ParallelRunner(campaign, agent, say, parallel, cluster=connection).run()
+    finally:
+        if connection is not None:
+            connection.close()

@@ -453,6 +453,7 @@ def run_campaign(
     agent_timeout_s: float | None = None,
     budget: dict[str, Any] | None = None,
     parallel: int | None = None,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """Start (or with ``resume`` continue) a campaign and drive it to its end.
 
@@ -475,10 +476,10 @@ def run_campaign(
                           opened, say, agent_timeout_s, lease, budget, parallel)
         kind, cmd, timeout_s = campaign.recorded_agent
         agent = make_agent(kind, campaign, cmd, timeout_s)
-        if campaign.recorded_parallel > 1:  # `--parallel K`: K attempts in flight (campaign.agents.parallel)
-            from campaign.agents.parallel import ParallelRunner
+        if campaign.recorded_parallel > 1 or cluster:  # `--parallel K`: K attempts in flight (agents/parallel.py)
+            from campaign.agents.parallel import run_parallel
 
-            return ParallelRunner(campaign, agent, say, campaign.recorded_parallel).run()
+            return run_parallel(campaign, agent, say, campaign.recorded_parallel, cluster)
         return Runner(campaign, agent, say).run()
 
 

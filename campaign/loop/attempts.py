@@ -12,7 +12,7 @@ machine), one per change of status::
     implemented  its agent finished: the patch is kept in the record (sha256)
     failed       its agent failed (crashed, hung, changed nothing)
     measuring    it becomes iteration N (written just before N's ``think``)
-    requeued     a host died while measuring it: it waits for another
+    requeued     a host died while measuring it: measured again on another (a note; the status stays)
     kept / reverted / superseded   its iteration's LOG decided
     dropped      the campaign stopped before it was measured
 
@@ -63,7 +63,7 @@ class Attempt:
     @property
     def ready(self) -> bool:
         """Implemented (or failed) and not yet an iteration: waiting in the measurement queue."""
-        return self.status in ("implemented", "failed", "requeued")
+        return self.status in ("implemented", "failed")
 
 
 def event(attempt: Attempt, status: str, **extra: Any) -> dict[str, Any]:
@@ -111,8 +111,9 @@ def fold(events: list[dict[str, Any]], iterations: int) -> dict[str, Attempt]:
             before_measuring[aid] = at.status
             at.iteration = data.get("iteration")
             at.step = "test+benchmark"
-        if status == "requeued":
+        if status == "requeued":  # a note beside the measuring status: a host died while measuring it
             at.requeued += 1
+            continue
         for key in ("patch", "patch_sha256", "summary", "error", "agent_event", "host"):
             if data.get(key) is not None:
                 setattr(at, key, data[key])
@@ -154,8 +155,7 @@ def outcome(kept: bool, kept_since_base: bool) -> str:
     return "superseded" if kept_since_base else "reverted"
 
 
-LIVE_STEPS = {"planned": "implement", "implemented": "queued", "failed": "queued (implement failed)",
-              "requeued": "queued again (its host died)"}
+LIVE_STEPS = {"planned": "implement", "implemented": "queued", "failed": "queued (implement failed)"}
 
 
 def live_view(events: list[dict[str, Any]], state, now_iso: str) -> list[dict[str, Any]]:
