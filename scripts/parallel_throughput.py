@@ -9,7 +9,10 @@ queued beside K agents at work) is compared with K = 1 (serial).
 
 Iterations per hour are counted from the journal: from the first THINK
 exchange to the last iteration's DECIDE (INIT, the baseline and FINISH are
-the same for every K and left out).
+the same for every K and left out), and once the pipeline is full: from the
+first iteration's DECIDE to the last one's. A/A changes never gain, so the
+diminishing-returns rule ends each campaign after 3 iterations: ``--repeat``
+runs several per K.
 
     PYTHONPATH=. python scripts/parallel_throughput.py [--iterations 6] [--implement-s 20] [--k 1 2 3]
 
@@ -95,10 +98,24 @@ def summarize(k: int, events: list[dict]) -> dict:
     decides = [e for e in events if e["type"] == "decide" and e.get("iteration")]
     verdicts = [e["data"].get("verdict") for e in events if e["type"] == "benchmark"]
     hours = (ts(decides[-1]) - ts(first)).total_seconds() / 3600
+    between = (ts(decides[-1]) - ts(decides[0])).total_seconds() / 3600
     false = [v for v in verdicts if v in ("faster", "slower")]
     return {"k": k, "iterations": len(decides), "wall_s": round(hours * 3600, 1),
-            "iterations_per_hour": round(len(decides) / hours, 1), "verdicts": verdicts,
+            "iterations_per_hour": round(len(decides) / hours, 1),
+            # once the pipeline is full: from the first iteration's DECIDE to the last one's
+            "steady_per_hour": round((len(decides) - 1) / between, 1) if between > 0 else None, "verdicts": verdicts,
             "false_verdicts": len(false), "false_rate": round(len(false) / len(verdicts), 3) if verdicts else None}
+
+
+def pooled(runs: list[dict]) -> dict:
+    """One row for the repeats of one K: iterations over the summed wall time (pure)."""
+    iterations, wall = sum(r["iterations"] for r in runs), sum(r["wall_s"] for r in runs)
+    steady = [r["steady_per_hour"] for r in runs if r["steady_per_hour"]]
+    verdicts = [v for r in runs for v in r["verdicts"]]
+    return {"k": runs[0]["k"], "iterations": iterations, "wall_s": wall,
+            "iterations_per_hour": round(iterations / wall * 3600, 1),
+            "steady_per_hour": round(sum(steady) / len(steady), 1) if steady else None, "verdicts": verdicts,
+            "false_verdicts": sum(r["false_verdicts"] for r in runs), "load_after": runs[-1]["load_after"]}
 
 
 def main() -> None:
@@ -106,19 +123,25 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--implement-s", type=float, default=20.0)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--repeat", type=int, default=1, help="campaigns per K (the A/A changes stop each after 3)")
     args = parser.parse_args()
     print(f"start: {load()}", flush=True)
     rows = []
     for k in args.k:
-        with tempfile.TemporaryDirectory(prefix=f"campaign-throughput-k{k}-") as tmp:
-            row = one_campaign(k, args.iterations, args.implement_s, Path(tmp))
-            row["load_after"] = load()
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix=f"campaign-throughput-k{k}-") as tmp:
+                runs.append(one_campaign(k, args.iterations, args.implement_s, Path(tmp)))
+                runs[-1]["load_after"] = load()
+                print(json.dumps(runs[-1]), flush=True)
+        rows.append(pooled(runs))
     base = rows[0]["iterations_per_hour"]
     for row in rows:
+        steady = row["steady_per_hour"]
         print(f"K={row['k']}: {row['iterations_per_hour']:.0f} iterations/hour ({row['iterations_per_hour'] / base:.2f}x "
-              f"K={rows[0]['k']}), A/A false verdicts {row['false_verdicts']}/{len(row['verdicts'])}; {row['load_after']}")
+              f"K={rows[0]['k']}); pipeline full: {steady or 0:.0f}/hour "
+              f"({(steady or 0) / (rows[0]['steady_per_hour'] or 1):.2f}x); A/A false verdicts "
+              f"{row['false_verdicts']}/{len(row['verdicts'])}; {row['load_after']}")
     print(f"end: {load()}")
 
 
