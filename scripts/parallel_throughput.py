@@ -73,14 +73,14 @@ def load() -> str:
     return f"load {one:.2f} (5 min {five:.2f}) on {os.cpu_count()} cores"
 
 
-def one_campaign(k: int, iterations: int, wait: float, root: Path) -> dict:
+def one_campaign(k: int, iterations: int, wait: float, root: Path, blocks: int = 3) -> dict:
     from run_fixtures import BASE, make_sum_repo, run_env, write_target_module
 
     lib = write_target_module(root / "lib")
     repo = make_sum_repo(root / "repo")
     agent = root / "agent.py"
     agent.write_text(AGENT.format(base=BASE, wait=wait))
-    env = run_env(lib, CAMPAIGN_BENCH_MAX_BLOCKS="6", CAMPAIGN_BENCH_BUDGET_S="20")
+    env = run_env(lib, CAMPAIGN_BENCH_MAX_BLOCKS=str(blocks), CAMPAIGN_BENCH_BUDGET_S=str(3 * blocks))
     cmd = [sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget", "--agent", "command",
            "--agent-cmd", f"{sys.executable} {agent}", "--parallel", str(k), "--goal-speedup", "1000",
            "--max-iterations", str(iterations), "--agent-timeout", "600", "--quiet", "--json"]
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--implement-s", type=float, default=20.0)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--max-blocks", type=int, default=3, help="benchmark blocks at most (the tests' budget)")
     parser.add_argument("--repeat", type=int, default=1, help="campaigns per K (the A/A changes stop each after 3)")
     args = parser.parse_args()
     print(f"start: {load()}", flush=True)
@@ -131,7 +132,7 @@ def main() -> None:
         runs = []
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix=f"campaign-throughput-k{k}-") as tmp:
-                runs.append(one_campaign(k, args.iterations, args.implement_s, Path(tmp)))
+                runs.append(one_campaign(k, args.iterations, args.implement_s, Path(tmp), args.max_blocks))
                 runs[-1]["load_after"] = load()
                 print(json.dumps(runs[-1]), flush=True)
         rows.append(pooled(runs))

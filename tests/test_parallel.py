@@ -113,6 +113,11 @@ def test_resume_after_kill_9_with_attempts_in_flight(setup):
         proc.stderr.close()
     before = final_status(record)
     assert before == {"a1": "measuring", "a2": "planned"}, before
+    killed = ok(cli(repo, env, "status", "--json"))  # the live view: each attempt's step, host, elapsed
+    assert [(a["attempt"], a["step"]) for a in killed["attempts"]] == [("a1", "iteration 1: try"), ("a2", "implement")]
+    assert all(a["host"] and a["elapsed_s"] >= 0 for a in killed["attempts"])
+    text = cli(repo, env, "status").stdout
+    assert "attempt a2: implement on " in text and "since THINK - shorter range" in text
 
     resumed = cli(repo, env, "run", "--resume", "--json")
     out = ok(resumed)
@@ -143,3 +148,18 @@ def test_the_iteration_cap_counts_attempts_in_flight(setup):
     assert [t["parallel"]["options_wanted"] for t in thinks] == [2]
     assert len(out["iterations"]) == 2
     assert events_of(repo / "optim" / "sum", "decide")[-1]["data"]["rule"] == "cap"
+
+
+def test_attempts_still_in_flight_when_the_goal_is_reached_are_dropped(setup):
+    """The first attempt reaches the goal: DECIDE stops, and the attempt not yet measured is journaled as dropped."""
+    repo, env, tmp_path = setup
+    cmd, calls = write_parallel_agent(tmp_path, [("closed form", 20.0, FAST, 0),
+                                                 ("closed form, other names", 10.0, FAST_B, 1)])
+    out = ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
+                 "--parallel", "2", "--goal-speedup", "1.5", "--json"))
+    assert out["finished"] and [r["kept"] for r in out["iterations"]] == [True]
+    record = repo / "optim" / "sum"
+    assert final_status(record) == {"a1": "kept", "a2": "dropped"}
+    assert events_of(record, "decide")[-1]["data"]["rule"] == "goal"
+    st = ok(cli(repo, env, "status", "--json"))
+    assert st["attempts"] == []  # nothing in flight once finished
