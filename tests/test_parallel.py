@@ -153,7 +153,7 @@ def test_the_iteration_cap_counts_attempts_in_flight(setup):
 def test_attempts_still_in_flight_when_the_goal_is_reached_are_dropped(setup):
     """The first attempt reaches the goal: DECIDE stops, and the attempt not yet measured is journaled as dropped."""
     repo, env, tmp_path = setup
-    cmd, calls = write_parallel_agent(tmp_path, [("closed form", 20.0, FAST, 0),
+    cmd, _calls = write_parallel_agent(tmp_path, [("closed form", 20.0, FAST, 0),
                                                  ("closed form, other names", 10.0, FAST_B, 1)])
     out = ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
                  "--parallel", "2", "--goal-speedup", "1.5", "--json"))
