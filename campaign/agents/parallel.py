@@ -124,6 +124,7 @@ class ParallelRunner(Runner):
     def __init__(self, campaign, agent, progress=None, parallel: int = 2, max_steps: int = 10_000, cluster=None):
         super().__init__(campaign, agent, progress, max_steps)
         self.cluster = cluster  # campaign.scale.cluster.Cluster: TEST + BENCHMARK on its workers
+        self.ahead: dict[str, tuple[Any, str, str | None]] = {}  # attempt -> (future, token, kept code it measures)
         self.k = max(1, int(parallel))
         self.results: queue.Queue = queue.Queue()
         self.threads: dict[str, threading.Thread] = {}
@@ -244,6 +245,9 @@ class ParallelRunner(Runner):
             self.say(f"[{attempt.id}] iteration {it.n}: {status}")
 
     def drop_pending(self, why: str) -> None:
+        for future, _, _ in self.ahead.values():
+            future.cancel()
+        self.ahead.clear()
         for attempt in self.pending():
             if attempt.status != "measuring":
                 self.note(attempt, "dropped", why=why)
@@ -270,7 +274,9 @@ class ParallelRunner(Runner):
         attempt = self.wait_ready()
         if attempt is None:
             return
-        self._start_iteration(attempt, self.campaign.state())
+        state = self.campaign.state()
+        self.measure_ahead(state)
+        self._start_iteration(attempt, state)
 
     def room(self, state, busy: list[att.Attempt]) -> int:
         """How many more attempts the iteration cap leaves (an attempt is an iteration)."""
@@ -335,14 +341,47 @@ class ParallelRunner(Runner):
                     self._said = now
                     self.say(live_line(live_rows(self.pending(), now, self.started)))
 
-    def _start_iteration(self, attempt: att.Attempt, state) -> None:
-        """The attempt becomes the next iteration: its status first, then its think and plan."""
-        camp = self.campaign
-        n = len(state.iterations) + 1
+    @staticmethod
+    def plan_for(attempt: att.Attempt, state) -> dict[str, Any]:
+        """The attempt's plan as its iteration records it: a phase the profile has since shrunk is overridden."""
         plan = dict(attempt.plan)
         if plan_problem(state, {"action": "optimize", **plan}) and not plan.get("override_amdahl"):
             plan["override_amdahl"] = (f"attempt {attempt.id} was planned and implemented before the profile "
                                        f"changed; measured as planned")
+        return plan
+
+    def measure_ahead(self, state) -> None:
+        """With a cluster, send ready attempts' TEST + BENCHMARK ahead, one per idle worker, against the last kept code.
+
+        Each result is used only if that code is still the last kept one when the attempt's turn comes;
+        otherwise the attempt is measured again against the newer code.
+        """
+        from campaign import vcs
+
+        camp = self.campaign
+        if self.cluster is None or vcs.changes(camp.repo, exclude=[camp.record_rel]).files:
+            return
+        slots = self.cluster.workers() - sum(1 for future, _, _ in self.ahead.values() if not future.done())
+        for attempt in sorted((a for a in self.pending() if a.status == "implemented" and a.patch),
+                              key=lambda a: (-a.predicted, int(a.id[1:]))):
+            have = self.ahead.get(attempt.id)
+            if slots <= 0 or (have and have[2] == state.last_kept_commit):
+                continue
+            if have:
+                have[0].cancel()
+            patch = (camp.record_dir / attempt.patch).read_bytes()
+            future, token = self.cluster.submit(camp.workspace, camp.name, self.agent.name,
+                                                {"plan": self.plan_for(attempt, state), "patch": patch})
+            self.ahead[attempt.id] = (future, token, state.last_kept_commit)
+            slots -= 1
+            self.say(f"[{attempt.id}] TEST + BENCHMARK sent to the cluster ahead of its turn (against the last "
+                     f"kept code {str(state.last_kept_commit)[:10]})")
+
+    def _start_iteration(self, attempt: att.Attempt, state) -> None:
+        """The attempt becomes the next iteration: its status first, then its think and plan."""
+        camp = self.campaign
+        n = len(state.iterations) + 1
+        plan = self.plan_for(attempt, state)
         self.note(attempt, "measuring", iteration=n, host=self.host)
         self.started[attempt.id] = time.monotonic()
         self.say(f"[iter {n}] THINK ({attempt.id}): {plan['title']} (predicts {attempt.predicted:.2f}x)")
@@ -376,9 +415,17 @@ class ParallelRunner(Runner):
         from campaign.scale.cluster import record_remote
 
         camp = self.campaign
-        self.say(f"[iter {n}] TEST + BENCHMARK ({attempt.id}) on the cluster ({self.cluster.address})...")
+        kept_code = camp.state().last_kept_commit
+        ahead = self.ahead.pop(attempt.id, None)
+        if ahead is not None and ahead[2] != kept_code:
+            ahead[0].cancel()
+            self.say(f"[iter {n}] {attempt.id}: its measurement ahead was against older code: measured again")
+            ahead = None
+        self.say(f"[iter {n}] TEST + BENCHMARK ({attempt.id}) on the cluster ({self.cluster.address})"
+                 + (": measured ahead, collecting..." if ahead else "..."))
         try:
-            result, lost = self.cluster.measure(camp.workspace, camp.name, self.agent.name, wait=self.harvest)
+            result, lost = (self.cluster.collect(ahead[0], ahead[1], wait=self.harvest) if ahead else
+                            self.cluster.measure(camp.workspace, camp.name, self.agent.name, wait=self.harvest))
         except Exception as exc:  # noqa: BLE001 - the worker's own error (a refused try): the attempt fails
             camp.fail_attempt(f"the remote TEST + BENCHMARK failed: {type(exc).__name__}: {exc}", agent=self.agent.name)
             return

@@ -56,8 +56,10 @@ def unpack(data: bytes, dest: Path) -> Path:
 def measure_attempt(payload: dict[str, Any]) -> dict[str, Any]:
     """On a worker: ``campaign try`` on a copy of the controller's working tree, under this host's slot.
 
-    Returns the events the try recorded in the copy (implement, test, benchmark), this host's fingerprint
-    and the seconds it waited for the slot.
+    With ``plan`` and ``patch`` in ``payload`` (an attempt measured ahead of its turn) the copy is at
+    THINK with a clean tree: the attempt's think and plan are recorded there and its patch applied first.
+    Returns the events the copy recorded, the patch its try captured, this host's fingerprint and the
+    seconds it waited for the slot.
     """
     from campaign.loop.session import Campaign
     from campaign.scale import host
@@ -69,6 +71,8 @@ def measure_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         workspace = unpack(payload["tar"], Path(tmp))
         camp = Campaign.open(workspace, payload["name"])
         before = len(camp.journal.events())
+        if payload.get("plan"):
+            _think_and_apply(camp, payload["plan"], payload["patch"], Path(tmp) / "attempt.patch")
         with measuring(fingerprint["host"]) as waited:
             camp.try_change(agent=payload.get("agent") or "cli")
         events = camp.journal.events()[before:]
@@ -76,6 +80,14 @@ def measure_attempt(payload: dict[str, Any]) -> dict[str, Any]:
                    for e in events if e["type"] == "implement" and e["data"].get("patch")}
     return {"events": [{"type": e["type"], "data": e["data"]} for e in events], "patches": patches,
             "fingerprint": {**fingerprint, "load_after": host.fingerprint()["load"]}, "waited_s": round(waited, 2)}
+
+
+def _think_and_apply(camp, plan: dict[str, Any], patch: bytes, path: Path) -> None:
+    camp.think(plan.get("hypothesis") or plan["title"], plan["options"], plan["chosen"], plan["predicted_speedup"],
+               plan.get("risk") or "not stated")
+    camp.plan(plan["phase"], plan["change"], plan.get("bottleneck") or None, plan.get("override_amdahl") or None)
+    path.write_bytes(patch)
+    camp.repo.git.apply("--whitespace=nowarn", str(path))
 
 
 def _log_start(token: str, name: str) -> None:
@@ -101,19 +113,35 @@ class Cluster:
         self.client = (Client(scheduler_file=address, timeout=60) if address.endswith(".json")
                        else Client(address, timeout=60))
 
-    def measure(self, workspace: Path, name: str, agent: str, wait: Callable[[], None] | None = None
-                ) -> tuple[dict[str, Any], list[str]]:
-        """Run one attempt's TEST + BENCHMARK on a worker; (its result, the hosts that died running it)."""
+    def submit(self, workspace: Path, name: str, agent: str, ahead: dict[str, Any] | None = None):
+        """Send one attempt's TEST + BENCHMARK to the cluster; returns (future, token).
+
+        ``ahead`` (``{"plan": ..., "patch": bytes}``): the workspace is at THINK with a clean tree, and the
+        worker thinks, plans and applies the patch in its copy before the try.
+        """
         token = uuid.uuid4().hex
-        future = self.client.submit(measure_attempt, {"tar": pack(workspace), "name": name, "agent": agent,
-                                                      "token": token},
-                                    resources={RESOURCE: 1}, pure=False, key=f"campaign-try-{token}")
+        payload = {"tar": pack(workspace), "name": name, "agent": agent, "token": token, **(ahead or {})}
+        future = self.client.submit(measure_attempt, payload, resources={RESOURCE: 1}, pure=False,
+                                    key=f"campaign-try-{token}")
+        return future, token
+
+    def collect(self, future, token: str, wait: Callable[[], None] | None = None) -> tuple[dict[str, Any], list[str]]:
+        """Wait for a measurement; (its result, the hosts that died running it)."""
         while not future.done():
             if wait is not None:
                 wait()
             time.sleep(0.5)
         result = future.result()
         return result, self.lost_hosts(token, result["fingerprint"]["host"])
+
+    def measure(self, workspace: Path, name: str, agent: str, wait: Callable[[], None] | None = None
+                ) -> tuple[dict[str, Any], list[str]]:
+        """Run one attempt's TEST + BENCHMARK on a worker; (its result, the hosts that died running it)."""
+        future, token = self.submit(workspace, name, agent)
+        return self.collect(future, token, wait)
+
+    def workers(self) -> int:
+        return len(self.client.scheduler_info().get("workers", {}))
 
     def lost_hosts(self, token: str, finished_on: str) -> list[str]:
         """The hosts that started this measurement and did not finish it (they died): all starts but the last."""
@@ -138,16 +166,18 @@ def record_remote(camp, n: int, result: dict[str, Any]) -> dict[str, Any]:
     state = camp.state()
     if state.step is not Step.TRY or state.current is None or state.current.n != n:
         raise UserError(f"a remote measurement of iteration {n} came back while {state.step.value} is due")
-    for rel, data in (result.get("patches") or {}).items():
-        (camp.record_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        (camp.record_dir / rel).write_bytes(data)
     recorded = {}
     for event in result["events"]:
         kind, data = event["type"], dict(event["data"])
         if kind not in ("implement", "test", "benchmark"):
             continue
-        if kind == "implement" and data.get("patch_sha256") and data.get("patch") in (result.get("patches") or {}):
-            assert hashlib.sha256(result["patches"][data["patch"]]).hexdigest() == data["patch_sha256"]
+        if kind == "implement" and data.get("patch") in (result.get("patches") or {}):
+            patch = result["patches"][data["patch"]]
+            if data.get("patch_sha256") and hashlib.sha256(patch).hexdigest() != data["patch_sha256"]:
+                raise UserError(f"the worker's patch of iteration {n} is not the one its try recorded")
+            data["patch"] = f"patches/iter-{n:02d}.patch"  # measured ahead, the copy may have counted fewer
+            (camp.record_dir / data["patch"]).parent.mkdir(parents=True, exist_ok=True)
+            (camp.record_dir / data["patch"]).write_bytes(patch)
         if kind in ("test", "benchmark"):
             data["host"] = result["fingerprint"]
         camp._record(kind, data, n)
