@@ -90,6 +90,11 @@ def _think_and_apply(camp, plan: dict[str, Any], patch: bytes, path: Path) -> No
     camp.repo.git.apply("--whitespace=nowarn", str(path))
 
 
+def lost(starts: list[str], finished_on: str) -> list[str]:
+    """The hosts that started a measurement and never finished it (pure): every start but the finishing one."""
+    return starts[:-1] if starts and starts[-1] == finished_on else starts
+
+
 def _log_start(token: str, name: str) -> None:
     try:
         from distributed import get_worker
@@ -145,8 +150,7 @@ class Cluster:
 
     def lost_hosts(self, token: str, finished_on: str) -> list[str]:
         """The hosts that started this measurement and did not finish it (they died): all starts but the last."""
-        starts = [msg["host"] for _, msg in self.client.get_events(TOPIC) if msg.get("token") == token]
-        return starts[:-1] if starts and starts[-1] == finished_on else starts
+        return lost([msg["host"] for _, msg in self.client.get_events(TOPIC) if msg.get("token") == token], finished_on)
 
     def close(self) -> None:
         self.client.close()
