@@ -394,7 +394,7 @@ class ParallelRunner(Runner):
         attempt = att.of_iteration(self.attempts, len(state.iterations))
         if attempt is None:
             return super()._recover_plan(state)
-        self.plan_answer = dict(attempt.plan)
+        self.plan_answer = self.plan_for(attempt, state)  # the override its iteration's PLAN needs, again
         return self.plan_answer
 
     def _implement_and_try(self, state, events) -> None:
