@@ -77,7 +77,8 @@ def test_three_attempts_at_once_each_in_its_worktree(setup):
         if data["status"] == "implemented":
             assert (record / data["patch"]).exists()
     implement_exchanges = [e for e in journal(record) if e["type"] == "agent" and e["data"].get("step") == "implement"]
-    assert sorted(e["iteration"] for e in implement_exchanges) == [1, 2, 3]
+    assert sorted(e["data"]["attempt"] for e in implement_exchanges) == ["a1", "a2", "a3"]  # journaled when done
+    assert out["agent_usage"]["total"]["exchanges"] == 1 + 3 + 3  # one THINK, three IMPLEMENTs, three LOGs
     assert len(events_of(record, "log")) == 3  # a Surprise for every attempt
     worktrees = [line for line in git(repo, "worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")]
     assert len(worktrees) == 1, worktrees

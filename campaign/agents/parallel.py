@@ -190,7 +190,10 @@ class ParallelRunner(Runner):
         import hashlib
 
         n = len(self.pending())
-        extra = {"agent_event": result.get("agent_event"), "host": self.host}
+        if result.get("agent_event"):  # journaled now, so its spend counts at once (budgets), with its attempt id
+            with self.campaign.lock:
+                self.campaign._record("agent", {**result["agent_event"], "attempt": attempt.id}, None)
+        extra = {"host": self.host}
         if result["status"] == "implemented":
             rel = f"{att.PATCH_DIR}/{attempt.id}.patch"
             (self.campaign.record_dir / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -443,14 +446,10 @@ class ParallelRunner(Runner):
             self.say(f"[iter {n}] BENCHMARK on {where}: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x")
 
     def _apply(self, attempt: att.Attempt, state, events, n: int) -> bool:
-        """Put the attempt's patch in the working tree (journaling its IMPLEMENT exchange); False: recorded as failed."""
+        """Put the attempt's patch in the working tree; False: recorded as a failed attempt instead."""
         from campaign import vcs
 
         camp = self.campaign
-        recorded = any(e["type"] == "agent" and e.get("iteration") == n and e["data"].get("step") == "implement"
-                       for e in events)
-        if attempt.agent_event and not recorded:
-            self._agent_event(attempt.agent_event, n)
         repo = camp.repo
         vcs.restore(repo, vcs.changes(repo, exclude=[camp.record_rel]))  # a resumed try may find half a patch
         if attempt.status == "failed" or not attempt.patch:

@@ -9,7 +9,8 @@ events with ``step: "attempt"`` (neutral: they never move the state
 machine), one per change of status::
 
     planned      THINK gave it (its plan, the commit its worktree starts from)
-    implemented  its agent finished: the patch is kept in the record (sha256)
+    implemented  its agent finished: the patch is kept in the record (sha256); its IMPLEMENT
+                 exchange is an ``agent`` event of its own, with the attempt's id (its spend counts at once)
     failed       its agent failed (crashed, hung, changed nothing)
     measuring    it becomes iteration N (written just before N's ``think``)
     requeued     a host died while measuring it: measured again on another (a note; the status stays)
@@ -45,7 +46,6 @@ class Attempt:
     summary: str | None = None
     error: str | None = None
     files: list[str] = field(default_factory=list)
-    agent_event: dict[str, Any] | None = None  # the IMPLEMENT exchange, journaled with its iteration
     iteration: int | None = None
     host: str | None = None
     since: str | None = None  # when its current status began (ISO)
@@ -114,7 +114,7 @@ def fold(events: list[dict[str, Any]], iterations: int) -> dict[str, Attempt]:
         if status == "requeued":  # a note beside the measuring status: a host died while measuring it
             at.requeued += 1
             continue
-        for key in ("patch", "patch_sha256", "summary", "error", "agent_event", "host"):
+        for key in ("patch", "patch_sha256", "summary", "error", "host"):
             if data.get(key) is not None:
                 setattr(at, key, data[key])
         if data.get("files") is not None:
