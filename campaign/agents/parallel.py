@@ -25,7 +25,6 @@ again, one still being implemented is implemented again in a fresh worktree.
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import threading
 import time
@@ -33,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from campaign.agents.protocol import AgentFailed, ask
+from campaign.agents.remote import RemoteMeasuring
 from campaign.agents.runner import AGENT_DIR, Runner, exhausted_decision, plan_problem
+from campaign.agents.worktree_implement import implement_in_worktree
 from campaign.errors import UserError
 from campaign.loop import attempts as att
 from campaign.scale import host as hosts
@@ -82,43 +83,7 @@ def live_line(rows: list[dict[str, Any]]) -> str:
                                     + f" {r['elapsed_s']:.0f} s" for r in rows)
 
 
-def implement_in_worktree(agent, workspace: Path, record_dir: Path, record_rel: str, attempt: att.Attempt,
-                          context: dict[str, Any], git_lock: threading.Lock) -> dict[str, Any]:
-    """One attempt's IMPLEMENT in a detached worktree of its base commit (a worker thread): its patch, or why not.
-
-    Writes nothing but the agent's exchange files; the controller journals the result.
-    """
-    from campaign import vcs
-    from campaign.measure.worktrees import worktree
-
-    try:
-        with git_lock:
-            tree = worktree(workspace, attempt.base)
-            path = tree.__enter__()
-        try:
-            local = dataclasses.replace(agent, workspace=path) if hasattr(agent, "workspace") else agent
-            request = {**context, "workspace": str(path), "plan": attempt.plan, "attempt": attempt.id}
-            answer, event = ask(local, "implement", request, record_dir / att.PATCH_DIR, int(attempt.id[1:]))
-            with git_lock:
-                repo = vcs.open_repo(path)
-                found = vcs.changes(repo, exclude=[record_rel])
-                patch = vcs.diff_patch(repo, found.files) if found.files else b""
-            if not found.files:
-                return {"status": "failed", "error": "the agent's IMPLEMENT left the worktree unchanged",
-                        "agent_event": event}
-            return {"status": "implemented", "patch_bytes": patch, "files": found.files,
-                    "summary": answer.get("summary"), "agent_event": event}
-        finally:
-            with git_lock:
-                tree.__exit__(None, None, None)
-    except AgentFailed as exc:
-        return {"status": "failed", "error": f"the agent failed at IMPLEMENT: {exc}",
-                "agent_event": exc.attempts[0] if exc.attempts else None}
-    except Exception as exc:  # noqa: BLE001 - a worktree git refused, an agent's own crash: the attempt fails, the run goes on
-        return {"status": "failed", "error": f"IMPLEMENT in a worktree failed: {type(exc).__name__}: {exc}"}
-
-
-class ParallelRunner(Runner):
+class ParallelRunner(RemoteMeasuring, Runner):
     """``Runner`` with up to ``parallel`` attempts in flight; the journal's iterations stay one at a time."""
 
     def __init__(self, campaign, agent, progress=None, parallel: int = 2, max_steps: int = 10_000, cluster=None):
@@ -353,33 +318,6 @@ class ParallelRunner(Runner):
                                        f"changed; measured as planned")
         return plan
 
-    def measure_ahead(self, state) -> None:
-        """With a cluster, send ready attempts' TEST + BENCHMARK ahead, one per idle worker, against the last kept code.
-
-        Each result is used only if that code is still the last kept one when the attempt's turn comes;
-        otherwise the attempt is measured again against the newer code.
-        """
-        from campaign import vcs
-
-        camp = self.campaign
-        if self.cluster is None or vcs.changes(camp.repo, exclude=[camp.record_rel]).files:
-            return
-        slots = self.cluster.workers() - sum(1 for future, _, _ in self.ahead.values() if not future.done())
-        for attempt in sorted((a for a in self.pending() if a.status == "implemented" and a.patch),
-                              key=lambda a: (-a.predicted, int(a.id[1:]))):
-            have = self.ahead.get(attempt.id)
-            if slots <= 0 or (have and have[2] == state.last_kept_commit):
-                continue
-            if have:
-                have[0].cancel()
-            patch = (camp.record_dir / attempt.patch).read_bytes()
-            future, token = self.cluster.submit(camp.workspace, camp.name, self.agent.name,
-                                                {"plan": self.plan_for(attempt, state), "patch": patch})
-            self.ahead[attempt.id] = (future, token, state.last_kept_commit)
-            slots -= 1
-            self.say(f"[{attempt.id}] TEST + BENCHMARK sent to the cluster ahead of its turn (against the last "
-                     f"kept code {str(state.last_kept_commit)[:10]})")
-
     def _start_iteration(self, attempt: att.Attempt, state) -> None:
         """The attempt becomes the next iteration: its status first, then its think and plan."""
         camp = self.campaign
@@ -412,38 +350,6 @@ class ParallelRunner(Runner):
             return self._try_remote(attempt, n)
         with measuring(self.host):
             self._try_and_say(n)
-
-    def _try_remote(self, attempt: att.Attempt, n: int) -> None:
-        """TEST + BENCHMARK on a cluster worker; a host that died on it is journaled, the result recorded here."""
-        from campaign.scale.cluster import record_remote
-
-        camp = self.campaign
-        kept_code = camp.state().last_kept_commit
-        ahead = self.ahead.pop(attempt.id, None)
-        if ahead is not None and ahead[2] != kept_code:
-            ahead[0].cancel()
-            self.say(f"[iter {n}] {attempt.id}: its measurement ahead was against older code: measured again")
-            ahead = None
-        self.say(f"[iter {n}] TEST + BENCHMARK ({attempt.id}) on the cluster ({self.cluster.address})"
-                 + (": measured ahead, collecting..." if ahead else "..."))
-        try:
-            result, lost = (self.cluster.collect(ahead[0], ahead[1], wait=self.harvest) if ahead else
-                            self.cluster.measure(camp.workspace, camp.name, self.agent.name, wait=self.harvest))
-        except Exception as exc:  # noqa: BLE001 - the worker's own error (a refused try): the attempt fails
-            camp.fail_attempt(f"the remote TEST + BENCHMARK failed: {type(exc).__name__}: {exc}", agent=self.agent.name)
-            return
-        for dead in lost:
-            self.note(attempt, "requeued", host=dead, iteration=n,
-                      why="the host died mid-measurement: its measurement was lost and run again on another host")
-            self.say(f"[iter {n}] {attempt.id}: host {dead} died mid-measurement; measured again elsewhere")
-        where = result["fingerprint"]["host"]
-        recorded = record_remote(camp, n, result)
-        test, bench = recorded.get("test") or {}, recorded.get("benchmark") or {}
-        if not test.get("passed"):
-            first = (test.get("failures") or [{}])[0].get("message", "")
-            self.say(f"[iter {n}] TEST FAILED on {where}: {first[:200]}")
-        else:
-            self.say(f"[iter {n}] BENCHMARK on {where}: {bench.get('verdict')} {bench.get('speedup') or 0:.2f}x")
 
     def _apply(self, attempt: att.Attempt, state, events, n: int) -> bool:
         """Put the attempt's patch in the working tree; False: recorded as a failed attempt instead."""
