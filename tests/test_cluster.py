@@ -58,7 +58,8 @@ HELD = textwrap.dedent(
 
 
 def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(cmd, env=env, cwd=log.parent, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)  # in tmp: nothing a worker leaves lands in the checkout
 
 
 def stop(proc: subprocess.Popen) -> None:
