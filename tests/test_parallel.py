@@ -51,9 +51,11 @@ def test_three_attempts_at_once_each_in_its_worktree(setup):
     cmd, calls = write_parallel_agent(tmp_path, [("closed form", 20.0, FAST, 0),
                                                  ("closed form, other names", 10.0, FAST_B, 2),
                                                  ("shorter range", 1.1, WRONG_BUILD, 2)])
-    out = ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
-                 "--parallel", "3", "--goal-speedup", "1000", "--max-iterations", "3", "--json"))
+    done = cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
+               "--parallel", "3", "--goal-speedup", "1000", "--max-iterations", "3", "--json")
+    out = ok(done)
     assert out["finished"]
+    assert "attempts: a1 test+benchmark on " in done.stderr  # the progress lines: each attempt's step and host
     record = repo / "optim" / "sum"
     seen = read_calls(calls)
     thinks = [c for c in seen if c["step"] == "think"]

@@ -324,10 +324,12 @@ class ParallelRunner(RemoteMeasuring, Runner):
         n = len(state.iterations) + 1
         plan = self.plan_for(attempt, state)
         self.note(attempt, "measuring", iteration=n, host=self.host)
-        self.started[attempt.id] = time.monotonic()
         self.say(f"[iter {n}] THINK ({attempt.id}): {plan['title']} (predicts {attempt.predicted:.2f}x)")
         camp.think(plan.get("hypothesis") or plan["title"], plan["options"], plan["chosen"],
                    plan["predicted_speedup"], plan.get("risk") or "not stated")
+        self.reload()
+        if len(self.pending()) > 1:  # what the others are doing while this one is measured
+            self.say(live_line(live_rows(self.pending(), time.monotonic(), self.started)))
         self.plan_answer = plan
         self._plan(camp.state())
 
