@@ -17,7 +17,7 @@ LAYERS = {
     "plugins": 1,
     "measure": 2,
     "loop": 3,
-    "review": 4, "tune": 4,
+    "review": 4, "tune": 4, "scale": 4,
     "agents": 5,
     "cli": 6,
     "__main__": 7, "__init__": 7,

@@ -36,6 +36,15 @@ PROTOCOL_VERSION = 1
 MAX_ATTEMPTS = 3
 
 _TEXT = {"type": "string", "minLength": 1}
+# one of the options a THINK answer plans to try at once (``campaign run --parallel K``); the answer's own
+# hypothesis and risk apply where the option gives none
+_ATTEMPT = {
+    "type": "object",
+    "properties": {"title": _TEXT, "chosen": _TEXT, "predicted_speedup": {"type": "number", "exclusiveMinimum": 0},
+                   "phase": _TEXT, "change": _TEXT, "hypothesis": _TEXT, "risk": _TEXT, "key": {"type": "string"},
+                   "bottleneck": {"type": "string"}, "override_amdahl": {"type": ["string", "null"]}},
+    "required": ["title", "chosen", "predicted_speedup", "phase", "change"],
+}
 
 ANSWER_SCHEMAS: dict[str, dict[str, Any]] = {
     "think": {
@@ -54,6 +63,7 @@ ANSWER_SCHEMAS: dict[str, dict[str, Any]] = {
                     "change": _TEXT,
                     "bottleneck": {"type": "string"},
                     "override_amdahl": {"type": ["string", "null"]},
+                    "attempts": {"type": "array", "items": _ATTEMPT},  # `campaign run --parallel K`: K plans
                 },
                 "required": ["action", "title", "hypothesis", "options", "chosen", "predicted_speedup", "risk", "phase", "change"],
             },
@@ -310,10 +320,31 @@ class PlaybookAgent:
                 return entry
         return None
 
+    def think_parallel(self, request: dict[str, Any], attempted: set[str], wanted: int) -> dict[str, Any]:
+        """THINK for ``--parallel``: the next ``wanted`` untried entries, those in flight left out."""
+        busy = set((request.get("parallel") or {}).get("in_flight_keys") or [])
+        override = ("the playbook's entries are tried in parallel, in catalogue order; measured anyway"
+                    if "Amdahl" in (request.get("previous_error") or "") else None)
+        entries = []
+        for entry in self.entries:
+            if entry.key not in attempted and entry.key not in busy and len(entries) < wanted:
+                entries.append(entry)
+        if not entries:
+            return {"action": "exhausted", "why": "every entry of the playbook has been tried or is in flight"}
+        first = entries[0]
+        return {"action": "optimize", "key": first.key, "title": first.title, "hypothesis": first.hypothesis,
+                "options": [e.title for e in entries], "chosen": first.chosen,
+                "predicted_speedup": float(first.predicted_speedup), "risk": first.risk, "phase": first.phase,
+                "change": first.title, "bottleneck": first.bottleneck, "override_amdahl": override,
+                "attempts": [_playbook_plan(e, override) for e in entries]}
+
     def answer(self, request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         step = request["step"]
         attempted = {h.get("key") for h in request.get("history", []) if h.get("key")}
         if step == "think":
+            wanted = (request.get("parallel") or {}).get("options_wanted")
+            if wanted:
+                return self.think_parallel(request, attempted, int(wanted)), {}
             entry = self.next_entry(attempted)
             if entry is None:
                 return {"action": "exhausted", "why": "every entry of the playbook has been tried"}, {}
@@ -341,6 +372,12 @@ class PlaybookAgent:
         if step == "log":
             return playbook_log_answer(request["result"]), {}
         raise AgentFailed(f"the playbook agent cannot answer step {step!r}", [])
+
+
+def _playbook_plan(entry, override: str | None) -> dict[str, Any]:
+    return {"key": entry.key, "title": entry.title, "chosen": entry.chosen, "hypothesis": entry.hypothesis,
+            "predicted_speedup": float(entry.predicted_speedup), "risk": entry.risk, "phase": entry.phase,
+            "change": entry.title, "bottleneck": entry.bottleneck, "override_amdahl": override}
 
 
 def playbook_log_answer(result: dict[str, Any]) -> dict[str, Any]:

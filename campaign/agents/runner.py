@@ -283,6 +283,11 @@ class Runner:
                 self.say(f"[iter {n}] IMPLEMENT failed: {exc}")
                 camp.fail_attempt(f"the agent failed at IMPLEMENT: {exc}", agent=self.agent.name)
                 return
+        self._try_and_say(n)
+
+    def _try_and_say(self, n: int) -> None:
+        """TEST + BENCHMARK of the edit in the working tree, and the line that says how it went."""
+        camp = self.campaign
         try:
             result = camp.try_change(progress=lambda line: self.say(f"[iter {n}] {line}"), agent=self.agent.name)
         except NoChangeError:
@@ -367,6 +372,8 @@ def run_campaign(
     progress: Progress | None = None,
     agent_timeout_s: float | None = None,
     budget: dict[str, Any] | None = None,
+    parallel: int | None = None,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """Start (or with ``resume`` continue) a campaign and drive it to its end.
 
@@ -386,13 +393,18 @@ def run_campaign(
             opened = Campaign.open(workspace, name)
             lease.take(opened.name, agent_kind)
         campaign = _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
-                          opened, say, agent_timeout_s, lease, budget)
+                          opened, say, agent_timeout_s, lease, budget, parallel)
         kind, cmd, timeout_s = campaign.recorded_agent
-        return Runner(campaign, make_agent(kind, campaign, cmd, timeout_s), say).run()
+        agent = make_agent(kind, campaign, cmd, timeout_s)
+        if campaign.recorded_parallel > 1 or cluster:  # `--parallel K`: K attempts in flight (agents/parallel.py)
+            from campaign.agents.parallel import run_parallel
+
+            return run_parallel(campaign, agent, say, campaign.recorded_parallel, cluster)
+        return Runner(campaign, agent, say).run()
 
 
 def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
-           agent_timeout_s, lease, budget=None):
+           agent_timeout_s, lease, budget=None, parallel=None):
     """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
     from campaign.loop import machine
     from campaign.loop.session import init_campaign, list_campaigns
@@ -401,10 +413,12 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
         recorded = machine.derive(campaign.journal.events()).run
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
         budget = resumed_budget(recorded, budget)
+        parallel = parallel or (recorded.get("parallel") if recorded else None)
         check_agent(agent_kind, agent_cmd, campaign.target)
         lease.set_agent(agent_kind)
         with campaign.lock:
-            campaign.record_event("run", run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget))
+            campaign.record_event("run", {**run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget),
+                                          "parallel": parallel})
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
             + (f" ({agent_cmd})" if agent_cmd else ""))
     else:
@@ -428,9 +442,11 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
         lease.take(name, agent_kind)
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
         campaign = init_campaign(workspace, target_spec, name, progress=say,
-                                 run_settings=run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
+                                 run_settings={**run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
+                                               "parallel": parallel},
                                  **kwargs)
     if budget_note(agent_kind, budget):
         say(budget_note(agent_kind, budget))
     campaign.recorded_agent = (agent_kind, agent_cmd, agent_timeout_s)
+    campaign.recorded_parallel = int(parallel or 1)
     return campaign

@@ -126,6 +126,10 @@ def _status_text(r: dict[str, Any]) -> str:
         rows.append([str(it["iteration"]), it["phase"] or "-", it["title"], _x(it["predicted"]), outcome])
     if rows:
         lines += table(["iter", "phase", "change", "predicted", "outcome"], rows, wrap=("change",))
+    for a in r.get("attempts") or []:  # `campaign run --parallel`: what each attempt in flight is doing
+        lines.append(f"attempt {a['attempt']}: {a['step']}" + (f" on {a['host']}" if a.get("host") else "")
+                     + (f", {a['elapsed_s']:.0f} s since THINK" if a.get("elapsed_s") is not None else "")
+                     + f" - {a.get('title')}")
     spend = _spend_line(r.get("agent_usage"))
     if spend:
         lines.append(spend)

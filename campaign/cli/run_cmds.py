@@ -62,13 +62,19 @@ def _summary_text(result: dict[str, Any]) -> str:
               help="Stop at DECIDE once the agent's reported cost reaches X US dollars (kept by --resume).")
 @click.option("--budget-tokens", default=None, type=click.IntRange(min=1), metavar="N",
               help="Stop at DECIDE once the agent's reported tokens (in + out) reach N (kept by --resume).")
+@click.option("--parallel", default=None, type=click.IntRange(min=1), metavar="K",
+              help="Keep K attempts in flight: THINK gives K options, K agents implement them at once, each in its "
+              "own git worktree; TEST + BENCHMARK stay one at a time on this host (kept by --resume).")
+@click.option("--cluster", default=None, metavar="SCHEDULER",
+              help="Run each attempt's TEST + BENCHMARK whole on a worker of this Dask scheduler (an address, or "
+              "a scheduler file *.json); workers need `--resources measure=1` (docs/scaling.md).")
 @click.option("--resume", is_flag=True, help="Continue the campaign in --dir where it stopped (crash, Ctrl-C, agent failure).")
 @quiet_option
 @dir_option
 @json_option
 @_errors
 def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, max_iterations, budget_usd, budget_tokens,
-        resume, quiet, workspace, as_json):
+        parallel, cluster, resume, quiet, workspace, as_json):
     """Drive a whole campaign: the framework runs every step, the agent thinks, implements and logs.
 
     Progress goes to stderr (--quiet: none); Ctrl-C stops cleanly after the current step.
@@ -80,6 +86,7 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
       campaign run --target campaign.toml --agent aider
       campaign run --target campaign.toml --agent prompt --agent-cmd 'gemini -p {prompt}'
       campaign run --target campaign.toml --agent claude --budget-usd 5
+      campaign run --target campaign.toml --agent claude --parallel 3
       campaign run --resume       # continues with the agent on record
     """
     from campaign.review.trust import remember_trusted
@@ -88,7 +95,7 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
     with _progress(quiet) as say:
         result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
                               resume, say, agent_timeout,
-                              {"budget_usd": budget_usd, "budget_tokens": budget_tokens})
+                              {"budget_usd": budget_usd, "budget_tokens": budget_tokens}, parallel, cluster)
     if result.get("finished"):
         remember_trusted(Path(result["record"]))
     if result.get("interrupted"):

@@ -49,7 +49,10 @@ def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
     for event in events:
         if event.get("type") != "agent":
             continue
-        usage = record.load_data("agent", event.get("data") or {}).usage
+        data = record.load_data("agent", event.get("data") or {})
+        if data.get("step") == "attempt":
+            continue  # an attempt's status change (`--parallel`) is no exchange
+        usage = data.usage
         total = add(total, usage)
         n = event.get("iteration")
         if n is None:

@@ -114,7 +114,15 @@ def status(ctx: CampaignContext) -> dict[str, Any]:
         "running": holder,
         "events": len(contents.events),
         "agent_usage": agent_usage(contents.events, state),
+        "attempts": attempts_in_flight(contents.events, state),  # `campaign run --parallel`
     }
+
+
+def attempts_in_flight(events: list[dict[str, Any]], state: machine.State) -> list[dict[str, Any]]:
+    from campaign.loop.attempts import live_view
+    from campaign.loop.journal import now_iso
+
+    return live_view(events, state, now_iso())
 
 
 def agent_usage(events: list[dict[str, Any]], state: machine.State) -> dict[str, Any]:

@@ -1,0 +1,52 @@
+"""One attempt's IMPLEMENT in a git worktree of its own (``campaign run --parallel``), run in a worker thread.
+
+The agent edits a detached worktree of the attempt's base commit, never the
+campaign's working tree; its diff comes back as patch bytes. Nothing here
+writes the journal: the controller records the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Any
+
+from campaign.agents.protocol import AgentFailed, ask
+from campaign.loop import attempts as att
+
+
+def implement_in_worktree(agent, workspace: Path, record_dir: Path, record_rel: str, attempt: att.Attempt,
+                          context: dict[str, Any], git_lock: threading.Lock) -> dict[str, Any]:
+    """One attempt's IMPLEMENT in a detached worktree of its base commit (a worker thread): its patch, or why not.
+
+    Writes nothing but the agent's exchange files; the controller journals the result.
+    """
+    from campaign import vcs
+    from campaign.measure.worktrees import worktree
+
+    try:
+        with git_lock:
+            tree = worktree(workspace, attempt.base)
+            path = tree.__enter__()
+        try:
+            local = dataclasses.replace(agent, workspace=path) if hasattr(agent, "workspace") else agent
+            request = {**context, "workspace": str(path), "plan": attempt.plan, "attempt": attempt.id}
+            answer, event = ask(local, "implement", request, record_dir / att.PATCH_DIR, int(attempt.id[1:]))
+            with git_lock:
+                repo = vcs.open_repo(path)
+                found = vcs.changes(repo, exclude=[record_rel])
+                patch = vcs.diff_patch(repo, found.files) if found.files else b""
+            if not found.files:
+                return {"status": "failed", "error": "the agent's IMPLEMENT left the worktree unchanged",
+                        "agent_event": event}
+            return {"status": "implemented", "patch_bytes": patch, "files": found.files,
+                    "summary": answer.get("summary"), "agent_event": event}
+        finally:
+            with git_lock:
+                tree.__exit__(None, None, None)
+    except AgentFailed as exc:
+        return {"status": "failed", "error": f"the agent failed at IMPLEMENT: {exc}",
+                "agent_event": exc.attempts[0] if exc.attempts else None}
+    except Exception as exc:  # noqa: BLE001 - a worktree git refused, an agent's own crash: the attempt fails, the run goes on
+        return {"status": "failed", "error": f"IMPLEMENT in a worktree failed: {type(exc).__name__}: {exc}"}
