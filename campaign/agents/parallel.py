@@ -158,7 +158,7 @@ class ParallelRunner(RemoteMeasuring, Runner):
         if result.get("agent_event"):  # journaled now, so its spend counts at once (budgets), with its attempt id
             with self.campaign.lock:
                 self.campaign.record_event("agent", {**result["agent_event"], "attempt": attempt.id}, None)
-        extra = {"host": self.host}
+        extra: dict[str, Any] = {"host": self.host}
         if result["status"] == "implemented":
             rel = f"{att.PATCH_DIR}/{attempt.id}.patch"
             (self.campaign.record_dir / rel).parent.mkdir(parents=True, exist_ok=True)

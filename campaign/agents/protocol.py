@@ -325,7 +325,7 @@ class PlaybookAgent:
         busy = set((request.get("parallel") or {}).get("in_flight_keys") or [])
         override = ("the playbook's entries are tried in parallel, in catalogue order; measured anyway"
                     if "Amdahl" in (request.get("previous_error") or "") else None)
-        entries = []
+        entries: list[Any] = []
         for entry in self.entries:
             if entry.key not in attempted and entry.key not in busy and len(entries) < wanted:
                 entries.append(entry)

@@ -19,6 +19,14 @@ class RemoteMeasuring:
 
     cluster: Any = None
     ahead: dict[str, tuple[Any, str, str | None]]
+    # ParallelRunner's (and Runner's) attributes this mixin reads, named for the type checker
+    campaign: Any
+    pending: Any
+    agent: Any
+    plan_for: Any
+    say: Any
+    harvest: Any
+    note: Any
 
     def measure_ahead(self, state) -> None:
         """With a cluster, send ready attempts' TEST + BENCHMARK ahead, one per idle worker, against the last kept code.

@@ -27,7 +27,7 @@ def implement_in_worktree(agent, workspace: Path, record_dir: Path, record_rel: 
 
     try:
         with git_lock:
-            tree = worktree(workspace, attempt.base)
+            tree = worktree(workspace, attempt.base or "HEAD")  # an attempt always records its base; HEAD is the last kept
             path = tree.__enter__()
         try:
             local = dataclasses.replace(agent, workspace=path) if hasattr(agent, "workspace") else agent
