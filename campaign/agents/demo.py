@@ -50,7 +50,7 @@ def run_demo(
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     from campaign.review.trust import remember_trusted
-    from campaign.agents.runner import run_campaign
+    from campaign.agents.launch import run_campaign
     from campaign.plugins.loading import load_target
 
     started = time.perf_counter()

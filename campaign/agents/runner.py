@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from campaign.loop import record
-from campaign.agents.choice import (DEFAULT_AGENT_TIMEOUT_S, budget_note, check_agent, make_agent, resumed_budget,
-                                    resumed_settings, run_settings)
 from campaign.agents.briefing import TOP_FUNCTIONS, final_speedup_text, history, log_result, trim_profile  # noqa: F401
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.errors import NoChangeError, UserError
@@ -358,95 +355,3 @@ class Runner:
         finally:
             self.stop.uninstall()
         return {**self.campaign.status(), "interrupted": False}
-
-
-def run_campaign(
-    workspace: Path,
-    target_spec: str | None,
-    agent_kind: str | None,
-    agent_cmd: str | None = None,
-    name: str | None = None,
-    goal_speedup: float | None = None,
-    max_iterations: int | None = None,
-    resume: bool = False,
-    progress: Progress | None = None,
-    agent_timeout_s: float | None = None,
-    budget: dict[str, Any] | None = None,
-    parallel: int | None = None,
-    cluster: str | None = None,
-) -> dict[str, Any]:
-    """Start (or with ``resume`` continue) a campaign and drive it to its end.
-
-    The agent, its command, timeout and budget (``{"budget_usd": X,
-    "budget_tokens": N}``) are recorded in a ``run`` event (at init and at
-    every resume), so ``--resume`` continues with the same agent without flags.
-    """
-    from campaign.loop.session import Campaign
-
-    say = progress or (lambda line: None)
-    workspace = Path(workspace).resolve()
-    from campaign.loop.driver import RunLease
-
-    with RunLease(workspace) as lease:  # held from before INIT to the end: no other process writes the record
-        opened = None
-        if resume:
-            opened = Campaign.open(workspace, name)
-            lease.take(opened.name, agent_kind)
-        campaign = _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
-                          opened, say, agent_timeout_s, lease, budget, parallel)
-        kind, cmd, timeout_s = campaign.recorded_agent
-        agent = make_agent(kind, campaign, cmd, timeout_s)
-        if campaign.recorded_parallel > 1 or cluster:  # `--parallel K`: K attempts in flight (agents/parallel.py)
-            from campaign.agents.parallel import run_parallel
-
-            return run_parallel(campaign, agent, say, campaign.recorded_parallel, cluster)
-        return Runner(campaign, agent, say).run()
-
-
-def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
-           agent_timeout_s, lease, budget=None, parallel=None):
-    """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
-    from campaign.loop import machine
-    from campaign.loop.session import init_campaign, list_campaigns
-
-    if campaign is not None:
-        recorded = machine.derive(campaign.journal.events()).run
-        agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
-        budget = resumed_budget(recorded, budget)
-        parallel = parallel or (recorded.get("parallel") if recorded else None)
-        check_agent(agent_kind, agent_cmd, campaign.target)
-        lease.set_agent(agent_kind)
-        with campaign.lock:
-            campaign.record_event("run", {**run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget),
-                                          "parallel": parallel})
-        say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
-            + (f" ({agent_cmd})" if agent_cmd else ""))
-    else:
-        if not target_spec:
-            raise UserError("--target is required to start a campaign (or --resume to continue one).")
-        from campaign.plugins.loading import load_target
-
-        target = load_target(target_spec, workspace)  # a TargetError is a UserError (target_error)
-        name = name or target.name
-        agent_kind = agent_kind or "playbook"
-        agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S if agent_timeout_s is None else float(agent_timeout_s)
-        check_agent(agent_kind, agent_cmd, target)  # before INIT spends minutes on the baseline
-        if name in list_campaigns(workspace):
-            raise UserError(f"a campaign named {name!r} already exists here; continue it with `campaign run --resume` "
-                            f"or start another with --name.")
-        kwargs = {}
-        if goal_speedup is not None:
-            kwargs["goal_speedup"] = goal_speedup
-        if max_iterations is not None:
-            kwargs["max_iterations"] = max_iterations
-        lease.take(name, agent_kind)
-        say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
-        campaign = init_campaign(workspace, target_spec, name, progress=say,
-                                 run_settings={**run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
-                                               "parallel": parallel},
-                                 **kwargs)
-    if budget_note(agent_kind, budget):
-        say(budget_note(agent_kind, budget))
-    campaign.recorded_agent = (agent_kind, agent_cmd, agent_timeout_s)
-    campaign.recorded_parallel = int(parallel or 1)
-    return campaign

@@ -90,7 +90,7 @@ def run(target_spec, agent_kind, agent_cmd, agent_timeout, name, goal_speedup, m
       campaign run --resume       # continues with the agent on record
     """
     from campaign.review.trust import remember_trusted
-    from campaign.agents.runner import run_campaign
+    from campaign.agents.launch import run_campaign
 
     with _progress(quiet) as say:
         result = run_campaign(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
