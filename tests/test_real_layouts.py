@@ -16,9 +16,15 @@ import json
 import subprocess
 
 import pytest
-
 from loop_fixtures import campaign, cli_env, git
-from real_projects import FAST, LAYOUTS, SLOW, build_dists, in_process_ratio, make_project
+from real_projects import (
+    FAST,
+    LAYOUTS,
+    SLOW,
+    build_dists,
+    in_process_ratio,
+    make_project,
+)
 
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("hatchling", "flit_core", "build", "setuptools")),
@@ -37,7 +43,7 @@ def ok(result) -> dict:
 def drive_campaign(repo) -> dict:
     """init; the outputs that matter and the command runner."""
     env = cli_env(CAMPAIGN_BENCH_MAX_BLOCKS="6", CAMPAIGN_BENCH_BUDGET_S="12")
-    c = lambda *args: campaign(repo, *args, env=env, timeout=600)  # noqa: E731
+    c = lambda *args: campaign(repo, *args, env=env, timeout=600)
     init = ok(c("init", "--target", "campaign.toml", "--goal-speedup", "1.2", "--json"))
     return {"init": init, "c": c}
 

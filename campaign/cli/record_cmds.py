@@ -26,7 +26,8 @@ def export_record(dest, name, workspace, as_json):
     """
     from campaign import vcs
     from campaign.errors import UserError
-    from campaign.loop.record_store import export_record as do_export, record_commit
+    from campaign.loop.record_store import export_record as do_export
+    from campaign.loop.record_store import record_commit
     from campaign.loop.steps.context import list_campaigns
 
     if name is None:

@@ -50,14 +50,8 @@ def record_commit(repo, name: str) -> str | None:
 
 def record_path_in(repo, commit: str, name: str) -> str | None:
     """``optim/<name>`` or ``optim-records/<name>``: the folder of ``commit`` that holds the journal."""
-    for root in RECORD_ROOTS:
-        rel = f"{root}/{name}"
-        try:
-            repo.git.cat_file("-e", f"{commit}:{rel}/journal.jsonl")
-            return rel
-        except Exception:  # noqa: BLE001 - not under this root
-            continue
-    return None
+    listed = repo.git.ls_tree("--name-only", commit, "--", *(f"{root}/{name}/journal.jsonl" for root in RECORD_ROOTS))
+    return next((f"{root}/{name}" for root in RECORD_ROOTS if f"{root}/{name}/journal.jsonl" in listed.split()), None)
 
 
 def export_record(repo, name: str, dest: Path) -> Path:

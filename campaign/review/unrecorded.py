@@ -29,7 +29,7 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
         top = subprocess.run(["git", "-C", str(record), "rev-parse", "--show-toplevel"], capture_output=True,
                              text=True, timeout=30).stdout.strip()
         state = derive(events)
-        top, record_rel = top, None
+        record_rel = None
         if not top:
             top, record_rel = _exported_from(Path(record), (state.init or {}).get("name"))
     except Exception:  # no git, or a journal the pure rules already judge
@@ -62,7 +62,7 @@ def _exported_from(record: Path, name: str | None) -> tuple[str, str | None]:
         return "", None
     git_dir = record.parent.parent.parent
     top = subprocess.run(["git", f"--git-dir={git_dir}", "rev-parse", "--show-toplevel"], capture_output=True,
-                         text=True, timeout=30, cwd=git_dir.parent).stdout.strip() or str(git_dir.parent)
+                         text=True, timeout=30, cwd=git_dir.parent, check=False).stdout.strip() or str(git_dir.parent)
     from campaign import vcs
 
     try:
