@@ -241,8 +241,9 @@ class LoopTools:
     def think(self, hypothesis: str, options: list[str], chosen: str, predict: float | str, risk: str) -> dict[str, Any]:
         return self.call(lambda c, say: c.think(hypothesis, list(options or []), chosen, predict, risk))
 
-    def plan(self, phase: str, change: str, bottleneck: str | None, override_amdahl: str | None) -> dict[str, Any]:
-        return self.call(lambda c, say: c.plan(phase, change, bottleneck, override_amdahl))
+    def plan(self, phase: str | None, change: str, bottleneck: str | None, override_amdahl: str | None,
+             function: str | None = None) -> dict[str, Any]:
+        return self.call(lambda c, say: c.plan(phase, change, bottleneck, override_amdahl, function))
 
     def try_(self, full: bool) -> dict[str, Any]:
         return self.call(lambda c, say: c.try_change(full=full, progress=say, agent="mcp"))
@@ -366,13 +367,16 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
     @server.tool(name="plan", description="PLAN: the profiled phase the change attacks and the change. Then "
                  "IMPLEMENT: edit files in the target's scope (`scope` in the answer) and call `try`.")
     def plan(
-        phase: Annotated[str, Field(description="A phase the latest profile measured.")],
+        phase: Annotated[str | None, Field(description="A phase the latest profile measured (several: 'a+b').")],
         change: Annotated[str, Field(description="What you will change (the iteration's title).")],
         bottleneck: Annotated[str | None, Field(description="What the profile showed (function, line, cause).")] = None,
         override_amdahl: Annotated[str | None, Field(
             description="A reason to plan a phase under 5% of the runtime anyway (logged).")] = None,
+        function: Annotated[str | None, Field(
+            description="Instead of (or beside) a phase: a profiled function (pkg.mod:func); its cumulative share "
+                        "bounds the speedup.")] = None,
     ) -> CallToolResult:
-        return answer(tools.plan(phase, change, bottleneck, override_amdahl))
+        return answer(tools.plan(phase, change, bottleneck, override_amdahl, function))
 
     @server.tool(name="try", description="IMPLEMENT + TEST + BENCHMARK the working-tree change: captures the "
                  "diff, refuses edits outside the scope, checks outputs against the baseline, benchmarks. "

@@ -236,16 +236,19 @@ def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
 @click.option("--bottleneck", default=None, help="What the profile showed (function, line, cause).")
 @click.option("--override-amdahl", default=None, metavar="REASON",
               help="Plan a phase whose share cannot reach the goal anyway (the reason is logged).")
+@click.option("--function", default=None, metavar="FUNC",
+              help="The profiled function the change attacks (func, Class.method, pkg.mod:func): its cumulative "
+                   "share of the run, in whatever phases it runs, bounds the speedup (--phase then optional).")
 @_name_option
 @dir_option
 @json_option
 @_errors
-def plan(phase, change, bottleneck, override_amdahl, name, workspace, as_json):
-    """PLAN: name the phase and the change (the phase must be one the latest profile measured).
+def plan(phase, change, bottleneck, override_amdahl, function, name, workspace, as_json):
+    """PLAN: name the phase (or function) and the change (one the latest profile measured).
 
     Example: campaign plan --phase count --change "sieve of Eratosthenes" --bottleneck "is_prime: 95% of time"
     """
-    result = _open(workspace, name).plan(phase, change, bottleneck, override_amdahl)
+    result = _open(workspace, name).plan(phase, change, bottleneck, override_amdahl, function)
     emit(result, as_json, lambda r: (
         f"iteration {r['iteration']}: plan on phase {r['phase']} recorded. IMPLEMENT now: edit files in scope "
         f"({', '.join(r['scope'])}).\n" + _next_line(r)))
