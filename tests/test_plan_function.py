@@ -10,9 +10,9 @@ import textwrap
 from types import SimpleNamespace
 
 import pytest
+from loop_fixtures import campaign, cli_env, git
 
 from campaign.loop.steps.plan import find_function, function_share, plan_violation
-from loop_fixtures import campaign, cli_env, git
 
 ROWS = [
     {"file": "src/pkg/core.py", "line": 10, "function": "shared", "tottime": 0.50, "cumtime": 0.80},

@@ -245,7 +245,9 @@ class LoopTools:
              function: str | None = None) -> dict[str, Any]:
         return self.call(lambda c, say: c.plan(phase, change, bottleneck, override_amdahl, function))
 
-    def try_(self, full: bool) -> dict[str, Any]:
+    def try_(self, full: bool, more: bool = False, blocks: int | None = None) -> dict[str, Any]:
+        if more:
+            return self.call(lambda c, say: c.try_more(blocks=blocks, progress=say))
         return self.call(lambda c, say: c.try_change(full=full, progress=say, agent="mcp"))
 
     def log(self, surprise: str | None, notes: str | None, why: str | None, lesson: str | None,
@@ -382,8 +384,14 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
                  "diff, refuses edits outside the scope, checks outputs against the baseline, benchmarks. "
                  "TEST failing answers ok=false, code=test_failed; then call `log`.")
     def try_(full: Annotated[bool, Field(
-            description="Also TEST and BENCHMARK the full-scale case.")] = False) -> CallToolResult:
-        return answer(tools.try_(full))
+            description="Also TEST and BENCHMARK the full-scale case.")] = False,
+             more: Annotated[bool, Field(
+            description="Instead: more blocks for this attempt's inconclusive benchmark, pooled with its "
+                        "blocks (while LOG is due; at most twice per attempt).")] = False,
+             blocks: Annotated[int | None, Field(
+            description="With more: how many blocks (default: what the benchmark said a decision needs).")] = None,
+             ) -> CallToolResult:
+        return answer(tools.try_(full, more, blocks))
 
     @server.tool(name="log", description="LOG, then COMMIT (kept) or REVERT. The Surprise is mandatory ('None' "
                  "if nothing surprised you); a postmortem (why, lesson) when the result misses the prediction "

@@ -259,12 +259,18 @@ def plan(phase, change, bottleneck, override_amdahl, function, name, workspace, 
 
 @click.command("try")
 @click.option("--full", is_flag=True, help="Also TEST and BENCHMARK the full-scale case (automatic every 3rd kept iteration).")
+@click.option("--more", is_flag=True,
+              help="While LOG is due: more blocks for this attempt's inconclusive benchmark, pooled with the blocks "
+                   "it measured on the same metric, decided once more (at most twice per attempt).")
+@click.option("--blocks", type=int, default=None, metavar="N",
+              help="With --more: how many blocks (default: what the benchmark said a decision needs; at most "
+                   "max_blocks of the measurement settings).")
 @_name_option
 @quiet_option
 @dir_option
 @json_option
 @_errors
-def try_(full, name, quiet, workspace, as_json):
+def try_(full, more, blocks, name, quiet, workspace, as_json):
     """IMPLEMENT + TEST + BENCHMARK the working-tree change.
 
     Captures the diff (optim/<name>/patches/), refuses edits outside the
@@ -273,8 +279,11 @@ def try_(full, name, quiet, workspace, as_json):
     benchmarks the candidate against the last kept commit and the baseline,
     interleaved. Exit code 3 when TEST fails (then `campaign log` reverts).
     """
+    if blocks is not None and not more:
+        raise click.UsageError("--blocks goes with --more.")
     with _progress(quiet) as say:
-        result = _open(workspace, name, say).try_change(full=full, progress=say)
+        opened = _open(workspace, name, say)
+        result = opened.try_more(blocks, progress=say) if more else opened.try_change(full=full, progress=say)
 
     def text(r):
         if not r["ok"]:
@@ -293,8 +302,16 @@ def try_(full, name, quiet, workspace, as_json):
         vs = b["vs_baseline"]
         line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {_x(b['speedup'])} vs last kept "
                 f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'), b.get('metric'))}); {_x(vs['speedup'])} vs baseline")
+        if r.get("extended"):
+            last = r["extended"]["history"][-1]
+            line += f" after {last['blocks_added']} more blocks pooled with {last['blocks_before']}"
         if b.get("policy") and b["verdict"] not in ("faster", "slower"):
             line += f"; policy: {b['policy']}"
+        from campaign.loop.steps.more_blocks import MORE_LIMIT
+
+        if b["verdict"] == "inconclusive" and len((r.get("extended") or {}).get("history") or []) < MORE_LIMIT:
+            line += "
+more blocks for this attempt, pooled with these: campaign try --more"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
         return line + "\n" + _next_line(r)

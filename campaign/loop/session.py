@@ -82,6 +82,12 @@ class Campaign(CampaignContext):
     def try_change(self, full: bool = False, progress: Progress = None, agent: str = "cli") -> dict[str, Any]:
         return _try.try_change(self, full, progress, agent)
 
+    def try_more(self, blocks: int | None = None, progress: Progress = None) -> dict[str, Any]:
+        """More blocks for the current attempt's inconclusive benchmark (``campaign try --more``)."""
+        from campaign.loop.steps.more_blocks import try_more
+
+        return try_more(self, blocks, progress)
+
     def record_tune(self, spec: str, run_tune: Callable[[float | None], dict[str, Any]]) -> dict[str, Any]:
         """A tune as the measurement of this iteration (``campaign tune --record``), while TRY is due."""
         return _try.record_tune(self, spec, run_tune)

@@ -513,6 +513,8 @@ def benchmark(
                 "block_b": series[chosen.metric][cand_unit],
                 "ratios": ratios,
                 "ratio_range": [min(ratios), max(ratios)] if ratios else None,
+                "pairs_a": series_pairs[chosen.metric][ref_unit],  # the A/A pairs: `try --more` pools with them
+                "pairs_b": series_pairs[chosen.metric][cand_unit],
             },
             noise_floor=stats.noise_floor(pairs_for(ref)),
             min_effect=d.min_effect,
