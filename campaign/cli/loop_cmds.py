@@ -310,8 +310,7 @@ def try_(full, more, blocks, name, quiet, workspace, as_json):
         from campaign.loop.steps.more_blocks import MORE_LIMIT
 
         if b["verdict"] == "inconclusive" and len((r.get("extended") or {}).get("history") or []) < MORE_LIMIT:
-            line += "
-more blocks for this attempt, pooled with these: campaign try --more"
+            line += "\nmore blocks for this attempt, pooled with these: campaign try --more"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
         return line + "\n" + _next_line(r)
