@@ -422,7 +422,8 @@ def finish(name, quiet, workspace, as_json):
         f"finished: {_x(r['final_speedup'])} over baseline; full case "
         + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")
         + f"{_x((r['full'] or {}).get('speedup'))} vs the pre-optimization mark; "
-        f"marked {r['post_tag']}, merged into {r['merged_into']}"))
+        f"marked {r['post_tag']}, merged the code change into {r['merged_into']} (the record stays in git: "
+        f"`campaign export-record DIR` writes it out)"))
 
 
 @click.command("render")

@@ -110,9 +110,26 @@ def readable_copy(workspace: Path, name: str, finished_only: bool = False) -> Pa
         repo = vcs.open_repo(Path(workspace))
     except Exception:  # noqa: BLE001 - not a repository: nothing to read from
         return None
-    if (_resolve(repo, record_ref(name)) if finished_only else record_commit(repo, name)) is None:
+    commit = _resolve(repo, record_ref(name)) if finished_only else record_commit(repo, name)
+    if commit is None:
         return None
-    return export_record(repo, name, folder / EXPORT_FOLDER)
+    dest, stamp = folder / EXPORT_FOLDER, folder / f"{EXPORT_FOLDER}.commit"
+    try:
+        if dest.is_dir() and stamp.read_text().strip() == commit:
+            return dest  # already this commit's record (a reader never sees it half written: see below)
+    except OSError:
+        pass
+    import os
+
+    fresh = folder / f".{EXPORT_FOLDER}.{os.getpid()}.tmp"
+    export_record(repo, name, fresh)
+    old = folder / f".{EXPORT_FOLDER}.{os.getpid()}.old"
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(fresh, dest)
+    shutil.rmtree(old, ignore_errors=True)
+    stamp.write_text(commit + "\n")
+    return dest
 
 
 def resolve_record_dir(path: Path) -> Path:

@@ -200,3 +200,15 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
     merge_code_only(repo, init["branch"], init["start_branch"],
                     f"Merge {init['branch']}: campaign {ctx.name} ({_fmt_x(finish.get('final_speedup'))})",
                     ctx.record_rel)
+    _read_record_from_git(ctx)
+
+
+def _read_record_from_git(ctx: CampaignContext) -> None:
+    """The record left the tree with the merge: this context reads it (status, a run's summary) from git now."""
+    from campaign.loop import record_guard
+    from campaign.loop.record_store import readable_copy
+
+    copy = readable_copy(ctx.workspace, ctx.name, finished_only=True)
+    if copy is not None and not (ctx.workspace / ctx.record_rel / "journal.jsonl").exists():
+        ctx.record_dir = copy
+        ctx.journal = record_guard.campaign_journal(ctx.workspace, ctx.name, copy)
