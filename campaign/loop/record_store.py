@@ -12,7 +12,8 @@ setuptools-scm and hatch-vcs read only ``refs/tags/``).
 ``record_commit`` finds that commit, ``export_record`` writes the record's
 files from it into any folder (``campaign export-record``, and the copy that
 ``review``/``report``/``replay`` read under ``<git dir>/campaign/<name>/record``
-when ``optim/<name>`` is gone from the tree), ``resolve_record_dir`` turns a
+when ``optim/<name>`` is gone from the tree: ``.../record/optim/<name>``, named as
+in the tree), ``resolve_record_dir`` turns a
 record path that names a finished campaign into that copy.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from campaign.loop.record_place import RECORD_ROOTS
 
-EXPORT_FOLDER = "record"  # <git dir>/campaign/<name>/record: the readable copy of a record merged out of the tree
+EXPORT_FOLDER = "record"  # <git dir>/campaign/<name>/record/optim/<name>: the readable copy of a finished record
 
 
 def record_ref(name: str) -> str:
@@ -111,9 +112,11 @@ def readable_copy(workspace: Path, name: str, finished_only: bool = False) -> Pa
     except Exception:  # noqa: BLE001 - not a repository: nothing to read from
         return None
     commit = _resolve(repo, record_ref(name)) if finished_only else record_commit(repo, name)
-    if commit is None:
+    rel = record_path_in(repo, commit, name) if commit else None
+    if rel is None:
         return None
-    dest, stamp = folder / EXPORT_FOLDER, folder / f"{EXPORT_FOLDER}.commit"
+    top, stamp = folder / EXPORT_FOLDER, folder / f"{EXPORT_FOLDER}.commit"
+    dest = top / rel  # <git dir>/campaign/<name>/record/optim/<name>: named as in the tree
     try:
         if dest.is_dir() and stamp.read_text().strip() == commit:
             return dest  # already this commit's record (a reader never sees it half written: see below)
@@ -122,12 +125,13 @@ def readable_copy(workspace: Path, name: str, finished_only: bool = False) -> Pa
     import os
 
     fresh = folder / f".{EXPORT_FOLDER}.{os.getpid()}.tmp"
-    export_record(repo, name, fresh)
+    export_record(repo, name, fresh / rel)
     old = folder / f".{EXPORT_FOLDER}.{os.getpid()}.old"
-    if dest.exists():
-        os.replace(dest, old)
-    os.replace(fresh, dest)
+    if top.exists():
+        os.replace(top, old)
+    os.replace(fresh, top)
     shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(fresh, ignore_errors=True)
     stamp.write_text(commit + "\n")
     return dest
 

@@ -58,9 +58,10 @@ def _exported_from(record: Path, name: str | None) -> tuple[str, str | None]:
     from campaign.loop.record_store import EXPORT_FOLDER, record_commit, record_path_in
 
     record = record.resolve()
-    if not name or record.name != EXPORT_FOLDER or record.parent.name != name or record.parent.parent.name != "campaign":
+    up = record.parents
+    if not name or len(up) < 5 or up[1].name != EXPORT_FOLDER or up[2].name != name or up[3].name != "campaign":
         return "", None
-    git_dir = record.parent.parent.parent
+    git_dir = up[4]
     top = subprocess.run(["git", f"--git-dir={git_dir}", "rev-parse", "--show-toplevel"], capture_output=True,
                          text=True, timeout=30, cwd=git_dir.parent, check=False).stdout.strip() or str(git_dir.parent)
     from campaign import vcs
