@@ -108,7 +108,7 @@ def _at_try_interrupted(repo: Path) -> Journal:
 
 
 def test_status_during_a_running_try_says_it_is_running(repo):
-    j = _at_try_interrupted(repo)
+    _at_try_interrupted(repo)
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(LOCK_DIR(repo))], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "locked"
@@ -124,7 +124,7 @@ def test_status_during_a_running_try_says_it_is_running(repo):
 
 
 def test_status_after_a_crash_does_not_say_a_command_may_be_running(repo):
-    j = _at_try_interrupted(repo)
+    _at_try_interrupted(repo)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     (LOCK_DIR(repo) / ".lock.holder").write_text(json.dumps({"pid": dead.pid, "argv": ["campaign", "try"],
@@ -138,7 +138,7 @@ def test_status_after_a_crash_does_not_say_a_command_may_be_running(repo):
 
 
 def test_status_ignores_a_holder_whose_pid_was_reused_by_another_process(repo):
-    j = _at_try_interrupted(repo)
+    _at_try_interrupted(repo)
     # our own pid is alive but started long after the recorded lock time: not the holder
     (LOCK_DIR(repo) / ".lock.holder").write_text(json.dumps({"pid": os.getpid(), "argv": ["campaign", "try"],
                                                            "since": "2000-01-01T00:00:00+00:00"}))
