@@ -213,3 +213,14 @@ def _remove_leftovers(repo, record_rel: str) -> None:
         root = folder.parent
         if root.is_dir() and not any(root.iterdir()):
             root.rmdir()
+
+
+def project_of(record_dir: Path) -> Path:
+    """The project a record folder belongs to: ``<project>/optim/<name>``, or for the readable copy of a finished
+    record (``<project>/.git/campaign/<name>/record/optim/<name>``) the project whose git folder holds it."""
+    record_dir = Path(record_dir)
+    up = record_dir.parents
+    if len(up) >= 5 and up[1].name == EXPORT_FOLDER and up[2].name == record_dir.name and up[3].name == "campaign":
+        git_dir = up[4]
+        return git_dir.parent if git_dir.name == ".git" else git_dir
+    return record_dir.parent.parent
