@@ -120,6 +120,7 @@ def test_walkthrough(tmp_path):
     assert not (repo / "AGENTS.md").exists() and not (repo / "SKILL.md").exists()  # the campaign is over
     assert not record.exists() and git(repo, "status", "--porcelain") == ""  # main gets the code change only
     record = finished_record(repo, "primes")  # the record stays in git (refs/campaign/primes/record)
+    journal = record / "journal.jsonl"
 
     opt = (record / "optimization_log.md").read_text()
     for n in (1, 2):

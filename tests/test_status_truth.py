@@ -97,7 +97,9 @@ HOLDER = textwrap.dedent(
 
 
 def LOCK_DIR(repo: Path) -> Path:  # noqa: N802 - the campaign lock lives in the git folder, not in the tree
-    return repo / ".git" / "campaign" / "primes"
+    folder = repo / ".git" / "campaign" / "primes"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _at_try_interrupted(repo: Path) -> Journal:
