@@ -63,6 +63,7 @@ def test_reported_spend_is_summed_and_the_budget_stops_the_run_across_a_resume(t
     assert "agent spend: $2.00, " in resumed.stdout  # and the run's summary what it cost
     st = ok(cli(repo, env, "status", "--json"))
     assert st["finished"]
+    record = finished_record(repo, "sum")  # finished: the record stays in git
     decide = events_of(record, "decide")[-1]["data"]
     # iteration 2: THINK twice (the Amdahl rule sends it back once), IMPLEMENT, LOG: $2.00 in all
     assert (decide["stop"], decide["rule"], decide["reason"]) == (True, "budget", "agent budget spent: $2.00 of $1.50")

@@ -237,7 +237,7 @@ def test_bad_think_answer_is_retried_then_the_run_fails_cleanly(setup):
     exhausted.write_text("import json, sys\njson.load(sys.stdin)\nprint(json.dumps({'action': 'exhausted', 'why': 'no idea'}))\n")
     ok(cli(repo, env, "run", "--resume", "--agent", "command", "--agent-cmd", f"{sys.executable} {exhausted}", "--json"))
     assert_finished(repo, env, "exhausted")
-    assert_consistent_journal(record)
+    assert_consistent_journal(finished_record(repo, "sum"))  # finished: the record stays in git
     runs = [e["data"] for e in events_of(record, "run")]  # the resume named another agent: that is on record too
     assert [(r["agent"], r["resumed"]) for r in runs] == [("command", False), ("command", True)]
     assert str(exhausted) in runs[1]["agent_cmd"] and runs[0]["agent_cmd"] == cmd
@@ -427,7 +427,7 @@ def test_demo_on_the_tiny_target(setup):
     out = ok(result)
     assert out["finished"] and out["workspace"] == str(workdir.resolve())
     assert Path(out["exported"]) == export / "sum"
-    assert (export / "sum" / "journal.jsonl").read_bytes() == (workdir / "optim" / "sum" / "journal.jsonl").read_bytes()
+    assert (export / "sum" / "journal.jsonl").read_bytes() == (finished_record(workdir, "sum") / "journal.jsonl").read_bytes()
     assert not (export / "sum" / ".lock").exists()
     for name in ("summary.md", "optimization_log.md", "baseline_snapshot.tar.gz"):
         assert (export / "sum" / name).exists(), name
@@ -440,7 +440,8 @@ def test_demo_on_the_tiny_target(setup):
     assert digest in Path(env["CAMPAIGN_TRUST_FILE"]).read_text().split()
     # the manifest is written with the record and committed with it (finish)
     assert manifest_digest(json.loads((export / "sum" / "manifest.json").read_text())) == digest
-    assert git(workdir, "ls-files", "optim/sum/manifest.json") == "optim/sum/manifest.json"
+    assert git(workdir, "ls-tree", "--name-only", "refs/campaign/sum/record", "optim/sum/manifest.json") == \
+        "optim/sum/manifest.json"  # committed with the record, which stays in git (not merged into main)
     # an existing non-empty workdir is refused cleanly
     again = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir))
     assert again.returncode != 0 and "not empty" in again.stderr and "Traceback" not in again.stderr
@@ -455,7 +456,7 @@ def test_demo_with_the_default_goal_ends_on_the_exhausted_rule(setup):
     result = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir), "--json")
     out = ok(result)
     assert out["finished"] and "is not an open phase" not in result.stderr
-    decides = events_of(workdir / "optim" / "sum", "decide")
+    decides = events_of(finished_record(workdir, "sum"), "decide")
     last = decides[-1]["data"]
     assert last["stop"] and last["rule"] == "exhausted", last
     assert all(d["data"]["phase"] for d in decides if d["data"]["exhausted"])
