@@ -237,7 +237,8 @@ def test_bad_think_answer_is_retried_then_the_run_fails_cleanly(setup):
     exhausted.write_text("import json, sys\njson.load(sys.stdin)\nprint(json.dumps({'action': 'exhausted', 'why': 'no idea'}))\n")
     ok(cli(repo, env, "run", "--resume", "--agent", "command", "--agent-cmd", f"{sys.executable} {exhausted}", "--json"))
     assert_finished(repo, env, "exhausted")
-    assert_consistent_journal(finished_record(repo, "sum"))  # finished: the record stays in git
+    record = finished_record(repo, "sum")  # finished: the record stays in git
+    assert_consistent_journal(record)
     runs = [e["data"] for e in events_of(record, "run")]  # the resume named another agent: that is on record too
     assert [(r["agent"], r["resumed"]) for r in runs] == [("command", False), ("command", True)]
     assert str(exhausted) in runs[1]["agent_cmd"] and runs[0]["agent_cmd"] == cmd
