@@ -161,3 +161,11 @@ def campaign(cwd: Path, *args: str, env: dict | None = None, timeout: float = 18
     """Run the real ``campaign`` CLI in a subprocess."""
     return subprocess.run([sys.executable, "-m", "campaign", *args], cwd=cwd, capture_output=True, text=True,
                           env=env or cli_env(), timeout=timeout)
+
+
+def finished_record(repo: Path, name: str) -> Path:
+    """Where a finished campaign's record is read: FINISH merges only the code change, the record stays in git
+    (``campaign/loop/record_store.py``; this is the copy ``status``, ``review`` and ``replay`` read)."""
+    from campaign.loop.session import Campaign
+
+    return Campaign.open(repo, name).record_dir

@@ -12,7 +12,7 @@ import pytest
 
 import cli_standins
 import scripted_model as model
-from loop_fixtures import SIEVE, cli_env, git, make_repo
+from loop_fixtures import SIEVE, cli_env, finished_record, git, make_repo
 from run_fixtures import cli, events_of, ok
 
 from campaign.agents.adapters import CliAgent, build_argv, final_text, prompt_command
@@ -210,7 +210,7 @@ def _calls(path: Path) -> list[dict]:
 
 
 def _assert_two_iteration_record(repo: Path, env: dict, agent: str) -> Path:
-    record = repo / "optim" / "primes"
+    record = finished_record(repo, "primes")
     status = ok(cli(repo, env, "status", "--json"))
     assert status["step"] == "done"
     assert [r["kept"] for r in status["iterations"]] == [False, True]

@@ -28,7 +28,7 @@ import pytest
 
 import scripted_model as model
 from anthropic_standin import AnthropicStandIn, text, tool_results, tool_use, user_texts
-from loop_fixtures import SIEVE, cli_env, git, make_repo
+from loop_fixtures import SIEVE, cli_env, finished_record, git, make_repo
 from run_fixtures import cli, events_of, ok
 from suite_env import in_ci
 
@@ -136,7 +136,7 @@ def test_claude_code_runs_a_campaign_against_a_scripted_model(tmp_path):
         result = cli(repo, env, "run", "--resume", "--agent", "claude", "--json", timeout=600)
         out = ok(result)
     assert out["finished"], out
-    record = repo / "optim" / "primes"
+    record = finished_record(repo, "primes")
     status = ok(cli(repo, env, "status", "--json"))
     assert status["step"] == "done"
     rows = status["iterations"]
@@ -278,7 +278,7 @@ def test_codex_cli_runs_a_campaign_against_a_scripted_model(tmp_path):
         out = ok(cli(repo, env, "run", "--agent", "codex", "--target", "campaign.toml", "--goal-speedup", "1.5",
                      "--json", timeout=600))
     assert out["finished"]
-    record = repo / "optim" / "primes"
+    record = finished_record(repo, "primes")
     status = ok(cli(repo, env, "status", "--json"))
     assert [r["kept"] for r in status["iterations"]] == [False, True]
     assert status["iterations"][0]["test_passed"] is False and status["iterations"][1]["verdict"] == "faster"
@@ -345,7 +345,7 @@ def test_prompt_agent_resumes_after_kill_9_with_no_flags(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         proc.stderr.close()
-    record = repo / "optim" / "primes"
+    record = finished_record(repo, "primes")
     killed = ok(cli(repo, env, "status", "--json"))
     assert killed["step"] == "think" and not killed["finished"]
     assert killed["next"]["command"] == "campaign run --resume"
@@ -358,6 +358,7 @@ def test_prompt_agent_resumes_after_kill_9_with_no_flags(tmp_path):
     status = ok(cli(repo, env, "status", "--json"))
     assert [r["kept"] for r in status["iterations"]] == [False, True]
     assert status["next"]["command"] == "campaign status"  # finished: nothing to resume
+    record = finished_record(repo, "primes")  # finished: the record stays in git
     runs = [e["data"] for e in events_of(record, "run")]  # the start, then the resume: same agent, no flags given
     assert [(r["agent"], r["agent_cmd"], r["resumed"]) for r in runs] == [
         ("prompt", f"{tool} -p {{prompt}}", False), ("prompt", f"{tool} -p {{prompt}}", True)]

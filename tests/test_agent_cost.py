@@ -13,6 +13,7 @@ import shlex
 import sys
 import textwrap
 
+from loop_fixtures import finished_record
 from run_fixtures import cli, events_of, make_sum_repo, ok, run_env, write_target_module
 from test_run import write_agent
 
@@ -53,7 +54,7 @@ def test_reported_spend_is_summed_and_the_budget_stops_the_run_across_a_resume(t
     assert mid["step"] == "think" and mid["agent_usage"]["budget_usd"] == 1.5
     # iteration 1: think, implement, log; the failed THINK counts too (between iterations): 4 x $0.25
     assert mid["agent_usage"]["total"]["cost_usd"] == 1.0 and mid["agent_usage"]["between"]["exchanges"] == 1
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     assert events_of(record, "decide")[0]["data"]["rule"] == "none"  # $0.75 after iteration 1: under budget
 
     resumed = cli(repo, env, "run", "--resume")  # no budget flag: the recorded one holds
@@ -62,6 +63,7 @@ def test_reported_spend_is_summed_and_the_budget_stops_the_run_across_a_resume(t
     assert "agent spend: $2.00, " in resumed.stdout  # and the run's summary what it cost
     st = ok(cli(repo, env, "status", "--json"))
     assert st["finished"]
+    record = finished_record(repo, "sum")  # finished: the record stays in git
     decide = events_of(record, "decide")[-1]["data"]
     # iteration 2: THINK twice (the Amdahl rule sends it back once), IMPLEMENT, LOG: $2.00 in all
     assert (decide["stop"], decide["rule"], decide["reason"]) == (True, "budget", "agent budget spent: $2.00 of $1.50")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from campaign.loop.record_place import INERT_RECORD_ROOT, RECORD_ROOT, choose_record_root, discovers_top_level_dirs
-from loop_fixtures import campaign, git
+from loop_fixtures import campaign, finished_record, git
 
 PYPROJECT = textwrap.dedent("""
     [build-system]
@@ -102,18 +102,22 @@ def test_flat_layout_project_builds_its_wheel_after_finish(tmp_path):
     assert finished["validation"]["passed"] is True
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
 
-    wheels = tmp_path / "wheels"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-w",
-                            str(wheels)], cwd=repo, capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stdout + built.stderr
-    (wheel_file,) = wheels.glob("flatlib-0.1-*.whl")
-    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel_file).namelist()}
-    assert tops == {"flatlib", "flatlib-0.1.dist-info"}
+    for branch in ("optimization/flat", "main"):  # the campaign branch holds the record: it must build too
+        git(repo, "checkout", "-q", branch)
+        wheels = tmp_path / "wheels" / branch
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-w",
+                                str(wheels)], cwd=repo, capture_output=True, text=True, timeout=300)
+        assert built.returncode == 0, built.stdout + built.stderr
+        (wheel_file,) = wheels.glob("flatlib-0.1-*.whl")
+        tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel_file).namelist()}
+        assert tops == {"flatlib", "flatlib-0.1.dist-info"}
+        git(repo, "clean", "-fdxq")
 
     # where the record went, and what it holds
-    assert (repo / INERT_RECORD_ROOT / "flat" / "journal.jsonl").is_file() and not (repo / RECORD_ROOT).exists()
-    merged = git(repo, "ls-files").splitlines()
-    record_files = [f for f in merged if f.startswith(INERT_RECORD_ROOT + "/")]
+    assert not (repo / INERT_RECORD_ROOT).exists() and not (repo / RECORD_ROOT).exists()  # main: the code only
+    assert (finished_record(repo, "flat") / "journal.jsonl").is_file()  # the record stays in git
+    kept = git(repo, "ls-tree", "-r", "--name-only", "refs/campaign/flat/record").splitlines()
+    record_files = [f for f in kept if f.startswith(INERT_RECORD_ROOT + "/")]
     assert f"{INERT_RECORD_ROOT}/flat/baseline_snapshot.tar.gz" in record_files
     assert not [f for f in record_files if f.endswith(".py")]  # nothing importable, nothing a test runner collects
     told = git(repo, "show", "optimization/flat~1:AGENTS.md")  # finish took AGENTS.md off: the campaign is over

@@ -242,7 +242,7 @@ def test_second_command_waits_then_names_the_running_one(repo):
         f"""
         import time
         from campaign.loop.journal import CampaignLock
-        lock = CampaignLock({str(repo / 'optim' / 'primes')!r}, argv=["campaign", "try", "--full"])
+        lock = CampaignLock({str(repo / '.git' / 'campaign' / 'primes')!r}, argv=["campaign", "try", "--full"])
         lock.acquire()
         print("locked", flush=True)
         time.sleep(30)

@@ -244,15 +244,18 @@ def test_a_campaign_through_json(repo, tmp_path):
     valid(invoke("render", *d, code=0), "render")
     valid(invoke("status", *d, code=0), "status")
 
-    record = str(repo / "optim" / "primes")
+    record = str(repo / "optim" / "primes")  # no longer in the tree: review and report read it from git
     valid(invoke("review", record, code=0), "review")
     valid(invoke("report", record, "--html", str(tmp_path / "report.html"), code=0), "report")
     valid(invoke("mcp", "--print-config", "codex", *d, code=0), "mcp")
     valid(invoke("compare", "campaign/primes/pre-optimization", "HEAD", "--max-blocks", "3", "--budget", "5", *d, code=0),
           "compare")
 
+    exported = valid(invoke("export-record", str(tmp_path / "exported"), *d, code=0), "export-record")
+    assert (Path(exported["record"]) / "journal.jsonl").is_file() and exported["files"] > 5
+
     broken = tmp_path / "broken"  # the same record with the Surprise of iteration 1 erased: a review finding
-    shutil.copytree(record, broken)
+    shutil.copytree(exported["record"], broken)
     lines = [json.loads(line) for line in (broken / "journal.jsonl").read_text().splitlines()]
     for event in lines:
         if event["type"] == "log" and event.get("iteration") == 1:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from loop_fixtures import finished_record
 from run_fixtures import FAST, cli, events_of, journal, make_sum_repo, ok, run_env, write_target_module
 
 STEP_COMMANDS = [
@@ -110,7 +111,7 @@ def test_a_driven_agent_cannot_write_the_record(setup):
             assert tried["rc"] == 5, tried
             assert tried["out"]["code"] == "driven_by_runner", tried
             assert "answer the request" in tried["out"]["message"]
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     events = journal(record)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert all(e["writer"]["by"] == "runner" for e in events), [e.get("writer") for e in events]
@@ -252,7 +253,7 @@ def test_every_exchange_keeps_its_prompt_and_names_only_files_that_exist(setup):
     result = cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "prompt", "--agent-cmd",
                  f"{tool} {{prompt_file}}", "--json", timeout=600)
     assert result.returncode == 1 and "exited with 3" in result.stdout, result.stderr
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     (event,) = [e for e in events_of(record, "agent") if e["data"]["step"] == "think"]
     data = event["data"]
     assert data["error"] and data["answer"] is None  # no answer came: none is named

@@ -12,7 +12,7 @@ import re
 import tarfile
 
 
-from loop_fixtures import PRIMES, SIEVE, campaign, git, make_repo
+from loop_fixtures import PRIMES, SIEVE, campaign, finished_record, git, make_repo
 
 FIELDS = ("Target", "Optimization", "Bottleneck", "Prediction", "Result", "Performance", "Correctness",
           "Commit", "Surprise", "Notes")
@@ -118,6 +118,9 @@ def test_walkthrough(tmp_path):
     git(repo, "merge-base", "--is-ancestor", "campaign/primes/post-optimization", "main")
     assert (repo / "primes.py").read_text() == SIEVE
     assert not (repo / "AGENTS.md").exists() and not (repo / "SKILL.md").exists()  # the campaign is over
+    assert not record.exists() and git(repo, "status", "--porcelain") == ""  # main gets the code change only
+    record = finished_record(repo, "primes")  # the record stays in git (refs/campaign/primes/record)
+    journal = record / "journal.jsonl"
 
     opt = (record / "optimization_log.md").read_text()
     for n in (1, 2):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from loop_fixtures import SIEVE, campaign, git, make_repo
+from loop_fixtures import SIEVE, campaign, finished_record, git, make_repo
 
 # right below 16000 (the fast case counts below 15000), one prime too many above (the full case: 18000)
 WRONG_AT_SCALE = SIEVE.replace("return sum(sieve)", "return sum(sieve) + (1 if n > 16000 else 0)")
@@ -45,7 +45,7 @@ def test_a_full_case_that_differs_fails_finish_before_the_merge(tmp_path):
     assert git(repo, "rev-parse", "main") == main_before  # nothing merged
     status = ok(c("status", "--json"))
     assert status["step"] == "think" and "FINISH refused" in status["recovery"] and "'count'" in status["recovery"]
-    summary = (repo / "optim" / "primes" / "summary.md").read_text()
+    summary = (finished_record(repo, "primes") / "summary.md").read_text()
     assert "Full-scale validation" not in summary and "FAILED at FINISH" in summary
 
     # the fix: its TEST includes the full case, and FINISH then validates and merges
@@ -64,7 +64,7 @@ def test_a_full_case_that_differs_fails_finish_before_the_merge(tmp_path):
     assert finished["validation"] == {"case": "full", "commit": git(repo, "rev-parse", "optimization/primes~2"),
                                       "passed": True}
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main" and (repo / "primes.py").read_text() == SIEVE
-    summary = (repo / "optim" / "primes" / "summary.md").read_text()
+    summary = (finished_record(repo, "primes") / "summary.md").read_text()
     assert "Full-scale validation against `campaign/primes/pre-optimization`: outputs of case `full` match" in summary
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from campaign.loop.journal import Journal
-from loop_fixtures import campaign, git, make_repo
+from loop_fixtures import campaign, finished_record, git, make_repo
 from run_fixtures import FAST, cli, journal, make_sum_repo, ok, run_env, write_target_module
 from test_cli_loop import crafted
 
@@ -114,7 +114,7 @@ def test_an_agent_that_destroys_the_journal_does_not_destroy_the_campaign(tmp_pa
                  "--agent-cmd", f"{sys.executable} {agent}", "--goal-speedup", "1000", "--max-iterations", "1")
     assert "Traceback" not in result.stderr, result.stderr
     assert "restored" in result.stderr, result.stderr
-    events = journal(repo / "optim" / "sum")
+    events = journal(finished_record(repo, "sum"))  # finished: the record stays in git
     types = [e["type"] for e in events]
     assert [t for t in types if t != "run"][:3] == ["init", "baseline", "commit"] and "think" in types and "plan" in types
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
@@ -170,6 +170,6 @@ def test_an_agent_that_stashes_and_switches_branch_stops_the_run_clearly_then_re
     git(repo, "stash", "pop", "-q")
     resumed = cli(repo, env, "run", "--resume", *args)
     assert resumed.returncode == 0, resumed.stderr
-    events = journal(repo / "optim" / "sum")
+    events = journal(finished_record(repo, "sum"))
     assert [e["type"] for e in events if e["type"] != "run"][:3] == ["init", "baseline", "commit"]
     assert ok(cli(repo, env, "status", "--json"))["finished"]

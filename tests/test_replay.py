@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 
+from loop_fixtures import finished_record
 from run_fixtures import cli, make_sum_repo, ok, run_env, write_target_module
 
 
@@ -22,7 +23,7 @@ def recorded(tmp_path_factory):
     env = run_env(lib)
     out = ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--goal-speedup", "1.5", "--json"))
     assert out["finished"] and [r["kept"] for r in out["iterations"]] == [False, True]
-    return root, repo, env, repo / "optim" / "sum"
+    return root, repo, env, finished_record(repo, "sum")  # finished: the record stays in git
 
 
 def outside_copy(root, record, name):

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from loop_fixtures import git
+from loop_fixtures import finished_record, git
 from run_fixtures import BASE, FAST, cli, events_of, journal, make_sum_repo, ok, run_env, write_target_module
 
 
@@ -36,7 +36,7 @@ def status(repo, env) -> dict:
 def assert_finished(repo, env, rule: str, name: str = "sum") -> dict:
     st = status(repo, env)
     assert st["finished"] and st["step"] == "done", st
-    record = repo / "optim" / name
+    record = finished_record(repo, name)  # finished: the record stays in git, main gets the code
     decides = events_of(record, "decide")
     assert decides[-1]["data"]["stop"] and decides[-1]["data"]["rule"] == rule, decides[-1]
     assert events_of(record, "finish"), "no finish event"
@@ -69,7 +69,7 @@ def test_playbook_reaches_the_goal(setup):
     assert [r["kept"] for r in rows] == [False, True]  # broken -> reverted, closed form -> kept
     assert rows[0]["test_passed"] is False and rows[1]["verdict"] == "faster" and rows[1]["speedup"] > 10
     assert (repo / "work.py").read_text() == FAST
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     assert (record / "patches" / "iter-01-reverted.patch").exists()
     assert (record / "patches" / "iter-02-kept.patch").exists()
     agents = events_of(record, "agent")
@@ -90,7 +90,7 @@ def test_playbook_diminishing_returns(setup):
     ok(cli(repo, env, "run", "--target", "sumtarget:FlatTarget", "--json"))
     st = assert_finished(repo, env, "diminishing")
     assert [r["kept"] for r in st["iterations"]] == [False, False, False]
-    reverts = events_of(repo / "optim" / "sum", "revert")
+    reverts = events_of(finished_record(repo, "sum"), "revert")
     assert [e["data"]["reason"] for e in reverts] == ["test-failed"] * 3
     assert (repo / "work.py").read_text() == BASE
 
@@ -102,7 +102,7 @@ def test_playbook_exhausted(setup):
     ok(cli(repo, env, "run", "--target", "sumtarget:RefactorTarget", "--json"))
     st = assert_finished(repo, env, "exhausted")
     (row,) = st["iterations"]
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     (bench,) = events_of(record, "benchmark")
     assert row["test_passed"] is True and row["verdict"] == bench["data"]["verdict"]
     assert row["kept"] is (row["verdict"] == "faster")
@@ -196,7 +196,7 @@ def test_command_agent_runs_two_iterations(setup):
     assert "Amdahl" in seen[4]["previous_error"]
     assert all(c["has_schema"] and c["scope"] == ["work.py"] for c in seen)
     assert seen[0]["has_profile"] and seen[0]["history"] == 0 and seen[3]["history"] == 1
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     exchange = record / "agent"
     assert (exchange / "iter-01-think-1.request.json").exists() and (exchange / "iter-02-log-1.answer.json").exists()
     assert (exchange / "iter-02-think-2.request.json").exists()
@@ -221,7 +221,7 @@ def test_bad_think_answer_is_retried_then_the_run_fails_cleanly(setup):
     seen = read_calls(calls)
     assert [c["step"] for c in seen] == ["think"] * 3
     assert seen[0]["previous_error"] is None and "predicted_speedup" in seen[1]["previous_error"]
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     failed = [e for e in events_of(record, "agent") if e["data"]["error"]]
     assert len(failed) == 1 and failed[0]["data"]["step"] == "think" and failed[0]["data"]["attempts"] == 3
     for attempt in (1, 2, 3):
@@ -237,6 +237,7 @@ def test_bad_think_answer_is_retried_then_the_run_fails_cleanly(setup):
     exhausted.write_text("import json, sys\njson.load(sys.stdin)\nprint(json.dumps({'action': 'exhausted', 'why': 'no idea'}))\n")
     ok(cli(repo, env, "run", "--resume", "--agent", "command", "--agent-cmd", f"{sys.executable} {exhausted}", "--json"))
     assert_finished(repo, env, "exhausted")
+    record = finished_record(repo, "sum")  # finished: the record stays in git
     assert_consistent_journal(record)
     runs = [e["data"] for e in events_of(record, "run")]  # the resume named another agent: that is on record too
     assert [(r["agent"], r["resumed"]) for r in runs] == [("command", False), ("command", True)]
@@ -251,7 +252,7 @@ def run_with_a_failing_implement(setup, mode: str, *flags: str) -> tuple[Path, P
            "--max-iterations", "1", "--json"))
     st = assert_finished(repo, env, "cap")
     assert st["iterations"][0]["kept"] is False and st["iterations"][0]["test_passed"] is False
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     assert events_of(record, "revert")[0]["data"]["reason"] == "test-failed"
     assert "half an edit" in (record / "patches" / "iter-01-reverted.patch").read_text()  # the diff is kept
     assert (repo / "work.py").read_text() == BASE  # and reverted
@@ -282,7 +283,7 @@ def test_a_command_agent_may_answer_in_the_file_named_by_answer(setup):
     assert [c["step"] for c in seen] == ["think", "implement", "log"]
     for call in seen:  # the placeholder became a real path, the same one $CAMPAIGN_ANSWER names
         assert call["argv"] != ["{answer}"] and call["argv"] == [call["env_answer"]]
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     assert events_of(record, "log")[0]["data"]["surprise"].startswith("Predicted 20")
     think = json.loads((record / "agent" / "iter-01-think-1.answer.json").read_text())
     assert think["title"] == "closed form"
@@ -337,6 +338,7 @@ def test_kill_9_then_resume(setup):
     assert "resuming" in resumed.stderr
     st = assert_finished(repo, env, "goal")
     assert [r["kept"] for r in st["iterations"]] == [False, True]
+    record = finished_record(repo, "sum")  # finished: the record stays in git
     events = assert_consistent_journal(record)
     assert not [w for w in st["warnings"] if "torn" in w.lower() or "incomplete" in w.lower()]
     assert list(record.glob("journal.jsonl.torn-*")), "the torn bytes were not kept aside"
@@ -426,7 +428,7 @@ def test_demo_on_the_tiny_target(setup):
     out = ok(result)
     assert out["finished"] and out["workspace"] == str(workdir.resolve())
     assert Path(out["exported"]) == export / "sum"
-    assert (export / "sum" / "journal.jsonl").read_bytes() == (workdir / "optim" / "sum" / "journal.jsonl").read_bytes()
+    assert (export / "sum" / "journal.jsonl").read_bytes() == (finished_record(workdir, "sum") / "journal.jsonl").read_bytes()
     assert not (export / "sum" / ".lock").exists()
     for name in ("summary.md", "optimization_log.md", "baseline_snapshot.tar.gz"):
         assert (export / "sum" / name).exists(), name
@@ -439,7 +441,8 @@ def test_demo_on_the_tiny_target(setup):
     assert digest in Path(env["CAMPAIGN_TRUST_FILE"]).read_text().split()
     # the manifest is written with the record and committed with it (finish)
     assert manifest_digest(json.loads((export / "sum" / "manifest.json").read_text())) == digest
-    assert git(workdir, "ls-files", "optim/sum/manifest.json") == "optim/sum/manifest.json"
+    assert git(workdir, "ls-tree", "--name-only", "refs/campaign/sum/record", "optim/sum/manifest.json") == \
+        "optim/sum/manifest.json"  # committed with the record, which stays in git (not merged into main)
     # an existing non-empty workdir is refused cleanly
     again = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir))
     assert again.returncode != 0 and "not empty" in again.stderr and "Traceback" not in again.stderr
@@ -454,7 +457,7 @@ def test_demo_with_the_default_goal_ends_on_the_exhausted_rule(setup):
     result = cli(tmp_path, env, "demo", "sumtarget:SumTarget", "--workdir", str(workdir), "--json")
     out = ok(result)
     assert out["finished"] and "is not an open phase" not in result.stderr
-    decides = events_of(workdir / "optim" / "sum", "decide")
+    decides = events_of(finished_record(workdir, "sum"), "decide")
     last = decides[-1]["data"]
     assert last["stop"] and last["rule"] == "exhausted", last
     assert all(d["data"]["phase"] for d in decides if d["data"]["exhausted"])

@@ -96,6 +96,12 @@ HOLDER = textwrap.dedent(
 )
 
 
+def LOCK_DIR(repo: Path) -> Path:  # noqa: N802 - the campaign lock lives in the git folder, not in the tree
+    folder = repo / ".git" / "campaign" / "primes"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _at_try_interrupted(repo: Path) -> Journal:
     j = crafted(repo, "plan")
     j.append("implement", {"files": ["primes.py"], "patch": "patches/iter-01.patch", "patch_sha256": "0",
@@ -104,8 +110,8 @@ def _at_try_interrupted(repo: Path) -> Journal:
 
 
 def test_status_during_a_running_try_says_it_is_running(repo):
-    j = _at_try_interrupted(repo)
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(j.record_dir)], stdout=subprocess.PIPE, text=True)
+    _at_try_interrupted(repo)
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(LOCK_DIR(repo))], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "locked"
         status = _status(repo)
@@ -120,10 +126,10 @@ def test_status_during_a_running_try_says_it_is_running(repo):
 
 
 def test_status_after_a_crash_does_not_say_a_command_may_be_running(repo):
-    j = _at_try_interrupted(repo)
+    _at_try_interrupted(repo)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (j.record_dir / ".lock.holder").write_text(json.dumps({"pid": dead.pid, "argv": ["campaign", "try"],
+    (LOCK_DIR(repo) / ".lock.holder").write_text(json.dumps({"pid": dead.pid, "argv": ["campaign", "try"],
                                                            "since": "2026-01-01T00:00:00+00:00"}))
     status = _status(repo)
     assert status["running"] is None
@@ -134,9 +140,9 @@ def test_status_after_a_crash_does_not_say_a_command_may_be_running(repo):
 
 
 def test_status_ignores_a_holder_whose_pid_was_reused_by_another_process(repo):
-    j = _at_try_interrupted(repo)
+    _at_try_interrupted(repo)
     # our own pid is alive but started long after the recorded lock time: not the holder
-    (j.record_dir / ".lock.holder").write_text(json.dumps({"pid": os.getpid(), "argv": ["campaign", "try"],
+    (LOCK_DIR(repo) / ".lock.holder").write_text(json.dumps({"pid": os.getpid(), "argv": ["campaign", "try"],
                                                            "since": "2000-01-01T00:00:00+00:00"}))
     assert _status(repo)["running"] is None
 

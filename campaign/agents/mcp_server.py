@@ -241,10 +241,13 @@ class LoopTools:
     def think(self, hypothesis: str, options: list[str], chosen: str, predict: float | str, risk: str) -> dict[str, Any]:
         return self.call(lambda c, say: c.think(hypothesis, list(options or []), chosen, predict, risk))
 
-    def plan(self, phase: str, change: str, bottleneck: str | None, override_amdahl: str | None) -> dict[str, Any]:
-        return self.call(lambda c, say: c.plan(phase, change, bottleneck, override_amdahl))
+    def plan(self, phase: str | None, change: str, bottleneck: str | None, override_amdahl: str | None,
+             function: str | None = None) -> dict[str, Any]:
+        return self.call(lambda c, say: c.plan(phase, change, bottleneck, override_amdahl, function))
 
-    def try_(self, full: bool) -> dict[str, Any]:
+    def try_(self, full: bool, more: bool = False, blocks: int | None = None) -> dict[str, Any]:
+        if more:
+            return self.call(lambda c, say: c.try_more(blocks=blocks, progress=say))
         return self.call(lambda c, say: c.try_change(full=full, progress=say, agent="mcp"))
 
     def log(self, surprise: str | None, notes: str | None, why: str | None, lesson: str | None,
@@ -366,20 +369,29 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
     @server.tool(name="plan", description="PLAN: the profiled phase the change attacks and the change. Then "
                  "IMPLEMENT: edit files in the target's scope (`scope` in the answer) and call `try`.")
     def plan(
-        phase: Annotated[str, Field(description="A phase the latest profile measured.")],
+        phase: Annotated[str | None, Field(description="A phase the latest profile measured (several: 'a+b').")],
         change: Annotated[str, Field(description="What you will change (the iteration's title).")],
         bottleneck: Annotated[str | None, Field(description="What the profile showed (function, line, cause).")] = None,
         override_amdahl: Annotated[str | None, Field(
             description="A reason to plan a phase under 5% of the runtime anyway (logged).")] = None,
+        function: Annotated[str | None, Field(
+            description="Instead of (or beside) a phase: a profiled function (pkg.mod:func); its cumulative share "
+                        "bounds the speedup.")] = None,
     ) -> CallToolResult:
-        return answer(tools.plan(phase, change, bottleneck, override_amdahl))
+        return answer(tools.plan(phase, change, bottleneck, override_amdahl, function))
 
     @server.tool(name="try", description="IMPLEMENT + TEST + BENCHMARK the working-tree change: captures the "
                  "diff, refuses edits outside the scope, checks outputs against the baseline, benchmarks. "
                  "TEST failing answers ok=false, code=test_failed; then call `log`.")
     def try_(full: Annotated[bool, Field(
-            description="Also TEST and BENCHMARK the full-scale case.")] = False) -> CallToolResult:
-        return answer(tools.try_(full))
+            description="Also TEST and BENCHMARK the full-scale case.")] = False,
+             more: Annotated[bool, Field(
+            description="Instead: more blocks for this attempt's inconclusive benchmark, pooled with its "
+                        "blocks (while LOG is due; at most twice per attempt).")] = False,
+             blocks: Annotated[int | None, Field(
+            description="With more: how many blocks (default: what the benchmark said a decision needs).")] = None,
+             ) -> CallToolResult:
+        return answer(tools.try_(full, more, blocks))
 
     @server.tool(name="log", description="LOG, then COMMIT (kept) or REVERT. The Surprise is mandatory ('None' "
                  "if nothing surprised you); a postmortem (why, lesson) when the result misses the prediction "

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "skip": "campaign.cli.loop_cmds:skip",
     "finish": "campaign.cli.loop_cmds:finish",
     "render": "campaign.cli.loop_cmds:render",
+    "export-record": "campaign.cli.record_cmds:export_record",
     "targets": "campaign.cli.loop_cmds:targets",
     # measurement
     "compare": "campaign.cli.measure_cmds:compare",

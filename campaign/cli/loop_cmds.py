@@ -240,16 +240,19 @@ def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
 @click.option("--bottleneck", default=None, help="What the profile showed (function, line, cause).")
 @click.option("--override-amdahl", default=None, metavar="REASON",
               help="Plan a phase whose share cannot reach the goal anyway (the reason is logged).")
+@click.option("--function", default=None, metavar="FUNC",
+              help="The profiled function the change attacks (func, Class.method, pkg.mod:func): its cumulative "
+                   "share of the run, in whatever phases it runs, bounds the speedup (--phase then optional).")
 @_name_option
 @dir_option
 @json_option
 @_errors
-def plan(phase, change, bottleneck, override_amdahl, name, workspace, as_json):
-    """PLAN: name the phase and the change (the phase must be one the latest profile measured).
+def plan(phase, change, bottleneck, override_amdahl, function, name, workspace, as_json):
+    """PLAN: name the phase (or function) and the change (one the latest profile measured).
 
     Example: campaign plan --phase count --change "sieve of Eratosthenes" --bottleneck "is_prime: 95% of time"
     """
-    result = _open(workspace, name).plan(phase, change, bottleneck, override_amdahl)
+    result = _open(workspace, name).plan(phase, change, bottleneck, override_amdahl, function)
     emit(result, as_json, lambda r: (
         f"iteration {r['iteration']}: plan on phase {r['phase']} recorded. IMPLEMENT now: edit files in scope "
         f"({', '.join(r['scope'])}).\n" + _next_line(r)))
@@ -260,12 +263,18 @@ def plan(phase, change, bottleneck, override_amdahl, name, workspace, as_json):
 
 @click.command("try")
 @click.option("--full", is_flag=True, help="Also TEST and BENCHMARK the full-scale case (automatic every 3rd kept iteration).")
+@click.option("--more", is_flag=True,
+              help="While LOG is due: more blocks for this attempt's inconclusive benchmark, pooled with the blocks "
+                   "it measured on the same metric, decided once more (at most twice per attempt).")
+@click.option("--blocks", type=int, default=None, metavar="N",
+              help="With --more: how many blocks (default: what the benchmark said a decision needs; at most "
+                   "max_blocks of the measurement settings).")
 @_name_option
 @quiet_option
 @dir_option
 @json_option
 @_errors
-def try_(full, name, quiet, workspace, as_json):
+def try_(full, more, blocks, name, quiet, workspace, as_json):
     """IMPLEMENT + TEST + BENCHMARK the working-tree change.
 
     Captures the diff (optim/<name>/patches/), refuses edits outside the
@@ -274,8 +283,11 @@ def try_(full, name, quiet, workspace, as_json):
     benchmarks the candidate against the last kept commit and the baseline,
     interleaved. Exit code 3 when TEST fails (then `campaign log` reverts).
     """
+    if blocks is not None and not more:
+        raise click.UsageError("--blocks goes with --more.")
     with _progress(quiet) as say:
-        result = _open(workspace, name, say).try_change(full=full, progress=say)
+        opened = _open(workspace, name, say)
+        result = opened.try_more(blocks, progress=say) if more else opened.try_change(full=full, progress=say)
 
     def text(r):
         if not r["ok"]:
@@ -294,8 +306,15 @@ def try_(full, name, quiet, workspace, as_json):
         vs = b["vs_baseline"]
         line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {_x(b['speedup'])} vs last kept "
                 f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'), b.get('metric'))}); {_x(vs['speedup'])} vs baseline")
+        if r.get("extended"):
+            last = r["extended"]["history"][-1]
+            line += f" after {last['blocks_added']} more blocks pooled with {last['blocks_before']}"
         if b.get("policy") and b["verdict"] not in ("faster", "slower"):
             line += f"; policy: {b['policy']}"
+        from campaign.loop.steps.more_blocks import MORE_LIMIT
+
+        if b["verdict"] == "inconclusive" and len((r.get("extended") or {}).get("history") or []) < MORE_LIMIT:
+            line += "\nmore blocks for this attempt, pooled with these: campaign try --more"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
         return line + "\n" + _next_line(r)
@@ -407,7 +426,8 @@ def finish(name, quiet, workspace, as_json):
         f"finished: {_x(r['final_speedup'])} over baseline; full case "
         + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")
         + f"{_x((r['full'] or {}).get('speedup'))} vs the pre-optimization mark; "
-        f"marked {r['post_tag']}, merged into {r['merged_into']}"))
+        f"marked {r['post_tag']}, merged the code change into {r['merged_into']} (the record stays in git: "
+        f"`campaign export-record DIR` writes it out)"))
 
 
 @click.command("render")

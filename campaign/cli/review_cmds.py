@@ -17,8 +17,10 @@ def _collect(record_dir: Path) -> dict:
     from campaign.review.report import collect
     from campaign.review.lint import RecordError
 
+    from campaign.loop.record_store import resolve_record_dir
+
     try:
-        return collect(record_dir)
+        return collect(resolve_record_dir(record_dir))  # optim/<name> of a finished campaign: read from git
     except RecordError as exc:
         raise CampaignError.from_user_error(RecordReadError(str(exc))) from exc
 

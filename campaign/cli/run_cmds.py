@@ -153,7 +153,9 @@ def replay(record_dir, iterations, trust, keep_workspace, quiet, as_json):
     from campaign.review.replay import format_table, replay as do_replay
 
     with _progress(quiet) as say:
-        result = do_replay(record_dir, iterations, trust, say, keep_workspace)
+        from campaign.loop.record_store import resolve_record_dir
+
+        result = do_replay(resolve_record_dir(record_dir), iterations, trust, say, keep_workspace)
     if not result["ok"]:
         emit_failure(result, as_json, format_table, "replay_mismatch",
                      "the replay disagrees with the record (see the rows marked NO)", ExitCode.FINDINGS)

@@ -70,12 +70,19 @@ class Campaign(CampaignContext):
         check_text(hypothesis=hypothesis, options=options, chosen=chosen, predict=predict, risk=risk)
         return _think.think(self, hypothesis, options, chosen, predict, risk)
 
-    def plan(self, phase: str, change: str, bottleneck: str | None = None, override_amdahl: str | None = None) -> dict[str, Any]:
-        check_text(phase=phase, change=change, bottleneck=bottleneck, override_amdahl=override_amdahl)
-        return _plan.plan(self, phase, change, bottleneck, override_amdahl)
+    def plan(self, phase: str | None, change: str, bottleneck: str | None = None, override_amdahl: str | None = None,
+             function: str | None = None) -> dict[str, Any]:
+        check_text(phase=phase, change=change, bottleneck=bottleneck, override_amdahl=override_amdahl, function=function)
+        return _plan.plan(self, phase, change, bottleneck, override_amdahl, function)
 
     def try_change(self, full: bool = False, progress: Progress = None, agent: str = "cli") -> dict[str, Any]:
         return _try.try_change(self, full, progress, agent)
+
+    def try_more(self, blocks: int | None = None, progress: Progress = None) -> dict[str, Any]:
+        """More blocks for the current attempt's inconclusive benchmark (``campaign try --more``)."""
+        from campaign.loop.steps.more_blocks import try_more
+
+        return try_more(self, blocks, progress)
 
     def record_tune(self, spec: str, run_tune: Callable[[float | None], dict[str, Any]]) -> dict[str, Any]:
         """A tune as the measurement of this iteration (``campaign tune --record``), while TRY is due."""

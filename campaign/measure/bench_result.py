@@ -229,7 +229,9 @@ def _one_result(ctx: Context, name: str, o: stats.Decision | None, other_name: s
         metric=used, blocks=sched.blocks,
         samples={"a": [t.wall for t in sched.record.runs[ref_unit]], "b": [t.wall for t in sched.record.runs[cand_unit]],
                  "estimator": ctx.estimator, "block_a": series[chosen][ref_unit], "block_b": series[chosen][cand_unit],
-                 "ratios": ratios, "ratio_range": [min(ratios), max(ratios)] if ratios else None},
+                 "ratios": ratios, "ratio_range": [min(ratios), max(ratios)] if ratios else None,
+                 # the A/A pairs: `campaign try --more` pools with them
+                 "pairs_a": sched.record.pairs[chosen][ref_unit], "pairs_b": sched.record.pairs[chosen][cand_unit]},
         noise_floor=stats.noise_floor(sched.pairs_for(name)), min_effect=d.min_effect, environment=ctx.environment,
         instructions=instr, wall={**d.to_dict(), "pair_spread": stats.pair_spread(sched.pairs_for(name))},
         notes=notes, repeat=ctx.repeat, elapsed_s=ctx.elapsed_s, ci_level=d.confidence,

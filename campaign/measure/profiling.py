@@ -112,12 +112,14 @@ def profile_workload(target, workdir: Path, case: str, lines: Sequence[str] = ()
         method = "fresh process: cold call discarded; phases from a clean warm run; cProfile and line_profiler on further warm runs"
         notes = [f"{spec}: {why}" for spec, why in (data.get("line_errors") or {}).items()]
         top, line_data = data["top_functions"], data["lines"]
+        cprofile_total = data.get("cprofile_total_s")
         first_call, compile_s = data.get("first_call_s"), data.get("compile_s")
     else:
         run = run_workload(target, case, workdir, repeat=1, knobs=knobs, timeout_s=timeout_s)
         phases, total = run.phases, run.time_s
         first_call, compile_s = run.first_call_s, run.compile_s
         top, line_data, notes, method = _command_profile(target, workdir, case, lines, knobs, timeout_s)
+        cprofile_total = None
     runs = [(phases, total)] + [_phase_run(target, workdir, case, knobs, timeout_s) for _ in range(SHARE_RUNS - 1)]
     phases, total, spread = steady_shares(runs)
     shares, amdahl = shares_and_bounds(phases, total)
@@ -135,6 +137,7 @@ def profile_workload(target, workdir: Path, case: str, lines: Sequence[str] = ()
         "amdahl": {k: (v if math.isfinite(v) else None) for k, v in amdahl.items()},
         "total_s": total,
         "top_functions": top,
+        "cprofile_total_s": cprofile_total,  # the profiled run's own time: a function's share (plan --function)
         "lines": line_data,
         "first_call_s": first_call,
         "compile_s": compile_s,

@@ -272,7 +272,9 @@ def replay(
         try:
             target = load_target(state.init["target_spec"], workdir)
             if hasattr(target, "env_also"):  # the project's .venv is beside the record, not in the rebuilt copy
-                target.env_also = (record_dir.parent.parent,)
+                from campaign.loop.record_store import project_of
+
+                target.env_also = (project_of(record_dir),)
         except TargetError as exc:
             raise ReplayError(str(exc)) from None
         expected_for = functools.partial(baseline_outputs, record_dir)

@@ -29,6 +29,9 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
         top = subprocess.run(["git", "-C", str(record), "rev-parse", "--show-toplevel"], capture_output=True,
                              text=True, timeout=30).stdout.strip()
         state = derive(events)
+        record_rel = None
+        if not top:
+            top, record_rel = _exported_from(Path(record), (state.init or {}).get("name"))
     except Exception:  # no git, or a journal the pure rules already judge
         return []
     init = state.init
@@ -36,7 +39,7 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
         return []
     try:
         repo = vcs.open_repo(Path(top))
-        record_rel = Path(record).resolve().relative_to(Path(top).resolve()).as_posix()
+        record_rel = record_rel or Path(record).resolve().relative_to(Path(top).resolve()).as_posix()
         ref = init["branch"] if vcs.branch_exists(repo, init["branch"]) else None
         post = (state.finish.post_tag if state.finish else None) or f"{init.get('name')}/post-optimization"
         ref = ref or (post if vcs.tag_commit(repo, post) else None)
@@ -47,3 +50,25 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
         return []
     return [Finding(RULE_ID, None, f"commit {c['commit'][:10]} {c['subject']!r} on {ref} was made by no campaign "
                                    f"step: the record's numbers do not cover it") for c in commits]
+
+
+def _exported_from(record: Path, name: str | None) -> tuple[str, str | None]:
+    """For the readable copy of a finished record (``<git dir>/campaign/<name>/record``, ``loop/record_store.py``):
+    the repository's root and the record's folder in it; ("", None) for any other folder."""
+    from campaign.loop.record_store import EXPORT_FOLDER, record_commit, record_path_in
+
+    record = record.resolve()
+    up = record.parents
+    if not name or len(up) < 5 or up[1].name != EXPORT_FOLDER or up[2].name != name or up[3].name != "campaign":
+        return "", None
+    git_dir = up[4]
+    top = subprocess.run(["git", f"--git-dir={git_dir}", "rev-parse", "--show-toplevel"], capture_output=True,
+                         text=True, timeout=30, cwd=git_dir.parent, check=False).stdout.strip() or str(git_dir.parent)
+    from campaign import vcs
+
+    try:
+        repo = vcs.open_repo(Path(top))
+        commit = record_commit(repo, name)
+        return top, (record_path_in(repo, commit, name) if commit else None)
+    except Exception:  # noqa: BLE001 - not the repository it came from: nothing to compare
+        return "", None

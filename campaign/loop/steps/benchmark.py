@@ -14,7 +14,8 @@ identified by content (their git trees without the campaign's record and
 AGENTS.md): when they hold the same code they are measured once.
 
 An undecided result is not silently a revert: ``INCONCLUSIVE_POLICY`` is
-recorded in every benchmark event and shown in the log.
+recorded in every benchmark event and shown in the log; ``campaign try
+--more`` measures more blocks for it before LOG (``steps/more_blocks.py``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def bench_event(results: dict[str, Any], case: str, full: dict[str, Any] | None,
         "ci_level": last.get("ci_level"),
         "ci_kind": last.get("ci_kind"),
         "vs_baseline": {"speedup": base["speedup"], "ci": list(base["ci"]), "verdict": base["verdict"],
-                        "ci_level": base.get("ci_level"), "ci_kind": base.get("ci_kind")},
+                        "ci_level": base.get("ci_level"), "ci_kind": base.get("ci_kind"),
+                        "samples": base.get("samples")},  # `try --more` pools with its blocks
         "cumulative_speedup": base["speedup"],
         "phases": last.get("phases"),
         "candidate": last.get("candidate"),
@@ -107,7 +109,7 @@ def _busy_note(notes: list[str]) -> str | None:
 
 def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str, cases: list[str],
                      say: Callable[[str], None], exclude: tuple[str, ...] = (),
-                     run_dir: Path | None = None) -> dict[str, Any]:
+                     run_dir: Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """BENCHMARK: the working tree vs the last kept commit and vs the baseline, interleaved in one session.
 
     Each distinct tree is measured once: ``exclude`` names paths that do not
@@ -115,7 +117,8 @@ def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str
     the baseline share one checkout and one measurement until a change is kept.
     ``run_dir``: the candidate's pristine copy (``campaign.measure.seal``); the
     references' checkouts lose the record too, and a file any process writes
-    into its folder fails the benchmark.
+    into its folder fails the benchmark. ``overrides``: keyword arguments of
+    ``bench.benchmark`` over the settings (``try --more``: the metric, the blocks).
     """
     from contextlib import ExitStack
 
@@ -124,7 +127,7 @@ def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str
     from campaign.measure.workload import build
     from campaign.measure.worktrees import content_key, worktree
 
-    budget = bench_budget(workspace)
+    budget = {**bench_budget(workspace), **(overrides or {})}
     keys = {"last": content_key(workspace, last_commit, exclude), "baseline": content_key(workspace, base_commit, exclude)}
     with ExitStack() as stack:
         last = stack.enter_context(worktree(workspace, last_commit))

@@ -72,12 +72,17 @@ class CampaignContext:
     def __init__(self, workspace: Path, name: str):
         self.workspace = Path(workspace).resolve()
         self.name = name
-        root = existing_root(self.workspace, name) or choose_record_root(self.workspace)
+        found = existing_root(self.workspace, name)
+        root = found or choose_record_root(self.workspace)
         self.record_rel = f"{root}/{name}"
         self.record_dir = self.workspace / root / name
+        if found is None:  # a finished campaign's record left the tree with FINISH's merge: read it from git
+            from campaign.loop.record_store import readable_copy
+
+            self.record_dir = readable_copy(self.workspace, name, finished_only=True) or self.record_dir
         self.journal = record_guard.campaign_journal(self.workspace, name, self.record_dir)
-        self.lock = CampaignLock(self.record_dir)
         self.driver_folder = record_guard.copy_dir(self.workspace, name) or self.record_dir  # campaign run's lease
+        self.lock = CampaignLock(self.driver_folder)  # in the git folder: no lock file in the tree, nor in an sdist
         self.notify: Callable[[str], None] = lambda line: None  # what a command says besides its result
         self._target = None
         self._repo = None

@@ -1,4 +1,4 @@
-"""FINISH: the full-scale case vs the baseline, the post-optimization tag, the merge.
+"""FINISH: the full-scale case vs the baseline, the post-optimization mark, the merge of the code change.
 
 Due only when DECIDE stopped the campaign. First TEST of the final tree on
 the full case: its outputs against the baseline's full-case outputs, within
@@ -8,8 +8,10 @@ is tagged or merged, THINK is due, and the fix is a new iteration whose TEST
 includes the full case. Then measures the full case of the final tree
 against the pre-optimization commit, writes the ``finish`` event first, then
 writes the record's manifest (``campaign.loop.manifest``: the hashes of every
-file a replay executes), commits the record, tags ``<name>/post-optimization`` and merges the campaign
-branch into the branch the campaign started from. Running ``campaign
+file a replay executes), commits the record, marks ``campaign/<name>/post-optimization`` and
+``refs/campaign/<name>/record`` and merges the campaign branch into the branch the campaign started from
+without the record folder (``loop/record_store.py``: the user's branch gains the code change only, so
+their sdist and wheel do too; the record stays on the campaign branch and under its ref). Running ``campaign
 finish`` again completes whatever an interruption left out (``status`` says
 FINISHED only once the tag and the merge exist); refuses to complete off the
 campaign branch, with uncommitted work in the tree (the merge would carry it
@@ -27,6 +29,7 @@ from campaign.errors import FullCaseError, VcsError
 from campaign.loop import git_guard
 from campaign.loop import machine as loop
 from campaign.loop.manifest import write_manifest
+from campaign.loop.record_store import mark_record, merge_code_only, record_commit
 from campaign.loop.render import full_case_failure  # re-exported: the text lives with the logs that show it
 from campaign.loop.steps.benchmark import bench_budget
 from campaign.loop.steps.context import CampaignContext, Progress
@@ -172,11 +175,27 @@ def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
 
         retire(repo, init["base_commit"], ctx.name)  # AGENTS.md/SKILL.md: the campaign is over (idempotent)
         vcs.ensure_tag(repo, finish["post_tag"], vcs.head_commit(repo))
+        mark_record(repo, ctx.name, vcs.head_commit(repo))
     elif vcs.tag_commit(repo, finish["post_tag"]) is None:
         raise VcsError(
             f"finish was interrupted and HEAD is not on {init['branch']}; check out {init['branch']} "
             f"(`git switch {init['branch']}`) and run `campaign finish` again."
         )
     git_guard.require_accounted(ctx, state)
-    vcs.merge_into(repo, init["branch"], init["start_branch"],
-                   f"Merge {init['branch']}: campaign {ctx.name} ({_fmt_x(finish.get('final_speedup'))})")
+    if record_commit(repo, ctx.name) is None:  # a finish begun before the record ref existed
+        mark_record(repo, ctx.name, vcs.tag_commit(repo, finish["post_tag"]))
+    merge_code_only(repo, init["branch"], init["start_branch"],
+                    f"Merge {init['branch']}: campaign {ctx.name} ({_fmt_x(finish.get('final_speedup'))})",
+                    ctx.record_rel)
+    _read_record_from_git(ctx)
+
+
+def _read_record_from_git(ctx: CampaignContext) -> None:
+    """The record left the tree with the merge: this context reads it (status, a run's summary) from git now."""
+    from campaign.loop import record_guard
+    from campaign.loop.record_store import readable_copy
+
+    copy = readable_copy(ctx.workspace, ctx.name, finished_only=True)
+    if copy is not None and not (ctx.workspace / ctx.record_rel / "journal.jsonl").exists():
+        ctx.record_dir = copy
+        ctx.journal = record_guard.campaign_journal(ctx.workspace, ctx.name, copy)

@@ -70,5 +70,7 @@ def amdahl_warnings(state: machine.State) -> list[str]:
     bound = stopping.amdahl_bound(shares[best] or 0)
     if bound < needed:
         return [f"Amdahl: the largest open phase {best!r} ({shares[best]:.0%}) caps the whole-run speedup "
-                f"at {bound:.2f}x, short of the {needed:.2f}x still needed for the goal."]
+                f"at {bound:.2f}x, short of the {needed:.2f}x still needed for the goal, for a change to that phase "
+                f"alone (one that speeds up several: `plan --phase \"a+b\"`, or a function that runs in several: "
+                f"`plan --function NAME`, bounded by its cumulative share)."]
     return []
