@@ -113,7 +113,7 @@ def readable_copy(workspace: Path, name: str, finished_only: bool = False) -> Pa
         return None
     commit = _resolve(repo, record_ref(name)) if finished_only else record_commit(repo, name)
     rel = record_path_in(repo, commit, name) if commit else None
-    if rel is None:
+    if rel is None or commit is None:
         return None
     top, stamp = folder / EXPORT_FOLDER, folder / f"{EXPORT_FOLDER}.commit"
     dest = top / rel  # <git dir>/campaign/<name>/record/optim/<name>: named as in the tree

@@ -31,7 +31,7 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
         state = derive(events)
         record_rel = None
         if not top:
-            top, record_rel = _exported_from(Path(record), (state.init or {}).get("name"))
+            top, record_rel = _exported_from(Path(record), state.init.name if state.init else None)
     except Exception:  # no git, or a journal the pure rules already judge
         return []
     init = state.init
@@ -70,5 +70,5 @@ def _exported_from(record: Path, name: str | None) -> tuple[str, str | None]:
         repo = vcs.open_repo(Path(top))
         commit = record_commit(repo, name)
         return top, (record_path_in(repo, commit, name) if commit else None)
-    except Exception:  # noqa: BLE001 - not the repository it came from: nothing to compare
+    except Exception:
         return "", None
