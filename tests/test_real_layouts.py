@@ -61,6 +61,11 @@ def attempt_fast(c, target) -> tuple[dict, dict]:
     # the campaign's number, so only a verdict against the change would be wrong, and an independent
     # in-process timing gives the direction
     assert tried["benchmark"]["verdict"] != "slower", tried["benchmark"]
+    for _ in range(2):  # undecided on a busy machine: more blocks for the same attempt first (`try --more`)
+        if tried["benchmark"]["verdict"] != "inconclusive":
+            break
+        tried = ok(c("try", "--more", "--json"))
+    assert tried["benchmark"]["verdict"] != "slower", tried["benchmark"]
     keep = [] if tried["benchmark"]["verdict"] == "faster" else ["--keep", "a loaded machine; the direction holds"]
     logged = ok(c("log", "--surprise", "None", *keep, "--why", "the pass was half the work",
                   "--lesson", "redundant passes are cheap to find", "--json"))
@@ -102,7 +107,9 @@ def test_a_real_layout_measures_its_own_trees_and_ships_only_the_change(tmp_path
     assert '"finish"' in git(repo, "show", f"{ref}:{root}/{layout.name}/journal.jsonl")
     status = ok(c("status", "--json"))
     assert status["finished"] is True and not status["warnings"], status  # read from git, nothing "lost"
-    assert ok(c("review", f"{root}/{layout.name}", "--json"))["findings"] == []  # optim/<name>: read from git
+    reviewed = json.loads(c("review", f"{root}/{layout.name}", "--json").stdout)  # optim/<name>: read from git
+    # the one finding a kept-with---keep change earns (an undecided result under load), and no other
+    assert {f["rule"] for f in reviewed["findings"]} <= {"kept-without-evidence"}, reviewed["findings"]
     exported = ok(c("export-record", str(tmp_path / "shipped"), "--json"))
     assert (tmp_path / "shipped" / "journal.jsonl").read_bytes() == git_bytes(repo, f"{ref}:{root}/{layout.name}/journal.jsonl")
     assert exported["files"] > 5 and git(repo, "status", "--porcelain") == ""

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop.steps.context import CampaignContext
 
 FULL_EVERY = 3  # every 3rd kept iteration also benchmarks the full-scale case
@@ -149,7 +149,7 @@ def benchmark_change(target, workspace: Path, last_commit: str, base_commit: str
                        cases[1] if len(cases) > 1 else None)
 
 
-def benchmark_campaign_change(ctx: CampaignContext, state: loop.State, cases: list[str],
+def benchmark_campaign_change(ctx: CampaignContext, state: machine.State, cases: list[str],
                               say: Callable[[str], None], run_dir: Path | None = None) -> dict[str, Any]:
     """BENCHMARK of ``ctx``'s working tree (run in ``run_dir``) against its last kept commit and its baseline commit."""
     from campaign.loop.framework_files import measurement_excludes

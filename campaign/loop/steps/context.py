@@ -248,12 +248,3 @@ class CampaignContext:
                 f"the repository is on {current or 'a detached HEAD'}, not on the campaign branch {branch}. "
                 f"Switch back (`git switch {branch}`) and run the command again; nothing was changed."
             )
-
-    # The steps another branch is changing (init, plan, finish, benchmark) still call these names: the same
-    # methods, kept until those files move to the public ones.
-    _record = record_event
-    _next = next_step
-    _step = step
-    _measure = measure
-    _require_branch = require_branch
-    _complete_pending = complete_pending

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from campaign.errors import FullCaseError, VcsError
 from campaign.loop import git_guard
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop.manifest import write_manifest
 from campaign.loop.record_store import mark_record, merge_code_only, record_commit
 from campaign.loop.render import full_case_failure  # re-exported: the text lives with the logs that show it
@@ -37,16 +37,16 @@ from campaign.loop.steps.context import CampaignContext, Progress
 
 def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
     say = progress or (lambda line: None)
-    with ctx._step("finish") as state:
+    with ctx.step("finish") as state:
         require_clean_for_finish(ctx)
         if state.finish is None:
             init = state.init
             validation = validate_full_case(ctx, state, say)
             say(f"FINISH: benchmark of the full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
-            full = ctx._measure(lambda: full_vs_baseline(ctx, state, say))
+            full = ctx.measure(lambda: full_vs_baseline(ctx, state, say))
             say(f"FINISH: the headline, the fast case {ctx.target.fast_case!r} vs {init['pre_tag']}, measured "
                 f"to +-{HEADLINE_PRECISION:.0%}...")
-            headline = ctx._measure(lambda: full_vs_baseline(ctx, state, say, ctx.target.fast_case,
+            headline = ctx.measure(lambda: full_vs_baseline(ctx, state, say, ctx.target.fast_case,
                                                              HEADLINE_PRECISION))
             profiled = (state.last_profile.shares if state.last_profile else None) or {}
             shares = {k: v for k, v in profiled.items() if v is not None}
@@ -57,13 +57,13 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
                     "full": full,
                     "dominant_phase": max(shares, key=shares.get) if shares else None,
                     "validation": {k: validation.get(k) for k in ("case", "commit", "passed")}}
-            ctx._record("finish", data)
+            ctx.record_event("finish", data)
             state = ctx.state()
         complete_finish(ctx, state)
-        return {"ok": True, "step": "finish", **state.finish, "next": ctx._next()}
+        return {"ok": True, "step": "finish", **state.finish, "next": ctx.next_step()}
 
 
-def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[str], None]) -> dict[str, Any]:
+def validate_full_case(ctx: CampaignContext, state: machine.State, say: Callable[[str], None]) -> dict[str, Any]:
     """TEST of the final tree on the full case before anything is tagged or merged (a ``validate`` event).
 
     A passing check of the same commit already in the journal (an interrupted
@@ -75,13 +75,13 @@ def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[s
     previous = state.validation
     if previous and previous.get("passed") and previous.get("commit") == state.last_kept_commit:
         return previous
-    ctx._require_branch(state)  # the tree is clean (require_clean_for_finish): it is the last kept commit
+    ctx.require_branch(state)  # the tree is clean (require_clean_for_finish): it is the last kept commit
     case = ctx.target.full_case
     say(f"FINISH: TEST of the full case {case!r} against the baseline's outputs...")
     test = test_campaign_change(ctx, [case], [], say)
     data = {"case": case, "commit": state.last_kept_commit, "passed": test["passed"],
             "failures": test["failures"], "test_command": test["test_command"]}
-    ctx._record("validate", data)
+    ctx.record_event("validate", data)
     if not data["passed"]:
         raise FullCaseError(f"FINISH refused: {full_case_failure(data)}. Nothing was tagged or merged. Fix it "
                             f"in a new iteration (THINK is due: `campaign status` gives the command); its TEST "
@@ -93,7 +93,7 @@ def validate_full_case(ctx: CampaignContext, state: loop.State, say: Callable[[s
 HEADLINE_PRECISION = 0.10  # the headline's interval: within +-10% of its estimate, or as close as the budget gets
 
 
-def full_vs_baseline(ctx: CampaignContext, state: loop.State, say: Callable[[str], None], case: str | None = None,
+def full_vs_baseline(ctx: CampaignContext, state: machine.State, say: Callable[[str], None], case: str | None = None,
                      precision: float | None = None) -> dict[str, Any]:
     """The final tree vs the baseline commit, measured directly (never a product of iterations): the full-scale
     case, or ``case`` - the fast one for the headline, with ``precision`` bounding its interval's width."""
@@ -124,7 +124,7 @@ def _fmt_x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
-def finish_missing(ctx: CampaignContext, state: loop.State) -> list[str]:
+def finish_missing(ctx: CampaignContext, state: machine.State) -> list[str]:
     """What git still lacks after the ``finish`` event (the post tag, the merge); empty when finished."""
     if state.finish is None:
         return []
@@ -148,7 +148,7 @@ def require_clean_for_finish(ctx: CampaignContext) -> None:
         )
 
 
-def complete_finish(ctx: CampaignContext, state: loop.State) -> None:
+def complete_finish(ctx: CampaignContext, state: machine.State) -> None:
     """Commit the record, tag, merge: whatever of them is missing (idempotent)."""
     from campaign import vcs
 

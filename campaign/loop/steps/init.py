@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from campaign.errors import RuleError, UserError
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop import record_guard, stopping
 from campaign.loop.harness import hash_harness
 from campaign.loop.steps.context import RECORD_ROOT, CampaignContext, Progress, env_number
@@ -54,9 +54,9 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
             elif path.exists():
                 path.unlink()
         say("recording the baseline (fast and full case)...")
-        data = ctx._measure(lambda: record_campaign_baseline(ctx))
+        data = ctx.measure(lambda: record_campaign_baseline(ctx))
         data["commit"] = data.get("commit") or init["base_commit"]
-        ctx._record("baseline", data)
+        ctx.record_event("baseline", data)
         state = ctx.state()
     if state.start_commit is None:
         paths = [ctx.record_rel]
@@ -74,7 +74,7 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         ctx.render_files()
         message = f"campaign {ctx.name}: start (baseline recorded)"
         sha = vcs.commit_with_message(repo, message, init["base_commit"]) or vcs.commit_paths(repo, paths, message)
-        ctx._record("commit", {"commit": sha, "message": message, "patch": None})
+        ctx.record_event("commit", {"commit": sha, "message": message, "patch": None})
 
 
 def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:
@@ -204,7 +204,7 @@ def init_campaign(
             vcs.ensure_tag(repo, pre_tag, base_commit)  # raises the clear "tag exists elsewhere" error
         warnings = _check_workload(campaign, target, repo, say)
         with campaign.lock:
-            campaign._record("init", {
+            campaign.record_event("init", {
                 "name": name, "target_spec": target_spec, "target": target.describe(), "goal_speedup": goal,
                 "max_iterations": int(max_iterations), "min_gain": stopping.MIN_GAIN,
                 "postmortem_factor": stopping.POSTMORTEM_FACTOR, "start_branch": start_branch, "branch": branch,
@@ -213,7 +213,7 @@ def init_campaign(
                 "harness": hash_harness(workspace, committed, target),  # loop/harness.py: frozen for every attempt
             })
             if run_settings is not None:
-                campaign._record("run", run_settings)
+                campaign.record_event("run", run_settings)
             campaign._target = target
             complete_init(campaign, say)
     return campaign
@@ -286,7 +286,7 @@ def _check_workload(campaign: CampaignContext, target, repo, say: Callable[[str]
 
     say(f"the workload and the tests run under {target_env(target).describe()}")
     say(f"checking that the workload runs (case {target.fast_case!r})...")
-    run = campaign._measure(lambda: (build(target, campaign.workspace),
+    run = campaign.measure(lambda: (build(target, campaign.workspace),
                                      run_workload(target, target.fast_case, campaign.workspace, repeat=1))[1])
     _require_passing_test_command(target, campaign.workspace, say)
     written = vcs.changes(repo, exclude=[campaign.record_rel]).files
@@ -340,6 +340,6 @@ def resume_init(workspace: Path | str, name: str | None = None, progress: Progre
         campaign.notify = progress
     with campaign.locked():
         state = campaign.state()
-        loop.check_command("init", state, campaign.cli_extra)
+        machine.check_command("init", state, campaign.cli_extra)
         complete_init(campaign, progress)
     return campaign

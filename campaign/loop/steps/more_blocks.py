@@ -23,19 +23,19 @@ import math
 from typing import Any
 
 from campaign.errors import RuleError, StepError, VcsError
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop.steps.context import CampaignContext, Progress
 
 MORE_LIMIT = 2  # extensions of one attempt's benchmark
 
 
-def more_problem(state: loop.State) -> str | None:
+def more_problem(state: machine.State) -> str | None:
     """Why the current attempt's benchmark cannot be extended now (pure), or None."""
     it = state.current
     bench = (it.benchmark if it is not None else None) or {}
-    if state.step is not loop.Step.LOG or not bench:
+    if state.step is not machine.Step.LOG or not bench:
         return (f"`campaign try --more` extends the benchmark of an attempt whose LOG is due; now "
-                f"{loop.DESCRIPTIONS[state.step]} is due.")
+                f"{machine.DESCRIPTIONS[state.step]} is due.")
     if bench.get("verdict") != "inconclusive":
         return (f"the benchmark of iteration {it.n} is decided ({bench.get('verdict')}): more blocks are for an "
                 f"inconclusive one. Run `campaign log`.")
@@ -127,13 +127,13 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
 
     say = progress or (lambda line: None)
     with ctx.locked(guard_git=True):
-        state = ctx._complete_pending(ctx.state())
+        state = ctx.complete_pending(ctx.state())
         problem = more_problem(state)
-        if problem and (state.step is not loop.Step.LOG or not state.current.benchmark):
+        if problem and (state.step is not machine.Step.LOG or not state.current.benchmark):
             raise StepError(f"{problem} Run: {ctx.command_for(state)}", state.step.value, ctx.command_for(state))
         if problem:
             raise RuleError(problem)
-        ctx._require_branch(state)
+        ctx.require_branch(state)
         it, old = state.current, state.current.benchmark
         moved = vcs.untested_changes(ctx.repo, (it.implement or {}).get("tree") or "HEAD", exclude=[ctx.record_rel])
         if moved:
@@ -146,13 +146,13 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
         overrides = {"metric": old["metric"], "min_blocks": n, "max_blocks": n, "budget_s": 1e9, "extend_s": 0.0,
                      "precision": None}
         with pristine_copy(ctx.workspace) as run_dir, git_guard.unmoved(ctx, state, "BENCHMARK"):
-            new = ctx._measure(lambda: benchmark_change(
+            new = ctx.measure(lambda: benchmark_change(
                 ctx.target, ctx.workspace, state.last_kept_commit, state.init["base_commit"], [old["case"]], say,
                 exclude=measurement_excludes(ctx.record_rel), run_dir=run_dir, overrides=overrides))
         data = extended_event(old, new, budget)
         data["suspicion"] = suspicion(data, (it.plan or {}).get("amdahl_bound"))
         data["guards"] = guards_ran(it.test or {}, data)
-        ctx._record("benchmark", data, it.n)
+        ctx.record_event("benchmark", data, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "more": True, "files": (it.implement or {}).get("files"),
                 "patch": (it.implement or {}).get("patch"), "test": it.test, "benchmark": bench_summary(data),
-                "extended": data["extended"], "next": ctx._next()}
+                "extended": data["extended"], "next": ctx.next_step()}

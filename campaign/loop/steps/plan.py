@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaign.errors import RuleError
-from campaign.loop import machine as loop
+from campaign.loop import machine
 from campaign.loop import record, stopping
 from campaign.loop.steps.context import CampaignContext, jsonable_bound, required_text
 from campaign.loop.steps.profile import needed_speedup
@@ -28,7 +28,7 @@ from campaign.loop.steps.profile import needed_speedup
 
 def plan(ctx: CampaignContext, phase: str | None, change: str, bottleneck: str | None = None,
          override_amdahl: str | None = None, function: str | None = None) -> dict[str, Any]:
-    with ctx._step("plan") as state:
+    with ctx.step("plan") as state:
         change = required_text(change, "--change", "what you will change.")
         function = (function or "").strip() or None
         if function is None:
@@ -60,11 +60,11 @@ def plan(ctx: CampaignContext, phase: str | None, change: str, bottleneck: str |
         if fn is not None:
             data.update(function=function, function_row={k: fn["row"].get(k) for k in ("file", "line", "function")},
                         function_share_basis=fn["basis"], phases_share=phase_share)
-        ctx._record("plan", data, state.current.n)
+        ctx.record_event("plan", data, state.current.n)
         return {"ok": True, "step": "plan", "iteration": state.current.n, "phase": phase,
                 "phase_share": share, "amdahl_bound": jsonable_bound(bound), "override": override,
                 "function": function, "warnings": warnings,
-                "scope": list(ctx.target.scope), "next": ctx._next()}
+                "scope": list(ctx.target.scope), "next": ctx.next_step()}
 
 
 def function_key(function: str | None) -> str:
@@ -147,7 +147,7 @@ def combined_share(profile: dict[str, Any], names: list[str]) -> tuple[float | N
     return share, stopping.amdahl_bound(share)
 
 
-def plan_violation(state: loop.State, phase: str | None, override: str | None,
+def plan_violation(state: machine.State, phase: str | None, override: str | None,
                    function: str | None = None) -> str | None:
     """The PLAN rules (pure): the message of the first one ``phase`` (and ``function``) breaks, or None.
 
@@ -188,7 +188,7 @@ def _unmeasured(profile: dict[str, Any], names: list[str]) -> str | None:
     return None
 
 
-def _closed(state: loop.State, key: str, names: list[str]) -> str | None:
+def _closed(state: machine.State, key: str, names: list[str]) -> str | None:
     closed = set(state.exhausted) | set(state.skipped)
     if key in closed or (len(names) == 1 and names[0] in closed):
         return (f"{'phase' if names else 'function'} {key!r} was declared exhausted or skipped earlier in this "
