@@ -313,11 +313,17 @@ def try_(full, name, quiet, workspace, as_json):
 @click.option("--lesson", default=None, help="Postmortem: what this teaches about the code.")
 @click.option("--keep", default=None, metavar="REASON",
               help="Keep a change the benchmark calls 'same' or 'inconclusive' (never a slower or failed one).")
+@click.option("--accept-memory", default=None, metavar="REASON",
+              help="Keep a change whose peak memory rises beyond the memory limit (default +25%), saying why it is "
+                   "worth it; without it such a change is reverted.")
+@click.option("--memory-limit", default=None, metavar="PCT",
+              help="The memory limit for this LOG (e.g. 40%); default: memory_limit in [measure] of campaign.toml, "
+                   "else 25%. Recorded with the LOG.")
 @_name_option
 @dir_option
 @json_option
 @_errors
-def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
+def log(surprise, notes, why, lesson, keep, accept_memory, memory_limit, name, workspace, as_json):
     """LOG, then COMMIT (kept) or REVERT.
 
     Kept only when TEST passed and BENCHMARK says 'faster' (or 'same'/'inconclusive' with --keep REASON).
@@ -326,14 +332,28 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 
     Example: campaign log --surprise "None - matched the prediction" --notes "next: the load phase"
     """
-    result = _open(workspace, name).log(surprise, notes, why, lesson, keep)
+    from campaign.measure import memory as _memory
+
+    limit = None
+    if memory_limit is not None:
+        try:
+            limit = _memory.parse_limit(memory_limit)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--memory-limit") from None
+    result = _open(workspace, name).log(surprise, notes, why, lesson, keep, accept_memory, limit)
 
     def text(r):
         if r.get("completed"):
             return r["message"] + "\n" + _next_line(r)
         outcome = f"kept and committed ({(r['commit'] or '')[:10]})" if r["kept"] else \
             f"reverted ({(r['revert'] or {}).get('reason')}; diff kept in {(r['revert'] or {}).get('patch')})"
-        return f"iteration {r['iteration']} logged: {outcome}\n" + _next_line(r)
+        mem = r.get("memory")
+        lines = [f"iteration {r['iteration']} logged: {outcome}"]
+        if mem:
+            lines.append(_memory.describe(mem) + (f"; accepted: {mem['accepted']}" if mem.get("accepted") else ""))
+        if mem and mem.get("refused"):
+            lines.append(f"reverted for memory: {r['refused']}")
+        return "\n".join(lines) + "\n" + _next_line(r)
 
     emit(result, as_json, text)
 

@@ -146,6 +146,7 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         "result": result,
         "measurement": _measurement(bench) if bench else None,
         "performance": performance,
+        "memory": _memory_line(bench, log),
         "correctness": correctness,
         "commit": commit,
         "surprise": _text((log or {}).get("surprise"), "(not logged yet)"),
@@ -167,6 +168,13 @@ def _iteration_view(it: Iteration, state: State, tune: dict[str, Any] | None = N
         } if postmortem else None,
         "passed": "PASS" if test and test.get("passed") else ("FAIL" if test else "—"),
     }
+
+
+def _memory_line(bench: dict[str, Any] | None, log: dict[str, Any] | None) -> str | None:
+    """Peak memory before -> after: as LOG judged it, else as BENCHMARK measured it (None on older records)."""
+    from campaign.measure import memory
+
+    return memory.log_line((log or {}).get("memory") or memory.change(bench, None))
 
 
 def _last_kept_level(state: State) -> float | None:

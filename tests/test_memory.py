@@ -1,0 +1,120 @@
+"""Memory as a second objective: peak RSS beside time, and LOG's explicit accept beyond the limit.
+
+BENCHMARK keeps each variant's peak RSS (median over its processes); LOG
+compares the candidate's with the last kept tree's, records both, and keeps
+a change that raises it beyond the limit (default +25%, ``memory_limit`` in
+``[measure]``, ``--memory-limit``) only with ``--accept-memory REASON``;
+otherwise it is reverted with the reason ``memory``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from campaign.measure import memory
+from test_cli_loop import _at_log_with_benchmark, run
+
+
+@pytest.fixture
+def repo(tmp_path):
+    from loop_fixtures import make_repo
+
+    return make_repo(tmp_path / "repo")
+
+
+def at_log(repo, before_kb, after_kb, verdict="faster", speedup=5.0):
+    j = _at_log_with_benchmark(repo, verdict, speedup)
+    lines = j.path.read_text().splitlines()
+    bench = json.loads(lines[-1])
+    bench["data"]["reference"] = {"warm_s": 0.03, "max_rss_kb": before_kb}
+    bench["data"]["candidate"] = {"warm_s": 0.006, "max_rss_kb": after_kb}
+    j.path.write_text("\n".join(lines[:-1] + [json.dumps(bench, sort_keys=True)]) + "\n")
+    return j
+
+
+def last_log(repo):
+    events = [json.loads(line) for line in (repo / "optim/primes/journal.jsonl").read_text().splitlines()]
+    return next(e for e in reversed(events) if e["type"] == "log")["data"]
+
+
+def test_change_and_words():
+    bench = {"reference": {"max_rss_kb": 40 * 1024}, "candidate": {"max_rss_kb": 60 * 1024}}
+    mem = memory.change(bench)
+    assert mem["ratio"] == 1.5 and mem["over_limit"] and mem["limit"] == 0.25
+    assert memory.describe(mem) == "peak memory 40.0 MiB -> 60.0 MiB (1.50x, +50%)"
+    assert not memory.change(bench, limit=0.6)["over_limit"]
+    assert memory.change({"reference": {}, "candidate": {"max_rss_kb": 5}}) is None  # an older record: nothing judged
+    assert memory.parse_limit("40%") == 0.4 and memory.parse_limit("0.1") == 0.1
+    with pytest.raises(ValueError):
+        memory.parse_limit("-5%")
+
+
+def test_the_benchmark_summary_keeps_the_peak_rss_of_each_variant():
+    from campaign.measure.bench import _summary_of
+    from campaign.measure.workload import WorkloadRun
+
+    runs = [WorkloadRun({}, {}, [0.01], None, None, 0.1, max_rss_kb=kb) for kb in (30_000, 31_000, 90_000)]
+    assert _summary_of(runs, [0.01], [{}])["max_rss_kb"] == 31_000  # the median: one bloated process does not decide
+
+
+def test_a_faster_change_beyond_the_limit_is_reverted_without_an_accept(repo):
+    at_log(repo, 40_000, 60_000)
+    result = run(repo, "log", "--surprise", "None", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kept"] is False and data["revert"]["reason"] == "memory"
+    assert "+50%" in data["refused"] and "--accept-memory" in data["refused"]
+    assert last_log(repo)["memory"]["refused"] is True and last_log(repo)["memory"]["before_kb"] == 40_000
+
+
+def test_the_text_says_why_it_was_reverted(repo):
+    at_log(repo, 40_000, 60_000)
+    result = run(repo, "log", "--surprise", "None")
+    assert result.exit_code == 0, result.output
+    assert "reverted (memory" in result.output and "beyond the limit of +25%" in result.output
+    assert "--accept-memory REASON" in result.output
+
+
+def test_an_explicit_accept_keeps_it_and_is_recorded(repo):
+    at_log(repo, 40_000, 60_000)
+    result = run(repo, "log", "--surprise", "None", "--accept-memory", "a 20 MB table buys 5x", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["kept"] is True
+    mem = last_log(repo)["memory"]
+    assert mem["accepted"] == "a 20 MB table buys 5x" and mem["over_limit"] and not mem["refused"]
+    assert "Peak memory" in (repo / "optim/primes/optimization_log.md").read_text()
+
+
+def test_within_the_limit_no_accept_is_needed(repo):
+    at_log(repo, 40_000, 48_000)  # +20%
+    result = run(repo, "log", "--surprise", "None", "--json")
+    assert json.loads(result.output)["kept"] is True
+    assert last_log(repo)["memory"] == {"before_kb": 40_000, "after_kb": 48_000, "ratio": 1.2, "limit": 0.25,
+                                        "over_limit": False, "accepted": None, "refused": False}
+
+
+def test_the_limit_comes_from_campaign_toml(repo):
+    import subprocess
+
+    toml = repo / "campaign.toml"
+    toml.write_text(toml.read_text() + "\n[measure]\nmemory_limit = 0.1\n")
+    subprocess.run(["git", "commit", "-q", "--amend", "-a", "--no-edit"], cwd=repo, check=True)  # before the campaign
+    at_log(repo, 40_000, 48_000)  # +20%: within the default, beyond 10%
+    result = run(repo, "log", "--surprise", "None", "--json")
+    assert json.loads(result.output)["revert"]["reason"] == "memory" and last_log(repo)["memory"]["limit"] == 0.1
+
+
+def test_the_flag_overrides_the_limit(repo):
+    at_log(repo, 40_000, 60_000)
+    result = run(repo, "log", "--surprise", "None", "--memory-limit", "60%", "--json")
+    assert json.loads(result.output)["kept"] is True and last_log(repo)["memory"]["limit"] == 0.6
+    bad = run(repo, "log", "--surprise", "None", "--memory-limit", "lots")
+    assert bad.exit_code == 64 and "memory limit 'lots' is not a number" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_reverted_change_is_not_blamed_on_memory(repo):
+    at_log(repo, 40_000, 60_000, verdict="same", speedup=1.0)
+    result = run(repo, "log", "--surprise", "None", "--why", "w", "--lesson", "l", "--json")
+    assert json.loads(result.output)["revert"]["reason"] == "not-faster"
