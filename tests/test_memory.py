@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_cli_loop import _at_log_with_benchmark, run
 
 from campaign.measure import memory
-from test_cli_loop import _at_log_with_benchmark, run
 
 
 @pytest.fixture
@@ -118,3 +118,29 @@ def test_a_reverted_change_is_not_blamed_on_memory(repo):
     at_log(repo, 40_000, 60_000, verdict="same", speedup=1.0)
     result = run(repo, "log", "--surprise", "None", "--why", "w", "--lesson", "l", "--json")
     assert json.loads(result.output)["revert"]["reason"] == "not-faster"
+
+
+def test_the_agent_is_asked_to_decide_and_an_empty_accept_is_refused():
+    from campaign.agents.prompts import render_prompt
+    from campaign.agents.protocol import build_request
+    from campaign.agents.runner import log_problem
+    from test_adapters import CONTEXT, THINK
+
+    mem = {**memory.change({"reference": {"max_rss_kb": 40_960}, "candidate": {"max_rss_kb": 61_440}})}
+    result = {"predicted": 2.0, "test_passed": True, "verdict": "faster", "speedup": 2.0, "ci": [1.9, 2.1],
+              "vs_baseline": {"speedup": 2.0}, "postmortem_required": False, "postmortem_factor": 1.5,
+              "memory": {**mem, "text": memory.describe(mem)}}
+    prompt = render_prompt(build_request("log", {**CONTEXT, "plan": {**THINK, "key": None}, "result": result}))
+    assert "`accept_memory`: **decide now**: peak memory 40.0 MiB -> 60.0 MiB (1.50x, +50%)" in prompt
+    assert "null reverts it" in prompt
+    assert log_problem(result, {"surprise": "None", "accept_memory": "  "}).startswith("accept_memory")
+    assert log_problem(result, {"surprise": "None", "accept_memory": "worth it"}) is None
+    quiet = render_prompt(build_request("log", {**CONTEXT, "plan": {**THINK, "key": None},
+                                                "result": {**result, "memory": None}}))
+    assert "accept_memory" not in quiet.split("## The step: LOG")[1].split('"surprise"')[0]
+
+
+def test_mcp_and_the_cli_name_the_same_argument():
+    from campaign.agents.mcp_server import FLAG_ARGUMENTS
+
+    assert FLAG_ARGUMENTS["--accept-memory"] == ("accept_memory", str)

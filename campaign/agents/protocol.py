@@ -79,6 +79,7 @@ ANSWER_SCHEMAS: dict[str, dict[str, Any]] = {
                 "required": ["why", "lesson"],
             },
             "keep_reason": {"type": ["string", "null"]},
+            "accept_memory": {"type": ["string", "null"]},  # keep a change beyond the memory limit, and why
         },
         "required": ["surprise"],
     },

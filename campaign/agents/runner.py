@@ -133,10 +133,12 @@ def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
             return "keep_reason: must be null: the change failed TEST, and a failed change is never kept"
         if result.get("verdict") == "slower":
             return "keep_reason: must be null: the benchmark says slower, and a slower change is never kept"
+    if answer.get("accept_memory") is not None and not str(answer["accept_memory"]).strip():
+        return "accept_memory: null or a reason; an empty string accepts nothing"
     return None
 
 
-def log_result(state) -> dict[str, Any]:
+def log_result(state, workspace: Path | None = None) -> dict[str, Any]:
     """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
     from campaign.measure.correctness import test_command_failure
 
@@ -161,7 +163,21 @@ def log_result(state) -> dict[str, Any]:
         "phases": bench.get("phases"),
         "postmortem_required": stopping.postmortem_required(predicted, it.speedup, factor),
         "postmortem_factor": factor,
+        "memory": memory_at_log(state, workspace),
     }
+
+
+def memory_at_log(state, workspace: Path | None) -> dict[str, Any] | None:
+    """Peak memory before and after, against the limit in force (campaign.measure.memory); None when unmeasured."""
+    from campaign.measure import memory
+    from campaign.measure.settings import SettingsError, load_settings
+
+    try:
+        limit = load_settings(workspace).memory_limit
+    except SettingsError:  # LOG itself says what is wrong with the settings
+        limit = memory.DEFAULT_LIMIT
+    mem = memory.change(state.current.benchmark, limit)
+    return {**mem, "text": memory.describe(mem)} if mem else None
 
 
 class Runner:
@@ -383,7 +399,7 @@ class Runner:
                 plan = self._recover_plan(state)
             except UserError:
                 plan = None
-        context = {**self.context(state, events), "plan": plan, "result": log_result(state)}
+        context = {**self.context(state, events), "plan": plan, "result": log_result(state, camp.workspace)}
         self._asking("LOG", n)
         try:
             answer, event = ask(self.agent, "log", context, camp.record_dir / AGENT_DIR, n,
@@ -398,7 +414,7 @@ class Runner:
                                         "lesson": "none recorded"}
         post = answer.get("postmortem") or {}
         result = camp.log(answer["surprise"], answer.get("notes"), post.get("why"), post.get("lesson"),
-                          answer.get("keep_reason"))
+                          answer.get("keep_reason"), answer.get("accept_memory"))
         self.say(f"[iter {n}] LOG: {'kept, committed ' + str(result.get('commit'))[:10] if result.get('kept') else 'reverted'}"
                  f" - Surprise: {answer['surprise'][:120]}")
         self.plan_answer = None
