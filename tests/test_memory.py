@@ -121,10 +121,11 @@ def test_a_reverted_change_is_not_blamed_on_memory(repo):
 
 
 def test_the_agent_is_asked_to_decide_and_an_empty_accept_is_refused():
+    from test_adapters import CONTEXT, THINK
+
     from campaign.agents.prompts import render_prompt
     from campaign.agents.protocol import build_request
     from campaign.agents.runner import log_problem
-    from test_adapters import CONTEXT, THINK
 
     mem = {**memory.change({"reference": {"max_rss_kb": 40_960}, "candidate": {"max_rss_kb": 61_440}})}
     result = {"predicted": 2.0, "test_passed": True, "verdict": "faster", "speedup": 2.0, "ci": [1.9, 2.1],
@@ -144,3 +145,17 @@ def test_mcp_and_the_cli_name_the_same_argument():
     from campaign.agents.mcp_server import FLAG_ARGUMENTS
 
     assert FLAG_ARGUMENTS["--accept-memory"] == ("accept_memory", str)
+
+
+def test_the_review_and_the_report_show_memory_per_change(repo):
+    from campaign.review.report import collect, format_text, render_html
+
+    at_log(repo, 40_960, 61_440)
+    assert run(repo, "log", "--surprise", "None", "--accept-memory", "a table worth 5x").exit_code == 0
+    result = collect(repo / "optim" / "primes")
+    assert result["iterations"][0]["memory"]["accepted"] == "a table worth 5x"
+    text = format_text(result, width=200)
+    assert "peak memory" in text and "40.0 MiB -> 60.0 MiB (+50%, beyond +25%, accepted)" in text
+    page = render_html(result)
+    cell = page.split('class="num memory"')[1].split("</td>")[0]
+    assert "40.0 MiB → 60.0 MiB" in cell and "1.50x (+50%)" in cell and "accepted: a table worth 5x" in cell

@@ -426,9 +426,17 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 # docs/integrity.md: which guards ran on the attempt, and the mark of a claim big enough to suspect
                 "guards": bd.get("guards"),
                 "suspicion": bd.get("suspicion"),
+                "memory": _memory(bd, _data(log)),  # peak RSS before -> after (campaign.measure.memory), or None
             }
         )
     return rows
+
+
+def _memory(bench: dict[str, Any], log: dict[str, Any]) -> dict[str, Any] | None:
+    """Peak memory as LOG judged it (limit, accept), else as BENCHMARK measured it; None on older records."""
+    from campaign.measure import memory
+
+    return log.get("memory") or memory.change(bench, None)
 
 
 def _first_failure(test: dict[str, Any]) -> str | None:

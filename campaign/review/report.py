@@ -200,12 +200,15 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
         "",
     ]
     rows = []
+    memory = any(r.get("memory") for r in result["iterations"])  # a column only where peak memory was measured
     for r in result["iterations"]:
         ci = f" {span(r['ci'])}" if r.get("ci") else ""
         verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
-        rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
-    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows,
-                  wrap=("surprise",), width=width)
+        row = [str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict]
+        rows.append(row + ([memory_cell(r.get("memory"))] if memory else [])
+                    + ["yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
+    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict"] + (["peak memory"] if memory else [])
+                  + ["kept", "surprise"], rows, wrap=("surprise",), width=width)
     levels = sorted({r["ci_level"] for r in result["iterations"] if r.get("ci_level")})
     if levels:
         from campaign.measure.stats import format_level
@@ -247,6 +250,18 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
     from campaign.measure.humane import fit
 
     return fit(out, width)
+
+
+def memory_cell(mem: dict[str, Any] | None) -> str:
+    """``40.0 MiB -> 60.0 MiB (+50%, beyond +25%, accepted)`` for the terminal table; ``-`` when not measured."""
+    from campaign.measure.memory import percent, size
+
+    if not mem:
+        return "-"
+    beyond = ""
+    if mem.get("over_limit"):
+        beyond = f", beyond {percent(1 + mem['limit'])}" + (", accepted" if mem.get("accepted") else "")
+    return f"{size(mem['before_kb'])} -> {size(mem['after_kb'])} ({percent(mem['ratio'])}{beyond})"
 
 
 def spend_lines(agent_usage: dict[str, Any] | None) -> list[str]:
@@ -341,7 +356,9 @@ def render_html(result: dict[str, Any]) -> str:
     )
     from campaign.measure.humane import duration, span, times
 
-    env.filters.update(times=times, span=span, duration=duration)  # 2,777x and 168 ms, never 2.78e+03x
+    from campaign.measure.memory import percent, size
+
+    env.filters.update(times=times, span=span, duration=duration, size=size, percent=percent)  # 2,777x, 168 ms, 40.0 MiB
     opt_html, opt_ids = markdown_html(result["logs"].get("optimization_log"), "log")
     think_html, think_ids = markdown_html(result["logs"].get("thinking_log"), "think")
     calib = result["calibration"]
