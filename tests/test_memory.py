@@ -159,3 +159,23 @@ def test_the_review_and_the_report_show_memory_per_change(repo):
     page = render_html(result)
     cell = page.split('class="num memory"')[1].split("</td>")[0]
     assert "40.0 MiB → 60.0 MiB" in cell and "1.50x (+50%)" in cell and "accepted: a table worth 5x" in cell
+
+
+def test_a_real_benchmark_records_the_peak_memory_of_both_trees(tmp_path, monkeypatch):
+    """Measured by campaign around each process (os.wait4), never reported by the workload."""
+    from loop_fixtures import SIEVE, git, make_repo
+    from test_benchmark_step import fast_settings, start_commit
+
+    from campaign.loop.steps import benchmark as step
+    from campaign.plugins.loading import load_target
+
+    repo = make_repo(tmp_path / "repo")
+    base = git(repo, "rev-parse", "HEAD")
+    start = start_commit(repo)
+    (repo / "primes.py").write_text(SIEVE)
+    fast_settings(monkeypatch)
+    data = step.benchmark_change(load_target("campaign.toml", repo), repo, start, base, ["fast"], lambda line: None,
+                                 exclude=("optim/c1", "AGENTS.md"))
+    assert data["candidate"]["max_rss_kb"] > 1000 and data["reference"]["max_rss_kb"] > 1000  # a Python process
+    mem = memory.change(data)
+    assert mem is not None and 0.2 < mem["ratio"] < 5
