@@ -394,7 +394,9 @@ def playbook_log_answer(result: dict[str, Any]) -> dict[str, Any]:
         surprise = f"Predicted {predicted:.2f}x, {measured}: {abs(ratio - 1) * 100:.0f}% {direction} than predicted."
     phases = {k: v for k, v in (result.get("phases") or {}).items() if isinstance(v, (int, float))}
     by_phase = ", ".join(f"{name} {value:.2f}x" for name, value in sorted(phases.items(), key=lambda kv: -kv[1]))
-    notes = f"Per-phase speedups: {by_phase}." if by_phase else None
+    slower = [name for name, value in phases.items() if value < 1]
+    notes = (f"Per-phase speedups (each phase's time before / after): {by_phase}."
+             + (f" Below 1 the phase got slower: {', '.join(slower)}." if slower else "")) if by_phase else None
     postmortem = None
     if result.get("postmortem_required"):
         where = f" Measured per phase: {by_phase}." if by_phase else ""

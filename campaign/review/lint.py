@@ -427,9 +427,20 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 "guards": bd.get("guards"),
                 "suspicion": bd.get("suspicion"),
                 "memory": _memory(bd, _data(log)),  # peak RSS before -> after (campaign.measure.memory), or None
+                "bench_cost": _bench_cost(bd) if bench else None,
             }
         )
     return rows
+
+
+def _bench_cost(bench: dict[str, Any]) -> dict[str, Any]:
+    """What BENCHMARK spent: blocks and about how many seconds (blocks x median block + calibration)."""
+    cost = bench.get("block_cost") or {}
+    blocks = bench.get("blocks")
+    seconds = None
+    if isinstance(blocks, int) and isinstance(cost.get("block_s"), (int, float)):
+        seconds = blocks * cost["block_s"] + (cost.get("calibration_s") or 0)
+    return {"blocks": blocks, "seconds": seconds}
 
 
 def _memory(bench: dict[str, Any], log: dict[str, Any]) -> dict[str, Any] | None:
