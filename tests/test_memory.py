@@ -179,3 +179,15 @@ def test_a_real_benchmark_records_the_peak_memory_of_both_trees(tmp_path, monkey
     assert data["candidate"]["max_rss_kb"] > 1000 and data["reference"]["max_rss_kb"] > 1000  # a Python process
     mem = memory.change(data)
     assert mem is not None and 0.2 < mem["ratio"] < 5
+
+
+def test_the_scripted_playbook_accepts_in_words_that_say_it_is_a_script():
+    """The demo's numba kernel raises peak RSS ~5x: the playbook keeps it, and says a script accepted it."""
+    from campaign.agents.protocol import playbook_log_answer
+
+    mem = memory.change({"reference": {"max_rss_kb": 36_000}, "candidate": {"max_rss_kb": 176_000}})
+    result = {"predicted": 3.0, "test_passed": True, "verdict": "faster", "speedup": 4.0, "ci": [3.5, 4.5],
+              "postmortem_required": False, "memory": {**mem, "text": memory.describe(mem)}}
+    accept = playbook_log_answer(result)["accept_memory"]
+    assert accept.startswith("accepted by the scripted playbook") and "a reviewer must judge it" in accept
+    assert playbook_log_answer({**result, "memory": None})["accept_memory"] is None
