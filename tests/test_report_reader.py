@@ -74,6 +74,12 @@ MEASURE = """<script>
 (function(){
   var out = {vw: window.innerWidth, sw: document.documentElement.scrollWidth, surprise: []};
   document.querySelectorAll('td.surprise').forEach(function(e){ out.surprise.push(e.getBoundingClientRect().width); });
+  out.legends = [];
+  document.querySelectorAll('svg g.legend').forEach(function(g){
+    var spans = [];
+    Array.prototype.forEach.call(g.children, function(c){ var r = c.getBoundingClientRect(); spans.push([r.left, r.right]); });
+    out.legends.push(spans);
+  });
   document.title = 'M' + JSON.stringify(out);
 })();
 </script>"""
@@ -92,6 +98,10 @@ def test_in_chromium_the_page_fits_and_the_surprise_has_room(page, tmp_path, wid
     m = json.loads(title[1:])
     assert m["sw"] <= m["vw"], m  # nothing overflows the page sideways: wide tables scroll in their box
     assert m["surprise"] and min(m["surprise"]) >= 200, m  # not a 9-line-tall sliver
+    assert len(m["legends"]) >= 2
+    for spans in m["legends"]:  # each legend's marks and labels side by side: no label runs into the next mark
+        for (_, right), (left, _) in zip(spans, spans[1:]):
+            assert right <= left + 0.5, spans
 
 
 # -- the defects a reviewer saw (issue 26), each with its test --------------------------------------------------
@@ -136,7 +146,8 @@ def test_no_machine_path_anywhere_in_the_page(page):
 def test_each_iteration_shows_its_guards_and_what_it_cost(page):
     cells = [text_of(c) for c in re.findall(r'<td class="guards-cost">(.*?)</td>', page, re.S)]
     assert len(cells) == 7
-    assert cells[0].startswith("guards: not recorded (the record predates them)")  # never silently absent
-    assert "BENCHMARK: 3 blocks, ~" in cells[0] and "code: +11 −13 lines, complexity 17 → 18" in cells[0]
+    assert cells[0].startswith("guards: not recorded")  # never silently absent
+    assert 'title="this record was made before campaign recorded its guards' in page
+    assert "BENCHMARK: 3 blocks, ~" in cells[0] and "code: +11 −13, complexity 17 → 18" in cells[0]
     assert cells[3].startswith("guards: none ran (no BENCHMARK)")  # iteration 4 failed TEST
     assert "BENCHMARK:" not in cells[3]
