@@ -191,3 +191,15 @@ def test_the_scripted_playbook_accepts_in_words_that_say_it_is_a_script():
     accept = playbook_log_answer(result)["accept_memory"]
     assert accept.startswith("accepted by the scripted playbook") and "a reviewer must judge it" in accept
     assert playbook_log_answer({**result, "memory": None})["accept_memory"] is None
+
+
+def test_try_warns_before_log_that_an_accept_is_needed(tmp_path):
+    from campaign.cli.loop_cmds import memory_note
+    from campaign.loop.steps.benchmark import bench_summary
+
+    bench = bench_summary({"reference": {"max_rss_kb": 40_960}, "candidate": {"max_rss_kb": 61_440}})
+    note = memory_note(bench, tmp_path)
+    assert "beyond the limit of +25%" in note and "LOG reverts it unless you add --accept-memory REASON" in note
+    assert memory_note(bench_summary({"reference": {"max_rss_kb": 40_960}, "candidate": {"max_rss_kb": 40_960}}),
+                       tmp_path) == "peak memory 40.0 MiB -> 40.0 MiB (1.00x, +0%)\n"
+    assert memory_note({}, tmp_path) == ""

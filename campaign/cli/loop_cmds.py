@@ -271,7 +271,8 @@ def try_(full, name, quiet, workspace, as_json):
     interleaved. Exit code 3 when TEST fails (then `campaign log` reverts).
     """
     with _progress(quiet) as say:
-        result = _open(workspace, name, say).try_change(full=full, progress=say)
+        camp = _open(workspace, name, say)
+        result = camp.try_change(full=full, progress=say)
 
     def text(r):
         if not r["ok"]:
@@ -294,13 +295,31 @@ def try_(full, name, quiet, workspace, as_json):
             line += f"; policy: {b['policy']}"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
-        return line + "\n" + _next_line(r)
+        return line + "\n" + memory_note(b, camp.workspace) + _next_line(r)
 
     if not result["ok"]:
         emit_failure(result, as_json, text, "test_failed",
                      "TEST failed: the change will be reverted at LOG (its diff is kept in patches/). "
                      f"Run: {result['next']['command']}", ExitCode.TEST_FAILED)
     emit(result, as_json, text)
+
+
+def memory_note(bench: dict[str, Any], workspace: Path) -> str:
+    """The peak-memory line after BENCHMARK, warning before LOG when the change needs --accept-memory."""
+    from campaign.measure import memory
+    from campaign.measure.settings import SettingsError, load_settings
+
+    try:
+        limit = load_settings(workspace).memory_limit
+    except SettingsError:
+        limit = memory.DEFAULT_LIMIT
+    mem = memory.change(bench, limit)
+    if mem is None:
+        return ""
+    if mem["over_limit"]:
+        return (f"{memory.over_limit_text(mem)}: LOG reverts it unless you add --accept-memory REASON "
+                f"(why the memory is worth the speed)\n")
+    return memory.describe(mem) + "\n"
 
 
 # -- log ----------------------------------------------------------------------------
