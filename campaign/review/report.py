@@ -121,7 +121,7 @@ def scrub(text: str | None, roots: list[str] | tuple[str, ...] = ()) -> str | No
 
     def one(match: re.Match) -> str:
         path = match.group(0)
-        if path.startswith("/dev/") or path.startswith("/proc/"):
+        if path.startswith(("/dev/", "/proc/")):
             return path
         for root in roots:
             if path == root:
@@ -245,16 +245,7 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
         *spend_lines(result.get("agent_usage")),
         "",
     ]
-    rows = []
-    memory = any(r.get("memory") for r in result["iterations"])  # a column only where peak memory was measured
-    for r in result["iterations"]:
-        ci = f" {span(r['ci'])}" if r.get("ci") else ""
-        verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
-        row = [str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict]
-        rows.append(row + ([memory_cell(r.get("memory"))] if memory else [])
-                    + ["yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
-    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict"] + (["peak memory"] if memory else [])
-                  + ["kept", "surprise"], rows, wrap=("surprise",), width=width)
+    out += iteration_table(result["iterations"], width)
     levels = sorted({r["ci_level"] for r in result["iterations"] if r.get("ci_level")})
     if levels:
         from campaign.measure.stats import format_level
@@ -296,6 +287,22 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
     from campaign.measure.humane import fit
 
     return fit(out, width)
+
+
+def iteration_table(iterations: list[dict[str, Any]], width: int) -> list[str]:
+    """The terminal's iteration table; a peak-memory column only where BENCHMARK measured it."""
+    from campaign.measure.humane import span
+
+    memory = any(r.get("memory") for r in iterations)
+    rows = []
+    for r in iterations:
+        ci = f" {span(r['ci'])}" if r.get("ci") else ""
+        verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
+        row = [str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict]
+        rows.append(row + ([memory_cell(r.get("memory"))] if memory else [])
+                    + ["yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
+    headers = ["iter", "phase", "predicted", "measured [interval]", "verdict"] + (["peak memory"] if memory else [])
+    return _table(headers + ["kept", "surprise"], rows, wrap=("surprise",), width=width)
 
 
 def memory_cell(mem: dict[str, Any] | None) -> str:
@@ -401,7 +408,6 @@ def render_html(result: dict[str, Any]) -> str:
         lstrip_blocks=True,
     )
     from campaign.measure.humane import duration, span, times
-
     from campaign.measure.memory import percent, size
 
     roots = result.get("machine_roots") or []
