@@ -203,3 +203,38 @@ def test_try_warns_before_log_that_an_accept_is_needed(tmp_path):
     assert memory_note(bench_summary({"reference": {"max_rss_kb": 40_960}, "candidate": {"max_rss_kb": 40_960}}),
                        tmp_path) == "peak memory 40.0 MiB -> 40.0 MiB (1.00x, +0%)\n"
     assert memory_note({}, tmp_path) == ""
+
+
+def test_the_peak_is_the_workloads_own_not_campaigns():
+    """Linux gives an exec'd child at least its parent's peak RSS: a launcher keeps campaign's footprint out.
+
+    The test process holds 200 MiB; a bare child reports it (what the demo's runner did to every variant:
+    both trees of two iterations read exactly its 120 MB), the launched one reports its own few MiB, and a
+    child that really holds 100 MiB reads at least that.
+    """
+    import sys
+    from pathlib import Path
+
+    from campaign.measure import peak_rss
+    from campaign.measure.procs import run_process
+
+    if not peak_rss.supported():
+        pytest.skip("posix_spawnp and wait4 are POSIX")
+    held = bytearray(200 * 1024 * 1024)
+    for i in range(0, len(held), 4096):
+        held[i] = 1
+
+    def launched(code):
+        cmd, report = peak_rss.wrap([sys.executable, "-c", code])
+        result = run_process(cmd, Path("."), 60)
+        return result, peak_rss.read(report)
+
+    bare = run_process([sys.executable, "-c", "pass"], Path("."), 60)
+    assert bare.max_rss_kb > 200 * 1024  # the parent's peak, not the child's
+    result, own = launched("pass")
+    assert result.returncode == 0 and own < 60 * 1024
+    result, big = launched("b = bytearray(100 * 1024 * 1024)\nfor i in range(0, len(b), 4096): b[i] = 1")
+    assert 100 * 1024 < big < 200 * 1024
+    result, _ = launched("import sys; sys.exit(3)")
+    assert result.returncode == 3  # the launcher exits as the workload did
+    del held
