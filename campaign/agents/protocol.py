@@ -417,7 +417,7 @@ def playbook_memory_accept(memory: dict[str, Any] | None) -> str | None:
     """The script's accept of a memory cost beyond the limit, saying it is a script's (pure).
 
     The playbook weighs nothing: it keeps every faster catalogue entry (the
-    demo's numba kernel takes peak RSS from ~36 MB to ~176 MB). It accepts in
+    demo's numba kernel takes peak RSS from 35.5 MiB to 158 MiB). It accepts in
     words a reviewer cannot mistake for judgement; the record and the report
     show the cost and the accept.
     """
