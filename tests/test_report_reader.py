@@ -74,6 +74,12 @@ MEASURE = """<script>
 (function(){
   var out = {vw: window.innerWidth, sw: document.documentElement.scrollWidth, surprise: []};
   document.querySelectorAll('td.surprise').forEach(function(e){ out.surprise.push(e.getBoundingClientRect().width); });
+  out.legends = [];
+  document.querySelectorAll('svg g.legend').forEach(function(g){
+    var spans = [];
+    Array.prototype.forEach.call(g.children, function(c){ var r = c.getBoundingClientRect(); spans.push([r.left, r.right]); });
+    out.legends.push(spans);
+  });
   document.title = 'M' + JSON.stringify(out);
 })();
 </script>"""
@@ -92,3 +98,56 @@ def test_in_chromium_the_page_fits_and_the_surprise_has_room(page, tmp_path, wid
     m = json.loads(title[1:])
     assert m["sw"] <= m["vw"], m  # nothing overflows the page sideways: wide tables scroll in their box
     assert m["surprise"] and min(m["surprise"]) >= 200, m  # not a 9-line-tall sliver
+    assert len(m["legends"]) >= 2
+    for spans in m["legends"]:  # each legend's marks and labels side by side: no label runs into the next mark
+        for (_, right), (left, _) in zip(spans, spans[1:]):
+            assert right <= left + 0.5, spans
+
+
+# -- the defects a reviewer saw (issue 26), each with its test --------------------------------------------------
+
+
+def test_what_dominates_now_accounts_for_the_whole_run():
+    """The shipped summary listed 62% + 6% + 2% = 70%: the rest of the run, outside the phases, has its own row."""
+    from campaign.loop.journal import Journal
+    from campaign.loop.render import render_all
+
+    summary = render_all(Journal(SHIPPED).events())["summary.md"]
+    assert summary == (SHIPPED / "summary.md").read_text()  # the shipped file is the re-render
+    section = summary.split("## What dominates now")[1].split("##")[0]
+    shares = [int(m) for m in re.findall(r": (\d+)%", section)]
+    assert sum(shares) == 100 and "outside the named phases" in section and "shares of the whole run" in section
+
+
+def test_a_per_phase_ratio_comes_with_its_times_and_says_slower(page):
+    """Kept iteration 3's "select 0.02x" is select going from 28 us to 1.54 ms: shown, and called slower."""
+    table = page.split('id="phases-iter-3"')[1].split('id="phases-iter-5"')[0]
+    select_3 = next(text_of(row) for row in table.split("<tr")[1:] + [table.split("<tr")[0]] if ">select<" in row)
+    assert "28 us" in select_3 and "1.54 ms" in select_3 and "0.02x" in select_3 and "slower" in select_3
+    assert "55× the time" in select_3
+    explanation = text_of(page.split('id="phase-explanation">')[1].split("</p>")[0])
+    assert "before ÷ after" in explanation and "below 1 it got slower" in explanation
+    row_3 = page.split('id="iter-3"')[1].split("</tr>")[0]
+    assert 'href="#phases-iter-3"' in row_3 and 'id="phases-iter-3"' in page
+
+
+def test_no_machine_path_anywhere_in_the_page(page):
+    """The logs quoted the recording workspace (/tmp/rec-ws/kernel.py) and interpreter (/tmp/rec-venv/bin/python)."""
+    from campaign.review.report import scrub
+
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
+    leaks = re.findall(r"(?:^|[\s(`\"'=])(/(?:tmp|home|root|work|usr|opt|var|Users|private)/\S*)", text)
+    assert leaks == []
+    assert "python -m targets.weight_search.check" in text and "kernel.py:93: RuntimeWarning" in text
+    assert scrub("see /tmp/ws/a/b.py:3 and /dev/null, https://x.org/a/b and 1/2", ["/tmp/ws"]) == \
+        "see a/b.py:3 and /dev/null, https://x.org/a/b and 1/2"
+
+
+def test_each_iteration_shows_its_guards_and_what_it_cost(page):
+    cells = [text_of(c) for c in re.findall(r'<td class="guards-cost">(.*?)</td>', page, re.S)]
+    assert len(cells) == 7
+    assert cells[0].startswith("guards: not recorded")  # never silently absent
+    assert 'title="this record was made before campaign recorded its guards' in page
+    assert "BENCHMARK: 3 blocks, ~" in cells[0] and "code: +11 −13, complexity 17 → 18" in cells[0]
+    assert cells[3].startswith("guards: none ran (no BENCHMARK)")  # iteration 4 failed TEST
+    assert "BENCHMARK:" not in cells[3]

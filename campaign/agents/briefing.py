@@ -7,6 +7,7 @@ the logs and the report read too.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from campaign.loop import machine, record, stopping
@@ -43,7 +44,7 @@ def trim_profile(profile: dict[str, Any] | None) -> dict[str, Any] | None:
     return trimmed
 
 
-def log_result(state) -> dict[str, Any]:
+def log_result(state, workspace: Path | None = None) -> dict[str, Any]:
     """What the agent is told at LOG: the prediction, the measurement, whether a postmortem is due."""
     from campaign.measure.correctness import test_command_failure
 
@@ -67,7 +68,21 @@ def log_result(state) -> dict[str, Any]:
         "phases": bench.phases,
         "postmortem_required": stopping.postmortem_required(summary.predicted, summary.speedup, factor),
         "postmortem_factor": factor,
+        "memory": memory_at_log(state, workspace),
     }
+
+
+def memory_at_log(state, workspace: Path | None) -> dict[str, Any] | None:
+    """Peak memory before and after, against the limit in force (campaign.measure.memory); None when unmeasured."""
+    from campaign.measure import memory
+    from campaign.measure.settings import SettingsError, load_settings
+
+    try:
+        limit = load_settings(workspace).memory_limit
+    except SettingsError:  # LOG itself says what is wrong with the settings
+        limit = memory.DEFAULT_LIMIT
+    mem = memory.change(state.current.benchmark, limit)
+    return {**mem, "text": memory.describe(mem)} if mem else None
 
 
 def final_speedup_text(finish: dict[str, Any]) -> str:

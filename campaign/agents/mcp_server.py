@@ -71,7 +71,7 @@ RESOURCES = {  # uri -> (file in the record, description)
 # the CLI's flags -> the tools' argument names (list: a repeatable flag; True: a switch)
 FLAG_ARGUMENTS: dict[str, tuple[str, Any]] = {
     "--surprise": ("surprise", str), "--notes": ("notes", str), "--why": ("why", str), "--lesson": ("lesson", str),
-    "--keep": ("keep", str), "--hypothesis": ("hypothesis", str), "--option": ("options", list),
+    "--keep": ("keep", str), "--accept-memory": ("accept_memory", str), "--hypothesis": ("hypothesis", str), "--option": ("options", list),
     "--chosen": ("chosen", str), "--predict": ("predict", str), "--risk": ("risk", str), "--phase": ("phase", str),
     "--change": ("change", str), "--bottleneck": ("bottleneck", str), "--override-amdahl": ("override_amdahl", str),
     "--line": ("lines", list), "--resume": ("resume", True), "--exhausted": ("exhausted", True),
@@ -251,8 +251,8 @@ class LoopTools:
         return self.call(lambda c, say: c.try_change(full=full, progress=say, agent="mcp"))
 
     def log(self, surprise: str | None, notes: str | None, why: str | None, lesson: str | None,
-            keep: str | None) -> dict[str, Any]:
-        return self.call(lambda c, say: c.log(surprise, notes, why, lesson, keep))
+            keep: str | None, accept_memory: str | None = None) -> dict[str, Any]:
+        return self.call(lambda c, say: c.log(surprise, notes, why, lesson, keep, accept_memory))
 
     def decide(self, exhausted: bool, why: str | None, phase: str | None) -> dict[str, Any]:
         return self.call(lambda c, say: c.decide(exhausted, why, phase))
@@ -403,8 +403,11 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
         lesson: Annotated[str | None, Field(description="Postmortem: what this teaches about the code.")] = None,
         keep: Annotated[str | None, Field(
             description="A reason to keep a change the benchmark calls 'same' or 'inconclusive'.")] = None,
+        accept_memory: Annotated[str | None, Field(
+            description="A reason to keep a change whose peak memory rises beyond the memory limit (default "
+                        "+25%); without it such a change is reverted.")] = None,
     ) -> CallToolResult:
-        return answer(tools.log(surprise, notes, why, lesson, keep))
+        return answer(tools.log(surprise, notes, why, lesson, keep, accept_memory))
 
     @server.tool(name="decide", description="DECIDE: apply the stopping rules (goal reached, 3 iterations under "
                  "5%, iteration cap, bottleneck exhausted). Between iterations, exhausted=true with `why` declares "

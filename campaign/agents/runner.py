@@ -92,6 +92,8 @@ def log_problem(result: dict[str, Any], answer: dict[str, Any]) -> str | None:
             return "keep_reason: must be null: the change failed TEST, and a failed change is never kept"
         if result.get("verdict") == "slower":
             return "keep_reason: must be null: the benchmark says slower, and a slower change is never kept"
+    if answer.get("accept_memory") is not None and not str(answer["accept_memory"]).strip():
+        return "accept_memory: null or a reason; an empty string accepts nothing"
     return None
 
 
@@ -318,7 +320,7 @@ class Runner:
                 plan = self._recover_plan(state)
             except UserError:
                 plan = None
-        context = {**self.context(state, events), "plan": plan, "result": log_result(state)}
+        context = {**self.context(state, events), "plan": plan, "result": log_result(state, camp.workspace)}
         self._asking("LOG", n)
         try:
             answer, event = ask(self.agent, "log", context, camp.record_dir / AGENT_DIR, n,
@@ -333,7 +335,7 @@ class Runner:
                                         "lesson": "none recorded"}
         post = answer.get("postmortem") or {}
         result = camp.log(answer["surprise"], answer.get("notes"), post.get("why"), post.get("lesson"),
-                          answer.get("keep_reason"))
+                          answer.get("keep_reason"), answer.get("accept_memory"))
         self.say(f"[iter {n}] LOG: {'kept, committed ' + str(result.get('commit'))[:10] if result.get('kept') else 'reverted'}"
                  f" - Surprise: {answer['surprise'][:120]}")
         self.plan_answer = None

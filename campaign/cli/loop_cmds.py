@@ -286,8 +286,8 @@ def try_(full, more, blocks, name, quiet, workspace, as_json):
     if blocks is not None and not more:
         raise click.UsageError("--blocks goes with --more.")
     with _progress(quiet) as say:
-        opened = _open(workspace, name, say)
-        result = opened.try_more(blocks, progress=say) if more else opened.try_change(full=full, progress=say)
+        camp = _open(workspace, name, say)
+        result = camp.try_more(blocks, progress=say) if more else camp.try_change(full=full, progress=say)
 
     def text(r):
         if not r["ok"]:
@@ -317,13 +317,31 @@ def try_(full, more, blocks, name, quiet, workspace, as_json):
             line += "\nmore blocks for this attempt, pooled with these: campaign try --more"
         if b.get("full"):
             line += f"; full case {_x(b['full']['speedup'])} ({b['full']['verdict']})"
-        return line + "\n" + _next_line(r)
+        return line + "\n" + memory_note(b, camp.workspace) + _next_line(r)
 
     if not result["ok"]:
         emit_failure(result, as_json, text, "test_failed",
                      "TEST failed: the change will be reverted at LOG (its diff is kept in patches/). "
                      f"Run: {result['next']['command']}", ExitCode.TEST_FAILED)
     emit(result, as_json, text)
+
+
+def memory_note(bench: dict[str, Any], workspace: Path) -> str:
+    """The peak-memory line after BENCHMARK, warning before LOG when the change needs --accept-memory."""
+    from campaign.measure import memory
+    from campaign.measure.settings import SettingsError, load_settings
+
+    try:
+        limit = load_settings(workspace).memory_limit
+    except SettingsError:
+        limit = memory.DEFAULT_LIMIT
+    mem = memory.change(bench, limit)
+    if mem is None:
+        return ""
+    if mem["over_limit"]:
+        return (f"{memory.over_limit_text(mem)}: LOG reverts it unless you add --accept-memory REASON "
+                f"(why the memory is worth the speed)\n")
+    return memory.describe(mem) + "\n"
 
 
 # -- log ----------------------------------------------------------------------------
@@ -336,11 +354,17 @@ def try_(full, more, blocks, name, quiet, workspace, as_json):
 @click.option("--lesson", default=None, help="Postmortem: what this teaches about the code.")
 @click.option("--keep", default=None, metavar="REASON",
               help="Keep a change the benchmark calls 'same' or 'inconclusive' (never a slower or failed one).")
+@click.option("--accept-memory", default=None, metavar="REASON",
+              help="Keep a change whose peak memory rises beyond the memory limit (default +25%), saying why it is "
+                   "worth it; without it such a change is reverted.")
+@click.option("--memory-limit", default=None, metavar="PCT",
+              help="The memory limit for this LOG (e.g. 40%); default: memory_limit in [measure] of campaign.toml, "
+                   "else 25%. Recorded with the LOG.")
 @_name_option
 @dir_option
 @json_option
 @_errors
-def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
+def log(surprise, notes, why, lesson, keep, accept_memory, memory_limit, name, workspace, as_json):
     """LOG, then COMMIT (kept) or REVERT.
 
     Kept only when TEST passed and BENCHMARK says 'faster' (or 'same'/'inconclusive' with --keep REASON).
@@ -349,14 +373,28 @@ def log(surprise, notes, why, lesson, keep, name, workspace, as_json):
 
     Example: campaign log --surprise "None - matched the prediction" --notes "next: the load phase"
     """
-    result = _open(workspace, name).log(surprise, notes, why, lesson, keep)
+    from campaign.measure import memory as _memory
+
+    limit = None
+    if memory_limit is not None:
+        try:
+            limit = _memory.parse_limit(memory_limit)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--memory-limit") from None
+    result = _open(workspace, name).log(surprise, notes, why, lesson, keep, accept_memory, limit)
 
     def text(r):
         if r.get("completed"):
             return r["message"] + "\n" + _next_line(r)
         outcome = f"kept and committed ({(r['commit'] or '')[:10]})" if r["kept"] else \
             f"reverted ({(r['revert'] or {}).get('reason')}; diff kept in {(r['revert'] or {}).get('patch')})"
-        return f"iteration {r['iteration']} logged: {outcome}\n" + _next_line(r)
+        mem = r.get("memory")
+        lines = [f"iteration {r['iteration']} logged: {outcome}"]
+        if mem:
+            lines.append(_memory.describe(mem) + (f"; accepted: {mem['accepted']}" if mem.get("accepted") else ""))
+        if mem and mem.get("refused"):
+            lines.append(f"reverted for memory: {r['refused']}")
+        return "\n".join(lines) + "\n" + _next_line(r)
 
     emit(result, as_json, text)
 

@@ -35,7 +35,7 @@ def _obj(**properties: Any) -> dict[str, Any]:
     return {"type": ["object", "null"], "properties": properties}
 
 
-TIMINGS = _obj(warm_s=NUM, first_call_s=NUM, compile_s=NUM, warm_min_s=NUM, phases=NUM_MAP)
+TIMINGS = _obj(warm_s=NUM, first_call_s=NUM, compile_s=NUM, warm_min_s=NUM, phases=NUM_MAP, max_rss_kb=NUM)
 SPEEDUP = _obj(speedup=NUM, ci=CI, verdict=STR)
 FULL = _obj(case=STR, speedup=NUM, ci=CI, verdict=STR, vs_baseline=SPEEDUP, candidate=TIMINGS, blocks=INT, metric=STR)
 FAILURE = {"type": "object", "properties": {"output": STR, "message": STR, "case": STR}}
@@ -59,7 +59,8 @@ DATA_SCHEMAS: dict[str, dict[str, Any]] = {
     "benchmark": _obj(case=STR, verdict=STR, speedup=NUM, ci=CI, vs_baseline=SPEEDUP, cumulative_speedup=NUM,
                       phases=NUM_MAP, candidate=TIMINGS, reference=TIMINGS, metric=STR, blocks=INT, samples=OBJ,
                       full=FULL, environment=OBJ, noise_floor=NUM, min_effect=NUM, notes=STRS),
-    "log": _obj(surprise=STR, notes=STR, postmortem=_obj(why=STR, lesson=STR), kept=BOOL, keep_reason=STR),
+    "log": _obj(surprise=STR, notes=STR, postmortem=_obj(why=STR, lesson=STR), kept=BOOL, keep_reason=STR,
+                memory=_obj(before_kb=NUM, after_kb=NUM, ratio=NUM, limit=NUM, over_limit=BOOL, accepted=STR, refused=BOOL)),
     "commit": _obj(commit=STR, message=STR, patch=STR),
     "revert": _obj(to_commit=STR, reason=STR, patch=STR),
     "decide": _obj(stop=BOOL, rule=STR, reason=STR, exhausted=BOOL, phase=STR, why=STR, cumulative_speedup=NUM),

@@ -50,7 +50,8 @@ test        passed, failures [{output, expected, actual, tolerance, message,
 benchmark   case, verdict (faster|slower|same|inconclusive), speedup
             (vs last kept), ci [lo, hi], vs_baseline {speedup, ci},
             cumulative_speedup, phases {name: speedup}, candidate {warm_s,
-            first_call_s, compile_s}, reference {same}, metric ("wall" or
+            first_call_s, compile_s, max_rss_kb (peak RSS, median over
+            processes)}, reference {same}, metric ("wall" or
             "instructions"), blocks, samples {a: [...], b: [...]},
             full (the same object for the full-scale case, or null),
             environment; also noise_floor, min_effect, notes [str] and
@@ -63,11 +64,14 @@ benchmark   case, verdict (faster|slower|same|inconclusive), speedup
             blocks_needed, seconds_needed, block_cost, policy (what LOG
             does with same/inconclusive)
 log         surprise (non-empty; "None" allowed), notes, postmortem
-            {why, lesson} or null, kept (bool), keep_reason (str or null)
+            {why, lesson} or null, kept (bool), keep_reason (str or null),
+            memory {before_kb, after_kb, ratio, limit, over_limit, accepted
+            (the --accept-memory reason or null), refused (reverted for
+            it)} or null (campaign.measure.memory)
 commit      commit (hex), message, patch (patches/iter-NN-kept.patch; null for
             the start commit, whose iteration is null)
 revert      to_commit, reason (test-failed|slower|not-faster|out-of-scope|
-            agent-failed), patch
+            memory|agent-failed), patch
 decide      stop (bool), rule (goal|budget|diminishing|cap|exhausted|declared|none),
             reason, exhausted (bool: `decide --exhausted`), phase (the phase
             declared exhausted, or null), why (the --why text of

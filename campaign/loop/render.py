@@ -165,6 +165,7 @@ def _iteration_view(it: Iteration, tune: record.Tune | None = None) -> dict[str,
         "result": result,
         "measurement": _measurement(it.benchmark) if it.benchmark else None,
         "performance": performance,
+        "memory": _memory_line(it.benchmark, it.log),
         "correctness": _correctness(it.test),
         "commit": _commit(it),
         "surprise": _text(summary.surprise, "(not logged yet)"),
@@ -180,6 +181,37 @@ def _iteration_view(it: Iteration, tune: record.Tune | None = None) -> dict[str,
         } if postmortem else None,
         "passed": "PASS" if it.test and it.test.passed else ("FAIL" if it.test else "—"),
     }
+
+
+OUTSIDE = "outside the named phases (code between and around them)"
+
+
+def dominant_view(dominant: list[tuple[str, Any]]) -> list[dict[str, str]]:
+    """The phases' shares of the whole run and the rest outside them, in whole percents that add up to 100. Pure.
+
+    The shares are of the profiled run's total time, so the named phases alone
+    need not reach 100% (the shipped record's: 62 + 6 + 2 = 70%); the rest is
+    shown as its own row, and the percents are rounded by largest remainder.
+    """
+    rows = [(k, v) for k, v in dominant if isinstance(v, (int, float)) and v >= 0]
+    rest = 1 - sum(v for _, v in rows)
+    if not rows or rest < -0.005:  # not shares of one total: show them as they are
+        return [{"name": k, "share": _pct(v)} for k, v in dominant]
+    if rest >= 0.005:
+        rows.append((OUTSIDE, rest))
+    exact = [100 * v / sum(v for _, v in rows) for _, v in rows]
+    whole = [int(x) for x in exact]
+    for i in sorted(range(len(rows)), key=lambda i: whole[i] - exact[i])[:100 - sum(whole)]:
+        whole[i] += 1
+    return [{"name": k, "share": f"{p}%"} for (k, _), p in zip(rows, whole)]
+
+
+def _memory_line(bench: record.Benchmark | None, log: record.Log | None) -> str | None:
+    """Peak memory before -> after: as LOG judged it, else as BENCHMARK measured it (None on older records)."""
+    from campaign.measure import memory
+
+    judged = log.get("memory") if log else None
+    return memory.log_line(judged or memory.change(bench, None))
 
 
 def _when(n: int | None, iterations: int) -> str:
@@ -301,7 +333,7 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
                        for it in state.iterations],
         "agent_spend": usage.describe(spend["total"]) if usage.any_reported(spend) else None,
         **_outcome_view(state),
-        "dominant": [{"name": k, "share": _pct(v)} for k, v in sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))],
+        "dominant": dominant_view(sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))),
         "dominant_iteration": state.last_profile_iteration,
         "stopping": _stopping(events, state),
         "decisions": decision_views(events),

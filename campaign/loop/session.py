@@ -93,9 +93,10 @@ class Campaign(CampaignContext):
         return _try.fail_attempt(self, reason, agent)
 
     def log(self, surprise: str | None = None, notes: str | None = None, why: str | None = None,
-            lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
-        check_text(surprise=surprise, notes=notes, why=why, lesson=lesson, keep=keep)
-        return _log.log(self, surprise, notes, why, lesson, keep)
+            lesson: str | None = None, keep: str | None = None, accept_memory: str | None = None,
+            memory_limit: float | None = None) -> dict[str, Any]:
+        check_text(surprise=surprise, notes=notes, why=why, lesson=lesson, keep=keep, accept_memory=accept_memory)
+        return _log.log(self, surprise, notes, why, lesson, keep, accept_memory, memory_limit)
 
     def decide(self, exhausted: bool = False, why: str | None = None, phase: str | None = None,
                stop: bool = False) -> dict[str, Any]:

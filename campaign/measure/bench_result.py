@@ -81,6 +81,7 @@ def _summary_of(runs: list[WorkloadRun], block_times: list[float], block_phases:
         "compile_s": _med([r.compile_s for r in runs]),
         "phases": {k: stats.geometric_mean([b[k] for b in block_phases if b.get(k)]) or None for k in names},
         "runs": len(runs),
+        "max_rss_kb": _med([r.max_rss_kb for r in runs]),  # peak RSS, median over processes (campaign.measure.memory)
     }
 
 

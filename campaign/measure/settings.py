@@ -14,6 +14,7 @@ Every key::
     min_effect = 0.02    # the smallest effect worth resolving (2%): the equivalence margin
     alpha = 0.01         # P(identical code called faster or slower) per benchmark
     metric = "auto"      # which time decides: "auto" (chosen from the runs' evidence), "wall" or "cpu"
+    memory_limit = 0.25  # LOG keeps a change whose peak RSS rises more than this (+25%) only with --accept-memory
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from campaign.errors import UserError
 
 ENV = {"budget_s": "CAMPAIGN_BENCH_BUDGET_S", "extend_s": "CAMPAIGN_BENCH_EXTEND_S", "max_blocks": "CAMPAIGN_BENCH_MAX_BLOCKS",
        "min_blocks": "CAMPAIGN_BENCH_MIN_BLOCKS", "process_s": "CAMPAIGN_BENCH_PROCESS_S",
-       "min_effect": "CAMPAIGN_BENCH_MIN_EFFECT", "alpha": "CAMPAIGN_BENCH_ALPHA", "metric": "CAMPAIGN_BENCH_METRIC"}
+       "min_effect": "CAMPAIGN_BENCH_MIN_EFFECT", "alpha": "CAMPAIGN_BENCH_ALPHA", "metric": "CAMPAIGN_BENCH_METRIC",
+       "memory_limit": "CAMPAIGN_BENCH_MEMORY_LIMIT"}
 
 
 class SettingsError(UserError, ValueError):
@@ -47,17 +49,19 @@ class MeasureSettings:
     min_effect: float = 0.02
     alpha: float = 0.01
     metric: str = "auto"
+    memory_limit: float = 0.25  # campaign.measure.memory: read at LOG, not by the benchmark
 
     def bench_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``campaign.measure.bench.benchmark``."""
         kwargs = asdict(self)
+        kwargs.pop("memory_limit")
         if kwargs["extend_s"] is None:
             kwargs["extend_s"] = self.budget_s / 2
         return kwargs
 
 
 _LIMITS = {"budget_s": (0.0, None), "extend_s": (None, None), "max_blocks": (1, None), "min_blocks": (1, None), "process_s": (0.0, None),
-           "min_effect": (0.0, 1.0), "alpha": (0.0, 0.5)}
+           "min_effect": (0.0, 1.0), "alpha": (0.0, 0.5), "memory_limit": (None, None)}
 
 
 def _coerce(key: str, value: Any, where: str) -> float | int | str:

@@ -231,8 +231,12 @@ def run_workload(
     if watch is not None:
         watch.start()
     # sealed (fresh homes, no CAMPAIGN_* of the caller's) and importing only the measured tree's code
+    from campaign.measure import peak_rss
+
+    launched, report = peak_rss.wrap(cmd)  # the workload's own peak RSS, not campaign's (peak_rss: why)
     with sealed_env() as sealed, measured(target, workdir, env) as full_env:
-        result = run_process(cmd, workdir, timeout, env={**sealed, **full_env})
+        result = run_process(launched, workdir, timeout, env={**sealed, **full_env})
+    rss = peak_rss.read(report) if report is not None else result.max_rss_kb
     if watch is not None:
         try:
             watch.check(f"workload case {case!r}")
@@ -267,7 +271,7 @@ def run_workload(
         warm_cpu_s=data["warm_cpu_s"],
         warm_waits=data["warm_waits"],
         cpu_s=result.cpu_s,
-        max_rss_kb=result.max_rss_kb,
+        max_rss_kb=rss,
     )
 
 

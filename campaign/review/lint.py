@@ -428,9 +428,28 @@ def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
                 # docs/integrity.md: which guards ran on the attempt, and the mark of a claim big enough to suspect
                 "guards": bd.get("guards"),
                 "suspicion": bd.get("suspicion"),
+                "memory": _memory(bd, _data(log)),  # peak RSS before -> after (campaign.measure.memory), or None
+                "bench_cost": _bench_cost(bd) if bench else None,
             }
         )
     return rows
+
+
+def _bench_cost(bench: dict[str, Any]) -> dict[str, Any]:
+    """What BENCHMARK spent: blocks and about how many seconds (blocks x median block + calibration)."""
+    cost = bench.get("block_cost") or {}
+    blocks = bench.get("blocks")
+    seconds = None
+    if isinstance(blocks, int) and isinstance(cost.get("block_s"), (int, float)):
+        seconds = blocks * cost["block_s"] + (cost.get("calibration_s") or 0)
+    return {"blocks": blocks, "seconds": seconds}
+
+
+def _memory(bench: dict[str, Any], log: dict[str, Any]) -> dict[str, Any] | None:
+    """Peak memory as LOG judged it (limit, accept), else as BENCHMARK measured it; None on older records."""
+    from campaign.measure import memory
+
+    return log.get("memory") or memory.change(bench, None)
 
 
 def _first_failure(test: dict[str, Any]) -> str | None:

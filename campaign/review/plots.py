@@ -161,13 +161,25 @@ def plot_cumulative(rows: list[dict[str, Any]]) -> str:
         body.append(f'<a href="#iter-{r["iteration"]}"><g class="point reverted"><title>{_e(tip)}</title>'
                     f'<circle cx="{cx}" cy="{cy}" r="5.5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/></g></a>')
     lx = ax.left + 12
-    body.append(
-        f'<g class="legend" transform="translate({lx} 18)">'
-        f'<circle cx="0" cy="0" r="5" fill="{KEPT_COLOR}"/><text x="10" y="4">kept (band: the decisive interval)</text>'
-        f'<circle cx="150" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/><text x="160" y="4">reverted</text>'
-        f'{_cross(246, 0, REVERTED_COLOR)}<text x="256" y="4">TEST failed</text></g>'
-    )
+    body.append(f'<g class="legend" transform="translate({lx} 18)">' + legend_row([
+        (f'<circle cx="{{x}}" cy="0" r="5" fill="{KEPT_COLOR}"/>', "kept (band: the decisive interval)"),
+        (f'<circle cx="{{x}}" cy="0" r="5" fill="#fff" stroke="{REVERTED_COLOR}" stroke-width="2"/>', "reverted"),
+        ("{cross}", "TEST failed"),
+    ]) + "</g>")
     return _svg("plot-cumulative", title, ax, body)
+
+
+LEGEND_CHAR_PX = 7.0  # a generous width per character at the legend's 12px: items never run into each other
+
+
+def legend_row(items: list[tuple[str, str]], gap: float = 22.0) -> str:
+    """Legend items side by side, each placed after the previous one's text (marker at ``{x}``, centred on 0)."""
+    out, x = [], 0.0
+    for marker, label in items:
+        mark = _cross(round(x, 1), 0, REVERTED_COLOR) if marker == "{cross}" else marker.replace("{x}", f"{x:g}")
+        out.append(f'{mark}<text x="{x + 10:g}" y="4">{_e(label)}</text>')
+        x += 10 + len(label) * LEGEND_CHAR_PX + gap
+    return "".join(out)
 
 
 BEFORE_COLOR, AFTER_COLOR = "#a0aec0", "#2b6cb0"

@@ -19,6 +19,7 @@ from campaign.review import calibration as _calibration
 from campaign.review import codecost as _codecost
 from campaign.loop import usage as _usage
 from campaign.review import headline as _headline
+from campaign.review import phase_changes as _phase_changes
 from campaign.review import lint as _review
 from campaign.review import plots as _plots
 from campaign.review.unrecorded import DESCRIPTION as UNRECORDED_DESCRIPTION
@@ -54,6 +55,8 @@ def collect(record_dir: Path) -> dict[str, Any]:
         "attachments": attachments(record, events),
         "headline": _headline.headline(events),
         "agent_usage": _usage.summarize(events),
+        "phase_changes": _phase_changes.phase_changes(events),
+        "machine_roots": [w for w in [_review._data(_review.last_of(events, "init")).get("workspace")] if w],
     }
 
 
@@ -98,6 +101,49 @@ def display_path(path: Any) -> str:
         if package in text:
             return package.strip("/") + "/" + text.rsplit(package, 1)[1]
     return ".../" + "/".join(text.split("/")[-2:])
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.:/~-])/(?:[\w.+@-]+/)+[\w.+@-]*[\w+@-]")
+
+
+def scrub(text: str | None, roots: list[str] | tuple[str, ...] = ()) -> str | None:
+    """Text from the record without the recording machine's directories (pure).
+
+    A path under one of ``roots`` (the campaign's workspace) loses the root
+    (``/tmp/rec-ws/kernel.py`` -> ``kernel.py``); an interpreter path is
+    ``python``; any other absolute path is cut as the profile tables cut
+    theirs (``display_path``). ``/dev/...`` stays: it names no machine.
+    """
+    if not text:
+        return text
+    roots = sorted({str(r).rstrip("/") for r in roots if r and str(r).startswith("/") and str(r) != "/"}, key=len,
+                   reverse=True)
+
+    def one(match: re.Match) -> str:
+        path = match.group(0)
+        if path.startswith(("/dev/", "/proc/")):
+            return path
+        for root in roots:
+            if path == root:
+                return "."
+            if path.startswith(root + "/"):
+                return path[len(root) + 1:]
+        parts = path.split("/")
+        if len(parts) >= 3 and parts[-2] == "bin" and parts[-1].startswith("python"):
+            return "python"
+        return display_path(path)
+
+    return _ABSOLUTE.sub(one, text)
+
+
+def record_label(record: Path | str) -> str:
+    """The record as the page names it: ``optim/weight_search``, never the reviewer's home directory."""
+    parts = Path(record).parts
+    if not Path(record).is_absolute():
+        return str(record)
+    if "optim" in parts:
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index("optim"):])
+    return parts[-1] if parts else str(record)
 
 
 def profile_text(profile: dict[str, Any]) -> str:
@@ -199,13 +245,7 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
         *spend_lines(result.get("agent_usage")),
         "",
     ]
-    rows = []
-    for r in result["iterations"]:
-        ci = f" {span(r['ci'])}" if r.get("ci") else ""
-        verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
-        rows.append([str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict, "yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
-    out += _table(["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"], rows,
-                  wrap=("surprise",), width=width)
+    out += iteration_table(result["iterations"], width)
     levels = sorted({r["ci_level"] for r in result["iterations"] if r.get("ci_level")})
     if levels:
         from campaign.measure.stats import format_level
@@ -247,6 +287,34 @@ def format_text(result: dict[str, Any], width: int | None = None) -> str:
     from campaign.measure.humane import fit
 
     return fit(out, width)
+
+
+def iteration_table(iterations: list[dict[str, Any]], width: int) -> list[str]:
+    """The terminal's iteration table; a peak-memory column only where BENCHMARK measured it."""
+    from campaign.measure.humane import span
+
+    memory = any(r.get("memory") for r in iterations)
+    rows = []
+    for r in iterations:
+        ci = f" {span(r['ci'])}" if r.get("ci") else ""
+        verdict = r["verdict"] or ("test failed" if r["test_passed"] is False else "-")
+        row = [str(r["iteration"]), r["phase"] or "-", _x(r["predicted"]), _x(r["measured"]) + ci, verdict]
+        rows.append(row + ([memory_cell(r.get("memory"))] if memory else [])
+                    + ["yes" if r["kept"] else "no", _excerpt(r["surprise"], 400)])
+    headers = ["iter", "phase", "predicted", "measured [interval]", "verdict"] + (["peak memory"] if memory else [])
+    return _table(headers + ["kept", "surprise"], rows, wrap=("surprise",), width=width)
+
+
+def memory_cell(mem: dict[str, Any] | None) -> str:
+    """``40.0 MiB -> 60.0 MiB (+50%, beyond +25%, accepted)`` for the terminal table; ``-`` when not measured."""
+    from campaign.measure.memory import percent, size
+
+    if not mem:
+        return "-"
+    beyond = ""
+    if mem.get("over_limit"):
+        beyond = f", beyond {percent(1 + mem['limit'])}" + (", accepted" if mem.get("accepted") else "")
+    return f"{size(mem['before_kb'])} -> {size(mem['after_kb'])} ({percent(mem['ratio'])}{beyond})"
 
 
 def spend_lines(agent_usage: dict[str, Any] | None) -> list[str]:
@@ -340,10 +408,13 @@ def render_html(result: dict[str, Any]) -> str:
         lstrip_blocks=True,
     )
     from campaign.measure.humane import duration, span, times
+    from campaign.measure.memory import percent, size
 
-    env.filters.update(times=times, span=span, duration=duration)  # 2,777x and 168 ms, never 2.78e+03x
-    opt_html, opt_ids = markdown_html(result["logs"].get("optimization_log"), "log")
-    think_html, think_ids = markdown_html(result["logs"].get("thinking_log"), "think")
+    roots = result.get("machine_roots") or []
+    env.filters.update(times=times, span=span, duration=duration, size=size, percent=percent,  # 2,777x, 168 ms
+                       scrub=lambda text: scrub(text, roots), record_label=record_label)
+    opt_html, opt_ids = markdown_html(scrub(result["logs"].get("optimization_log"), roots), "log")
+    think_html, think_ids = markdown_html(scrub(result["logs"].get("thinking_log"), roots), "think")
     calib = result["calibration"]
     plots = {
         "cumulative": _plots.plot_cumulative(result["iterations"]),
@@ -360,12 +431,16 @@ def render_html(result: dict[str, Any]) -> str:
         optimization_log=Markup(opt_html),
         thinking_log=Markup(think_html),
         anchors=opt_ids | think_ids | {f"cost-iter-{c['iteration']}" for c in result["code_cost"] if c.get("iteration") is not None}
-        | {f"patch-iter-{a['iteration']}" for a in result.get("attachments") or []},
+        | {f"patch-iter-{a['iteration']}" for a in result.get("attachments") or []}
+        | {f"phases-iter-{p['iteration']}" for p in result.get("phase_changes") or []},
+        phase_explanation=_phase_changes.EXPLANATION,
         calibration_by_iter={p["iteration"]: p for p in calib["points"]},
         cost_by_iter={c["iteration"]: c for c in result["code_cost"] if c.get("iteration") is not None},
         findings_by_iter=_group_findings(result["findings"]),
-        decisions=[Markup(_markdown().renderInline(d)) for d in result["summary"].get("decisions") or []],
+        decisions=[Markup(_markdown().renderInline(scrub(d, roots))) for d in result["summary"].get("decisions") or []],
         spend=spend_view(result.get("agent_usage")),
+        spend_by_iter={row["iteration"]: row["text"] for row in (spend_view(result.get("agent_usage")) or {}).get("rows", [])
+                       if row["iteration"] is not None},
     )
 
 

@@ -46,7 +46,7 @@ def bench_budget(workspace: Path | None = None) -> dict[str, Any]:
 
 def bench_summary(bench: dict[str, Any]) -> dict[str, Any]:
     return {k: bench.get(k) for k in ("case", "verdict", "speedup", "ci", "ci_level", "ci_kind", "vs_baseline",
-                                       "cumulative_speedup", "candidate", "blocks", "metric", "full", "policy", "integrity")}
+                                       "cumulative_speedup", "candidate", "reference", "blocks", "metric", "full", "policy", "integrity")}
 
 
 def _result_dict(res) -> dict[str, Any]:

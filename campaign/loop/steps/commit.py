@@ -3,7 +3,7 @@
 A kept iteration becomes one commit (the change plus the record, its patch
 renamed ``iter-NN-kept.patch``); a rejected one is reverted to the last kept
 commit, its diff kept as ``iter-NN-reverted.patch`` and the reason recorded
-(out-of-scope, test-failed, slower, not-faster). Refuses to act off the
+(out-of-scope, test-failed, slower, memory, not-faster). Refuses to act off the
 campaign branch, and on a working tree that is not the tree ``campaign try``
 tested (``loop/tested_tree.py``: other work appeared meanwhile; nothing is
 committed or reverted then, the files are named). Idempotent: ``complete_pending`` runs before every step, so
@@ -105,6 +105,8 @@ def revert(ctx: CampaignContext, state: machine.State) -> None:
         reason = "test-failed"
     elif bench.get("verdict") == "slower":
         reason = "slower"
+    elif ((it.log or {}).get("memory") or {}).get("refused"):
+        reason = "memory"  # faster, but its peak memory passed the limit with no --accept-memory
     else:
         reason = "not-faster"
     repo = ctx.repo

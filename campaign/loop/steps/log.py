@@ -10,7 +10,8 @@ last kept tree wrong on it: speed against a wrong tree means nothing); a
 working tree that changed since ``campaign try`` tested it, kept or not (LOG
 commits or reverts exactly the tested tree: ``loop/tested_tree.py``). A faster
 change is kept, "same"/"inconclusive" only with ``--keep REASON``, anything
-else reverted. LOG writes its decision first, then commits or reverts
+else reverted; a change whose peak memory rises beyond the memory limit
+(``campaign.measure.memory``, default +25%) only with ``--accept-memory REASON``. LOG writes its decision first, then commits or reverts
 (``steps/commit.py``); a LOG interrupted in between is completed by the
 next command, taking no new input.
 """
@@ -79,7 +80,8 @@ def _complete(ctx: CampaignContext, state: machine.State) -> dict[str, Any]:
 
 
 def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = None, why: str | None = None,
-        lesson: str | None = None, keep: str | None = None) -> dict[str, Any]:
+        lesson: str | None = None, keep: str | None = None, accept_memory: str | None = None,
+        memory_limit: float | None = None) -> dict[str, Any]:
     with ctx.locked(guard_git=True):
         state = ctx.state()
         if state.step in (Step.COMMIT, Step.REVERT):
@@ -94,16 +96,19 @@ def log(ctx: CampaignContext, surprise: str | None = None, notes: str | None = N
         postmortem = _postmortem(state, it, why, lesson)
         keep_reason = keep.strip() if keep and keep.strip() else None
         kept = _kept(state, it, keep_reason)
+        test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
+        memory, memory_refused = memory_check(ctx, bench, memory_limit, accept_memory, kept)
+        kept = kept and memory_refused is None
         ctx.require_branch(state)
         require_tested_tree(ctx.repo, it.implement, ctx.record_rel, "commit" if kept else "revert")
         data = {"surprise": str(surprise).strip(), "notes": (notes or "").strip() or None,
-                "postmortem": postmortem, "kept": kept, "keep_reason": keep_reason if kept else None}
+                "postmortem": postmortem, "kept": kept, "keep_reason": keep_reason if kept else None,
+                "memory": memory}
         ctx.record_event("log", data, it.n)
         state = ctx.complete_pending(ctx.state())
         current = state.current
-        test, bench = it.test or record.Test(), it.benchmark or record.Benchmark()
         return {"ok": True, "step": "log", "iteration": it.n, "kept": kept, "verdict": bench.verdict,
-                "refused": refusal(bench, test) if test.passed else None,
+                "refused": memory_refused or (refusal(bench, test) if test.passed else None), "memory": memory,
                 "commit": current.commit.commit if current.commit else None, "revert": current.revert,
                 "next": ctx.next_step(state)}
 
@@ -113,3 +118,27 @@ def fixes_the_full_case(state: machine.State, it: machine.Iteration) -> bool:
     if not (state.full_case_failed and it.test and it.test.passed):
         return False
     return state.validation.case in (it.test.cases or [])
+
+
+def memory_check(ctx: CampaignContext, bench: dict[str, Any], limit: float | None,
+                 accept: str | None, kept: bool) -> tuple[dict[str, Any] | None, str | None]:
+    """(peak memory before and after, as LOG records it; why a change LOG would keep is refused: over the limit,
+    not accepted). ``refused`` in the record makes the revert's reason ``memory``."""
+    from campaign.measure import memory
+
+    if limit is None:
+        from campaign.measure.settings import SettingsError, load_settings
+
+        try:
+            limit = load_settings(ctx.workspace).memory_limit
+        except SettingsError as exc:
+            raise RuleError(f"measurement settings: {exc}") from None
+    mem = memory.change(bench, limit)
+    if mem is None:
+        return None, None
+    reason = accept.strip() if accept and accept.strip() else None
+    mem["accepted"] = reason if mem["over_limit"] else None
+    mem["refused"] = kept and mem["over_limit"] and reason is None
+    if mem["refused"]:
+        return mem, f"{memory.over_limit_text(mem)}; such a change is kept only with --accept-memory REASON"
+    return mem, None
