@@ -14,7 +14,9 @@ the benchmark's) does not transfer, and ``transfer_refusal`` refuses it.
 The held-out time of a run is its first call, less the JIT compile time the
 target reports: on an input no process has seen before, no cache can have
 answered it. For a target that declares ``jit`` (its first call compiles)
-it is the warm repeat.
+it is the warm repeat. Both are read as CPU time where the workload reports
+it (campaign's own workers do: ``first_call_cpu_s``, ``warm_cpu_s``) and the
+call is single-threaded, so a busy machine cannot fake or hide a transfer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ N_SEEDS = 3
 TRANSFER_MIN = 1.1  # a benchmark claim of CLAIM_MIN or more needs at least this speedup on held-out inputs
 CLAIM_MIN = 1.5
 NAME = "held-out inputs"
+PARALLEL = 1.2  # CPU over wall above this: a multi-threaded call, whose speedup is read on the wall clock
 
 
 def draw_seeds(n: int = N_SEEDS) -> list[int]:
@@ -37,10 +40,30 @@ def draw_seeds(n: int = N_SEEDS) -> list[int]:
     return [secrets.randbelow(2**31 - 2) + 1 for _ in range(n)]
 
 
-def _cold(run: WorkloadRun, jit: bool = False) -> float:
-    """A held-out run's time: its first call (JIT compile aside), or for a ``jit`` target its warm repeat."""
-    first = run.first_call_s if run.first_call_s is not None and not jit else run.time_s
-    return max(first - (0.0 if jit else run.compile_s or 0.0), 1e-9)
+def _cold(run: WorkloadRun, jit: bool = False) -> tuple[float, float | None]:
+    """A held-out run's time, wall and CPU (None: not reported): its first call (JIT compile aside), or for a
+    ``jit`` target its warm repeat."""
+    from statistics import median
+
+    if jit or run.first_call_s is None:
+        cpu = median(run.warm_cpu_s) if run.warm_cpu_s and run.warm_s else None
+        return max(run.time_s, 1e-9), cpu
+    compile_s = run.compile_s or 0.0
+    cpu = run.extra.get("first_call_cpu_s")
+    cpu = max(float(cpu) - compile_s, 1e-9) if isinstance(cpu, (int, float)) and not isinstance(cpu, bool) else None
+    return max(run.first_call_s - compile_s, 1e-9), cpu
+
+
+def speedup_of(base: WorkloadRun, cand: WorkloadRun, jit: bool = False) -> tuple[float, str]:
+    """The candidate's held-out speedup over the baseline, and the clock it was read on. Pure.
+
+    CPU time where both runs report it and neither ran on several cores (CPU above ``PARALLEL`` times the
+    wall): a busy machine stretches the wall time of one call by chance, but not its CPU time. Else wall.
+    """
+    (base_wall, base_cpu), (cand_wall, cand_cpu) = _cold(base, jit), _cold(cand, jit)
+    if base_cpu and cand_cpu and base_cpu <= PARALLEL * base_wall + 1e-3 and cand_cpu <= PARALLEL * cand_wall + 1e-3:
+        return base_cpu / cand_cpu, "cpu"
+    return base_wall / cand_wall, "wall"
 
 
 def heldout_check(target, case: str, base_dir: Path, cand_dir: Path, seeds: list[int],
@@ -50,6 +73,7 @@ def heldout_check(target, case: str, base_dir: Path, cand_dir: Path, seeds: list
 
     failures: list[dict[str, Any]] = []
     ratios: list[float] = []
+    clocks: set[str] = set()
     for i, seed in enumerate(seeds):  # one pair per seed, alternating: a cache filled by one run finds no reuse
         runs: dict[str, WorkloadRun] = {}
         for who in (("base", "cand") if i % 2 == 0 else ("cand", "base")):
@@ -59,10 +83,12 @@ def heldout_check(target, case: str, base_dir: Path, cand_dir: Path, seeds: list
         for failure in report.to_dict()["failures"]:
             failures.append({**failure, "case": f"{case} (held-out seed)",
                              "message": f"{NAME}: {failure['message']}"})
-        jit = getattr(target, "jit", False)
-        ratios.append(_cold(runs["base"], jit) / _cold(runs["cand"], jit))
+        ratio, clock = speedup_of(runs["base"], runs["cand"], getattr(target, "jit", False))
+        ratios.append(ratio)
+        clocks.add(clock)
     return {"name": NAME, "case": case, "seeds": seeds, "passed": not failures, "failures": failures,
-            "speedup": geometric_mean(ratios) if ratios else None, "per_seed": ratios}
+            "speedup": geometric_mean(ratios) if ratios else None, "per_seed": ratios,
+            "clock": "cpu" if clocks == {"cpu"} else "wall" if clocks == {"wall"} else "mixed"}
 
 
 def transfer_refusal(heldout: dict | None, bench: dict | None) -> str | None:

@@ -6,12 +6,18 @@
 * edge cases: single coefficient, one dominant coefficient, negative-only
   coefficients, target 0, unreachable target.
 
+Held-out twins (``heldout``): for every problem of a case, a fresh problem of
+the same shape (the same N, kind, tolerance and iteration cap) drawn from a
+seed campaign picks at TEST (docs/integrity.md). Coefficients and targets stay
+integers, so the exhaustive contract (W bit for bit) holds on them too.
+
 Every problem is a dict of keyword arguments for ``search(**problem)`` plus a
 ``name``.
 """
 
 from __future__ import annotations
 
+HELDOUT_CYCLES = 4  # the cap on a held-out twin's cycles (heldout)
 SEQ_TABLE = {3: (28, 2), 10: (50, 3), 15: (80, 5), 20: (100, 5), 30: (230, 10), 50: (600, 20)}
 
 
@@ -43,6 +49,35 @@ def edge_cases() -> list[dict]:
         {"name": "edge-target0", "coefficients": [5.0, -3.0, 2.0, 7.0, -11.0, 4.0], "target": 0.0, "tolerance": 0.0},
         {"name": "edge-unreachable", "coefficients": [1.0, 1.0, 1.0, 1.0], "target": -1000.0, "tolerance": 0.0},
     ]
+
+
+def heldout(problems: list[dict], seed: int) -> list[dict]:
+    """Held-out twins of ``problems``, drawn from ``seed``: what a cache of the benchmark's answers cannot know.
+
+    A ``rand-N-s`` problem becomes ``rand-N-<fresh seed>`` (the same distribution); every other problem keeps
+    its shape (length, signs, a zero target, a dominant coefficient, tolerance) with each coefficient moved by
+    a small integer and a non-zero target by up to 3, so early stopping and convergence behave as on the
+    benchmark's problem. A twin runs at most ``HELDOUT_CYCLES`` cycles: a fresh random problem may not
+    converge, and 32 full cycles of N = 16 would cost the naive baseline seconds instead of a fraction.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    twins = []
+    for problem in problems:
+        name = problem["name"]
+        if name.startswith("rand-"):
+            n = len(problem["coefficients"])
+            twin = rand(n, int(rng.integers(1, 2**31 - 1)))
+        else:
+            c = np.asarray(problem["coefficients"], dtype=float)
+            moved = c + rng.integers(-2, 3, size=len(c))
+            keep = (np.sign(moved) != np.sign(c)) | (moved == 0)  # never flip a sign or zero a coefficient
+            target = problem["target"]
+            twin = {**problem, "coefficients": np.where(keep, c, moved).tolist(),
+                    "target": float(target + rng.integers(-3, 4)) if target else 0.0}
+        twins.append({**twin, "name": f"{name}@heldout", "max_iter": min(twin.get("max_iter", 32), HELDOUT_CYCLES)})
+    return twins
 
 
 def parse(name: str) -> dict:
