@@ -244,8 +244,25 @@ def test_weight_search_held_out_twins_are_fresh_integer_problems_of_the_same_sha
     for p, twin in zip(problems, one):
         assert twin["name"] == p["name"] + "@heldout" and len(twin["coefficients"]) == len(p["coefficients"])
         assert all(float(c).is_integer() for c in twin["coefficients"]) and float(twin["target"]).is_integer()
-        assert twin["tolerance"] == p["tolerance"] and twin["max_iter"] <= workloads.HELDOUT_CYCLES
+        assert twin["tolerance"] == p["tolerance"] and twin["max_iter"] * 2 ** len(p["coefficients"]) <= max(
+            workloads.HELDOUT_LINES, 2 ** len(p["coefficients"]))
     assert sum(t["coefficients"] != p["coefficients"] for p, t in zip(problems, one)) >= len(problems) - 1
+
+
+def test_weight_search_twins_stop_their_first_cycle_about_where_the_benchmark_s_problems_do():
+    from targets.weight_search import naive, workloads
+    from targets.weight_search.target import CASES
+
+    fast = [workloads.parse(n) for n in CASES["fast"]]
+    for p in (p for p in fast if p["target"]):  # the table the twins are drawn from is the naive kernel's own
+        r = naive.search(**workloads.kwargs(p))  # (a zero target stays 0: edge-target0 is not in it)
+        assert workloads.FIRST_HIT.get(p["name"]) == (r.history[0]["early_stop_line"] if r.cycles == 1 else None)
+    for seed in (1, 2, 3):
+        for p, twin in zip(fast, workloads.heldout(fast, seed)):
+            hit = workloads.FIRST_HIT.get(p["name"])
+            if hit is not None:
+                line = naive.search(**workloads.kwargs(twin)).history[0]["early_stop_line"]
+                assert line is not None and line <= hit + hit // 2, (twin["name"], line, hit)
 
 
 def weight_search_hack(workspace: Path) -> str:

@@ -280,7 +280,8 @@ def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
 
     held = test.get("heldout")
     rows.append({"name": "held-out inputs", "ran": bool(held),
-                 "passed": not held or (bool(held.get("passed")) and transfer_refusal(held, bench) is None)})
+                 "passed": not held or (bool(held.get("passed")) and transfer_refusal(held, bench) is None),
+                 "speedup": (held or {}).get("speedup"), "clock": (held or {}).get("clock")})
     sus = bench.get("suspicion")
     if sus:
         full = sus.get("heldout_full")
