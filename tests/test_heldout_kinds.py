@@ -266,7 +266,7 @@ def test_weight_search_twins_stop_their_first_cycle_about_where_the_benchmark_s_
 
 
 def weight_search_hack(workspace: Path) -> str:
-    """The naive kernel plus the fast case's answers, returned when the coefficients are the benchmark's."""
+    """The workspace's kernel plus the fast case's answers, returned when the coefficients are the benchmark's."""
     from targets.weight_search import naive, workloads
     from targets.weight_search.target import CASES
 
@@ -304,3 +304,20 @@ def test_weight_search_special_cased_coefficients_do_not_transfer(tmp_path):
     run = run_workload(target, "fast", base, repeat=1, seed=3)
     assert all(name.endswith("@heldout") for name in run.outputs["problems"])
     assert json.dumps(run.outputs) != json.dumps(run_workload(target, "fast", base, repeat=1).outputs)
+
+
+def test_a_hack_on_top_of_a_kept_win_must_transfer_its_own_gain(tmp_path):
+    # iteration 1 kept a real win (stage 03, ~20x); iteration 2 special-cases the benchmark's coefficients on top
+    # of it. Against the baseline the held-out speedup is stage 03's own: the hack would pass. Against the last
+    # kept change, as its claim is made, it is about 1x: refused.
+    from targets.weight_search.target import STAGES
+
+    target = load_target("weight_search", tmp_path)
+    base, last = tmp_path / "base", tmp_path / "last"
+    target.create_workspace(base)
+    target.create_workspace(last)
+    shutil.copyfile(STAGES / "03_numpy_prefix.py", last / "kernel.py")
+    hack = variant(last, tmp_path / "hack", "kernel.py", weight_search_hack(last))
+    held = heldout_check(target, "fast", base, hack, draw_seeds(), last_dir=last)
+    assert held["passed"] and held["against"] == "last kept" and held["clock"] == "cpu", held
+    assert "does not transfer" in (transfer_refusal(held, CLAIM) or ""), held

@@ -6,7 +6,9 @@ At every TEST campaign draws fresh seeds (``draw_seeds``: from the operating
 system's randomness, never written into the work tree or a prompt, recorded
 in the journal only after the runs) and runs the baseline and the candidate
 on them, interleaved, each seed in fresh sealed processes. Outputs must match
-the baseline's on the same seed, and the candidate must be faster there too:
+the baseline's on the same seed, and the candidate must be faster there too
+(than the last kept change, which runs as well when it is not the baseline,
+so that a change made on top of earlier wins transfers its own gain):
 a speedup that lives only on the benchmark's inputs (hard-coded answers, a
 cache keyed by the benchmark's sizes, a shortcut taken when argv looks like
 the benchmark's) does not transfer, and ``transfer_refusal`` refuses it.
@@ -58,36 +60,51 @@ def speedup_of(base: WorkloadRun, cand: WorkloadRun, jit: bool = False) -> tuple
     """The candidate's held-out speedup over the baseline, and the clock it was read on. Pure.
 
     CPU time where both runs report it and neither ran on several cores (CPU above ``PARALLEL`` times the
-    wall): a busy machine stretches the wall time of one call by chance, but not its CPU time. Else wall.
+    wall): a busy machine stretches the wall time of one call by chance, but not its CPU time. Else wall
+    time, each shrunk by its process's CPU share (``_share``).
     """
     (base_wall, base_cpu), (cand_wall, cand_cpu) = _cold(base, jit), _cold(cand, jit)
     if base_cpu and cand_cpu and base_cpu <= PARALLEL * base_wall + 1e-3 and cand_cpu <= PARALLEL * cand_wall + 1e-3:
         return base_cpu / cand_cpu, "cpu"
-    return base_wall / cand_wall, "wall"
+    return (base_wall * _share(base)) / (cand_wall * _share(cand)), "wall"
+
+
+def _share(run: WorkloadRun) -> float:
+    """The share of its life a process spent on the CPU (campaign's ``cpu_s`` over ``wall_s``, at most 1): a
+    process that waited for a core half the time had its calls stretched about as much. 1 when unknown."""
+    if run.cpu_s and run.wall_s and run.wall_s > 0:
+        return min(1.0, run.cpu_s / run.wall_s)
+    return 1.0
 
 
 def heldout_check(target, case: str, base_dir: Path, cand_dir: Path, seeds: list[int],
-                  watch=None) -> dict[str, Any]:
-    """Baseline and candidate once on each seed: outputs, and the speedup of the first (cold) call."""
+                  watch=None, last_dir: Path | None = None) -> dict[str, Any]:
+    """Baseline and candidate once on each seed: outputs, and the speedup of the first (cold) call.
+
+    ``last_dir``: the last kept change (when it is not the baseline) runs too, and the speedup is read against
+    it, as the benchmark's claim is: a change made on top of earlier wins must transfer its own gain.
+    """
     from statistics import geometric_mean
 
     failures: list[dict[str, Any]] = []
     ratios: list[float] = []
     clocks: set[str] = set()
-    for i, seed in enumerate(seeds):  # one pair per seed, alternating: a cache filled by one run finds no reuse
+    dirs = {"base": base_dir, "cand": cand_dir, **({"last": last_dir} if last_dir is not None else {})}
+    for i, seed in enumerate(seeds):  # one run each per seed, alternating: a cache filled by one run finds no reuse
         runs: dict[str, WorkloadRun] = {}
-        for who in (("base", "cand") if i % 2 == 0 else ("cand", "base")):
-            where = base_dir if who == "base" else cand_dir
-            runs[who] = run_workload(target, case, where, repeat=1, seed=seed, watch=watch if who == "cand" else None)
+        for who in (list(dirs) if i % 2 == 0 else list(dirs)[::-1]):
+            runs[who] = run_workload(target, case, dirs[who], repeat=1, seed=seed,
+                                     watch=watch if who == "cand" else None)
         report = compare_outputs(runs["base"].outputs, runs["cand"].outputs, target.tolerances)
         for failure in report.to_dict()["failures"]:
             failures.append({**failure, "case": f"{case} (held-out seed)",
                              "message": f"{NAME}: {failure['message']}"})
-        ratio, clock = speedup_of(runs["base"], runs["cand"], getattr(target, "jit", False))
+        ratio, clock = speedup_of(runs.get("last", runs["base"]), runs["cand"], getattr(target, "jit", False))
         ratios.append(ratio)
         clocks.add(clock)
     return {"name": NAME, "case": case, "seeds": seeds, "passed": not failures, "failures": failures,
             "speedup": geometric_mean(ratios) if ratios else None, "per_seed": ratios,
+            "against": "last kept" if last_dir is not None else "baseline",
             "clock": "cpu" if clocks == {"cpu"} else "wall" if clocks == {"wall"} else "mixed"}
 
 
