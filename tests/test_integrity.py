@@ -180,3 +180,20 @@ def test_a_genuine_short_call_win_under_load_is_not_taken_for_work_outside_the_c
     cand = [run(5, 0.006, 0.006) for _ in range(4)]
     found = integrity.clock_guard(run(1, 0.006, 0.006), cand, *ref)
     assert found["passed"], found
+
+
+def test_the_first_call_read_from_whole_processes_cpu_time():
+    ref_cal, ref = run(1, 0.02, 0.02), [run(5, 0.02, 0.02) for _ in range(3)]
+    # a genuine 5x win whose first calls a busy machine stretched to 30 ms on the wall clock
+    cal, real = run(1, 0.004, 0.004, first=0.03), [run(5, 0.004, 0.004, first=0.03) for _ in range(3)]
+    assert abs(integrity.cpu_cold_speedup(ref_cal, ref, cal, real) - 5.0) < 1e-6
+    found = integrity.warm_only_guard(5.0, "faster", ref, real, calibration=cal, ref_calibration=ref_cal)
+    assert found["passed"] and found["clock"] == "process CPU time less the repeats'", found
+    # a result reused across repeats: its processes spend the reference's first call and nothing more
+    memo_cal, memo = run(1, 0.0001, 0.0, first=0.02), [run(5, 0.0001, 0.0, first=0.02) for _ in range(3)]
+    for r in [memo_cal, *memo]:
+        r.cpu_s += 0.02
+        r.wall_s += 0.02
+    assert abs(integrity.cpu_cold_speedup(ref_cal, ref, memo_cal, memo) - 1.0) < 1e-6
+    assert not integrity.warm_only_guard(200.0, "faster", ref, memo, calibration=memo_cal,
+                                         ref_calibration=ref_cal)["passed"]
