@@ -27,7 +27,7 @@ itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
   campaign's own workers report it, else its wall time times the share of
   the process's life it spent on the CPU (``cpu_s / wall_s``, measured by
   campaign); and a bigger claim needs a bigger first-call speedup
-  (``cold_needed``: 1.1x, rising to 1.5x), so a busy machine stretching one
+  (``cold_needed``: 1.1x, rising to 2x), so a busy machine stretching one
   side's first calls cannot pass for one.
 
 ``check`` returns one entry per guard (name, whether it ran, passed,
@@ -45,7 +45,7 @@ WARM_ONLY = "warm-only speedup"
 MIN_CLAIM = 1.5  # below this speedup the warm-only guard has nothing to check
 CLOCK_FACTOR = 1.5  # measured per-repeat cost above this multiple of the reported one (beyond noise) is refused
 COLD_MIN = 1.1  # a warm claim of MIN_CLAIM or more needs at least this cold (first-call) speedup
-COLD_CAP = 1.5  # ... rising with the claim (cold_needed) to this
+COLD_CAP = 2.0  # ... rising with the claim (cold_needed) to this
 SLACK_S = 0.002  # timer and process jitter per process, seconds
 TIME_SLICE_S = 0.02  # calls this long or longer see the machine's whole load; shorter ones proportionally less
 PARALLEL = 1.2  # CPU/wall above this: a multi-threaded process, whose CPU time outruns its wall: judged on wall
@@ -189,7 +189,7 @@ def cold_needed(speedup: float) -> float:
     the reference's (about 1x). Asking a big claim for more than noise keeps a busy machine's stretch of
     one side's first calls from passing for a speedup.
     """
-    return min(COLD_CAP, max(COLD_MIN, 1 + (speedup - 1) / 4))
+    return min(COLD_CAP, max(COLD_MIN, 1 + (speedup - 1) / 8))
 
 
 def _per_repeat_cpu(calibration, runs: list) -> float | None:
