@@ -197,3 +197,11 @@ def test_the_first_call_read_from_whole_processes_cpu_time():
     assert abs(integrity.cpu_cold_speedup(ref_cal, ref, memo_cal, memo) - 1.0) < 1e-6
     assert not integrity.warm_only_guard(200.0, "faster", ref, memo, calibration=memo_cal,
                                          ref_calibration=ref_cal)["passed"]
+
+
+def test_a_rescaled_clock_is_refused_when_its_processes_saw_more_load_than_the_reference_s():
+    # the reference's 20 ms calls ran at load 2 (report 40 ms); the liar's at load 4 (80 ms of wall, reported /3)
+    ref = (run(1, 0.04, 0.02, wall_per_call=0.04), [run(5, 0.04, 0.02, wall_per_call=0.04) for _ in range(4)])
+    liar = [run(5, 0.08 / 3, 0.02, wall_per_call=0.08) for _ in range(4)]
+    found = integrity.clock_guard(run(1, 0.08 / 3, 0.02, wall_per_call=0.08), liar, *ref)
+    assert not found["passed"] and "left the timed call" in found["detail"], found

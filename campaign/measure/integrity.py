@@ -111,7 +111,7 @@ def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | 
     noise = scale * (3 * spread + SLACK_S) / (repeat - 1)
     entry.update(ran=True, clock=clock, measured_per_repeat_s=measured, reported_per_repeat_s=reported, noise_s=noise,
                  cost_per_repeat_s=per_repeat, load_scale=scale)
-    cpu_claim = _cpu_claim(clock, reported, per_repeat, spread / (repeat - 1), ref_calibration, ref_runs or [])
+    cpu_claim = _cpu_claim(clock, reported, per_repeat, spread / (repeat - 1), ref_calibration, ref_runs or [], scale)
     if cpu_claim:
         entry.update(passed=False, **cpu_claim)
     elif measured > CLOCK_FACTOR * reported + noise:
@@ -126,13 +126,14 @@ def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | 
 
 
 def _cpu_claim(clock: str, reported: float, cand_cpu: float, cand_noise: float, ref_calibration,
-               ref_runs: list) -> dict[str, Any] | None:
+               ref_runs: list, scale: float = 1.0) -> dict[str, Any] | None:
     """A reported speedup the process's own CPU cost per repeat does not show (work moved outside the timed call).
 
     Both sides single-threaded (``clock == "cpu"``): the claim is the reference's time per repeat over the
-    candidate's reported one, the reference's read as the lesser of its report and its CPU cost per repeat (a
-    busy machine stretches a long honest call's wall time more than a short one's, which would inflate the
-    claim of every genuine win); the same ratio of what one more repeat cost each process in CPU time (which
+    candidate's, each as a CPU-time equivalent: the reference's report shrunk by the load its own timer saw
+    (the lesser of its report and its CPU cost per repeat), the candidate's by the stretch ``scale`` expects of
+    a call its length (a busy machine stretches a long call's wall time more than a short one's, which would
+    inflate the claim of every genuine short-call win; a lie about a long call keeps its size); the same ratio of what one more repeat cost each process in CPU time (which
     other processes do not add to) must show at least half of it. Returns the failure.
     """
     if clock != "cpu" or ref_calibration is None or not ref_runs or not ref_calibration.cpu_s:
@@ -142,7 +143,7 @@ def _cpu_claim(clock: str, reported: float, cand_cpu: float, cand_noise: float, 
     ref_repeat = ref_runs[0].repeat
     ref_cpu = (median([r.cpu_s for r in ref_runs]) - ref_calibration.cpu_s) / (ref_repeat - 1)
     ref_reported = median([median(r.warm_s) for r in ref_runs])
-    claim = (min(ref_reported, ref_cpu) if ref_cpu > 0 else ref_reported) / reported
+    claim = (min(ref_reported, ref_cpu) if ref_cpu > 0 else ref_reported) * scale / reported
     if claim < MIN_CLAIM or ref_cpu <= 0:
         return None
     floor = cand_cpu - cand_noise - SLACK_S  # the candidate's CPU per repeat, read in its favour
