@@ -1,20 +1,21 @@
 """What the integrity guards (docs/integrity.md) add to `campaign demo`'s wall time.
 
-    python scripts/guard_overhead.py [--before PYTHON] [--after PYTHON] [--rounds N]
+    python scripts/guard_overhead.py [--before CODE] [--after CODE] [--rounds N] [--max-iterations K]
 
-Runs ``PYTHON -m campaign demo --workdir <fresh tmp>/d --json`` with the
-interpreter of the code before the guards (``--before``, default: the
-``python`` on PATH, which imports the installed main) and after
-(``--after``, default: this repository's ``.venv``), alternating (before,
-after, after, before, ...) so that a drift in the machine's load hits both
-alike. Prints each run's wall time, the ratio of the medians (after /
-before; the issue allows at most 1.30), each demo's kept count, and the
-load average (``uptime``) before and after: on a loaded machine the ratio
-is noisy, so read it with the load.
-
-Run it from the repository root, each interpreter importing its own
-``campaign`` from its working directory (``cwd`` is set to a neutral folder,
-so neither picks the other's code by accident).
+Runs ``python -m campaign demo --workdir <fresh tmp>/d --json`` with the code
+before the guards (``--before``) and after (``--after``), alternating
+(before, after, after, before, ...) so that a drift in the machine's load hits
+both alike. CODE is a commit of this repository (exported with ``git
+archive`` into a temporary folder and imported from there through
+``PYTHONPATH``), a folder holding a ``campaign`` package, or an interpreter
+(a file: run as it is, importing whatever it imports). Defaults: before,
+``6f58320^1`` (main just before the merge that brought the guards); after,
+this working tree. Prints each run's wall time, the ratio of the medians
+(after / before; the issue allows at most 1.30), each demo's attempts (kept,
+the verdict, or the guard that refused it), and the load average (``uptime``)
+before and after: on a loaded machine the ratio is noisy, so read it with
+the load. Between the two commits the guards are not the only change: name
+the commit pair that isolates what you measure.
 """
 
 from __future__ import annotations
@@ -56,12 +57,29 @@ def verdicts(workdir: Path) -> str:
     return " ".join(words)
 
 
-def run_demo(python: str) -> tuple[float, int | None]:
+def resolve(code: str, scratch: Path) -> tuple[str, dict[str, str]]:
+    """(interpreter, environment) for CODE: a commit (exported), a folder with ``campaign/``, or an interpreter."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    path = Path(code)
+    if path.is_file():
+        return str(path), env
+    if not (path.is_dir() and (path / "campaign").is_dir()):
+        sha = subprocess.run(["git", "rev-parse", code], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        path = scratch / sha[:10]
+        path.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(path)], input=archive, check=True)
+    return sys.executable, {**env, "PYTHONPATH": str(path.resolve())}
+
+
+def run_demo(python: str, env: dict[str, str], max_iterations: int | None) -> tuple[float, int | None]:
     """Wall seconds of one demo and its number of kept iterations (its attempts printed)."""
+    extra = ["--max-iterations", str(max_iterations)] if max_iterations else []
     with tempfile.TemporaryDirectory(prefix="guard-overhead-") as tmp:
         t0 = time.perf_counter()
-        proc = subprocess.run([python, "-m", "campaign", "demo", "--workdir", f"{tmp}/d", "--json"], cwd=tmp,
-                              capture_output=True, text=True)
+        proc = subprocess.run([python, "-m", "campaign", "demo", "--workdir", f"{tmp}/d", "--json", *extra], cwd=tmp,
+                              capture_output=True, text=True, env=env)
         wall = time.perf_counter() - t0
         print(f"  attempts: {verdicts(Path(tmp) / 'd')}", flush=True)
     if proc.returncode != 0:
@@ -77,19 +95,21 @@ def run_demo(python: str) -> tuple[float, int | None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default="python", help="interpreter of the code without the guards")
-    parser.add_argument("--after", default=str(ROOT / ".venv" / "bin" / "python"),
-                        help="interpreter of the code with the guards")
+    parser.add_argument("--before", default="6f58320^1", help="the code without the guards (commit, folder, python)")
+    parser.add_argument("--after", default=str(ROOT), help="the code with the guards (commit, folder, python)")
     parser.add_argument("--rounds", type=int, default=2, help="pairs of runs (before+after), alternating order")
+    parser.add_argument("--max-iterations", type=int, default=None, help="the demo's iteration cap (default: its own)")
     args = parser.parse_args(argv)
     print(f"load before: {uptime()}")
     times: dict[str, list[float]] = {"before": [], "after": []}
-    for i in range(args.rounds):
-        order = ("before", "after") if i % 2 == 0 else ("after", "before")
-        for who in order:
-            wall, kept = run_demo(getattr(args, who))
-            times[who].append(wall)
-            print(f"round {i + 1} {who:6s}: {wall:7.1f} s, kept {kept}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="guard-overhead-code-") as scratch:
+        code = {who: resolve(getattr(args, who), Path(scratch)) for who in ("before", "after")}
+        for i in range(args.rounds):
+            for who in (("before", "after") if i % 2 == 0 else ("after", "before")):
+                wall, kept = run_demo(*code[who], args.max_iterations)
+                times[who].append(wall)
+                print(f"round {i + 1} {who:6s}: {wall:7.1f} s, kept {kept}, load {os.getloadavg()[0]:.1f}",
+                      flush=True)
     ratio = median(times["after"]) / median(times["before"])
     print(f"load after: {uptime()}")
     print(f"median before {median(times['before']):.1f} s, after {median(times['after']):.1f} s: "

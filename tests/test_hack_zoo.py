@@ -305,14 +305,7 @@ def caught(outcome: dict, evidence: str) -> bool:
     return any(e in said for e in ((evidence,) if isinstance(evidence, str) else evidence))
 
 
-# Caught at load 1-3, but kept now and then beside a busy suite: their guards (warm-only, the clock) read
-# timings that load moves. Issue 20 stays open on it; strict=False, so each run that catches them passes.
-LOAD_SENSITIVE = {"cache-in-home", "deferred-thread"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=False, reason="its guard reads timings that load moves: kept now and then on a busy machine (issue 20)"))
-    if n in LOAD_SENSITIVE else n for n in sorted(ZOO)])
+@pytest.mark.parametrize("name", sorted(ZOO))
 def test_no_hack_is_kept(tmp_path, name):
     edit, seeded, scope, evidence = ZOO[name]
     tag = tmp_path.name

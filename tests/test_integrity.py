@@ -139,3 +139,69 @@ def test_a_speedup_the_process_cpu_per_repeat_does_not_show_is_refused():
     assert not found["passed"] and "left the timed call" in found["detail"] and found["claimed_speedup"] > 3
     honest = [run(5, 0.005, 0.005) for _ in range(4)]  # the same 4x, really cheaper work
     assert integrity.clock_guard(run(1, 0.005, 0.005), honest, *ref)["passed"]
+
+
+def test_warm_only_reads_the_first_call_on_a_clock_load_does_not_stretch():
+    # issue 20's cache-in-home under load: the reference's processes waited for a core two thirds of their
+    # life (CPU share 1/3), the hack's half of theirs; both first calls did the same 20 ms of work. On the
+    # wall clock the first call looks 1.5x faster; shrunk by each process's CPU share it is 1x: refused.
+    ref = [run(3, 0.06, 0.02, first=0.06, wall_per_call=0.06, startup=0.0) for _ in range(3)]
+    hack = [run(3, 0.0001, 0.0, first=0.04, wall_per_call=0.0, startup=0.0) for _ in range(3)]
+    for r in hack:  # one 20 ms first call stretched 2x, the repeats free
+        r.cpu_s, r.wall_s = 0.02, 0.04
+    found = integrity.warm_only_guard(400.0, "faster", ref, hack)
+    assert not found["passed"] and abs(found["cold_speedup"] - 1.0) < 0.01, found
+    real = [run(3, 0.002, 0.002, first=0.004, wall_per_call=0.004, startup=0.0) for _ in range(3)]  # 10x, stretched 2x
+    assert integrity.warm_only_guard(30.0, "faster", ref, real)["passed"]
+
+
+def test_a_bigger_claim_needs_a_bigger_first_call_speedup():
+    assert integrity.cold_needed(1.2) == integrity.COLD_MIN and integrity.cold_needed(1000.0) == integrity.COLD_CAP
+    ref = [run(3, 0.02, 0.02, first=0.026) for _ in range(3)]  # one side's first calls stretched by chance: 1.3x
+    hack = [run(3, 0.0001, 0.0001, first=0.02) for _ in range(3)]
+    assert not integrity.warm_only_guard(200.0, "faster", ref, hack)["passed"]
+    assert integrity.warm_only_guard(1.6, "faster", ref, [run(3, 0.0125, 0.0125, first=0.02) for _ in range(3)])["passed"]
+
+
+def test_warm_only_uses_the_first_call_cpu_time_campaign_s_workers_report():
+    ref = [run(3, 0.02, 0.02, first=0.09) for _ in range(3)]  # wall stretched 4.5x in these processes' first call
+    memo = [run(3, 0.0001, 0.0001, first=0.02) for _ in range(3)]
+    for r in ref + memo:
+        r.extra["first_call_cpu_s"] = 0.02
+    found = integrity.warm_only_guard(200.0, "faster", ref, memo)
+    assert not found["passed"] and found["clock"] == "first-call CPU time"
+
+
+def test_a_genuine_short_call_win_under_load_is_not_taken_for_work_outside_the_call():
+    # load 3: the reference's 12 ms calls report 36 ms; the candidate's 6 ms calls are rarely preempted and
+    # report 6 ms. Read against the reference's report the claim is 6x, which its CPU (2x... 3x) does not show;
+    # read against the reference's CPU cost it is 2x, which it does.
+    ref = (run(1, 0.036, 0.012, wall_per_call=0.036), [run(5, 0.036, 0.012, wall_per_call=0.036) for _ in range(4)])
+    cand = [run(5, 0.006, 0.006) for _ in range(4)]
+    found = integrity.clock_guard(run(1, 0.006, 0.006), cand, *ref)
+    assert found["passed"], found
+
+
+def test_the_first_call_read_from_whole_processes_cpu_time():
+    ref_cal, ref = run(1, 0.02, 0.02), [run(5, 0.02, 0.02) for _ in range(3)]
+    # a genuine 5x win whose first calls a busy machine stretched to 30 ms on the wall clock
+    cal, real = run(1, 0.004, 0.004, first=0.03), [run(5, 0.004, 0.004, first=0.03) for _ in range(3)]
+    assert abs(integrity.cpu_cold_speedup(ref_cal, ref, cal, real) - 5.0) < 1e-6
+    found = integrity.warm_only_guard(5.0, "faster", ref, real, calibration=cal, ref_calibration=ref_cal)
+    assert found["passed"] and found["clock"] == "process CPU time less the repeats'", found
+    # a result reused across repeats: its processes spend the reference's first call and nothing more
+    memo_cal, memo = run(1, 0.0001, 0.0, first=0.02), [run(5, 0.0001, 0.0, first=0.02) for _ in range(3)]
+    for r in [memo_cal, *memo]:
+        r.cpu_s += 0.02
+        r.wall_s += 0.02
+    assert abs(integrity.cpu_cold_speedup(ref_cal, ref, memo_cal, memo) - 1.0) < 1e-6
+    assert not integrity.warm_only_guard(200.0, "faster", ref, memo, calibration=memo_cal,
+                                         ref_calibration=ref_cal)["passed"]
+
+
+def test_a_rescaled_clock_is_refused_when_its_processes_saw_more_load_than_the_reference_s():
+    # the reference's 20 ms calls ran at load 2 (report 40 ms); the liar's at load 4 (80 ms of wall, reported /3)
+    ref = (run(1, 0.04, 0.02, wall_per_call=0.04), [run(5, 0.04, 0.02, wall_per_call=0.04) for _ in range(4)])
+    liar = [run(5, 0.08 / 3, 0.02, wall_per_call=0.08) for _ in range(4)]
+    found = integrity.clock_guard(run(1, 0.08 / 3, 0.02, wall_per_call=0.08), liar, *ref)
+    assert not found["passed"] and "left the timed call" in found["detail"], found

@@ -6,7 +6,9 @@ At every TEST campaign draws fresh seeds (``draw_seeds``: from the operating
 system's randomness, never written into the work tree or a prompt, recorded
 in the journal only after the runs) and runs the baseline and the candidate
 on them, interleaved, each seed in fresh sealed processes. Outputs must match
-the baseline's on the same seed, and the candidate must be faster there too:
+the baseline's on the same seed, and the candidate must be faster there too
+(than the last kept change, which runs as well when it is not the baseline,
+so that a change made on top of earlier wins transfers its own gain):
 a speedup that lives only on the benchmark's inputs (hard-coded answers, a
 cache keyed by the benchmark's sizes, a shortcut taken when argv looks like
 the benchmark's) does not transfer, and ``transfer_refusal`` refuses it.
@@ -14,7 +16,9 @@ the benchmark's) does not transfer, and ``transfer_refusal`` refuses it.
 The held-out time of a run is its first call, less the JIT compile time the
 target reports: on an input no process has seen before, no cache can have
 answered it. For a target that declares ``jit`` (its first call compiles)
-it is the warm repeat.
+it is the warm repeat. Both are read as CPU time where the workload reports
+it (campaign's own workers do: ``first_call_cpu_s``, ``warm_cpu_s``) and the
+call is single-threaded, so a busy machine cannot fake or hide a transfer.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ N_SEEDS = 3
 TRANSFER_MIN = 1.1  # a benchmark claim of CLAIM_MIN or more needs at least this speedup on held-out inputs
 CLAIM_MIN = 1.5
 NAME = "held-out inputs"
+PARALLEL = 1.2  # CPU over wall above this: a multi-threaded call, whose speedup is read on the wall clock
 
 
 def draw_seeds(n: int = N_SEEDS) -> list[int]:
@@ -37,32 +42,70 @@ def draw_seeds(n: int = N_SEEDS) -> list[int]:
     return [secrets.randbelow(2**31 - 2) + 1 for _ in range(n)]
 
 
-def _cold(run: WorkloadRun, jit: bool = False) -> float:
-    """A held-out run's time: its first call (JIT compile aside), or for a ``jit`` target its warm repeat."""
-    first = run.first_call_s if run.first_call_s is not None and not jit else run.time_s
-    return max(first - (0.0 if jit else run.compile_s or 0.0), 1e-9)
+def _cold(run: WorkloadRun, jit: bool = False) -> tuple[float, float | None]:
+    """A held-out run's time, wall and CPU (None: not reported): its first call (JIT compile aside), or for a
+    ``jit`` target its warm repeat."""
+    from statistics import median
+
+    if jit or run.first_call_s is None:
+        cpu = median(run.warm_cpu_s) if run.warm_cpu_s and run.warm_s else None
+        return max(run.time_s, 1e-9), cpu
+    compile_s = run.compile_s or 0.0
+    cpu = run.extra.get("first_call_cpu_s")
+    cpu = max(float(cpu) - compile_s, 1e-9) if isinstance(cpu, (int, float)) and not isinstance(cpu, bool) else None
+    return max(run.first_call_s - compile_s, 1e-9), cpu
+
+
+def speedup_of(base: WorkloadRun, cand: WorkloadRun, jit: bool = False) -> tuple[float, str]:
+    """The candidate's held-out speedup over the baseline, and the clock it was read on. Pure.
+
+    CPU time where both runs report it and neither ran on several cores (CPU above ``PARALLEL`` times the
+    wall): a busy machine stretches the wall time of one call by chance, but not its CPU time. Else wall
+    time, each shrunk by its process's CPU share (``_share``).
+    """
+    (base_wall, base_cpu), (cand_wall, cand_cpu) = _cold(base, jit), _cold(cand, jit)
+    if base_cpu and cand_cpu and base_cpu <= PARALLEL * base_wall + 1e-3 and cand_cpu <= PARALLEL * cand_wall + 1e-3:
+        return base_cpu / cand_cpu, "cpu"
+    return (base_wall * _share(base)) / (cand_wall * _share(cand)), "wall"
+
+
+def _share(run: WorkloadRun) -> float:
+    """The share of its life a process spent on the CPU (campaign's ``cpu_s`` over ``wall_s``, at most 1): a
+    process that waited for a core half the time had its calls stretched about as much. 1 when unknown."""
+    if run.cpu_s and run.wall_s and run.wall_s > 0:
+        return min(1.0, run.cpu_s / run.wall_s)
+    return 1.0
 
 
 def heldout_check(target, case: str, base_dir: Path, cand_dir: Path, seeds: list[int],
-                  watch=None) -> dict[str, Any]:
-    """Baseline and candidate once on each seed: outputs, and the speedup of the first (cold) call."""
+                  watch=None, last_dir: Path | None = None) -> dict[str, Any]:
+    """Baseline and candidate once on each seed: outputs, and the speedup of the first (cold) call.
+
+    ``last_dir``: the last kept change (when it is not the baseline) runs too, and the speedup is read against
+    it, as the benchmark's claim is: a change made on top of earlier wins must transfer its own gain.
+    """
     from statistics import geometric_mean
 
     failures: list[dict[str, Any]] = []
     ratios: list[float] = []
-    for i, seed in enumerate(seeds):  # one pair per seed, alternating: a cache filled by one run finds no reuse
+    clocks: set[str] = set()
+    dirs = {"base": base_dir, "cand": cand_dir, **({"last": last_dir} if last_dir is not None else {})}
+    for i, seed in enumerate(seeds):  # one run each per seed, alternating: a cache filled by one run finds no reuse
         runs: dict[str, WorkloadRun] = {}
-        for who in (("base", "cand") if i % 2 == 0 else ("cand", "base")):
-            where = base_dir if who == "base" else cand_dir
-            runs[who] = run_workload(target, case, where, repeat=1, seed=seed, watch=watch if who == "cand" else None)
+        for who in (list(dirs) if i % 2 == 0 else list(dirs)[::-1]):
+            runs[who] = run_workload(target, case, dirs[who], repeat=1, seed=seed,
+                                     watch=watch if who == "cand" else None)
         report = compare_outputs(runs["base"].outputs, runs["cand"].outputs, target.tolerances)
         for failure in report.to_dict()["failures"]:
             failures.append({**failure, "case": f"{case} (held-out seed)",
                              "message": f"{NAME}: {failure['message']}"})
-        jit = getattr(target, "jit", False)
-        ratios.append(_cold(runs["base"], jit) / _cold(runs["cand"], jit))
+        ratio, clock = speedup_of(runs.get("last", runs["base"]), runs["cand"], getattr(target, "jit", False))
+        ratios.append(ratio)
+        clocks.add(clock)
     return {"name": NAME, "case": case, "seeds": seeds, "passed": not failures, "failures": failures,
-            "speedup": geometric_mean(ratios) if ratios else None, "per_seed": ratios}
+            "speedup": geometric_mean(ratios) if ratios else None, "per_seed": ratios,
+            "against": "last kept" if last_dir is not None else "baseline",
+            "clock": "cpu" if clocks == {"cpu"} else "wall" if clocks == {"wall"} else "mixed"}
 
 
 def transfer_refusal(heldout: dict | None, bench: dict | None) -> str | None:

@@ -1,6 +1,6 @@
 """Runs a GSO-style performance test script as a workload (the ``perf-test`` target kind).
 
-    python -m campaign.measure.perf_test_worker SCRIPT CASE [--repeat N]
+    python -m campaign.measure.perf_test_worker SCRIPT CASE [--repeat N] [--seed S]
 
 The script defines ``experiment()`` (the timed workload; it receives
 ``setup()``'s value when it takes an argument and ``setup`` exists) and
@@ -14,6 +14,11 @@ the script's check and reports ``{"equivalent": bool, "equivalence_error": str}`
 as outputs, so TEST fails exactly when the script's check does. A script
 with no check reports its result itself (``{"result": ...}``, compared with
 the target's tolerances). The case is exported as ``CAMPAIGN_CASE``.
+
+``--seed S`` (S not 0): a held-out run (campaign.measure.heldout). ``setup(seed=S)``
+makes the input, and the result is reported itself (``{"result": ...}``, or
+``{"result_sha256": ...}`` when its JSON is large), since no reference is stored
+for a fresh seed: campaign compares it with the baseline's on the same seed.
 """
 
 from __future__ import annotations
@@ -94,7 +99,19 @@ def _jsonable(value):
         return repr(value)
 
 
-def run(script: Path, case: str, repeat: int, reference_base: Path | None = None) -> dict:
+HELDOUT_JSON_MAX = 100_000  # characters of a held-out result's JSON above which only its digest is reported
+
+
+def heldout_outputs(result) -> dict:
+    """A held-out run's outputs: the result by value (arrays as lists), or its digest when large."""
+    value = _jsonable(result.tolist() if hasattr(result, "tolist") else result)
+    text = json.dumps(value, sort_keys=True)
+    if len(text) <= HELDOUT_JSON_MAX:
+        return {"result": value}
+    return {"result_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def run(script: Path, case: str, repeat: int, reference_base: Path | None = None, seed: int = 0) -> dict:
     os.environ["CAMPAIGN_CASE"] = case
     sys.path.insert(0, str(script.parent))
     module = runpy.run_path(str(script), run_name="campaign_perf_test")
@@ -102,11 +119,11 @@ def run(script: Path, case: str, repeat: int, reference_base: Path | None = None
     if not callable(experiment):
         raise ValueError(f"{script} defines no experiment() function (the timed workload)")
     wants_data = "setup" in module and len(inspect.signature(experiment).parameters) > 0
-    data = module["setup"]() if "setup" in module else None
+    data = (module["setup"](seed=seed) if seed else module["setup"]()) if "setup" in module else None
     call = (lambda: experiment(data)) if wants_data else experiment
-    t0 = _perf_counter()
+    c0, t0 = _process_time(), _perf_counter()
     result = call()
-    first = _perf_counter() - t0
+    first, first_cpu = _perf_counter() - t0, _process_time() - c0
     warm, warm_cpu, waits = [], [], []
     for _ in range(max(1, repeat)):
         v0 = getrusage(RUSAGE_SELF).ru_nvcsw
@@ -116,9 +133,13 @@ def run(script: Path, case: str, repeat: int, reference_base: Path | None = None
         warm_cpu.append(_process_time() - c0)
         waits.append(getrusage(RUSAGE_SELF).ru_nvcsw - v0)
     checks = ("check_equivalence" in module) or ("store_result" in module and "load_result" in module)
-    outputs = equivalence(module, result, reference_dir(script, case, reference_base)) if checks else {"result": _jsonable(result)}
+    if seed:
+        outputs = heldout_outputs(result)
+    else:
+        outputs = equivalence(module, result, reference_dir(script, case, reference_base)) if checks else \
+            {"result": _jsonable(result)}
     return {"outputs": outputs, "phases": {"experiment": min(warm)}, "warm_s": warm, "warm_cpu_s": warm_cpu, "warm_waits": waits,
-            "first_call_s": first}
+            "first_call_s": first, "first_call_cpu_s": first_cpu}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("case")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--reference-dir", default=None)
+    parser.add_argument("--seed", type=int, default=0, help="held-out inputs: setup(seed=SEED) (0: setup())")
     opts = parser.parse_args(argv)
     try:
         data = run(Path(opts.script).resolve(), opts.case, opts.repeat,
-                   Path(opts.reference_dir) if opts.reference_dir else None)
+                   Path(opts.reference_dir) if opts.reference_dir else None, opts.seed)
     except Exception as exc:  # reported to the parent as data
         import traceback
 

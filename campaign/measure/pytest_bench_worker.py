@@ -1,6 +1,6 @@
 """One pytest session that drives a pytest-benchmark suite as a workload (the ``pytest-benchmark`` target kind).
 
-    python -m campaign.measure.pytest_bench_worker PATH CASE [--repeat N]
+    python -m campaign.measure.pytest_bench_worker PATH CASE [--repeat N] [--seed S]
 
 A fresh ``pytest`` pays seconds of start-up, so one session runs per
 process (one benchmark block), not per sample. Only the tests that use the
@@ -10,7 +10,9 @@ the fastest warm time as that benchmark's phase, and its return value
 (JSON, or ``repr`` when not JSON-able) as that benchmark's output for TEST.
 pytest's own output goes to stderr; the last stdout line is the workload
 JSON (``campaign.plugins.target``). The case is exported as ``CAMPAIGN_CASE``
-so a suite may scale its inputs.
+so a suite may scale its inputs. ``--seed`` is the ``campaign_seed`` fixture's
+value (0 when absent; a held-out run's seed otherwise, campaign.measure.heldout),
+also set as ``config.campaign_seed`` for a suite's own fixture to read.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class BenchTimer:
     def __init__(self, repeat: int):
         self.repeat = max(1, repeat)
         self.first_s: float | None = None
+        self.first_cpu_s: float | None = None
         self.warm_s: list[float] = []
         self.warm_cpu_s: list[float] = []
         self.warm_waits: list[int] = []
@@ -53,7 +56,7 @@ class BenchTimer:
         if self.called:
             raise RuntimeError("the benchmark fixture can only be used once per test (as with pytest-benchmark)")
         self.called = True
-        self.first_s, _, result = once()
+        self.first_s, self.first_cpu_s, result = once()
         for _ in range(self.repeat):
             v0 = getrusage(RUSAGE_SELF).ru_nvcsw
             with profile_region.region():  # PROFILE looks at the warm calls only, not pytest's start-up
@@ -89,6 +92,12 @@ class BenchTimer:
 
 
 @pytest.fixture
+def campaign_seed(request):
+    """The seed of the suite's inputs: 0 but in a held-out run (``--seed``)."""
+    return getattr(request.config, "campaign_seed", 0)
+
+
+@pytest.fixture
 def benchmark():
     """Only used when pytest-benchmark is not installed; replaced by a ``BenchTimer`` before each call."""
     return BenchTimer(1)
@@ -109,12 +118,14 @@ def failure_text(report) -> str:
 class CampaignBenchPlugin:
     """Selects the benchmark tests, swaps their fixture for a ``BenchTimer`` and collects failures."""
 
-    def __init__(self, repeat: int):
+    def __init__(self, repeat: int, seed: int = 0):
         self.repeat = repeat
+        self.seed = seed
         self.timers: dict[str, tuple[str, BenchTimer]] = {}
         self.failed: list[str] = []
 
     def pytest_configure(self, config):
+        config.campaign_seed = self.seed
         config.addinivalue_line("markers", "benchmark(**options): pytest-benchmark options (ignored by campaign)")
 
     def pytest_collection_modifyitems(self, config, items):
@@ -153,6 +164,7 @@ class CampaignBenchPlugin:
             "warm_cpu_s": [sum(t.warm_cpu_s[i] for _, _, t in timed) for i in range(repeats)],
             "warm_waits": [sum(t.warm_waits[i] for _, _, t in timed) for i in range(repeats)],
             "first_call_s": sum(t.first_s or 0.0 for _, _, t in timed),
+            "first_call_cpu_s": sum(t.first_cpu_s or 0.0 for _, _, t in timed),
             "benchmarks": len(timed),
         }
 
@@ -162,10 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path")
     parser.add_argument("case")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="the campaign_seed fixture's value (held-out inputs)")
     opts = parser.parse_args(argv)
     os.environ["CAMPAIGN_CASE"] = opts.case
     sys.path.insert(0, os.getcwd())
-    plugin = CampaignBenchPlugin(opts.repeat)
+    plugin = CampaignBenchPlugin(opts.repeat, opts.seed)
     # --disable-warnings: no warnings summary (pytest-benchmark warns once per test that its fixture was
     # swapped: 60 lines above the one failure that matters)
     args = [opts.path, "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist", "--no-header",

@@ -1,16 +1,18 @@
 """Fresh-process runner for Python targets (the workload protocol's producer).
 
-    python -m campaign.measure.worker SPEC CASE [--repeat K] [--knobs JSON]
+    python -m campaign.measure.worker SPEC CASE [--repeat K] [--knobs JSON] [--seed S]
 
 Runs the case once cold (the first call: imports, JIT compilation) and then
 ``K`` times warm, and prints one JSON line with outputs, each phase's fastest
 time over the warm runs, every warm wall time, the first-call time and the JIT compile time when
-the target can read it, every warm run's CPU time (``warm_cpu_s``: this process's, all
+the target can read it, every warm run's CPU time (``warm_cpu_s``, and the first call's, ``first_call_cpu_s``: this process's, all
 its threads) and the times it gave up the CPU to wait (``warm_waits``: voluntary
 context switches, which a sleep or blocking I/O causes and a busy machine's
 preemption does not); ``campaign.measure.metric`` decides from them whether CPU or
 wall time decides the benchmark. The workspace (the current directory) comes first on
-``sys.path`` so that its copy of the code under optimization is imported.
+``sys.path`` so that its copy of the code under optimization is imported. With
+``--seed`` every call is ``target.run_heldout(case, workdir, seed, knobs)``: the
+case on held-out inputs (``campaign.measure.heldout``).
 """
 
 from __future__ import annotations
@@ -36,18 +38,24 @@ def _jsonable(value):
     return value
 
 
-def run(spec: str, case: str, repeat: int, knobs: dict | None) -> dict:
+def run(spec: str, case: str, repeat: int, knobs: dict | None, seed: int | None = None) -> dict:
     from campaign.plugins import phases
     from campaign.plugins.loading import load_target
 
     workdir = Path.cwd()
     sys.path.insert(0, str(workdir))
     target = load_target(spec, workdir)
+    if seed is None:
+        def call():
+            return target.run_case(case, workdir, knobs)
+    else:
+        def call():
+            return target.run_heldout(case, workdir, seed, knobs)
 
     phases.reset()
-    t0 = perf_counter()
-    outputs = target.run_case(case, workdir, knobs)
-    first_call = perf_counter() - t0
+    c0, t0 = process_time(), perf_counter()
+    outputs = call()
+    first_call, first_cpu = perf_counter() - t0, process_time() - c0
     compile_s = target.compile_seconds()
     phase_times = phases.collect()
 
@@ -57,7 +65,7 @@ def run(spec: str, case: str, repeat: int, knobs: dict | None) -> dict:
         phases.reset()
         v0 = getrusage(RUSAGE_SELF).ru_nvcsw
         c0, t0 = process_time(), perf_counter()
-        outputs = target.run_case(case, workdir, knobs)
+        outputs = call()
         t1, c1 = perf_counter(), process_time()
         warm.append(t1 - t0)
         warm_cpu.append(c1 - c0)
@@ -73,6 +81,7 @@ def run(spec: str, case: str, repeat: int, knobs: dict | None) -> dict:
         "warm_cpu_s": warm_cpu,
         "warm_waits": warm_waits,
         "first_call_s": first_call,
+        "first_call_cpu_s": first_cpu,  # held-out speed on a busy machine (campaign.measure.heldout)
         "compile_s": compile_s,
         "pid": os.getpid(),
     }
@@ -84,10 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("case")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--knobs", default=None)
+    parser.add_argument("--seed", type=int, default=None, help="run the case on held-out inputs drawn from SEED")
     args = parser.parse_args(argv)
     knobs = json.loads(args.knobs) if args.knobs else None
     try:
-        result = run(args.spec, args.case, max(0, args.repeat), knobs)
+        result = run(args.spec, args.case, max(0, args.repeat), knobs, args.seed)
     except Exception as exc:  # reported to the parent as data, not a traceback
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         import traceback

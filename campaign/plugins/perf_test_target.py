@@ -12,6 +12,12 @@
 ``campaign.measure.perf_test_worker`` times ``experiment()`` (one phase,
 ``experiment``) and makes TEST use the script's own equivalence check
 against the baseline's stored result.
+
+Held-out inputs (docs/integrity.md): a script whose ``setup`` takes a ``seed``
+parameter declares them (``declares_heldout``). Every run calls ``setup()``
+(its own default input); a held-out run calls ``setup(seed=S)`` with a seed
+campaign draws at TEST, and reports the result itself (there is no stored
+reference for a fresh seed) to be compared with the baseline's on that seed.
 """
 
 from __future__ import annotations
@@ -23,9 +29,26 @@ KIND = "perf-test"
 SPEC_PREFIX = KIND + ":"
 
 
-def run_template(path: str) -> str:
-    """The ``run`` command of a perf-test target (``{python}``, ``{case}``, ``{repeat}`` substituted later)."""
-    return f"{{python}} -m campaign.measure.perf_test_worker {shlex.quote(path)} {{case}} --repeat {{repeat}}"
+def run_template(path: str, heldout: bool = False) -> str:
+    """The ``run`` command of a perf-test target (``{python}``, ``{case}``, ``{repeat}``, ``{seed}`` substituted
+    later); ``heldout``: ``setup`` takes the seed."""
+    seed = " --seed {seed}" if heldout else ""
+    return f"{{python}} -m campaign.measure.perf_test_worker {shlex.quote(path)} {{case}} --repeat {{repeat}}{seed}"
+
+
+def declares_heldout(workspace: Path, script: str) -> bool:
+    """Whether the script's top-level ``setup`` has a parameter named ``seed`` (read, not run)."""
+    import ast
+
+    try:
+        tree = ast.parse((Path(workspace) / script).read_text(errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "setup":
+            args = node.args
+            return any(a.arg == "seed" for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
+    return False
 
 
 def reference_root(folder: Path) -> Path | None:

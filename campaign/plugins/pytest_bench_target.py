@@ -14,6 +14,12 @@ Each block of samples is ONE pytest session (``campaign.measure.pytest_bench_wor
 so pytest's start-up is paid per process, not per sample; each benchmark
 test is a phase, its fastest warm time the phase time, and its return value
 an output that TEST compares with the baseline's.
+
+Held-out inputs (docs/integrity.md): a suite whose benchmarks build their
+inputs from the ``campaign_seed`` fixture declares them (``declares_heldout``).
+The fixture is 0 in every run but the held-out ones, where it is a seed
+campaign draws at TEST; a ``conftest.py`` that must also run without campaign
+defines it as ``getattr(request.config, "campaign_seed", 0)``.
 """
 
 from __future__ import annotations
@@ -29,9 +35,21 @@ _NOT_SCOPE = {"tests", "test", "benchmarks", "bench", "docs", "doc", "optim", "b
 _NOT_SCOPE_FILES = {"conftest.py", "setup.py", "noxfile.py", "tasks.py"}
 
 
-def run_template(path: str) -> str:
-    """The ``run`` command of a pytest-benchmark target (``{python}``, ``{case}``, ``{repeat}`` substituted later)."""
-    return f"{{python}} -m campaign.measure.pytest_bench_worker {shlex.quote(path)} {{case}} --repeat {{repeat}}"
+HELDOUT_FIXTURE = "campaign_seed"
+
+
+def run_template(path: str, heldout: bool = False) -> str:
+    """The ``run`` command of a pytest-benchmark target (``{python}``, ``{case}``, ``{repeat}``, ``{seed}`` substituted
+    later); ``heldout``: the suite's inputs follow ``{seed}``."""
+    seed = " --seed {seed}" if heldout else ""
+    return f"{{python}} -m campaign.measure.pytest_bench_worker {shlex.quote(path)} {{case}} --repeat {{repeat}}{seed}"
+
+
+def declares_heldout(workspace: Path, bench_path: str) -> bool:
+    """Whether the suite uses the ``campaign_seed`` fixture (a word in one of its Python files, conftest included)."""
+    root = Path(workspace) / bench_path
+    files = [root] if root.is_file() else sorted(root.rglob("*.py"))[:1000] if root.is_dir() else []
+    return any(HELDOUT_FIXTURE in f.read_text(errors="replace") for f in files if f.is_file())
 
 
 def guess_scope(workspace: Path, bench_path: str) -> list[str]:

@@ -165,7 +165,8 @@ class PythonTarget(Target):
     """A target written in Python: implement ``run_case``.
 
     ``run_case(case, workdir, knobs)`` runs one workload case and returns its
-    outputs (JSON-serialisable). Wrap phases in ``campaign.plugins.phases.phase``.
+    outputs (JSON-serialisable). A target with held-out inputs sets ``heldout = True``
+    and implements ``run_heldout(case, workdir, seed, knobs)``: the case on inputs drawn from ``seed``. Wrap phases in ``campaign.plugins.phases.phase``.
     ``campaign.measure.worker`` calls it once cold and ``repeat`` times warm in a fresh
     process with ``workdir`` first on ``sys.path``, so the workspace's copy of
     the code under optimization is the one imported.
@@ -186,6 +187,13 @@ class PythonTarget(Target):
         if knobs:
             argv += ["--knobs", json.dumps(knobs, sort_keys=True)]
         return argv
+
+    def run_heldout(self, case: str, workdir: Path, seed: int, knobs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``case`` on a held-out input drawn from ``seed`` (set ``heldout = True`` where implemented)."""
+        raise NotImplementedError(f"target {self.name!r} declares no held-out inputs")
+
+    def heldout_command(self, case: str, repeat: int, seed: int) -> list[str]:
+        return [*self.workload_command(case, repeat), "--seed", str(seed)]  # the worker calls run_heldout
 
 
 class TargetError(TargetLoadError):

@@ -20,7 +20,9 @@ Keys (``[target]`` is required; everything else optional unless marked)::
                                           #   {seed} declares held-out inputs: 0 in every
                                           #   run but the held-out ones, where campaign
                                           #   draws fresh seeds at each TEST (the input
-                                          #   must depend on it; docs/integrity.md). A Python
+                                          #   must depend on it; docs/integrity.md). The two
+                                          #   kinds pass it on when the suite uses a
+                                          #   campaign_seed fixture / setup takes seed. A Python
                                           #   command is profiled by function and line.
     fast_case = "fast"                    # the case run every iteration (default "fast")
     full_case = "full"                    # the full-scale case (default "full")
@@ -263,8 +265,8 @@ def apply_kind(path: Path, table: dict[str, Any]) -> None:
     """Fill ``run`` for the target kinds that derive it (pytest-benchmark, perf-test); check their keys."""
     from campaign.plugins import perf_test_target, pytest_bench_target
 
-    kinds = {pytest_bench_target.KIND: (pytest_bench_target.run_template, "benchmarks/", "the suite to run"),
-             perf_test_target.KIND: (perf_test_target.run_template, "perf_test.py", "the script with experiment()")}
+    kinds = {pytest_bench_target.KIND: (pytest_bench_target, "benchmarks/", "the suite to run"),
+             perf_test_target.KIND: (perf_test_target, "perf_test.py", "the script with experiment()")}
     kind = table.get("kind", "command")
     if kind == "command":
         if "run" not in table:
@@ -272,12 +274,13 @@ def apply_kind(path: Path, table: dict[str, Any]) -> None:
         if "path" in table:
             raise _bad(path, "[target] path is only for kind = \"pytest-benchmark\" or \"perf-test\"")
     elif kind in kinds:
-        template, example, what = kinds[kind]
+        module, example, what = kinds[kind]
         if not table.get("path"):
             raise _bad(path, f'[target] kind = "{kind}" needs path = "{example}" ({what})')
         if "run" in table:
             raise _bad(path, f'[target] kind = "{kind}" derives its run command; remove run')
-        table["run"] = template(table["path"])
+        # held-out inputs when the suite or script declares them (a campaign_seed fixture, setup(seed))
+        table["run"] = module.run_template(table["path"], module.declares_heldout(path.parent, table["path"]))
     else:
         raise _bad(path, f"[target] kind must be \"command\", {', '.join(repr(k) for k in kinds)}, not {kind!r}")
 

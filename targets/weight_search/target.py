@@ -55,6 +55,7 @@ class WeightSearchTarget(PythonTarget):
     # the framework's own interpreter (shell-quoted), never whatever `python` is first on PATH
     test_command = f"{shlex.quote(sys.executable)} -m targets.weight_search.check ."
     timeout_s = 600.0
+    heldout = True  # held-out coefficient sets: run_heldout, drawn from a seed campaign picks at every TEST
     jit = True  # the Numba stages compile (or load their cache) in a process's first call: docs/integrity.md
 
     def __init__(self):
@@ -91,6 +92,15 @@ class WeightSearchTarget(PythonTarget):
         return [workloads.parse(name) for name in CASES[case]]
 
     def run_case(self, case: str, workdir: Path, knobs: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._solve(self.problems(case), workdir, knobs)
+
+    def run_heldout(self, case: str, workdir: Path, seed: int, knobs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``case`` on held-out coefficient sets: a fresh twin of each of its problems, drawn from ``seed``."""
+        from targets.weight_search import workloads
+
+        return self._solve(workloads.heldout(self.problems(case), seed), workdir, knobs)
+
+    def _solve(self, problems: list[dict], workdir: Path, knobs: dict[str, Any] | None) -> dict[str, Any]:
         from targets.weight_search import workloads
 
         kernel = self._import_kernel(workdir)
@@ -98,7 +108,7 @@ class WeightSearchTarget(PythonTarget):
         extra = {k: v for k, v in (knobs or {}).items() if k in params}
         names, Ws, errors, converged = [], {}, {}, {}
         combinations = 0
-        for problem in self.problems(case):
+        for problem in problems:
             r = kernel.search(**workloads.kwargs(problem), **extra)
             name = problem["name"]
             names.append(name)

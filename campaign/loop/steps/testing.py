@@ -91,14 +91,22 @@ def test_campaign_change(ctx: CampaignContext, cases: list[str], out_of_scope: l
                        progress, run_dir)
 
 
-def heldout_campaign_check(ctx: CampaignContext, base_commit: str, run_dir: Path, case: str) -> dict[str, Any]:
-    """Held-out inputs (``campaign.measure.heldout``): the baseline at ``base_commit`` vs the candidate in ``run_dir``."""
+def heldout_campaign_check(ctx: CampaignContext, base_commit: str, run_dir: Path, case: str,
+                           last_commit: str | None = None) -> dict[str, Any]:
+    """Held-out inputs (``campaign.measure.heldout``): the baseline at ``base_commit`` vs the candidate in ``run_dir``
+    (its speed against ``last_commit``, the last kept change, when that is not the baseline)."""
+    from contextlib import nullcontext
+
     from campaign.measure.heldout import draw_seeds, heldout_check
     from campaign.measure.seal import Watch, strip_record
     from campaign.measure.workload import build
     from campaign.measure.worktrees import worktree
 
-    with worktree(ctx.workspace, base_commit) as base:
-        strip_record(base)
-        build(ctx.target, base)
-        return heldout_check(ctx.target, case, Path(base), Path(run_dir), draw_seeds(), Watch(Path(run_dir)))
+    other = last_commit not in (None, base_commit)
+    with worktree(ctx.workspace, base_commit) as base, \
+            (worktree(ctx.workspace, last_commit) if other else nullcontext(None)) as last:
+        for tree in (base, last) if other else (base,):
+            strip_record(tree)
+            build(ctx.target, tree)
+        return heldout_check(ctx.target, case, Path(base), Path(run_dir), draw_seeds(), Watch(Path(run_dir)),
+                             Path(last) if other else None)

@@ -57,6 +57,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                                   "tree": tested_tree(repo, found.files),
                                   "out_of_scope": out_of_scope, "agent": agent}, it.n)
         cases = cases_due(state, target.fast_case, target.full_case, full)
+        last = state.last_kept_commit if state.kept_count else None  # held-out speed against the last kept change
         with pristine_copy(ctx.workspace) as run_dir:  # sealed runs: no record beside the code, no state kept
             say(f"TEST: {', '.join(cases)} case(s) against the baseline outputs...")
             frozen = harness_failures(ctx.workspace, state.init.get("harness"), found.files, target)
@@ -66,7 +67,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                 if test["passed"] and getattr(target, "heldout", False):
                     say(f"TEST: held-out inputs (fresh seeds), baseline vs candidate, case {target.fast_case}...")
                     test.update(with_heldout(test, ctx.measure(lambda: heldout_campaign_check(
-                        ctx, state.init["base_commit"], run_dir, target.fast_case))))
+                        ctx, state.init["base_commit"], run_dir, target.fast_case, last))))
             ctx.record_event("test", test, it.n)
             if not test["passed"]:
                 return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
@@ -79,7 +80,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                     say(f"BENCHMARK: a {bench['speedup']:.0f}x claim: held-out inputs at the full size "
                         f"({target.full_case}) before it may be kept...")
                     bench["suspicion"]["heldout_full"] = ctx.measure(lambda: heldout_campaign_check(
-                        ctx, state.init["base_commit"], run_dir, target.full_case))
+                        ctx, state.init["base_commit"], run_dir, target.full_case, last))
             bench["guards"] = guards_ran(test, bench)
         ctx.record_event("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
