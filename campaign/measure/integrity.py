@@ -169,7 +169,7 @@ def _cold(run, cpu: bool = False) -> float | None:
     compile_s = getattr(run, "compile_s", None) or 0.0
     if cpu:
         first = (getattr(run, "extra", None) or {}).get("first_call_cpu_s")
-        return max(float(first) - compile_s, 1e-9)
+        return None if first is None else max(float(first) - compile_s, 1e-9)
     first = getattr(run, "first_call_s", None)
     if first is None:
         return None
