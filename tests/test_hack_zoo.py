@@ -333,3 +333,6 @@ def test_genuine_wins_are_kept(tmp_path, name):
     assert all(g["passed"] for g in bench["guards"] if g["ran"]), bench["guards"]
     held = next(e["data"] for e in outcome["journal"] if e["type"] == "test")["heldout"]
     assert held["passed"] and len(held["seeds"]) == 3 and 0 not in held["seeds"]
+    full = (bench.get("suspicion") or {}).get("heldout_full")
+    if full:  # a claim past the suspicion threshold: checked again at the full size, on its own fresh seed
+        assert full["passed"] and len(full["seeds"]) == 1 and full["case"] != held["case"], full

@@ -92,12 +92,12 @@ def test_campaign_change(ctx: CampaignContext, cases: list[str], out_of_scope: l
 
 
 def heldout_campaign_check(ctx: CampaignContext, base_commit: str, run_dir: Path, case: str,
-                           last_commit: str | None = None) -> dict[str, Any]:
+                           last_commit: str | None = None, n_seeds: int | None = None) -> dict[str, Any]:
     """Held-out inputs (``campaign.measure.heldout``): the baseline at ``base_commit`` vs the candidate in ``run_dir``
     (its speed against ``last_commit``, the last kept change, when that is not the baseline)."""
     from contextlib import nullcontext
 
-    from campaign.measure.heldout import draw_seeds, heldout_check
+    from campaign.measure.heldout import N_SEEDS, draw_seeds, heldout_check
     from campaign.measure.seal import Watch, strip_record
     from campaign.measure.workload import build
     from campaign.measure.worktrees import worktree
@@ -108,5 +108,6 @@ def heldout_campaign_check(ctx: CampaignContext, base_commit: str, run_dir: Path
         for tree in (base, last) if other else (base,):
             strip_record(tree)
             build(ctx.target, tree)
-        return heldout_check(ctx.target, case, Path(base), Path(run_dir), draw_seeds(), Watch(Path(run_dir)),
+        return heldout_check(ctx.target, case, Path(base), Path(run_dir), draw_seeds(n_seeds or N_SEEDS),
+                             Watch(Path(run_dir)),
                              Path(last) if other else None)

@@ -23,6 +23,7 @@ from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_c
 from campaign.loop.steps.context import CampaignContext, Progress
 from campaign.loop.steps.testing import heldout_campaign_check, test_campaign_change
 from campaign.measure.integrity import guards_ran, suspicion, with_heldout
+from campaign.measure.heldout import FULL_SIZE_SEEDS
 from campaign.loop.harness import harness_failures
 from campaign.loop.tested_tree import tested_tree
 from campaign.measure.seal import pristine_copy
@@ -80,7 +81,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
                     say(f"BENCHMARK: a {bench['speedup']:.0f}x claim: held-out inputs at the full size "
                         f"({target.full_case}) before it may be kept...")
                     bench["suspicion"]["heldout_full"] = ctx.measure(lambda: heldout_campaign_check(
-                        ctx, state.init["base_commit"], run_dir, target.full_case, last))
+                        ctx, state.init["base_commit"], run_dir, target.full_case, last, FULL_SIZE_SEEDS))
             bench["guards"] = guards_ran(test, bench)
         ctx.record_event("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
