@@ -107,10 +107,11 @@ def start(repo: Path, env: dict | None = None) -> None:
         assert result.returncode == 0, f"{args[0]}: {result.stdout}\n{result.stderr}"
 
 
-def try_and_log(repo: Path, env: dict | None = None) -> tuple[dict, dict, subprocess.CompletedProcess]:
+def try_and_log(repo: Path, env: dict | None = None, extra: tuple[str, ...] = ()
+                ) -> tuple[dict, dict, subprocess.CompletedProcess]:
     """``campaign try`` then ``campaign log``; (try JSON, log JSON, the log process)."""
     tried = cli(repo, "try", "--json", env=env)
-    log_args = ("log", "--surprise", "None", "--why", "w", "--lesson", "l", "--json")
+    log_args = ("log", "--surprise", "None", "--why", "w", "--lesson", "l", *extra, "--json")
     logged = cli(repo, *log_args, env=env)
     if logged.returncode != 0 and "changed since" in logged.stderr:  # as a user would: delete what the run left
         for rel in git(repo, "ls-files", "--others", "--exclude-standard").splitlines():
@@ -135,7 +136,9 @@ def attempt(tmp: Path, edit, seeded: bool = False, env: dict | None = None, fres
             env[var] = str(tmp / var.lower())
     start(repo, env)
     edit(repo)
-    tried, logged, proc = try_and_log(repo, env)
+    # a JIT's runtime costs memory (numba: about 150 MB): a user keeps such a win by accepting it at LOG
+    extra = ("--accept-memory", "the JIT's runtime is the price of the compiled kernel") if jit else ()
+    tried, logged, proc = try_and_log(repo, env, extra)
     return {"repo": repo, "try": tried, "log": logged, "kept": logged.get("kept") is True,
             "stderr": proc.stderr, "journal": journal_events(repo)}
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from loop_fixtures import finished_record
 from parallel_fixtures import FAST_B, WRONG_BUILD, write_parallel_agent
 from run_fixtures import FAST, journal, make_sum_repo, ok, run_env, write_target_module
 
@@ -126,7 +127,7 @@ def test_parallel_campaign_on_a_two_host_cluster_survives_a_killed_worker(tmp_pa
     survivor = {"hostA": "hostB", "hostB": "hostA"}[victim]
     assert result["finished"]
     assert [r["kept"] for r in result["iterations"]] == [True, False, False]
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     events = journal(record)
     requeued = [e["data"] for e in events if att.is_attempt_event(e) and e["data"]["status"] == "requeued"]
     assert [(d["attempt"], d["host"]) for d in requeued] == [("a1", victim)]

@@ -319,5 +319,7 @@ def test_a_hack_on_top_of_a_kept_win_must_transfer_its_own_gain(tmp_path):
     shutil.copyfile(STAGES / "03_numpy_prefix.py", last / "kernel.py")
     hack = variant(last, tmp_path / "hack", "kernel.py", weight_search_hack(last))
     held = heldout_check(target, "fast", base, hack, draw_seeds(), last_dir=last)
-    assert held["passed"] and held["against"] == "last kept" and held["clock"] == "cpu", held
+    # the clock: CPU time, unless the process's threads burned more CPU than its wall time (OpenBLAS's idle
+    # threads spin on a quiet machine), then wall time shrunk by the CPU share; either reads ~1x here
+    assert held["passed"] and held["against"] == "last kept" and held["clock"] in ("cpu", "wall", "mixed"), held
     assert "does not transfer" in (transfer_refusal(held, CLAIM) or ""), held

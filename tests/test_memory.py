@@ -52,7 +52,7 @@ def test_change_and_words():
 
 
 def test_the_benchmark_summary_keeps_the_peak_rss_of_each_variant():
-    from campaign.measure.bench import _summary_of
+    from campaign.measure.bench_result import _summary_of
     from campaign.measure.workload import WorkloadRun
 
     runs = [WorkloadRun({}, {}, [0.01], None, None, 0.1, max_rss_kb=kb) for kb in (30_000, 31_000, 90_000)]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from loop_fixtures import git
+from loop_fixtures import finished_record, git
 from parallel_fixtures import FAST_B, WRONG_BUILD, read_calls, write_parallel_agent
 from run_fixtures import (
     FAST,
@@ -56,7 +56,7 @@ def test_three_attempts_at_once_each_in_its_worktree(setup):
     out = ok(done)
     assert out["finished"]
     assert "attempts: a1 test+benchmark on " in done.stderr  # the progress lines: each attempt's step and host
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     seen = read_calls(calls)
     thinks = [c for c in seen if c["step"] == "think"]
     assert len(thinks) == 1 and thinks[0]["parallel"]["options_wanted"] == 3  # the cap leaves no room for more
@@ -95,7 +95,7 @@ def test_resume_after_kill_9_with_attempts_in_flight(setup):
     repo, env, tmp_path = setup
     cmd, calls = write_parallel_agent(tmp_path, [("closed form", 20.0, FAST, 0),
                                                  ("shorter range", 1.1, WRONG_BUILD, "HOLD")])
-    record = repo / "optim" / "sum"
+    record = repo / "optim" / "sum"  # while it runs the record is in the tree
     runs = tmp_path / "fast-runs"  # after its TEST, every run of the closed form blocks until killed
     proc = subprocess.Popen([sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget", "--agent",
                              "command", "--agent-cmd", cmd, "--parallel", "2", "--goal-speedup", "1000",
@@ -131,6 +131,7 @@ def test_resume_after_kill_9_with_attempts_in_flight(setup):
     assert by_title.count("closed form") == 1  # recorded: never asked again
     assert by_title.count("shorter range") == 2  # killed mid-IMPLEMENT: asked again
     assert [r["kept"] for r in out["iterations"]] == [True, False]
+    record = finished_record(repo, "sum")  # finished: the record stays in git, not in the tree
     assert final_status(record) == {"a1": "kept", "a2": "superseded"}
     events = journal(record)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
@@ -150,7 +151,7 @@ def test_the_iteration_cap_counts_attempts_in_flight(setup):
     thinks = [c for c in read_calls(calls) if c["step"] == "think"]
     assert [t["parallel"]["options_wanted"] for t in thinks] == [2]
     assert len(out["iterations"]) == 2
-    assert events_of(repo / "optim" / "sum", "decide")[-1]["data"]["rule"] == "cap"
+    assert events_of(finished_record(repo, "sum"), "decide")[-1]["data"]["rule"] == "cap"
 
 
 def test_attempts_still_in_flight_when_the_goal_is_reached_are_dropped(setup):
@@ -161,7 +162,7 @@ def test_attempts_still_in_flight_when_the_goal_is_reached_are_dropped(setup):
     out = ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
                  "--parallel", "2", "--goal-speedup", "1.5", "--json"))
     assert out["finished"] and [r["kept"] for r in out["iterations"]] == [True]
-    record = repo / "optim" / "sum"
+    record = finished_record(repo, "sum")
     assert final_status(record) == {"a1": "kept", "a2": "dropped"}
     assert events_of(record, "decide")[-1]["data"]["rule"] == "goal"
     st = ok(cli(repo, env, "status", "--json"))
