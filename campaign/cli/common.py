@@ -27,7 +27,7 @@ class CampaignError(click.ClickException):
     def __init__(self, message: str, exit_code: int = ExitCode.USER_ERROR, data: dict[str, Any] | None = None,
                  code: str = "user_error"):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc, unused-ignore]  # click 8.5 made it a ClassVar; ours is per error
         self.data = data or {}
         self.code = code
 
