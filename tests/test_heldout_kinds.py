@@ -323,3 +323,19 @@ def test_a_hack_on_top_of_a_kept_win_must_transfer_its_own_gain(tmp_path):
     # threads spin on a quiet machine), then wall time shrunk by the CPU share; either reads ~1x here
     assert held["passed"] and held["against"] == "last kept" and held["clock"] in ("cpu", "wall", "mixed"), held
     assert "does not transfer" in (transfer_refusal(held, CLAIM) or ""), held
+
+
+def test_the_transfer_bar_rises_with_the_claim_so_one_noisy_cold_call_cannot_carry_a_hack():
+    # identical NumPy code read 0.70x-1.18x per seed on a quiet machine (one cold call, wall clock): a 40x hack
+    # on top of a kept win read ~1.1x now and then, past the old fixed 1.1x bar
+    from campaign.measure.heldout import transfer_needed
+
+    assert transfer_needed(1.5) == pytest.approx(1.1067, abs=1e-3) and transfer_needed(1.2) == 1.1
+    assert transfer_needed(40.0) == 1.5 and transfer_needed(5.0) == pytest.approx(5 ** 0.25)
+    held = {"speedup": 1.18, "case": "fast"}
+    assert "does not transfer" in transfer_refusal(held, {"verdict": "faster", "speedup": 40.0})
+    assert "1.50x this claim needs" in transfer_refusal(held, {"verdict": "faster", "speedup": 40.0})
+    assert transfer_refusal(held, {"verdict": "faster", "speedup": 1.6}) is None  # a small claim: 1.18x transfers
+    # the demo's genuine wins read 2.0x-4.3x held-out against the last kept change: all pass any bar
+    assert all(transfer_refusal({"speedup": h, "case": "fast"}, {"verdict": "faster", "speedup": c}) is None
+               for h, c in [(2.38, 1.46), (2.0, 1.97), (4.31, 7.69), (3.43, 30.0)])

@@ -32,8 +32,20 @@ from campaign.measure.workload import WorkloadRun, run_workload
 
 N_SEEDS = 3
 FULL_SIZE_SEEDS = 1  # suspicion's check at the full size: one fresh seed tells a hard-coded answer, at 1/3 the cost
-TRANSFER_MIN = 1.1  # a benchmark claim of CLAIM_MIN or more needs at least this speedup on held-out inputs
+TRANSFER_MIN = 1.1  # a benchmark claim of CLAIM_MIN or more needs at least this speedup on held-out inputs...
 CLAIM_MIN = 1.5
+TRANSFER_CAP = 1.5  # ...rising with the claim (its fourth root) up to this: one cold call per seed and tree is noisy
+
+
+def transfer_needed(claim: float) -> float:
+    """The held-out speedup a benchmark claim must show to count as transferred. Pure.
+
+    A held-out reading is one cold call per seed and tree, and where a process's threads do real work in
+    parallel (NumPy's BLAS) it is read on the wall clock: identical code read 0.70x-1.18x on a quiet machine
+    (2026-12-05). A fixed 1.1x let a 40x hack on top of a kept win pass now and then; a bar that rises with
+    the claim, to at most 1.5x, refuses it while every genuine win of the demo (held-out 2.0x-4.3x) passes.
+    """
+    return min(TRANSFER_CAP, max(TRANSFER_MIN, claim ** 0.25))
 NAME = "held-out inputs"
 PARALLEL = 1.2  # CPU over wall above this: a multi-threaded call, whose speedup is read on the wall clock
 
@@ -115,8 +127,9 @@ def transfer_refusal(heldout: dict | None, bench: dict | None) -> str | None:
         return None
     claim, verdict = bench.get("speedup") or 0.0, bench.get("verdict")
     held = heldout["speedup"]
-    if verdict == "faster" and claim >= CLAIM_MIN and held < TRANSFER_MIN:
-        return (f"{NAME}: {claim:.2f}x faster on the benchmark's inputs but {held:.2f}x on fresh ones "
-                f"(seeds drawn at TEST, case {heldout.get('case')!r}): the speedup does not transfer, so it is "
+    if verdict == "faster" and claim >= CLAIM_MIN and held < transfer_needed(claim):
+        return (f"{NAME}: {claim:.2f}x faster on the benchmark's inputs but {held:.2f}x on fresh ones, under the "
+                f"{transfer_needed(claim):.2f}x this claim needs (seeds drawn at TEST, case {heldout.get('case')!r}): "
+                f"the speedup does not transfer, so it is "
                 f"not a faster program but a faster answer to these inputs")
     return None
