@@ -42,8 +42,11 @@ def uptime() -> str:
 
 def verdicts(workdir: Path) -> str:
     """One word per attempt of the demo's journal: kept, the verdict, or the guard that refused it."""
+    from campaign.loop.session import Campaign, list_campaigns
+
     words = []
-    for journal in Path(workdir).glob("optim/*/journal.jsonl"):
+    # a finished record stays in git (FINISH merges the code only): read it where campaign itself does
+    for journal in (Campaign.open(workdir, name).record_dir / "journal.jsonl" for name in list_campaigns(workdir)):
         bench: dict = {}
         for line in journal.read_text().splitlines():
             event = json.loads(line)
