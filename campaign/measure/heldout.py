@@ -123,15 +123,58 @@ def heldout_check(target, case: str, base_dir: Path, cand_dir: Path, seeds: list
             "clock": "cpu" if clocks == {"cpu"} else "wall" if clocks == {"wall"} else "mixed"}
 
 
+def claim_at(bench: dict, case: str | None) -> float | None:
+    """The benchmark's claim measured at ``case`` (None: none was measured at that size). Pure.
+
+    A held-out reading is held to the claim made at its own size. The demo's Numba kernel claimed 4.13x at the
+    fast size and read 1.34x-1.44x at the full size, quiet and beside six burners alike: its gain really is
+    smaller there, and a bar drawn from the fast claim (1.43x) reverted it by a hundredth.
+    """
+    if case is None or bench.get("case") in (None, case):
+        return bench.get("speedup")
+    full = bench.get("full") or {}
+    if full.get("case") == case and full.get("verdict") == "faster":
+        return full.get("speedup")
+    return None
+
+
 def transfer_refusal(heldout: dict | None, bench: dict | None) -> str | None:
-    """Why a benchmark's claim does not transfer to the held-out inputs (None: it does, or none ran). Pure."""
+    """Why a benchmark's claim does not transfer to the held-out inputs (None: it does, or none ran). Pure.
+
+    Only a ``faster`` claim of ``CLAIM_MIN`` or more is checked. The bar is ``transfer_needed`` of the claim at
+    the held-out case's size; where no claim was measured at that size (the full-size check of a fast-case
+    claim), the candidate must still be clearly faster there: ``TRANSFER_MIN``.
+    """
     if not heldout or heldout.get("speedup") is None or not bench:
         return None
-    claim, verdict = bench.get("speedup") or 0.0, bench.get("verdict")
+    if bench.get("verdict") != "faster" or (bench.get("speedup") or 0.0) < CLAIM_MIN:
+        return None
+    case = heldout.get("case")
+    claim = claim_at(bench, case)
+    needed = transfer_needed(claim) if claim else TRANSFER_MIN
     held = heldout["speedup"]
-    if verdict == "faster" and claim >= CLAIM_MIN and held < transfer_needed(claim):
-        return (f"{NAME}: {claim:.2f}x faster on the benchmark's inputs but {held:.2f}x on fresh ones, under the "
-                f"{transfer_needed(claim):.2f}x this claim needs (seeds drawn at TEST, case {heldout.get('case')!r}): "
-                f"the speedup does not transfer, so it is "
-                f"not a faster program but a faster answer to these inputs")
-    return None
+    if held >= needed:
+        return None
+    where = (f"{claim:.2f}x faster on the benchmark's inputs" if claim else
+             f"{bench['speedup']:.2f}x faster on the benchmark's {bench.get('case')} inputs (none measured at "
+             f"the {case} size)")
+    return (f"{NAME}: {where} but {held:.2f}x on fresh ones of case {case!r}, under the {needed:.2f}x this claim "
+            f"needs (seeds drawn at TEST{', twice' if heldout.get('rechecked') else ''}): the speedup does not "
+            f"transfer, so it is not a faster program but a faster answer to these inputs")
+
+
+def pooled(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two held-out checks of one attempt as one: every seed's reading and their geometric mean. Pure.
+
+    A refusal rests on one cold call per seed and tree; before one is made the check runs again on fresh
+    seeds, and the verdict reads all of them (``rechecked``).
+    """
+    from statistics import geometric_mean
+
+    ratios = [*(first.get("per_seed") or []), *(second.get("per_seed") or [])]
+    clocks = {first.get("clock"), second.get("clock")}
+    return {**first, "seeds": [*first.get("seeds", []), *second.get("seeds", [])], "per_seed": ratios,
+            "speedup": geometric_mean(ratios) if ratios else None,
+            "passed": bool(first.get("passed")) and bool(second.get("passed")),
+            "failures": [*(first.get("failures") or []), *(second.get("failures") or [])],
+            "clock": clocks.pop() if len(clocks) == 1 else "mixed", "rechecked": True}

@@ -294,9 +294,12 @@ def refusal(bench: dict | None, test: dict | None = None) -> str | None:
     bench = bench or {}
     found = (((bench.get("integrity") or {}).get("refused"))
              or (((bench.get("full") or {}).get("integrity") or {}).get("refused"))
-             or transfer_refusal((test or {}).get("heldout"), bench))
+             or transfer_refusal(bench.get("heldout_recheck") or (test or {}).get("heldout"), bench))
     if found:
         return found
+    recheck = bench.get("heldout_recheck")  # the second look found outputs that differ from the baseline's
+    if recheck and not recheck.get("passed") and recheck.get("failures"):
+        return str(recheck["failures"][0]["message"])
     full = (bench.get("suspicion") or {}).get("heldout_full")
     if full:
         if not full.get("passed"):
@@ -312,7 +315,7 @@ def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
         rows.append({"name": guard["name"], "ran": guard["ran"], "passed": guard["passed"]})
     from campaign.measure.heldout import transfer_refusal
 
-    held = test.get("heldout")
+    held = bench.get("heldout_recheck") or test.get("heldout")  # a second look on fresh seeds reads them all
     rows.append({"name": "held-out inputs", "ran": bool(held),
                  "passed": not held or (bool(held.get("passed")) and transfer_refusal(held, bench) is None),
                  "speedup": (held or {}).get("speedup"), "clock": (held or {}).get("clock")})
@@ -320,5 +323,5 @@ def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
     if sus:
         full = sus.get("heldout_full")
         rows.append({"name": "suspicion: held-out at full size", "ran": bool(full),
-                     "passed": bool(full) and full.get("passed") and (full.get("speedup") or 0) >= 1.1})
+                     "passed": bool(full) and full.get("passed") and transfer_refusal(full, bench) is None})
     return rows

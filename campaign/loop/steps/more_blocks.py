@@ -122,7 +122,7 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
         bench_summary,
         benchmark_change,
     )
-    from campaign.measure.integrity import guards_ran, suspicion
+    from campaign.loop.steps.claim_checks import check_claim
     from campaign.measure.seal import pristine_copy
 
     say = progress or (lambda line: None)
@@ -149,9 +149,8 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
             new = ctx.measure(lambda: benchmark_change(
                 ctx.target, ctx.workspace, state.last_kept_commit, state.init["base_commit"], [old["case"]], say,
                 exclude=measurement_excludes(ctx.record_rel), run_dir=run_dir, overrides=overrides))
-        data = extended_event(old, new, budget)
-        data["suspicion"] = suspicion(data, (it.plan or {}).get("amdahl_bound"))
-        data["guards"] = guards_ran(it.test or {}, data)
+            data = extended_event(old, new, budget)
+            check_claim(ctx, state, it.test or {}, data, run_dir, say, earlier=old)
         ctx.record_event("benchmark", data, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "more": True, "files": (it.implement or {}).get("files"),
                 "patch": (it.implement or {}).get("patch"), "test": it.test, "benchmark": bench_summary(data),

@@ -21,9 +21,9 @@ from campaign.errors import NoChangeError, UserError, VcsError
 from campaign.loop import git_guard
 from campaign.loop.steps.benchmark import FULL_EVERY, bench_summary, benchmark_campaign_change
 from campaign.loop.steps.context import CampaignContext, Progress
+from campaign.loop.steps.claim_checks import check_claim
 from campaign.loop.steps.testing import heldout_campaign_check, test_campaign_change
-from campaign.measure.integrity import guards_ran, suspicion, with_heldout
-from campaign.measure.heldout import FULL_SIZE_SEEDS
+from campaign.measure.integrity import with_heldout
 from campaign.loop.harness import harness_failures
 from campaign.loop.tested_tree import tested_tree
 from campaign.measure.seal import pristine_copy
@@ -76,13 +76,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
             say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
             with git_guard.unmoved(ctx, state, "BENCHMARK"):
                 bench = ctx.measure(lambda: benchmark_campaign_change(ctx, state, cases, say, run_dir))
-                bench["suspicion"] = suspicion(bench, it.plan.amdahl_bound if it.plan else None)
-                if bench["suspicion"] and getattr(target, "heldout", False) and target.full_case != target.fast_case:
-                    say(f"BENCHMARK: a {bench['speedup']:.0f}x claim: held-out inputs at the full size "
-                        f"({target.full_case}) before it may be kept...")
-                    bench["suspicion"]["heldout_full"] = ctx.measure(lambda: heldout_campaign_check(
-                        ctx, state.init["base_commit"], run_dir, target.full_case, last, FULL_SIZE_SEEDS))
-            bench["guards"] = guards_ran(test, bench)
+                check_claim(ctx, state, test, bench, run_dir, say)
         ctx.record_event("benchmark", bench, it.n)
         return {"ok": True, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
                 "test": test, "benchmark": bench_summary(bench), "next": ctx.next_step()}
