@@ -60,6 +60,21 @@ def test_a_table_wraps_its_long_column_inside_the_width():
     assert "tolerance" in " ".join(lines) and "evaluation" in " ".join(lines)  # words kept whole
 
 
+def test_a_table_too_wide_for_one_line_columns_wraps_them_rather_than_crop_a_cell():
+    # seen in a fresh clone: `COLUMNS=80 campaign review` cut every surprise at the edge ("Predicted 1.",
+    # "measured 1.4"): the one-line columns left the surprise less than its width, and rich crops silently
+    headers = ["iter", "phase", "predicted", "measured [interval]", "verdict", "kept", "surprise"]
+    rows = [["1", "evaluate", "1.05x", "1.45x [1.38x, 1.54x]", "faster", "yes",
+             "Predicted 1.05x, measured 1.45x (99.958% CI 1.375-1.535, verdict faster): 38% more than predicted."],
+            ["4", "evaluate", "1.30x", "-", "test failed", "no",
+             "Predicted 1.30x, but TEST failed: W[edge-dominant][5]: values differ; expected 0.25"]]
+    lines = table(headers, rows, width=80, wrap=("surprise",))
+    assert max(map(len, lines)) <= 80
+    printed = "".join("".join(lines).split()).replace("─", "")  # every character of every cell, none cropped
+    assert len(printed) == sum(len("".join(c.split())) for c in [*headers, *(c for row in rows for c in row)])
+    assert "38%morethanpredicted." in printed and "expected0.25" in printed
+
+
 def test_status_cuts_no_word_and_fits(clone):
     out = run(["status", "--dir", str(clone)], 90).output
     prose = [line for line in out.splitlines() if not line.startswith("  campaign ")]  # a command stays whole

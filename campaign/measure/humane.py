@@ -90,17 +90,25 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | No
     from rich.text import Text  # plain Text: "[interval]" in a header is not rich markup
 
     width = width or terminal_width()
-    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for h in headers:
-        if h in wrap:
-            t.add_column(Text(h), overflow="fold", ratio=1, min_width=min(16, len(h) + 8))
-        else:
-            t.add_column(Text(h), no_wrap=True)
-    for row in rows:
-        t.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     out = io.StringIO()
-    Console(file=out, width=width, color_system=None, force_terminal=False, soft_wrap=False,
-            legacy_windows=False).print(t)
+    console = Console(file=out, width=width, color_system=None, force_terminal=False, soft_wrap=False,
+                      legacy_windows=False)
+
+    def build(wrap_all: bool) -> Table:
+        t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
+        for h in headers:
+            if h in wrap:
+                t.add_column(Text(h), overflow="fold", ratio=1, min_width=min(16, len(h) + 8))
+            else:  # kept on one line while the table fits; wrapped at spaces when it cannot
+                t.add_column(Text(h), no_wrap=not wrap_all, overflow="fold")
+        for row in rows:
+            t.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+        return t
+
+    texts = [[str(h) for h in headers], *([("" if c is None else str(c)) for c in row] for row in rows)]
+    least = sum(min(16, len(h) + 8) if h in wrap else max(len(r[i]) for r in texts) for i, h in enumerate(headers))
+    # rich crops the last columns' cells at the edge, silently, when one-line columns leave no room: wrap them too
+    console.print(build(least + 2 * (len(headers) - 1) > width))
     return [line.rstrip() for line in out.getvalue().rstrip("\n").splitlines()]
 
 
