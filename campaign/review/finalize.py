@@ -16,7 +16,7 @@ Where the commits come from: the repository holding the record when it still
 has the pre-optimization tag and every kept commit; otherwise (a record
 exported without its tags or history, as ``optim/weight_search``) the
 campaign is rebuilt replay-style from the baseline snapshot and the recorded
-patches (``campaign.review.replay.build_workspace``) in a workspace that is
+patches (``campaign.review.replay_workspace.build_workspace``) in a workspace that is
 kept, since the branches live there.
 """
 
@@ -109,7 +109,8 @@ def _identity(repo) -> dict[str, str]:
 
 def _rebuild(record_dir: Path, state, changes: list[dict[str, Any]], dest: Path, say: Progress):
     """The campaign rebuilt from the snapshot and the kept patches: (repo dir, base sha, {iteration: sha})."""
-    from campaign.review.replay import Attempt, ReplayError, _apply, _commit_all, _verified_patch, build_workspace
+    from campaign.review.replay_compare import Attempt, ReplayError
+    from campaign.review.replay_workspace import apply_patch, build_workspace, commit_all, verified_patch
 
     if dest.exists() and any(dest.iterdir()):
         raise FinalizeError(f"the workspace {dest} is not empty; name an empty or new folder with --workspace.")
@@ -123,11 +124,11 @@ def _rebuild(record_dir: Path, state, changes: list[dict[str, Any]], dest: Path,
     for c in changes:
         attempt = Attempt(c["iteration"], c["title"], c["patch"], c["patch_sha256"], [], True, None, None, None, True)
         try:
-            patch = _verified_patch(record_dir, attempt)
-            _apply(repo, patch)
+            patch = verified_patch(record_dir, attempt)
+            apply_patch(repo, patch)
         except ReplayError as exc:
             raise FinalizeError(exc.message) from None
-        shas[c["iteration"]] = _commit_all(repo, f"{c['title']} (campaign iteration {c['iteration']})")
+        shas[c["iteration"]] = commit_all(repo, f"{c['title']} (campaign iteration {c['iteration']})")
     init = state.init or {}
     start = init.get("start_branch") or "main"
     chain = init.get("branch") or "optimization"
