@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.measure.baseline import BaselineError, extract_snapshot
-from campaign.review.lint import Event, _data, first_of, iteration_events, iterations, is_kept, last_of
+from campaign.review.record_events import Event, data_of, first_of, iteration_events, iterations, is_kept, last_of
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -185,7 +185,7 @@ def touched_functions(before: str | None, after: str | None, diff: FileDiff) -> 
 
 
 def _resolve_patch(record: Path, iteration: int, implement: Event | None) -> Path | None:
-    rel = _data(implement).get("patch")
+    rel = data_of(implement).get("patch")
     if rel:
         for candidate in (record / rel, record / "patches" / rel):
             if candidate.is_file():
@@ -203,7 +203,7 @@ def _git_apply(workdir: Path, patch: Path) -> str | None:
 
 def _scope(events: list[Event]) -> list[str]:
     """The target's scope as ``init`` recorded it (empty: everything counts)."""
-    init = _data(first_of(events, "init"))
+    init = data_of(first_of(events, "init"))
     target = init.get("target") if isinstance(init.get("target"), dict) else {}
     return list(target.get("scope") or [])
 

@@ -21,6 +21,8 @@ from campaign.loop import usage as _usage
 from campaign.review import headline as _headline
 from campaign.review import phase_changes as _phase_changes
 from campaign.review import lint as _review
+from campaign.review import record_events as _events
+from campaign.review import record_summary as _summary
 from campaign.review import plots as _plots
 from campaign.review.unrecorded import DESCRIPTION as UNRECORDED_DESCRIPTION
 from campaign.review.unrecorded import RULE_ID as UNRECORDED_RULE
@@ -29,9 +31,9 @@ from campaign.review.unrecorded import unrecorded_commit_findings
 
 def collect(record_dir: Path) -> dict[str, Any]:
     record = Path(record_dir)
-    events = _review.load_record(record)
+    events = _events.load_record(record)
     findings = _review.check(events) + unrecorded_commit_findings(record, events)
-    profiles = _review.of_type(events, "profile")
+    profiles = _events.of_type(events, "profile")
     try:
         cost = _codecost.code_cost(record, events)
     except (OSError, subprocess.SubprocessError) as exc:  # no git: the rest of the review still stands
@@ -40,23 +42,23 @@ def collect(record_dir: Path) -> dict[str, Any]:
     return {
         "ok": not findings,
         "record": str(record),
-        "summary": _review.summary(events),
+        "summary": _summary.summary(events),
         "rules": [{"id": r.id, "description": r.description} for r in _review.RULES]
                  + [{"id": UNRECORDED_RULE, "description": UNRECORDED_DESCRIPTION}],
         "findings": [f.to_dict() for f in findings],
-        "iterations": _review.iteration_rows(events),
+        "iterations": _summary.iteration_rows(events),
         "calibration": _calibration.calibration(events),
         "code_cost": cost,
         "profiles": {
-            "first": _review._data(profiles[0]).get("phases") if profiles else None,
-            "last": _review._data(profiles[-1]).get("phases") if len(profiles) > 1 else None,
+            "first": _events.data_of(profiles[0]).get("phases") if profiles else None,
+            "last": _events.data_of(profiles[-1]).get("phases") if len(profiles) > 1 else None,
         },
         "logs": logs,
         "attachments": attachments(record, events),
         "headline": _headline.headline(events),
         "agent_usage": _usage.summarize(events),
         "phase_changes": _phase_changes.phase_changes(events),
-        "machine_roots": [w for w in [_review._data(_review.last_of(events, "init")).get("workspace")] if w],
+        "machine_roots": [w for w in [_events.data_of(_events.last_of(events, "init")).get("workspace")] if w],
     }
 
 
@@ -66,10 +68,10 @@ PATCH_LIMIT = 200_000  # characters of one patch shown in the page; a larger one
 def attachments(record: Path, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per iteration: its patch (as recorded) and the profile it was planned from, as text for the page."""
     out = []
-    for row in _review.iteration_rows(events):
+    for row in _summary.iteration_rows(events):
         n = row["iteration"]
-        own = _review.iteration_events(events, n)
-        final = _review._data(_review.last_of(own, "commit")).get("patch") or _review._data(_review.last_of(own, "revert")).get("patch")
+        own = _events.iteration_events(events, n)
+        final = _events.data_of(_events.last_of(own, "commit")).get("patch") or _events.data_of(_events.last_of(own, "revert")).get("patch")
         name = final or row.get("patch")
         text = None
         if name and (record / name).is_file():
@@ -79,7 +81,7 @@ def attachments(record: Path, events: list[dict[str, Any]]) -> list[dict[str, An
         start = events.index(own[0]) if own else len(events)
         profile = next((e for e in reversed(events[:start + 1]) if e.get("type") == "profile"), None)
         out.append({"iteration": n, "patch": name, "patch_text": text,
-                    "profile": profile_text(_review._data(profile)) if profile else None})
+                    "profile": profile_text(_events.data_of(profile)) if profile else None})
     return out
 
 
