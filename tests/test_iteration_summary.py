@@ -20,7 +20,7 @@ from campaign.loop.journal import parse_journal
 from campaign.loop.machine import derive
 from campaign.loop.render import view
 from campaign.loop.steps.status import iteration_row
-from campaign.review.lint import iteration_rows
+from campaign.review.record_summary import iteration_rows
 
 OLD = Path(__file__).resolve().parent / "data" / "weight_search_051530a"
 

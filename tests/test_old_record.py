@@ -18,7 +18,7 @@ from campaign.loop import record
 from campaign.loop.journal import parse_journal
 from campaign.loop.machine import Step, derive
 from campaign.loop.render import render_all
-from campaign.review import replay
+from campaign.review import replay, replay_workspace
 
 OLD = Path(__file__).resolve().parent / "data" / "weight_search_051530a"
 
@@ -80,14 +80,14 @@ def test_the_old_record_replays_its_patches_on_its_snapshot(tmp_path):
     attempts = replay.attempts_from_journal(events)
     assert [a.iteration for a in attempts] == list(range(1, 8))
     assert [a.kept for a in attempts] == [True, True, True, False, True, False, False]
-    repo = replay.build_workspace(rec, tmp_path / "work")
+    repo = replay_workspace.build_workspace(rec, tmp_path / "work")
     for attempt in attempts:
-        patch = replay._verified_patch(rec, attempt)
-        replay._apply(repo, patch)
+        patch = replay_workspace.verified_patch(rec, attempt)
+        replay_workspace.apply_patch(repo, patch)
         if attempt.kept:
-            replay._commit_all(repo, f"replay iter {attempt.iteration}")
+            replay_workspace.commit_all(repo, f"replay iter {attempt.iteration}")
         else:
-            replay._revert(repo)
+            replay_workspace.revert_changes(repo)
     # summary.md of 051530a predates the 100% shares (issue 26): replay names it, the other two are identical
     assert replay.check_renders(rec, events) == {"optimization_log.md": True, "thinking_log.md": True,
                                                  "summary.md": False}

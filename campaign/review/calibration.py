@@ -14,7 +14,7 @@ import math
 from statistics import median
 from typing import Any
 
-from campaign.review.lint import Event, _data, first_of, iteration_events, iterations, last_of
+from campaign.review.record_events import Event, data_of, first_of, iteration_events, iterations, last_of
 
 WITHIN_FACTOR = 1.25
 
@@ -24,8 +24,8 @@ def pairs(events: list[Event]) -> list[dict[str, Any]]:
     out = []
     for n in iterations(events):
         own = iteration_events(events, n)
-        predicted = _data(first_of(own, "think")).get("predicted_speedup")
-        measured = _data(last_of(own, "benchmark")).get("speedup")
+        predicted = data_of(first_of(own, "think")).get("predicted_speedup")
+        measured = data_of(last_of(own, "benchmark")).get("speedup")
         if not (_positive(predicted) and _positive(measured)):
             continue
         ratio = measured / predicted

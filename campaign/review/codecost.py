@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.measure.baseline import BaselineError, extract_snapshot
-from campaign.review.lint import Event, _data, first_of, iteration_events, iterations, is_kept, last_of
+from campaign.review.record_events import Event, data_of, first_of, iteration_events, iterations, is_kept, last_of
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -185,7 +185,7 @@ def touched_functions(before: str | None, after: str | None, diff: FileDiff) -> 
 
 
 def _resolve_patch(record: Path, iteration: int, implement: Event | None) -> Path | None:
-    rel = _data(implement).get("patch")
+    rel = data_of(implement).get("patch")
     if rel:
         for candidate in (record / rel, record / "patches" / rel):
             if candidate.is_file():
@@ -201,67 +201,79 @@ def _git_apply(workdir: Path, patch: Path) -> str | None:
     return None if proc.returncode == 0 else (proc.stderr.strip() or f"git apply exited {proc.returncode}")
 
 
+def _scope(events: list[Event]) -> list[str]:
+    """The target's scope as ``init`` recorded it (empty: everything counts)."""
+    init = data_of(first_of(events, "init"))
+    target = init.get("target") if isinstance(init.get("target"), dict) else {}
+    return list(target.get("scope") or [])
+
+
+def _unpack(record: Path, work: Path) -> str | None:
+    """The baseline snapshot in ``work``, in a git repository of its own; the reason when there is none."""
+    try:
+        extract_snapshot(record, work)
+        no_snapshot = None
+    except BaselineError as exc:
+        work.mkdir(exist_ok=True)
+        no_snapshot = str(exc)
+    # its own repository, so that git apply resolves paths here and nowhere above
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, capture_output=True)
+    return no_snapshot
+
+
 def code_cost(record_dir: Path, events: list[Event]) -> list[dict[str, Any]]:
     """Per iteration: lines added/removed in scope, complexity of the touched functions before -> after."""
     record = Path(record_dir).resolve()  # git apply runs in a temp dir: patch paths must be absolute
-    init = _data(first_of(events, "init"))
-    target = init.get("target") if isinstance(init.get("target"), dict) else {}
-    scope = list(target.get("scope") or [])
+    scope = _scope(events)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="campaign-codecost-") as tmp:
         work = Path(tmp) / "tree"
-        try:
-            extract_snapshot(record, work)
-            no_snapshot = None
-        except BaselineError as exc:
-            work.mkdir(exist_ok=True)
-            no_snapshot = str(exc)
-        # its own repository, so that git apply resolves paths here and nowhere above
-        subprocess.run(["git", "init", "-q"], cwd=work, check=True, capture_output=True)
+        no_snapshot = _unpack(record, work)
         for n in iterations(events):
             own = iteration_events(events, n)
-            implement = last_of(own, "implement")
-            patch = _resolve_patch(record, n, implement)
-            if patch is None:
-                continue
-            kept = is_kept(own)
-            text = patch.read_text(encoding="utf-8", errors="replace")
-            stats = patch_stats(text, scope)
-            all_diffs = parse_patch(text)
-            diffs = [d for d in all_diffs if in_scope(d.path, scope)]
-            before = {d.path: _read(work, d.old_path) for d in diffs}
-            saved = {p: _read(work, p) for d in all_diffs for p in (d.old_path, d.new_path) if p}
-            error = _git_apply(work, patch) if no_snapshot is None else no_snapshot
-            funcs: list[dict[str, Any]] = []
-            files: list[dict[str, Any]] = []
-            if error is None:
-                for d in diffs:
-                    after = _read(work, d.new_path)
-                    files.append(file_cost(d.path, before[d.path], after))
-                    for t in touched_functions(before[d.path], after, d) or []:
-                        funcs.append({"file": d.path, **t})
-                if not kept:
-                    _restore(work, saved)
-            measured = [f for f in files if f["measured"]]
-            cc_before = sum(f["before"] or 0 for f in funcs)
-            cc_after = sum(f["after"] or 0 for f in funcs)
-            rows.append(
-                {
-                    "iteration": n,
-                    "kept": kept,
-                    "patch": str(patch.relative_to(record)),
-                    **stats,
-                    "functions": funcs,
-                    "file_cost": files,
-                    "complexity_before": cc_before if error is None and measured else None,
-                    "complexity_after": cc_after if error is None and measured else None,
-                    "nloc_before": sum(f["nloc_before"] or 0 for f in measured) if error is None and measured else None,
-                    "nloc_after": sum(f["nloc_after"] or 0 for f in measured) if error is None and measured else None,
-                    "not_measured": [f["file"] for f in files if not f["measured"]],
-                    "error": error,
-                }
-            )
+            patch = _resolve_patch(record, n, last_of(own, "implement"))
+            if patch is not None:
+                rows.append(_iteration_cost(record, work, n, patch, is_kept(own), scope, no_snapshot))
     return rows
+
+
+def _iteration_cost(record: Path, work: Path, n: int, patch: Path, kept: bool, scope: list[str],
+                    no_snapshot: str | None) -> dict[str, Any]:
+    """One iteration's row: its patch applied to ``work`` and measured (a reverted one is undone after)."""
+    text = patch.read_text(encoding="utf-8", errors="replace")
+    stats = patch_stats(text, scope)
+    all_diffs = parse_patch(text)
+    diffs = [d for d in all_diffs if in_scope(d.path, scope)]
+    before = {d.path: _read(work, d.old_path) for d in diffs}
+    saved = {p: _read(work, p) for d in all_diffs for p in (d.old_path, d.new_path) if p}
+    error = _git_apply(work, patch) if no_snapshot is None else no_snapshot
+    funcs: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
+    if error is None:
+        for d in diffs:
+            after = _read(work, d.new_path)
+            files.append(file_cost(d.path, before[d.path], after))
+            funcs += [{"file": d.path, **t} for t in touched_functions(before[d.path], after, d) or []]
+        if not kept:
+            _restore(work, saved)
+    return {"iteration": n, "kept": kept, "patch": str(patch.relative_to(record)), **stats,
+            **_totals(files, funcs, error)}
+
+
+def _totals(files: list[dict[str, Any]], funcs: list[dict[str, Any]], error: str | None) -> dict[str, Any]:
+    """The row's functions and files, and their summed complexity and NLOC (None: nothing measured)."""
+    measured = [f for f in files if f["measured"]]
+    counted = error is None and bool(measured)
+    return {
+        "functions": funcs,
+        "file_cost": files,
+        "complexity_before": sum(f["before"] or 0 for f in funcs) if counted else None,
+        "complexity_after": sum(f["after"] or 0 for f in funcs) if counted else None,
+        "nloc_before": sum(f["nloc_before"] or 0 for f in measured) if counted else None,
+        "nloc_after": sum(f["nloc_after"] or 0 for f in measured) if counted else None,
+        "not_measured": [f["file"] for f in files if not f["measured"]],
+        "error": error,
+    }
 
 
 def _read(root: Path, rel: str | None) -> str | None:

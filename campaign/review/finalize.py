@@ -16,7 +16,7 @@ Where the commits come from: the repository holding the record when it still
 has the pre-optimization tag and every kept commit; otherwise (a record
 exported without its tags or history, as ``optim/weight_search``) the
 campaign is rebuilt replay-style from the baseline snapshot and the recorded
-patches (``campaign.review.replay.build_workspace``) in a workspace that is
+patches (``campaign.review.replay_workspace.build_workspace``) in a workspace that is
 kept, since the branches live there.
 """
 
@@ -24,17 +24,15 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from campaign.errors import UserError
 from campaign.review import pr_text
+from campaign.review.finalize_git import (FinalizeError, from_repository, group_changes, merge_check,
+                                          rebuild)
 
 Progress = Callable[[str], None]
-
-
-class FinalizeError(UserError):
-    """The record cannot be finalized (no kept change, a missing patch, an unusable workspace)."""
 
 
 # -- what the journal says about each kept change (pure) ---------------------------------------------------------
@@ -98,137 +96,6 @@ def within(claim: dict[str, Any], remeasured: dict[str, Any] | None) -> bool | N
     return claim["ci"][0] <= remeasured["speedup"] <= claim["ci"][1]
 
 
-# -- git: the source of the commits, the cherry-picks, the merge check -------------------------------------------
-
-
-def _identity(repo) -> dict[str, str]:
-    from campaign.vcs import _identity_env
-
-    return _identity_env(repo)
-
-
-def _rebuild(record_dir: Path, state, changes: list[dict[str, Any]], dest: Path, say: Progress):
-    """The campaign rebuilt from the snapshot and the kept patches: (repo dir, base sha, {iteration: sha})."""
-    from campaign.review.replay import Attempt, ReplayError, _apply, _commit_all, _verified_patch, build_workspace
-
-    if dest.exists() and any(dest.iterdir()):
-        raise FinalizeError(f"the workspace {dest} is not empty; name an empty or new folder with --workspace.")
-    say(f"rebuilding the campaign from the record in {dest} (baseline snapshot + {len(changes)} kept patch(es))")
-    try:
-        repo = build_workspace(record_dir, dest)
-    except ReplayError as exc:
-        raise FinalizeError(exc.message) from None
-    base = repo.head.commit.hexsha
-    shas = {}
-    for c in changes:
-        attempt = Attempt(c["iteration"], c["title"], c["patch"], c["patch_sha256"], [], True, None, None, None, True)
-        try:
-            patch = _verified_patch(record_dir, attempt)
-            _apply(repo, patch)
-        except ReplayError as exc:
-            raise FinalizeError(exc.message) from None
-        shas[c["iteration"]] = _commit_all(repo, f"{c['title']} (campaign iteration {c['iteration']})")
-    init = state.init or {}
-    start = init.get("start_branch") or "main"
-    chain = init.get("branch") or "optimization"
-    repo.git.branch("-f", chain, repo.head.commit.hexsha)
-    repo.git.checkout("-q", "-B", start, base)
-    return dest, base, shas
-
-
-def _from_repository(record_dir: Path, state, changes: list[dict[str, Any]], repo_dir: Path | None):
-    """The repository's own commits, when it still has the pre-optimization tag and every kept commit."""
-    import git
-
-    pre_tag = state.init.pre_tag if state.init else None
-    try:
-        repo = git.Repo(repo_dir or record_dir, search_parent_directories=True)
-        base = repo.commit(pre_tag).hexsha if pre_tag else None
-        shas = {c["iteration"]: repo.commit(c["commit"]).hexsha for c in changes}
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.BadName, ValueError, TypeError,
-            git.GitCommandError):
-        return None
-    if base is None:
-        return None
-    return Path(repo.working_tree_dir), base, shas
-
-
-def try_picks(repo_dir: Path, base: str, shas: list[str]) -> tuple[bool, str | None, list[str]]:
-    """Cherry-pick ``shas`` in order onto ``base`` in a scratch worktree: (applied, tip, conflicting files)."""
-    import git
-
-    from campaign.measure.worktrees import worktree
-
-    with worktree(repo_dir, base) as wt:
-        r = git.Repo(wt)
-        env = _identity(r)
-        for sha in shas:
-            try:
-                r.git.cherry_pick("--allow-empty", "--keep-redundant-commits", sha, env=env)
-            except git.GitCommandError:
-                files = r.git.diff("--name-only", "--diff-filter=U").split()
-                try:
-                    r.git.cherry_pick("--abort")
-                except git.GitCommandError:
-                    pass
-                return False, None, files
-        return True, r.head.commit.hexsha, []
-
-
-def group_changes(repo_dir: Path, base: str, changes: list[dict[str, Any]], shas: dict[int, str],
-                  say: Progress) -> list[dict[str, Any]]:
-    """Kept changes in groups that each apply alone on ``base``; a conflicting change joins an earlier group."""
-    groups: list[dict[str, Any]] = []
-    for c in changes:
-        sha = shas[c["iteration"]]
-        applied, tip, files = try_picks(repo_dir, base, [sha])
-        if applied:
-            groups.append({"changes": [c], "shas": [sha], "tip": tip, "together": None})
-            say(f"iteration {c['iteration']}: applies alone on the pre-optimization commit")
-            continue
-        for g in reversed(groups):
-            applied, tip, _ = try_picks(repo_dir, base, g["shas"] + [sha])
-            if applied:
-                break
-        else:  # it needs several earlier groups: all of them become one
-            merged = {"changes": [m for g in groups for m in g["changes"]], "shas": [s for g in groups for s in g["shas"]]}
-            order = sorted(range(len(merged["changes"])), key=lambda i: merged["changes"][i]["iteration"])
-            g = {"changes": [merged["changes"][i] for i in order], "shas": [merged["shas"][i] for i in order],
-                 "together": None}
-            applied, tip, _ = try_picks(repo_dir, base, g["shas"] + [sha])
-            if not applied:
-                raise FinalizeError(f"iteration {c['iteration']} does not apply even on all the kept changes before "
-                                    f"it; the record's commits are not a chain.")
-            groups = [g]
-        before = ", ".join(str(m["iteration"]) for m in g["changes"])
-        g["changes"].append(c)
-        g["shas"].append(sha)
-        g["tip"] = tip
-        why = (f"iteration {c['iteration']} touches the same lines as iteration(s) {before} "
-               f"(its cherry-pick alone conflicts in {', '.join(files) or 'the same files'})")
-        g["together"] = f"{g['together']}; {why}" if g.get("together") else why
-        say(f"iteration {c['iteration']}: only applies together with iteration(s) {before}")
-    return groups
-
-
-def merge_check(repo_dir: Path, base: str, tips: list[str], campaign_tip: str) -> dict[str, Any]:
-    """Merge every branch one by one onto ``base``: does each merge cleanly, and is the result the campaign's code?"""
-    import git
-
-    from campaign.measure.worktrees import worktree
-
-    with worktree(repo_dir, base) as wt:
-        r = git.Repo(wt)
-        env = _identity(r)
-        for n, tip in enumerate(tips, start=1):
-            try:
-                r.git.merge("--no-ff", "--no-edit", "-q", tip, env=env)
-            except git.GitCommandError:
-                return {"merges_cleanly": False, "failed_at": n, "reproduces_campaign": False}
-        same = r.git.rev_parse("HEAD^{tree}") == r.git.rev_parse(f"{campaign_tip}^{{tree}}")
-    return {"merges_cleanly": True, "failed_at": None, "reproduces_campaign": same}
-
-
 # -- TEST and BENCHMARK of one branch ----------------------------------------------------------------------------
 
 
@@ -259,17 +126,8 @@ def remeasure(repo_dir: Path, base: str, tip: str, case: str, spec: str, say: Pr
 # -- the command -------------------------------------------------------------------------------------------------
 
 
-def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path | None = None,
-             measure: bool = True, trust: bool = False, max_blocks: int | None = None,
-             budget_s: float | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """Branches, tests, measurements and pull-request texts for every kept change of a record (see the module)."""
-    from campaign.loop import machine
-    from campaign.loop.journal import Journal
-    from campaign.plugins.loading import load_target
-    from campaign.plugins.target import TargetError
-
-    say = progress or (lambda line: None)
-    record_dir = Path(record_dir).resolve()
+def _check_record(record_dir: Path, measure: bool, trust: bool) -> None:
+    """A record, and one this machine trusts when finalize is to run its code."""
     if not (record_dir / "journal.jsonl").exists():
         raise FinalizeError(f"{record_dir} is not a campaign record (no journal.jsonl).")
     if measure and not trust:
@@ -278,69 +136,121 @@ def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path 
         if not is_trusted(record_dir):
             raise FinalizeError(f"{untrusted_reason(record_dir)}. finalize re-runs its code: read it first, then "
                                 f"run again with --trust (or --no-measure to only build the branches).")
+
+
+def _source(record_dir: Path, state, changes: list[dict[str, Any]], repo_dir: Path | None,
+            workspace: Path | None, name: str, say: Progress):
+    """Where the commits are: ("repository" or "rebuilt", (repo dir, base sha, {iteration: sha}))."""
+    source = None if workspace else from_repository(record_dir, state, changes, repo_dir)
+    if source is not None:
+        return "repository", source
+    dest = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix=f"campaign-finalize-{name}-"))
+    return "rebuilt", rebuild(record_dir, state, changes, dest.resolve(), say)
+
+
+def _load_target(spec: str, repo_path: Path, base: str):
+    from campaign.measure.worktrees import worktree
+    from campaign.plugins.loading import load_target
+    from campaign.plugins.target import TargetError
+
+    try:
+        with worktree(repo_path, base) as wt:
+            return load_target(spec, wt)
+    except TargetError as exc:
+        raise FinalizeError(str(exc)) from None
+
+
+@dataclass
+class _Branches:
+    """What every branch of one finalize shares: the repository, the base, where the texts go, the target."""
+
+    record_dir: Path
+    name: str
+    init: Any  # the record's typed init event
+    repo: Any
+    repo_path: Path
+    base: str
+    out_dir: Path
+    agent: str
+    target: Any  # None: --no-measure
+    say: Progress
+    max_blocks: int | None
+    budget_s: float | None
+
+    def branch(self, n: int, g: dict[str, Any], changes: list[dict[str, Any]]) -> dict[str, Any]:
+        """Group ``n`` as a branch: created, re-tested and re-measured (when measuring), with its PR text."""
+        first = g["changes"][0]
+        branch = f"finalize/{self.name}/{n:02d}-iter-{first['iteration']:02d}-{pr_text.slug(first['title'])}"
+        self.repo.git.branch("-f", branch, g["tip"])
+        group = {"branch": branch, "tip": g["tip"], "base": self.base, "changes": g["changes"],
+                 "iterations": [c["iteration"] for c in g["changes"]], "together": g["together"],
+                 "claim": recorded_claim(g["changes"], changes), "test": None, "remeasured": None}
+        if self.target is not None:
+            self._measure(group, first.get("case"))
+        group["within_recorded_interval"] = within(group["claim"], group["remeasured"])
+        self._write(n, group)
+        return group
+
+    def _measure(self, group: dict[str, Any], recorded_case: str | None) -> None:
+        branch, tip = group["branch"], group["tip"]
+        cases = sorted({case for c in group["changes"] for case in c["cases"]}) or [self.target.fast_case]
+        self.say(f"[{branch}] TEST on {', '.join(cases)}")
+        group["test"] = retest(self.target, self.repo_path, tip, cases, self.record_dir)
+        if group["test"]["passed"]:
+            case = recorded_case or self.target.fast_case
+            self.say(f"[{branch}] BENCHMARK against the pre-optimization commit, case {case}")
+            group["remeasured"] = remeasure(self.repo_path, self.base, tip, case, self.init["target_spec"],
+                                            lambda line, b=branch: self.say(f"[{b}] {line}"), self.max_blocks,
+                                            self.budget_s)
+
+    def _write(self, n: int, group: dict[str, Any]) -> None:
+        """The branch's diff and PR text beside the repository, and the ``gh`` line that opens the PR."""
+        diff_file = self.out_dir / f"{n:02d}.patch"
+        diff_file.write_text(self.repo.git.diff("--binary", self.base, group["tip"]) + "\n")
+        body_file = self.out_dir / f"{n:02d}.md"
+        body_file.write_text(pr_text.body(group, self.name, self.agent))
+        group.update(title=pr_text.title(group), pr_body=str(body_file), patch=str(diff_file),
+                     gh=pr_text.gh_line(group["branch"], self.start_branch, pr_text.title(group), str(body_file)))
+
+    @property
+    def start_branch(self) -> str:
+        return self.init.start_branch or "main"
+
+
+def finalize(record_dir: Path, *, repo_dir: Path | None = None, workspace: Path | None = None,
+             measure: bool = True, trust: bool = False, max_blocks: int | None = None,
+             budget_s: float | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Branches, tests, measurements and pull-request texts for every kept change of a record (see the module)."""
+    import git
+
+    from campaign.loop import machine
+    from campaign.loop.journal import Journal
+    from campaign.review.headline import agent as agent_of
+
+    say = progress or (lambda line: None)
+    record_dir = Path(record_dir).resolve()
+    _check_record(record_dir, measure, trust)
     events = Journal(record_dir).events()
     state = machine.derive(events)
     changes = kept_changes(events)
     if state.init is None or not changes:
         raise FinalizeError(f"{record_dir}: the record holds no kept change; there is nothing to finalize.")
-    name = state.init.get("name") or record_dir.name
-    from campaign.review.headline import agent as agent_of
-
+    name = state.init.name or record_dir.name
     agent = agent_of(events)["text"]
-    source = None if workspace else _from_repository(record_dir, state, changes, repo_dir)
-    if source is None:
-        dest = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix=f"campaign-finalize-{name}-"))
-        source = _rebuild(record_dir, state, changes, dest.resolve(), say)
-        mode = "rebuilt"
-    else:
-        mode = "repository"
-    repo_path, base, shas = source
-    import git
-
+    mode, (repo_path, base, shas) = _source(record_dir, state, changes, repo_dir, workspace, name, say)
     repo = git.Repo(repo_path)
     groups = group_changes(repo_path, base, changes, shas, say)
     out_dir = Path(repo.git_dir) / "campaign-finalize" / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    start_branch = state.init.get("start_branch") or "main"
-    target = None
-    if measure:
-        from campaign.measure.worktrees import worktree
-
-        try:
-            with worktree(repo_path, base) as wt:
-                target = load_target(state.init["target_spec"], wt)
-        except TargetError as exc:
-            raise FinalizeError(str(exc)) from None
-    results = []
-    for n, g in enumerate(groups, start=1):
-        first = g["changes"][0]
-        branch = f"finalize/{name}/{n:02d}-iter-{first['iteration']:02d}-{pr_text.slug(first['title'])}"
-        repo.git.branch("-f", branch, g["tip"])
-        group = {"branch": branch, "tip": g["tip"], "base": base, "changes": g["changes"],
-                 "iterations": [c["iteration"] for c in g["changes"]], "together": g["together"],
-                 "claim": recorded_claim(g["changes"], changes), "test": None, "remeasured": None}
-        if measure:
-            cases = sorted({case for c in g["changes"] for case in c["cases"]}) or [target.fast_case]
-            say(f"[{branch}] TEST on {', '.join(cases)}")
-            group["test"] = retest(target, repo_path, g["tip"], cases, record_dir)
-            if group["test"]["passed"]:
-                case = first.get("case") or target.fast_case
-                say(f"[{branch}] BENCHMARK against the pre-optimization commit, case {case}")
-                group["remeasured"] = remeasure(repo_path, base, g["tip"], case, state.init["target_spec"],
-                                                lambda line, b=branch: say(f"[{b}] {line}"), max_blocks, budget_s)
-        group["within_recorded_interval"] = within(group["claim"], group["remeasured"])
-        diff_file = out_dir / f"{n:02d}.patch"
-        diff_file.write_text(repo.git.diff("--binary", base, g["tip"]) + "\n")
-        body_file = out_dir / f"{n:02d}.md"
-        body_file.write_text(pr_text.body(group, name, agent))
-        group.update(title=pr_text.title(group), pr_body=str(body_file), patch=str(diff_file),
-                     gh=pr_text.gh_line(branch, start_branch, pr_text.title(group), str(body_file)))
-        results.append(group)
+    target = _load_target(state.init["target_spec"], repo_path, base) if measure else None
+    branches = _Branches(record_dir, name, state.init, repo, repo_path, base, out_dir, agent, target, say,
+                         max_blocks, budget_s)
+    results = [branches.branch(n, g, changes) for n, g in enumerate(groups, start=1)]
     merges = merge_check(repo_path, base, [g["tip"] for g in results], shas[changes[-1]["iteration"]])
     passed = all(g["test"] is None or g["test"]["passed"] for g in results)
     return {
         "record": str(record_dir), "name": name, "mode": mode, "repository": str(repo_path), "base": base,
-        "base_branch": start_branch, "out_dir": str(out_dir), "measured": measure, "groups": results,
+        "base_branch": branches.start_branch, "out_dir": str(out_dir), "measured": measure, "groups": results,
         "independent": sum(1 for g in results if len(g["changes"]) == 1), **merges, "tests_passed": passed,
     }
 

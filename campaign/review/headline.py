@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from campaign.loop.record import cumulative_speedup, load_data
-from campaign.review.lint import Event, _data, first_of, iteration_rows, last_of, of_type
+from campaign.review.record_events import Event, data_of, first_of, last_of, of_type
+from campaign.review.record_summary import iteration_rows
 
 SCRIPTED = {
     "playbook": ("a script: the target's playbook, a fixed catalogue of optimizations tried in order "
@@ -30,10 +31,10 @@ SCRIPTED = {
 
 def agent(events: list[Event]) -> dict[str, Any]:
     """Who thought, implemented and logged: the recorded ``campaign run`` agent, else whoever ran the steps."""
-    run = _data(last_of(events, "run"))
+    run = data_of(last_of(events, "run"))
     kind = run.get("agent")
     if kind is None:
-        kind = next((_data(e).get("agent") for e in of_type(events, "implement") if _data(e).get("agent")), None)
+        kind = next((data_of(e).get("agent") for e in of_type(events, "implement") if data_of(e).get("agent")), None)
     if kind is None:
         return {"kind": None, "command": None, "scripted": False,
                 "text": "not recorded: the loop was driven step by step through the CLI (a person or an agent)"}
@@ -48,7 +49,7 @@ def _last_kept_bench(events: list[Event]) -> dict[str, Any]:
     kept = [r["iteration"] for r in iteration_rows(events) if r["kept"]]
     for e in reversed(of_type(events, "benchmark")):
         if e.get("iteration") in kept:
-            return _data(e)
+            return data_of(e)
     return {}
 
 
@@ -60,10 +61,10 @@ def _warm(side: dict[str, Any] | None) -> float | None:
 
 def cases(events: list[Event]) -> list[dict[str, Any]]:
     """Per case: the baseline's time, the time after the last kept change, the speedup and its measured interval."""
-    baseline = _data(first_of(events, "baseline"))
+    baseline = data_of(first_of(events, "baseline"))
     per_case = baseline.get("cases") or {baseline.get("case") or "fast": {"warm_s": baseline.get("warm_s")}}
     bench = _last_kept_bench(events)
-    finish = _data(last_of(events, "finish"))
+    finish = data_of(last_of(events, "finish"))
     rows = []
     for case, data in per_case.items():
         before = data.get("warm_s") if data else None
@@ -76,7 +77,7 @@ def cases(events: list[Event]) -> list[dict[str, Any]]:
                        measured_at="the last kept iteration, against the baseline")
         else:
             at_finish = load_data("finish", finish).full
-            fulls = [at_finish] + [load_data("benchmark", _data(e)).full for e in reversed(of_type(events, "benchmark"))]
+            fulls = [at_finish] + [load_data("benchmark", data_of(e)).full for e in reversed(of_type(events, "benchmark"))]
             full = next((f for f in fulls if f is not None and f.case == case), None)
             if full:
                 row.update(speedup=full.get("speedup"), ci=full.get("ci"), ci_level=full.get("ci_level"),
@@ -108,8 +109,8 @@ def headline(events: list[Event]) -> dict[str, Any]:
     rows = cases(events)
     level = next((r["ci_level"] for r in rows if r.get("ci_level")), None)
     if level is None:
-        level = next((_data(e).get("ci_level") for e in of_type(events, "benchmark") if _data(e).get("ci_level")), None)
-    target_goal = _data(first_of(events, "init")).get("goal_speedup")
+        level = next((data_of(e).get("ci_level") for e in of_type(events, "benchmark") if data_of(e).get("ci_level")), None)
+    target_goal = data_of(first_of(events, "init")).get("goal_speedup")
     return {"agent": agent(events), "cases": rows, "level": level, "level_line": level_line(level),
             "goal": goal(target_goal),
             "goal_sentinel": isinstance(target_goal, (int, float)) and target_goal >= OUT_OF_REACH}

@@ -4,7 +4,9 @@ Each rule is a pure function over the journal's events (plain dicts as they
 appear in ``journal.jsonl``: ``seq``, ``type``, ``iteration``, ``data``) and
 returns a list of ``Finding``. ``RULES`` lists them; ``check(events)`` runs
 them all. Nothing here touches git, processes or the network; reading the
-record folder is done by ``load_record`` at the edge.
+record folder is done by ``load_record`` at the edge
+(``campaign.review.record_events``, re-exported here), and the per-iteration
+rows and summary a reviewer reads are ``campaign.review.record_summary``.
 
 The rules (ids are stable, CI may grep for them):
 
@@ -30,22 +32,15 @@ written-behind-runner     an event that no runner wrote, between two events
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from statistics import median
 from typing import Any, Callable, Iterable
 
-from campaign.loop.record import cumulative_speedup, load_data
-
-Event = dict[str, Any]
+from campaign.review.record_events import (  # noqa: F401 - RecordError, load_record: the review's entry, re-exported
+    Event, RecordError, data_of, first_of, is_kept, iteration_events, iterations, last_of, load_record, of_type,
+    position, postmortem_factor, prediction_of, speedup_of)
 
 MIN_PHASE_SHARE = 0.05
 FULL_EVERY = 3
 FAILED_ATTEMPTS_BEFORE_SKIP = 3
-DEFAULT_POSTMORTEM_FACTOR = 1.5
-
-
-class RecordError(Exception):
-    """The record cannot be reviewed (missing, torn or newer-schema journal)."""
 
 
 @dataclass(frozen=True)
@@ -65,120 +60,8 @@ class Rule:
     check: Callable[[list[Event]], list[Finding]]
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def read_events(journal: Path) -> list[Event]:
-    """Read ``journal.jsonl`` with ``campaign.loop.journal``'s parser; refuse a torn or invalid one.
-
-    The journal module owns the torn-line and schema rules; a torn tail, which
-    a running campaign may carry on past, is an error here: a reviewer judges
-    a whole record or none.
-    """
-    from campaign.errors import JournalError
-    from campaign.loop.journal import parse_journal
-
-    try:
-        contents = parse_journal(journal.read_bytes(), str(journal))
-    except JournalError as exc:
-        raise RecordError(str(exc)) from None
-    if contents.torn is not None:
-        raise RecordError(
-            f"{journal}: line {contents.torn.line} is torn ({contents.torn.size} bytes of an interrupted "
-            "write), so the record is incomplete and is not reviewed. Run any `campaign` command on the "
-            "campaign to move the torn bytes aside, or restore the journal from git."
-        )
-    return contents.events
-
-
-def load_record(record_dir: Path) -> list[Event]:
-    record_dir = Path(record_dir)
-    if not record_dir.is_dir():
-        raise RecordError(f"{record_dir} is not a directory; give the folder of a campaign record (optim/<name>/).")
-    journal = record_dir / "journal.jsonl"
-    if not journal.is_file():
-        raise RecordError(f"{record_dir} has no journal.jsonl, so it is not a campaign record (or it was never started).")
-    events = read_events(journal)
-    if not events:
-        raise RecordError(f"{journal} is empty: nothing to review.")
-    return events
-
-
-# --------------------------------------------------------------------------- helpers over events
-
-
-def _data(event: Event | None) -> dict[str, Any]:
-    return (event["data"] or {}) if event else {}
-
-
-def of_type(events: Iterable[Event], kind: str) -> list[Event]:
-    return [e for e in events if e.get("type") == kind]
-
-
-def iterations(events: list[Event]) -> list[int]:
-    """Iteration numbers in order of first appearance; an iteration starts at its THINK.
-
-    A profile carries the number of the iteration it prepares, so a profile
-    after which the agent declared the bottleneck exhausted names an
-    iteration that never started: not one to judge.
-    """
-    started = {e.get("iteration") for e in events if e.get("type") == "think"}
-    seen: list[int] = []
-    for e in events:
-        it = e.get("iteration")
-        if isinstance(it, int) and it in started and it not in seen:
-            seen.append(it)
-    return seen
-
-
-def iteration_events(events: list[Event], iteration: int) -> list[Event]:
-    return [e for e in events if e.get("iteration") == iteration]
-
-
-def last_of(events: list[Event], kind: str) -> Event | None:
-    found = of_type(events, kind)
-    return found[-1] if found else None
-
-
-def first_of(events: list[Event], kind: str) -> Event | None:
-    found = of_type(events, kind)
-    return found[0] if found else None
-
-
-def _position(events: list[Event], event: Event) -> int:
-    """The event's place in journal order (``seq`` when present)."""
-    seq = event.get("seq")
-    return seq if isinstance(seq, int) else events.index(event)
-
-
-def is_kept(its: list[Event]) -> bool:
-    """Whether an iteration's change was kept: its LOG says so, else a COMMIT and no REVERT."""
-    log = last_of(its, "log")
-    if log is not None and isinstance(_data(log).get("kept"), bool):
-        return _data(log)["kept"]
-    return last_of(its, "commit") is not None and last_of(its, "revert") is None
-
-
-def postmortem_factor(events: list[Event]) -> float:
-    factor = _data(first_of(events, "init")).get("postmortem_factor")
-    return float(factor) if isinstance(factor, (int, float)) and factor > 1 else DEFAULT_POSTMORTEM_FACTOR
-
-
-def _speedup(bench: Event | None) -> float | None:
-    value = _data(bench).get("speedup")
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None
-
-
-def _prediction(think: Event | None) -> float | None:
-    value = _data(think).get("predicted_speedup")
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None
-
-
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
-
-
-# --------------------------------------------------------------------------- the rules
 
 
 def rule_surprise(events: list[Event]) -> list[Finding]:
@@ -190,7 +73,7 @@ def rule_surprise(events: list[Event]) -> list[Finding]:
         logs = of_type(own, "log")
         if logs:
             for log in logs:
-                if not _text(_data(log).get("surprise")):
+                if not _text(data_of(log).get("surprise")):
                     findings.append(Finding("surprise-missing", n, "the LOG has no Surprise (write \"None\" explicitly when nothing surprised you)"))
             continue
         attempted = any(e["type"] in ("test", "benchmark", "revert", "commit") for e in own)
@@ -207,17 +90,17 @@ def rule_prediction_order(events: list[Event]) -> list[Finding]:
         bench = first_of(own, "benchmark")
         if bench is None:
             continue
-        thinks = [t for t in of_type(own, "think") if _prediction(t) is not None]
+        thinks = [t for t in of_type(own, "think") if prediction_of(t) is not None]
         if not thinks:
             findings.append(Finding("prediction-after-result", n, "there is no numeric prediction (THINK) for this result"))
             continue
         first_think = thinks[0]
-        if _position(events, first_think) > _position(events, bench):
+        if position(events, first_think) > position(events, bench):
             findings.append(
                 Finding(
                     "prediction-after-result",
                     n,
-                    f"the prediction ({_prediction(first_think):g}x, seq {first_think.get('seq')}) was written after "
+                    f"the prediction ({prediction_of(first_think):g}x, seq {first_think.get('seq')}) was written after "
                     f"the benchmark result (seq {bench.get('seq')})",
                 )
             )
@@ -234,7 +117,7 @@ def rule_kept_evidence(events: list[Event]) -> list[Finding]:
         if bench is None:
             findings.append(Finding("kept-without-evidence", n, "the change was kept without any benchmark"))
             continue
-        ci = _data(bench).get("ci")
+        ci = data_of(bench).get("ci")
         if not (isinstance(ci, (list, tuple)) and len(ci) == 2 and isinstance(ci[0], (int, float))):
             findings.append(Finding("kept-without-evidence", n, "the change was kept but its benchmark has no confidence interval"))
         elif ci[0] <= 1.0:
@@ -252,13 +135,13 @@ def rule_phase_share(events: list[Event]) -> list[Finding]:
     findings = []
     for plan in of_type(events, "plan"):
         n = plan.get("iteration")
-        phase = _data(plan).get("phase")
-        override = _text(_data(plan).get("override"))
-        profiles = [p for p in of_type(events, "profile") if _position(events, p) < _position(events, plan)]
+        phase = data_of(plan).get("phase")
+        override = _text(data_of(plan).get("override"))
+        profiles = [p for p in of_type(events, "profile") if position(events, p) < position(events, plan)]
         if not profiles:
             findings.append(Finding("phase-under-5pct", n, f"phase {phase!r} was planned without any PROFILE before it"))
             continue
-        shares = _data(profiles[-1]).get("shares") or _shares(_data(profiles[-1]).get("phases") or {})
+        shares = data_of(profiles[-1]).get("shares") or _shares(data_of(profiles[-1]).get("phases") or {})
         share = shares.get(phase)
         note = f" (override: {override})" if override else ""
         if not isinstance(share, (int, float)):
@@ -280,14 +163,14 @@ def rule_postmortem(events: list[Event]) -> list[Finding]:
     factor = postmortem_factor(events)
     for n in iterations(events):
         own = iteration_events(events, n)
-        predicted = _prediction(first_of(own, "think"))
-        measured = _speedup(last_of(own, "benchmark"))
+        predicted = prediction_of(first_of(own, "think"))
+        measured = speedup_of(last_of(own, "benchmark"))
         if predicted is None or measured is None:
             continue
         ratio = measured / predicted
         if 1 / factor <= ratio <= factor:
             continue
-        if not any(_postmortem_written(_data(log).get("postmortem")) for log in of_type(own, "log")):
+        if not any(_postmortem_written(data_of(log).get("postmortem")) for log in of_type(own, "log")):
             findings.append(
                 Finding(
                     "postmortem-missing",
@@ -312,7 +195,7 @@ def rule_full_validation(events: list[Event]) -> list[Finding]:
         if index % FULL_EVERY:
             continue
         benches = of_type(iteration_events(events, n), "benchmark")
-        if not any(_data(b).get("full") is not None for b in benches):
+        if not any(data_of(b).get("full") is not None for b in benches):
             findings.append(
                 Finding("full-validation-skipped", n, f"kept iteration #{index} (every {FULL_EVERY}rd) has no full-scale benchmark")
             )
@@ -322,21 +205,21 @@ def rule_full_validation(events: list[Event]) -> list[Finding]:
 def rule_skip(events: list[Event]) -> list[Finding]:
     findings = []
     for skip in of_type(events, "skip"):
-        bottleneck = _text(_data(skip).get("bottleneck"))
+        bottleneck = _text(data_of(skip).get("bottleneck"))
         key = bottleneck.lower()
         failed = 0
         for n in iterations(events):
-            own = [e for e in iteration_events(events, n) if _position(events, e) < _position(events, skip)]
+            own = [e for e in iteration_events(events, n) if position(events, e) < position(events, skip)]
             plan = last_of(own, "plan")
             if plan is None or is_kept(own):
                 continue
             if not (of_type(own, "revert") or of_type(own, "log")):
                 continue  # not finished: not a failed attempt yet
-            names = {_text(_data(plan).get("bottleneck")).lower(), _text(_data(plan).get("phase")).lower()}
+            names = {_text(data_of(plan).get("bottleneck")).lower(), _text(data_of(plan).get("phase")).lower()}
             if key and key in names:
                 failed += 1
         if failed < FAILED_ATTEMPTS_BEFORE_SKIP:
-            claimed = _data(skip).get("failed_attempts")
+            claimed = data_of(skip).get("failed_attempts")
             findings.append(
                 Finding(
                     "skip-without-3-failures",
@@ -387,141 +270,3 @@ def check(events: list[Event], rules: Iterable[Rule] = RULES) -> list[Finding]:
     order = {r.id: i for i, r in enumerate(RULES)}
     findings = [f for rule in rules for f in rule.check(events)]
     return sorted(findings, key=lambda f: (f.iteration if f.iteration is not None else -1, order.get(f.rule, 99)))
-
-
-# --------------------------------------------------------------------------- per-iteration summary
-
-
-def iteration_rows(events: list[Event]) -> list[dict[str, Any]]:
-    """One row per iteration: what a reviewer reads first."""
-    rows = []
-    for n in iterations(events):
-        own = iteration_events(events, n)
-        think, plan, bench, log = first_of(own, "think"), last_of(own, "plan"), last_of(own, "benchmark"), last_of(own, "log")
-        test, revert, commit = last_of(own, "test"), last_of(own, "revert"), last_of(own, "commit")
-        bd = _data(bench)
-        vs_base = bd.get("vs_baseline") or {}
-        rows.append(
-            {
-                "iteration": n,
-                "phase": _data(plan).get("phase"),
-                "change": _data(plan).get("change"),
-                "bottleneck": _data(plan).get("bottleneck"),
-                "predicted": _prediction(think),
-                "measured": _speedup(bench),
-                "ci": bd.get("ci"),
-                "ci_level": bd.get("ci_level"),
-                "ci_kind": bd.get("ci_kind"),
-                "machine_busy": load_data("benchmark", bd).load.note,
-                "verdict": bd.get("verdict"),
-                "cumulative": cumulative_speedup(bd),  # the one definition (campaign.loop.record)
-                "cumulative_ci": vs_base.get("ci"),
-                "full": bd.get("full"),
-                "test_passed": _data(test).get("passed") if test else None,
-                "test_failure": _first_failure(_data(test)) if test and not _data(test).get("passed") else None,
-                "kept": is_kept(own),
-                "revert_reason": _data(revert).get("reason") if revert else None,
-                "commit": _data(commit).get("commit") if commit else None,
-                "surprise": _data(log).get("surprise") if log else None,
-                "postmortem": _data(log).get("postmortem") if log else None,
-                "patch": _data(last_of(own, "implement")).get("patch"),
-                # docs/integrity.md: which guards ran on the attempt, and the mark of a claim big enough to suspect
-                "guards": bd.get("guards"),
-                "suspicion": bd.get("suspicion"),
-                "memory": _memory(bd, _data(log)),  # peak RSS before -> after (campaign.measure.memory), or None
-                "bench_cost": _bench_cost(bd) if bench else None,
-            }
-        )
-    return rows
-
-
-def _bench_cost(bench: dict[str, Any]) -> dict[str, Any]:
-    """What BENCHMARK spent: blocks and about how many seconds (blocks x median block + calibration)."""
-    cost = bench.get("block_cost") or {}
-    blocks = bench.get("blocks")
-    seconds = None
-    if isinstance(blocks, int) and isinstance(cost.get("block_s"), (int, float)):
-        seconds = blocks * cost["block_s"] + (cost.get("calibration_s") or 0)
-    return {"blocks": blocks, "seconds": seconds}
-
-
-def _memory(bench: dict[str, Any], log: dict[str, Any]) -> dict[str, Any] | None:
-    """Peak memory as LOG judged it (limit, accept), else as BENCHMARK measured it; None on older records."""
-    from campaign.measure import memory
-
-    return log.get("memory") or memory.change(bench, None)
-
-
-def _first_failure(test: dict[str, Any]) -> str | None:
-    """The first reason a TEST failed, in one line."""
-    for failure in test.get("failures") or []:
-        text = failure.get("message") or failure.get("output")
-        if text:
-            return " ".join(str(text).split())
-    if test.get("out_of_scope"):
-        return "edits outside the scope: " + ", ".join(test["out_of_scope"])
-    cmd = test.get("test_command") or {}
-    if cmd and not cmd.get("passed"):
-        names = [t.get("name") for t in cmd.get("failed_tests") or [] if t.get("name")]
-        return f"test command `{cmd.get('cmd')}` exited {cmd.get('rc')}" + (f": failed {', '.join(names[:5])}" if names else "")
-    return None
-
-
-def full_case_result(events: list[Event]) -> dict[str, Any] | None:
-    """The headline: the final tree vs the baseline on the full case (FINISH), and whether its outputs were checked."""
-    finish = _data(last_of(events, "finish"))
-    check = _data(last_of(events, "validate"))
-    if not finish and not check:
-        return None
-    full = finish.get("full") or {}
-    validation = finish.get("validation") or (check if not finish else {})
-    return {
-        "case": full.get("case") or check.get("case"),
-        "speedup": full.get("speedup"),
-        "ci": full.get("ci"),
-        "verdict": full.get("verdict"),
-        "outputs_checked": bool(validation),
-        "outputs_match": validation.get("passed") if validation else None,
-        "failure": _first_failure(check) if check and not check.get("passed") and not finish else None,
-    }
-
-
-def _decisions(events: list[Event]) -> list[str]:
-    """Every written decision (stop, exhausted, skip) as the logs render it."""
-    from campaign.loop.render import decision_views
-
-    return [d["text"] for d in decision_views(events)]
-
-
-def _dominant(events: list[Event]) -> str | None:
-    """The largest phase of the latest profile: where the time goes now (exhausted or not)."""
-    shares = _data(last_of(events, "profile")).get("shares") or {}
-    shares = {k: v for k, v in shares.items() if isinstance(v, (int, float))}
-    return max(shares, key=shares.get) if shares else None
-
-
-def summary(events: list[Event]) -> dict[str, Any]:
-    init, finish, baseline = _data(first_of(events, "init")), _data(last_of(events, "finish")), _data(first_of(events, "baseline"))
-    rows = iteration_rows(events)
-    kept = [r for r in rows if r["kept"]]
-    final = finish.get("final_speedup")
-    if final is None and kept:
-        final = kept[-1]["cumulative"]
-    target = init.get("target") or {}
-    return {
-        "name": init.get("name"),
-        "target": target.get("name") if isinstance(target, dict) else target,
-        "goal_speedup": init.get("goal_speedup"),
-        "iterations": len(rows),
-        "kept": len(kept),
-        "reverted": len(rows) - len(kept),
-        "final_speedup": final,
-        "final_ci": finish.get("ci"),
-        "finished": bool(finish),
-        "baseline_commit": baseline.get("commit") or init.get("base_commit"),
-        "dominant_phase": _dominant(events) or finish.get("dominant_phase"),
-        "full_case": full_case_result(events),
-        "stop_reason": next((_data(e).get("reason") for e in reversed(of_type(events, "decide")) if _data(e).get("stop")), None),
-        "decisions": _decisions(events),
-        "median_gain": median([r["measured"] for r in kept if r["measured"]]) if kept and any(r["measured"] for r in kept) else None,
-    }

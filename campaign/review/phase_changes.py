@@ -11,7 +11,10 @@ and the phase's share of all phases' time after the change. Pure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from campaign.loop.record import Benchmark, load_event
 
 EXPLANATION = (
     "Per phase: its time in the last kept tree → in this change, measured in the same interleaved benchmark "
@@ -21,24 +24,25 @@ EXPLANATION = (
 )
 
 
-def _seconds(summary: dict[str, Any] | None) -> dict[str, float]:
-    phases = (summary or {}).get("phases") or {}
+def _seconds(timings: Mapping[str, Any]) -> dict[str, float]:
+    """One side's per-phase seconds (a ``Timings`` keeps them as recorded: the record names no attribute for them)."""
+    phases = timings.get("phases") or {}
     return {k: float(v) for k, v in phases.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def phase_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per benchmarked attempt: its phases with before/after seconds, ratio, share after, slower."""
-    benches: dict[int, dict[str, Any]] = {}
+    benches: dict[int, Benchmark] = {}
     kept: set[int] = set()
     for e in events:
         n = e.get("iteration")
         if e.get("type") == "benchmark" and n is not None:
-            benches[n] = e.get("data") or {}
+            benches[n] = load_event(e).data
         elif e.get("type") == "commit" and n is not None:
             kept.add(n)
     out = []
     for n, bench in sorted(benches.items()):
-        before, after = _seconds(bench.get("reference")), _seconds(bench.get("candidate"))
+        before, after = _seconds(bench.reference), _seconds(bench.candidate)
         total_after = sum(after.values())
         rows = []
         for name in sorted(set(before) & set(after), key=lambda k: -before[k]):
@@ -48,5 +52,5 @@ def phase_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                          "share_after": a / total_after if total_after > 0 else None,
                          "slower": ratio is not None and ratio < 1})
         if rows:
-            out.append({"iteration": n, "kept": n in kept, "case": bench.get("case"), "phases": rows})
+            out.append({"iteration": n, "kept": n in kept, "case": bench.case, "phases": rows})
     return out

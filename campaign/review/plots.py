@@ -185,16 +185,50 @@ def legend_row(items: list[tuple[str, str]], gap: float = 22.0) -> str:
 BEFORE_COLOR, AFTER_COLOR = "#a0aec0", "#2b6cb0"
 
 
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and v > 0
+
+
+def _phase_groups(first: dict[str, float], last: dict[str, float] | None):
+    """The bars (before, and after when there is a last profile), each phase's values, and the totals."""
+    bars = [("before", first)] + ([("after", last)] if last else [])
+    names = list(dict.fromkeys([n for _, ph in bars for n in ph]))
+    totals = {label: sum(v for v in ph.values() if _positive(v)) for label, ph in bars}
+    groups = [(name, {label: ph.get(name) for label, ph in bars}) for name in names] + [("total", totals)]
+    return [label for label, _ in bars], totals, groups
+
+
+def _phase_group(ax: _Axes, i: int, slot: float, group: tuple[str, dict[str, Any]], labels: list[str],
+                 totals: dict[str, float], lo: float) -> list[str]:
+    """One phase's bars side by side, the before/after ratio above them and the phase's name below."""
+    name, g = group
+    out = []
+    bw = slot * 0.8 / len(labels)
+    x0 = ax.x(i) + slot * 0.1
+    for j, label in enumerate(labels):
+        v = g.get(label)
+        if not _positive(v):
+            continue
+        top = ax.y(v)
+        share = f", {v / totals[label]:.0%} of the run" if name != "total" and totals[label] else ""
+        out.append(
+            f'<rect class="phase-bar {label}" data-phase="{_e(name)}" x="{round(x0 + j * bw, 1)}" y="{top}" '
+            f'width="{round(bw, 1)}" height="{round(ax.y(lo) - top, 1)}" fill="{BEFORE_COLOR if label == "before" else AFTER_COLOR}">'
+            f'<title>{_e(f"{name}: {v:.3g}s {label}{share}")}</title></rect>')
+    before, after = g.get("before"), g.get("after")
+    if isinstance(before, (int, float)) and isinstance(after, (int, float)) and before > 0 and after > 0:
+        out.append(f'<text x="{round(x0 + bw * len(labels) / 2, 1)}" y="{ax.y(max(before, after)) - 6}" text-anchor="middle" class="tick">{before / after:.3g}x</text>')
+    out.append(f'<text x="{round(ax.x(i) + slot / 2, 1)}" y="{ax.height - ax.bottom + 16}" text-anchor="middle" class="tick">{_e(name)}</text>')
+    return out
+
+
 def plot_phases(first: dict[str, float] | None, last: dict[str, float] | None) -> str:
     """Per-phase seconds, first profile vs last, side by side on a log scale (a 100x faster phase stays visible)."""
     title = "Per-phase runtime, first profile vs last profile (log scale)"
     if not first:
         return _empty("plot-phases", title, "no profile in the record")
-    bars = [("before", first)] + ([("after", last)] if last else [])
-    names = list(dict.fromkeys([n for _, ph in bars for n in ph]))
-    totals = {label: sum(v for v in ph.values() if isinstance(v, (int, float)) and v > 0) for label, ph in bars}
-    groups = [(name, {label: ph.get(name) for label, ph in bars}) for name in names] + [("total", totals)]
-    values = [v for _, g in groups for v in g.values() if isinstance(v, (int, float)) and v > 0]
+    labels, totals, groups = _phase_groups(first, last)
+    values = [v for _, g in groups for v in g.values() if _positive(v)]
     if not values:
         return _empty("plot-phases", title, "the profiles hold no positive phase time")
     lo, hi = min(values) / 3, max(values) * 2
@@ -202,23 +236,8 @@ def plot_phases(first: dict[str, float] | None, last: dict[str, float] | None) -
     decades = [10.0 ** k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1) if lo <= 10.0 ** k <= hi]
     body = ax.frame("", "seconds (log scale)", xticks=[], yticks=decades if len(decades) >= 3 else None, fmt_y=lambda v: f"{v:g}s")
     slot = (ax.width - ax.left - ax.right) / len(groups)
-    bw = slot * 0.8 / len(bars)
-    for i, (name, g) in enumerate(groups):
-        x0 = ax.x(i) + slot * 0.1
-        for j, (label, _) in enumerate(bars):
-            v = g.get(label)
-            if not isinstance(v, (int, float)) or v <= 0:
-                continue
-            top = ax.y(v)
-            share = f", {v / totals[label]:.0%} of the run" if name != "total" and totals[label] else ""
-            body.append(
-                f'<rect class="phase-bar {label}" data-phase="{_e(name)}" x="{round(x0 + j * bw, 1)}" y="{top}" '
-                f'width="{round(bw, 1)}" height="{round(ax.y(lo) - top, 1)}" fill="{BEFORE_COLOR if label == "before" else AFTER_COLOR}">'
-                f'<title>{_e(f"{name}: {v:.3g}s {label}{share}")}</title></rect>')
-        before, after = g.get("before"), g.get("after")
-        if isinstance(before, (int, float)) and isinstance(after, (int, float)) and before > 0 and after > 0:
-            body.append(f'<text x="{round(x0 + bw * len(bars) / 2, 1)}" y="{ax.y(max(before, after)) - 6}" text-anchor="middle" class="tick">{before / after:.3g}x</text>')
-        body.append(f'<text x="{round(ax.x(i) + slot / 2, 1)}" y="{ax.height - ax.bottom + 16}" text-anchor="middle" class="tick">{_e(name)}</text>')
+    for i, group in enumerate(groups):
+        body += _phase_group(ax, i, slot, group, labels, totals, lo)
     body.append(f'<g class="legend" transform="translate({ax.left + 4} 18)"><rect x="0" y="-9" width="12" height="12" fill="{BEFORE_COLOR}"/>'
                 f'<text x="18" y="2">first profile</text><rect x="120" y="-9" width="12" height="12" fill="{AFTER_COLOR}"/><text x="138" y="2">last profile</text></g>')
     return _svg("plot-phases", title, ax, body)
