@@ -183,7 +183,7 @@ def test_a_real_benchmark_records_the_peak_memory_of_both_trees(tmp_path, monkey
 
 def test_the_scripted_playbook_accepts_in_words_that_say_it_is_a_script():
     """The demo's numba kernel raises peak RSS ~5x: the playbook keeps it, and says a script accepted it."""
-    from campaign.agents.protocol import playbook_log_answer
+    from campaign.agents.playbook_agent import playbook_log_answer
 
     mem = memory.change({"reference": {"max_rss_kb": 36_000}, "candidate": {"max_rss_kb": 176_000}})
     result = {"predicted": 3.0, "test_passed": True, "verdict": "faster", "speedup": 4.0, "ci": [3.5, 4.5],
