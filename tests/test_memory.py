@@ -142,7 +142,7 @@ def test_the_agent_is_asked_to_decide_and_an_empty_accept_is_refused():
 
 
 def test_mcp_and_the_cli_name_the_same_argument():
-    from campaign.agents.mcp_server import FLAG_ARGUMENTS
+    from campaign.agents.mcp_hints import FLAG_ARGUMENTS
 
     assert FLAG_ARGUMENTS["--accept-memory"] == ("accept_memory", str)
 
