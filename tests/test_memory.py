@@ -194,7 +194,7 @@ def test_the_scripted_playbook_accepts_in_words_that_say_it_is_a_script():
 
 
 def test_try_warns_before_log_that_an_accept_is_needed(tmp_path):
-    from campaign.cli.loop_cmds import memory_note
+    from campaign.cli.try_cmds import memory_note
     from campaign.loop.steps.benchmark import bench_summary
 
     bench = bench_summary({"reference": {"max_rss_kb": 40_960}, "candidate": {"max_rss_kb": 61_440}})
