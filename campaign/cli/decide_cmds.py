@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 import click
 
@@ -71,9 +72,16 @@ def finish(name, quiet, workspace, as_json):
         campaign = open_campaign(workspace, name, say)
         result = campaign.finish(progress=say)
     remember_trusted(campaign.record_dir)  # this machine made the record: `campaign replay` may run it
-    emit(result, as_json, lambda r: (
-        f"finished: {times_text(r['final_speedup'])} over baseline; full case "
-        + (f"{r['validation']['case']!r}: outputs match the baseline's, " if (r.get("validation") or {}).get("passed") else "")
-        + f"{times_text((r['full'] or {}).get('speedup'))} vs the pre-optimization mark; "
-        f"marked {r['post_tag']}, merged the code change into {r['merged_into']} (the record stays in git: "
-        f"`campaign export-record DIR` writes it out)"))
+    emit(result, as_json, _finish_text)
+
+
+def _finish_text(r: dict[str, Any]) -> str:
+    from campaign.loop.record import Finish
+
+    done = Finish.from_json(r)  # the finish event's data, as the answer embeds it
+    checked = done.validation
+    return (f"finished: {times_text(done.final_speedup)} over baseline; full case "
+            + (f"{checked.case!r}: outputs match the baseline's, " if checked and checked.passed else "")
+            + f"{times_text(done.full.speedup if done.full else None)} vs the pre-optimization mark; "
+            f"marked {done.post_tag}, merged the code change into {done.merged_into} (the record stays in git: "
+            f"`campaign export-record DIR` writes it out)")

@@ -32,9 +32,12 @@ def profile(lines, name, quiet, workspace, as_json):
         result = open_campaign(workspace, name, say).profile(list(lines), say)
 
     def text(r):
+        from campaign.loop.record import Profile
+
+        profiled = Profile.from_json(r)  # the profile event's data, as the answer embeds it
         out = [f"profile before iteration {r['iteration']} (total {r['total_s'] or 0:.3f} s):"]
         for phase, share in sorted((r["shares"] or {}).items(), key=lambda kv: -(kv[1] or 0)):
-            bound = (r["amdahl"] or {}).get(phase)
+            bound = profiled.bound(phase)
             out.append(f"  {phase:<24} {share:6.1%}   Amdahl bound {'inf' if bound is None else f'{bound:.2f}x'}")
         for fn in r["top_functions"][:8]:
             out.append(f"  top: {fn.get('function')} ({fn.get('file')}:{fn.get('line')}) self {fn.get('tottime', 0):.3f} s, "

@@ -48,7 +48,8 @@ def init(target_spec, name, goal_speedup, max_iterations, resume, quiet, workspa
             campaign = init_campaign(workspace, target_spec, name, goal_speedup, max_iterations, progress)
     result = campaign.status()
     result["step_done"] = "init"
-    result["environment"] = (campaign.state().init or {}).get("environment")  # whose Python runs the workload
+    started = campaign.state().init
+    result["environment"] = started.environment if started else None  # whose Python runs the workload
     emit(result, as_json, lambda r: f"campaign {r['name']} started on branch optimization/{r['name']} "
                                     f"(record: {r['record']})\n" + _env_line(r) + next_line(r))
 

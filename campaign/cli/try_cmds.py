@@ -68,7 +68,10 @@ def try_(full, more, blocks, name, quiet, workspace, as_json):
             line += f"; policy: {b['policy']}"
         from campaign.loop.steps.more_blocks import MORE_LIMIT
 
-        if b["verdict"] == "inconclusive" and len((r.get("extended") or {}).get("history") or []) < MORE_LIMIT:
+        from campaign.loop.record import Extension
+
+        extensions = Extension.from_json(r["extended"]).count if r.get("extended") else 0
+        if b["verdict"] == "inconclusive" and extensions < MORE_LIMIT:
             line += "\nmore blocks for this attempt, pooled with these: campaign try --more"
         if b.get("full"):
             line += f"; full case {times_text(b['full']['speedup'])} ({b['full']['verdict']})"
@@ -141,8 +144,11 @@ def log(surprise, notes, why, lesson, keep, accept_memory, memory_limit, name, w
     def text(r):
         if r.get("completed"):
             return r["message"] + "\n" + next_line(r)
+        from campaign.loop.record import Revert
+
+        revert = Revert.from_json(r["revert"]) if r.get("revert") else Revert()
         outcome = f"kept and committed ({(r['commit'] or '')[:10]})" if r["kept"] else \
-            f"reverted ({(r['revert'] or {}).get('reason')}; diff kept in {(r['revert'] or {}).get('patch')})"
+            f"reverted ({revert.reason}; diff kept in {revert.patch})"
         mem = r.get("memory")
         lines = [f"iteration {r['iteration']} logged: {outcome}"]
         if mem:

@@ -34,6 +34,7 @@ import sys
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 HOW_DECLARED = "declared"  # campaign.toml [environment] python
 HOW_DOT_VENV = ".venv"
@@ -144,21 +145,27 @@ def _pyproject(tree: Path) -> dict:
         return {}
 
 
+def toml_table(doc: Any, *keys: str) -> dict[str, Any]:
+    """The table at ``keys`` in a parsed TOML document (pure); empty where a key is missing or not a table.
+
+    Build configuration is optional at every level, and a hand-written file may put a string where a
+    table belongs: neither is this reader's error to raise.
+    """
+    for key in keys:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) else {}
+
+
 def _configured_roots(tree: Path) -> list[str]:
     """Package folders the build configuration names (setuptools, hatchling, setup.cfg), relative to ``tree``."""
     doc = _pyproject(tree)
-    tool = doc.get("tool") or {}
     roots: list[str] = []
-    setuptools = tool.get("setuptools") or {}
-    package_dir = setuptools.get("package-dir") or {}
-    if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
+    package_dir = toml_table(doc, "tool", "setuptools", "package-dir")
+    if isinstance(package_dir.get(""), str):
         roots.append(package_dir[""])
-    packages = setuptools.get("packages")
-    if isinstance(packages, dict):
-        where = (packages.get("find") or {}).get("where") or []
-        roots += [w for w in where if isinstance(w, str)]
-    hatch_wheel = (((tool.get("hatch") or {}).get("build") or {}).get("targets") or {}).get("wheel") or {}
-    for pkg in hatch_wheel.get("packages") or []:
+    where = toml_table(doc, "tool", "setuptools", "packages", "find").get("where") or []
+    roots += [w for w in where if isinstance(w, str)]
+    for pkg in toml_table(doc, "tool", "hatch", "build", "targets", "wheel").get("packages") or []:
         if isinstance(pkg, str) and "/" in pkg.strip("/"):
             roots.append(str(Path(pkg.strip("/")).parent))
     cfg = configparser.ConfigParser()

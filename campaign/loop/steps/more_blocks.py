@@ -20,10 +20,11 @@ result recorded beside it is kept as it was.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from campaign.errors import RuleError, StepError, VcsError
-from campaign.loop import machine
+from campaign.loop import machine, record
 from campaign.loop.steps.context import CampaignContext, Progress
 
 MORE_LIMIT = 2  # extensions of one attempt's benchmark
@@ -32,19 +33,19 @@ MORE_LIMIT = 2  # extensions of one attempt's benchmark
 def more_problem(state: machine.State) -> str | None:
     """Why the current attempt's benchmark cannot be extended now (pure), or None."""
     it = state.current
-    bench = (it.benchmark if it is not None else None) or {}
-    if state.step is not machine.Step.LOG or not bench:
+    bench = it.benchmark if it is not None else None
+    if state.step is not machine.Step.LOG or it is None or not bench:
         return (f"`campaign try --more` extends the benchmark of an attempt whose LOG is due; now "
                 f"{machine.DESCRIPTIONS[state.step]} is due.")
-    if bench.get("verdict") != "inconclusive":
-        return (f"the benchmark of iteration {it.n} is decided ({bench.get('verdict')}): more blocks are for an "
+    if bench.verdict != "inconclusive":
+        return (f"the benchmark of iteration {it.n} is decided ({bench.verdict}): more blocks are for an "
                 f"inconclusive one. Run `campaign log`.")
-    if len((bench.get("extended") or {}).get("history") or []) >= MORE_LIMIT:
+    if bench.extended.count >= MORE_LIMIT:
         return (f"the benchmark of iteration {it.n} was extended {MORE_LIMIT} times already (the cap): log it "
                 f"(`campaign log`, reverted, or kept with --keep REASON).")
-    samples = bench.get("samples") or {}
-    if bench.get("metric") not in ("wall", "cpu") or not samples.get("ratios") or "pairs_a" not in samples:
-        return (f"the benchmark of iteration {it.n} was decided on {bench.get('metric')!r} or recorded without its "
+    samples = bench.samples or {}
+    if bench.metric not in ("wall", "cpu") or not samples.get("ratios") or "pairs_a" not in samples:
+        return (f"the benchmark of iteration {it.n} was decided on {bench.metric!r} or recorded without its "
                 f"block pairs (an older campaign version): its blocks cannot be pooled. Log it, or run a fresh "
                 f"attempt.")
     return None
@@ -61,20 +62,21 @@ def pooled_decision(old: dict[str, Any], new: dict[str, Any], *, min_blocks: int
                         min_effect=min_effect, alpha=alpha, at_look=True)
 
 
-def _samples(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+def _samples(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(new)
     for key in ("a", "b", "block_a", "block_b", "ratios", "pairs_a", "pairs_b"):
-        out[key] = list((old or {}).get(key) or []) + list(new.get(key) or [])
+        out[key] = list(old.get(key) or []) + list(new.get(key) or [])
     out["ratio_range"] = [min(out["ratios"]), max(out["ratios"])] if out["ratios"] else None
     return out
 
 
-def _finite(value: float) -> float | None:
+def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def extended_event(old: dict[str, Any], new: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
+def extended_event(old: Mapping[str, Any], new: Mapping[str, Any], budget: Mapping[str, Any]) -> dict[str, Any]:
     """The attempt's benchmark after ``--more``: ``old``'s blocks and ``new``'s pooled, decided once (pure)."""
+    prior, fresh = record.load_data("benchmark", old), record.load_data("benchmark", new)
     total_cap = int(old.get("blocks") or 0) + int(budget["max_blocks"])
     kw = {"min_blocks": int(budget["min_blocks"]), "max_blocks": total_cap, "min_effect": float(budget["min_effect"]),
           "alpha": float(budget["alpha"])}
@@ -83,15 +85,15 @@ def extended_event(old: dict[str, Any], new: dict[str, Any], budget: dict[str, A
             "speedup": _finite(last.speedup), "ci": [_finite(x) for x in last.ci], "ci_level": last.confidence,
             "ci_kind": "range" if last.overwhelming else "ci", "blocks": last.blocks,
             "blocks_needed": None if last.blocks_needed is None else max(0, last.blocks_needed - last.blocks)}
-    base_old, base_new = old.get("vs_baseline") or {}, new.get("vs_baseline") or {}
-    if base_old.get("samples") and base_new.get("samples"):
-        base = pooled_decision(base_old["samples"], base_new["samples"], **kw)
-        data["vs_baseline"] = {**base_new, "samples": _samples(base_old["samples"], base_new["samples"]),
+    base_old, base_new = prior.vs_baseline, fresh.vs_baseline
+    if base_old.samples and base_new.samples:
+        base = pooled_decision(base_old.samples, base_new.samples, **kw)
+        data["vs_baseline"] = {**base_new, "samples": _samples(base_old.samples, base_new.samples),
                                "speedup": _finite(base.speedup), "ci": [_finite(x) for x in base.ci],
                                "verdict": base.verdict, "ci_level": base.confidence,
                                "ci_kind": "range" if base.overwhelming else "ci"}
-    data["cumulative_speedup"] = (data.get("vs_baseline") or {}).get("speedup")
-    history = list((old.get("extended") or {}).get("history") or [])
+    data["cumulative_speedup"] = record.load_data("benchmark", data).vs_baseline.speedup
+    history = list(prior.extended.history or [])
     history.append({"blocks_before": old.get("blocks"), "blocks_added": new.get("blocks"),
                     "new_blocks_alone": {k: new.get(k) for k in ("verdict", "speedup", "ci", "ci_level")}})
     data["extended"] = {"history": history, "metric": old.get("metric"), "level": last.confidence}
@@ -135,11 +137,12 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
             raise RuleError(problem)
         ctx.require_branch(state)
         it, old = state.current, state.current.benchmark
-        moved = vcs.untested_changes(ctx.repo, (it.implement or {}).get("tree") or "HEAD", exclude=[ctx.record_rel])
+        implement = it.implement or record.Implement()
+        moved = vcs.untested_changes(ctx.repo, implement.tree or "HEAD", exclude=[ctx.record_rel])
         if moved:
             raise VcsError(f"the working tree changed since `campaign try` tested it ({', '.join(moved[:5])}): more "
                            f"blocks measure the tested tree only. Put it back (its diff is "
-                           f"{ctx.record_rel}/{(it.implement or {}).get('patch')}), then run `campaign try --more`.")
+                           f"{ctx.record_rel}/{implement.patch}), then run `campaign try --more`.")
         budget = bench_budget(ctx.workspace)
         n = _more_blocks(old, budget, blocks)
         say(f"BENCHMARK --more: {n} more blocks on {old['metric']} time, pooled with the {old.get('blocks')} measured...")
@@ -150,9 +153,9 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
                 ctx.target, ctx.workspace, state.last_kept_commit, state.init["base_commit"], [old["case"]], say,
                 exclude=measurement_excludes(ctx.record_rel), run_dir=run_dir, overrides=overrides))
         data = extended_event(old, new, budget)
-        data["suspicion"] = suspicion(data, (it.plan or {}).get("amdahl_bound"))
+        data["suspicion"] = suspicion(data, it.plan.amdahl_bound if it.plan else None)
         data["guards"] = guards_ran(it.test or {}, data)
         ctx.record_event("benchmark", data, it.n)
-        return {"ok": True, "step": "try", "iteration": it.n, "more": True, "files": (it.implement or {}).get("files"),
-                "patch": (it.implement or {}).get("patch"), "test": it.test, "benchmark": bench_summary(data),
+        return {"ok": True, "step": "try", "iteration": it.n, "more": True, "files": implement.files,
+                "patch": implement.patch, "test": it.test, "benchmark": bench_summary(data),
                 "extended": data["extended"], "next": ctx.next_step()}
