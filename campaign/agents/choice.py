@@ -57,7 +57,7 @@ def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: flo
         return PlaybookAgent(campaign.target.playbook(), campaign.workspace)
     if kind in ADAPTERS:
         return CliAgent(kind, campaign.workspace, list(campaign.target.scope), agent_cmd, timeout_s)
-    return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
+    return CommandAgent(agent_cmd or "", campaign.workspace, timeout_s=timeout_s)  # check_agent refused an empty one
 
 
 def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool,

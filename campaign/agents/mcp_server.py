@@ -58,6 +58,8 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
     from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 
     class CampaignServer(MCPServer):
+        loop_tools: LoopTools | None = None  # campaign.agents.mcp_signals waits for the tool in flight on it
+
         async def call_tool(self, tool_name, arguments, context=None):
             try:
                 return await super().call_tool(tool_name, arguments, context)
@@ -73,7 +75,7 @@ def build_server(workspace: Path | str = ".", name: str | None = None):
     for uri, (filename, description) in RESOURCES.items():
         mime = "application/jsonl" if filename.endswith(".jsonl") else "text/markdown"
         server.resource(uri, name=filename, description=description, mime_type=mime)(_reader(tools, filename))
-    server.loop_tools = tools  # campaign.agents.mcp_signals waits for the tool in flight on it
+    server.loop_tools = tools
     return server
 
 

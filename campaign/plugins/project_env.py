@@ -34,7 +34,7 @@ import sys
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 HOW_DECLARED = "declared"  # campaign.toml [environment] python
 HOW_DOT_VENV = ".venv"
@@ -105,11 +105,11 @@ def _uv_python(root: Path) -> str | None:
     return lines[-1] if out.returncode == 0 and lines else None
 
 
-def resolve_project_env(root: Path, declared: str | None = None, environ: dict | None = None,
+def resolve_project_env(root: Path, declared: str | None = None, environ: Mapping[str, str] | None = None,
                         also: tuple[Path, ...] = ()) -> ProjectEnv:
     """The interpreter a user's project runs under (the rule in this module's docstring)."""
     root = Path(root)
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     if declared:
         path = Path(os.path.expanduser(declared))
         if not path.is_absolute():
@@ -125,9 +125,10 @@ def resolve_project_env(root: Path, declared: str | None = None, environ: dict |
         found = _venv_python(Path(where) / ".venv")
         if found:
             return ProjectEnv(str(found.absolute()), HOW_DOT_VENV)
-    active = environ.get("VIRTUAL_ENV")
-    if active and _venv_python(Path(active)):
-        return ProjectEnv(str(_venv_python(Path(active)).absolute()), HOW_VIRTUAL_ENV)
+    active = env.get("VIRTUAL_ENV")
+    active_python = _venv_python(Path(active)) if active else None
+    if active_python:
+        return ProjectEnv(str(active_python.absolute()), HOW_VIRTUAL_ENV)
     if (root / "uv.lock").is_file():
         python = _uv_python(root)
         if python:
