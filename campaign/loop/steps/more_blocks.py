@@ -78,7 +78,7 @@ def extended_event(old: Mapping[str, Any], new: Mapping[str, Any], budget: Mappi
     """The attempt's benchmark after ``--more``: ``old``'s blocks and ``new``'s pooled, decided once (pure)."""
     prior, fresh = record.load_data("benchmark", old), record.load_data("benchmark", new)
     total_cap = int(old.get("blocks") or 0) + int(budget["max_blocks"])
-    kw = {"min_blocks": int(budget["min_blocks"]), "max_blocks": total_cap, "min_effect": float(budget["min_effect"]),
+    kw: dict[str, Any] = {"min_blocks": int(budget["min_blocks"]), "max_blocks": total_cap, "min_effect": float(budget["min_effect"]),
           "alpha": float(budget["alpha"])}
     last = pooled_decision(old["samples"], new["samples"], **kw)
     data = {**new, "samples": _samples(old["samples"], new["samples"]), "verdict": last.verdict,
@@ -105,7 +105,7 @@ def extended_event(old: Mapping[str, Any], new: Mapping[str, Any], budget: Mappi
     return data
 
 
-def _more_blocks(bench: dict[str, Any], budget: dict[str, Any], blocks: int | None) -> int:
+def _more_blocks(bench: Mapping[str, Any], budget: Mapping[str, Any], blocks: int | None) -> int:
     cap = int(budget["max_blocks"])
     if blocks is not None and not 1 <= int(blocks) <= cap:
         raise RuleError(f"--blocks {blocks}: one extension adds 1 to {cap} blocks (max_blocks of the measurement "
@@ -131,12 +131,13 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
     with ctx.locked(guard_git=True):
         state = ctx.complete_pending(ctx.state())
         problem = more_problem(state)
-        if problem and (state.step is not machine.Step.LOG or not state.current.benchmark):
+        it = state.current
+        old = it.benchmark if it is not None else None
+        if problem and (state.step is not machine.Step.LOG or not old):
             raise StepError(f"{problem} Run: {ctx.command_for(state)}", state.step.value, ctx.command_for(state))
-        if problem:
-            raise RuleError(problem)
+        if problem or it is None or old is None:  # no problem means an attempt with a benchmark
+            raise RuleError(problem or "no benchmark to extend")
         ctx.require_branch(state)
-        it, old = state.current, state.current.benchmark
         implement = it.implement or record.Implement()
         moved = vcs.untested_changes(ctx.repo, implement.tree or "HEAD", exclude=[ctx.record_rel])
         if moved:
@@ -146,11 +147,15 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
         budget = bench_budget(ctx.workspace)
         n = _more_blocks(old, budget, blocks)
         say(f"BENCHMARK --more: {n} more blocks on {old['metric']} time, pooled with the {old.get('blocks')} measured...")
-        overrides = {"metric": old["metric"], "min_blocks": n, "max_blocks": n, "budget_s": 1e9, "extend_s": 0.0,
+        overrides = {"metric": old.metric, "min_blocks": n, "max_blocks": n, "budget_s": 1e9, "extend_s": 0.0,
                      "precision": None}
+        last_kept, base = state.last_kept_commit, state.init.base_commit if state.init else None
+        if last_kept is None or base is None:  # derive sets both once init and its start commit are journaled
+            raise RuleError("the journal names no baseline or last kept commit to measure against: run `campaign "
+                            "status`.")
         with pristine_copy(ctx.workspace) as run_dir, git_guard.unmoved(ctx, state, "BENCHMARK"):
             new = ctx.measure(lambda: benchmark_change(
-                ctx.target, ctx.workspace, state.last_kept_commit, state.init["base_commit"], [old["case"]], say,
+                ctx.target, ctx.workspace, last_kept, base, [old["case"]], say,
                 exclude=measurement_excludes(ctx.record_rel), run_dir=run_dir, overrides=overrides))
         data = extended_event(old, new, budget)
         data["suspicion"] = suspicion(data, it.plan.amdahl_bound if it.plan else None)
