@@ -17,7 +17,8 @@ from run_fixtures import cli, events_of, ok
 
 from campaign.agents.adapters import CliAgent, build_argv, final_text, prompt_command
 from campaign.agents.prompts import extract_answer, render_prompt
-from campaign.agents.protocol import AgentFailed, CommandAgent, ask, build_request
+from campaign.agents.command_agent import CommandAgent
+from campaign.agents.protocol import AgentFailed, ask, build_request
 from campaign.agents.choice import resumed_settings
 
 REPO_ROOT = str(Path(__file__).resolve().parents[1])

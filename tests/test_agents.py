@@ -4,12 +4,12 @@ import sys
 
 import pytest
 
+from campaign.agents.command_agent import CommandAgent
+from campaign.agents.playbook_agent import playbook_log_answer
 from campaign.agents.protocol import (
     MAX_ATTEMPTS,
     AgentFailed,
-    CommandAgent,
     ask,
-    playbook_log_answer,
     validate_answer,
 )
 

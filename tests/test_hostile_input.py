@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign.agents.protocol import CommandAgent
+from campaign.agents.command_agent import CommandAgent
 from loop_fixtures import TOML, campaign, git, make_repo
 from test_cli_loop import assert_refused, crafted, run
 

@@ -15,7 +15,7 @@ import anyio
 import mcp  # noqa: F401  a hard dependency (pyproject.toml): missing, it fails the import, never skips
 import pytest
 
-from campaign.agents.mcp_server import STEP_TOOLS, with_tool_hints
+from campaign.agents.mcp_hints import STEP_TOOLS, with_tool_hints
 from loop_fixtures import SIEVE, campaign, cli_env, git, make_repo
 
 ROOT = Path(__file__).resolve().parents[1]

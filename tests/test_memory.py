@@ -142,7 +142,7 @@ def test_the_agent_is_asked_to_decide_and_an_empty_accept_is_refused():
 
 
 def test_mcp_and_the_cli_name_the_same_argument():
-    from campaign.agents.mcp_server import FLAG_ARGUMENTS
+    from campaign.agents.mcp_hints import FLAG_ARGUMENTS
 
     assert FLAG_ARGUMENTS["--accept-memory"] == ("accept_memory", str)
 
@@ -183,7 +183,7 @@ def test_a_real_benchmark_records_the_peak_memory_of_both_trees(tmp_path, monkey
 
 def test_the_scripted_playbook_accepts_in_words_that_say_it_is_a_script():
     """The demo's numba kernel raises peak RSS ~5x: the playbook keeps it, and says a script accepted it."""
-    from campaign.agents.protocol import playbook_log_answer
+    from campaign.agents.playbook_agent import playbook_log_answer
 
     mem = memory.change({"reference": {"max_rss_kb": 36_000}, "candidate": {"max_rss_kb": 176_000}})
     result = {"predicted": 3.0, "test_passed": True, "verdict": "faster", "speedup": 4.0, "ci": [3.5, 4.5],
@@ -194,7 +194,7 @@ def test_the_scripted_playbook_accepts_in_words_that_say_it_is_a_script():
 
 
 def test_try_warns_before_log_that_an_accept_is_needed(tmp_path):
-    from campaign.cli.loop_cmds import memory_note
+    from campaign.cli.try_cmds import memory_note
     from campaign.loop.steps.benchmark import bench_summary
 
     bench = bench_summary({"reference": {"max_rss_kb": 40_960}, "candidate": {"max_rss_kb": 61_440}})

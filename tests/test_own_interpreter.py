@@ -140,7 +140,7 @@ def test_init_refuses_a_test_command_that_fails_on_the_baseline(venv, hostile_pa
 
 def test_the_log_answer_names_a_failing_test_command_not_the_outputs():
     """What the playbook agent writes as Surprise when only the test command failed."""
-    from campaign.agents.protocol import playbook_log_answer
+    from campaign.agents.playbook_agent import playbook_log_answer
     from campaign.agents.runner import log_result
     from campaign.loop.machine import derive
     from records import clean_record

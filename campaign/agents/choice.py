@@ -49,14 +49,15 @@ def check_agent(kind: str, agent_cmd: str | None, target) -> None:
 def make_agent(kind: str, campaign, agent_cmd: str | None = None, timeout_s: float = 1800.0):
     """The agent named on the command line (or recorded by the run being resumed)."""
     from campaign.agents.adapters import ADAPTERS, CliAgent
-    from campaign.agents.protocol import CommandAgent, PlaybookAgent
+    from campaign.agents.command_agent import CommandAgent
+    from campaign.agents.playbook_agent import PlaybookAgent
 
     check_agent(kind, agent_cmd, campaign.target)
     if kind == "playbook":
         return PlaybookAgent(campaign.target.playbook(), campaign.workspace)
     if kind in ADAPTERS:
         return CliAgent(kind, campaign.workspace, list(campaign.target.scope), agent_cmd, timeout_s)
-    return CommandAgent(agent_cmd, campaign.workspace, timeout_s=timeout_s)
+    return CommandAgent(agent_cmd or "", campaign.workspace, timeout_s=timeout_s)  # check_agent refused an empty one
 
 
 def run_settings(kind: str, agent_cmd: str | None, timeout_s: float, resumed: bool,
@@ -81,7 +82,8 @@ REPORTED = {"claude": ("budget_usd", "budget_tokens"), "codex": ("budget_tokens"
 def budget_note(kind: str, budget: dict[str, Any] | None) -> str | None:
     """A warning for a budget the agent's reports cannot reach (a dollar budget on codex, any on aider), else None."""
     flags = {"budget_usd": "--budget-usd", "budget_tokens": "--budget-tokens"}
-    blind = [flags[key] for key in flags if (budget or {}).get(key) is not None and key not in REPORTED.get(kind, ())]
+    given = budget if budget is not None else {}
+    blind = [flags[key] for key in flags if given.get(key) is not None and key not in REPORTED.get(kind, ())]
     if not blind:
         return None
     what = {"codex": "reports tokens but no price", "command": "may report its spend"}.get(kind, "reports no spend")

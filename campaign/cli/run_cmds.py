@@ -32,9 +32,9 @@ def _summary_text(result: dict[str, Any]) -> str:
         from campaign.agents.runner import final_speedup_text
 
         lines.append(f"final: {final_speedup_text(final)}")
-    from campaign.cli.loop_cmds import _spend_line
+    from campaign.cli.status_cmds import spend_line
 
-    spend = _spend_line(result.get("agent_usage"))
+    spend = spend_line(result.get("agent_usage"))
     if spend:
         lines.append(spend)
     if result.get("interrupted"):

@@ -77,7 +77,8 @@ def event(attempt: Attempt, status: str, **extra: Any) -> dict[str, Any]:
 
 
 def is_attempt_event(event_: dict[str, Any]) -> bool:
-    return event_.get("type") == "agent" and (event_.get("data") or {}).get("step") == STEP
+    data = event_.get("data")
+    return event_.get("type") == "agent" and isinstance(data, dict) and data.get("step") == STEP
 
 
 def next_id(events: list[dict[str, Any]]) -> int:

@@ -45,8 +45,8 @@ def cumulative_speedup(bench: Mapping[str, Any] | None) -> float | None:
 
 
 from campaign.loop.record_parts import (  # noqa: E402 - after the one derived number; the nested objects are part of the record's API
-    Checked, Comparison, Data, Failure, FullCase, Load, Noise, Postmortem, TestCommand, Timings, always_of, tuple_of,
-    optional_of)
+    Checked, Comparison, Data, Extension, Failure, FullCase, Load, Noise, Postmortem, TestCommand, Timings, always_of,
+    tuple_of, optional_of)
 
 
 # -- the events --------------------------------------------------------------------------
@@ -67,6 +67,7 @@ class Init(Data):
     base_commit: str | None = None
     workspace: str | None = None
     warnings: list[str] | None = None
+    environment: dict[str, Any] | None = None  # whose Python runs the workload (``TargetEnv.to_dict``)
 
     @property
     def target_name(self) -> str | None:
@@ -164,6 +165,9 @@ class Benchmark(Data):
     stop_reason: str | None = None
     needed: str | None = None
     policy: str | None = None
+    samples: dict[str, Any] | None = None  # the blocks it was decided on (ratios, A/A pairs)
+    blocks_needed: int | None = None
+    extended: Extension = field(default_factory=Extension, metadata=always_of(Extension))  # `campaign try --more`
 
     @property
     def cumulative(self) -> float | None:
@@ -177,6 +181,12 @@ class Log(Data):
     postmortem: Postmortem | None = field(default=None, metadata=optional_of(Postmortem))
     kept: bool | None = None
     keep_reason: str | None = None
+    memory: dict[str, Any] | None = None  # the peak-memory change LOG judged (``campaign.measure.memory.change``)
+
+    @property
+    def memory_refused(self) -> bool:
+        """Whether LOG reverted a faster change for its peak memory (over the limit, not accepted)."""
+        return isinstance(self.memory, Mapping) and bool(self.memory.get("refused"))
 
 
 @dataclass(frozen=True, eq=False)

@@ -79,6 +79,21 @@ class Comparison(Data):
     ci_level: float | None = None
     ci_kind: str | None = None
     verdict: str | None = None
+    samples: dict[str, Any] | None = None  # the blocks it was decided on (ratios, A/A pairs)
+
+
+@dataclass(frozen=True, eq=False)
+class Extension(Data):
+    """``campaign try --more`` on a benchmark: each extension's blocks before and added, on which metric."""
+
+    history: list[dict[str, Any]] | None = None
+    metric: str | None = None
+    level: float | None = None
+
+    @property
+    def count(self) -> int:
+        """How many times the benchmark was extended (0: never)."""
+        return len(self.history or [])
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,6 +21,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from campaign.plugins.project_env import toml_table
+
 RECORD_ROOT = "optim"
 INERT_RECORD_ROOT = "optim-records"  # a hyphen: never a package name to setuptools, never importable
 RECORD_ROOTS = (RECORD_ROOT, INERT_RECORD_ROOT)
@@ -34,14 +36,14 @@ def _pyproject_says(text: str) -> str | None:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return None
-    backend = (doc.get("build-system") or {}).get("build-backend")
+    backend = toml_table(doc, "build-system").get("build-backend")
     if backend and not backend.startswith("setuptools"):
         return "other-backend"
-    tool = (doc.get("tool") or {}).get("setuptools") or {}
+    tool = toml_table(doc, "tool", "setuptools")
     packages = tool.get("packages")
     if "py-modules" in tool or isinstance(packages, list):
         return "explicit"
-    if isinstance(packages, dict) and (packages.get("find") or {}).get("include"):
+    if toml_table(doc, "tool", "setuptools", "packages", "find").get("include"):
         return "explicit"
     return None
 

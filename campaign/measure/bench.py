@@ -59,7 +59,7 @@ def _units(variants: dict[str, Path], keys: dict[str, str] | None) -> tuple[dict
     unit_of: dict[str, str] = {}
     dirs: dict[str, Path] = {}
     for name, path in variants.items():
-        key = (keys or {}).get(name) or f"dir:{Path(path).resolve()}"
+        key = (keys.get(name) if keys else None) or f"dir:{Path(path).resolve()}"
         unit_of[name] = key
         dirs.setdefault(key, Path(path))
     return unit_of, dirs

@@ -160,7 +160,8 @@ def noise_line(b: dict) -> str:
         parts.append(f"runs of the same code vary by {wall['run_noise']:.1%} (sd)")
     if wall.get("block_sd"):
         parts.append(f"block ratios by {wall['block_sd']:.1%}")
-    ratio_range = (b.get("samples") or {}).get("ratio_range")
+    samples = b.get("samples")
+    ratio_range = samples.get("ratio_range") if samples else None
     if ratio_range:
         parts.append(f"block ratios ranged {ratio_range[0]:.3f}-{ratio_range[1]:.3f}")
     parts.append(f"drift between first and second run {b.get('noise_floor', 0):.1%}")
@@ -172,7 +173,8 @@ def verdict_line(verdict: str, speedup: float, ci, level, b: dict, metric: str) 
     from campaign.measure.stats import describe_interval
 
     interval = describe_interval(ci, level, b.get("ci_kind"))
-    if metric == "instructions" and (b.get("instructions") or {}).get("ratio"):
+    instructions = b.get("instructions")
+    if metric == "instructions" and instructions and instructions.get("ratio"):
         interval = (f"decided by the instruction count, {b['instructions']['ratio']:.3f}x; wall time alone was "
                     f"inconclusive: {interval}")
     return (f"verdict: {verdict.upper()}  new is {speedup:.3f}x the speed of old "
@@ -304,7 +306,8 @@ def format_baseline_comparison(result: dict) -> str:
     if result["ci"]:
         from campaign.measure.stats import describe_interval
 
-        kind = (result.get("benchmark") or {}).get("ci_kind")
+        bench = result.get("benchmark")
+        kind = bench.get("ci_kind") if bench else None
         lines.append(f"verdict: {result['verdict']} ({describe_interval(result['ci'], result.get('ci_level'), kind)})")
         if result.get("benchmark"):
             lines.append(noise_line(result["benchmark"]))

@@ -37,6 +37,8 @@ detail); a failed guard refuses the attempt at LOG, named.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
@@ -168,7 +170,7 @@ def _cold(run, cpu: bool = False) -> float | None:
     """
     compile_s = getattr(run, "compile_s", None) or 0.0
     if cpu:
-        first = (getattr(run, "extra", None) or {}).get("first_call_cpu_s")
+        first = _first_call_cpu(run)
         return None if first is None else max(float(first) - compile_s, 1e-9)
     first = getattr(run, "first_call_s", None)
     if first is None:
@@ -178,8 +180,14 @@ def _cold(run, cpu: bool = False) -> float | None:
     return max((first - compile_s) * share, 1e-9)
 
 
+def _first_call_cpu(run) -> Any:
+    """The first call's CPU time campaign's own workers report in a run's ``extra`` (None: not reported)."""
+    extra = getattr(run, "extra", None)
+    return extra.get("first_call_cpu_s") if isinstance(extra, Mapping) else None
+
+
 def _reports_first_cpu(run) -> bool:
-    value = (getattr(run, "extra", None) or {}).get("first_call_cpu_s")
+    value = _first_call_cpu(run)
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -287,20 +295,48 @@ def with_heldout(test: dict, heldout: dict) -> dict:
     return {"heldout": heldout, "failures": failures, "passed": bool(test.get("passed")) and heldout["passed"]}
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A recorded object, or an empty one where the record has none (``None``, or an older record)."""
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class GuardRecord:
+    """What the guards recorded on one attempt, read once from its ``benchmark`` and ``test`` event data. Pure."""
+
+    refused: str | None  # the benchmark's integrity guards refused the claim
+    full_refused: str | None  # ... at the full-scale case
+    guards: tuple[dict[str, Any], ...]  # each integrity guard: name, ran, passed
+    heldout: dict[str, Any] | None  # the held-out reading the verdict rests on: TEST's, or its second look pooled
+    recheck: dict[str, Any] | None  # the second look on fresh seeds (``claim_checks``), when TEST's was under the bar
+    suspicion: dict[str, Any] | None  # a claim above the Amdahl bound or SUSPICIOUS
+    heldout_full: dict[str, Any] | None  # the suspicion's held-out check at full size
+
+    @classmethod
+    def of(cls, bench: Mapping[str, Any] | None, test: Mapping[str, Any] | None) -> GuardRecord:
+        bench_, test_ = _object(bench), _object(test)
+        integrity = _object(bench_.get("integrity"))
+        suspicion = bench_.get("suspicion") or None
+        recheck = bench_.get("heldout_recheck") or None
+        return cls(refused=integrity.get("refused"),
+                   full_refused=_object(_object(bench_.get("full")).get("integrity")).get("refused"),
+                   guards=tuple(integrity.get("guards") or ()), heldout=recheck or test_.get("heldout"),
+                   recheck=recheck, suspicion=suspicion, heldout_full=_object(suspicion).get("heldout_full"))
+
+
 def refusal(bench: dict | None, test: dict | None = None) -> str | None:
     """Why a recorded attempt's guards refuse it (None: they do not, or none ran). Pure."""
     from campaign.measure.heldout import transfer_refusal
 
     bench = bench or {}
-    found = (((bench.get("integrity") or {}).get("refused"))
-             or (((bench.get("full") or {}).get("integrity") or {}).get("refused"))
-             or transfer_refusal(bench.get("heldout_recheck") or (test or {}).get("heldout"), bench))
+    record = GuardRecord.of(bench, test)
+    found = record.refused or record.full_refused or transfer_refusal(record.heldout, bench)
     if found:
         return found
-    recheck = bench.get("heldout_recheck")  # the second look found outputs that differ from the baseline's
+    recheck = record.recheck  # the second look found outputs that differ from the baseline's
     if recheck and not recheck.get("passed") and recheck.get("failures"):
         return str(recheck["failures"][0]["message"])
-    full = (bench.get("suspicion") or {}).get("heldout_full")
+    full = record.heldout_full
     if full:
         if not full.get("passed"):
             return f"held-out inputs at full size: {full['failures'][0]['message']}"
@@ -310,18 +346,18 @@ def refusal(bench: dict | None, test: dict | None = None) -> str | None:
 
 def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
     """Which guards ran on an attempt and what each found (the journal's and the report's list). Pure."""
+    record = GuardRecord.of(bench, test)
     rows = [{"name": name, "ran": True, "passed": True} for name in SEALED]
-    for guard in (bench.get("integrity") or {}).get("guards") or []:
+    for guard in record.guards:
         rows.append({"name": guard["name"], "ran": guard["ran"], "passed": guard["passed"]})
     from campaign.measure.heldout import transfer_refusal
 
-    held = bench.get("heldout_recheck") or test.get("heldout")  # a second look on fresh seeds reads them all
+    held = record.heldout  # a second look on fresh seeds reads all of them
     rows.append({"name": "held-out inputs", "ran": bool(held),
                  "passed": not held or (bool(held.get("passed")) and transfer_refusal(held, bench) is None),
-                 "speedup": (held or {}).get("speedup"), "clock": (held or {}).get("clock")})
-    sus = bench.get("suspicion")
-    if sus:
-        full = sus.get("heldout_full")
+                 "speedup": held.get("speedup") if held else None, "clock": held.get("clock") if held else None})
+    if record.suspicion:
+        full = record.heldout_full
         rows.append({"name": "suspicion: held-out at full size", "ran": bool(full),
-                     "passed": bool(full) and full.get("passed") and transfer_refusal(full, bench) is None})
+                     "passed": full is not None and bool(full.get("passed")) and transfer_refusal(full, bench) is None})
     return rows

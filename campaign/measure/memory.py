@@ -24,7 +24,7 @@ DEFAULT_LIMIT = 0.25  # +25% peak RSS
 
 def peak_kb(summary: dict[str, Any] | None) -> int | None:
     """A variant summary's peak RSS in KiB (None when the record predates it or the platform gave none)."""
-    value = (summary or {}).get("max_rss_kb")
+    value = summary.get("max_rss_kb") if summary else None
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
 
 

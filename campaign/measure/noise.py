@@ -50,13 +50,19 @@ def _detectable(w: float | None, min_effect: float, max_slowdown: float) -> dict
             "gate_catches_half_the_time": (1 + max_slowdown) * math.exp(w) - 1}
 
 
+def _bench_number(run: dict[str, Any], key: str) -> float:
+    """A number of one A/A comparison's benchmark (0 where the comparison recorded none)."""
+    bench = run.get("benchmark")
+    return (bench.get(key) if bench else None) or 0
+
+
 def summarize(runs: list[dict[str, Any]], max_slowdown: float = DEFAULT_MAX_SLOWDOWN) -> dict[str, Any]:
     """False alarms, their Wilson intervals and the smallest detectable effect, from A/A comparison results (pure)."""
     n = len(runs)
     alarms = sum(1 for r in runs if r["verdict"] in ("faster", "slower"))
     gate_alarms = sum(1 for r in runs if not decide(r, max_slowdown)["passed"])
     w = _half_width(runs)
-    min_effect = max((r.get("benchmark") or {}).get("min_effect") or 0 for r in runs) if runs else 0
+    min_effect = max(_bench_number(r, "min_effect") for r in runs) if runs else 0
     return {
         "runs": n,
         "false_alarms": alarms,
@@ -69,7 +75,7 @@ def summarize(runs: list[dict[str, Any]], max_slowdown: float = DEFAULT_MAX_SLOW
         "half_width_median": w,
         **_detectable(w, min_effect, max_slowdown),
         "verdicts": {v: sum(1 for r in runs if r["verdict"] == v) for v in ("same", "inconclusive", "faster", "slower")},
-        "blocks_median": statistics.median([(r.get("benchmark") or {}).get("blocks") or 0 for r in runs]) if runs else None,
+        "blocks_median": statistics.median([_bench_number(r, "blocks") for r in runs]) if runs else None,
     }
 
 

@@ -34,6 +34,7 @@ import sys
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 HOW_DECLARED = "declared"  # campaign.toml [environment] python
 HOW_DOT_VENV = ".venv"
@@ -104,11 +105,11 @@ def _uv_python(root: Path) -> str | None:
     return lines[-1] if out.returncode == 0 and lines else None
 
 
-def resolve_project_env(root: Path, declared: str | None = None, environ: dict | None = None,
+def resolve_project_env(root: Path, declared: str | None = None, environ: Mapping[str, str] | None = None,
                         also: tuple[Path, ...] = ()) -> ProjectEnv:
     """The interpreter a user's project runs under (the rule in this module's docstring)."""
     root = Path(root)
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     if declared:
         path = Path(os.path.expanduser(declared))
         if not path.is_absolute():
@@ -124,9 +125,10 @@ def resolve_project_env(root: Path, declared: str | None = None, environ: dict |
         found = _venv_python(Path(where) / ".venv")
         if found:
             return ProjectEnv(str(found.absolute()), HOW_DOT_VENV)
-    active = environ.get("VIRTUAL_ENV")
-    if active and _venv_python(Path(active)):
-        return ProjectEnv(str(_venv_python(Path(active)).absolute()), HOW_VIRTUAL_ENV)
+    active = env.get("VIRTUAL_ENV")
+    active_python = _venv_python(Path(active)) if active else None
+    if active_python:
+        return ProjectEnv(str(active_python.absolute()), HOW_VIRTUAL_ENV)
     if (root / "uv.lock").is_file():
         python = _uv_python(root)
         if python:
@@ -144,21 +146,27 @@ def _pyproject(tree: Path) -> dict:
         return {}
 
 
+def toml_table(doc: Any, *keys: str) -> dict[str, Any]:
+    """The table at ``keys`` in a parsed TOML document (pure); empty where a key is missing or not a table.
+
+    Build configuration is optional at every level, and a hand-written file may put a string where a
+    table belongs: neither is this reader's error to raise.
+    """
+    for key in keys:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) else {}
+
+
 def _configured_roots(tree: Path) -> list[str]:
     """Package folders the build configuration names (setuptools, hatchling, setup.cfg), relative to ``tree``."""
     doc = _pyproject(tree)
-    tool = doc.get("tool") or {}
     roots: list[str] = []
-    setuptools = tool.get("setuptools") or {}
-    package_dir = setuptools.get("package-dir") or {}
-    if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
+    package_dir = toml_table(doc, "tool", "setuptools", "package-dir")
+    if isinstance(package_dir.get(""), str):
         roots.append(package_dir[""])
-    packages = setuptools.get("packages")
-    if isinstance(packages, dict):
-        where = (packages.get("find") or {}).get("where") or []
-        roots += [w for w in where if isinstance(w, str)]
-    hatch_wheel = (((tool.get("hatch") or {}).get("build") or {}).get("targets") or {}).get("wheel") or {}
-    for pkg in hatch_wheel.get("packages") or []:
+    where = toml_table(doc, "tool", "setuptools", "packages", "find").get("where") or []
+    roots += [w for w in where if isinstance(w, str)]
+    for pkg in toml_table(doc, "tool", "hatch", "build", "targets", "wheel").get("packages") or []:
         if isinstance(pkg, str) and "/" in pkg.strip("/"):
             roots.append(str(Path(pkg.strip("/")).parent))
     cfg = configparser.ConfigParser()

@@ -108,7 +108,7 @@ class TomlTarget(Target):
         self.test_template = table.get("test")
         self.junit_xml = table.get("junit_xml")
         self.build_template = table.get("build")
-        self.declared_python = (environment or {}).get("python")
+        self.declared_python = environment.get("python") if environment else None
         self.env_also: tuple[Path, ...] = ()  # more places for the project's .venv (a replay: the record's project)
         self._project_env = None
         self.timeout_s = float(table.get("timeout_s", 600.0))

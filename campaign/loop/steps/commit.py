@@ -105,7 +105,7 @@ def revert(ctx: CampaignContext, state: machine.State) -> None:
         reason = "test-failed"
     elif bench.get("verdict") == "slower":
         reason = "slower"
-    elif ((it.log or {}).get("memory") or {}).get("refused"):
+    elif it.log and it.log.memory_refused:
         reason = "memory"  # faster, but its peak memory passed the limit with no --accept-memory
     else:
         reason = "not-faster"

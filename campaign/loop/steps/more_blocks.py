@@ -20,10 +20,11 @@ result recorded beside it is kept as it was.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from campaign.errors import RuleError, StepError, VcsError
-from campaign.loop import machine
+from campaign.loop import machine, record
 from campaign.loop.steps.context import CampaignContext, Progress
 
 MORE_LIMIT = 2  # extensions of one attempt's benchmark
@@ -32,19 +33,19 @@ MORE_LIMIT = 2  # extensions of one attempt's benchmark
 def more_problem(state: machine.State) -> str | None:
     """Why the current attempt's benchmark cannot be extended now (pure), or None."""
     it = state.current
-    bench = (it.benchmark if it is not None else None) or {}
-    if state.step is not machine.Step.LOG or not bench:
+    bench = it.benchmark if it is not None else None
+    if state.step is not machine.Step.LOG or it is None or not bench:
         return (f"`campaign try --more` extends the benchmark of an attempt whose LOG is due; now "
                 f"{machine.DESCRIPTIONS[state.step]} is due.")
-    if bench.get("verdict") != "inconclusive":
-        return (f"the benchmark of iteration {it.n} is decided ({bench.get('verdict')}): more blocks are for an "
+    if bench.verdict != "inconclusive":
+        return (f"the benchmark of iteration {it.n} is decided ({bench.verdict}): more blocks are for an "
                 f"inconclusive one. Run `campaign log`.")
-    if len((bench.get("extended") or {}).get("history") or []) >= MORE_LIMIT:
+    if bench.extended.count >= MORE_LIMIT:
         return (f"the benchmark of iteration {it.n} was extended {MORE_LIMIT} times already (the cap): log it "
                 f"(`campaign log`, reverted, or kept with --keep REASON).")
-    samples = bench.get("samples") or {}
-    if bench.get("metric") not in ("wall", "cpu") or not samples.get("ratios") or "pairs_a" not in samples:
-        return (f"the benchmark of iteration {it.n} was decided on {bench.get('metric')!r} or recorded without its "
+    samples = bench.samples or {}
+    if bench.metric not in ("wall", "cpu") or not samples.get("ratios") or "pairs_a" not in samples:
+        return (f"the benchmark of iteration {it.n} was decided on {bench.metric!r} or recorded without its "
                 f"block pairs (an older campaign version): its blocks cannot be pooled. Log it, or run a fresh "
                 f"attempt.")
     return None
@@ -61,37 +62,38 @@ def pooled_decision(old: dict[str, Any], new: dict[str, Any], *, min_blocks: int
                         min_effect=min_effect, alpha=alpha, at_look=True)
 
 
-def _samples(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+def _samples(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(new)
     for key in ("a", "b", "block_a", "block_b", "ratios", "pairs_a", "pairs_b"):
-        out[key] = list((old or {}).get(key) or []) + list(new.get(key) or [])
+        out[key] = list(old.get(key) or []) + list(new.get(key) or [])
     out["ratio_range"] = [min(out["ratios"]), max(out["ratios"])] if out["ratios"] else None
     return out
 
 
-def _finite(value: float) -> float | None:
+def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def extended_event(old: dict[str, Any], new: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
+def extended_event(old: Mapping[str, Any], new: Mapping[str, Any], budget: Mapping[str, Any]) -> dict[str, Any]:
     """The attempt's benchmark after ``--more``: ``old``'s blocks and ``new``'s pooled, decided once (pure)."""
+    prior, fresh = record.load_data("benchmark", old), record.load_data("benchmark", new)
     total_cap = int(old.get("blocks") or 0) + int(budget["max_blocks"])
-    kw = {"min_blocks": int(budget["min_blocks"]), "max_blocks": total_cap, "min_effect": float(budget["min_effect"]),
+    kw: dict[str, Any] = {"min_blocks": int(budget["min_blocks"]), "max_blocks": total_cap, "min_effect": float(budget["min_effect"]),
           "alpha": float(budget["alpha"])}
     last = pooled_decision(old["samples"], new["samples"], **kw)
     data = {**new, "samples": _samples(old["samples"], new["samples"]), "verdict": last.verdict,
             "speedup": _finite(last.speedup), "ci": [_finite(x) for x in last.ci], "ci_level": last.confidence,
             "ci_kind": "range" if last.overwhelming else "ci", "blocks": last.blocks,
             "blocks_needed": None if last.blocks_needed is None else max(0, last.blocks_needed - last.blocks)}
-    base_old, base_new = old.get("vs_baseline") or {}, new.get("vs_baseline") or {}
-    if base_old.get("samples") and base_new.get("samples"):
-        base = pooled_decision(base_old["samples"], base_new["samples"], **kw)
-        data["vs_baseline"] = {**base_new, "samples": _samples(base_old["samples"], base_new["samples"]),
+    base_old, base_new = prior.vs_baseline, fresh.vs_baseline
+    if base_old.samples and base_new.samples:
+        base = pooled_decision(base_old.samples, base_new.samples, **kw)
+        data["vs_baseline"] = {**base_new, "samples": _samples(base_old.samples, base_new.samples),
                                "speedup": _finite(base.speedup), "ci": [_finite(x) for x in base.ci],
                                "verdict": base.verdict, "ci_level": base.confidence,
                                "ci_kind": "range" if base.overwhelming else "ci"}
-    data["cumulative_speedup"] = (data.get("vs_baseline") or {}).get("speedup")
-    history = list((old.get("extended") or {}).get("history") or [])
+    data["cumulative_speedup"] = record.load_data("benchmark", data).vs_baseline.speedup
+    history = list(prior.extended.history or [])
     history.append({"blocks_before": old.get("blocks"), "blocks_added": new.get("blocks"),
                     "new_blocks_alone": {k: new.get(k) for k in ("verdict", "speedup", "ci", "ci_level")}})
     data["extended"] = {"history": history, "metric": old.get("metric"), "level": last.confidence}
@@ -103,7 +105,7 @@ def extended_event(old: dict[str, Any], new: dict[str, Any], budget: dict[str, A
     return data
 
 
-def _more_blocks(bench: dict[str, Any], budget: dict[str, Any], blocks: int | None) -> int:
+def _more_blocks(bench: Mapping[str, Any], budget: Mapping[str, Any], blocks: int | None) -> int:
     cap = int(budget["max_blocks"])
     if blocks is not None and not 1 <= int(blocks) <= cap:
         raise RuleError(f"--blocks {blocks}: one extension adds 1 to {cap} blocks (max_blocks of the measurement "
@@ -129,29 +131,35 @@ def try_more(ctx: CampaignContext, blocks: int | None = None, progress: Progress
     with ctx.locked(guard_git=True):
         state = ctx.complete_pending(ctx.state())
         problem = more_problem(state)
-        if problem and (state.step is not machine.Step.LOG or not state.current.benchmark):
+        it = state.current
+        old = it.benchmark if it is not None else None
+        if problem and (state.step is not machine.Step.LOG or not old):
             raise StepError(f"{problem} Run: {ctx.command_for(state)}", state.step.value, ctx.command_for(state))
-        if problem:
-            raise RuleError(problem)
+        if problem or it is None or old is None:  # no problem means an attempt with a benchmark
+            raise RuleError(problem or "no benchmark to extend")
         ctx.require_branch(state)
-        it, old = state.current, state.current.benchmark
-        moved = vcs.untested_changes(ctx.repo, (it.implement or {}).get("tree") or "HEAD", exclude=[ctx.record_rel])
+        implement = it.implement or record.Implement()
+        moved = vcs.untested_changes(ctx.repo, implement.tree or "HEAD", exclude=[ctx.record_rel])
         if moved:
             raise VcsError(f"the working tree changed since `campaign try` tested it ({', '.join(moved[:5])}): more "
                            f"blocks measure the tested tree only. Put it back (its diff is "
-                           f"{ctx.record_rel}/{(it.implement or {}).get('patch')}), then run `campaign try --more`.")
+                           f"{ctx.record_rel}/{implement.patch}), then run `campaign try --more`.")
         budget = bench_budget(ctx.workspace)
         n = _more_blocks(old, budget, blocks)
         say(f"BENCHMARK --more: {n} more blocks on {old['metric']} time, pooled with the {old.get('blocks')} measured...")
-        overrides = {"metric": old["metric"], "min_blocks": n, "max_blocks": n, "budget_s": 1e9, "extend_s": 0.0,
+        overrides = {"metric": old.metric, "min_blocks": n, "max_blocks": n, "budget_s": 1e9, "extend_s": 0.0,
                      "precision": None}
+        last_kept, base = state.last_kept_commit, state.init.base_commit if state.init else None
+        if last_kept is None or base is None:  # derive sets both once init and its start commit are journaled
+            raise RuleError("the journal names no baseline or last kept commit to measure against: run `campaign "
+                            "status`.")
         with pristine_copy(ctx.workspace) as run_dir, git_guard.unmoved(ctx, state, "BENCHMARK"):
             new = ctx.measure(lambda: benchmark_change(
-                ctx.target, ctx.workspace, state.last_kept_commit, state.init["base_commit"], [old["case"]], say,
+                ctx.target, ctx.workspace, last_kept, base, [old["case"]], say,
                 exclude=measurement_excludes(ctx.record_rel), run_dir=run_dir, overrides=overrides))
             data = extended_event(old, new, budget)
             check_claim(ctx, state, it.test or {}, data, run_dir, say, earlier=old)
         ctx.record_event("benchmark", data, it.n)
-        return {"ok": True, "step": "try", "iteration": it.n, "more": True, "files": (it.implement or {}).get("files"),
-                "patch": (it.implement or {}).get("patch"), "test": it.test, "benchmark": bench_summary(data),
+        return {"ok": True, "step": "try", "iteration": it.n, "more": True, "files": implement.files,
+                "patch": implement.patch, "test": it.test, "benchmark": bench_summary(data),
                 "extended": data["extended"], "next": ctx.next_step()}

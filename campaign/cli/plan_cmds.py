@@ -1,0 +1,100 @@
+"""Before the code changes: PROFILE, THINK (the pre-registration) and PLAN."""
+
+from __future__ import annotations
+
+
+import click
+
+from campaign.cli.common import dir_option, emit, json_option, quiet_option
+from campaign.cli.common import user_errors as _errors
+from campaign.cli.loop_common import live, name_option, next_line, open_campaign, times_text
+
+
+# -- profile ------------------------------------------------------------------------
+
+
+@click.command("profile")
+@click.option("--lines", "lines", multiple=True, metavar="FUNC",
+              help="Also line-profile FUNC ('module:function'; repeatable).")
+@name_option
+@quiet_option
+@dir_option
+@json_option
+@_errors
+def profile(lines, name, quiet, workspace, as_json):
+    """PROFILE: phase times, top functions (cProfile) and, with --lines, line timings.
+
+    Example: campaign profile --lines primes:count
+    """
+    from campaign.measure.profiling import format_lines
+
+    with live(quiet) as say:
+        result = open_campaign(workspace, name, say).profile(list(lines), say)
+
+    def text(r):
+        from campaign.loop.record import Profile
+
+        profiled = Profile.from_json(r)  # the profile event's data, as the answer embeds it
+        out = [f"profile before iteration {r['iteration']} (total {r['total_s'] or 0:.3f} s):"]
+        for phase, share in sorted((r["shares"] or {}).items(), key=lambda kv: -(kv[1] or 0)):
+            bound = profiled.bound(phase)
+            out.append(f"  {phase:<24} {share:6.1%}   Amdahl bound {'inf' if bound is None else f'{bound:.2f}x'}")
+        for fn in r["top_functions"][:8]:
+            out.append(f"  top: {fn.get('function')} ({fn.get('file')}:{fn.get('line')}) self {fn.get('tottime', 0):.3f} s, "
+                       f"cum {fn.get('cumtime', 0):.3f} s")
+        out += format_lines(r.get("lines") or {})
+        out += [f"note: {n}" for n in r.get("notes") or []]
+        out += [f"warning: {w}" for w in r["warnings"]]
+        return "\n".join(out + [next_line(r)])
+
+    emit(result, as_json, text)
+
+
+# -- think --------------------------------------------------------------------------
+
+
+@click.command("think")
+@click.option("--hypothesis", default=None, help="What limits performance, and why (from the profile).")
+@click.option("--option", "options", multiple=True, help="An approach considered, with pros/cons (repeat 2-3 times).")
+@click.option("--chosen", default=None, help="The approach you pick, and why.")
+@click.option("--predict", default=None, metavar="X", help="Predicted whole-run speedup: a number, e.g. 1.5 or 1.5x.")
+@click.option("--risk", default=None, help="What could go wrong or invalidate the approach.")
+@name_option
+@dir_option
+@json_option
+@_errors
+def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
+    """THINK: pre-register the iteration before touching code (a numeric prediction is required).
+
+    Example: campaign think --hypothesis "trial division is O(n sqrt n)" --option "sieve: O(n log log n), more
+    memory" --option "cache primes: small win" --chosen "sieve" --predict 5x --risk "memory at full scale"
+    """
+    result = open_campaign(workspace, name).think(hypothesis, list(options), chosen, predict, risk)
+    emit(result, as_json, lambda r: f"iteration {r['iteration']}: predicted {times_text(r['predicted_speedup'])} recorded\n" + next_line(r))
+
+
+# -- plan ---------------------------------------------------------------------------
+
+
+@click.command("plan")
+@click.option("--phase", default=None, help="The profiled phase the change attacks; several that one change speeds up: 'a+b' (their shares add).")
+@click.option("--change", default=None, help="What you will change (becomes the iteration's title).")
+@click.option("--bottleneck", default=None, help="What the profile showed (function, line, cause).")
+@click.option("--override-amdahl", default=None, metavar="REASON",
+              help="Plan a phase whose share cannot reach the goal anyway (the reason is logged).")
+@click.option("--function", default=None, metavar="FUNC",
+              help="The profiled function the change attacks (func, Class.method, pkg.mod:func): its cumulative "
+                   "share of the run, in whatever phases it runs, bounds the speedup (--phase then optional).")
+@name_option
+@dir_option
+@json_option
+@_errors
+def plan(phase, change, bottleneck, override_amdahl, function, name, workspace, as_json):
+    """PLAN: name the phase (or function) and the change (one the latest profile measured).
+
+    Example: campaign plan --phase count --change "sieve of Eratosthenes" --bottleneck "is_prime: 95% of time"
+    """
+    result = open_campaign(workspace, name).plan(phase, change, bottleneck, override_amdahl, function)
+    emit(result, as_json, lambda r: (
+        f"iteration {r['iteration']}: plan on phase {r['phase']} recorded. IMPLEMENT now: edit files in scope "
+        f"({', '.join(r['scope'])}).\n" + next_line(r)))
