@@ -58,7 +58,7 @@ def test_guard_record_reads_an_attempt_once():
     assert seen.refused is None and seen.full_refused == "the full case's clock moved"
     assert [g["name"] for g in seen.guards] == ["warm only"] and seen.suspicion == {"heldout_full": None}
     assert refusal(bench, {}) == "the full case's clock moved"
-    assert GuardRecord.of(None, None) == GuardRecord(None, None, (), None, None, None)
+    assert GuardRecord.of(None, None) == GuardRecord(None, None, (), None, None, None, None)
     assert refusal(None) is None
     rows = guards_ran({}, {"integrity": None, "suspicion": None})
     assert {"name": "held-out inputs", "ran": False, "passed": True, "speedup": None, "clock": None} in rows
