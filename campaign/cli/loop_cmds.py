@@ -126,6 +126,8 @@ def _status_text(r: dict[str, Any]) -> str:
         rows.append([str(it["iteration"]), it["phase"] or "-", it["title"], _x(it["predicted"]), outcome])
     if rows:
         lines += table(["iter", "phase", "change", "predicted", "outcome"], rows, wrap=("change",))
+    if (r.get("agent") or {}).get("cluster"):  # `campaign run --cluster`, kept for `--resume`
+        lines.append(f"cluster: TEST + BENCHMARK on the workers of {r['agent']['cluster']} (--resume measures there)")
     for a in r.get("attempts") or []:  # `campaign run --parallel`: what each attempt in flight is doing
         lines.append(f"attempt {a['attempt']}: {a['step']}" + (f" on {a['host']}" if a.get("host") else "")
                      + (f", {a['elapsed_s']:.0f} s since THINK" if a.get("elapsed_s") is not None else "")

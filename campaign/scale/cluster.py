@@ -37,10 +37,25 @@ SKIP = ("__pycache__", ".pytest_cache")
 
 
 def pack(workspace: Path) -> bytes:
-    """The workspace (working tree, record, git objects) as one gzip tar, junk left out."""
+    """The workspace (working tree, record, git objects) as one gzip tar, junk and other worktrees left out.
+
+    The attempts' own worktrees come and go while it packs (``.git/worktrees`` is theirs, and no use to a
+    copy), and so do git's lock files: whatever vanishes mid-walk is left out, never an error.
+    """
+    import os
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(str(workspace), arcname="ws", filter=lambda info: None if Path(info.name).name in SKIP else info)
+        for root, dirs, files in os.walk(workspace):
+            here = Path(root)
+            rel = here.relative_to(workspace)
+            dirs[:] = [d for d in dirs if d not in SKIP and (rel / d).as_posix() != ".git/worktrees"]
+            links = [here / d for d in dirs if (here / d).is_symlink()]  # not walked: added as links
+            for path in [here, *links, *(here / f for f in files if f not in SKIP)]:
+                try:
+                    tar.add(str(path), arcname=(Path("ws") / path.relative_to(workspace)).as_posix(), recursive=False)
+                except FileNotFoundError:
+                    continue
     return buffer.getvalue()
 
 
