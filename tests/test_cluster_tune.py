@@ -2,8 +2,9 @@
 
 A real Dask cluster on loopback (a scheduler and two workers, each a host): every trial is measured whole
 on one host (both arms), the report names the host with its fingerprint, and its result is cached under
-that host's machine, so a second tune finds every configuration in the cache. The worker's side is also
-run in this process, without Dask, for the storage rules.
+that host's machine, so a second tune finds every configuration in the cache. A worker killed mid-trial
+loses that trial's measurement only: it is measured again on the other host, and the report names the
+host that died. The worker's side is also run in this process, without Dask, for the storage rules.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from cluster_fixtures import start_cluster, stop
+from cluster_fixtures import start_cluster, stop, wait_for
 
 from campaign.scale import cluster
 from campaign.tune import remote
@@ -92,3 +95,75 @@ def test_tune_trials_run_whole_on_the_hosts_of_a_cluster(tmp_path):
     # cached under the host's machine (loopback: this machine), so the second tune measures nothing new
     assert again["metrics"]["measured"] == 0 and again["metrics"]["cache_hits"] == 3
     assert again["chosen"] == {"mode": "fast"}
+
+
+HELD = textwrap.dedent(
+    '''
+    """A knob whose "slow" runs, on a worker, block until $HOLD_RELEASE exists (tests/test_cluster_tune.py)."""
+
+    import os
+    import time
+
+    from campaign.plugins.target import PythonTarget
+
+
+    class Held(PythonTarget):
+        name = "held"
+        scope = ["tunehold.py"]
+        knobs = {"mode": ["ok", "slow"]}
+        timeout_s = 120.0
+
+        def run_case(self, case, workdir, knobs=None):
+            mode = (knobs or {}).get("mode", "ok")
+            if mode == "slow" and os.environ.get("HOLD_RUNS"):
+                with open(os.environ["HOLD_RUNS"], "a") as fh:
+                    fh.write(f"{os.getpid()} {os.environ.get('HOLD_HOST')}\\n")
+                while not os.path.exists(os.environ["HOLD_RELEASE"]):
+                    time.sleep(0.1)
+            time.sleep(0.02 if mode == "ok" else 0.03)
+            return {"value": 1}
+    '''
+).lstrip()
+
+
+def test_a_worker_killed_mid_trial_loses_that_measurement_only(tmp_path):
+    pytest.importorskip("distributed", reason="the cluster extra (pip install 'campaign[cluster]')")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "tunehold.py").write_text(HELD)
+    runs, release = tmp_path / "held-runs", tmp_path / "release"
+    env = dict(os.environ, CAMPAIGN_QUEUE_DIR=str(tmp_path / "queue"), PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])))
+    hold = {"HOLD_RUNS": str(runs), "HOLD_RELEASE": str(release)}
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        scheduler_file = start_cluster(tmp_path, env, {name: {**hold, "HOLD_HOST": name} for name in ("hostA", "hostB")},
+                                       procs)
+        procs["tune"] = subprocess.Popen(
+            [sys.executable, "-m", "campaign", "tune", "tunehold:Held", "--strategy", "grid", "--preset", "fast",
+             "--cluster", str(scheduler_file), "--json", "--dir", str(ws)],
+            cwd=ws, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def held() -> list[list[str]]:
+            return [line.split() for line in runs.read_text().splitlines()] if runs.exists() else []
+
+        wait_for(lambda: len(held()) >= 1, "the slow configuration's run on a worker", 300, [procs["tune"]])
+        pid, victim = held()[0]
+        stop(procs[victim])  # the worker dies mid-trial, and its measuring processes with it
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_for(lambda: len(held()) >= 2, "the trial measured again on the other host", 300, [procs["tune"]])
+        release.write_text("go")
+        out, err = procs["tune"].communicate(timeout=300)
+        assert procs["tune"].returncode == 0, err + out
+    finally:
+        for proc in procs.values():
+            stop(proc)
+    report = json.loads(out)
+    survivor = {"hostA": "hostB", "hostB": "hostA"}[victim]
+    (slow,) = [r for r in report["configs"] if not r["default"]]
+    assert slow["status"] == "ok" and slow["blocks"] == 3
+    assert slow["host"]["host"] == survivor and slow["requeued"] == [victim]
+    assert held()[1][1] == survivor

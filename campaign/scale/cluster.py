@@ -171,15 +171,20 @@ class Cluster:
                                     key=f"campaign-try-{token}")
         return future, token
 
-    def share(self, workspace: Path):
-        """The workspace packed once and held by the cluster, for many ``submit_call``s of one job (a tune)."""
-        return self.client.scatter(pack(workspace), hash=False)
+    @staticmethod
+    def share(workspace: Path) -> bytes:
+        """The workspace packed once for many ``submit_call``s of one job (a tune).
+
+        The bytes travel inside each task, not scattered to one worker beforehand: data scattered to a
+        worker that dies is gone, and the scheduler could not run the task again elsewhere.
+        """
+        return pack(workspace)
 
     def submit_call(self, call: Callable[[Path, dict[str, Any]], dict[str, Any]], payload: dict[str, Any],
                     shared, what: str = "campaign-call"):
         """Run ``call(copy, payload)`` whole on one worker under its measurement slot (``on_host``); (future, token).
 
-        ``shared`` is ``share(workspace)``'s handle. ``call`` must be importable on the workers (a module's
+        ``shared`` is ``share(workspace)``'s tar. ``call`` must be importable on the workers (a module's
         function): a tune's trial, both arms of its comparison on that one host.
         """
         token = uuid.uuid4().hex
