@@ -14,7 +14,13 @@ first iteration's DECIDE to the last one's. A/A changes never gain, so the
 diminishing-returns rule ends each campaign after 3 iterations: ``--repeat``
 runs several per K.
 
-    PYTHONPATH=. python scripts/parallel_throughput.py [--iterations 6] [--implement-s 20] [--k 1 2 3]
+Each campaign's ``phases`` say where the controller's time went: the
+seconds before each kind of journal event, summed (``agent:implement`` is
+the wait for an IMPLEMENT, ``benchmark`` the TEST-to-BENCHMARK time,
+``attempt:*`` the attempts' bookkeeping); ``run_s`` is the whole command,
+INIT and FINISH included. ``--keep DIR`` copies each journal there.
+
+    PYTHONPATH=. python scripts/parallel_throughput.py [--iterations 6] [--implement-s 20] [--k 1 2 3] [--keep DIR]
 
 Say the load with the numbers (printed at the start and end): the machine
 may be shared.
@@ -25,10 +31,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -73,7 +81,7 @@ def load() -> str:
     return f"load {one:.2f} (5 min {five:.2f}) on {os.cpu_count()} cores"
 
 
-def one_campaign(k: int, iterations: int, wait: float, root: Path, blocks: int = 3) -> dict:
+def one_campaign(k: int, iterations: int, wait: float, root: Path, blocks: int = 3, keep: Path | None = None) -> dict:
     from run_fixtures import BASE, make_sum_repo, run_env, write_target_module
 
     lib = write_target_module(root / "lib")
@@ -84,11 +92,19 @@ def one_campaign(k: int, iterations: int, wait: float, root: Path, blocks: int =
     cmd = [sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget", "--agent", "command",
            "--agent-cmd", f"{sys.executable} {agent}", "--parallel", str(k), "--goal-speedup", "1000",
            "--max-iterations", str(iterations), "--agent-timeout", "600", "--quiet", "--json"]
+    start = time.monotonic()
     done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    total_s = time.monotonic() - start
     if done.returncode != 0:
         raise SystemExit(f"K={k}: campaign run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    events = [json.loads(line) for line in (repo / "optim" / "sum" / "journal.jsonl").read_text().splitlines()]
-    return summarize(k, events)
+    from loop_fixtures import finished_record
+
+    journal = finished_record(repo, "sum") / "journal.jsonl"  # a finished record stays in git, not in the tree
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(journal, keep / f"journal-k{k}-{int(time.time())}.jsonl")
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    return {**summarize(k, events), "run_s": round(total_s, 1)}
 
 
 def summarize(k: int, events: list[dict]) -> dict:
@@ -100,11 +116,45 @@ def summarize(k: int, events: list[dict]) -> dict:
     hours = (ts(decides[-1]) - ts(first)).total_seconds() / 3600
     between = (ts(decides[-1]) - ts(decides[0])).total_seconds() / 3600
     false = [v for v in verdicts if v in ("faster", "slower")]
-    return {"k": k, "iterations": len(decides), "wall_s": round(hours * 3600, 1),
+    return {"phases": phases(events), "k": k, "iterations": len(decides), "wall_s": round(hours * 3600, 1),
             "iterations_per_hour": round(len(decides) / hours, 1),
             # once the pipeline is full: from the first iteration's DECIDE to the last one's
             "steady_per_hour": round((len(decides) - 1) / between, 1) if between > 0 else None, "verdicts": verdicts,
             "false_verdicts": len(false), "false_rate": round(len(false) / len(verdicts), 3) if verdicts else None}
+
+
+def phases(events: list[dict]) -> dict[str, float]:
+    """Seconds of the controller's timeline before each kind of event, summed (pure): where the serial time goes.
+
+    The journal is written by the controller alone, one event after another, so the gap before an event is
+    the time its step took on the controller's thread (an attempt's status events name theirs: ``attempt:``).
+    """
+    ts = lambda e: datetime.fromisoformat(e["ts"])
+    out: dict[str, float] = {}
+    for prev, event in zip(events, events[1:]):
+        data = event.get("data") or {}
+        label = event["type"]
+        if label == "agent":
+            label = f"attempt:{data.get('status')}" if data.get("step") == "attempt" else f"agent:{data.get('step')}"
+        out[label] = round(out.get(label, 0.0) + (ts(event) - ts(prev)).total_seconds(), 2)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def bound(serial: dict, k: int) -> float | None:
+    """The most K attempts can gain over K = 1 in a campaign as long as ``serial``'s, one measurement at a time (pure).
+
+    From the serial run: I, an IMPLEMENT's wait, and S, the rest of an iteration (TEST, BENCHMARK, the other
+    steps), so K = 1 takes n (I + S). With K agents the first iteration still takes I + S (its IMPLEMENT is
+    never hidden), and each later one at least S (one host measures) and (I + S) / K (an agent's slot is busy
+    from THINK to DECIDE): n (I + S) / (I + S + (n - 1) max(S, (I + S) / K)).
+    """
+    n = serial["iterations"]
+    implement = serial["phases"].get("agent:implement", 0.0) / n
+    rest = serial["wall_s"] / n - implement
+    if rest <= 0:
+        return None
+    cycle = implement + rest
+    return round(n * cycle / (cycle + (n - 1) * max(rest, cycle / k)), 2)
 
 
 def pooled(runs: list[dict]) -> dict:
@@ -125,24 +175,29 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--max-blocks", type=int, default=3, help="benchmark blocks at most (the tests' budget)")
     parser.add_argument("--repeat", type=int, default=1, help="campaigns per K (the A/A changes stop each after 3)")
+    parser.add_argument("--keep", type=Path, default=None, help="copy each campaign's journal into this folder")
     args = parser.parse_args()
     print(f"start: {load()}", flush=True)
     rows = []
+    runs_by_k: dict[int, list[dict]] = {}
     for k in args.k:
         runs = []
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix=f"campaign-throughput-k{k}-") as tmp:
-                runs.append(one_campaign(k, args.iterations, args.implement_s, Path(tmp), args.max_blocks))
+                runs.append(one_campaign(k, args.iterations, args.implement_s, Path(tmp), args.max_blocks, args.keep))
                 runs[-1]["load_after"] = load()
                 print(json.dumps(runs[-1]), flush=True)
         rows.append(pooled(runs))
+        runs_by_k[k] = runs
     base = rows[0]["iterations_per_hour"]
+    serial = runs_by_k[rows[0]["k"]][0]
     for row in rows:
         steady = row["steady_per_hour"]
         print(f"K={row['k']}: {row['iterations_per_hour']:.0f} iterations/hour ({row['iterations_per_hour'] / base:.2f}x "
               f"K={rows[0]['k']}); pipeline full: {steady or 0:.0f}/hour "
               f"({(steady or 0) / (rows[0]['steady_per_hour'] or 1):.2f}x); A/A false verdicts "
-              f"{row['false_verdicts']}/{len(row['verdicts'])}; {row['load_after']}")
+              f"{row['false_verdicts']}/{len(row['verdicts'])}; {row['load_after']}"
+              + (f"; at most {bound(serial, row['k'])}x for campaigns this long" if row["k"] > rows[0]["k"] else ""))
     print(f"end: {load()}")
 
 

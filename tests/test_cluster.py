@@ -13,10 +13,9 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-from pathlib import Path
 
 import pytest
+from cluster_fixtures import start_cluster, stop, wait_for
 from loop_fixtures import finished_record
 from parallel_fixtures import FAST_B, WRONG_BUILD, write_parallel_agent
 from run_fixtures import FAST, journal, make_sum_repo, ok, run_env, write_target_module
@@ -58,47 +57,17 @@ HELD = textwrap.dedent(
 ).lstrip()
 
 
-def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, cwd=log.parent, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)  # in tmp: nothing a worker leaves lands in the checkout
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=30)
-
-
-def wait_for(predicate, what: str, timeout: float, procs: list[subprocess.Popen] = ()) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        for proc in procs:
-            assert proc.poll() is None, f"{proc.args[:4]} ended (exit {proc.returncode}) while waiting for {what}"
-        assert time.monotonic() < deadline, f"no {what} in {timeout:.0f} s"
-        time.sleep(0.1)
-
-
 def test_parallel_campaign_on_a_two_host_cluster_survives_a_killed_worker(tmp_path):
     lib = write_target_module(tmp_path / "lib")
     (lib / "heldtarget.py").write_text(HELD)
     repo = make_sum_repo(tmp_path / "repo")
     env = run_env(lib, CAMPAIGN_QUEUE_DIR=str(tmp_path / "queue"))
-    runs, release, scheduler_file = tmp_path / "held-runs", tmp_path / "release", tmp_path / "scheduler.json"
+    runs, release = tmp_path / "held-runs", tmp_path / "release"
     procs: dict[str, subprocess.Popen] = {}
     try:
-        procs["scheduler"] = start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                    "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-                                   env, tmp_path / "scheduler.log")
-        wait_for(scheduler_file.exists, "scheduler file", 120, [procs["scheduler"]])
-        for name in ("hostA", "hostB"):
-            procs[name] = start([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file",
-                                 str(scheduler_file), "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                 "--resources", "measure=1", "--name", name, "--host", "127.0.0.1"],
-                                {**env, "CAMPAIGN_HOST_NAME": name, "HOLD_HOST": name, "HOLD_RUNS": str(runs),
-                                 "HOLD_RELEASE": str(release)}, tmp_path / f"{name}.log")
+        scheduler_file = start_cluster(tmp_path, env, {
+            name: {"HOLD_HOST": name, "HOLD_RUNS": str(runs), "HOLD_RELEASE": str(release)}
+            for name in ("hostA", "hostB")}, procs)
         cmd, _calls = write_parallel_agent(tmp_path, [("closed form", 20.0, FAST, 0),
                                                       ("closed form, other names", 10.0, FAST_B, 1),
                                                       ("shorter range", 1.1, WRONG_BUILD, 1)])

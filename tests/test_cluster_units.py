@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from campaign.scale import cluster, host
 from campaign.scale.queue import measuring
@@ -27,6 +28,26 @@ def test_the_workspace_travels_without_the_controllers_lease_or_junk(tmp_path):
     copy = cluster.unpack(cluster.pack(ws), tmp_path / "remote")
     assert (copy / "work.py").read_text() == "print(1)\n" and (copy / ".git" / "HEAD").exists()
     assert not list(copy.rglob("driver.json")) and not (copy / "__pycache__").exists()
+
+
+def test_packing_leaves_out_other_worktrees_and_what_vanishes_mid_walk(tmp_path, monkeypatch):
+    """An attempt's worktree pruned while the workspace is packed is no error (it was: FileNotFoundError)."""
+    import os
+
+    ws = tmp_path / "ws"
+    (ws / ".git" / "worktrees" / "a1").mkdir(parents=True)
+    (ws / ".git" / "worktrees" / "a1" / "gitdir").write_text("/elsewhere\n")
+    (ws / "work.py").write_text("print(1)\n")
+    real_walk = os.walk
+
+    def walk(top, *args, **kwargs):  # a file listed, then gone before it is read, as a pruned worktree's are
+        for root, dirs, files in real_walk(top, *args, **kwargs):
+            yield root, dirs, files + (["gone.lock"] if Path(root) == ws else [])
+
+    monkeypatch.setattr(os, "walk", walk)
+    copy = cluster.unpack(cluster.pack(ws), tmp_path / "remote")
+    assert (copy / "work.py").exists() and not (copy / ".git" / "worktrees").exists()
+    assert not (copy / "gone.lock").exists()
 
 
 def test_a_fingerprint_names_what_a_timing_depends_on(monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from campaign.agents.parallel import (
+from campaign.agents.attempt_plans import (
     attempt_plans,
     live_line,
     live_rows,

@@ -49,9 +49,10 @@ def run_campaign(
             opened = Campaign.open(workspace, name)
             lease.take(opened.name, agent_kind)
         campaign = _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations,
-                          opened, say, agent_timeout_s, lease, budget, parallel)
+                          opened, say, agent_timeout_s, lease, budget, parallel, cluster)
         kind, cmd, timeout_s = campaign.recorded_agent
         agent = make_agent(kind, campaign, cmd, timeout_s)
+        cluster = campaign.recorded_cluster  # `--cluster`, or the one on record when resumed without it
         if campaign.recorded_parallel > 1 or cluster:  # `--parallel K`: K attempts in flight (agents/parallel.py)
             from campaign.agents.parallel import run_parallel
 
@@ -60,7 +61,7 @@ def run_campaign(
 
 
 def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, max_iterations, campaign, say,
-           agent_timeout_s, lease, budget=None, parallel=None):
+           agent_timeout_s, lease, budget=None, parallel=None, cluster=None):
     """Open (``campaign`` given: resume) or start the campaign; its ``recorded_agent`` is who the run asks."""
     from campaign.loop import machine
     from campaign.loop.session import init_campaign, list_campaigns
@@ -70,13 +71,14 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
         agent_kind, agent_cmd, agent_timeout_s = resumed_settings(recorded, agent_kind, agent_cmd, agent_timeout_s)
         budget = resumed_budget(recorded, budget)
         parallel = parallel or (recorded.get("parallel") if recorded else None)
+        cluster = cluster or (recorded.get("cluster") if recorded else None)
         check_agent(agent_kind, agent_cmd, campaign.target)
         lease.set_agent(agent_kind)
         with campaign.lock:
             campaign.record_event("run", {**run_settings(agent_kind, agent_cmd, agent_timeout_s, True, budget),
-                                          "parallel": parallel})
+                                          "parallel": parallel, "cluster": _cluster_of(cluster)})
         say(f"resuming campaign {campaign.name!r} at step {campaign.status()['step']} with agent {agent_kind!r}"
-            + (f" ({agent_cmd})" if agent_cmd else ""))
+            + (f" ({agent_cmd})" if agent_cmd else "") + (f" on cluster {cluster}" if _cluster_of(cluster) else ""))
     else:
         if not target_spec:
             raise UserError("--target is required to start a campaign (or --resume to continue one).")
@@ -99,10 +101,19 @@ def _start(workspace, target_spec, agent_kind, agent_cmd, name, goal_speedup, ma
         say(f"INIT: campaign {name!r} on target {target_spec!r} (baseline measurement)")
         campaign = init_campaign(workspace, target_spec, name, progress=say,
                                  run_settings={**run_settings(agent_kind, agent_cmd, agent_timeout_s, False, budget),
-                                               "parallel": parallel},
+                                               "parallel": parallel, "cluster": _cluster_of(cluster)},
                                  **kwargs)
     if budget_note(agent_kind, budget):
         say(budget_note(agent_kind, budget))
     campaign.recorded_agent = (agent_kind, agent_cmd, agent_timeout_s)
     campaign.recorded_parallel = int(parallel or 1)
+    campaign.recorded_cluster = _cluster_of(cluster)
     return campaign
+
+
+def _cluster_of(cluster: str | None) -> str | None:
+    """The cluster to measure on (a scheduler file by its absolute path, for a resume from elsewhere);
+    ``--cluster local`` resumes a cluster campaign on this host alone."""
+    if not cluster or cluster == "local":
+        return None
+    return str(Path(cluster).resolve()) if cluster.endswith(".json") else cluster

@@ -10,6 +10,8 @@ ready attempt with the largest prediction, makes it the next iteration (its
 think and plan), applies its patch to the campaign's working tree and runs
 TEST + BENCHMARK there through the host's measurement queue
 (``campaign.scale.queue``: never two measurements at once on one host).
+THINK's extra rules and the live view's lines are ``attempt_plans``; the patch
+is applied by ``worktree_implement.apply_patch``.
 LOG, COMMIT/REVERT and DECIDE then run as in a serial campaign, so every
 attempt is an iteration of its own: the stopping, skip and postmortem rules
 count attempts. An attempt whose worktree started before another attempt was
@@ -28,59 +30,19 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
+from campaign.agents.attempt_plans import attempt_plans, live_line, live_rows, parallel_problem
 from campaign.agents.protocol import AgentFailed, ask
 from campaign.agents.remote import RemoteMeasuring
 from campaign.agents.runner import AGENT_DIR, Runner, exhausted_decision, plan_problem
-from campaign.agents.worktree_implement import implement_in_worktree
+from campaign.agents.worktree_implement import apply_patch, implement_in_worktree
 from campaign.errors import UserError
 from campaign.loop import attempts as att
 from campaign.scale import host as hosts
 from campaign.scale.queue import measuring
 
 PROGRESS_EVERY_S = 10.0
-
-
-def parallel_problem(state, answer: dict[str, Any], wanted: int) -> str | None:
-    """The extra THINK rules with ``--parallel``: at least ``wanted`` options, each a plan the rules allow (pure)."""
-    if answer.get("action") != "optimize":
-        return None
-    plans = answer.get("attempts") or []
-    if wanted > 1 and len(plans) < wanted:
-        return (f"attempts: give at least {wanted} options to try at once (`campaign run --parallel`): a list of "
-                f"objects with title, chosen, predicted_speedup, phase and change (and hypothesis, risk, key)")
-    for index, plan in enumerate(plans):
-        problem = plan_problem(state, {"action": "optimize", **plan})
-        if problem:
-            return f"attempts/{index}/{problem}"
-    return None
-
-
-def attempt_plans(answer: dict[str, Any], wanted: int) -> list[dict[str, Any]]:
-    """The plans of a THINK answer, the answer's own hypothesis, risk and options filled in (pure)."""
-    shared = {k: answer.get(k) for k in ("hypothesis", "risk", "bottleneck", "override_amdahl", "key")}
-    plans = answer.get("attempts") or [{k: answer.get(k) for k in ("title", "chosen", "predicted_speedup", "phase",
-                                                                   "change")}]
-    out = []
-    for plan in plans[:wanted]:
-        full = {**shared, **{k: v for k, v in plan.items() if v is not None}}
-        full["options"] = list(answer.get("options") or [full["chosen"]])
-        out.append(full)
-    return out
-
-
-def live_rows(attempts: list[att.Attempt], now: float, since: dict[str, float]) -> list[dict[str, Any]]:
-    """Each attempt's step, host and elapsed seconds (in this run), for the progress lines (pure)."""
-    return [{"attempt": a.id, "title": a.plan.get("title"),
-             "step": "test+benchmark" if a.status == "measuring" else att.LIVE_STEPS.get(a.status, a.status),
-             "host": a.host, "elapsed_s": round(now - since.get(a.id, now), 1)} for a in attempts]
-
-
-def live_line(rows: list[dict[str, Any]]) -> str:
-    return "attempts: " + "; ".join(f"{r['attempt']} {r['step']}" + (f" on {r['host']}" if r["host"] else "")
-                                    + f" {r['elapsed_s']:.0f} s" for r in rows)
 
 
 class ParallelRunner(RemoteMeasuring, Runner):
@@ -363,7 +325,7 @@ class ParallelRunner(RemoteMeasuring, Runner):
         if attempt.status == "failed" or not attempt.patch:
             camp.fail_attempt(attempt.error or "the attempt's IMPLEMENT failed", agent=self.agent.name)
             return False
-        problem = self._apply_patch(repo, camp.record_dir / attempt.patch, attempt.patch_sha256)
+        problem = apply_patch(repo, camp.record_dir / attempt.patch, attempt.patch_sha256)
         if problem:
             vcs.restore(repo, vcs.changes(repo, exclude=[camp.record_rel]))
             newer = attempt.base != state.last_kept_commit
@@ -377,25 +339,6 @@ class ParallelRunner(RemoteMeasuring, Runner):
                      f"against the last kept code")
         self.say(f"[iter {n}] IMPLEMENT ({attempt.id}): {str(attempt.summary or '')[:120]}")
         return True
-
-    @staticmethod
-    def _apply_patch(repo, path: Path, sha: str | None) -> str | None:
-        import hashlib
-
-        import git
-
-        data = path.read_bytes() if path.exists() else None
-        if data is None or (sha and hashlib.sha256(data).hexdigest() != sha):
-            return f"{path.name} is missing or not the patch the journal recorded"
-        try:
-            repo.git.apply("--whitespace=nowarn", str(path))
-        except git.GitCommandError:
-            try:
-                repo.git.apply("--3way", "--whitespace=nowarn", str(path))
-                repo.git.reset("-q")  # --3way stages; the campaign reads the working tree
-            except git.GitCommandError as exc:
-                return (exc.stderr or str(exc)).strip().splitlines()[-1][:200]
-        return None
 
 
 def run_parallel(campaign, agent, say, parallel: int, cluster: str | None = None) -> dict[str, Any]:

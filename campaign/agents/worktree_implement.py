@@ -50,3 +50,24 @@ def implement_in_worktree(agent, workspace: Path, record_dir: Path, record_rel: 
                 "agent_event": exc.attempts[0] if exc.attempts else None}
     except Exception as exc:  # noqa: BLE001 - a worktree git refused, an agent's own crash: the attempt fails, the run goes on
         return {"status": "failed", "error": f"IMPLEMENT in a worktree failed: {type(exc).__name__}: {exc}"}
+
+
+def apply_patch(repo, path: Path, sha: str | None) -> str | None:
+    """Apply an attempt's patch to ``repo``'s working tree (three-way when it no longer applies as it is);
+    the reason it cannot, or None."""
+    import hashlib
+
+    import git
+
+    data = path.read_bytes() if path.exists() else None
+    if data is None or (sha and hashlib.sha256(data).hexdigest() != sha):
+        return f"{path.name} is missing or not the patch the journal recorded"
+    try:
+        repo.git.apply("--whitespace=nowarn", str(path))
+    except git.GitCommandError:
+        try:
+            repo.git.apply("--3way", "--whitespace=nowarn", str(path))
+            repo.git.reset("-q")  # --3way stages; the campaign reads the working tree
+        except git.GitCommandError as exc:
+            return (exc.stderr or str(exc)).strip().splitlines()[-1][:200]
+    return None

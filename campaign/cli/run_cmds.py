@@ -67,7 +67,8 @@ def _summary_text(result: dict[str, Any]) -> str:
               "own git worktree; TEST + BENCHMARK stay one at a time on this host (kept by --resume).")
 @click.option("--cluster", default=None, metavar="SCHEDULER",
               help="Run each attempt's TEST + BENCHMARK whole on a worker of this Dask scheduler (an address, or "
-              "a scheduler file *.json); workers need `--resources measure=1` (docs/scaling.md).")
+              "a scheduler file *.json); workers need `--resources measure=1` (kept by --resume; `--resume --cluster "
+              "local` measures here instead; docs/scaling.md).")
 @click.option("--resume", is_flag=True, help="Continue the campaign in --dir where it stopped (crash, Ctrl-C, agent failure).")
 @quiet_option
 @dir_option

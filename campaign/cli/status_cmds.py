@@ -38,6 +38,9 @@ def _status_text(r: dict[str, Any]) -> str:
         rows.append([str(it["iteration"]), it["phase"] or "-", it["title"], times_text(it["predicted"]), outcome])
     if rows:
         lines += table(["iter", "phase", "change", "predicted", "outcome"], rows, wrap=("change",))
+    agent = r.get("agent")
+    if agent and agent.get("cluster"):  # `campaign run --cluster`, kept for `--resume`
+        lines.append(f"cluster: TEST + BENCHMARK on the workers of {agent['cluster']} (--resume measures there)")
     for a in r.get("attempts") or []:  # `campaign run --parallel`: what each attempt in flight is doing
         lines.append(f"attempt {a['attempt']}: {a['step']}" + (f" on {a['host']}" if a.get("host") else "")
                      + (f", {a['elapsed_s']:.0f} s since THINK" if a.get("elapsed_s") is not None else "")

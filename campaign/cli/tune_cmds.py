@@ -26,6 +26,10 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
 @click.option("--concurrency", type=int, default=1, show_default=True,
               help="Configurations measured at once. Keep 1 on a small machine: concurrent trials disturb "
                    "each other's timings.")
+@click.option("--cluster", default=None, metavar="SCHEDULER",
+              help="Measure each trial whole on one host of a Dask cluster (a scheduler address or scheduler file), "
+                   "as `campaign run --cluster` does its attempts: one trial at a time per host, one per worker at "
+                   "once. See docs/scaling.md.")
 @click.option("--trials", type=int, default=None, help="smart: configurations to measure (default: the preset's).")
 @click.option("--case", default=None, help="Workload case (default: the preset's: fast or full).")
 @click.option("--storage", default=None, metavar="URL", envvar="CAMPAIGN_TUNE_STORAGE", show_envvar=True,
@@ -45,15 +49,15 @@ from campaign.cli.common import CampaignError, dir_option, emit, json_option
               help="No progress on stderr (by default: a live line of what runs, elapsed and ETA; NO_COLOR honoured).")
 @dir_option
 @json_option
-def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, trials, case, storage, seed, no_hint,
+def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, cluster, trials, case, storage, seed, no_hint,
          refresh, save, show_history, record, quiet, workspace, as_json):
     """Find the fastest knob values of TARGET (measured against its default, n_jobs=1 style).
 
     Example: campaign tune weight_search --knob n_jobs=1,2 --strategy grid
     """
+    from campaign.errors import UserError
     from campaign.tune import core as tuning
     from campaign.tune import history as saved
-    from campaign.tune.errors import TuneError
     from campaign.tune.report import format_report
 
     try:
@@ -69,17 +73,28 @@ def tune(target, knobs, strategy, preset, timeout_s, executor, concurrency, tria
             timeout_s=timeout_s, executor=executor, concurrency=concurrency, case=case, storage=storage,
             save=save, seed=seed, trials=trials, hint=not no_hint, refresh=refresh,
         )
-        with _progress(quiet or as_json) as progress:
+        with _cluster(cluster) as req.cluster, _progress(quiet or as_json) as progress:
             if record:
                 result = _record_in_campaign(req, workspace, progress)
             else:
                 report = tuning.tune(req, progress)
-    except TuneError as exc:
+    except UserError as exc:  # a TuneError, or --cluster without Dask distributed
         raise CampaignError.from_user_error(exc) from None
     if record:
         emit(dict(result, ok=True), as_json, _recorded_text)
     else:
         emit(dict(report, ok=True), as_json, format_report)
+
+
+def _cluster(address: str | None):
+    """The Dask cluster the trials run on (``campaign.scale.cluster``), closed after the tune; or none."""
+    import contextlib
+
+    if not address:
+        return contextlib.nullcontext(None)
+    from campaign.scale.cluster import Cluster
+
+    return contextlib.closing(Cluster(address))
 
 
 def _progress(silent: bool):
@@ -105,7 +120,7 @@ def _record_in_campaign(req, workspace, progress) -> dict:
             req.spec, req.workspace, req.knobs, strategy=req.strategy, preset=req.preset,
             predicted_speedup=predicted, progress=progress, timeout_s=req.timeout_s, case=req.case,
             storage=req.storage, seed=req.seed, trials=req.trials, hint=req.hint, refresh=req.refresh,
-            executor=req.executor, concurrency=req.concurrency, save=req.save))
+            executor=req.executor, concurrency=req.concurrency, save=req.save, cluster=req.cluster))
     except UserError as exc:
         raise CampaignError.from_user_error(exc) from None
     return result

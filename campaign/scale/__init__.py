@@ -2,5 +2,5 @@
 
 ``host`` says which machine measured a number; ``queue`` keeps one
 measurement at a time per host; ``cluster`` sends whole attempts (TEST and
-BENCHMARK, both arms on one host) to Dask distributed workers.
+BENCHMARK, both arms on one host) and a tune's trials to Dask distributed workers.
 """

@@ -37,10 +37,25 @@ SKIP = ("__pycache__", ".pytest_cache")
 
 
 def pack(workspace: Path) -> bytes:
-    """The workspace (working tree, record, git objects) as one gzip tar, junk left out."""
+    """The workspace (working tree, record, git objects) as one gzip tar, junk and other worktrees left out.
+
+    The attempts' own worktrees come and go while it packs (``.git/worktrees`` is theirs, and no use to a
+    copy), and so do git's lock files: whatever vanishes mid-walk is left out, never an error.
+    """
+    import os
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(str(workspace), arcname="ws", filter=lambda info: None if Path(info.name).name in SKIP else info)
+        for root, dirs, files in os.walk(workspace):
+            here = Path(root)
+            rel = here.relative_to(workspace)
+            dirs[:] = [d for d in dirs if d not in SKIP and (rel / d).as_posix() != ".git/worktrees"]
+            links = [here / d for d in dirs if (here / d).is_symlink()]  # not walked: added as links
+            for path in [here, *links, *(here / f for f in files if f not in SKIP)]:
+                try:
+                    tar.add(str(path), arcname=(Path("ws") / path.relative_to(workspace)).as_posix(), recursive=False)
+                except FileNotFoundError:
+                    continue
     return buffer.getvalue()
 
 
@@ -56,33 +71,56 @@ def unpack(data: bytes, dest: Path) -> Path:
     return workspace
 
 
-def measure_attempt(payload: dict[str, Any]) -> dict[str, Any]:
-    """On a worker: ``campaign try`` on a copy of the controller's working tree, under this host's slot.
+def on_host(call: Callable[[Path, dict[str, Any]], dict[str, Any]], payload: dict[str, Any], tar: bytes
+            ) -> dict[str, Any]:
+    """On a worker: ``call(copy, payload)`` on a copy of the controller's workspace, under this host's slot.
 
-    With ``plan`` and ``patch`` in ``payload`` (an attempt measured ahead of its turn) the copy is at
-    THINK with a clean tree: the attempt's think and plan are recorded there and its patch applied first.
-    Returns the events the copy recorded, the patch its try captured, this host's fingerprint and the
-    seconds it waited for the slot.
+    The one unit of work every cluster measurement is (an attempt's TEST +
+    BENCHMARK, a tune's trial): whole on this host, one at a time on it.
+    Returns ``call``'s result with this host's fingerprint (the load before
+    and after) and the seconds it waited for the slot.
     """
-    from campaign.loop.session import Campaign
+    import sys
+
     from campaign.scale import host
     from campaign.scale.queue import measuring
 
     fingerprint = host.fingerprint()
     _log_start(payload["token"], fingerprint["host"])
-    with tempfile.TemporaryDirectory(prefix="campaign-remote-") as tmp:
-        workspace = unpack(payload["tar"], Path(tmp))
-        camp = Campaign.open(workspace, payload["name"])
-        before = len(camp.journal.events())
-        if payload.get("plan"):
-            _think_and_apply(camp, payload["plan"], payload["patch"], Path(tmp) / "attempt.patch")
-        with measuring(fingerprint["host"]) as waited:
-            camp.try_change(agent=payload.get("agent") or "cli")
-        events = camp.journal.events()[before:]
-        patches = {e["data"]["patch"]: (camp.record_dir / e["data"]["patch"]).read_bytes()
-                   for e in events if e["type"] == "implement" and e["data"].get("patch")}
-    return {"events": [{"type": e["type"], "data": e["data"]} for e in events], "patches": patches,
-            "fingerprint": {**fingerprint, "load_after": host.fingerprint()["load"]}, "waited_s": round(waited, 2)}
+    path = list(sys.path)
+    try:
+        with tempfile.TemporaryDirectory(prefix="campaign-remote-") as tmp:
+            workspace = unpack(tar, Path(tmp))
+            with measuring(fingerprint["host"]) as waited:
+                result = call(workspace, payload)
+    finally:
+        sys.path[:] = path  # the copy's code is gone with it: a long-lived worker must not import from it
+    return {**result, "fingerprint": {**fingerprint, "load_after": host.fingerprint()["load"]},
+            "waited_s": round(waited, 2)}
+
+
+def measure_attempt(payload: dict[str, Any]) -> dict[str, Any]:
+    """On a worker: ``campaign try`` on a copy of the controller's working tree, under this host's slot."""
+    return on_host(_try_attempt, payload, payload["tar"])
+
+
+def _try_attempt(workspace: Path, payload: dict[str, Any]) -> dict[str, Any]:
+    """``campaign try`` in the copy; the events it recorded and the patch its try captured.
+
+    With ``plan`` and ``patch`` in ``payload`` (an attempt measured ahead of its turn) the copy is at
+    THINK with a clean tree: the attempt's think and plan are recorded there and its patch applied first.
+    """
+    from campaign.loop.session import Campaign
+
+    camp = Campaign.open(workspace, payload["name"])
+    before = len(camp.journal.events())
+    if payload.get("plan"):
+        _think_and_apply(camp, payload["plan"], payload["patch"], workspace.parent / "attempt.patch")
+    camp.try_change(agent=payload.get("agent") or "cli")
+    events = camp.journal.events()[before:]
+    patches = {e["data"]["patch"]: (camp.record_dir / e["data"]["patch"]).read_bytes()
+               for e in events if e["type"] == "implement" and e["data"].get("patch")}
+    return {"events": [{"type": e["type"], "data": e["data"]} for e in events], "patches": patches}
 
 
 def _think_and_apply(camp, plan: dict[str, Any], patch: bytes, path: Path) -> None:
@@ -131,6 +169,27 @@ class Cluster:
         payload = {"tar": pack(workspace), "name": name, "agent": agent, "token": token, **(ahead or {})}
         future = self.client.submit(measure_attempt, payload, resources={RESOURCE: 1}, pure=False,
                                     key=f"campaign-try-{token}")
+        return future, token
+
+    @staticmethod
+    def share(workspace: Path) -> bytes:
+        """The workspace packed once for many ``submit_call``s of one job (a tune).
+
+        The bytes travel inside each task, not scattered to one worker beforehand: data scattered to a
+        worker that dies is gone, and the scheduler could not run the task again elsewhere.
+        """
+        return pack(workspace)
+
+    def submit_call(self, call: Callable[[Path, dict[str, Any]], dict[str, Any]], payload: dict[str, Any],
+                    shared, what: str = "campaign-call"):
+        """Run ``call(copy, payload)`` whole on one worker under its measurement slot (``on_host``); (future, token).
+
+        ``shared`` is ``share(workspace)``'s tar. ``call`` must be importable on the workers (a module's
+        function): a tune's trial, both arms of its comparison on that one host.
+        """
+        token = uuid.uuid4().hex
+        future = self.client.submit(on_host, call, {**payload, "token": token}, shared, resources={RESOURCE: 1},
+                                    pure=False, key=f"{what}-{token}")
         return future, token
 
     def collect(self, future, token: str, wait: Callable[[], None] | None = None) -> tuple[dict[str, Any], list[str]]:

@@ -68,6 +68,7 @@ class TuneRequest:
     trials: int | None = None
     hint: bool = True
     refresh: bool = False
+    cluster: Any = None  # campaign.scale.cluster.Cluster (the CLI opens it): each trial whole on one of its hosts
 
 
 def _check_request(req: TuneRequest) -> None:
@@ -180,7 +181,7 @@ def tune(req: TuneRequest, progress: Reporter | Callable[[str], None] | None = N
             hint = None
         study = None
         with Runner(target, proto, store, counters, base["outputs"], req.executor, req.concurrency, say,
-                    tracker) as runner:
+                    tracker, req.cluster) as runner:
             if req.strategy == "grid":
                 strategies.grid(space, default, runner, hint)
             elif req.strategy == "quick":

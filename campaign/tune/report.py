@@ -24,6 +24,7 @@ def _row(res: dict, fixed: dict, hint) -> dict:
         "cached": bool(res.get("cached")),
         "error": res.get("error"),
         "stopped": res.get("stopped"),
+        **({"host": res["host"], "requeued": res.get("requeued") or []} if res.get("host") else {}),
     }
 
 
@@ -92,8 +93,9 @@ def build_report(req, proto, target, space, default, fixed, machine, env, config
         "case": proto.case,
         "strategy": req.strategy,
         "preset": req.preset,
-        "executor": req.executor,
+        "executor": "cluster" if req.cluster is not None else req.executor,
         "concurrency": req.concurrency,
+        **({"cluster": req.cluster.address} if req.cluster is not None else {}),
         "space": space,
         "default": default,
         "fixed": fixed,
@@ -131,8 +133,9 @@ def format_table(report: dict) -> str:
         ci = stats.describe_interval(r["ci"], r.get("ci_level")) if r.get("ci") else "-"
         pred = f"{r['predicted_speedup']:.2f}x" if r.get("predicted_speedup") is not None else "-"
         status = r["status"] + (f" ({r['stopped']})" if r.get("stopped") and r["status"] == "ok" else "")
+        source = ("cache" if r["cached"] else "measured") + (f" on {r['host']['host']}" if r.get("host") else "")
         lines.append(f"| {name} | {status} | {_fmt_s(r.get('time_s'))} | {sp} | {ci} | {r.get('verdict') or '-'} "
-                     f"| {pred} | {'cache' if r['cached'] else 'measured'} |")
+                     f"| {pred} | {source} |")
     return "\n".join(lines)
 
 

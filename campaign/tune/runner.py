@@ -1,4 +1,4 @@
-"""Runs configurations one at a time, or several at once in threads or processes."""
+"""Runs configurations one at a time, or several at once in threads, processes or on a cluster's hosts."""
 
 from __future__ import annotations
 
@@ -41,16 +41,23 @@ class Runner:
     """Runs configurations one at a time, or several at once in threads or processes."""
 
     def __init__(self, target, proto: Protocol, store, counters: Counters, baseline_outputs: dict,
-                 executor: str, concurrency: int, progress: Callable[[str], None], tracker=None):
+                 executor: str, concurrency: int, progress: Callable[[str], None], tracker=None, cluster=None):
         self.target, self.proto, self.store, self.counters = target, proto, store, counters
         self.baseline_outputs = baseline_outputs
         self.executor, self.concurrency, self.say = executor, max(1, concurrency), progress
         self.tracker = tracker  # campaign.tune.progress.Tracker: a finished configuration gives back unused runs
         self.results: dict[str, dict] = {}
         self._pool = None
+        self.cluster = cluster  # campaign.scale.cluster.Cluster: each trial whole on one of its hosts
+        self._remote = None
 
     def __enter__(self):
-        if self.concurrency > 1:
+        if self.cluster is not None:
+            from campaign.tune.remote import ClusterTrials
+
+            self._remote = ClusterTrials(self.cluster, self.proto, self.store, self.baseline_outputs)
+            self.concurrency = max(self.concurrency, self._remote.slots())
+        elif self.concurrency > 1:
             if self.executor == "process":
                 import multiprocessing
 
@@ -104,7 +111,11 @@ class Runner:
                 out[i] = known
             else:
                 todo.append(i)
-        if self._pool is None:
+        if self._remote is not None:
+            handles = {i: self._remote.submit(self.full(configs[i]), trials[i] if trials else None) for i in todo}
+            for i, handle in handles.items():
+                out[i] = self._collect(configs[i], self._remote.collect(handle, self.counters))
+        elif self._pool is None:
             for i in todo:
                 out[i] = self._collect(configs[i], self._one(configs[i], trials[i] if trials else None))
         else:
@@ -119,6 +130,9 @@ class Runner:
 
 def _progress_line(res: dict) -> str:
     src = "cache" if res.get("cached") else "measured"
+    if res.get("host"):
+        src += f" on {res['host']['host']}" + (f", after {', '.join(res['requeued'])} died"
+                                                  if res.get("requeued") else "")
     if res["status"] in ("ok", "pruned") and res.get("speedup") is not None:
         lo, hi = res["ci"]
         return (f"  {label(res['searched'])}: {res['speedup']:.3f}x [{lo:.3f}, {hi:.3f}] {res.get('verdict')}"
