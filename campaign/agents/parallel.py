@@ -167,7 +167,7 @@ class ParallelRunner(RemoteMeasuring, Runner):
             if not it.done or not (it.commit or it.revert):
                 continue
             prior = [p for p in state.iterations[:it.n - 1] if p.kept and p.commit]
-            measured_against = (prior[-1].commit or {}).get("commit") if prior else state.start_commit
+            measured_against = prior[-1].commit.commit if prior else state.start_commit  # prior: each has a commit
             status = att.outcome(it.kept, attempt.base is not None and attempt.base != measured_against)
             self.note(attempt, status, iteration=it.n)
             if it.kept:
@@ -210,7 +210,7 @@ class ParallelRunner(RemoteMeasuring, Runner):
 
     def room(self, state, busy: list[att.Attempt]) -> int:
         """How many more attempts the iteration cap leaves (an attempt is an iteration)."""
-        cap = (state.init or {}).get("max_iterations")
+        cap = state.init.max_iterations if state.init else None
         return self.k if not cap else max(0, int(cap) - len(state.iterations) - len(busy))
 
     def _ask_options(self, state, events, wanted: int, busy: list[att.Attempt]) -> str | None:

@@ -42,8 +42,8 @@ def check_claim(ctx: CampaignContext, state: Any, test: dict[str, Any], bench: d
     if bench["suspicion"] and full_size:
         say(f"BENCHMARK: a {bench['speedup']:.0f}x claim: held-out inputs at the full size "
             f"({target.full_case}) before it may be kept...")
-        bench["suspicion"]["heldout_full"] = ((prior.get("suspicion") or {}).get("heldout_full")
-                                              or heldout(target.full_case, FULL_SIZE_SEEDS))
+        done = prior["suspicion"].get("heldout_full") if prior.get("suspicion") else None
+        bench["suspicion"]["heldout_full"] = done or heldout(target.full_case, FULL_SIZE_SEEDS)
     held = prior.get("heldout_recheck") or test.get("heldout")
     if prior.get("heldout_recheck"):
         bench["heldout_recheck"] = held
@@ -51,7 +51,7 @@ def check_claim(ctx: CampaignContext, state: Any, test: dict[str, Any], bench: d
         say(f"BENCHMARK: held-out {held['speedup']:.2f}x is under this claim's bar; fresh seeds once more "
             f"before it is refused...")
         bench["heldout_recheck"] = pooled(held, heldout(held["case"]))
-    full = (bench["suspicion"] or {}).get("heldout_full")
+    full = bench["suspicion"].get("heldout_full") if bench["suspicion"] else None
     if full and full.get("passed") and not full.get("rechecked") and transfer_refusal(full, bench):
         say(f"BENCHMARK: held-out {full['speedup']:.2f}x at the full size is under this claim's bar; fresh "
             f"seeds once more before it is refused...")
