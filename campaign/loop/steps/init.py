@@ -75,6 +75,9 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         message = f"campaign {ctx.name}: start (baseline recorded)"
         sha = vcs.commit_with_message(repo, message, init["base_commit"]) or vcs.commit_paths(repo, paths, message)
         ctx.record_event("commit", {"commit": sha, "message": message, "patch": None})
+    from campaign.loop.record_commits import commit_due
+
+    commit_due(ctx, init["branch"])  # the record with the event naming the start commit: a clean tree after init
 
 
 def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:
