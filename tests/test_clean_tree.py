@@ -185,3 +185,27 @@ def test_a_kill_of_init_before_its_record_commit_is_completed_by_the_next_comman
     assert result.returncode == 0, result.stderr
     assert git(repo, "rev-parse", "HEAD~1") == start and _subject(repo) == "campaign primes: the record of the start"
     assert git(repo, "status", "--porcelain", "--", ".", f":!{RECORD}") == ""  # profile's own event: recorded since
+
+
+def test_code_head_looks_through_a_run_of_record_commits_and_stops_at_one_that_touches_code(repo):
+    """Two reverts in a row leave two record commits on the last kept one; a forged one that touches code ends
+    the run (campaign/loop/record_commits.py)."""
+    from campaign.loop.record_commits import record_tip
+
+    kept = git(repo, "rev-parse", "HEAD")
+    ours = []
+    for n in (1, 2):
+        (repo / RECORD).mkdir(parents=True, exist_ok=True)
+        (repo / RECORD / "journal.jsonl").write_text(f"{n}\n")
+        git(repo, "add", RECORD)
+        git(repo, "commit", "-qm", f"campaign primes: the record of iter {n} (reverted)")
+        ours.append(git(repo, "rev-parse", "HEAD"))
+    r = vcs.open_repo(repo)
+    assert code_head(r, "primes", RECORD) == kept and record_tip(r, "primes", RECORD, kept, ours[-1]) == ours[-1]
+    assert code_head(r, "other", RECORD) == ours[-1]  # another campaign's name: not this one's record
+    (repo / "primes.py").write_text(PRIMES + "# sneaked\n")
+    (repo / RECORD / "journal.jsonl").write_text("3\n")
+    git(repo, "commit", "-qam", "campaign primes: the record of iter 3 (reverted)")
+    forged = git(repo, "rev-parse", "HEAD")
+    assert code_head(r, "primes", RECORD) == forged
+    assert record_tip(r, "primes", RECORD, kept, forged) == ours[-1]

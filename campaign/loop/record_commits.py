@@ -54,16 +54,37 @@ def is_record_commit(subject: str, files: list[str], parents: int, name: str, re
             and all(f.startswith(folder) for f in files))
 
 
-def _chain(repo, head: str) -> list[tuple[str, list[str], str, list[str]]]:
-    """HEAD's first-parent line, newest first: (commit, parents, subject, files touched)."""
-    out = _git(repo, "log", "--first-parent", f"--max-count={MAX_WALK}", "--format=%x01%H%x00%P%x00%s",
-               "--name-only", "--no-renames", head)
-    found = []
+def _line(repo, head: str) -> list[tuple[str, int, str]]:
+    """HEAD's first-parent line, newest first: (commit, number of parents, subject); no diffs (cheap)."""
+    out = _git(repo, "log", "--first-parent", f"--max-count={MAX_WALK}", "--format=%H%x00%P%x00%s", head)
+    rows = [(line.split("\x00") + ["", ""])[:3] for line in out.splitlines() if line]
+    return [(sha, len(parents.split()), subject) for sha, parents, subject in rows]
+
+
+def _touched(repo, shas: list[str]) -> dict[str, list[str]]:
+    """The paths each of ``shas`` changes against its parent (one ``git log --no-walk`` for all)."""
+    if not shas:
+        return {}
+    out = _git(repo, "log", "--no-walk=unsorted", "--format=%x01%H", "--name-only", "--no-renames", *shas)
+    found: dict[str, list[str]] = {}
     for block in out.split("\x01")[1:]:
-        head_line, _, rest = block.partition("\n")
-        sha, parents, subject = (head_line.split("\x00") + ["", ""])[:3]
-        found.append((sha, parents.split(), subject, [f for f in rest.splitlines() if f]))
+        sha, _, rest = block.partition("\n")
+        found[sha.strip()] = [f for f in rest.splitlines() if f]
     return found
+
+
+def _record_run(repo, commits: list[tuple[str, int, str]], name: str, record_rel: str) -> int:
+    """How many of ``commits``, from the first on, are record commits."""
+    subject_ok = 0
+    for _, parents, subject in commits:
+        if not (subject.startswith(RECORD_SUBJECT.format(name=name)) and parents == 1):
+            break
+        subject_ok += 1
+    touched = _touched(repo, [sha for sha, _, _ in commits[:subject_ok]])
+    for n, (sha, parents, subject) in enumerate(commits[:subject_ok]):
+        if sha not in touched or not is_record_commit(subject, touched[sha], parents, name, record_rel):
+            return n
+    return subject_ok
 
 
 def code_head(repo, name: str, record_rel: str, head: str | None = None) -> str | None:
@@ -71,24 +92,20 @@ def code_head(repo, name: str, record_rel: str, head: str | None = None) -> str 
     head = head or _git(repo, "rev-parse", "--verify", "--quiet", "HEAD")
     if not head:
         return None
-    for sha, parents, subject, files in _chain(repo, head):
-        if not is_record_commit(subject, files, len(parents), name, record_rel):
-            return sha
-    return head
+    line = _line(repo, head)
+    run = _record_run(repo, line, name, record_rel)
+    return line[run][0] if run < len(line) else head
 
 
 def record_tip(repo, name: str, record_rel: str, base: str, head: str | None) -> str:
     """The last of the record commits on top of ``base`` on the way to ``head`` (``base`` when none)."""
-    line = list(reversed(_chain(repo, head))) if head else []
-    shas = [sha for sha, _, _, _ in line]
+    line = _line(repo, head) if head else []
+    shas = [sha for sha, _, _ in line]
     if base not in shas:
         return base
-    tip = base
-    for sha, parents, subject, files in line[shas.index(base) + 1:]:
-        if not is_record_commit(subject, files, len(parents), name, record_rel):
-            break
-        tip = sha
-    return tip
+    above = list(reversed(line[:shas.index(base)]))  # oldest first
+    run = _record_run(repo, above, name, record_rel)
+    return above[run - 1][0] if run else base
 
 
 def record_changed(repo, record_rel: str) -> bool:

@@ -13,7 +13,9 @@ the git folder). A workload reporting no outputs is warned about (TEST would
 check nothing) and the warning recorded. It writes the ``init`` event before
 touching git, so an interrupted init is completed by ``campaign init
 --resume`` (``resume_init``): tag, branch, baseline (fast and full case,
-recorded once) and start commit.
+recorded once) and start commit. The record is then committed on its own
+(``loop/record_commits.py``: the ``commit`` event naming the start commit
+cannot be in it), so ``git status`` is clean after init.
 """
 
 from __future__ import annotations
