@@ -114,7 +114,11 @@ def record_changed(repo, record_rel: str) -> bool:
 
 
 def commit_record(repo, record_rel: str, message: str) -> str | None:
-    """Commit the record folder alone (whatever else is staged stays staged); the commit, or None if unchanged."""
+    """Commit the record folder alone (whatever else is staged stays staged); the commit, or None if unchanged.
+
+    Without the repository's hooks: the record is the campaign's own output (a formatter hook that rewrote
+    the journal would make it disagree with its protected copy), and the code they would check is not in it.
+    """
     from campaign import vcs
 
     if not record_changed(repo, record_rel):
