@@ -63,11 +63,15 @@ def test_walkthrough(tmp_path):
                   "--notes", "setup (list building) is next", "--why", "the sieve inner loop runs in C",
                   "--lesson", "slice assignment on a bytearray is nearly free", "--json"))
     assert logged["kept"] is True
-    head = git(repo, "log", "-1", "--format=%s")
+    assert git(repo, "status", "--porcelain") == ""  # the record's own commit on top (loop/record_commits.py)
+    assert git(repo, "log", "-1", "--format=%s") == "campaign primes: the record of iter 1 (kept)"
+    head = git(repo, "log", "-1", "--format=%s", logged["commit"])
     assert head.startswith("campaign primes iter 1: sieve of Eratosthenes (") and re.search(r"x, ([\d.]+% CI |every block )", head)
     assert git(repo, "show", "HEAD:primes.py") == SIEVE.rstrip("\n")
+    assert git(repo, "rev-parse", "HEAD~1") == logged["commit"]
 
     # a crash after the git commit but before its journal event: status explains, decide completes it
+    git(repo, "reset", "-q", "--soft", "HEAD~1")  # the crash came before the record's commit too
     journal = record / "journal.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
     assert json.loads(lines[-1])["type"] == "commit"
@@ -81,7 +85,8 @@ def test_walkthrough(tmp_path):
     assert status["step"] == "commit" and "commit" in status["recovery"]
     decided = ok(c("decide", "--json"))
     assert decided["stop"] is False and decided["next"]["step"] == "profile"
-    assert git(repo, "rev-list", "--count", "HEAD") == "3"  # base, start, iter 1: the commit was reused
+    # base, start and its record, iter 1 (the commit was reused) and its record
+    assert git(repo, "rev-list", "--count", "HEAD") == "5"
 
     # -- iteration 2: a change that breaks correctness, reverted ------------------------------------
     ok(c("profile", "--json"))
@@ -201,4 +206,6 @@ def test_init_interrupted_after_its_first_event_is_resumed(tmp_path, monkeypatch
     assert ok(campaign(repo, "status", "--json"))["step"] == "profile"
     assert git(repo, "rev-parse", "campaign/primes/pre-optimization^{commit}") == base
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "optimization/primes"
-    assert git(repo, "log", "-1", "--format=%s") == "campaign primes: start (baseline recorded)"
+    assert git(repo, "log", "-1", "--format=%s", "HEAD~1") == "campaign primes: start (baseline recorded)"
+    assert git(repo, "log", "-1", "--format=%s") == "campaign primes: the record of the start"
+    assert git(repo, "status", "--porcelain") == ""

@@ -60,8 +60,9 @@ def test_a_full_case_that_differs_fails_finish_before_the_merge(tmp_path):
     assert logged["kept"] is True  # even if slower than the (wrong) last kept tree
     assert ok(c("decide", "--json"))["stop"] is True
     finished = ok(c("finish", "--json"))
-    # the branch ends: the last kept commit, the record's finish commit, AGENTS.md/SKILL.md taken off
-    assert finished["validation"] == {"case": "full", "commit": git(repo, "rev-parse", "optimization/primes~2"),
+    # the branch ends: the last kept commit, the record's commit after it, the record's finish commit,
+    # AGENTS.md/SKILL.md taken off
+    assert finished["validation"] == {"case": "full", "commit": git(repo, "rev-parse", "optimization/primes~3"),
                                       "passed": True}
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main" and (repo / "primes.py").read_text() == SIEVE
     summary = (finished_record(repo, "primes") / "summary.md").read_text()

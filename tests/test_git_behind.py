@@ -57,6 +57,14 @@ def _head(repo: Path) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+def _code_head(repo: Path) -> str:
+    """HEAD less the record's own commits on top (campaign/loop/record_commits.py): the commit of the code."""
+    from campaign import vcs
+    from campaign.loop.record_commits import code_head
+
+    return code_head(vcs.open_repo(repo), "primes", "optim/primes")
+
+
 # -- item 1: a hand-made commit after `try` is never merged ------------------------------------------------
 
 
@@ -78,7 +86,8 @@ def test_log_refuses_a_commit_made_after_try_and_names_it(repo):
     result = run(repo, "log", "--surprise", "slower", "--why", "w", "--lesson", "l", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["revert"]["reason"] == "slower"
-    assert _head(repo) == recorded and (repo / "primes.py").read_text() == PRIMES
+    assert _code_head(repo) == recorded and (repo / "primes.py").read_text() == PRIMES
+    assert git(repo, "status", "--porcelain") == ""  # the revert's record is committed on top (record_commits.py)
 
 
 def test_finish_refuses_a_commit_made_after_the_last_kept_iteration(repo):
@@ -148,8 +157,9 @@ def test_a_step_refuses_a_branch_switch(repo):
 def test_a_reset_behind_the_recorded_commit_is_refused_with_the_commit_to_go_back_to(repo):
     _at_log_with_benchmark(repo, "faster", 4.0)
     assert run(repo, "log", "--surprise", "None", "--why", "w", "--lesson", "l").exit_code == 0
-    kept = _head(repo)
-    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    kept = _code_head(repo)  # HEAD is the record's own commit on top of it
+    assert git(repo, "rev-parse", "HEAD~1") == kept
+    git(repo, "reset", "-q", "--hard", f"{kept}~1")
     result = run(repo, "decide", "--json")
     error = _error(result)
     assert error["code"] == "git_moved" and error["dropped"][0]["commit"] == kept, result.output

@@ -1,7 +1,9 @@
 """Git is the campaign's between steps: nothing moves HEAD, the branch or the stash behind its back.
 
 The journal says where git must be: on the campaign branch, HEAD at the last
-commit a step made (the start commit, then each kept iteration's commit).
+commit a step made (the start commit, then each kept iteration's commit), or
+at the record's own commits on top of it (``record_commits.py``: the record
+committed after each commit or revert, holding no code).
 Before every step ``between_steps`` compares git with that and refuses
 (``GitMovedError``, code ``git_moved``) a commit, reset or branch switch that
 no step made, naming the commits and the command that puts things back; it
@@ -30,6 +32,7 @@ from typing import Any, Iterator
 
 from campaign.errors import GitMovedError
 from campaign.loop.framework_files import FRAMEWORK_FILES, RETIRE_SUFFIX
+from campaign.loop.record_commits import RECORD_SUBJECT, is_record_commit
 
 STATE_FILE = "git_state.json"
 FINISH_MESSAGES = ("campaign {name}: finish", "campaign {name}: the record after an interrupted finish")
@@ -154,27 +157,34 @@ def expected_head(ctx, state) -> str | None:
 def _pending_commit_ok(ctx, state, head: str, recorded: str) -> bool:
     """A LOG interrupted after its commit and before its ``commit`` event: that one commit is the campaign's."""
     from campaign.loop.machine import Step
+    from campaign.loop.record_commits import code_head
 
     if state.step is not Step.COMMIT or state.current is None:
         return False
     parent = _run(ctx.repo, "rev-parse", "--verify", "--quiet", f"{head}^1")
-    return parent == recorded and _subject(ctx.repo, head).startswith(f"campaign {ctx.name} iter {state.current.n}:")
+    return (bool(parent) and code_head(ctx.repo, ctx.name, ctx.record_rel, parent) == recorded
+            and _subject(ctx.repo, head).startswith(f"campaign {ctx.name} iter {state.current.n}:"))
 
 
 def _check_head(ctx, state, repo, now: GitSnapshot, recorded: str, moved_by: str, again: str,
                 data: dict[str, Any]) -> None:
-    """HEAD must be the campaign's last commit: refuse commits added on top, or a reset that dropped some."""
-    if now.head == recorded or _pending_commit_ok(ctx, state, now.head, recorded):
+    """HEAD must be the campaign's last commit (or the record's own commits on it, ``record_commits``): refuse
+    commits added on top, or a reset that dropped some."""
+    from campaign.loop.record_commits import code_head, record_tip
+
+    code = code_head(repo, ctx.name, ctx.record_rel, now.head) if now.head else None
+    if code == recorded or (code is not None and _pending_commit_ok(ctx, state, code, recorded)):
         return
     branch, rec = data["expected_branch"], f"{recorded[:10]} {_subject(repo, recorded)!r}"
-    ahead, dropped = _commits(repo, f"{recorded}..{now.head}"), _commits(repo, f"{now.head}..{recorded}")
+    ours = record_tip(repo, ctx.name, ctx.record_rel, recorded, now.head)  # the campaign's own last commit
+    ahead, dropped = _commits(repo, f"{ours}..{now.head}"), _commits(repo, f"{now.head}..{recorded}")
     data.update({"commits": ahead, "dropped": dropped})
     if ahead and not dropped:
         raise GitMovedError(
             f"{len(ahead)} commit(s) on {branch} that {moved_by} made: {_listed(ahead)}. The campaign "
             f"commits only what TEST and BENCHMARK measured (its last commit is {rec}), so it will not go on, "
             f"log or finish on top of them. Undo them, keeping their changes as uncommitted edits: "
-            f"`git reset --soft {recorded[:10]}` (or drop them: `git reset --hard {recorded[:10]}`), then "
+            f"`git reset --soft {ours[:10]}` (or drop them: `git reset --hard {ours[:10]}`), then "
             f"{again}; nothing was changed.", data)
     what = (f"dropped {len(dropped)} commit(s) the campaign made ({_listed(dropped)})"
             + (f" and added {len(ahead)} it did not ({_listed(ahead)})" if ahead else ""))
@@ -306,7 +316,8 @@ def recorded_commits(state) -> set[str]:
 def unrecorded_commits(repo, state, record_rel: str, branch: str | None = None) -> list[dict[str, str]]:
     """Commits on the campaign branch (or ``branch``) since the base commit that no step recorded.
 
-    FINISH's own record commits (their message, and touching only the record folder) are the campaign's.
+    FINISH's own record commits and the record's commits after each commit or revert (their message, and
+    touching only the record folder) are the campaign's.
     """
     init = state.init or {}
     branch, base = branch or init.get("branch"), init.get("base_commit")
@@ -321,6 +332,11 @@ def unrecorded_commits(repo, state, record_rel: str, branch: str | None = None) 
         sha = commit["commit"]
         if sha in known:
             continue
+        if commit["subject"].startswith(RECORD_SUBJECT.format(name=name)):  # the record's own commit (record_commits)
+            touched = _run(repo, "diff-tree", "--no-commit-id", "--name-only", "--no-renames", "-r", sha).splitlines()
+            parents = _run(repo, "log", "-1", "--format=%P", sha).split()
+            if is_record_commit(commit["subject"], touched, len(parents), name, record_rel):
+                continue
         if commit["subject"].startswith(finish_prefixes):
             touched = _run(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", sha).splitlines()
             if all(p.startswith(record_rel.rstrip("/") + "/") for p in touched):

@@ -9,6 +9,10 @@ tested (``loop/tested_tree.py``: other work appeared meanwhile; nothing is
 committed or reverted then, the files are named). Idempotent: ``complete_pending`` runs before every step, so
 a LOG interrupted before its commit or revert is finished by the next
 command, and a commit already made is found by its message on HEAD's line.
+Each commit or revert is followed by the record's own commit
+(``loop/record_commits.py``: the ``commit`` event cannot be in the commit it
+names), so ``git status`` is clean after LOG; a kill between the two is
+completed the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ if TYPE_CHECKING:  # the context calls complete_pending in every step: no runtim
 
 
 def complete_pending(ctx: CampaignContext, state: machine.State) -> machine.State:
-    """Finish a LOG whose commit or revert was interrupted (idempotent)."""
+    """Finish a LOG whose commit or revert was interrupted, then the record's own commit (idempotent)."""
     if state.step in (Step.COMMIT, Step.REVERT):
         from campaign.loop import git_guard
 
@@ -36,8 +40,18 @@ def complete_pending(ctx: CampaignContext, state: machine.State) -> machine.Stat
     elif state.step is Step.REVERT:
         revert(ctx, state)
     else:
+        commit_record(ctx, state)  # a command killed between the commit (or revert) and the record's commit
         return state
-    return ctx.state()
+    state = ctx.state()
+    commit_record(ctx, state)
+    return state
+
+
+def commit_record(ctx: CampaignContext, state: machine.State) -> str | None:
+    """The record's own commit after a ``commit`` or ``revert`` event (``loop/record_commits.py``): a clean tree."""
+    from campaign.loop.record_commits import commit_due
+
+    return commit_due(ctx, state.init.branch if state.init else None)
 
 
 def final_patch(ctx: CampaignContext, it: machine.Iteration, outcome: str) -> str | None:

@@ -13,7 +13,9 @@ the git folder). A workload reporting no outputs is warned about (TEST would
 check nothing) and the warning recorded. It writes the ``init`` event before
 touching git, so an interrupted init is completed by ``campaign init
 --resume`` (``resume_init``): tag, branch, baseline (fast and full case,
-recorded once) and start commit.
+recorded once) and start commit. The record is then committed on its own
+(``loop/record_commits.py``: the ``commit`` event naming the start commit
+cannot be in it), so ``git status`` is clean after init.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def complete_init(ctx: CampaignContext, progress: Progress = None) -> None:
         message = f"campaign {ctx.name}: start (baseline recorded)"
         sha = vcs.commit_with_message(repo, message, init["base_commit"]) or vcs.commit_paths(repo, paths, message)
         ctx.record_event("commit", {"commit": sha, "message": message, "patch": None})
+    from campaign.loop.record_commits import commit_due
+
+    commit_due(ctx, init["branch"])  # the record with the event naming the start commit: a clean tree after init
 
 
 def record_campaign_baseline(ctx: CampaignContext) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from campaign.loop.steps.claim_checks import check_claim
 from campaign.loop.steps.testing import heldout_campaign_check, test_campaign_change
 from campaign.measure.integrity import with_heldout
 from campaign.loop.harness import harness_failures
+from campaign.loop.record_commits import code_head
 from campaign.loop.tested_tree import tested_tree
 from campaign.measure.seal import pristine_copy
 
@@ -38,7 +39,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
         target = ctx.target
         repo = ctx.repo
         ctx.require_branch(state)
-        head = vcs.head_commit(repo)
+        head = code_head(repo, ctx.name, ctx.record_rel) or vcs.head_commit(repo)  # the record's commits hold no code
         if head != state.last_kept_commit:
             raise VcsError(
                 f"HEAD ({head[:10]}) is not the last kept commit ({(state.last_kept_commit or '?')[:10]}): a "
