@@ -224,3 +224,16 @@ def journal(record: Path) -> list[dict]:
 
 def events_of(record: Path, kind: str) -> list[dict]:
     return [e for e in journal(record) if e["type"] == kind]
+
+
+def assert_failed_test_then_sieve_kept(iterations: list[dict]) -> None:
+    """The scripted model's campaign: iteration 1's edit fails TEST, then the sieve is kept.
+
+    On a busy machine (CI at load 10-15 saw it) the sieve's first benchmark may end inconclusive and be reverted;
+    the model tries the sieve again at the next iteration. Load may cost a measurement, never a verdict: any
+    iteration between passed TEST and was reverted undecided, never as slower.
+    """
+    assert iterations[0]["kept"] is False and iterations[0]["test_passed"] is False, iterations[0]
+    assert iterations[-1]["kept"] is True and iterations[-1]["verdict"] == "faster", iterations[-1]
+    between = iterations[1:-1]
+    assert all(r["kept"] is False and r["test_passed"] and r["verdict"] == "inconclusive" for r in between), between
