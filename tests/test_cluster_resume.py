@@ -50,7 +50,7 @@ def test_a_killed_cluster_run_resumes_on_the_cluster(tmp_path):
         for proc in procs.values():
             stop(proc)
     assert killed["agent"]["cluster"] == str(scheduler_file) and killed["agent"]["parallel"] == 2
-    assert f"cluster: TEST + BENCHMARK on the workers of {scheduler_file}" in text
+    assert f"cluster: TEST + BENCHMARK on the workers of {scheduler_file}" in " ".join(text.split())  # wrapped at words
     assert resumed["finished"] and [r["kept"] for r in resumed["iterations"]] == [True, False]
     events = journal(finished_record(repo, "sum"))
     runs = [e["data"] for e in events if e["type"] == "run"]
