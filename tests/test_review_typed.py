@@ -7,6 +7,7 @@ of those classes now, absent (None) in records made before them.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -64,3 +65,41 @@ def test_typed_gives_an_empty_payload_for_no_event_and_refuses_the_wrong_class()
     assert record_events.typed(think, record.Think).predicted_speedup == 1.5
     with pytest.raises(TypeError, match="not Benchmark"):
         record_events.typed(think, record.Benchmark)
+
+
+NULL_FIELDS = Path(__file__).resolve().parent / "data" / "review_null_fields.json"
+
+
+def null_field_findings() -> dict[str, list]:
+    """The review's findings on tests/records.py's clean record with one data field of one event null or missing
+    (only the variants that have findings; the clean record has none)."""
+    import copy
+
+    from campaign.review import lint
+    from records import clean_record
+
+    events = clean_record().events
+    out = {}
+    for i, event in enumerate(events):
+        for key in event["data"]:
+            for tag in ("null", "missing"):
+                changed = copy.deepcopy(events)
+                if tag == "null":
+                    changed[i]["data"][key] = None
+                else:
+                    del changed[i]["data"][key]
+                found = [[f.rule, f.iteration, f.message] for f in lint.check(changed)]
+                if found:
+                    out[f"{i} {event['type']} {key} {tag}"] = found
+    return out
+
+
+def test_a_null_or_missing_field_gives_the_findings_it_gave_before_the_typed_record():
+    """tests/data/review_null_fields.json was written by the review of main at b94e064, which read
+    ``(event["data"] or {}).get(key)``; regenerate it (``python tests/test_review_typed.py``) only when a
+    finding's text changes on purpose, or the clean record does."""
+    assert null_field_findings() == json.loads(NULL_FIELDS.read_text())
+
+
+if __name__ == "__main__":
+    NULL_FIELDS.write_text(json.dumps(null_field_findings(), indent=1, sort_keys=True) + "\n")
