@@ -67,6 +67,19 @@ def test_typed_gives_an_empty_payload_for_no_event_and_refuses_the_wrong_class()
         record_events.typed(think, record.Benchmark)
 
 
+def test_a_validate_event_whose_failures_are_no_list_is_reviewed_as_main_reviewed_it():
+    """No schema checks ``validate`` (FINISH's full-case TEST); main's review read its failures only when it had
+    failed, so a passed one with ``failures: 5`` was reviewed. Loading it typed must not raise either."""
+    from campaign.review import record_summary
+    from records import clean_record
+
+    assert record.load_event(_event("validate", {"passed": True, "failures": 5})).data.failures == ()
+    b = clean_record()
+    b.add("validate", None, case="full", commit="c4", passed=True, failures=5, test_command="x")
+    full = record_summary.full_case_result(b.events)
+    assert full is not None and full["failure"] is None and full["case"] == "full"
+
+
 NULL_FIELDS = Path(__file__).resolve().parent / "data" / "review_null_fields.json"
 
 
