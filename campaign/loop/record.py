@@ -73,6 +73,13 @@ class Init(Data):
     def target_name(self) -> str | None:
         return self.target.get("name") if isinstance(self.target, Mapping) else self.target
 
+    @property
+    def scope(self) -> list[str]:
+        """The target's scope as recorded (its description's ``scope``); empty: everything counts, or a target
+        recorded by name only."""
+        target = self.target if isinstance(self.target, Mapping) else {}
+        return list(target.get("scope") or [])
+
 
 @dataclass(frozen=True, eq=False)
 class Baseline(Data):
@@ -86,6 +93,7 @@ class Baseline(Data):
     compile_s: float | None = None
     environment: dict[str, Any] | None = None
     snapshot: str | None = None
+    cases: dict[str, Any] | None = None  # {case: {warm_s, ...}} per workload case; absent in older records
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +176,9 @@ class Benchmark(Data):
     samples: dict[str, Any] | None = None  # the blocks it was decided on (ratios, A/A pairs)
     blocks_needed: int | None = None
     extended: Extension = field(default_factory=Extension, metadata=always_of(Extension))  # `campaign try --more`
+    block_cost: dict[str, Any] | None = None  # {block_s, calibration_s, ...}: what one block cost
+    guards: Any = None  # which integrity guards ran (campaign.measure.integrity); absent in older records
+    suspicion: Any = None  # the mark of a claim big enough to suspect (docs/integrity.md), or null
 
     @property
     def cumulative(self) -> float | None:
@@ -265,6 +276,7 @@ class Validate(Data):
     passed: bool | None = None
     failures: tuple[Failure, ...] = field(default=(), metadata=tuple_of(Failure))
     test_command: TestCommand | None = field(default=None, metadata=optional_of(TestCommand))
+    out_of_scope: list[str] | None = None  # as in a TEST's result, where the check wrote one
 
 
 @dataclass(frozen=True, eq=False)

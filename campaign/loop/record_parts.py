@@ -20,7 +20,9 @@ def always_of(cls: type[Data]) -> dict[str, Any]:
 
 
 def tuple_of(cls: type[Data]) -> dict[str, Any]:
-    return {"load": lambda value: tuple(cls.from_json(v) for v in value if isinstance(v, Mapping)) if value else ()}
+    """A list of nested objects; what is not a list (an event no schema checks, as ``validate``) reads empty."""
+    return {"load": lambda value: tuple(cls.from_json(v) for v in value if isinstance(v, Mapping))
+            if isinstance(value, (list, tuple)) else ()}
 
 
 def _read_only(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -101,6 +103,8 @@ class Timings(Data):
     warm_s: float | None = None
     first_call_s: float | None = None
     compile_s: float | None = None
+    block_s: float | None = None  # a block's time (geometric mean over blocks), where the kind records one
+    phases: dict[str, float] | None = None  # per-phase seconds
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,6 +1,6 @@
 """Prediction calibration: can this agent's predictions be believed?
 
-Pure functions over journal events (plain dicts). Per iteration, the
+Pure functions over journal events (plain dicts, their data read typed). Per iteration, the
 predicted speedup (THINK) against the measured one (BENCHMARK ``speedup``,
 vs the last kept state: the same thing the prediction was about). For the
 campaign, the median of measured/predicted (1.0 = unbiased, < 1 = the agent
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 from statistics import median
-from typing import Any
+from typing import Any, TypeGuard
 
-from campaign.review.record_events import Event, data_of, first_of, iteration_events, iterations, last_of
+from campaign.loop.record import Benchmark, Think
+from campaign.review.record_events import Event, first_of, iteration_events, iterations, last_of, typed
 
 WITHIN_FACTOR = 1.25
 
@@ -24,21 +25,17 @@ def pairs(events: list[Event]) -> list[dict[str, Any]]:
     out = []
     for n in iterations(events):
         own = iteration_events(events, n)
-        predicted = data_of(first_of(own, "think")).get("predicted_speedup")
-        measured = data_of(last_of(own, "benchmark")).get("speedup")
-        if not (_positive(predicted) and _positive(measured)):
-            continue
-        ratio = measured / predicted
-        out.append(
-            {
-                "iteration": n,
-                "predicted": float(predicted),
-                "measured": float(measured),
-                "ratio": ratio,
-                "within": within(ratio),
-            }
-        )
+        predicted = typed(first_of(own, "think"), Think).predicted_speedup
+        measured = typed(last_of(own, "benchmark"), Benchmark).speedup
+        if _positive(predicted) and _positive(measured):
+            out.append(_point(n, predicted, measured))
     return out
+
+
+def _point(n: int, predicted: float, measured: float) -> dict[str, Any]:
+    ratio = measured / predicted
+    return {"iteration": n, "predicted": float(predicted), "measured": float(measured), "ratio": ratio,
+            "within": within(ratio)}
 
 
 def within(ratio: float, factor: float = WITHIN_FACTOR) -> bool:
@@ -65,5 +62,5 @@ def calibration(events: list[Event]) -> dict[str, Any]:
     return {"points": points, **summarize(points)}
 
 
-def _positive(value: Any) -> bool:
+def _positive(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from campaign.measure.baseline import BaselineError, extract_snapshot
-from campaign.review.record_events import Event, data_of, first_of, iteration_events, iterations, is_kept, last_of
+from campaign.loop.record import Implement, Init
+from campaign.review.record_events import Event, first_of, is_kept, iteration_events, iterations, last_of, typed
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -68,8 +69,7 @@ def parse_patch(text: str) -> list[FileDiff]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        in_hunk = current is not None and (old_left > 0 or new_left > 0)
-        if in_hunk:
+        if current is not None and (old_left > 0 or new_left > 0):  # in a hunk
             if line.startswith("+"):
                 current.added += 1
                 current.added_lines.append(new_no)
@@ -185,7 +185,7 @@ def touched_functions(before: str | None, after: str | None, diff: FileDiff) -> 
 
 
 def _resolve_patch(record: Path, iteration: int, implement: Event | None) -> Path | None:
-    rel = data_of(implement).get("patch")
+    rel = typed(implement, Implement).patch
     if rel:
         for candidate in (record / rel, record / "patches" / rel):
             if candidate.is_file():
@@ -203,9 +203,7 @@ def _git_apply(workdir: Path, patch: Path) -> str | None:
 
 def _scope(events: list[Event]) -> list[str]:
     """The target's scope as ``init`` recorded it (empty: everything counts)."""
-    init = data_of(first_of(events, "init"))
-    target = init.get("target") if isinstance(init.get("target"), dict) else {}
-    return list(target.get("scope") or [])
+    return typed(first_of(events, "init"), Init).scope
 
 
 def _unpack(record: Path, work: Path) -> str | None:

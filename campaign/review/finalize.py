@@ -46,7 +46,7 @@ def kept_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for it in machine.derive(events).iterations:
         if not it.kept or it.implement is None:
             continue
-        bench, summary = it.benchmark or {}, it.summary()
+        bench, summary = it.benchmark, it.summary()
         changes.append({
             "iteration": it.n, "title": it.title, "phase": it.phase,
             "patch": (it.commit.patch if it.commit else None) or it.implement.patch,
@@ -56,7 +56,8 @@ def kept_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "hypothesis": it.think.hypothesis if it.think else None,
             "predicted": summary.predicted,
             "speedup": summary.speedup, "ci": summary.ci, "ci_level": summary.ci_level,
-            "verdict": summary.verdict, "case": bench.get("case"), "vs_baseline": bench.get("vs_baseline"),
+            "verdict": summary.verdict, "case": bench.case if bench else None,
+            "vs_baseline": (bench.vs_baseline or None) if bench else None,  # None where the record has none
             "surprise": summary.surprise,
             "cases": list((it.test.cases if it.test else None) or []),
         })
@@ -199,9 +200,12 @@ class _Branches:
         if group["test"]["passed"]:
             case = recorded_case or self.target.fast_case
             self.say(f"[{branch}] BENCHMARK against the pre-optimization commit, case {case}")
+
+            def progress(line: str) -> None:
+                self.say(f"[{branch}] {line}")
+
             group["remeasured"] = remeasure(self.repo_path, self.base, tip, case, self.init["target_spec"],
-                                            lambda line, b=branch: self.say(f"[{b}] {line}"), self.max_blocks,
-                                            self.budget_s)
+                                            progress, self.max_blocks, self.budget_s)
 
     def _write(self, n: int, group: dict[str, Any]) -> None:
         """The branch's diff and PR text beside the repository, and the ``gh`` line that opens the PR."""

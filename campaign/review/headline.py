@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaign.loop.record import cumulative_speedup, load_data
-from campaign.review.record_events import Event, data_of, first_of, last_of, of_type
+from campaign.loop.record import Baseline, Benchmark, Finish, Implement, Init, Run, Timings
+from campaign.review.record_events import Event, first_of, last_of, of_type, typed
 from campaign.review.record_summary import iteration_rows
 
 SCRIPTED = {
@@ -31,57 +31,56 @@ SCRIPTED = {
 
 def agent(events: list[Event]) -> dict[str, Any]:
     """Who thought, implemented and logged: the recorded ``campaign run`` agent, else whoever ran the steps."""
-    run = data_of(last_of(events, "run"))
-    kind = run.get("agent")
+    run = typed(last_of(events, "run"), Run)
+    kind = run.agent
     if kind is None:
-        kind = next((data_of(e).get("agent") for e in of_type(events, "implement") if data_of(e).get("agent")), None)
+        implements = (typed(e, Implement) for e in of_type(events, "implement"))
+        kind = next((i.agent for i in implements if i.agent), None)
     if kind is None:
         return {"kind": None, "command": None, "scripted": False,
                 "text": "not recorded: the loop was driven step by step through the CLI (a person or an agent)"}
-    command = run.get("agent_cmd")
+    command = run.agent_cmd
     text = SCRIPTED.get(kind, f"{kind}")
     if command:
         text += f" (`{command}`)"
     return {"kind": kind, "command": command, "scripted": kind == "playbook", "text": text}
 
 
-def _last_kept_bench(events: list[Event]) -> dict[str, Any]:
+def _last_kept_bench(events: list[Event]) -> Benchmark:
+    """The last kept iteration's BENCHMARK (empty, and false, when none was kept)."""
     kept = [r["iteration"] for r in iteration_rows(events) if r["kept"]]
     for e in reversed(of_type(events, "benchmark")):
         if e.get("iteration") in kept:
-            return data_of(e)
-    return {}
+            return typed(e, Benchmark)
+    return Benchmark()
 
 
-def _warm(side: dict[str, Any] | None) -> float | None:
-    side = side or {}
-    value = side.get("warm_s") or side.get("block_s")
+def _warm(side: Timings) -> float | None:
+    value = side.warm_s or side.block_s
     return value if isinstance(value, (int, float)) else None
 
 
 def cases(events: list[Event]) -> list[dict[str, Any]]:
     """Per case: the baseline's time, the time after the last kept change, the speedup and its measured interval."""
-    baseline = data_of(first_of(events, "baseline"))
-    per_case = baseline.get("cases") or {baseline.get("case") or "fast": {"warm_s": baseline.get("warm_s")}}
+    baseline = typed(first_of(events, "baseline"), Baseline)
+    per_case = baseline.cases or {baseline.case or "fast": {"warm_s": baseline.warm_s}}
     bench = _last_kept_bench(events)
-    finish = data_of(last_of(events, "finish"))
+    finish = typed(last_of(events, "finish"), Finish)
     rows = []
     for case, data in per_case.items():
         before = data.get("warm_s") if data else None
         row = {"case": case, "before_s": before, "after_s": None, "after_derived": False, "speedup": None, "ci": None,
                "ci_level": None, "measured_at": None}
-        if bench and bench.get("case") == case:
-            vs = bench.get("vs_baseline") or {}
-            row.update(after_s=_warm(bench.get("candidate")), speedup=cumulative_speedup(bench),
-                       ci=vs.get("ci"), ci_level=vs.get("ci_level"),
+        if bench and bench.case == case:
+            vs = bench.vs_baseline
+            row.update(after_s=_warm(bench.candidate), speedup=bench.cumulative, ci=vs.ci, ci_level=vs.ci_level,
                        measured_at="the last kept iteration, against the baseline")
         else:
-            at_finish = load_data("finish", finish).full
-            fulls = [at_finish] + [load_data("benchmark", data_of(e)).full for e in reversed(of_type(events, "benchmark"))]
+            at_finish = finish.full
+            fulls = [at_finish] + [typed(e, Benchmark).full for e in reversed(of_type(events, "benchmark"))]
             full = next((f for f in fulls if f is not None and f.case == case), None)
             if full:
-                row.update(speedup=full.get("speedup"), ci=full.get("ci"), ci_level=full.get("ci_level"),
-                           after_s=_warm(full.get("candidate")),
+                row.update(speedup=full.speedup, ci=full.ci, ci_level=full.ci_level, after_s=_warm(full.candidate),
                            measured_at="FINISH, against the baseline" if full is at_finish else
                            "a full-scale check, against the baseline")
         if row["after_s"] is None and before and row["speedup"]:
@@ -109,8 +108,9 @@ def headline(events: list[Event]) -> dict[str, Any]:
     rows = cases(events)
     level = next((r["ci_level"] for r in rows if r.get("ci_level")), None)
     if level is None:
-        level = next((data_of(e).get("ci_level") for e in of_type(events, "benchmark") if data_of(e).get("ci_level")), None)
-    target_goal = data_of(first_of(events, "init")).get("goal_speedup")
+        levels = (typed(e, Benchmark).ci_level for e in of_type(events, "benchmark"))
+        level = next((lv for lv in levels if lv), None)
+    target_goal = typed(first_of(events, "init"), Init).goal_speedup
     return {"agent": agent(events), "cases": rows, "level": level, "level_line": level_line(level),
             "goal": goal(target_goal),
             "goal_sentinel": isinstance(target_goal, (int, float)) and target_goal >= OUT_OF_REACH}

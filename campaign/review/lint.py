@@ -1,8 +1,9 @@
 """Review a campaign record: did the agent follow the method?
 
 Each rule is a pure function over the journal's events (plain dicts as they
-appear in ``journal.jsonl``: ``seq``, ``type``, ``iteration``, ``data``) and
-returns a list of ``Finding``. ``RULES`` lists them; ``check(events)`` runs
+appear in ``journal.jsonl``: ``seq``, ``type``, ``iteration``, ``data``; each
+``data`` read as its typed class, ``record_events.typed``) and returns a list
+of ``Finding``. ``RULES`` lists them; ``check(events)`` runs
 them all. Nothing here touches git, processes or the network; reading the
 record folder is done by ``load_record`` at the edge
 (``campaign.review.record_events``, re-exported here), and the per-iteration
@@ -34,9 +35,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable
 
+from campaign.loop.record import Benchmark, Log, Plan, Postmortem, Profile, Skip
 from campaign.review.record_events import (  # noqa: F401 - RecordError, load_record: the review's entry, re-exported
-    Event, RecordError, data_of, first_of, is_kept, iteration_events, iterations, last_of, load_record, of_type,
-    position, postmortem_factor, prediction_of, speedup_of)
+    Event, RecordError, first_of, is_kept, iteration_events, iterations, last_of, load_record, of_type, position,
+    postmortem_factor, prediction_of, speedup_of, typed)
 
 MIN_PHASE_SHARE = 0.05
 FULL_EVERY = 3
@@ -73,7 +75,7 @@ def rule_surprise(events: list[Event]) -> list[Finding]:
         logs = of_type(own, "log")
         if logs:
             for log in logs:
-                if not _text(data_of(log).get("surprise")):
+                if not _text(typed(log, Log).surprise):
                     findings.append(Finding("surprise-missing", n, "the LOG has no Surprise (write \"None\" explicitly when nothing surprised you)"))
             continue
         attempted = any(e["type"] in ("test", "benchmark", "revert", "commit") for e in own)
@@ -117,7 +119,7 @@ def rule_kept_evidence(events: list[Event]) -> list[Finding]:
         if bench is None:
             findings.append(Finding("kept-without-evidence", n, "the change was kept without any benchmark"))
             continue
-        ci = data_of(bench).get("ci")
+        ci = typed(bench, Benchmark).ci
         if not (isinstance(ci, (list, tuple)) and len(ci) == 2 and isinstance(ci[0], (int, float))):
             findings.append(Finding("kept-without-evidence", n, "the change was kept but its benchmark has no confidence interval"))
         elif ci[0] <= 1.0:
@@ -135,14 +137,15 @@ def rule_phase_share(events: list[Event]) -> list[Finding]:
     findings = []
     for plan in of_type(events, "plan"):
         n = plan.get("iteration")
-        phase = data_of(plan).get("phase")
-        override = _text(data_of(plan).get("override"))
+        planned = typed(plan, Plan)
+        phase, override = planned.phase, _text(planned.override)
         profiles = [p for p in of_type(events, "profile") if position(events, p) < position(events, plan)]
         if not profiles:
             findings.append(Finding("phase-under-5pct", n, f"phase {phase!r} was planned without any PROFILE before it"))
             continue
-        shares = data_of(profiles[-1]).get("shares") or _shares(data_of(profiles[-1]).get("phases") or {})
-        share = shares.get(phase)
+        latest = typed(profiles[-1], Profile)
+        shares = latest.shares or _shares(latest.phases or {})
+        share = shares.get(phase) if phase is not None else None  # a phase the plan does not name: no share
         note = f" (override: {override})" if override else ""
         if not isinstance(share, (int, float)):
             findings.append(Finding("phase-under-5pct", n, f"phase {phase!r} is not in the latest profile (seq {profiles[-1].get('seq')}){note}"))
@@ -170,7 +173,7 @@ def rule_postmortem(events: list[Event]) -> list[Finding]:
         ratio = measured / predicted
         if 1 / factor <= ratio <= factor:
             continue
-        if not any(_postmortem_written(data_of(log).get("postmortem")) for log in of_type(own, "log")):
+        if not any(_postmortem_written(typed(log, Log).postmortem) for log in of_type(own, "log")):
             findings.append(
                 Finding(
                     "postmortem-missing",
@@ -182,10 +185,9 @@ def rule_postmortem(events: list[Event]) -> list[Finding]:
     return findings
 
 
-def _postmortem_written(pm: Any) -> bool:
-    if isinstance(pm, dict):
-        return bool(_text(pm.get("why")) or _text(pm.get("lesson")))
-    return bool(_text(pm))
+def _postmortem_written(pm: Postmortem | None) -> bool:
+    """A why or a lesson (the record's schema admits an object or null; load_record refuses anything else)."""
+    return pm is not None and bool(_text(pm.why) or _text(pm.lesson))
 
 
 def rule_full_validation(events: list[Event]) -> list[Finding]:
@@ -195,7 +197,7 @@ def rule_full_validation(events: list[Event]) -> list[Finding]:
         if index % FULL_EVERY:
             continue
         benches = of_type(iteration_events(events, n), "benchmark")
-        if not any(data_of(b).get("full") is not None for b in benches):
+        if not any(typed(b, Benchmark).full is not None for b in benches):
             findings.append(
                 Finding("full-validation-skipped", n, f"kept iteration #{index} (every {FULL_EVERY}rd) has no full-scale benchmark")
             )
@@ -205,7 +207,8 @@ def rule_full_validation(events: list[Event]) -> list[Finding]:
 def rule_skip(events: list[Event]) -> list[Finding]:
     findings = []
     for skip in of_type(events, "skip"):
-        bottleneck = _text(data_of(skip).get("bottleneck"))
+        skipped = typed(skip, Skip)
+        bottleneck = _text(skipped.bottleneck)
         key = bottleneck.lower()
         failed = 0
         for n in iterations(events):
@@ -215,11 +218,12 @@ def rule_skip(events: list[Event]) -> list[Finding]:
                 continue
             if not (of_type(own, "revert") or of_type(own, "log")):
                 continue  # not finished: not a failed attempt yet
-            names = {_text(data_of(plan).get("bottleneck")).lower(), _text(data_of(plan).get("phase")).lower()}
+            planned = typed(plan, Plan)
+            names = {_text(planned.bottleneck).lower(), _text(planned.phase).lower()}
             if key and key in names:
                 failed += 1
         if failed < FAILED_ATTEMPTS_BEFORE_SKIP:
-            claimed = data_of(skip).get("failed_attempts")
+            claimed = skipped.failed_attempts
             findings.append(
                 Finding(
                     "skip-without-3-failures",
@@ -235,14 +239,14 @@ def rule_written_behind_runner(events: list[Event]) -> list[Finding]:
     """Inside the span of one ``campaign run`` (its first to its last event), every event must be that run's."""
     spans: dict[str, tuple[int, int]] = {}
     for index, event in enumerate(events):
-        writer = event.get("writer") if isinstance(event.get("writer"), dict) else {}
+        writer = _writer(event)
         if writer.get("by") == "runner" and writer.get("run"):
             first, _ = spans.get(writer["run"], (index, index))
             spans[writer["run"]] = (first, index)
     findings = []
     for run, (first, last) in spans.items():
         for event in events[first + 1:last]:
-            writer = event.get("writer") if isinstance(event.get("writer"), dict) else {}
+            writer = _writer(event)
             if writer.get("by") == "runner" and writer.get("run") == run:
                 continue
             who = writer.get("command") or writer.get("by") or "an unknown writer (no `writer`)"
@@ -251,6 +255,12 @@ def rule_written_behind_runner(events: list[Event]) -> list[Finding]:
                 f"event {event.get('seq')} ({event.get('type')}) was written by {who} while `campaign run` "
                 f"(run {run[:8]}) drove the campaign: only the runner writes the record then"))
     return findings
+
+
+def _writer(event: Event) -> dict[str, Any]:
+    """Who wrote the event (its envelope's ``writer``); empty in older journals, which name no writer."""
+    writer = event.get("writer")
+    return writer if isinstance(writer, dict) else {}
 
 
 RULES: tuple[Rule, ...] = (

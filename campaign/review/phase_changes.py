@@ -11,10 +11,9 @@ and the phase's share of all phases' time after the change. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from campaign.loop.record import Benchmark, load_event
+from campaign.loop.record import Benchmark, Timings, load_event
 
 EXPLANATION = (
     "Per phase: its time in the last kept tree → in this change, measured in the same interleaved benchmark "
@@ -24,9 +23,9 @@ EXPLANATION = (
 )
 
 
-def _seconds(timings: Mapping[str, Any]) -> dict[str, float]:
-    """One side's per-phase seconds (a ``Timings`` keeps them as recorded: the record names no attribute for them)."""
-    phases = timings.get("phases") or {}
+def _seconds(timings: Timings) -> dict[str, float]:
+    """One side's per-phase seconds, the numbers among them (as recorded)."""
+    phases = timings.phases or {}
     return {k: float(v) for k, v in phases.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 

@@ -9,7 +9,7 @@ is pure: rows of ``campaign.review.report.collect`` in, SVG text out.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 
 KEPT_COLOR, REVERTED_COLOR = "#2b6cb0", "#c53030"
@@ -39,10 +39,10 @@ def _nice_ticks(lo: float, hi: float, log: bool, count: int = 5) -> list[float]:
         return [t for t in _nice_ticks(lo, hi, False, count) if t > 0] or [lo, hi]
     span = min(hi - lo, LIMIT) or 1.0
     raw = span / count
-    step = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
-        if span / (m * step) <= count:
-            step *= m
+    step: float = 10 ** math.floor(math.log10(raw))
+    for mult in (1, 2, 2.5, 5, 10):
+        if span / (mult * step) <= count:
+            step *= mult
             break
     start = math.ceil(lo / step) * step
     return [round(start + i * step, 10) for i in range(int((hi - start) / step + 1e-9) + 1)]
@@ -73,10 +73,10 @@ class _Axes:
         fmt_y = fmt_y or (lambda v: f"{v:g}")
         x0, x1, y0, y1 = self.left, self.width - self.right, self.top, self.height - self.bottom
         out = [f'<rect class="plot-area" x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="#fff" stroke="#ccc"/>']
-        for t in yticks if yticks is not None else _nice_ticks(*self.ylim, self.log_y):
+        for t in yticks if yticks is not None else _nice_ticks(self.ylim[0], self.ylim[1], self.log_y):
             out.append(f'<line x1="{x0}" x2="{x1}" y1="{self.y(t)}" y2="{self.y(t)}" stroke="#eee"/>')
             out.append(f'<text x="{x0 - 6}" y="{self.y(t) + 4}" text-anchor="end" class="tick">{_e(fmt_y(t))}</text>')
-        for t in xticks if xticks is not None else _nice_ticks(*self.xlim, self.log_x):
+        for t in xticks if xticks is not None else _nice_ticks(self.xlim[0], self.xlim[1], self.log_x):
             out.append(f'<text x="{self.x(t)}" y="{y1 + 16}" text-anchor="middle" class="tick">{_e(fmt_x(t))}</text>')
         out.append(f'<text x="{(x0 + x1) / 2}" y="{self.height - 8}" text-anchor="middle" class="label">{_e(xlabel)}</text>')
         out.append(f'<text transform="translate(16 {(y0 + y1) / 2}) rotate(-90)" text-anchor="middle" class="label">{_e(ylabel)}</text>')
@@ -185,7 +185,7 @@ def legend_row(items: list[tuple[str, str]], gap: float = 22.0) -> str:
 BEFORE_COLOR, AFTER_COLOR = "#a0aec0", "#2b6cb0"
 
 
-def _positive(v: Any) -> bool:
+def _positive(v: Any) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and v > 0
 
 

@@ -1,16 +1,21 @@
 """The record's journal as the review reads it: loading the folder, and finding events in it.
 
 The events are plain dicts as they appear in ``journal.jsonl`` (``seq``,
-``type``, ``iteration``, ``data``); ``load_record`` is the edge that reads
-the folder, everything else is pure.
+``type``, ``iteration``, ``data``): the review finds them by their envelope
+and reads their ``data`` typed (``typed``: ``campaign.loop.record``'s class
+of the event). ``load_record`` is the edge that reads the folder, everything
+else is pure.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
+
+from campaign.loop.record import Benchmark, Data, Init, Log, Think, load_event
 
 Event = dict[str, Any]
+D = TypeVar("D", bound=Data)
 
 DEFAULT_POSTMORTEM_FACTOR = 1.5
 
@@ -55,9 +60,15 @@ def load_record(record_dir: Path) -> list[Event]:
     return events
 
 
-def data_of(event: Event | None) -> dict[str, Any]:
-    """An event's ``data`` (empty for no event, or one without data)."""
-    return (event["data"] or {}) if event else {}
+def typed(event: Event | None, cls: type[D]) -> D:
+    """The event's typed ``data`` (``campaign.loop.record.load_event``); for no event an empty ``cls``,
+    whose every field reads None as an absent key did."""
+    if event is None:
+        return cls()
+    data = load_event(event).data
+    if not isinstance(data, cls):
+        raise TypeError(f"event {event.get('seq')} is a {event.get('type')!r} event, not {cls.__name__}")
+    return data
 
 
 def of_type(events: Iterable[Event], kind: str) -> list[Event]:
@@ -102,22 +113,22 @@ def position(events: list[Event], event: Event) -> int:
 
 def is_kept(its: list[Event]) -> bool:
     """Whether an iteration's change was kept: its LOG says so, else a COMMIT and no REVERT."""
-    log = last_of(its, "log")
-    if log is not None and isinstance(data_of(log).get("kept"), bool):
-        return data_of(log)["kept"]
+    kept = typed(last_of(its, "log"), Log).kept
+    if isinstance(kept, bool):
+        return kept
     return last_of(its, "commit") is not None and last_of(its, "revert") is None
 
 
 def postmortem_factor(events: list[Event]) -> float:
-    factor = data_of(first_of(events, "init")).get("postmortem_factor")
+    factor = typed(first_of(events, "init"), Init).postmortem_factor
     return float(factor) if isinstance(factor, (int, float)) and factor > 1 else DEFAULT_POSTMORTEM_FACTOR
 
 
 def speedup_of(bench: Event | None) -> float | None:
-    value = data_of(bench).get("speedup")
+    value = typed(bench, Benchmark).speedup
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def prediction_of(think: Event | None) -> float | None:
-    value = data_of(think).get("predicted_speedup")
+    value = typed(think, Think).predicted_speedup
     return float(value) if isinstance(value, (int, float)) and value > 0 else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaign.errors import UserError
+from campaign.loop.record import FullCase
 from campaign.review.agreement import Measured, agree
 
 
@@ -86,7 +87,7 @@ class Attempt:
     speedup: float | None
     ci: list[float] | None
     kept: bool
-    full: dict[str, Any] | None = None
+    full: FullCase | None = None  # the benchmark's full-case result, if it had one
     ci_level: float | None = None
     ci_kind: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -114,7 +115,7 @@ def attempts_from_journal(events: list[dict[str, Any]]) -> list[Attempt]:
             iteration=it.n, title=it.title, patch=final_patch, patch_sha256=it.implement.patch_sha256,
             cases=list((test.cases if test else None) or []), test_passed=test.passed if test else None,
             verdict=summary.verdict, speedup=summary.speedup, ci=summary.ci, kept=it.kept,
-            full=it.benchmark.get("full") if it.benchmark else None, ci_level=summary.ci_level,
+            full=it.benchmark.full if it.benchmark else None, ci_level=summary.ci_level,
             ci_kind=summary.ci_kind, extra={"agent_failure": agent_failure} if agent_failure else {},
         ))
     return attempts

@@ -35,13 +35,13 @@ def unrecorded_commit_findings(record: Path, events: list[dict[str, Any]]) -> li
     except Exception:  # no git, or a journal the pure rules already judge
         return []
     init = state.init
-    if not top or init is None or not init.get("branch"):
+    if not top or init is None or not init.branch:
         return []
     try:
         repo = vcs.open_repo(Path(top))
         record_rel = record_rel or Path(record).resolve().relative_to(Path(top).resolve()).as_posix()
-        ref = init["branch"] if vcs.branch_exists(repo, init["branch"]) else None
-        post = (state.finish.post_tag if state.finish else None) or f"{init.get('name')}/post-optimization"
+        ref = init.branch if vcs.branch_exists(repo, init.branch) else None
+        post = (state.finish.post_tag if state.finish else None) or f"{init.name}/post-optimization"
         ref = ref or (post if vcs.tag_commit(repo, post) else None)
         if ref is None:
             return []
