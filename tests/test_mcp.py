@@ -89,6 +89,7 @@ def test_a_sequence_of_steps_over_stdio(repo):
         seen["optimization"] = optimization.contents[0].text
         journal = await client.read_resource("campaign://record/journal.jsonl")
         seen["journal"] = [json.loads(line) for line in journal.contents[0].text.splitlines()]
+        seen["stop"] = answer(await client.call_tool("decide", {"stop": True, "why": "out of time"}))  # as --stop
 
     with_client(repo, body)
 
@@ -105,6 +106,9 @@ def test_a_sequence_of_steps_over_stdio(repo):
     assert set(think_schema["required"]) == {"hypothesis", "options", "chosen", "predict", "risk"}
     assert think_schema["properties"]["options"]["type"] == "array"
     assert tools["status"].annotations.read_only_hint is True
+    assert "stop" in tools["decide"].input_schema["properties"]  # the CLI's `decide --stop`, which MCP lacked
+    assert seen["stop"]["stop"] is True and seen["stop"]["rule"] == "declared", seen["stop"]
+    assert seen["stop"]["next"]["tool"] == "finish"
 
     assert seen["status"]["ok"] and seen["status"]["next"]["step"] == "profile"
     assert seen["status"]["next"]["tool"] == "profile"

@@ -115,8 +115,8 @@ class LoopTools:
             keep: str | None, accept_memory: str | None = None) -> dict[str, Any]:
         return self.call(lambda c, say: c.log(surprise, notes, why, lesson, keep, accept_memory))
 
-    def decide(self, exhausted: bool, why: str | None, phase: str | None) -> dict[str, Any]:
-        return self.call(lambda c, say: c.decide(exhausted, why, phase))
+    def decide(self, exhausted: bool, why: str | None, phase: str | None, stop: bool = False) -> dict[str, Any]:
+        return self.call(lambda c, say: c.decide(exhausted, why, phase, stop))
 
     def skip(self, why: str) -> dict[str, Any]:
         return self.call(lambda c, say: c.skip(why))

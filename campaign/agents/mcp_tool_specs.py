@@ -125,13 +125,16 @@ def register_closing_tools(server: Any, tools: LoopTools) -> None:
     """``decide``, ``skip``, ``finish`` and ``review``: the stopping rules, the end, the record checked."""
     @server.tool(name="decide", description="DECIDE: apply the stopping rules (goal reached, 3 iterations under "
                  "5%, iteration cap, bottleneck exhausted). Between iterations, exhausted=true with `why` declares "
-                 "a phase you have no idea left for.")
+                 "a phase you have no idea left for. stop=true with `why` ends the campaign for a reason of yours "
+                 "(out of time, the goal changed); then finish.")
     def decide(
         exhausted: Annotated[bool, Field(description="Declare the current bottleneck exhausted (needs why).")] = False,
-        why: Annotated[str | None, Field(description="Why the bottleneck is exhausted.")] = None,
+        why: Annotated[str | None, Field(description="Why the bottleneck is exhausted, or why you stop.")] = None,
         phase: Annotated[str | None, Field(description="Between iterations: the exhausted phase.")] = None,
+        stop: Annotated[bool, Field(description="End the campaign for a reason of yours (needs why), as "
+                                                "`campaign decide --stop` does.")] = False,
     ) -> CallToolResult:
-        return answer(tools.decide(exhausted, why, phase))
+        return answer(tools.decide(exhausted, why, phase, stop))
 
     @server.tool(name="skip", description="Skip the current bottleneck after 3 failed attempts on it.")
     def skip(why: Annotated[str, Field(description="Why you are stuck on this bottleneck.")]) -> CallToolResult:
