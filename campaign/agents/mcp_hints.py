@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaign.loop.step_fields import PLAN, THINK
+
 # the step due (campaign.loop.machine.Step values) -> the tool that performs it
 STEP_TOOLS: dict[str, str | None] = {
     "init": "init",  # an interrupted init: `init` with resume=true
@@ -21,12 +23,9 @@ STEP_TOOLS: dict[str, str | None] = {
 ARGUMENT_TEMPLATES: dict[str, dict[str, Any]] = {
     "init": {"resume": True},
     "profile": {},
-    "think": {"hypothesis": "<what limits performance, and why>",
-              "options": ["<approach A: pros/cons>", "<approach B: pros/cons>"],
-              "chosen": "<the approach you pick, and why>", "predict": "<expected whole-run speedup, e.g. 1.5>",
-              "risk": "<what could go wrong>"},
-    "plan": {"phase": "<a phase the latest profile measured>", "change": "<what you will change>",
-             "bottleneck": "<what the profile showed>"},
+    "think": {**{f.name: f.placeholder for f in THINK.values()},
+              "options": [THINK["options"].placeholder, THINK["options"].placeholder.replace(" A:", " B:")]},
+    "plan": {f.name: f.placeholder for f in PLAN.values()},
     "try": {},
     "log": {"surprise": "<what surprised you, or None>"},
     "decide": {},

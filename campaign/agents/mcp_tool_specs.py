@@ -15,6 +15,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from campaign.agents.mcp_loop_tools import LoopTools
+from campaign.loop.step_fields import PLAN, THINK
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False)
 
@@ -66,20 +67,20 @@ def register_planning_tools(server: Any, tools: LoopTools) -> None:
     @server.tool(name="think", description="THINK: pre-register the iteration before touching code. A numeric "
                  "predicted whole-run speedup is required.")
     def think(
-        hypothesis: Annotated[str, Field(description="What limits performance, and why (from the profile).")],
-        options: Annotated[list[str], Field(description="The approaches considered, with pros/cons (2-3).")],
-        chosen: Annotated[str, Field(description="The approach you pick, and why.")],
-        predict: Annotated[float | str, Field(description="Predicted whole-run speedup, a number such as 1.5.")],
-        risk: Annotated[str, Field(description="What could go wrong or invalidate the approach.")],
+        hypothesis: Annotated[str, Field(description=THINK["hypothesis"].help)],
+        options: Annotated[list[str], Field(description=THINK["options"].help)],
+        chosen: Annotated[str, Field(description=THINK["chosen"].help)],
+        predict: Annotated[float | str, Field(description=THINK["predict"].help)],
+        risk: Annotated[str, Field(description=THINK["risk"].help)],
     ) -> CallToolResult:
         return answer(tools.think(hypothesis, options, chosen, predict, risk))
 
     @server.tool(name="plan", description="PLAN: the profiled phase the change attacks and the change. Then "
                  "IMPLEMENT: edit files in the target's scope (`scope` in the answer) and call `try`.")
     def plan(
-        phase: Annotated[str | None, Field(description="A phase the latest profile measured (several: 'a+b').")],
-        change: Annotated[str, Field(description="What you will change (the iteration's title).")],
-        bottleneck: Annotated[str | None, Field(description="What the profile showed (function, line, cause).")] = None,
+        phase: Annotated[str | None, Field(description=PLAN["phase"].help)],
+        change: Annotated[str, Field(description=PLAN["change"].help)],
+        bottleneck: Annotated[str | None, Field(description=PLAN["bottleneck"].help)] = None,
         override_amdahl: Annotated[str | None, Field(
             description="A reason to plan a phase under 5% of the runtime anyway (logged).")] = None,
         function: Annotated[str | None, Field(

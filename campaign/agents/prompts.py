@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.agents.protocol import ANSWER_SCHEMAS, validate_answer
+from campaign.loop.step_fields import PLAN, THINK
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -25,14 +26,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "think": {
         "action": "optimize",
         "title": "<short name of the change>",
-        "hypothesis": "<what limits performance now, citing the profile>",
-        "options": ["<approach A: pros/cons>", "<approach B: pros/cons>"],
-        "chosen": "<the approach you pick, and why>",
+        "hypothesis": THINK["hypothesis"].placeholder,
+        "options": [THINK["options"].placeholder, THINK["options"].placeholder.replace(" A:", " B:")],
+        "chosen": THINK["chosen"].placeholder,
         "predicted_speedup": 1.5,
-        "risk": "<what could go wrong>",
+        "risk": THINK["risk"].placeholder,
         "phase": "<a profiled phase>",
         "change": "<one line: what you will change>",
-        "bottleneck": "<what the profile showed>",
+        "bottleneck": PLAN["bottleneck"].placeholder,
         "override_amdahl": None,
     },
     "implement": {"summary": "<what you changed, in one or two sentences>", "files": ["<relative path you edited>"]},

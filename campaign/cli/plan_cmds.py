@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from campaign.loop.step_fields import PLAN, THINK
 from campaign.cli.common import dir_option, emit, json_option, quiet_option
 from campaign.cli.common import user_errors as _errors
 from campaign.cli.loop_common import live, name_option, next_line, open_campaign, times_text
@@ -54,11 +55,11 @@ def profile(lines, name, quiet, workspace, as_json):
 
 
 @click.command("think")
-@click.option("--hypothesis", default=None, help="What limits performance, and why (from the profile).")
-@click.option("--option", "options", multiple=True, help="An approach considered, with pros/cons (repeat 2-3 times).")
-@click.option("--chosen", default=None, help="The approach you pick, and why.")
-@click.option("--predict", default=None, metavar="X", help="Predicted whole-run speedup: a number, e.g. 1.5 or 1.5x.")
-@click.option("--risk", default=None, help="What could go wrong or invalidate the approach.")
+@click.option("--hypothesis", default=None, help=THINK["hypothesis"].help)
+@click.option("--option", "options", multiple=True, help=THINK["options"].help)
+@click.option("--chosen", default=None, help=THINK["chosen"].help)
+@click.option("--predict", default=None, metavar="X", help=THINK["predict"].help)
+@click.option("--risk", default=None, help=THINK["risk"].help)
 @name_option
 @dir_option
 @json_option
@@ -77,9 +78,9 @@ def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
 
 
 @click.command("plan")
-@click.option("--phase", default=None, help="The profiled phase the change attacks; several that one change speeds up: 'a+b' (their shares add).")
-@click.option("--change", default=None, help="What you will change (becomes the iteration's title).")
-@click.option("--bottleneck", default=None, help="What the profile showed (function, line, cause).")
+@click.option("--phase", default=None, help=PLAN["phase"].help)
+@click.option("--change", default=None, help=PLAN["change"].help)
+@click.option("--bottleneck", default=None, help=PLAN["bottleneck"].help)
 @click.option("--override-amdahl", default=None, metavar="REASON",
               help="Plan a phase whose share cannot reach the goal anyway (the reason is logged).")
 @click.option("--function", default=None, metavar="FUNC",

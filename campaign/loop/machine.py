@@ -46,6 +46,7 @@ from typing import Any, Callable
 from campaign.errors import StepError
 from campaign.loop import record, stopping
 from campaign.loop.state import Iteration, IterationSummary, State, Step
+from campaign.loop.step_fields import PLAN, THINK
 
 __all__ = ["Step", "Iteration", "IterationSummary", "State", "NEUTRAL_EVENTS", "TRANSITIONS", "ALLOWED",
            "DESCRIPTIONS", "derive", "next_step", "expected_command", "check_command"]
@@ -229,16 +230,18 @@ def expected_command(step: Step, state: State, extra: str = "") -> str:
     if step is Step.PROFILE:
         return f"campaign profile{opt}"
     if step is Step.THINK:
+        t = THINK
         return (
-            f"campaign think{opt} --hypothesis '<what limits performance, and why>' "
-            f"--option '<approach A: pros/cons>' --option '<approach B: pros/cons>' "
-            f"--chosen '<the approach you pick, and why>' --predict <expected speedup, e.g. 1.5> "
-            f"--risk '<what could go wrong>'"
+            f"campaign think{opt} --hypothesis '{t['hypothesis'].placeholder}' "
+            f"--option '{t['options'].placeholder}' --option '{t['options'].placeholder.replace(' A:', ' B:')}' "
+            f"--chosen '{t['chosen'].placeholder}' --predict '{t['predict'].placeholder}' "
+            f"--risk '{t['risk'].placeholder}'"
         )
     if step is Step.PLAN:
         phases = state.open_phases()
         phase = phases[0] if phases else "<phase>"
-        return f"campaign plan{opt} --phase {_q(phase)} --change '<what you will change>' --bottleneck '<what the profile showed>'"
+        return (f"campaign plan{opt} --phase {_q(phase)} --change '{PLAN['change'].placeholder}' "
+                f"--bottleneck '{PLAN['bottleneck'].placeholder}'")
     if step is Step.TRY:
         return f"campaign try{opt}"
     if step is Step.LOG:

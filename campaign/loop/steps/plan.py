@@ -22,6 +22,7 @@ from typing import Any
 from campaign.errors import RuleError
 from campaign.loop import machine
 from campaign.loop import record, stopping
+from campaign.loop.step_fields import PLAN, as_reason
 from campaign.loop.steps.context import CampaignContext, jsonable_bound, required_text
 from campaign.loop.steps.profile import needed_speedup
 
@@ -29,7 +30,7 @@ from campaign.loop.steps.profile import needed_speedup
 def plan(ctx: CampaignContext, phase: str | None, change: str, bottleneck: str | None = None,
          override_amdahl: str | None = None, function: str | None = None) -> dict[str, Any]:
     with ctx.step("plan") as state:
-        change = required_text(change, "--change", "what you will change.")
+        change = required_text(change, "--change", as_reason(PLAN["change"]))
         function = (function or "").strip() or None
         if function is None:
             phase = required_text(phase, "--phase", "the profiled phase the change attacks (or --function).")

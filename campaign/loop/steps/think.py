@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from campaign.errors import RuleError
+from campaign.loop.step_fields import THINK, as_reason
 from campaign.loop.steps.context import CampaignContext, required_text
 
 
@@ -40,13 +41,12 @@ def think(ctx: CampaignContext, hypothesis: str, options: list[str], chosen: str
           risk: str) -> dict[str, Any]:
     with ctx.step("think") as state:
         predicted = parse_speedup(predict)
-        hypothesis = required_text(hypothesis, "--hypothesis", "what you think limits performance, and why.")
+        hypothesis = required_text(hypothesis, "--hypothesis", as_reason(THINK["hypothesis"]))
         options = [o.strip() for o in options or [] if o and o.strip()]
         if not options:
-            raise RuleError("at least one --option is required: list the approaches you considered "
-                            "(2-3, with pros/cons).")
-        chosen = required_text(chosen, "--chosen", "the approach you pick, and why.")
-        risk = required_text(risk, "--risk", "what could go wrong or invalidate the approach.")
+            raise RuleError(f"at least one --option is required: {as_reason(THINK['options'])}")
+        chosen = required_text(chosen, "--chosen", as_reason(THINK["chosen"]))
+        risk = required_text(risk, "--risk", as_reason(THINK["risk"]))
         iteration = len(state.iterations) + 1
         data = {"hypothesis": hypothesis, "options": options, "chosen": chosen,
                 "predicted_speedup": predicted, "risk": risk}
