@@ -44,13 +44,13 @@ def test_a_killed_cluster_run_resumes_on_the_cluster(tmp_path):
         os.killpg(procs["run"].pid, signal.SIGKILL)
         procs["run"].wait(timeout=30)
         killed = ok(cli(repo, env, "status", "--json"))
-        text = cli(repo, env, "status").stdout
+        text = cli(repo, {**env, "COLUMNS": "400"}, "status").stdout  # wide: a long tmp path is cut at 80
         resumed = ok(cli(repo, env, "run", "--resume", "--json"))
     finally:
         for proc in procs.values():
             stop(proc)
     assert killed["agent"]["cluster"] == str(scheduler_file) and killed["agent"]["parallel"] == 2
-    assert f"cluster: TEST + BENCHMARK on the workers of {scheduler_file}" in " ".join(text.split())  # wrapped at words
+    assert f"cluster: TEST + BENCHMARK on the workers of {scheduler_file}" in text, text
     assert resumed["finished"] and [r["kept"] for r in resumed["iterations"]] == [True, False]
     events = journal(finished_record(repo, "sum"))
     runs = [e["data"] for e in events if e["type"] == "run"]
