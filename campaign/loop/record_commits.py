@@ -124,7 +124,7 @@ def commit_record(repo, record_rel: str, message: str) -> str | None:
     if not record_changed(repo, record_rel):
         return None
     repo.git.add("-A", "--", record_rel)
-    repo.git.commit("-q", "--no-verify", "-m", message, "--", record_rel, env=vcs._identity_env(repo))
+    repo.git.commit("-q", "--no-verify", "-m", message, "--", record_rel, env=vcs.identity_env(repo))
     return repo.head.commit.hexsha
 
 

@@ -195,7 +195,7 @@ def merge_code_only(repo, branch: str, into: str, message: str, record_rel: str)
     ours, theirs = repo.git.rev_parse(f"refs/heads/{into}"), repo.git.rev_parse(f"refs/heads/{branch}")
     if not vcs.is_ancestor(repo, theirs, ours):
         tree = _tree_without(repo, _merged_tree(repo, ours, theirs, branch, into), [record_rel])
-        merge = repo.git.commit_tree(tree, "-p", ours, "-p", theirs, "-m", message, env=vcs._identity_env(repo))
+        merge = repo.git.commit_tree(tree, "-p", ours, "-p", theirs, "-m", message, env=vcs.identity_env(repo))
         head = vcs.merge_into(repo, into, into, message)  # the checkout (with its clear error when it is not free)
         if head != merge:
             repo.git.merge("--ff-only", "-q", merge)

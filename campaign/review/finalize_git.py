@@ -23,9 +23,9 @@ class FinalizeError(UserError):
 
 
 def _identity(repo) -> dict[str, str]:
-    from campaign.vcs import _identity_env
+    from campaign.vcs import identity_env
 
-    return _identity_env(repo)
+    return identity_env(repo)
 
 
 def rebuild(record_dir: Path, state, changes: list[dict[str, Any]], dest: Path, say: Progress):

@@ -33,7 +33,6 @@ from campaign.vcs.trees import (
     blobs_at, diff_patch, files_at, restore, restore_missing, snapshot_scope, tree_diff, untested_changes,
     worktree_tree, write_patch)
 
-_identity_env = identity_env  # the name campaign.review.finalize imports
 
 __all__ = [
     "AGENT_CONFIG_DIRS", "AGENT_CONFIG_FILES", "CAMPAIGN_REFS", "FALLBACK_IDENTITY", "JUNK_PARTS", "JUNK_SUFFIXES",
