@@ -2,10 +2,11 @@
 
 A measurement, not a test: it runs real campaigns on the tiny sum target of
 ``tests/run_fixtures.py``, in a copy whose ``work.py`` also calls a loop of
-deliberately wasted work a few times (``--waste``: each call that share of
-the real work; one call per three iterations). A scripted agent's IMPLEMENT
-takes a fixed time (20 s by default). Every third attempt deletes one of
-those calls: a genuine win (25-50% at the default share), so the campaign
+deliberately wasted work a few times (one call per three iterations). A
+scripted agent's IMPLEMENT takes a fixed time (20 s by default). Every
+third attempt deletes one of those calls: a genuine win (``--win``: 1.5x
+each by default, large enough to be seen through a loaded machine's noise
+in three blocks, where a 1.25x cut was missed), so the campaign
 keeps gaining and runs to ``--iterations`` (the ``--max-iterations`` cap)
 instead of being ended by the diminishing-returns rule after three
 iterations, as a long campaign (hundreds of attempts a night) is. The other
@@ -30,7 +31,7 @@ the wait for an IMPLEMENT, ``benchmark`` the TEST-to-BENCHMARK time,
 ``attempt:*`` the attempts' bookkeeping); ``run_s`` is the whole command,
 INIT and FINISH included. ``--keep DIR`` copies each journal there.
 
-    PYTHONPATH=. python scripts/parallel_throughput.py [--iterations 9] [--implement-s 20] [--k 1 2 3] [--waste 0.5]
+    PYTHONPATH=. python scripts/parallel_throughput.py [--iterations 9] [--implement-s 20] [--k 1 2 3] [--win 1.5]
         [--max-blocks 3] [--repeat 1] [--keep DIR]
 
 Say the load with the numbers (printed at the start and end): the machine
@@ -81,7 +82,7 @@ AGENT = textwrap.dedent(
         work = Path("work.py")
         code = work.read_text()
         if n % 3 == 2:  # its own call only, so two cuts in flight at once never touch the same line
-            code = code.replace(f"    _waste(WASTE_N)  # unit {{n // 3 + 1}}\\n", "")
+            code = "".join(line for line in code.splitlines(True) if not line.endswith(f"# unit {{n // 3 + 1}}\\n"))
         else:  # A/A: the same code, renamed
             code = code.replace("total", f"acc{{n}}")
         work.write_text(code)
@@ -98,17 +99,18 @@ AGENT = textwrap.dedent(
 SPACER = "    # (spacer: keeps each cut's patch context clear of the next)\n" * 3
 
 
-def wasted_base(units: int, share: float) -> str:
-    """The tests' sum target with ``units`` calls of deliberately wasted work, each ``share`` of the real work (pure).
+def wasted_base(units: int, win: float) -> str:
+    """The tests' sum target with ``units`` calls of deliberately wasted work; deleting them in order makes the
+    code ``win`` times faster each time (pure): call u costs win^(units-u) (win - 1) times the real work.
 
     Each call sits three lines from the next and from the reduce loop, so an attempt's patch (a cut deletes
     its own call, an A/A renames the reduce's accumulator) still applies on top of any other kept cut.
     """
     from run_fixtures import BASE, N
 
-    waste = (f"WASTE_N = {int(N * share)}\n\n\ndef _waste(n):\n    s = 0\n    for i in range(n):\n"
-             f"        s += (i * i) % 7\n    return s\n\n\ndef compute(n=N):\n")
-    calls = "".join(f"    _waste(WASTE_N)  # unit {u}\n{SPACER}" for u in range(1, units + 1))
+    waste = "def _waste(n):\n    s = 0\n    for i in range(n):\n        s += (i * i) % 7\n    return s\n\n\ndef compute(n=N):\n"
+    calls = "".join(f"    _waste({int(N * win ** (units - u) * (win - 1))})  # unit {u}\n{SPACER}"
+                    for u in range(1, units + 1))
     return BASE.replace("def compute(n=N):\n", waste + calls, 1)
 
 
@@ -118,13 +120,13 @@ def load() -> str:
 
 
 def one_campaign(k: int, iterations: int, wait: float, root: Path, blocks: int = 3, keep: Path | None = None,
-                 share: float = 0.5) -> dict:
+                 win: float = 1.5) -> dict:
     from loop_fixtures import git
     from run_fixtures import make_sum_repo, run_env, write_target_module
 
     lib = write_target_module(root / "lib")
     repo = make_sum_repo(root / "repo")
-    (repo / "work.py").write_text(wasted_base(max(1, -(-iterations // 3)), share))
+    (repo / "work.py").write_text(wasted_base(max(1, -(-iterations // 3)), win))
     git(repo, "commit", "-qam", "naive sum, with wasted work")
     agent = root / "agent.py"
     agent.write_text(AGENT.format(wait=wait))
@@ -223,7 +225,7 @@ def main() -> None:
     parser.add_argument("--implement-s", type=float, default=20.0)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--max-blocks", type=int, default=3, help="benchmark blocks at most (the tests' budget)")
-    parser.add_argument("--waste", type=float, default=0.5, help="each wasted-work unit, as a share of the real work")
+    parser.add_argument("--win", type=float, default=1.5, help="how much faster each cut of wasted work makes the code")
     parser.add_argument("--repeat", type=int, default=1, help="campaigns per K")
     parser.add_argument("--keep", type=Path, default=None, help="copy each campaign's journal into this folder")
     args = parser.parse_args()
@@ -235,7 +237,7 @@ def main() -> None:
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix=f"campaign-throughput-k{k}-") as tmp:
                 runs.append(one_campaign(k, args.iterations, args.implement_s, Path(tmp), args.max_blocks, args.keep,
-                                         args.waste))
+                                         args.win))
                 runs[-1]["load_after"] = load()
                 print(json.dumps(runs[-1]), flush=True)
         rows.append(pooled(runs))

@@ -29,13 +29,13 @@ def compute(code: str) -> int:
 
 def test_wasted_work_keeps_the_answer_and_each_cut_removes_one_call():
     mod = load()
-    code = mod.wasted_base(3, 0.01)
+    code = mod.wasted_base(3, 1.5)
     assert compute(code) == compute(BASE)
-    assert code.count("_waste(WASTE_N)  # unit") == 3
+    assert code.count("  # unit") == 3
 
 
 def cut(code: str, unit: int) -> str:
-    return code.replace(f"    _waste(WASTE_N)  # unit {unit}\n", "")
+    return "".join(line for line in code.splitlines(True) if not line.endswith(f"# unit {unit}\n"))
 
 
 def test_patches_planned_on_the_same_base_apply_on_top_of_each_other(tmp_path):
@@ -44,7 +44,7 @@ def test_patches_planned_on_the_same_base_apply_on_top_of_each_other(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    base = mod.wasted_base(3, 0.01)
+    base = mod.wasted_base(3, 1.5)
     (repo / "work.py").write_text(base)
     git(repo, "add", "-A")
     git(repo, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "base")
@@ -57,7 +57,7 @@ def test_patches_planned_on_the_same_base_apply_on_top_of_each_other(tmp_path):
     for patch in patches:
         subprocess.run(["git", "apply", str(patch)], cwd=repo, check=True, capture_output=True)
     final = (repo / "work.py").read_text()
-    assert final.count("_waste(WASTE_N)  # unit") == 1 and "acc4" in final and compute(final) == compute(BASE)
+    assert final.count("  # unit") == 1 and "acc4" in final and compute(final) == compute(BASE)
 
 
 def event(kind: str, iteration: int | None, second: int, **data) -> dict:
