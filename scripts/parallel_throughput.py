@@ -61,6 +61,7 @@ AGENT = textwrap.dedent(
     from pathlib import Path
 
     WAIT = {wait!r}
+    EVERY = {every!r}
     req = json.load(sys.stdin)
     step = req["step"]
     if step == "think":
@@ -69,10 +70,10 @@ AGENT = textwrap.dedent(
         used = len(req.get("history") or []) + len(par.get("in_flight") or [])
         plans = []
         for n in range(used, used + wanted):
-            win = n % 3 == 2  # every third attempt cuts one unit of the wasted work: a genuine win
-            plans.append({{"title": f"cut waste {{n // 3 + 1}}" if win else f"rename {{n}}", "key": f"a{{n}}",
+            win = n % EVERY == EVERY - 1  # every EVERY-th attempt cuts one unit of the wasted work: a genuine win
+            plans.append({{"title": f"cut waste {{n // EVERY + 1}}" if win else f"rename {{n}}", "key": f"a{{n}}",
                            "chosen": "cut" if win else "rename", "predicted_speedup": 1.1, "phase": "reduce",
-                           "change": f"delete wasted-work call {{n // 3 + 1}}" if win else f"rename the accumulator ({{n}})",
+                           "change": f"delete wasted-work call {{n // EVERY + 1}}" if win else f"rename the accumulator ({{n}})",
                            "override_amdahl": "scripted measurement"}})
         print(json.dumps({{**plans[0], "action": "optimize", "hypothesis": "a scripted change", "options": ["rename", "cut"],
                            "risk": "none", "attempts": plans}}))
@@ -81,8 +82,8 @@ AGENT = textwrap.dedent(
         n = int((req.get("plan") or {{}}).get("key", "a0")[1:])
         work = Path("work.py")
         code = work.read_text()
-        if n % 3 == 2:  # its own call only, so two cuts in flight at once never touch the same line
-            code = "".join(line for line in code.splitlines(True) if not line.endswith(f"# unit {{n // 3 + 1}}\\n"))
+        if n % EVERY == EVERY - 1:  # its own call only, so two cuts in flight at once never touch the same line
+            code = "".join(line for line in code.splitlines(True) if not line.endswith(f"# unit {{n // EVERY + 1}}\\n"))
         else:  # A/A: the same code, renamed
             code = code.replace("total", f"acc{{n}}")
         work.write_text(code)
@@ -120,16 +121,16 @@ def load() -> str:
 
 
 def one_campaign(k: int, iterations: int, wait: float, root: Path, blocks: int = 3, keep: Path | None = None,
-                 win: float = 1.5) -> dict:
+                 win: float = 1.5, every: int = 2) -> dict:
     from loop_fixtures import git
     from run_fixtures import make_sum_repo, run_env, write_target_module
 
     lib = write_target_module(root / "lib")
     repo = make_sum_repo(root / "repo")
-    (repo / "work.py").write_text(wasted_base(max(1, -(-iterations // 3)), win))
+    (repo / "work.py").write_text(wasted_base(max(1, -(-iterations // every)), win))
     git(repo, "commit", "-qam", "naive sum, with wasted work")
     agent = root / "agent.py"
-    agent.write_text(AGENT.format(wait=wait))
+    agent.write_text(AGENT.format(wait=wait, every=every))
     env = run_env(lib, CAMPAIGN_BENCH_MAX_BLOCKS=str(blocks), CAMPAIGN_BENCH_BUDGET_S=str(3 * blocks))
     cmd = [sys.executable, "-m", "campaign", "run", "--target", "sumtarget:SumTarget", "--agent", "command",
            "--agent-cmd", f"{sys.executable} {agent}", "--parallel", str(k), "--goal-speedup", "1000",
@@ -221,11 +222,12 @@ def pooled(runs: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=9, help="the cap (every third attempt a win keeps it going)")
+    parser.add_argument("--iterations", type=int, default=9, help="the cap (the cuts keep the campaign going)")
     parser.add_argument("--implement-s", type=float, default=20.0)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--max-blocks", type=int, default=3, help="benchmark blocks at most (the tests' budget)")
     parser.add_argument("--win", type=float, default=1.5, help="how much faster each cut of wasted work makes the code")
+    parser.add_argument("--every", type=int, default=2, help="every N-th attempt is a cut, the others A/A")
     parser.add_argument("--repeat", type=int, default=1, help="campaigns per K")
     parser.add_argument("--keep", type=Path, default=None, help="copy each campaign's journal into this folder")
     args = parser.parse_args()
@@ -237,7 +239,7 @@ def main() -> None:
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix=f"campaign-throughput-k{k}-") as tmp:
                 runs.append(one_campaign(k, args.iterations, args.implement_s, Path(tmp), args.max_blocks, args.keep,
-                                         args.win))
+                                         args.win, args.every))
                 runs[-1]["load_after"] = load()
                 print(json.dumps(runs[-1]), flush=True)
         rows.append(pooled(runs))
