@@ -2,22 +2,24 @@
 
 A measurement, not a test: it runs real campaigns on the tiny sum target of
 ``tests/run_fixtures.py``, in a copy whose ``work.py`` also calls a loop of
-deliberately wasted work a few times (one call per three iterations). A
-scripted agent's IMPLEMENT takes a fixed time (20 s by default). Every
-third attempt deletes one of those calls: a genuine win (``--win``: 1.5x
-each by default, large enough to be seen through a loaded machine's noise
-in three blocks, where a 1.25x cut was missed), so the campaign
-keeps gaining and runs to ``--iterations`` (the ``--max-iterations`` cap)
-instead of being ended by the diminishing-returns rule after three
-iterations, as a long campaign (hundreds of attempts a night) is. The other
-attempts are A/A changes: the reduce's accumulator renamed, the same code
-speed, so any "faster" or "slower" verdict on one of them is false; the rate
-at K > 1 (measurement queued beside K agents at work) is compared with K = 1
-(serial). The wins' verdicts are counted apart (``wins found``): a missed
-win is no false verdict, but three iterations without a gain stop the
-campaign early (``stopped by``). Each cut deletes its own call, three lines
-from the next, so a cut or an A/A planned before another cut was kept still
-applies on top of it.
+deliberately wasted work a few times. A scripted agent's IMPLEMENT takes a
+fixed time (20 s by default). Every second attempt (``--every``) deletes one
+of those calls: a genuine win (``--win``: 1.5x each by default, large
+enough to be seen through a loaded machine's noise in three blocks, where a
+1.25x cut was missed), so the campaign keeps gaining and runs to
+``--iterations`` (the ``--max-iterations`` cap), as a long campaign
+(hundreds of attempts a night) does, instead of being ended by the
+diminishing-returns rule (three iterations in a row under 5%) after three
+A/A iterations. Every third was too few: K attempts ready at once are
+measured in no fixed order, and three A/A in a row ended a K = 3 campaign
+at four iterations. The other attempts are A/A changes: the reduce's
+accumulator renamed, the same code speed, so any "faster" or "slower"
+verdict on one of them is false; the rate at K > 1 (measurement queued
+beside K agents at work) is compared with K = 1 (serial). The cuts'
+verdicts are counted apart (``wins found``): a missed win is no false
+verdict, but it can stop the campaign early (``stopped by``). Each cut
+deletes its own call, three lines from the next, so a cut or an A/A planned
+before another cut was kept still applies on top of it.
 
 Iterations per hour are counted from the journal: from the first THINK
 exchange to the last iteration's DECIDE (INIT, the baseline and FINISH are
@@ -32,7 +34,7 @@ the wait for an IMPLEMENT, ``benchmark`` the TEST-to-BENCHMARK time,
 INIT and FINISH included. ``--keep DIR`` copies each journal there.
 
     PYTHONPATH=. python scripts/parallel_throughput.py [--iterations 9] [--implement-s 20] [--k 1 2 3] [--win 1.5]
-        [--max-blocks 3] [--repeat 1] [--keep DIR]
+        [--every 2] [--max-blocks 3] [--repeat 1] [--keep DIR]
 
 Say the load with the numbers (printed at the start and end): the machine
 may be shared.
