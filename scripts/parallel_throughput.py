@@ -102,9 +102,10 @@ AGENT = textwrap.dedent(
 SPACER = "    # (spacer: keeps each cut's patch context clear of the next)\n" * 3
 
 
-def wasted_base(units: int, win: float) -> str:
+def wasted_base(units: int, win: float, n: int = 40_000) -> str:
     """The tests' sum target with ``units`` calls of deliberately wasted work; deleting them in order makes the
-    code ``win`` times faster each time (pure): call u costs win^(units-u) (win - 1) times the real work.
+    code ``win`` times faster each time (pure): call u costs win^(units-u) (win - 1) times the real work, a sum
+    over ``n`` numbers (the tests' 160,000 made smaller, so the first version, win^units times slower, stays short).
 
     Each call sits three lines from the next and from the reduce loop, so an attempt's patch (a cut deletes
     its own call, an A/A renames the reduce's accumulator) still applies on top of any other kept cut.
@@ -112,9 +113,9 @@ def wasted_base(units: int, win: float) -> str:
     from run_fixtures import BASE, N
 
     waste = "def _waste(n):\n    s = 0\n    for i in range(n):\n        s += (i * i) % 7\n    return s\n\n\ndef compute(n=N):\n"
-    calls = "".join(f"    _waste({int(N * win ** (units - u) * (win - 1))})  # unit {u}\n{SPACER}"
+    calls = "".join(f"    _waste({int(n * win ** (units - u) * (win - 1))})  # unit {u}\n{SPACER}"
                     for u in range(1, units + 1))
-    return BASE.replace("def compute(n=N):\n", waste + calls, 1)
+    return BASE.replace(f"N = {N}\n", f"N = {n}\n", 1).replace("def compute(n=N):\n", waste + calls, 1)
 
 
 def load() -> str:
@@ -123,13 +124,13 @@ def load() -> str:
 
 
 def one_campaign(k: int, iterations: int, wait: float, root: Path, blocks: int = 3, keep: Path | None = None,
-                 win: float = 1.5, every: int = 2) -> dict:
+                 win: float = 2.0, every: int = 2) -> dict:
     from loop_fixtures import git
     from run_fixtures import make_sum_repo, run_env, write_target_module
 
     lib = write_target_module(root / "lib")
     repo = make_sum_repo(root / "repo")
-    (repo / "work.py").write_text(wasted_base(max(1, -(-iterations // every)), win))
+    (repo / "work.py").write_text(wasted_base(max(1, iterations // every), win))
     git(repo, "commit", "-qam", "naive sum, with wasted work")
     agent = root / "agent.py"
     agent.write_text(AGENT.format(wait=wait, every=every))
@@ -228,7 +229,7 @@ def main() -> None:
     parser.add_argument("--implement-s", type=float, default=20.0)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--max-blocks", type=int, default=3, help="benchmark blocks at most (the tests' budget)")
-    parser.add_argument("--win", type=float, default=1.5, help="how much faster each cut of wasted work makes the code")
+    parser.add_argument("--win", type=float, default=2.0, help="how much faster each cut of wasted work makes the code")
     parser.add_argument("--every", type=int, default=2, help="every N-th attempt is a cut, the others A/A")
     parser.add_argument("--repeat", type=int, default=1, help="campaigns per K")
     parser.add_argument("--keep", type=Path, default=None, help="copy each campaign's journal into this folder")
