@@ -88,3 +88,23 @@ def test_a_typed_event_copies_and_pickles_as_itself():
     bench = derive(_events(False)).iterations[0].benchmark
     for twin in (copy.deepcopy(bench), pickle.loads(pickle.dumps(bench))):
         assert type(twin) is type(bench) and twin == bench and twin.vs_baseline.ci == bench.vs_baseline.ci
+
+
+def test_each_summary_field_is_the_recorded_fact():
+    # written against the surviving mutants of state.py's Iteration.summary (docs/mutation.md): every field
+    # is read from its own event, never left out
+    events = _events(False)
+    by = {(e["type"], e["iteration"]): e["data"] for e in events if e.get("iteration")}
+    summaries = derive(events).summaries()
+    kept = next(s for s in summaries if s.kept)
+    bench, plan = by[("benchmark", kept.n)], by[("plan", kept.n)]
+    assert kept.title == plan["change"] and kept.phase == plan["phase"]
+    assert kept.predicted == by[("think", kept.n)]["predicted_speedup"]
+    assert (kept.speedup, kept.ci, kept.ci_level, kept.ci_kind, kept.verdict) == (
+        bench["speedup"], bench["ci"], bench["ci_level"], bench["ci_kind"], bench["verdict"])
+    assert kept.cumulative_ci == bench["vs_baseline"]["ci"] and kept.cumulative_ci is not None
+    assert kept.test_passed is True and kept.done and kept.commit == by[("commit", kept.n)]["commit"]
+    assert kept.surprise == by[("log", kept.n)]["surprise"] and kept.revert_reason is None
+    failed = next(s for s in summaries if s.test_passed is False)
+    assert failed.kept is False and failed.revert_reason == by[("revert", failed.n)]["reason"]
+    assert failed.commit is None and failed.outcome == "reverted"

@@ -148,3 +148,23 @@ def test_amdahl_bound_edges(share, bound):
 
 def test_a_declared_stop_carries_the_given_reason():
     assert stopping.declared_stop("out of time") == Decision(True, "declared", "stopped by decision: out of time")
+
+
+def test_the_budget_rule_stops_at_exactly_the_budget_in_dollars_or_tokens_and_says_which():
+    # issue 27's budget stop; written against its surviving mutants (budget_spent and decide's budget branch)
+    assert stopping.budget_spent(2.0, None, 2.0, None) == "agent budget spent: $2.00 of $2.00"
+    assert stopping.budget_spent(1.99, 10**9, 2.0, None) is None  # tokens without a token budget never stop
+    assert stopping.budget_spent(None, 100, None, 100) == "agent budget spent: 100 of 100 tokens"
+    assert stopping.budget_spent(None, 99, 5.0, 100) is None  # dollars not reported: only tokens can stop
+    assert stopping.budget_spent(1.0, 200, 2.0, 100) == "agent budget spent: 200 of 100 tokens"
+    assert stopping.budget_spent(5.0, 5, None, None) is None
+
+
+def test_decide_applies_the_budget_after_the_goal_and_before_the_other_rules():
+    flat = [_a(n, 1.0, kept=False) for n in (1, 2, 3)]  # diminishing would stop too
+    assert decide(flat, cumulative=1.0, goal=2.0, spent=(3.0, 10), budget=(2.0, 1000)) == \
+        Decision(True, "budget", "agent budget spent: $3.00 of $2.00")
+    assert decide([], cumulative=1.0, goal=2.0, spent=(None, 150), budget=(1.0, 100)) == \
+        Decision(True, "budget", "agent budget spent: 150 of 100 tokens")
+    assert decide([], cumulative=2.0, goal=2.0, spent=(3.0, 10), budget=(2.0, None)).rule == "goal"
+    assert not decide([], cumulative=1.0, goal=2.0, spent=(1.0, 10), budget=(2.0, 1000)).stop
