@@ -18,6 +18,7 @@ from campaign.cli import cli
 from campaign.measure.heldout import TRANSFER_MIN, claim_at, pooled, transfer_refusal
 from campaign.measure.integrity import guards_ran, refusal
 from hack_fixtures import journal_events, make_work_repo, zoo_env
+from test_hack_zoo import PER_PERIOD  # the zoo's genuine control: one step per period
 
 NUMBA_FAST = {"verdict": "faster", "speedup": 4.132, "case": "fast", "full": None}  # the demo's iteration 5
 NUMBA_FULL_HELD = {"case": "full", "passed": True, "failures": [], "seeds": [11, 12, 13],
@@ -77,16 +78,6 @@ def test_a_second_look_that_finds_wrong_outputs_refuses():
 
 # --- the second look, through `campaign try` and `campaign log` ---------------------------------------------------
 
-PER_PERIOD = """
-def work(n):
-    total = 0
-    whole = n - n % 7
-    for _ in range(0, whole, 7):  # (i * i) % 7 repeats every 7: one step per period
-        total += 14
-    for i in range(whole, n):
-        total += (i * i) % 7
-    return total
-"""
 
 
 def reading(case: str, ratios: list[float]) -> dict:
