@@ -128,7 +128,8 @@ def claim_at(bench: dict, case: str | None) -> float | None:
 
     A held-out reading is held to the claim made at its own size. The demo's Numba kernel claimed 4.13x at the
     fast size and read 1.34x-1.44x at the full size, quiet and beside six burners alike: its gain really is
-    smaller there, and a bar drawn from the fast claim (1.43x) reverted it by a hundredth.
+    smaller there, and a bar drawn from the fast claim (1.43x) let it pass quiet by a hundredth and reverted
+    it beside the burners.
     """
     if case is None or bench.get("case") in (None, case):
         return bench.get("speedup")
