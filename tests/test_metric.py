@@ -188,7 +188,7 @@ def test_a_promising_undecided_candidate_gets_the_extension_instead_of_a_revert(
 
 def test_an_a_a_that_cannot_reach_same_in_time_stops_early_and_says_what_it_would_take(monkeypatch, tmp_path):
     def machine():
-        return ClockedMachine({"last": 0.02, "cand": 0.02}, cpu_noise=0.02, seed=12)
+        return ClockedMachine({"last": 0.02, "cand": 0.02}, cpu_noise=0.03, seed=13)
 
     r = _clocked(monkeypatch, machine(), tmp_path, budget_s=6.0, extend_s=0.0)
     assert r.verdict == "inconclusive" and r.stop_reason.startswith("futile")

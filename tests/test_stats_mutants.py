@@ -55,7 +55,7 @@ def test_decision_record_names_every_number_and_its_interval():
                  run_noise=0.01, drift=0.004, blocks_needed=None, notes=["n"])
     assert d.to_dict() == {
         "verdict": "faster", "speedup": 1.5, "ci": [1.4, 1.6], "confidence": 0.99, "ci_level": 0.99,
-        "ci_kind": "ci", "interval": INTERVAL_NAME + " pooled with the A/A pairs", "alpha": 0.01,
+        "ci_kind": "ci", "interval": INTERVAL_NAME + " pooled with the A/A pairs", "alpha": 0.01, "alpha_same": 0.05,
         "min_effect": 0.02, "blocks": 12, "df": 11, "block_sd": 0.03, "run_noise": 0.01, "drift": 0.004,
         "blocks_needed": None, "overwhelming": False,
     }
@@ -347,8 +347,12 @@ def test_decide_says_how_many_blocks_an_undecided_estimate_needs():
     d = stats.decide(ratios, pairs=pairs_from(aa))
     iv = stats.t_interval(ratios, aa, d.confidence)
     assert d.verdict == "inconclusive" and d.pooled
-    assert d.blocks_needed == stats.blocks_needed(iv.estimate, iv.sd, 3, 2, d.confidence, 0.02, True)
-    assert d.blocks_needed != stats.blocks_needed(iv.estimate, iv.sd, 3, 0, d.confidence, 0.02, False)
+    # the estimate is inside the margin, so what it needs is `same`, counted at `same`'s own level
+    assert d.blocks_needed == stats.blocks_needed(iv.estimate, iv.sd, 3, 2, d.confidence, 0.02, True,
+                                                  same_at=stats.same_level())
+    assert d.blocks_needed < stats.blocks_needed(iv.estimate, iv.sd, 3, 2, d.confidence, 0.02, True)
+    assert d.blocks_needed != stats.blocks_needed(iv.estimate, iv.sd, 3, 0, d.confidence, 0.02, False,
+                                                  same_at=stats.same_level())
     # before min_blocks the count starts at min_blocks
     early = stats.decide(ratios_from([0.001, -0.001]), pairs=pairs_from([0.001, -0.001] * 2), min_blocks=7)
     assert early.verdict == "inconclusive" and early.blocks_needed == 7

@@ -56,6 +56,11 @@ The decision rule (why this one)
   when the whole interval lies inside ``[1/(1+m), 1+m]`` (two one-sided
   tests); otherwise ``inconclusive`` - together with how many more blocks a
   decision would need at the measured noise (``blocks_needed``).
+* **``same`` has its own error rate.** Calling a real change of ``m`` the
+  same costs a revert, not a false claim, so ``same`` is held to
+  ``alpha_same`` (5%, the usual equivalence test) rather than ``alpha``: its
+  interval is at ``1 - 2 alpha_same / looks`` (99.6% instead of 99.958%),
+  which needs about a third fewer blocks to show identical code the same.
 * **Overwhelming changes.** When the blocks disagree, the interval has only
   ``n - 1`` degrees of freedom, and two or three blocks cannot decide even
   61x (``t`` with 1 df at 99.75% is 127). A change whose every block, from
@@ -76,13 +81,13 @@ from typing import Any
 
 from campaign.measure.amdahl import amdahl_bound as amdahl_bound, amdahl_speedup as amdahl_speedup  # re-exported
 from campaign.measure.interval_text import _num as _num, describe_interval as describe_interval, format_level as format_level
+from campaign.measure.looks import (  # re-exported: stats is where callers have always found them
+    ALPHA as ALPHA, ALPHA_SAME as ALPHA_SAME, EARLY_LOOKS as EARLY_LOOKS, LOOK_GROWTH as LOOK_GROWTH,
+    MAX_BLOCKS as MAX_BLOCKS, MIN_BLOCKS as MIN_BLOCKS, is_look as is_look, look_level as look_level,
+    look_schedule as look_schedule, looks as looks, same_level as same_level,
+)
 
-ALPHA = 0.01  # P(identical code is called faster or slower) over a whole benchmark
 MIN_EFFECT = 0.02  # the smallest effect worth resolving (relative)
-MIN_BLOCKS = 3
-MAX_BLOCKS = 200  # a cap for cheap blocks; the time budget and the noise cap stop most benchmarks first
-EARLY_LOOKS = 6  # one look after each of the first blocks: big effects decide there
-LOOK_GROWTH = 1.2  # later looks: each about 20% more blocks than the previous one
 OVERWHELMING_FACTOR = 2.0  # every block beyond 2x (and far beyond the A/A noise): decided whatever the spread
 OVERWHELMING_NOISE_MULTIPLE = 10.0
 POOLING_TEST_LEVEL = 0.05
@@ -114,6 +119,7 @@ class Decision:
     min_effect: float
     blocks: int
     alpha: float = ALPHA
+    alpha_same: float = ALPHA_SAME
     pooled: bool = False
     df: int = 0
     block_sd: float = 0.0  # sd of one block's log ratio (~ relative noise of a block ratio)
@@ -134,6 +140,7 @@ class Decision:
             "interval": ("range of the blocks (overwhelming rule)" if self.overwhelming else
                          INTERVAL_NAME + (" pooled with the A/A pairs" if self.pooled else " (blocks only)")),
             "alpha": self.alpha,
+            "alpha_same": self.alpha_same,
             "min_effect": self.min_effect,
             "blocks": self.blocks,
             "df": self.df,
@@ -182,30 +189,6 @@ def minimum_effect(noise: float = 0.0, floor: float = MIN_EFFECT) -> float:
     return floor
 
 
-@lru_cache(maxsize=256)
-def look_schedule(max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS) -> tuple[int, ...]:
-    """The blocks after which a benchmark looks: ``EARLY_LOOKS`` consecutive ones, then ~20% apart, ``max_blocks`` last."""
-    first = max(min_blocks, 1)
-    top = max(max_blocks, first)
-    points = list(range(first, min(first + EARLY_LOOKS, top + 1)))
-    while points[-1] < top:
-        points.append(min(top, max(points[-1] + 1, math.ceil(points[-1] * LOOK_GROWTH))))
-    return tuple(points)
-
-
-def looks(max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS) -> int:
-    """How many looks alpha is spent over: the scheduled ones plus one final look wherever the benchmark stops."""
-    return len(look_schedule(max_blocks, min_blocks)) + 1
-
-
-def is_look(blocks: int, max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS) -> bool:
-    """Whether the benchmark may decide after ``blocks`` blocks (outside the final look)."""
-    return blocks in look_schedule(max_blocks, min_blocks)
-
-
-def look_level(alpha: float = ALPHA, max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS) -> float:
-    """The two-sided level of every look: ``1 - alpha / looks`` (alpha spent evenly, union bound)."""
-    return 1 - alpha / looks(max_blocks, min_blocks)
 
 
 @lru_cache(maxsize=4096)
@@ -289,15 +272,18 @@ def verdict_from_ci(speedup: float, ci: tuple[float, float], min_effect: float) 
 
 
 def blocks_needed(estimate: float, sd: float, n_now: int, aa_per_block: float, level: float, min_effect: float,
-                  pooled: bool, limit: int = 10_000) -> int | None:
+                  pooled: bool, limit: int = 10_000, same_at: float | None = None) -> int | None:
     """Blocks a decision would need if the estimate and the noise stayed as measured; None if none would do.
 
     The half-width must drop below the distance that separates the estimate
     from its nearest verdict: ``|log estimate|`` for faster/slower (once the
-    estimate is beyond the minimum effect), ``log(1+m) - |log estimate|`` for same.
+    estimate is beyond the minimum effect), ``log(1+m) - |log estimate|`` for
+    same, whose interval is the one at ``same_at`` (default: ``level``).
     """
     x, margin = abs(math.log(estimate)), math.log1p(min_effect)
     want = max(x if x >= margin else 0.0, margin - x)
+    if x < margin and same_at is not None:
+        level = same_at
     if want <= 0 or sd <= 0:
         return None if want <= 0 else n_now
 
@@ -344,6 +330,7 @@ def decide(
     pairs: list[tuple[float, float]] | None = None,
     alpha: float = ALPHA,
     at_look: bool = True,
+    alpha_same: float = ALPHA_SAME,
 ) -> Decision:
     """The verdict after the blocks seen so far (every look uses the same spent level).
 
@@ -351,7 +338,9 @@ def decide(
     of both variants; without them only the blocks' own spread is used.
     ``at_look=False``: the blocks are not at a planned look (``is_look``) and
     this is not the final one, so the interval is computed but no verdict
-    is taken (``inconclusive``).
+    is taken (``inconclusive``). ``same`` is the weaker claim (a real change
+    of ``min_effect`` called same at most ``alpha_same`` of the time): it is
+    read on its own, narrower interval (``same_level``), shown when it decides.
     ``noise`` (drift), ``final``, ``seed`` and ``spread`` are accepted for
     older callers and do not change the verdict.
     """
@@ -359,7 +348,7 @@ def decide(
     level = look_level(alpha, max(max_blocks, min_blocks), min_blocks)
     n = len(ratios)
     aa = aa_log_diffs(pairs or [])
-    extra: dict[str, Any] = {"alpha": alpha, "run_noise": run_noise(pairs or []), "drift": noise_floor(pairs) if pairs else noise}
+    extra: dict[str, Any] = {"alpha": alpha, "alpha_same": alpha_same, "run_noise": run_noise(pairs or []), "drift": noise_floor(pairs) if pairs else noise}
     if n == 0:
         return Decision("inconclusive", math.nan, (math.nan, math.nan), level, m, 0, **extra)
     if any(not (r > 0 and math.isfinite(r)) for r in ratios):
@@ -375,6 +364,11 @@ def decide(
         return Decision(verdict, iv.estimate, (iv.estimate, iv.estimate), level, m, n, pooled=iv.pooled, df=iv.df,
                         **extra)
     verdict = verdict_from_ci(iv.estimate, (iv.lo, iv.hi), m) if n >= min_blocks and at_look else "inconclusive"
+    eq_level = same_level(alpha_same, max(max_blocks, min_blocks), min_blocks)
+    eq = t_interval(ratios, aa, eq_level) if verdict == "inconclusive" and n >= min_blocks and at_look else None
+    if eq is not None and verdict_from_ci(eq.estimate, (eq.lo, eq.hi), m) == "same":
+        return Decision("same", eq.estimate, (eq.lo, eq.hi), eq_level, m, n, pooled=eq.pooled, df=eq.df,
+                        block_sd=math.expm1(eq.sd), **extra)
     if verdict == "inconclusive" and pairs and at_look:
         over = is_overwhelming(ratios, pair_spread(pairs), min_blocks)
         if over:
@@ -387,7 +381,8 @@ def decide(
     needed = None
     if verdict == "inconclusive":
         per_block = len(aa) / n
-        needed = blocks_needed(iv.estimate, iv.sd, max(n, min_blocks), per_block, level, m, iv.pooled)
+        needed = blocks_needed(iv.estimate, iv.sd, max(n, min_blocks), per_block, level, m, iv.pooled,
+                               same_at=eq_level)
     return Decision(verdict, iv.estimate, (iv.lo, iv.hi), level, m, n, pooled=iv.pooled, df=iv.df,
                     block_sd=math.expm1(iv.sd), blocks_needed=needed, **extra)
 
