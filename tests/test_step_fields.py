@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 import typing
 
-from campaign.loop.step_fields import PLAN, THINK
+from campaign.loop.step_fields import OPTION_PLACEHOLDERS, PLAN, THINK
 
 
 def test_the_cli_help_is_the_fields_help():
@@ -20,6 +20,29 @@ def test_the_cli_help_is_the_fields_help():
         helps = {p.name: p.help for p in command.params}
         for field in fields.values():
             assert helps[field.name] == field.help, (command.name, field.name)
+
+
+def test_the_cli_flags_are_the_fields_flags():
+    from campaign.cli.plan_cmds import plan, think
+
+    for command, fields in ((think, THINK), (plan, PLAN)):
+        flags = {p.name: p.opts for p in command.params}
+        for field in fields.values():
+            assert flags[field.name] == [field.flag], (command.name, field.name)
+
+
+def test_the_two_option_placeholders_are_said_once_and_used_alike():
+    from campaign.agents.mcp_hints import ARGUMENT_TEMPLATES
+    from campaign.agents.prompts import EXAMPLES
+    from campaign.loop.machine import expected_command
+    from campaign.loop.state import State, Step
+
+    first, second = OPTION_PLACEHOLDERS
+    assert first == THINK["options"].placeholder and first != second
+    words = shlex.split(expected_command(Step.THINK, State()))
+    assert [words[i + 1] for i, w in enumerate(words) if w == THINK["options"].flag] == [first, second]
+    assert ARGUMENT_TEMPLATES["think"]["options"] == [first, second]
+    assert EXAMPLES["think"]["options"] == [first, second]
 
 
 def test_the_mcp_schemas_describe_the_fields_as_the_cli_does():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaign.loop.step_fields import PLAN, THINK
+from campaign.loop.step_fields import OPTION_PLACEHOLDERS, PLAN, THINK
 
 # the step due (campaign.loop.machine.Step values) -> the tool that performs it
 STEP_TOOLS: dict[str, str | None] = {
@@ -24,7 +24,7 @@ ARGUMENT_TEMPLATES: dict[str, dict[str, Any]] = {
     "init": {"resume": True},
     "profile": {},
     "think": {**{f.name: f.placeholder for f in THINK.values()},
-              "options": [THINK["options"].placeholder, THINK["options"].placeholder.replace(" A:", " B:")]},
+              "options": list(OPTION_PLACEHOLDERS)},
     "plan": {f.name: f.placeholder for f in PLAN.values()},
     "try": {},
     "log": {"surprise": "<what surprised you, or None>"},

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.agents.protocol import ANSWER_SCHEMAS, validate_answer
-from campaign.loop.step_fields import PLAN, THINK
+from campaign.loop.step_fields import OPTION_PLACEHOLDERS, PLAN, THINK
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -27,7 +27,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "action": "optimize",
         "title": "<short name of the change>",
         "hypothesis": THINK["hypothesis"].placeholder,
-        "options": [THINK["options"].placeholder, THINK["options"].placeholder.replace(" A:", " B:")],
+        "options": list(OPTION_PLACEHOLDERS),
         "chosen": THINK["chosen"].placeholder,
         "predicted_speedup": 1.5,
         "risk": THINK["risk"].placeholder,

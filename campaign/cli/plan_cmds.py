@@ -55,11 +55,11 @@ def profile(lines, name, quiet, workspace, as_json):
 
 
 @click.command("think")
-@click.option("--hypothesis", default=None, help=THINK["hypothesis"].help)
-@click.option("--option", "options", multiple=True, help=THINK["options"].help)
-@click.option("--chosen", default=None, help=THINK["chosen"].help)
-@click.option("--predict", default=None, metavar="X", help=THINK["predict"].help)
-@click.option("--risk", default=None, help=THINK["risk"].help)
+@click.option(THINK["hypothesis"].flag, default=None, help=THINK["hypothesis"].help)
+@click.option(THINK["options"].flag, "options", multiple=True, help=THINK["options"].help)
+@click.option(THINK["chosen"].flag, default=None, help=THINK["chosen"].help)
+@click.option(THINK["predict"].flag, default=None, metavar="X", help=THINK["predict"].help)
+@click.option(THINK["risk"].flag, default=None, help=THINK["risk"].help)
 @name_option
 @dir_option
 @json_option
@@ -78,9 +78,9 @@ def think(hypothesis, options, chosen, predict, risk, name, workspace, as_json):
 
 
 @click.command("plan")
-@click.option("--phase", default=None, help=PLAN["phase"].help)
-@click.option("--change", default=None, help=PLAN["change"].help)
-@click.option("--bottleneck", default=None, help=PLAN["bottleneck"].help)
+@click.option(PLAN["phase"].flag, default=None, help=PLAN["phase"].help)
+@click.option(PLAN["change"].flag, default=None, help=PLAN["change"].help)
+@click.option(PLAN["bottleneck"].flag, default=None, help=PLAN["bottleneck"].help)
 @click.option("--override-amdahl", default=None, metavar="REASON",
               help="Plan a phase whose share cannot reach the goal anyway (the reason is logged).")
 @click.option("--function", default=None, metavar="FUNC",

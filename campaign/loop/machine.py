@@ -46,7 +46,7 @@ from typing import Any, Callable
 from campaign.errors import StepError
 from campaign.loop import record, stopping
 from campaign.loop.state import Iteration, IterationSummary, State, Step
-from campaign.loop.step_fields import PLAN, THINK
+from campaign.loop.step_fields import OPTION_PLACEHOLDERS, PLAN, THINK
 
 __all__ = ["Step", "Iteration", "IterationSummary", "State", "NEUTRAL_EVENTS", "TRANSITIONS", "ALLOWED",
            "DESCRIPTIONS", "derive", "next_step", "expected_command", "check_command"]
@@ -233,7 +233,7 @@ def expected_command(step: Step, state: State, extra: str = "") -> str:
         t = THINK
         return (
             f"campaign think{opt} --hypothesis '{t['hypothesis'].placeholder}' "
-            f"--option '{t['options'].placeholder}' --option '{t['options'].placeholder.replace(' A:', ' B:')}' "
+            f"--option '{OPTION_PLACEHOLDERS[0]}' --option '{OPTION_PLACEHOLDERS[1]}' "
             f"--chosen '{t['chosen'].placeholder}' --predict '{t['predict'].placeholder}' "
             f"--risk '{t['risk'].placeholder}'"
         )

@@ -20,11 +20,14 @@ class StepField:
     placeholder: str  # what to write there: suggested commands, answer templates
 
 
+# THINK's options come two at least: the placeholders of the first and the second, in that order
+OPTION_PLACEHOLDERS = ("<approach A: pros/cons>", "<approach B: pros/cons>")
+
 THINK = {f.name: f for f in (
     StepField("hypothesis", "--hypothesis", "What limits performance, and why (from the profile).",
               "<what limits performance, and why>"),
     StepField("options", "--option", "The approaches considered, each with pros/cons (2-3; the flag once per "
-              "approach).", "<approach A: pros/cons>"),
+              "approach).", OPTION_PLACEHOLDERS[0]),
     StepField("chosen", "--chosen", "The approach you pick, and why.", "<the approach you pick, and why>"),
     StepField("predict", "--predict", "Predicted whole-run speedup: a number, e.g. 1.5 or 1.5x.",
               "<expected whole-run speedup, e.g. 1.5>"),
