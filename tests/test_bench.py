@@ -212,7 +212,7 @@ def test_undecided_stops_at_the_noise_cap_and_says_what_a_decision_needs(tmp_pat
 
 def test_the_budget_stops_and_the_result_says_how_many_more_blocks(tmp_path, target, monkeypatch):
     a, b = make(tmp_path, "ref", 1), make(tmp_path, "cand", 1)
-    fake_runs(monkeypatch, {"ref": 1.0, "cand": 1.0}, sigma=0.08, seed=1)
+    fake_runs(monkeypatch, {"ref": 1.0, "cand": 1.0}, sigma=0.08, seed=2)
     r = benchmark(target, "fast", {"last": a, "candidate": b}, "candidate", process_s=0.01, max_blocks=3,
                   min_blocks=3)["last"]
     assert r.verdict == "inconclusive" and r.stop_reason == "max_blocks"
