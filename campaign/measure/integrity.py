@@ -16,8 +16,9 @@ itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
   timed call, reports a fraction of that. Import and start-up costs are the
   intercept, so a change that imports more (Numba) is not suspected. Refused
   when the cost exceeds ``CLOCK_FACTOR`` times the report by more than the
-  slope's one-sided ``1 - ALPHA`` Student bound (times the load scale). For a single-threaded process the per-repeat cost is the CPU
-  time difference (which other processes do not add to) scaled by the load
+  slope's one-sided ``1 - ALPHA`` Student bound (times the load scale).
+  For a single-threaded process the per-repeat cost is read on CPU
+  time (which other processes do not add to) scaled by the load
   the reference's timer saw in the same interleaved blocks (its reported
   wall time per repeat over its measured CPU time per repeat, at least 1,
   and less for calls shorter than a scheduler time slice, which load
