@@ -43,6 +43,17 @@ def test_every_block_runs_each_unit_twice_in_a_mirrored_order():
     assert sched.blocks == 3 == len(blocks)  # a clear 2x decides at the first look
 
 
+def test_a_repeat_cycle_gives_every_unit_of_a_block_the_same_count():
+    # the clock guard's evidence (docs/integrity.md): counts alternate between blocks, never within one
+    seen: list[tuple[str, int]] = []
+    ex = Table({"a": 1.0, "b": 0.5}, sigma=0.01)
+    real = ex.run
+    ex.run = lambda unit, repeat: (seen.append((unit, repeat)), real(unit, repeat))[1]  # type: ignore[method-assign]
+    Scheduler(ex, ["a", "b"], {"a": ("a", "b")}, Plan(max_blocks=6)).run(3, bench.repeat_cycle(3))
+    assert [sorted({r for _, r in seen[i:i + 4]}) for i in range(0, len(seen), 4)] == [[4], [3], [4]]
+    assert bench.repeat_cycle(2) == () and bench.repeat_cycle(4) == (5, 3) and bench.repeat_cycle(50) == (62, 38)
+
+
 def test_a_run_that_fails_ends_the_loop_only_where_the_caller_asks():
     with pytest.raises(WorkloadError):
         Scheduler(Table({"a": 1.0, "b": 1.0}, fail_at=6), ["a", "b"], {"a": ("a", "b")}, Plan()).run()
@@ -104,9 +115,9 @@ def test_benchmark_tune_and_the_tests_share_one_scheduler(monkeypatch, tmp_path)
     used: list[tuple[str, Plan]] = []
     real_run = Scheduler.run
 
-    def spy(self, repeat=1):
+    def spy(self, repeat=1, cycle=()):
         used.append((type(self.executor).__name__, self.plan))
-        return real_run(self, repeat)
+        return real_run(self, repeat, cycle)
 
     monkeypatch.setattr(scheduler.Scheduler, "run", spy)
 

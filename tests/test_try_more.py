@@ -22,7 +22,7 @@ from campaign.measure.workload import WorkloadRun
 class Scripted:
     """A workload whose run time is scripted: the sieve (the candidate) 4% faster, each repeat noisy."""
 
-    def __init__(self, seed: int = 7, noise: float = 0.03):
+    def __init__(self, seed: int = 2, noise: float = 0.03):
         self.rng, self.noise = random.Random(seed), noise
 
     def __call__(self, target, case, workdir, repeat=1, knobs=None, timeout_s=None, env=None, watch=None):

@@ -46,11 +46,11 @@ from campaign.measure import load as machine_load
 from campaign.measure import stats
 from campaign.measure.bench_result import BenchResult, Context, _apply_instructions, build_results
 from campaign.measure.executor import (CPU_ESTIMATORS, ESTIMATORS, MAX_PROCESS_S, MAX_REPEAT, MIN_REPEAT,
-                                       TARGET_PROCESS_S, WorkloadExecutor, calibrate_repeat)
+                                       TARGET_PROCESS_S, WorkloadExecutor, calibrate_repeat, repeat_cycle)
 from campaign.measure.scheduler import Plan, Scheduler, block_order
 from campaign.measure.workload import WorkloadRun, run_workload
 
-__all__ = ["BenchResult", "CPU_ESTIMATORS", "ESTIMATORS", "MAX_PROCESS_S", "MAX_REPEAT", "MIN_REPEAT",
+__all__ = ["BenchResult", "CPU_ESTIMATORS", "ESTIMATORS", "MAX_PROCESS_S", "MAX_REPEAT", "MIN_REPEAT", "repeat_cycle",
            "TARGET_PROCESS_S", "WorkloadRun", "_apply_instructions", "benchmark", "block_order", "calibrate_repeat"]
 
 
@@ -175,7 +175,7 @@ def benchmark(
                 extend_s=budget_s / 2 if extend_s is None else extend_s, precision=precision)
     sched = Scheduler(executor, units, {ref: (unit_of[ref], unit_of[candidate]) for ref in references}, plan,
                       primary=primary, rng=random.Random(seed), clock=lambda: time.perf_counter(), started=t_start,
-                      load=machine_load, say=say, choose_metric=_metric_chooser(metric, shared)).run(repeat)
+                      load=machine_load, say=say, choose_metric=_metric_chooser(metric, shared)).run(repeat, repeat_cycle(repeat))
 
     instr_by_unit = _count_instructions(target, case, dirs, knobs, timeout_s, say) if instructions else None
     env = collect_environment()

@@ -74,6 +74,24 @@ class WorkloadExecutor:
         return timing_of(self.run_raw(unit, repeat), self.estimator)
 
 
+def repeat_cycle(repeat: int) -> tuple[int, ...]:
+    """Warm repeats per block, alternating around ``repeat``: ``(repeat + k, repeat - k)``; ``()``: no change.
+
+    The clock guard (``campaign.measure.integrity.repeat_fit``) reads what one more repeat costs a process
+    from the slope of its time on its repeat count: with every block at ``repeat`` that slope rests on the
+    one calibration process, and its error does not shrink however many blocks run. Counts alternating
+    between blocks give every process leverage at no cost in time (the mean stays ``repeat``): ``k`` is a
+    quarter of ``repeat`` (the slowest process stays within 1.25x ``MAX_PROCESS_S``), keeping every run at
+    ``MIN_REPEAT`` or more. At ``MIN_REPEAT`` itself the cycle is ``(repeat + 1, repeat)``: half a repeat per
+    process, since a run's fastest of two repeats is noisier (docs/measurement.md, "Calibrate once").
+    Under ``MIN_REPEAT`` (processes near ``MAX_PROCESS_S``) the count does not vary.
+    """
+    if repeat > MIN_REPEAT:
+        k = max(1, min(repeat - MIN_REPEAT, repeat // 4))
+        return (repeat + k, repeat - k)
+    return (repeat + 1, repeat) if repeat == MIN_REPEAT else ()
+
+
 def calibrate_repeat(times_s: list[float], target_s: float = TARGET_PROCESS_S, max_process_s: float = MAX_PROCESS_S,
                      cap: int = MAX_REPEAT) -> int:
     """Warm repeats per process: >= ``target_s`` of work on the fastest variant and at least ``MIN_REPEAT``,

@@ -7,13 +7,18 @@ itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
 
 * **clock disagreement** - the time the workload reports for its repeats
   does not account for the time its process took per repeat. campaign runs
-  each variant once with one warm repeat (calibration) and then with ``R``;
-  the process's wall time per extra repeat is what a repeat really costs. A
-  clock rescaled at import, or work deferred to a thread that outlives the
-  timed call, reports a fraction of that. Import and start-up costs cancel
-  in the difference, so a change that imports more (Numba) is not
-  suspected. For a single-threaded process the per-repeat cost is the CPU
-  time difference (which other processes do not add to) scaled by the load
+  each variant once with one warm repeat (calibration) and then, block by
+  block, with repeat counts that alternate around ``R``
+  (``executor.repeat_cycle``); the slope of the processes' time on their
+  repeat count (``repeat_fit``, least squares over every process) is what a
+  repeat really costs, and its standard error shrinks as the blocks gather.
+  A clock rescaled at import, or work deferred to a thread that outlives the
+  timed call, reports a fraction of that. Import and start-up costs are the
+  intercept, so a change that imports more (Numba) is not suspected. Refused
+  when the cost exceeds ``CLOCK_FACTOR`` times the report by more than the
+  slope's one-sided ``1 - ALPHA`` Student bound (times the load scale).
+  For a single-threaded process the per-repeat cost is read on CPU
+  time (which other processes do not add to) scaled by the load
   the reference's timer saw in the same interleaved blocks (its reported
   wall time per repeat over its measured CPU time per repeat, at least 1,
   and less for calls shorter than a scheduler time slice, which load
@@ -49,6 +54,7 @@ CLOCK_FACTOR = 1.5  # measured per-repeat cost above this multiple of the report
 COLD_MIN = 1.1  # a warm claim of MIN_CLAIM or more needs at least this cold (first-call) speedup
 COLD_CAP = 2.0  # ... rising with the claim (cold_needed) to this
 SLACK_S = 0.002  # timer and process jitter per process, seconds
+ALPHA = 0.01  # the clock guard's one-sided error rate on the cost of a repeat (beside CLOCK_FACTOR's margin)
 TIME_SLICE_S = 0.02  # calls this long or longer see the machine's whole load; shorter ones proportionally less
 PARALLEL = 1.2  # CPU/wall above this: a multi-threaded process, whose CPU time outruns its wall: judged on wall
 
@@ -69,16 +75,55 @@ def _mad_sd(values: list[float]) -> float:
     return 1.4826 * median([abs(v - mid) for v in values])
 
 
+@dataclass(frozen=True)
+class RepeatFit:
+    """What one more warm repeat costs a process: the slope of its time on its repeat count, with its error.
+
+    Fitted by least squares over every process of a variant (the calibration's one repeat and the blocks'
+    counts, which alternate between blocks: ``executor.repeat_cycle``), so its standard error shrinks as the
+    blocks gather; start-up and import costs are the intercept and cancel.
+    """
+
+    slope: float  # seconds per repeat
+    se: float  # its standard error (0 where the points fit exactly)
+    df: int  # residual degrees of freedom (processes less 2)
+    sxx: float  # the spread of the repeat counts (sum of squared deviations): the fit's leverage
+
+    def allowance(self, alpha: float | None = None) -> float:
+        """The one-sided ``1 - alpha`` bound of the slope's error (Student's t on ``df``), plus timer jitter."""
+        from scipy.stats import t
+
+        q = float(t.ppf(1 - (ALPHA if alpha is None else alpha), max(self.df, 1)))
+        return q * self.se + SLACK_S / math.sqrt(self.sxx)
+
+
+def repeat_fit(calibration, runs: list, spent=lambda r: r.cpu_s) -> RepeatFit | None:
+    """``RepeatFit`` of ``spent(run)`` on ``run.repeat`` over ``calibration`` and ``runs`` (None: no spread). Pure."""
+    points = [(float(r.repeat), float(spent(r))) for r in [calibration, *runs] if r is not None and spent(r)]
+    n = len(points)
+    if n < 2:
+        return None
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx <= 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    rss = sum((y - my - slope * (x - mx)) ** 2 for x, y in points)
+    df = n - 2
+    se = math.sqrt(rss / df / sxx) if df > 0 else 0.0
+    return RepeatFit(slope, se, df, sxx)
+
+
 def _load_scale(calibration, runs: list) -> float:
     """Wall seconds per CPU second of a warm repeat of the reference, as its own timer saw it (at least 1)."""
     if calibration is None or not runs or not calibration.cpu_s or not all(r.cpu_s and r.warm_s for r in runs):
         return 1.0
-    repeat = runs[0].repeat
-    if repeat < 2:
+    fit = repeat_fit(calibration, runs)
+    if fit is None or max(r.repeat for r in runs) < 2:
         return 1.0
-    cpu = (median([r.cpu_s for r in runs]) - calibration.cpu_s) / (repeat - 1)
     wall = median([median(r.warm_s) for r in runs])
-    return max(1.0, wall / cpu) if cpu > 0 else 1.0
+    return max(1.0, wall / fit.slope) if fit.slope > 0 else 1.0
 
 
 def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | None = None) -> dict[str, Any]:
@@ -94,8 +139,7 @@ def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | 
     if calibration is None or not runs or not calibration.warm_s:
         entry["detail"] = "not run: no one-repeat calibration run to difference against"
         return entry
-    repeat = runs[0].repeat
-    if repeat < 2 or not all(r.warm_s for r in runs):
+    if max(r.repeat for r in runs) < 2 or not all(r.warm_s for r in runs):
         entry["detail"] = "not run: the workload reports no warm repeats"
         return entry
     reported = median([median(r.warm_s) for r in runs])
@@ -107,23 +151,26 @@ def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | 
         load = _load_scale(ref_calibration, ref_runs or [])
         # a call shorter than a scheduler time slice is rarely preempted: the load inflates it less
         clock, spent, scale = "cpu", (lambda r: r.cpu_s), 1 + (load - 1) * min(1.0, reported / TIME_SLICE_S)
-    spread = _mad_sd([spent(r) for r in runs]) * math.sqrt(1 + 1 / len(runs))  # the calibration is one sample
-    per_repeat = (median([spent(r) for r in runs]) - spent(calibration)) / (repeat - 1)
+    fit = repeat_fit(calibration, runs, spent)
+    if fit is None:
+        entry["detail"] = "not run: every process ran the same number of repeats"
+        return entry
+    per_repeat = fit.slope
     measured = per_repeat * scale  # what one more repeat cost the process, on the wall clock
-    noise = scale * (3 * spread + SLACK_S) / (repeat - 1)
+    noise = scale * fit.allowance()
     entry.update(ran=True, clock=clock, measured_per_repeat_s=measured, reported_per_repeat_s=reported, noise_s=noise,
-                 cost_per_repeat_s=per_repeat, load_scale=scale)
-    cpu_claim = _cpu_claim(clock, reported, per_repeat, spread / (repeat - 1), ref_calibration, ref_runs or [], scale)
+                 cost_per_repeat_s=per_repeat, load_scale=scale, cost_se_s=fit.se, processes=fit.df + 2)
+    cpu_claim = _cpu_claim(clock, reported, per_repeat, fit.se, ref_calibration, ref_runs or [], scale)
     if cpu_claim:
         entry.update(passed=False, **cpu_claim)
     elif measured > CLOCK_FACTOR * reported + noise:
         entry.update(passed=False, detail=(
             f"each warm repeat reports {reported * 1e3:.2f} ms but costs the process {measured * 1e3:.2f} ms "
-            f"({clock} time campaign measured, {repeat} repeats vs 1; noise {noise * 1e3:.2f} ms): the workload's "
+            f"({clock} time campaign measured over {fit.df + 2} processes; noise {noise * 1e3:.2f} ms): the workload's "
             f"clock does not time its work (a rescaled timer, or work left running after the timed call)"))
     else:
         entry["detail"] = (f"reported {reported * 1e3:.2f} ms per repeat, measured {measured * 1e3:.2f} ms "
-                           f"(noise {noise * 1e3:.2f} ms)")
+                           f"(noise {noise * 1e3:.2f} ms, {fit.df + 2} processes)")
     return entry
 
 
@@ -140,10 +187,11 @@ def _cpu_claim(clock: str, reported: float, cand_cpu: float, cand_noise: float, 
     """
     if clock != "cpu" or ref_calibration is None or not ref_runs or not ref_calibration.cpu_s:
         return None
-    if not all(r.cpu_s and r.warm_s for r in ref_runs) or ref_runs[0].repeat < 2 or reported <= 0 or cand_cpu <= 0:
+    if not all(r.cpu_s and r.warm_s for r in ref_runs) or reported <= 0 or cand_cpu <= 0:
         return None
-    ref_repeat = ref_runs[0].repeat
-    ref_cpu = (median([r.cpu_s for r in ref_runs]) - ref_calibration.cpu_s) / (ref_repeat - 1)
+    ref_cpu = _per_repeat_cpu(ref_calibration, ref_runs)
+    if ref_cpu is None:
+        return None
     ref_reported = median([median(r.warm_s) for r in ref_runs])
     claim = (min(ref_reported, ref_cpu) if ref_cpu > 0 else ref_reported) * scale / reported
     if claim < MIN_CLAIM or ref_cpu <= 0:
@@ -202,10 +250,11 @@ def cold_needed(speedup: float) -> float:
 
 
 def _per_repeat_cpu(calibration, runs: list) -> float | None:
-    """What one more warm repeat cost the process in CPU time: ``R`` repeats against 1 (the calibration)."""
-    if calibration is None or not calibration.cpu_s or not runs or runs[0].repeat < 2 or not all(r.cpu_s for r in runs):
+    """What one more warm repeat cost the process in CPU time: ``repeat_fit``'s slope (None: not measurable)."""
+    if calibration is None or not calibration.cpu_s or not runs or not all(r.cpu_s for r in runs):
         return None
-    return (median([r.cpu_s for r in runs]) - calibration.cpu_s) / (runs[0].repeat - 1)
+    fit = repeat_fit(calibration, runs)
+    return None if fit is None or max(r.repeat for r in runs) < 2 else fit.slope
 
 
 def cpu_cold_speedup(ref_calibration, ref_runs: list, calibration, cand_runs: list) -> float | None:
@@ -238,16 +287,17 @@ def cpu_cold_floor(ref_calibration, ref_runs: list, calibration, cand_runs: list
     if ref_repeat is None or cand_repeat is None or ref_repeat < 5 * SLACK_S:
         return None
     cand_repeat = max(cand_repeat, 0.0)
-    repeat = ref_runs[0].repeat
+    repeat = median([r.repeat for r in ref_runs])
 
-    def repeat_error(runs: list) -> float:  # the calibration is one process: the R-repeat runs' spread stands in
-        return _mad_sd([r.cpu_s for r in runs]) * math.sqrt(1 + 1 / len(runs)) / max(1, runs[0].repeat - 1)
+    def repeat_error(cal, runs: list) -> float:  # the standard error of the cost of one more repeat
+        fit = repeat_fit(cal, runs)
+        return fit.se if fit is not None else 0.0
 
     ref_first = [r.cpu_s - r.repeat * ref_repeat for r in ref_runs]
     cand_first = [r.cpu_s - r.repeat * cand_repeat for r in cand_runs]
-    e_ref, e_cand = repeat_error(ref_runs), repeat_error(cand_runs)
+    e_ref, e_cand = repeat_error(ref_calibration, ref_runs), repeat_error(calibration, cand_runs)
     spread = math.sqrt(_mad_sd(ref_first) ** 2 + _mad_sd(cand_first) ** 2 + (repeat * e_ref) ** 2
-                       + (cand_runs[0].repeat * e_cand) ** 2 + e_ref ** 2)
+                       + (median([r.repeat for r in cand_runs]) * e_cand) ** 2 + e_ref ** 2)
     left = ref_repeat - (median(ref_first) - median(cand_first))
     return ref_repeat / (max(left, 0.0) + 2 * spread + SLACK_S)
 

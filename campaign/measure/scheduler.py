@@ -197,15 +197,20 @@ class Scheduler:
 
     # --- the loop --------------------------------------------------------------------------------------------
 
-    def run(self, repeat: int = 1) -> Scheduler:
-        """Measure blocks until a rule stops; then the final look (where the plan takes one)."""
+    def run(self, repeat: int = 1, cycle: tuple[int, ...] = ()) -> Scheduler:
+        """Measure blocks until a rule stops; then the final look (where the plan takes one).
+
+        ``cycle``: block ``b`` runs every unit with ``cycle[b % len(cycle)]`` repeats instead of ``repeat``
+        (BENCHMARK's: ``executor.repeat_cycle``, the clock guard's evidence). Every unit of a block runs the
+        same count, so the block's ratios and A/A pairs compare like with like.
+        """
         p = self.plan
         while self.blocks < p.max_blocks:
             if self._budget_spent():
                 break
             if self.before_block is not None:
                 self.before_block(self.blocks)
-            reason = self._one_block(repeat)
+            reason = self._one_block(cycle[self.blocks % len(cycle)] if cycle else repeat)
             if reason is None:
                 reason = self._stop_rule()
             if reason is None and self.after_block is not None:
