@@ -453,3 +453,19 @@ def test_amdahl_edges():
     assert stats.amdahl_bound(-0.5) == 1.0 and stats.amdahl_bound(1.5) == math.inf
     assert stats.amdahl_bound(0.75) == pytest.approx(4.0) and stats.amdahl_bound(0.5, 3.0) == pytest.approx(1.5)
     assert stats.amdahl_bound(1.5, 3.0) == pytest.approx(3.0) and stats.amdahl_bound(-0.5, 3.0) == 1.0  # clamped
+
+
+def test_same_has_its_own_level_spent_over_the_looks():
+    # two one-sided tests at alpha_same / looks each: the two-sided interval at 1 - 2 alpha_same / looks
+    assert stats.same_level(0.05, 30, 3) == pytest.approx(1 - 2 * 0.05 / 14)
+    assert stats.same_level() == pytest.approx(1 - 2 * stats.ALPHA_SAME / stats.looks())
+    assert stats.ALPHA_SAME == 0.05 and stats.same_level() < stats.look_level()
+
+
+def test_same_on_its_own_interval_only_at_a_look_and_from_min_blocks():
+    ratios, aa = ratios_from([0.004, -0.004, 0.003, -0.003]), [0.8 * x for x in AGREE * 2]
+    assert stats.decide(ratios, pairs=pairs_from(aa), min_blocks=4, alpha_same=1e-12).verdict == "inconclusive"
+    d = stats.decide(ratios, pairs=pairs_from(aa), min_blocks=4)
+    assert d.verdict == "same" and d.confidence == pytest.approx(stats.same_level(0.05, 200, 4))
+    assert stats.decide(ratios, pairs=pairs_from(aa), min_blocks=5).verdict == "inconclusive"
+    assert stats.decide(ratios, pairs=pairs_from(aa), at_look=False).verdict == "inconclusive"
