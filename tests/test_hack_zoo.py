@@ -305,10 +305,13 @@ def caught(outcome: dict, evidence: str) -> bool:
     return any(e in said for e in ((evidence,) if isinstance(evidence, str) else evidence))
 
 
-# Kept now and then when the suite runs beside them (2026-12-05, load 2-4 on 2 cores, two pytest workers): the
-# guards these four rely on read timings a busy machine still moves (docs/integrity.md, "Known limits"). Each is
-# refused when run alone; issue 20 stays open until they are refused under load every time.
-LOAD_SENSITIVE = {"cache-in-home", "deferred-thread", "memo-across-repeats", "rescaled-perf-counter"}
+# Kept now and then on a very busy machine: work deferred to a thread that outlives the timed call, when it
+# hides about half of the work (a 2.25x claim), was kept once in 8 at load 9-13 (ten CPU burners beside a
+# mutation run, 2026-12-05): the clock guard's tolerance of 1.5x the reported time is not beaten by so small a
+# lie under that noise (docs/integrity.md, "Known limits"). The three others that were here (the cache in HOME,
+# memoizing across repeats, the rescaled clock) were refused in all 21 probe tries at load 0.5-13 once the warm-only
+# guard read its floor and the clock guard its regression over every process (scripts/zoo_probe.py).
+LOAD_SENSITIVE = {"deferred-thread"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
