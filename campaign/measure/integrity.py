@@ -6,12 +6,9 @@ reported times small; both are caught here from numbers campaign measured
 itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
 
 * **clock disagreement** - the time the workload reports for its repeats
-  does not account for the time its process took per repeat. campaign runs
-  each variant once with one warm repeat (calibration) and then, block by
-  block, with repeat counts that alternate around ``R``
-  (``executor.repeat_cycle``); the slope of the processes' time on their
-  repeat count (``repeat_fit``, least squares over every process) is what a
-  repeat really costs, and its standard error shrinks as the blocks gather.
+  does not account for the time its process took per repeat: what a repeat
+  really costs is the slope of the processes' time on their repeat counts
+  (``repeat_cost.repeat_fit``, over the calibration and every block's runs).
   A clock rescaled at import, or work deferred to a thread that outlives the
   timed call, reports a fraction of that. Import and start-up costs are the
   intercept, so a change that imports more (Numba) is not suspected. Refused
@@ -47,14 +44,14 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from campaign.measure.repeat_cost import ALPHA as ALPHA, SLACK_S as SLACK_S, RepeatFit as RepeatFit, repeat_fit
+
 CLOCK = "clock disagreement"
 WARM_ONLY = "warm-only speedup"
 MIN_CLAIM = 1.5  # below this speedup the warm-only guard has nothing to check
 CLOCK_FACTOR = 1.5  # measured per-repeat cost above this multiple of the reported one (beyond noise) is refused
 COLD_MIN = 1.1  # a warm claim of MIN_CLAIM or more needs at least this cold (first-call) speedup
 COLD_CAP = 2.0  # ... rising with the claim (cold_needed) to this
-SLACK_S = 0.002  # timer and process jitter per process, seconds
-ALPHA = 0.01  # the clock guard's one-sided error rate on the cost of a repeat (beside CLOCK_FACTOR's margin)
 TIME_SLICE_S = 0.02  # calls this long or longer see the machine's whole load; shorter ones proportionally less
 PARALLEL = 1.2  # CPU/wall above this: a multi-threaded process, whose CPU time outruns its wall: judged on wall
 
@@ -73,46 +70,6 @@ def _mad_sd(values: list[float]) -> float:
         return 0.0
     mid = median(values)
     return 1.4826 * median([abs(v - mid) for v in values])
-
-
-@dataclass(frozen=True)
-class RepeatFit:
-    """What one more warm repeat costs a process: the slope of its time on its repeat count, with its error.
-
-    Fitted by least squares over every process of a variant (the calibration's one repeat and the blocks'
-    counts, which alternate between blocks: ``executor.repeat_cycle``), so its standard error shrinks as the
-    blocks gather; start-up and import costs are the intercept and cancel.
-    """
-
-    slope: float  # seconds per repeat
-    se: float  # its standard error (0 where the points fit exactly)
-    df: int  # residual degrees of freedom (processes less 2)
-    sxx: float  # the spread of the repeat counts (sum of squared deviations): the fit's leverage
-
-    def allowance(self, alpha: float | None = None) -> float:
-        """The one-sided ``1 - alpha`` bound of the slope's error (Student's t on ``df``), plus timer jitter."""
-        from scipy.stats import t
-
-        q = float(t.ppf(1 - (ALPHA if alpha is None else alpha), max(self.df, 1)))
-        return q * self.se + SLACK_S / math.sqrt(self.sxx)
-
-
-def repeat_fit(calibration, runs: list, spent=lambda r: r.cpu_s) -> RepeatFit | None:
-    """``RepeatFit`` of ``spent(run)`` on ``run.repeat`` over ``calibration`` and ``runs`` (None: no spread). Pure."""
-    points = [(float(r.repeat), float(spent(r))) for r in [calibration, *runs] if r is not None and spent(r)]
-    n = len(points)
-    if n < 2:
-        return None
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    sxx = sum((x - mx) ** 2 for x, _ in points)
-    if sxx <= 0:
-        return None
-    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
-    rss = sum((y - my - slope * (x - mx)) ** 2 for x, y in points)
-    df = n - 2
-    se = math.sqrt(rss / df / sxx) if df > 0 else 0.0
-    return RepeatFit(slope, se, df, sxx)
 
 
 def _load_scale(calibration, runs: list) -> float:
