@@ -51,7 +51,10 @@ def test_a_killed_cluster_run_resumes_on_the_cluster(tmp_path):
             stop(proc)
     assert killed["agent"]["cluster"] == str(scheduler_file) and killed["agent"]["parallel"] == 2
     assert f"cluster: TEST + BENCHMARK on the workers of {scheduler_file}" in text, text
-    assert resumed["finished"] and [r["kept"] for r in resumed["iterations"]] == [True, False]
+    # which attempt became iteration 1 is a race (the kill comes as the held one starts implementing, before or
+    # after the closed form was measured); what each attempt's outcome was is not
+    assert resumed["finished"] and {r["title"]: r["kept"] for r in resumed["iterations"]} == {
+        "closed form": True, "shorter range": False}
     events = journal(finished_record(repo, "sum"))
     runs = [e["data"] for e in events if e["type"] == "run"]
     assert [r["cluster"] for r in runs] == [str(scheduler_file)] * 2  # recorded at the start and at the resume
