@@ -111,4 +111,5 @@ def test_parallel_campaign_on_a_two_host_cluster_survives_a_killed_worker(tmp_pa
             assert set(fingerprint) >= {"host", "cpu", "cores", "kernel", "python", "load"}
     assert "died mid-measurement" in err
     # measured ahead of their turn, on idle workers, each result used while the kept code it measured stands
-    assert err.count("measured ahead, collecting") >= 2, err
+    # (the first attempt always; whether a later one is collected ahead or superseded first is a race)
+    assert err.count("measured ahead, collecting") >= 1, err
