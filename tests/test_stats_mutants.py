@@ -9,8 +9,10 @@ import math
 
 import pytest
 from scipy import stats as sp
+from scipy.special import ndtr
+from scipy.stats import multivariate_normal
 
-from campaign.measure import stats
+from campaign.measure import looks, stats
 from campaign.measure.stats import INTERVAL_NAME, Decision
 
 
@@ -456,10 +458,33 @@ def test_amdahl_edges():
 
 
 def test_same_has_its_own_level_spent_over_the_looks():
-    # two one-sided tests at alpha_same / looks each: the two-sided interval at 1 - 2 alpha_same / looks
-    assert stats.same_level(0.05, 30, 3) == pytest.approx(1 - 2 * 0.05 / 14)
-    assert stats.same_level() == pytest.approx(1 - 2 * stats.ALPHA_SAME / stats.looks())
+    # the final look off the schedule keeps its union-bound share: two one-sided tests at alpha_same / looks
+    assert stats.same_level(0.05, 30, 3, blocks=9) == pytest.approx(1 - 2 * 0.05 / 14)
+    assert stats.same_level(blocks=9) == pytest.approx(1 - 2 * stats.ALPHA_SAME / stats.looks())
+    # the scheduled looks share the rest on one boundary: one look's z at that share, and every scheduled n alike
+    share = 0.05 - 0.05 / 14
+    c = looks.same_boundary(share, 30, 3)
+    assert stats.same_level(0.05, 30, 3) == pytest.approx(1 - 2 * float(ndtr(-c)))
+    assert stats.same_level(0.05, 30, 3, blocks=10) == stats.same_level(0.05, 30, 3, blocks=30) == stats.same_level(0.05, 30, 3)
+    # cheaper than the union bound, dearer than a single look; still narrower for `same` than for faster/slower
+    assert ndtr(-c) > share / 13 and ndtr(-c) < share
+    assert 1 - 2 * share < stats.same_level(0.05, 30, 3) < 1 - 2 * 0.05 / 14
     assert stats.ALPHA_SAME == 0.05 and stats.same_level() < stats.look_level()
+
+
+def test_the_same_boundary_is_the_exact_crossing_probability():
+    # one look: the normal quantile itself
+    assert looks.crossing_probability(2.0, (5,)) == pytest.approx(ndtr(-2.0))
+    assert looks.same_boundary(0.05, 3, 3) == pytest.approx(sp.norm.isf(0.05), abs=1e-3)
+    # two looks: one minus the bivariate normal's mass below (c, c), correlation sqrt(n1/n2)
+    rho = math.sqrt(10 / 40)
+    joint = multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([2.2, 2.2])
+    assert looks.crossing_probability(2.2, (10, 40)) == pytest.approx(1 - joint, abs=2e-4)
+    # many correlated looks: more than any one of them, far less than their sum; rounded up, never below the rate
+    ns = looks.look_schedule()
+    assert ndtr(-2.54) < looks.crossing_probability(2.54, ns) < len(ns) * ndtr(-2.54)
+    c = looks.same_boundary(0.05, 200, 3)
+    assert looks.crossing_probability(c, ns) <= 0.05 < looks.crossing_probability(c - 0.002, ns)
 
 
 def test_same_on_its_own_interval_only_at_a_look_and_from_min_blocks():

@@ -1,6 +1,8 @@
-"""When a benchmark may decide, and at what level: alpha spent evenly over planned looks (pure).
+"""When a benchmark may decide, and at what level: alpha spent over planned looks (pure).
 
-Why a schedule, and why the union bound, is told in ``campaign.measure.stats``
+``faster`` and ``slower`` spend ``alpha`` evenly (the union bound); ``same``,
+which only ever reverts, spends ``alpha_same`` through a boundary computed
+for the looks' correlation. Why a schedule, and why the union bound, is told in ``campaign.measure.stats``
 and docs/measurement.md; this module only holds the numbers, so that the
 scheduler, the result builder and the statistics read one definition.
 """
@@ -9,6 +11,10 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import ndtr
 
 ALPHA = 0.01  # P(identical code is called faster or slower) over a whole benchmark
 ALPHA_SAME = 0.05  # P(a real difference of min_effect is called same) over a whole benchmark
@@ -44,10 +50,61 @@ def look_level(alpha: float = ALPHA, max_blocks: int = MAX_BLOCKS, min_blocks: i
     return 1 - alpha / looks(max_blocks, min_blocks)
 
 
-def same_level(alpha_same: float = ALPHA_SAME, max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS) -> float:
-    """The two-sided level of the interval that may say ``same`` at a look: ``1 - 2 alpha_same / looks``.
+def same_level(alpha_same: float = ALPHA_SAME, max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS,
+               blocks: int | None = None) -> float:
+    """The two-sided level of the interval that may say ``same`` after ``blocks`` blocks (None: a scheduled look).
 
-    ``same`` is two one-sided tests (not faster by the margin, not slower by it),
-    each at ``alpha_same / looks``, which is the two-sided interval at this level.
+    ``same`` is two one-sided tests (not faster by the margin, not slower by
+    it); a change of exactly the margin is called ``same`` when its one-sided
+    test rejects at any look. The final look, off the schedule wherever the
+    benchmark stopped, keeps a union-bound share: ``alpha_same / looks`` per
+    side. The scheduled looks share the rest through one constant boundary
+    (``same_boundary``): their tests are strongly correlated (each look holds
+    every block of the one before), so the union bound would overpay - at the
+    default schedule 2.87 standard errors where 2.54 hold the same rate, a
+    quarter fewer blocks to show identical code the same.
     """
-    return 1 - 2 * alpha_same / looks(max_blocks, min_blocks)
+    share = alpha_same / looks(max_blocks, min_blocks)
+    if blocks is not None and not is_look(blocks, max_blocks, min_blocks):
+        return 1 - 2 * share
+    c = same_boundary(alpha_same - share, max_blocks, min_blocks)
+    return 1 - 2 * float(ndtr(-c))
+
+
+@lru_cache(maxsize=64)
+def same_boundary(alpha: float, max_blocks: int = MAX_BLOCKS, min_blocks: int = MIN_BLOCKS) -> float:
+    """The z that one one-sided test crosses at any scheduled look with probability ``alpha``, one for every look.
+
+    Exact for normal block ratios with known spread (the t quantile at the
+    same one-sided probability stands in for it at each look's degrees of
+    freedom, as group-sequential designs do): the crossing probability is
+    computed by recursive numerical integration over the looks (Armitage,
+    McPherson and Rowe 1969; Jennison and Turnbull 2000, ch. 19), and the
+    boundary is rounded up to a thousandth, so the rate is never exceeded by
+    the grid's error.
+    """
+    ns = look_schedule(max_blocks, min_blocks)
+    c = brentq(lambda z: crossing_probability(z, ns) - alpha, 0.0, 10.0, xtol=1e-6)
+    return math.ceil(c * 1000) / 1000
+
+
+def crossing_probability(c: float, blocks: tuple[int, ...], points: int = 200, floor: float = -7.0) -> float:
+    """P(the standardized mean of independent normal blocks exceeds ``c`` at some look after ``blocks[k]`` blocks).
+
+    Between looks the statistic moves as ``Z' = r Z + sqrt(1 - r^2) X`` with
+    ``r = sqrt(n/n')``; the density of the paths not yet across is carried on
+    a grid from ``floor`` to ``c`` (trapezoid rule).
+    """
+    z = np.linspace(floor, c, points)
+    weights = np.full(points, (c - floor) / (points - 1))
+    weights[[0, -1]] /= 2
+    density = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    total = float(ndtr(-c))
+    for before, after in zip(blocks, blocks[1:]):
+        r = math.sqrt(before / after)
+        s = math.sqrt(1 - r * r)
+        mass = density * weights
+        total += float(mass @ ndtr(-(c - r * z) / s))
+        step = (z[:, None] - r * z[None, :]) / s
+        density = (np.exp(-step * step / 2) / (s * math.sqrt(2 * math.pi))) @ mass
+    return total
