@@ -61,8 +61,8 @@ def same_level(alpha_same: float = ALPHA_SAME, max_blocks: int = MAX_BLOCKS, min
     side. The scheduled looks share the rest through one constant boundary
     (``same_boundary``): their tests are strongly correlated (each look holds
     every block of the one before), so the union bound would overpay - at the
-    default schedule 2.87 standard errors where 2.54 hold the same rate, a
-    quarter fewer blocks to show identical code the same.
+    default schedule 2.87 standard errors where 2.54 hold the same rate, about
+    a fifth fewer blocks to show identical code the same.
     """
     share = alpha_same / looks(max_blocks, min_blocks)
     if blocks is not None and not is_look(blocks, max_blocks, min_blocks):
