@@ -69,5 +69,21 @@ def apply_patch(repo, path: Path, sha: str | None) -> str | None:
             repo.git.apply("--3way", "--whitespace=nowarn", str(path))
             repo.git.reset("-q")  # --3way stages; the campaign reads the working tree
         except git.GitCommandError as exc:
-            return (exc.stderr or str(exc)).strip().splitlines()[-1][:200]
+            return conflict_reason(exc.stderr or str(exc))
     return None
+
+
+def conflict_reason(stderr: str) -> str:
+    """Why ``git apply --3way`` refused, in words (pure): the files it left in conflict, else git's last line.
+
+    GitPython's stderr reads ``  stderr: '...U sumsq.py'``: its last line alone was "U sumsq.py'".
+    """
+    text = stderr.strip()
+    if text.startswith("stderr:"):
+        text = text[len("stderr:"):].strip()
+    text = text.strip("'").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    conflicted = [line[2:] for line in lines if line.startswith("U ")]
+    if conflicted:
+        return f"it conflicts with the kept code in {', '.join(conflicted)}"[:200]
+    return (lines[-1] if lines else "git apply refused it")[:200]
