@@ -52,3 +52,19 @@ def test_the_run_summary_shows_the_cumulative_only_on_kept_rows():
     kept, reverted = [line for line in text.splitlines() if line.startswith("  iter")]
     assert "(cumulative 1.40x)" in kept
     assert "reverted" in reverted and "cumulative" not in reverted and "1.55" not in reverted
+
+
+def test_an_attempt_dropped_unmeasured_is_listed_with_why(tmp_path):
+    """The goal is reached by a1: a2, never measured, has no iteration, but the log still names it."""
+    lib = write_target_module(tmp_path / "lib")
+    repo = make_sum_repo(tmp_path / "repo")
+    env = run_env(lib)
+    cmd, _calls = write_parallel_agent(tmp_path, [("closed form", 20.0, FAST, 0),
+                                                 ("closed form, other names", 10.0, FAST_B, 1)])
+    ok(cli(repo, env, "run", "--target", "sumtarget:SumTarget", "--agent", "command", "--agent-cmd", cmd,
+           "--parallel", "2", "--goal-speedup", "1.5", "--json"))
+    log = (finished_record(repo, "sum") / "optimization_log.md").read_text()
+    assert log.count("## Iteration ") == 1
+    line = next(x for x in log.splitlines() if x.startswith("- a2 "))
+    assert line.startswith("- a2 (no iteration): dropped; not measured; patch `attempts/a2.patch` "
+                           "(the campaign stopped before it was measured) — closed form, other names"), line

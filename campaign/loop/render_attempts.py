@@ -22,8 +22,11 @@ def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
-def attempt_view(attempt: att.Attempt, state: State) -> dict[str, Any]:
-    """One attempt: id, title, iteration, outcome, verdict and speedup when measured, patch path, in words."""
+def attempt_view(attempt: att.Attempt, state: State, why: str | None = None) -> dict[str, Any]:
+    """One attempt: id, title, iteration, outcome, verdict and speedup when measured, patch path, in words.
+
+    ``why``: the reason its last status gave (a dropped attempt's), if any.
+    """
     it = state.iterations[attempt.iteration - 1] if attempt.iteration and attempt.iteration <= len(state.iterations) \
         else None
     bench = it.benchmark if it else None
@@ -35,11 +38,12 @@ def attempt_view(attempt: att.Attempt, state: State) -> dict[str, Any]:
         measured = "not measured"
     where = f"iteration {attempt.iteration}" if it is not None else "no iteration"
     patch = f"patch `{attempt.patch}`" if attempt.patch else "no patch"
-    why = f" ({attempt.error})" if attempt.error and attempt.status in ("dropped", "failed") else ""
+    reason = why or (attempt.error if it is None else None)
+    why_text = f" ({reason})" if reason else ""
     title = str(attempt.plan.get("title") or "").splitlines()[0] if attempt.plan.get("title") else "(untitled)"
     return {
         "id": attempt.id, "iteration": attempt.iteration if it is not None else None, "outcome": attempt.status,
-        "line": f"{attempt.id} ({where}): {attempt.status}; {measured}; {patch}{why} — {title}",
+        "line": f"{attempt.id} ({where}): {attempt.status}; {measured}; {patch}{why_text} — {title}",
         "short": f"{attempt.id}, {attempt.status}; {patch}",
     }
 
@@ -47,4 +51,7 @@ def attempt_view(attempt: att.Attempt, state: State) -> dict[str, Any]:
 def attempt_views(events: list[dict[str, Any]], state: State) -> list[dict[str, Any]]:
     """Every attempt the journal names, in id order; empty for a serial campaign."""
     folded = att.fold(events, len(state.iterations))
-    return [attempt_view(a, state) for a in sorted(folded.values(), key=lambda a: int(a.id[1:] or 0))]
+    why = {e["data"]["attempt"]: e["data"].get("why") for e in events
+           if att.is_attempt_event(e) and e["data"].get("status") == "dropped"}
+    return [attempt_view(a, state, why.get(a.id) if a.status == "dropped" else None)
+            for a in sorted(folded.values(), key=lambda a: int(a.id[1:] or 0))]
