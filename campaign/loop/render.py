@@ -15,6 +15,7 @@ from typing import Any
 
 from campaign.loop import record, usage
 from campaign.loop.machine import DESCRIPTIONS, Iteration, State, Step, derive
+from campaign.loop.render_attempts import attempt_views
 from campaign.measure.correctness import test_command_failure
 
 TEMPLATES = {
@@ -321,6 +322,8 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
     shares = (state.last_profile.shares if state.last_profile else None) or {}
     spend = usage.summarize(events)  # shown only where an agent reported its spend: older records render as before
     iteration_spend = {row["iteration"]: usage.describe(row) for row in spend["iterations"] if row["reported"]}
+    attempts = attempt_views(events, state)  # `campaign run --parallel K` only: a serial log renders as before
+    by_iteration = {a["iteration"]: a["short"] for a in attempts if a["iteration"]}
     return {
         "name": state.name or "(uninitialised)",
         "target": _text(init.target_name),
@@ -329,8 +332,9 @@ def view(events: list[dict[str, Any]]) -> dict[str, Any]:
         "pre_tag": _text(init.pre_tag),
         "branch": _text(init.branch),
         **_baseline_view(baseline, init),
-        "iterations": [{**_iteration_view(it, tunes.get(it.n)), "spend": iteration_spend.get(it.n)}
-                       for it in state.iterations],
+        "iterations": [{**_iteration_view(it, tunes.get(it.n)), "spend": iteration_spend.get(it.n),
+                        "attempt": by_iteration.get(it.n)} for it in state.iterations],
+        "attempts": attempts,
         "agent_spend": usage.describe(spend["total"]) if usage.any_reported(spend) else None,
         **_outcome_view(state),
         "dominant": dominant_view(sorted(shares.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))),
