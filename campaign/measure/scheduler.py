@@ -16,6 +16,11 @@ rules that make its false-verdict rate hold are written once:
   measured noise are done); futility and the budget's extension
   (``campaign.measure.spending``); the time budget; ``max_blocks``; a
   caller's hook (tune's pruner); a failed run (where ``catch`` says so).
+- **Holding** (``Plan.hold_blocks``, a caller's ``hold``): where a rule
+  would stop, the hold may keep the loop measuring, at most ``hold_blocks``
+  more blocks (and never past the budget or ``max_blocks``), until it lets
+  go; then the rule that first stopped it is the reason. BENCHMARK's: a
+  ``faster`` claim the clock guard cannot back yet (``clock_hold``).
 
 What runs a unit is the executor's business (``campaign.measure.executor``),
 what a reader is shown the result builder's (``campaign.measure.bench_result``).
@@ -39,6 +44,7 @@ SLOWER = "candidate clearly slower"
 NOISE_CAP = "enough blocks to resolve the minimum effect at this noise"
 MAX_BLOCKS_REACHED = "max_blocks"
 RUN_FAILED = "a run failed"
+RELEASED = "released"  # a hold's end where it let go itself (not the cap, the budget or max_blocks)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Plan:
     futility: bool = True
     slower_stops_last_block: bool = True  # False: the last block runs its hook (tune's pruner) whatever it says
     final_look: bool = True  # False: the result is the last block's decision (tune: verdicts as they were taken)
+    hold_blocks: int = 0  # at most this many blocks a caller's hold may add where a rule would stop (0: none)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_blocks", max(self.max_blocks, self.min_blocks))
@@ -143,8 +150,11 @@ class Scheduler:
     one whose ``slower`` stops the loop (and that the budget rules follow).
     ``choose_metric(scheduler)``: which time decides, called at the first look
     (default: wall time throughout). ``after_block(scheduler)``: a caller's
-    stopping rule, returning a reason. ``catch``: exception types of a run
-    that end the loop (kept in ``error``) instead of propagating.
+    stopping rule, returning a reason. ``hold(scheduler)``: asked where a
+    rule would stop, and after every block while it holds; a reason keeps
+    the loop measuring (``Plan.hold_blocks`` at most: ``hold_record``).
+    ``catch``: exception types of a run that end the loop (kept in
+    ``error``) instead of propagating.
     """
 
     def __init__(self, executor: Executor, units: list[str], comparisons: dict[str, tuple[str, str]], plan: Plan, *,
@@ -154,6 +164,7 @@ class Scheduler:
                  choose_metric: Callable[[Scheduler], MetricChoice] | None = None,
                  before_block: Callable[[int], None] | None = None,
                  after_block: Callable[[Scheduler], str | None] | None = None,
+                 hold: Callable[[Scheduler], str | None] | None = None,
                  catch: tuple[type[BaseException], ...] = ()):
         self.executor, self.units, self.comparisons, self.plan = executor, list(units), comparisons, plan
         self.primary = primary or next(iter(comparisons))
@@ -161,6 +172,11 @@ class Scheduler:
         self.clock, self.started = clock, clock() if started is None else started
         self.load, self.say, self.chooser = load, say, choose_metric
         self.before_block, self.after_block, self.catch = before_block, after_block, catch
+        self.hold = hold
+        self.hold_from: int | None = None  # the blocks measured when a hold first kept a stopping loop going
+        self.hold_why: str | None = None  # the hold's first reason
+        self.held_rule: str | None = None  # the rule that would have stopped the loop then
+        self.hold_until: str | None = None  # what ended the hold
         self.record = Record(self.units)
         self.chosen = MetricChoice("wall", "before the first look, wall time is shown")
         self.decisions: dict[str, stats.Decision] = {}
@@ -215,14 +231,47 @@ class Scheduler:
                 reason = self._stop_rule()
             if reason is None and self.after_block is not None:
                 reason = self.after_block(self)
+            reason = self._held(reason)
             if reason is not None:
                 self.stop_reason = reason
                 break
+        if self.hold_from is not None and self.hold_until is None:  # the budget or max_blocks ended the hold
+            self.hold_until = self.stop_reason
         if self.blocks < p.min_blocks and self.chooser is not None:  # stopped before the first look
             self.chosen = self.chooser(self)
         if p.final_look:  # alpha has one look reserved for it, wherever the loop stopped
             self.decisions = {name: self.decide(name, True) for name in self.comparisons}
         return self
+
+    def _held(self, reason: str | None) -> str | None:
+        """``reason``, or None while the caller's ``hold`` keeps a loop that a rule would stop measuring.
+
+        Asked where a rule stops (a failed run aside) and, once holding, after every block whatever the rules
+        say: its reason keeps the loop going, at most ``plan.hold_blocks`` blocks past where it began; its None
+        (nothing to hold for) lets go, and the rule that first would have stopped is the reason.
+        """
+        holding = self.hold_from is not None
+        if self.hold is None or self.plan.hold_blocks <= 0 or reason == RUN_FAILED or (reason is None and not holding):
+            return reason
+        why = self.hold(self)
+        if not holding:
+            if why is not None:
+                self.hold_from, self.hold_why, self.held_rule = self.blocks, why, reason
+                self._say(f"{reason}, but {why}: measuring up to {self.plan.hold_blocks} more blocks")
+                return None
+            return reason
+        if why is None or self.blocks - (self.hold_from or 0) >= self.plan.hold_blocks:
+            self.hold_until = RELEASED if why is None else f"the cap of {self.plan.hold_blocks} more blocks"
+            return reason or self.held_rule
+        return None
+
+    @property
+    def hold_record(self) -> dict[str, Any] | None:
+        """The blocks a hold added past where a rule would stop, why and what ended it (None: no hold)."""
+        if self.hold_from is None:
+            return None
+        return {"blocks_added": self.blocks - self.hold_from, "after_blocks": self.hold_from, "why": self.hold_why,
+                "stop_rule": self.held_rule, "until": self.hold_until, "cap": self.plan.hold_blocks}
 
     def _one_block(self, repeat: int) -> str | None:
         before = self.load.sample() if self.load is not None else None
@@ -264,8 +313,9 @@ class Scheduler:
         elapsed = self._elapsed()
         if self.blocks < p.min_blocks or not self.record.durations or elapsed + per_block <= p.budget_s:
             return False
-        d = self.decisions.get(self.primary)
-        if (d is not None and d.verdict == "inconclusive" and elapsed + per_block <= p.budget_s + p.extend_s
+        d = self.decisions.get(self.primary)  # the extension is for an undecided claim, not a held one
+        if (d is not None and self.hold_from is None and d.verdict == "inconclusive"
+                and elapsed + per_block <= p.budget_s + p.extend_s
                 and spending.promising(d.speedup, d.blocks_needed, self.blocks, per_block,
                                        p.budget_s + p.extend_s - elapsed, p.min_effect)):
             if not self.extended:
@@ -324,7 +374,8 @@ class Scheduler:
         p, n, per_block = self.plan, self.blocks, self.record.per_block_s
         left = p.budget_s - self._elapsed()
         fits = p.max_blocks if not math.isfinite(left) or per_block <= 0 else n + max(0, int(left // per_block))
-        horizon = max(n, min(self.cap(), p.max_blocks, fits))
+        held = p.max_blocks if self.hold_from is None else self.hold_from + p.hold_blocks
+        horizon = max(n, min(self.cap(), p.max_blocks, fits, held))
         eta = (horizon - n) * per_block
         lb = self.record.load[-1] if self.record.load else {}
         cpu_word = " cpu" if self.chosen.metric == "cpu" else ""
