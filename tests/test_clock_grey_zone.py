@@ -66,6 +66,8 @@ def test_a_rescaled_clock_in_the_grey_zone_at_three_blocks_is_measured_further_a
     assert not clock["passed"] and r.integrity["refused"].startswith(integrity.CLOCK)
     assert any(n.startswith("held for the clock guard") for n in r.notes)
     assert r.stop_reason == scheduler.DECIDED  # the rule that stopped it first, once the guard could tell
+    rows = integrity.guards_ran({}, {"integrity": r.integrity})  # the journal's list of the guards that ran
+    assert next(g for g in rows if g["name"] == integrity.CLOCK)["blocks_added"] == clock["blocks_added"]
 
 
 def test_an_honest_2x_win_is_kept_with_at_most_the_capped_blocks_and_none_on_a_quiet_machine(monkeypatch, tmp_path):

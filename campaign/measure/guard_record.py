@@ -88,8 +88,9 @@ def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
     """Which guards ran on an attempt and what each found (the journal's and the report's list). Pure."""
     record = GuardRecord.of(bench, test)
     rows = [{"name": name, "ran": True, "passed": True} for name in SEALED]
-    for guard in record.guards:
-        rows.append({"name": guard["name"], "ran": guard["ran"], "passed": guard["passed"]})
+    for guard in record.guards:  # the blocks BENCHMARK added for the clock guard, where it held the claim
+        added = {"blocks_added": guard["blocks_added"]} if guard.get("blocks_added") else {}
+        rows.append({"name": guard["name"], "ran": guard["ran"], "passed": guard["passed"], **added})
     from campaign.measure.heldout import transfer_refusal
 
     held = record.heldout  # a second look on fresh seeds reads all of them

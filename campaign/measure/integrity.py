@@ -20,7 +20,10 @@ itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
   wall time per repeat over its measured CPU time per repeat, at least 1,
   and less for calls shorter than a scheduler time slice, which load
   preempts less); a multi-threaded one is judged on wall time.
-  Also refused: a self-reported total above the process's wall.
+  Also refused: a self-reported total above the process's wall. Where the
+  cost lies within the noise of the refusal line (``clock_undecided``),
+  BENCHMARK holds a ``faster`` claim for more blocks before the guard's
+  check (``campaign.measure.clock_hold``).
 * **warm-only speedup** - the warm repeats are much faster but the first
   call (less the JIT compile time the target reports) is not faster at
   all: the repeats reuse the first call's result (memoization across the
