@@ -212,8 +212,8 @@ def _hold_note(held: dict | None) -> str | None:
     if not held:
         return None
     until = "the guard could tell or the claim was gone" if held["until"] == RELEASED else held["until"]
-    return (f"held for the clock guard: {held['blocks_added']} more blocks after {held['after_blocks']}, until "
-            f"{until} ({held['why']} after {held['after_blocks']} blocks)")
+    return (f"held for the clock guard: {held['blocks_added']} more blocks after {held['after_blocks']}, where "
+            f"{held['why']}; until {until}")
 
 
 def _one_result(ctx: Context, name: str, o: stats.Decision | None, other_name: str | None, cost: dict,

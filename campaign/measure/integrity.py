@@ -323,7 +323,7 @@ def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: 
     """The guards of one comparison: ``{"guards": [...], "refused": "<name>: <detail>" or None}``. Pure.
 
     ``held``: the blocks BENCHMARK measured past its decision because the clock guard could not tell
-    (``clock_hold.Hold.record``), kept in the clock guard's entry.
+    (``Scheduler.hold_record``), kept in the clock guard's entry.
     """
     guards = [clock_guard(calibration, cand_runs, ref_calibration, ref_runs),
               warm_only_guard(speedup, verdict, ref_runs, cand_runs, jit, calibration, ref_calibration)]
