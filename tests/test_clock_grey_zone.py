@@ -113,9 +113,13 @@ def test_the_scheduler_holds_a_stopping_loop_for_its_caller_up_to_the_cap():
                              "until": scheduler.RELEASED, "cap": 5}
     s = scheduler.Scheduler(Table({"a": 1.0, "b": 0.5}), ["a", "b"], {"a": ("a", "b")}, plan, hold=hold_until(99)).run()
     assert s.blocks == 8 and s.stop_reason == scheduler.DECIDED and s.hold_record["until"] == "the cap of 5 more blocks"
+    # max_blocks bounds the rules' search for a verdict, not the hold's evidence for one (the zoo runs 4 blocks)
+    lines: list[str] = []
     s = scheduler.Scheduler(Table({"a": 1.0, "b": 0.5}), ["a", "b"], {"a": ("a", "b")},
-                            scheduler.Plan(max_blocks=5, hold_blocks=5), hold=hold_until(99)).run()
-    assert s.blocks == 5 and s.hold_record["until"] == scheduler.MAX_BLOCKS_REACHED  # never past max_blocks
+                            scheduler.Plan(max_blocks=4, hold_blocks=5), hold=hold_until(99), say=lines.append).run()
+    assert s.blocks == 8 and s.stop_reason == scheduler.DECIDED and s.decisions["a"].verdict == "faster"
+    assert "measuring up to 5 more blocks" in lines[3] and lines[-1].startswith("block 8/8")
+    assert lines[-1].endswith("held: the final look where it stops")
     # without a cap (tune's plans, the default) a hold is never asked
     asked.clear()
     s = scheduler.Scheduler(Table({"a": 1.0, "b": 0.5}), ["a", "b"], {"a": ("a", "b")}, scheduler.Plan(max_blocks=40),
@@ -123,9 +127,14 @@ def test_the_scheduler_holds_a_stopping_loop_for_its_caller_up_to_the_cap():
     assert s.blocks == 3 and not asked and s.hold_record is None
 
 
-def test_the_budget_ends_a_hold():
-    ticks = iter(range(10_000))
-    plan = scheduler.Plan(max_blocks=40, hold_blocks=12, budget_s=20.0, extend_s=100.0)
-    s = scheduler.Scheduler(Table({"a": 1.0, "b": 0.5}), ["a", "b"], {"a": ("a", "b")}, plan,
-                            clock=lambda: float(next(ticks)), hold=lambda s: "not yet").run()
-    assert 3 < s.blocks < 15 and s.stop_reason == "budget" and s.hold_record["until"] == "budget"
+def test_a_hold_may_use_the_budgets_extension_and_no_more():
+    def run(budget_s: float, extend_s: float) -> scheduler.Scheduler:
+        ticks = iter(range(10_000))  # every reading of the clock one second later
+        plan = scheduler.Plan(max_blocks=40, hold_blocks=12, budget_s=budget_s, extend_s=extend_s)
+        return scheduler.Scheduler(Table({"a": 1.0, "b": 0.5}), ["a", "b"], {"a": ("a", "b")}, plan,
+                                   clock=lambda: float(next(ticks)), hold=lambda s: "not yet").run()
+
+    short, extended = run(20.0, 0.0), run(20.0, 20.0)
+    assert 3 < short.blocks < extended.blocks < 15
+    assert extended.stop_reason == "budget and its extension of 20 s" == extended.hold_record["until"]
+    assert run(1e9, 0.0).hold_record["until"] == "the cap of 12 more blocks"

@@ -29,7 +29,8 @@ The method (one page; the statistics are in ``campaign.measure.stats``):
    An undecided result says how many more blocks (and seconds) a decision
    would need at this noise. A ``faster`` verdict the clock guard cannot
    back yet (its evidence straddles its refusal line) is held: up to
-   ``clock_hold.HOLD_BLOCKS`` more blocks, until the guard can tell.
+   ``clock_hold.HOLD_BLOCKS`` more blocks, until the guard can tell (past
+   ``max_blocks`` if need be, within the budget and its extension).
 5. **Instructions (optional).** ``instructions=True`` runs each variant under
    callgrind and reports the instruction ratio. Policy: wall time decides;
    when wall time is inconclusive and the instruction ratio is beyond the

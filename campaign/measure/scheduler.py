@@ -18,9 +18,11 @@ rules that make its false-verdict rate hold are written once:
   caller's hook (tune's pruner); a failed run (where ``catch`` says so).
 - **Holding** (``Plan.hold_blocks``, a caller's ``hold``): where a rule
   would stop, the hold may keep the loop measuring, at most ``hold_blocks``
-  more blocks (and never past the budget or ``max_blocks``), until it lets
-  go; then the rule that first stopped it is the reason. BENCHMARK's: a
-  ``faster`` claim the clock guard cannot back yet (``clock_hold``).
+  more blocks, until it lets go; then the rule that first stopped it is the
+  reason. It may run past ``max_blocks`` (which bounds the rules' search
+  for a verdict, not the evidence a verdict reached needs) and into the
+  budget's extension, never past that. BENCHMARK's: a ``faster`` claim the
+  clock guard cannot back yet (``clock_hold``).
 
 What runs a unit is the executor's business (``campaign.measure.executor``),
 what a reader is shown the result builder's (``campaign.measure.bench_result``).
@@ -221,7 +223,7 @@ class Scheduler:
         same count, so the block's ratios and A/A pairs compare like with like.
         """
         p = self.plan
-        while self.blocks < p.max_blocks:
+        while self.blocks < p.max_blocks or self.hold_from is not None:  # a hold ends itself (``_held``)
             if self._budget_spent():
                 break
             if self.before_block is not None:
@@ -235,7 +237,7 @@ class Scheduler:
             if reason is not None:
                 self.stop_reason = reason
                 break
-        if self.hold_from is not None and self.hold_until is None:  # the budget or max_blocks ended the hold
+        if self.hold_from is not None and self.hold_until is None:  # the budget (or a failed run) ended the hold
             self.hold_until = self.stop_reason
         if self.blocks < p.min_blocks and self.chooser is not None:  # stopped before the first look
             self.chosen = self.chooser(self)
@@ -313,9 +315,13 @@ class Scheduler:
         elapsed = self._elapsed()
         if self.blocks < p.min_blocks or not self.record.durations or elapsed + per_block <= p.budget_s:
             return False
-        d = self.decisions.get(self.primary)  # the extension is for an undecided claim, not a held one
-        if (d is not None and self.hold_from is None and d.verdict == "inconclusive"
-                and elapsed + per_block <= p.budget_s + p.extend_s
+        if self.hold_from is not None:  # a held claim may use the extension: the evidence it waits for
+            if elapsed + per_block <= p.budget_s + p.extend_s:
+                return False
+            self.stop_reason = f"budget and its extension of {p.extend_s:.0f} s"
+            return True
+        d = self.decisions.get(self.primary)
+        if (d is not None and d.verdict == "inconclusive" and elapsed + per_block <= p.budget_s + p.extend_s
                 and spending.promising(d.speedup, d.blocks_needed, self.blocks, per_block,
                                        p.budget_s + p.extend_s - elapsed, p.min_effect)):
             if not self.extended:
@@ -374,8 +380,8 @@ class Scheduler:
         p, n, per_block = self.plan, self.blocks, self.record.per_block_s
         left = p.budget_s - self._elapsed()
         fits = p.max_blocks if not math.isfinite(left) or per_block <= 0 else n + max(0, int(left // per_block))
-        held = p.max_blocks if self.hold_from is None else self.hold_from + p.hold_blocks
-        horizon = max(n, min(self.cap(), p.max_blocks, fits, held))
+        horizon = max(n, min(self.cap(), p.max_blocks, fits) if self.hold_from is None
+                      else min(self.hold_from + p.hold_blocks, fits))
         eta = (horizon - n) * per_block
         lb = self.record.load[-1] if self.record.load else {}
         cpu_word = " cpu" if self.chosen.metric == "cpu" else ""
@@ -395,5 +401,7 @@ class Scheduler:
             return ""  # the interval text already says when the first look comes
         if n in schedule or d.verdict != "inconclusive":
             return d.verdict
+        if self.hold_from is not None:  # held (past max_blocks, perhaps): the final look comes where it stops
+            return "held: the final look where it stops"
         return f"next look after block {next(k for k in schedule if k > n)}"
 
