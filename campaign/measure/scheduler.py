@@ -40,6 +40,7 @@ from typing import Any, Callable, Protocol
 from campaign.measure import spending, stats
 from campaign.measure.executor import Executor, Timing
 from campaign.measure.metric import MetricChoice
+from campaign.measure.progress import progress_line
 
 DECIDED = "decided"
 SLOWER = "candidate clearly slower"
@@ -299,7 +300,7 @@ class Scheduler:
             rec.load.append(self.load.block_load(before, self.load.sample()))
         self.decisions = {name: self.decide(name, self.blocks in self.plan.schedule) for name in self.comparisons}
         if self.say is not None:
-            self.say(self._progress_line())
+            self.say(progress_line(self))
         return None
 
     def _say(self, line: str) -> None:
@@ -373,35 +374,3 @@ class Scheduler:
         lenient = self.interval(self.primary, spending.FUTILITY_LEVEL)
         return spending.futile(d.speedup, (lenient.lo, lenient.hi) if lenient else None, d.blocks_needed,
                                self.blocks, self.record.per_block_s, p.budget_s - self._elapsed(), p.min_effect)
-
-    # --- what a watcher is told after each block -------------------------------------------------------------
-
-    def _progress_line(self) -> str:
-        p, n, per_block = self.plan, self.blocks, self.record.per_block_s
-        left = p.budget_s - self._elapsed()
-        fits = p.max_blocks if not math.isfinite(left) or per_block <= 0 else n + max(0, int(left // per_block))
-        horizon = max(n, min(self.cap(), p.max_blocks, fits) if self.hold_from is None
-                      else min(self.hold_from + p.hold_blocks, fits))
-        eta = (horizon - n) * per_block
-        lb = self.record.load[-1] if self.record.load else {}
-        cpu_word = " cpu" if self.chosen.metric == "cpu" else ""
-        busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
-        return (f"block {n}/{horizon} ({self._elapsed():.1f} s" + (f", at most ~{eta:.0f} s more" if eta >= 1 else "")
-                + "): " + "; ".join(f"vs {name} {d.speedup:.3f}x{cpu_word} ({self._interval_text(d)}) "
-                                    f"{self._verdict_text(d)}".rstrip() for name, d in self.decisions.items()) + busy)
-
-    def _interval_text(self, d: stats.Decision) -> str:
-        if d.blocks < self.plan.min_blocks:
-            return f"first look after {self.plan.min_blocks} blocks"
-        return stats.describe_interval(d.ci, d.confidence, "range" if d.overwhelming else "ci")
-
-    def _verdict_text(self, d: stats.Decision) -> str:
-        schedule, n = self.plan.schedule, self.blocks
-        if n < schedule[0]:
-            return ""  # the interval text already says when the first look comes
-        if n in schedule or d.verdict != "inconclusive":
-            return d.verdict
-        if self.hold_from is not None:  # held (past max_blocks, perhaps): the final look comes where it stops
-            return "held: the final look where it stops"
-        return f"next look after block {next(k for k in schedule if k > n)}"
-
