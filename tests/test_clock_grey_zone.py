@@ -138,3 +138,33 @@ def test_a_hold_may_use_the_budgets_extension_and_no_more():
     assert 3 < short.blocks < extended.blocks < 15
     assert extended.stop_reason == "budget and its extension of 20 s" == extended.hold_record["until"]
     assert run(1e9, 0.0).hold_record["until"] == "the cap of 12 more blocks"
+
+
+class Counts(Table):
+    """A fake executor that also notes the repeat count of every run."""
+
+    def __init__(self, times: dict[str, float]):
+        super().__init__(times)
+        self.counts: list[int] = []
+
+    def run(self, unit: str, repeat: int):
+        self.counts.append(repeat)
+        return super().run(unit, repeat)
+
+
+def test_a_hold_measures_its_blocks_at_counts_far_apart_and_the_rest_as_before():
+    ex = Counts({"a": 1.0, "b": 0.5})
+    hold = (lambda s: "not yet" if s.blocks < 5 else None)  # noqa: E731
+    s = scheduler.Scheduler(ex, ["a", "b"], {"a": ("a", "b")}, scheduler.Plan(max_blocks=40, hold_blocks=5),
+                            hold=hold).run(3, (4, 3), (3, 9))
+    per_block = [ex.counts[i:i + 4] for i in range(0, len(ex.counts), 4)]  # 2 units x 2 runs per block
+    assert s.blocks == 5 and [b[0] for b in per_block] == [4, 3, 4, 3, 9] and all(len(set(b)) == 1 for b in per_block)
+
+
+def test_the_hold_cycle_spreads_the_counts_within_the_process_limit():
+    from campaign.measure.executor import MAX_PROCESS_S, hold_cycle
+
+    assert hold_cycle(3, 0.016) == (3, 9)  # the bench_quality toy: leverage 9 per process against 1/4
+    assert hold_cycle(3, 0.29) == (3, 8)  # the demo's fast case: 8 x 0.29 s stays within 1.25 x 2 s
+    assert hold_cycle(3, 1.9) == (3, 4)  # always at least one repeat apart
+    assert hold_cycle(50, 0.0006)[1] == 150 and max(hold_cycle(3, 0.29)) * 0.29 <= 1.25 * MAX_PROCESS_S

@@ -50,7 +50,8 @@ from campaign.measure import stats
 from campaign.measure.bench_result import BenchResult, Context, _apply_instructions, build_results
 from campaign.measure.clock_hold import HOLD_BLOCKS, clock_hold
 from campaign.measure.executor import (CPU_ESTIMATORS, ESTIMATORS, MAX_PROCESS_S, MAX_REPEAT, MIN_REPEAT,
-                                       TARGET_PROCESS_S, WorkloadExecutor, calibrate_repeat, repeat_cycle)
+                                       TARGET_PROCESS_S, WorkloadExecutor, calibrate_repeat, hold_cycle,
+                                       repeat_cycle)
 from campaign.measure.scheduler import Plan, Scheduler, block_order
 from campaign.measure.workload import WorkloadRun, run_workload
 
@@ -180,7 +181,8 @@ def benchmark(
     sched = Scheduler(executor, units, {ref: (unit_of[ref], unit_of[candidate]) for ref in references}, plan,
                       primary=primary, rng=random.Random(seed), clock=lambda: time.perf_counter(), started=t_start,
                       load=machine_load, say=say, choose_metric=_metric_chooser(metric, shared),
-                      hold=clock_hold(calib)).run(repeat, repeat_cycle(repeat))
+                      hold=clock_hold(calib)).run(repeat, repeat_cycle(repeat),
+                                                  hold_cycle(repeat, max(stat(c) for c in calib.values())))
 
     instr_by_unit = _count_instructions(target, case, dirs, knobs, timeout_s, say) if instructions else None
     env = collect_environment()

@@ -216,12 +216,14 @@ class Scheduler:
 
     # --- the loop --------------------------------------------------------------------------------------------
 
-    def run(self, repeat: int = 1, cycle: tuple[int, ...] = ()) -> Scheduler:
+    def run(self, repeat: int = 1, cycle: tuple[int, ...] = (), hold_cycle: tuple[int, ...] = ()) -> Scheduler:
         """Measure blocks until a rule stops; then the final look (where the plan takes one).
 
         ``cycle``: block ``b`` runs every unit with ``cycle[b % len(cycle)]`` repeats instead of ``repeat``
         (BENCHMARK's: ``executor.repeat_cycle``, the clock guard's evidence). Every unit of a block runs the
-        same count, so the block's ratios and A/A pairs compare like with like.
+        same count, so the block's ratios and A/A pairs compare like with like. ``hold_cycle``: the counts of
+        the blocks a hold adds, in turn (BENCHMARK's: ``executor.hold_cycle``, counts far apart, the evidence
+        its hold waits for).
         """
         p = self.plan
         while self.blocks < p.max_blocks or self.hold_from is not None:  # a hold ends itself (``_held``)
@@ -229,7 +231,7 @@ class Scheduler:
                 break
             if self.before_block is not None:
                 self.before_block(self.blocks)
-            reason = self._one_block(cycle[self.blocks % len(cycle)] if cycle else repeat)
+            reason = self._one_block(self._repeat_of_next_block(repeat, cycle, hold_cycle))
             if reason is None:
                 reason = self._stop_rule()
             if reason is None and self.after_block is not None:
@@ -245,6 +247,11 @@ class Scheduler:
         if p.final_look:  # alpha has one look reserved for it, wherever the loop stopped
             self.decisions = {name: self.decide(name, True) for name in self.comparisons}
         return self
+
+    def _repeat_of_next_block(self, repeat: int, cycle: tuple[int, ...], hold_cycle: tuple[int, ...]) -> int:
+        if self.hold_from is not None and hold_cycle:
+            return hold_cycle[(self.blocks - self.hold_from) % len(hold_cycle)]
+        return cycle[self.blocks % len(cycle)] if cycle else repeat
 
     def _held(self, reason: str | None) -> str | None:
         """``reason``, or None while the caller's ``hold`` keeps a loop that a rule would stop measuring.
