@@ -12,10 +12,6 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import numpy as np
-from scipy.optimize import brentq
-from scipy.special import ndtr
-
 ALPHA = 0.01  # P(identical code is called faster or slower) over a whole benchmark
 ALPHA_SAME = 0.05  # P(a real difference of min_effect is called same) over a whole benchmark
 MIN_BLOCKS = 3
@@ -68,7 +64,11 @@ def same_level(alpha_same: float = ALPHA_SAME, max_blocks: int = MAX_BLOCKS, min
     if blocks is not None and not is_look(blocks, max_blocks, min_blocks):
         return 1 - 2 * share
     c = same_boundary(alpha_same - share, max_blocks, min_blocks)
-    return 1 - 2 * float(ndtr(-c))
+    return 1 - 2 * _normal_tail(c)
+
+
+def _normal_tail(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2))
 
 
 @lru_cache(maxsize=64)
@@ -83,6 +83,8 @@ def same_boundary(alpha: float, max_blocks: int = MAX_BLOCKS, min_blocks: int = 
     boundary is rounded up to a thousandth, so the rate is never exceeded by
     the grid's error.
     """
+    from scipy.optimize import brentq  # here, not at import: the CLI's start-up does not pay for SciPy
+
     ns = look_schedule(max_blocks, min_blocks)
     c = brentq(lambda z: crossing_probability(z, ns) - alpha, 0.0, 10.0, xtol=1e-6)
     return math.ceil(c * 1000) / 1000
@@ -95,6 +97,9 @@ def crossing_probability(c: float, blocks: tuple[int, ...], points: int = 200, f
     ``r = sqrt(n/n')``; the density of the paths not yet across is carried on
     a grid from ``floor`` to ``c`` (trapezoid rule).
     """
+    import numpy as np
+    from scipy.special import ndtr
+
     z = np.linspace(floor, c, points)
     weights = np.full(points, (c - floor) / (points - 1))
     weights[[0, -1]] /= 2
