@@ -22,8 +22,8 @@ FIXED, FIXED_5 = (3,), (5,)  # every block at R: the cost of a repeat rests on t
 
 
 def process(rng: random.Random, repeat: int, report_s: float, sigma: float, startup: float = 0.04,
-            first_extra: float = 0.0) -> WorkloadRun:
-    cpu = startup + first_extra + (1 + repeat) * CALL_S + rng.gauss(0, sigma)
+            first_extra: float = 0.0, call_s: float = CALL_S) -> WorkloadRun:
+    cpu = startup + first_extra + (1 + repeat) * call_s + rng.gauss(0, sigma)
     return WorkloadRun(outputs={}, phases={}, warm_s=[report_s * rng.uniform(0.97, 1.03) for _ in range(repeat)],
                        first_call_s=report_s + first_extra, compile_s=first_extra or None, wall_s=cpu * STRETCH,
                        repeat=repeat, cpu_s=cpu)
@@ -80,3 +80,40 @@ def test_the_fit_is_the_old_difference_when_every_block_runs_the_same_count():
     fit = integrity.repeat_fit(cal, runs)
     assert abs(fit.slope - CALL_S) < 1e-12 and fit.se < 1e-12 and fit.df == 3
     assert integrity.repeat_fit(None, runs) is None  # no spread of repeat counts: nothing to fit
+
+
+def held(seed: int, cycle: tuple[int, ...], lie: float, sigma: float, cap: int, call_s: float = CALL_S) -> tuple[dict, int]:
+    """BENCHMARK's hold on one simulated benchmark decided at 3 blocks: more blocks while the guard cannot tell.
+
+    Returns the guard's entry where the hold let go (``integrity.clock_undecided`` false, or ``cap`` more
+    blocks) and the blocks measured. ``call_s``: the candidate's CPU seconds per call.
+    """
+    rng = random.Random(seed)
+    report = CALL_S * STRETCH
+    ref_cal = process(rng, 1, report, sigma)
+    cal = process(rng, 1, report / lie, sigma, call_s=call_s)
+    ref: list[WorkloadRun] = []
+    runs: list[WorkloadRun] = []
+    for block in range(3 + cap):
+        for _ in range(2):  # each unit twice per block
+            ref.append(process(rng, cycle[block % len(cycle)], report, sigma))
+            runs.append(process(rng, cycle[block % len(cycle)], report / lie, sigma, call_s=call_s))
+        if block >= 2:
+            entry = integrity.clock_guard(cal, runs, ref_cal, ref)
+            if not entry.get("undecided"):
+                break
+    return entry, block + 1
+
+
+def test_held_for_the_guard_a_lie_decided_at_the_first_look_is_refused_far_more_often():
+    cycle = repeat_cycle(3)
+    for lie, before, after in ((3.0, 12, 5), (2.25, 30, 15)):  # passed in 100; simulated: 16 -> 3, 35 -> 12
+        found = [held(seed, cycle, lie, 0.007, 12) for seed in range(100)]
+        passed_at_3 = sum(guard(seed, 3, cycle, lie, 0.007)["passed"] for seed in range(100))
+        assert passed_at_3 >= before and sum(e["passed"] for e, _ in found) <= after, lie
+        assert max(b for _, b in found) <= 15
+    honest = [held(seed, cycle, 1.0, 0.007, 12) for seed in range(100)]
+    assert all(e["passed"] for e, _ in honest)
+    # an O(1) closed form reporting a microsecond per call is never held, however noisy the processes
+    closed = [held(seed, repeat_cycle(50), CALL_S * STRETCH / 1e-6, 0.015, 12, call_s=1e-6) for seed in range(30)]
+    assert all(b == 3 and not e.get("undecided") for e, b in closed)  # (its 1% false refusal is the guard's alpha)

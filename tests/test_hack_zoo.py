@@ -308,8 +308,10 @@ def caught(outcome: dict, evidence: str) -> bool:
 # Kept now and then: work deferred to a thread that outlives the timed call, when it hides about half of the
 # work (a 2.25x claim), was kept once in 8 at load 9-13 (ten CPU burners beside a mutation run, 2026-12-05);
 # the rescaled clock, refused in all 11 probe tries at load 0.5-13 after the clock guard's regression over every
-# process, was still kept once in a CI run's suite (commit 0bba5c9, 2026-12-05). Both rest on the clock guard's
-# allowance after 3 blocks (docs/integrity.md, "Known limits"). The cache in HOME and the memo across repeats
+# process, was still kept once in a CI run's suite (commit 0bba5c9, 2026-12-05). Both rested on the clock guard's
+# allowance after 3 blocks; BENCHMARK now measures up to 12 more blocks where that evidence straddles the refusal
+# line (campaign/measure/clock_hold.py), which in simulation leaves 3 in 100 rescaled clocks and 12 in 100 2.25x
+# lies passing, not none: both stay marked. The cache in HOME and the memo across repeats
 # must be refused: the warm-only guard reads its floor.
 LOAD_SENSITIVE = {"deferred-thread", "rescaled-perf-counter"}
 

@@ -115,9 +115,9 @@ def test_benchmark_tune_and_the_tests_share_one_scheduler(monkeypatch, tmp_path)
     used: list[tuple[str, Plan]] = []
     real_run = Scheduler.run
 
-    def spy(self, repeat=1, cycle=()):
+    def spy(self, repeat=1, cycle=(), hold_cycle=()):
         used.append((type(self.executor).__name__, self.plan))
-        return real_run(self, repeat, cycle)
+        return real_run(self, repeat, cycle, hold_cycle)
 
     monkeypatch.setattr(scheduler.Scheduler, "run", spy)
 

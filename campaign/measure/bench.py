@@ -27,7 +27,10 @@ The method (one page; the statistics are in ``campaign.measure.stats``):
    blocks that would resolve ``min_effect`` at the measured noise are done,
    at ``max_blocks``, or when the next block would overrun ``budget_s``.
    An undecided result says how many more blocks (and seconds) a decision
-   would need at this noise.
+   would need at this noise. A ``faster`` verdict the clock guard cannot
+   back yet (its evidence straddles its refusal line) is held: up to
+   ``clock_hold.HOLD_BLOCKS`` more blocks, until the guard can tell (past
+   ``max_blocks`` if need be, within the budget and its extension).
 5. **Instructions (optional).** ``instructions=True`` runs each variant under
    callgrind and reports the instruction ratio. Policy: wall time decides;
    when wall time is inconclusive and the instruction ratio is beyond the
@@ -45,8 +48,10 @@ from typing import Callable
 from campaign.measure import load as machine_load
 from campaign.measure import stats
 from campaign.measure.bench_result import BenchResult, Context, _apply_instructions, build_results
+from campaign.measure.clock_hold import HOLD_BLOCKS, clock_hold
 from campaign.measure.executor import (CPU_ESTIMATORS, ESTIMATORS, MAX_PROCESS_S, MAX_REPEAT, MIN_REPEAT,
-                                       TARGET_PROCESS_S, WorkloadExecutor, calibrate_repeat, repeat_cycle)
+                                       TARGET_PROCESS_S, WorkloadExecutor, calibrate_repeat, hold_cycle,
+                                       repeat_cycle)
 from campaign.measure.scheduler import Plan, Scheduler, block_order
 from campaign.measure.workload import WorkloadRun, run_workload
 
@@ -172,10 +177,12 @@ def benchmark(
         + ", ".join(f"{n} {stat(calib[unit_of[n]]) * 1e3:.1f} ms" for n in variants) + ")")
 
     plan = Plan(max_blocks=max_blocks, min_blocks=min_blocks, alpha=alpha, min_effect=min_effect, budget_s=budget_s,
-                extend_s=budget_s / 2 if extend_s is None else extend_s, precision=precision)
+                extend_s=budget_s / 2 if extend_s is None else extend_s, precision=precision, hold_blocks=HOLD_BLOCKS)
     sched = Scheduler(executor, units, {ref: (unit_of[ref], unit_of[candidate]) for ref in references}, plan,
                       primary=primary, rng=random.Random(seed), clock=lambda: time.perf_counter(), started=t_start,
-                      load=machine_load, say=say, choose_metric=_metric_chooser(metric, shared)).run(repeat, repeat_cycle(repeat))
+                      load=machine_load, say=say, choose_metric=_metric_chooser(metric, shared),
+                      hold=clock_hold(calib)).run(repeat, repeat_cycle(repeat),
+                                                  hold_cycle(repeat, max(stat(c) for c in calib.values())))
 
     instr_by_unit = _count_instructions(target, case, dirs, knobs, timeout_s, say) if instructions else None
     env = collect_environment()

@@ -18,7 +18,7 @@ from campaign.measure import integrity, stats
 from campaign.measure import load as machine_load
 from campaign.measure import metric as metrics
 from campaign.measure.executor import ESTIMATORS
-from campaign.measure.scheduler import Scheduler
+from campaign.measure.scheduler import RELEASED, Scheduler
 from campaign.measure.workload import WorkloadRun
 
 _fastest = ESTIMATORS["min"]
@@ -207,6 +207,15 @@ def _undecided(d: stats.Decision, blocks: int, per_block: float, notes: list[str
     return more
 
 
+def _hold_note(held: dict | None) -> str | None:
+    """What the clock guard's hold added (``clock_hold``), for the notes."""
+    if not held:
+        return None
+    until = "the guard could tell or the claim was gone" if held["until"] == RELEASED else held["until"]
+    return (f"held for the clock guard: {held['blocks_added']} more blocks after {held['after_blocks']}, where "
+            f"{held['why']}; until {until}")
+
+
 def _one_result(ctx: Context, name: str, o: stats.Decision | None, other_name: str | None, cost: dict,
                 busy_line: str | None) -> BenchResult:
     sched = ctx.sched
@@ -219,7 +228,7 @@ def _one_result(ctx: Context, name: str, o: stats.Decision | None, other_name: s
     notes = [f"stopped: {sched.stop_reason}", f"decided on {chosen} time: {sched.chosen.reason}"] + list(d.notes)
     verdict, other = _other_metric(chosen, d, o, other_name, verdict, notes)
     more = _undecided(d, sched.blocks, sched.record.per_block_s, notes)
-    notes += [line for line in (busy_line, note) if line]
+    notes += [line for line in (busy_line, note, _hold_note(sched.hold_record)) if line]
     ratios = sched.ratios_for(name)
     ref_phases, cand_phases = ctx.block_phases(ref_unit), ctx.block_phases(cand_unit)
     result = BenchResult(
@@ -241,7 +250,7 @@ def _one_result(ctx: Context, name: str, o: stats.Decision | None, other_name: s
         stop_reason=sched.stop_reason, metric_choice=sched.chosen.to_dict(), other_metric=other,
         integrity={} if ref_unit == cand_unit else integrity.check(
             d.speedup, verdict, ctx.calib[cand_unit], ctx.raw(ref_unit), ctx.raw(cand_unit), ctx.jit,
-            ctx.calib[ref_unit]),
+            ctx.calib[ref_unit], sched.hold_record),
     )
     cand_first, ref_first = result.candidate["first_call_s"], result.reference["first_call_s"]
     if cand_first and ref_first:

@@ -92,6 +92,20 @@ def repeat_cycle(repeat: int) -> tuple[int, ...]:
     return (repeat + 1, repeat) if repeat == MIN_REPEAT else ()
 
 
+def hold_cycle(repeat: int, slowest_s: float, max_process_s: float = MAX_PROCESS_S) -> tuple[int, ...]:
+    """Warm repeats of the blocks a clock-guard hold adds: ``(repeat, wide)``, counts far apart. Pure.
+
+    The guard reads what one more repeat costs from the slope of process time on repeat count; its error
+    shrinks with the spread of the counts (``RepeatFit.sxx``). The regular cycle moves them by a quarter of
+    ``repeat`` (at ``repeat = 3``: 4 and 3, a leverage of 1/4 per process); a hold block at ``repeat`` and
+    three times it gives ``repeat^2`` per process (9 at ``repeat = 3``), so one or two of them tell what a
+    dozen regular blocks would. ``wide`` keeps the slowest process within 1.25x ``max_process_s`` and is at
+    least ``repeat + 1``.
+    """
+    allowed = math.floor(1.25 * max_process_s / slowest_s) if slowest_s > 0 else 3 * repeat
+    return (repeat, max(repeat + 1, min(3 * repeat, allowed)))
+
+
 def calibrate_repeat(times_s: list[float], target_s: float = TARGET_PROCESS_S, max_process_s: float = MAX_PROCESS_S,
                      cap: int = MAX_REPEAT) -> int:
     """Warm repeats per process: >= ``target_s`` of work on the fastest variant and at least ``MIN_REPEAT``,

@@ -20,7 +20,10 @@ itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
   wall time per repeat over its measured CPU time per repeat, at least 1,
   and less for calls shorter than a scheduler time slice, which load
   preempts less); a multi-threaded one is judged on wall time.
-  Also refused: a self-reported total above the process's wall.
+  Also refused: a self-reported total above the process's wall. Where the
+  cost lies within the noise of the refusal line (``clock_undecided``),
+  BENCHMARK holds a ``faster`` claim for more blocks before the guard's
+  check (``campaign.measure.clock_hold``).
 * **warm-only speedup** - the warm repeats are much faster but the first
   call (less the JIT compile time the target reports) is not faster at
   all: the repeats reuse the first call's result (memoization across the
@@ -40,10 +43,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from campaign.measure.guard_record import (SEALED as SEALED, SUSPICIOUS as SUSPICIOUS, GuardRecord as GuardRecord,
+                                           guards_ran as guards_ran, refusal as refusal, suspicion as suspicion,
+                                           with_heldout as with_heldout)
 from campaign.measure.repeat_cost import ALPHA as ALPHA, SLACK_S as SLACK_S, RepeatFit as RepeatFit, repeat_fit
 
 CLOCK = "clock disagreement"
@@ -126,9 +131,27 @@ def clock_guard(calibration, runs: list, ref_calibration=None, ref_runs: list | 
             f"({clock} time campaign measured over {fit.df + 2} processes; noise {noise * 1e3:.2f} ms): the workload's "
             f"clock does not time its work (a rescaled timer, or work left running after the timed call)"))
     else:
-        entry["detail"] = (f"reported {reported * 1e3:.2f} ms per repeat, measured {measured * 1e3:.2f} ms "
-                           f"(noise {noise * 1e3:.2f} ms, {fit.df + 2} processes)")
+        entry.update(undecided=clock_undecided(measured, reported, noise, scale * fit.resolution), detail=(
+            f"reported {reported * 1e3:.2f} ms per repeat, measured {measured * 1e3:.2f} ms "
+            f"(noise {noise * 1e3:.2f} ms, {fit.df + 2} processes)"))
     return entry
+
+
+def clock_undecided(measured: float, reported: float, noise: float, resolution: float) -> bool:
+    """Whether the clock guard cannot tell yet: its evidence straddles the refusal line. Pure.
+
+    The guard refuses a cost per repeat above the line ``CLOCK_FACTOR * reported`` by more than ``noise`` (the
+    fit's one-sided bound). A cost within ``noise`` of the line on either side, ``|measured - line| <= noise``,
+    passes now but could be refused on more evidence (a 2.25x lie at load 12.7 after 3 blocks: 14.1 ms against
+    a 9.4 ms line, noise 9.8 ms), and a genuine win could be cleared: more blocks narrow the noise (BENCHMARK
+    measures them: ``campaign.measure.clock_hold``). Left out, near-zero work: a line under ``resolution``, the
+    timer's jitter per process spread over the fit's leverage (``RepeatFit.resolution``), the least noise any
+    number of blocks leaves. There (an O(1) closed form's microsecond per repeat) the cost sits within its
+    noise of the line for ever, and the straddle would never end. A cost over the line by more than ``noise``
+    is no straddle: the guard refuses.
+    """
+    line = CLOCK_FACTOR * reported
+    return line >= resolution and abs(measured - line) <= noise
 
 
 def _cpu_claim(clock: str, reported: float, cand_cpu: float, cand_noise: float, ref_calibration,
@@ -296,103 +319,19 @@ def warm_only_guard(speedup: float, verdict: str, ref_runs: list, cand_runs: lis
 
 
 def check(speedup: float, verdict: str, calibration, ref_runs: list, cand_runs: list,
-          jit: bool = False, ref_calibration=None) -> dict[str, Any]:
-    """The guards of one comparison: ``{"guards": [...], "refused": "<name>: <detail>" or None}``. Pure."""
+          jit: bool = False, ref_calibration=None, held: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The guards of one comparison: ``{"guards": [...], "refused": "<name>: <detail>" or None}``. Pure.
+
+    ``held``: the blocks BENCHMARK measured past its decision because the clock guard could not tell
+    (``Scheduler.hold_record``), kept in the clock guard's entry.
+    """
     guards = [clock_guard(calibration, cand_runs, ref_calibration, ref_runs),
               warm_only_guard(speedup, verdict, ref_runs, cand_runs, jit, calibration, ref_calibration)]
+    if held:
+        guards[0].update(blocks_added=held.get("blocks_added", 0), held=dict(held))
     failed = next((g for g in guards if not g["passed"]), None)
     for guard in guards:
         for key, value in list(guard.items()):
             if isinstance(value, float) and not math.isfinite(value):
                 guard[key] = None
     return {"guards": guards, "refused": f"{failed['name']}: {failed['detail']}" if failed else None}
-
-
-SUSPICIOUS = 10.0  # a claim above this (or above the plan's Amdahl bound) needs held-out inputs at full size
-SEALED = ("sealed runs", "record out of reach", "persistent state", "harness frozen")
-
-
-def suspicion(bench: dict, amdahl_bound: float | None) -> dict[str, Any] | None:
-    """A claim big enough to need more evidence: above ``SUSPICIOUS`` or the plan's Amdahl bound. Pure."""
-    claim = bench.get("speedup") or 0.0
-    if bench.get("verdict") != "faster":
-        return None
-    bound = amdahl_bound if isinstance(amdahl_bound, (int, float)) and math.isfinite(amdahl_bound) else None
-    if claim < SUSPICIOUS and (bound is None or claim <= bound * 1.1):
-        return None
-    why = f"{claim:.1f}x is above {SUSPICIOUS:g}x" if claim >= SUSPICIOUS else f"{claim:.1f}x is above the Amdahl bound {bound:.2f}x"
-    return {"claim": claim, "threshold": SUSPICIOUS, "amdahl_bound": bound, "why": why, "heldout_full": None}
-
-
-def with_heldout(test: dict, heldout: dict) -> dict:
-    """``test`` event fields after the held-out check: its record, and a failure when its outputs differ. Pure."""
-    failures = list(test.get("failures") or []) + list(heldout.get("failures") or [])
-    return {"heldout": heldout, "failures": failures, "passed": bool(test.get("passed")) and heldout["passed"]}
-
-
-def _object(value: Any) -> dict[str, Any]:
-    """A recorded object, or an empty one where the record has none (``None``, or an older record)."""
-    return value if isinstance(value, dict) else {}
-
-
-@dataclass(frozen=True)
-class GuardRecord:
-    """What the guards recorded on one attempt, read once from its ``benchmark`` and ``test`` event data. Pure."""
-
-    refused: str | None  # the benchmark's integrity guards refused the claim
-    full_refused: str | None  # ... at the full-scale case
-    guards: tuple[dict[str, Any], ...]  # each integrity guard: name, ran, passed
-    heldout: dict[str, Any] | None  # the held-out reading the verdict rests on: TEST's, or its second look pooled
-    recheck: dict[str, Any] | None  # the second look on fresh seeds (``claim_checks``), when TEST's was under the bar
-    suspicion: dict[str, Any] | None  # a claim above the Amdahl bound or SUSPICIOUS
-    heldout_full: dict[str, Any] | None  # the suspicion's held-out check at full size
-
-    @classmethod
-    def of(cls, bench: Mapping[str, Any] | None, test: Mapping[str, Any] | None) -> GuardRecord:
-        bench_, test_ = _object(bench), _object(test)
-        integrity = _object(bench_.get("integrity"))
-        suspicion = bench_.get("suspicion") or None
-        recheck = bench_.get("heldout_recheck") or None
-        return cls(refused=integrity.get("refused"),
-                   full_refused=_object(_object(bench_.get("full")).get("integrity")).get("refused"),
-                   guards=tuple(integrity.get("guards") or ()), heldout=recheck or test_.get("heldout"),
-                   recheck=recheck, suspicion=suspicion, heldout_full=_object(suspicion).get("heldout_full"))
-
-
-def refusal(bench: dict | None, test: dict | None = None) -> str | None:
-    """Why a recorded attempt's guards refuse it (None: they do not, or none ran). Pure."""
-    from campaign.measure.heldout import transfer_refusal
-
-    bench = bench or {}
-    record = GuardRecord.of(bench, test)
-    found = record.refused or record.full_refused or transfer_refusal(record.heldout, bench)
-    if found:
-        return found
-    recheck = record.recheck  # the second look found outputs that differ from the baseline's
-    if recheck and not recheck.get("passed") and recheck.get("failures"):
-        return str(recheck["failures"][0]["message"])
-    full = record.heldout_full
-    if full:
-        if not full.get("passed"):
-            return f"held-out inputs at full size: {full['failures'][0]['message']}"
-        return transfer_refusal(full, bench)
-    return None
-
-
-def guards_ran(test: dict, bench: dict) -> list[dict[str, Any]]:
-    """Which guards ran on an attempt and what each found (the journal's and the report's list). Pure."""
-    record = GuardRecord.of(bench, test)
-    rows = [{"name": name, "ran": True, "passed": True} for name in SEALED]
-    for guard in record.guards:
-        rows.append({"name": guard["name"], "ran": guard["ran"], "passed": guard["passed"]})
-    from campaign.measure.heldout import transfer_refusal
-
-    held = record.heldout  # a second look on fresh seeds reads all of them
-    rows.append({"name": "held-out inputs", "ran": bool(held),
-                 "passed": not held or (bool(held.get("passed")) and transfer_refusal(held, bench) is None),
-                 "speedup": held.get("speedup") if held else None, "clock": held.get("clock") if held else None})
-    if record.suspicion:
-        full = record.heldout_full
-        rows.append({"name": "suspicion: held-out at full size", "ran": bool(full),
-                     "passed": full is not None and bool(full.get("passed")) and transfer_refusal(full, bench) is None})
-    return rows

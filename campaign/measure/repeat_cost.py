@@ -35,7 +35,12 @@ class RepeatFit:
         from scipy.stats import t
 
         q = float(t.ppf(1 - (ALPHA if alpha is None else alpha), max(self.df, 1)))
-        return q * self.se + SLACK_S / math.sqrt(self.sxx)
+        return q * self.se + self.resolution
+
+    @property
+    def resolution(self) -> float:
+        """The timer's jitter per process (``SLACK_S``) over the fit's leverage: the least cost per repeat it tells."""
+        return SLACK_S / math.sqrt(self.sxx)
 
 
 def repeat_fit(calibration, runs: list, spent=lambda r: r.cpu_s) -> RepeatFit | None:

@@ -16,6 +16,13 @@ rules that make its false-verdict rate hold are written once:
   measured noise are done); futility and the budget's extension
   (``campaign.measure.spending``); the time budget; ``max_blocks``; a
   caller's hook (tune's pruner); a failed run (where ``catch`` says so).
+- **Holding** (``Plan.hold_blocks``, a caller's ``hold``): where a rule
+  would stop, the hold may keep the loop measuring, at most ``hold_blocks``
+  more blocks, until it lets go; then the rule that first stopped it is the
+  reason. It may run past ``max_blocks`` (which bounds the rules' search
+  for a verdict, not the evidence a verdict reached needs) and into the
+  budget's extension, never past that. BENCHMARK's: a ``faster`` claim the
+  clock guard cannot back yet (``clock_hold``).
 
 What runs a unit is the executor's business (``campaign.measure.executor``),
 what a reader is shown the result builder's (``campaign.measure.bench_result``).
@@ -33,12 +40,14 @@ from typing import Any, Callable, Protocol
 from campaign.measure import spending, stats
 from campaign.measure.executor import Executor, Timing
 from campaign.measure.metric import MetricChoice
+from campaign.measure.progress import progress_line
 
 DECIDED = "decided"
 SLOWER = "candidate clearly slower"
 NOISE_CAP = "enough blocks to resolve the minimum effect at this noise"
 MAX_BLOCKS_REACHED = "max_blocks"
 RUN_FAILED = "a run failed"
+RELEASED = "released"  # a hold's end where it let go itself (not the cap, the budget or max_blocks)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Plan:
     futility: bool = True
     slower_stops_last_block: bool = True  # False: the last block runs its hook (tune's pruner) whatever it says
     final_look: bool = True  # False: the result is the last block's decision (tune: verdicts as they were taken)
+    hold_blocks: int = 0  # at most this many blocks a caller's hold may add where a rule would stop (0: none)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_blocks", max(self.max_blocks, self.min_blocks))
@@ -143,8 +153,11 @@ class Scheduler:
     one whose ``slower`` stops the loop (and that the budget rules follow).
     ``choose_metric(scheduler)``: which time decides, called at the first look
     (default: wall time throughout). ``after_block(scheduler)``: a caller's
-    stopping rule, returning a reason. ``catch``: exception types of a run
-    that end the loop (kept in ``error``) instead of propagating.
+    stopping rule, returning a reason. ``hold(scheduler)``: asked where a
+    rule would stop, and after every block while it holds; a reason keeps
+    the loop measuring (``Plan.hold_blocks`` at most: ``hold_record``).
+    ``catch``: exception types of a run that end the loop (kept in
+    ``error``) instead of propagating.
     """
 
     def __init__(self, executor: Executor, units: list[str], comparisons: dict[str, tuple[str, str]], plan: Plan, *,
@@ -154,6 +167,7 @@ class Scheduler:
                  choose_metric: Callable[[Scheduler], MetricChoice] | None = None,
                  before_block: Callable[[int], None] | None = None,
                  after_block: Callable[[Scheduler], str | None] | None = None,
+                 hold: Callable[[Scheduler], str | None] | None = None,
                  catch: tuple[type[BaseException], ...] = ()):
         self.executor, self.units, self.comparisons, self.plan = executor, list(units), comparisons, plan
         self.primary = primary or next(iter(comparisons))
@@ -161,6 +175,11 @@ class Scheduler:
         self.clock, self.started = clock, clock() if started is None else started
         self.load, self.say, self.chooser = load, say, choose_metric
         self.before_block, self.after_block, self.catch = before_block, after_block, catch
+        self.hold = hold
+        self.hold_from: int | None = None  # the blocks measured when a hold first kept a stopping loop going
+        self.hold_why: str | None = None  # the hold's first reason
+        self.held_rule: str | None = None  # the rule that would have stopped the loop then
+        self.hold_until: str | None = None  # what ended the hold
         self.record = Record(self.units)
         self.chosen = MetricChoice("wall", "before the first look, wall time is shown")
         self.decisions: dict[str, stats.Decision] = {}
@@ -197,32 +216,72 @@ class Scheduler:
 
     # --- the loop --------------------------------------------------------------------------------------------
 
-    def run(self, repeat: int = 1, cycle: tuple[int, ...] = ()) -> Scheduler:
+    def run(self, repeat: int = 1, cycle: tuple[int, ...] = (), hold_cycle: tuple[int, ...] = ()) -> Scheduler:
         """Measure blocks until a rule stops; then the final look (where the plan takes one).
 
         ``cycle``: block ``b`` runs every unit with ``cycle[b % len(cycle)]`` repeats instead of ``repeat``
         (BENCHMARK's: ``executor.repeat_cycle``, the clock guard's evidence). Every unit of a block runs the
-        same count, so the block's ratios and A/A pairs compare like with like.
+        same count, so the block's ratios and A/A pairs compare like with like. ``hold_cycle``: the counts of
+        the blocks a hold adds, in turn (BENCHMARK's: ``executor.hold_cycle``, counts far apart, the evidence
+        its hold waits for).
         """
         p = self.plan
-        while self.blocks < p.max_blocks:
+        while self.blocks < p.max_blocks or self.hold_from is not None:  # a hold ends itself (``_held``)
             if self._budget_spent():
                 break
             if self.before_block is not None:
                 self.before_block(self.blocks)
-            reason = self._one_block(cycle[self.blocks % len(cycle)] if cycle else repeat)
+            reason = self._one_block(self._repeat_of_next_block(repeat, cycle, hold_cycle))
             if reason is None:
                 reason = self._stop_rule()
             if reason is None and self.after_block is not None:
                 reason = self.after_block(self)
+            reason = self._held(reason)
             if reason is not None:
                 self.stop_reason = reason
                 break
+        if self.hold_from is not None and self.hold_until is None:  # the budget (or a failed run) ended the hold
+            self.hold_until = self.stop_reason
         if self.blocks < p.min_blocks and self.chooser is not None:  # stopped before the first look
             self.chosen = self.chooser(self)
         if p.final_look:  # alpha has one look reserved for it, wherever the loop stopped
             self.decisions = {name: self.decide(name, True) for name in self.comparisons}
         return self
+
+    def _repeat_of_next_block(self, repeat: int, cycle: tuple[int, ...], hold_cycle: tuple[int, ...]) -> int:
+        if self.hold_from is not None and hold_cycle:
+            return hold_cycle[(self.blocks - self.hold_from) % len(hold_cycle)]
+        return cycle[self.blocks % len(cycle)] if cycle else repeat
+
+    def _held(self, reason: str | None) -> str | None:
+        """``reason``, or None while the caller's ``hold`` keeps a loop that a rule would stop measuring.
+
+        Asked where a rule stops (a failed run aside) and, once holding, after every block whatever the rules
+        say: its reason keeps the loop going, at most ``plan.hold_blocks`` blocks past where it began; its None
+        (nothing to hold for) lets go, and the rule that first would have stopped is the reason.
+        """
+        holding = self.hold_from is not None
+        if self.hold is None or self.plan.hold_blocks <= 0 or reason == RUN_FAILED or (reason is None and not holding):
+            return reason
+        why = self.hold(self)
+        if not holding:
+            if why is not None:
+                self.hold_from, self.hold_why, self.held_rule = self.blocks, why, reason
+                self._say(f"{reason}, but {why}: measuring up to {self.plan.hold_blocks} more blocks")
+                return None
+            return reason
+        if why is None or self.blocks - (self.hold_from or 0) >= self.plan.hold_blocks:
+            self.hold_until = RELEASED if why is None else f"the cap of {self.plan.hold_blocks} more blocks"
+            return reason or self.held_rule
+        return None
+
+    @property
+    def hold_record(self) -> dict[str, Any] | None:
+        """The blocks a hold added past where a rule would stop, why and what ended it (None: no hold)."""
+        if self.hold_from is None:
+            return None
+        return {"blocks_added": self.blocks - self.hold_from, "after_blocks": self.hold_from, "why": self.hold_why,
+                "stop_rule": self.held_rule, "until": self.hold_until, "cap": self.plan.hold_blocks}
 
     def _one_block(self, repeat: int) -> str | None:
         before = self.load.sample() if self.load is not None else None
@@ -248,7 +307,7 @@ class Scheduler:
             rec.load.append(self.load.block_load(before, self.load.sample()))
         self.decisions = {name: self.decide(name, self.blocks in self.plan.schedule) for name in self.comparisons}
         if self.say is not None:
-            self.say(self._progress_line())
+            self.say(progress_line(self))
         return None
 
     def _say(self, line: str) -> None:
@@ -264,6 +323,11 @@ class Scheduler:
         elapsed = self._elapsed()
         if self.blocks < p.min_blocks or not self.record.durations or elapsed + per_block <= p.budget_s:
             return False
+        if self.hold_from is not None:  # a held claim may use the extension: the evidence it waits for
+            if elapsed + per_block <= p.budget_s + p.extend_s:
+                return False
+            self.stop_reason = f"budget and its extension of {p.extend_s:.0f} s"
+            return True
         d = self.decisions.get(self.primary)
         if (d is not None and d.verdict == "inconclusive" and elapsed + per_block <= p.budget_s + p.extend_s
                 and spending.promising(d.speedup, d.blocks_needed, self.blocks, per_block,
@@ -317,32 +381,3 @@ class Scheduler:
         lenient = self.interval(self.primary, spending.FUTILITY_LEVEL)
         return spending.futile(d.speedup, (lenient.lo, lenient.hi) if lenient else None, d.blocks_needed,
                                self.blocks, self.record.per_block_s, p.budget_s - self._elapsed(), p.min_effect)
-
-    # --- what a watcher is told after each block -------------------------------------------------------------
-
-    def _progress_line(self) -> str:
-        p, n, per_block = self.plan, self.blocks, self.record.per_block_s
-        left = p.budget_s - self._elapsed()
-        fits = p.max_blocks if not math.isfinite(left) or per_block <= 0 else n + max(0, int(left // per_block))
-        horizon = max(n, min(self.cap(), p.max_blocks, fits))
-        eta = (horizon - n) * per_block
-        lb = self.record.load[-1] if self.record.load else {}
-        cpu_word = " cpu" if self.chosen.metric == "cpu" else ""
-        busy = f"; machine busy: load {lb['load']:.1f} on {lb['cpus']} cores" if lb.get("busy") else ""
-        return (f"block {n}/{horizon} ({self._elapsed():.1f} s" + (f", at most ~{eta:.0f} s more" if eta >= 1 else "")
-                + "): " + "; ".join(f"vs {name} {d.speedup:.3f}x{cpu_word} ({self._interval_text(d)}) "
-                                    f"{self._verdict_text(d)}".rstrip() for name, d in self.decisions.items()) + busy)
-
-    def _interval_text(self, d: stats.Decision) -> str:
-        if d.blocks < self.plan.min_blocks:
-            return f"first look after {self.plan.min_blocks} blocks"
-        return stats.describe_interval(d.ci, d.confidence, "range" if d.overwhelming else "ci")
-
-    def _verdict_text(self, d: stats.Decision) -> str:
-        schedule, n = self.plan.schedule, self.blocks
-        if n < schedule[0]:
-            return ""  # the interval text already says when the first look comes
-        if n in schedule or d.verdict != "inconclusive":
-            return d.verdict
-        return f"next look after block {next(k for k in schedule if k > n)}"
-
