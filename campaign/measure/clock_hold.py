@@ -53,7 +53,7 @@ def clock_hold(calib: Mapping[str, WorkloadRun]) -> Callable[[Scheduler], str | 
                                       [t.raw for t in runs[ref_unit]])
         if not entry.get("undecided"):
             return None
-        line = integrity.CLOCK_FACTOR * entry["reported_per_repeat_s"]
+        line = integrity.refusal_line(entry["reported_per_repeat_s"])
         return (f"the clock guard cannot tell yet ({entry['measured_per_repeat_s'] * 1e3:.2f} ms measured per "
                 f"repeat against its refusal line at {line * 1e3:.2f} ms, noise {entry['noise_s'] * 1e3:.2f} ms)")
 
