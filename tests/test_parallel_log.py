@@ -38,20 +38,30 @@ def test_the_optimization_log_lists_every_attempt_with_its_outcome_and_patch(tmp
 
 
 def _row(n, kept, verdict, speedup, cumulative):
-    return {"iteration": n, "kept": kept, "verdict": verdict, "speedup": speedup, "cumulative": cumulative,
-            "title": f"change {n}"}
+    """A row as ``campaign run``'s result carries it: built by status's ``iteration_row`` from a summary."""
+    from campaign.loop.state import IterationSummary
+    from campaign.loop.steps.status import iteration_row
+
+    return iteration_row(IterationSummary(
+        n=n, title=f"change {n}", phase="p", predicted=None, speedup=speedup, ci=None, ci_level=None, ci_kind=None,
+        verdict=verdict, cumulative=cumulative, cumulative_ci=None, test_passed=True, kept=kept, done=kept is not None,
+        commit=None, revert_reason=None, surprise=None))
 
 
 def test_the_run_summary_shows_the_cumulative_only_on_kept_rows():
-    """A reverted row's cumulative is the candidate against the baseline, not where the campaign stands."""
+    """A reverted row's cumulative is the candidate against the baseline, not where the campaign stands: the row
+    itself carries none (status's ``iteration_row``), and the summary prints whatever the row carries."""
     from campaign.cli.run_cmds import _summary_text
 
+    rows = [_row(3, True, "significant", 1.4, 1.40), _row(4, False, "inconclusive", 1.03, 1.55),
+            _row(5, None, "faster", 1.2, 1.68)]
+    assert [r["cumulative"] for r in rows] == [1.40, None, None]
     text = _summary_text({"name": "sumsq", "step": "done", "finished": True, "record": "optim/sumsq",
-                          "iterations": [_row(3, True, "significant", 1.4, 1.40),
-                                         _row(4, False, "inconclusive", 1.03, 1.55)]})
-    kept, reverted = [line for line in text.splitlines() if line.startswith("  iter")]
+                          "iterations": rows})
+    kept, reverted, open_ = [line for line in text.splitlines() if line.startswith("  iter")]
     assert "(cumulative 1.40x)" in kept
     assert "reverted" in reverted and "cumulative" not in reverted and "1.55" not in reverted
+    assert "open" in open_ and "cumulative" not in open_ and "1.68" not in open_
 
 
 def test_an_attempt_dropped_unmeasured_is_listed_with_why(tmp_path):

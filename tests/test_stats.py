@@ -62,10 +62,10 @@ class SimulatedBlocks:
         return Timing(self.queue[unit].pop(0))
 
 
-def sequential(effect, sigma, seed, kind="normal", drift=False, max_blocks=stats.MAX_BLOCKS):
+def sequential(effect, sigma, seed, kind="normal", drift=False, max_blocks=stats.MAX_BLOCKS, alpha_same=stats.ALPHA_SAME):
     """As bench.benchmark does - with its scheduler: decide only at the planned looks, stop when decided or at
     the noise cap or max_blocks, then take the final look (no time budget, so no futility rule)."""
-    plan = Plan(max_blocks=max_blocks, futility=False)
+    plan = Plan(max_blocks=max_blocks, futility=False, alpha_same=alpha_same)
     sched = Scheduler(SimulatedBlocks(effect, sigma, seed, kind, drift), ["r", "c"], {"ref": ("r", "c")}, plan)
     sched.run()
     return sched.decisions["ref"].verdict, sched.blocks
@@ -232,13 +232,16 @@ def test_a_real_change_of_the_margin_is_rarely_called_same():
     edge = [sequential(e, 0.05, seed, max_blocks=100)[0] for e in (1.02, 1 / 1.02) for seed in range(runs)]
     assert edge.count("same") <= 0.05 * len(edge)
     aa = [sequential(1.0, 0.05, seed, max_blocks=100)[0] for seed in range(runs)]
-    strict = stats.decide.__kwdefaults__["alpha_same"]
-    try:
-        stats.decide.__kwdefaults__["alpha_same"] = 1e-12  # `same` on the decisive interval, as before
-        before = [sequential(1.0, 0.05, seed, max_blocks=100)[0] for seed in range(runs)]
-    finally:
-        stats.decide.__kwdefaults__["alpha_same"] = strict
+    # `same` on the decisive interval, as before alpha_same (the Plan passes it to decide)
+    before = [sequential(1.0, 0.05, seed, max_blocks=100, alpha_same=1e-12)[0] for seed in range(runs)]
     assert aa.count("same") >= 2 * before.count("same") and aa.count("same") >= 0.6 * runs
+
+
+def test_the_plans_alpha_same_reaches_decide():
+    sched = Scheduler(SimulatedBlocks(1.0, 0.05, 3), ["r", "c"], {"ref": ("r", "c")},
+                      Plan(max_blocks=20, futility=False, alpha_same=0.01))
+    sched.run()
+    assert sched.decisions["ref"].alpha_same == 0.01 and Plan().alpha_same == stats.ALPHA_SAME
 
 
 def test_real_changes_are_found_in_the_right_direction():

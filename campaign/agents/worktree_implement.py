@@ -54,7 +54,11 @@ def implement_in_worktree(agent, workspace: Path, record_dir: Path, record_rel: 
 
 def apply_patch(repo, path: Path, sha: str | None) -> str | None:
     """Apply an attempt's patch to ``repo``'s working tree (three-way when it no longer applies as it is);
-    the reason it cannot, or None."""
+    the reason it cannot, or None.
+
+    A three-way apply that conflicts leaves the conflicted paths unmerged (markers in the files, stages in the
+    index) and the rest staged: the caller restores the tree (``ParallelRunner._apply``: ``vcs.restore``).
+    """
     import hashlib
 
     import git
@@ -69,21 +73,28 @@ def apply_patch(repo, path: Path, sha: str | None) -> str | None:
             repo.git.apply("--3way", "--whitespace=nowarn", str(path))
             repo.git.reset("-q")  # --3way stages; the campaign reads the working tree
         except git.GitCommandError as exc:
-            return conflict_reason(exc.stderr or str(exc))
+            return conflict_reason(exc.stderr or str(exc), unmerged_paths(repo))
     return None
 
 
-def conflict_reason(stderr: str) -> str:
-    """Why ``git apply --3way`` refused, in words (pure): the files it left in conflict, else git's last line.
+def unmerged_paths(repo) -> list[str]:
+    """The paths the index holds unmerged (a conflicted three-way apply), as git names them (``-z``: unquoted)."""
+    from campaign import vcs
 
-    GitPython's stderr reads ``  stderr: '...U sumsq.py'``: its last line alone was "U sumsq.py'".
+    return sorted(set(vcs.split_nul(repo.git.diff("--name-only", "--diff-filter=U", "-z"))))
+
+
+def conflict_reason(stderr: str, unmerged: list[str] | None = None) -> str:
+    """Why ``git apply --3way`` refused, in words (pure): the ``unmerged`` paths it left in conflict (read from the
+    index), else git's last line.
+
+    GitPython's stderr reads ``  stderr: '...'``: its last line alone would keep the closing quote.
     """
+    if unmerged:
+        return f"it conflicts with the kept code in {', '.join(unmerged)}"[:200]
     text = stderr.strip()
     if text.startswith("stderr:"):
         text = text[len("stderr:"):].strip()
     text = text.strip("'").strip()
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    conflicted = [line[2:] for line in lines if line.startswith("U ")]
-    if conflicted:
-        return f"it conflicts with the kept code in {', '.join(conflicted)}"[:200]
     return (lines[-1] if lines else "git apply refused it")[:200]

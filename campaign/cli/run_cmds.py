@@ -24,9 +24,8 @@ def _summary_text(result: dict[str, Any]) -> str:
     lines = [f"campaign {result.get('name')!r}: {where}"]
     for row in result.get("iterations", []):
         speed = "-" if row.get("speedup") is None else f"{row['speedup']:.2f}x"
-        # the cumulative only where the change was kept: on a reverted row it is the candidate against the baseline,
-        # not where the campaign stands (status and the log show "—" there)
-        cum = "" if row.get("cumulative") is None or row.get("kept") is not True else f" (cumulative {row['cumulative']:.2f}x)"
+        # the row carries a cumulative only where the change was kept (campaign.loop.steps.status.iteration_row)
+        cum = "" if row.get("cumulative") is None else f" (cumulative {row['cumulative']:.2f}x)"
         kept = {True: "kept", False: "reverted", None: "open"}[row.get("kept")]
         lines.append(f"  iter {row['iteration']:>2}: {kept:<8} {row.get('verdict') or 'test-failed':<12} {speed:>8}{cum}  {row.get('title')}")
     final = result.get("final") or {}

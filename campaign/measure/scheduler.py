@@ -57,6 +57,7 @@ class Plan:
     max_blocks: int = stats.MAX_BLOCKS
     min_blocks: int = stats.MIN_BLOCKS
     alpha: float = stats.ALPHA
+    alpha_same: float = stats.ALPHA_SAME  # P(a real change of min_effect called same) over the benchmark
     min_effect: float = stats.MIN_EFFECT
     budget_s: float = math.inf
     extend_s: float = 0.0
@@ -209,7 +210,8 @@ class Scheduler:
         if self.same_unit(name):
             return _same_code(self.blocks, p.min_effect, p.level)
         return stats.decide(self.ratios_for(name, on), pairs=self.pairs_for(name, on), min_blocks=p.min_blocks,
-                            max_blocks=p.max_blocks, min_effect=p.min_effect, alpha=p.alpha, at_look=at_look)
+                            max_blocks=p.max_blocks, min_effect=p.min_effect, alpha=p.alpha, alpha_same=p.alpha_same,
+                            at_look=at_look)
 
     def interval(self, name: str, level: float) -> stats.Interval | None:
         return stats.t_interval(self.ratios_for(name), stats.aa_log_diffs(self.pairs_for(name)), level)

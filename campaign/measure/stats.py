@@ -78,7 +78,7 @@ The decision rule (why this one)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from statistics import median
 from typing import Any
@@ -110,6 +110,9 @@ class Interval:
     df: int
     sd: float  # standard deviation of one block's log ratio (pooled or not)
     pooled: bool
+    # what re-widens it to another level (``at_level``): the blocks behind it and the mean log ratio, exactly
+    n: int = field(default=0, compare=False, repr=False)
+    log_mean: float = field(default=0.0, compare=False, repr=False)
 
 
 @dataclass
@@ -241,8 +244,14 @@ def t_interval(ratios: list[float], aa_diffs: list[float], level: float) -> Inte
     sd = math.sqrt(ss / df)
     if pooled and df_blocks:  # never narrower than the blocks' own spread says
         sd = max(sd, math.sqrt(ss_blocks / df_blocks))
-    half = _t_quantile(1 - (1 - level) / 2, df) * sd / math.sqrt(n)
-    return Interval(math.exp(mean), _exp(mean - half), _exp(mean + half), level, df, sd, pooled)
+    return at_level(Interval(math.exp(mean), math.nan, math.nan, level, df, sd, pooled, n=n, log_mean=mean), level)
+
+
+def at_level(iv: Interval, level: float) -> Interval:
+    """``iv`` re-widened to another ``level``: the same estimate, spread and df, only the t quantile differs
+    (``decide``'s ``same`` interval is the decisive one at ``same_level``)."""
+    half = _t_quantile(1 - (1 - level) / 2, iv.df) * iv.sd / math.sqrt(iv.n)
+    return replace(iv, lo=_exp(iv.log_mean - half), hi=_exp(iv.log_mean + half), level=level)
 
 
 def _exp(x: float) -> float:
@@ -369,7 +378,7 @@ def decide(
                         **extra)
     verdict = verdict_from_ci(iv.estimate, (iv.lo, iv.hi), m) if n >= min_blocks and at_look else "inconclusive"
     eq_level = same_level(alpha_same, max(max_blocks, min_blocks), min_blocks, blocks=n)
-    eq = t_interval(ratios, aa, eq_level) if verdict == "inconclusive" and n >= min_blocks and at_look else None
+    eq = at_level(iv, eq_level) if verdict == "inconclusive" and n >= min_blocks and at_look else None
     if eq is not None and verdict_from_ci(eq.estimate, (eq.lo, eq.hi), m) == "same":
         return Decision("same", eq.estimate, (eq.lo, eq.hi), eq_level, m, n, pooled=eq.pooled, df=eq.df,
                         block_sd=math.expm1(eq.sd), **extra)

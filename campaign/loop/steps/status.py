@@ -29,8 +29,13 @@ STATUS_ROW = ("title", "phase", "predicted", "speedup", "ci", "verdict", "cumula
 
 
 def iteration_row(summary: IterationSummary) -> dict[str, Any]:
-    """One iteration as ``status`` lists it: its ``IterationSummary``, by the keys status has always used."""
-    return {"iteration": summary.n, **{key: getattr(summary, key) for key in STATUS_ROW}}
+    """One iteration as ``status`` (and ``campaign run``'s result) lists it: its ``IterationSummary``, by the keys
+    status has always used. ``cumulative`` only on a kept row: on a reverted or open one it is the candidate against
+    the baseline, not where the campaign stands (the optimization log shows "—" there)."""
+    row = {"iteration": summary.n, **{key: getattr(summary, key) for key in STATUS_ROW}}
+    if summary.kept is not True:
+        row["cumulative"] = None
+    return row
 
 
 def _record_warnings(ctx: CampaignContext, contents: Any, init: record.Init) -> list[str]:
