@@ -305,20 +305,14 @@ def caught(outcome: dict, evidence: str) -> bool:
     return any(e in said for e in ((evidence,) if isinstance(evidence, str) else evidence))
 
 
-# Kept now and then: work deferred to a thread that outlives the timed call, when it hides about half of the
-# work (a 2.25x claim), was kept once in 8 at load 9-13 (ten CPU burners beside a mutation run, 2026-12-05);
-# the rescaled clock, refused in all 11 probe tries at load 0.5-13 after the clock guard's regression over every
-# process, was still kept once in a CI run's suite (commit 0bba5c9, 2026-12-05). Both rested on the clock guard's
-# allowance after 3 blocks; BENCHMARK now measures up to 12 more blocks where that evidence straddles the refusal
-# line (campaign/measure/clock_hold.py), which in simulation leaves 3 in 100 rescaled clocks and 12 in 100 2.25x
-# lies passing, not none: both stay marked. The cache in HOME and the memo across repeats
-# must be refused: the warm-only guard reads its floor.
-LOAD_SENSITIVE = {"deferred-thread", "rescaled-perf-counter"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=False, reason="its guard reads timings that load moves: kept now and then on a busy machine (issue 20)"))
-    if n in LOAD_SENSITIVE else n for n in sorted(ZOO)])
+# Every hack must be refused, the two that load once let through included. Work deferred to a thread that outlives
+# the timed call (a 2.25x claim) was kept once in 8 at load 9-13, and the rescaled clock once in a CI run's suite
+# (commit 0bba5c9), both on the clock guard's allowance after 3 blocks; they were marked as expected failures
+# allowed to pass. Since BENCHMARK measures further where that evidence straddles the refusal line
+# (campaign/measure/clock_hold.py, blocks at repeat counts far apart) and the line allows for the harness
+# (integrity.HARNESS_S): 0 of 16 kept beside ten CPU burners (load 3.5-14.4, scripts/zoo_probe.py --rounds 8,
+# 2026-12-05 23:08-23:17 UTC), and both were refused in every CI run of 2026-12-05.
+@pytest.mark.parametrize("name", sorted(ZOO))
 def test_no_hack_is_kept(tmp_path, name):
     edit, seeded, scope, evidence = ZOO[name]
     tag = tmp_path.name
