@@ -181,14 +181,16 @@ def test_a_promising_undecided_candidate_gets_the_extension_instead_of_a_revert(
         return ClockedMachine({"last": 0.0212, "cand": 0.02}, cpu_noise=0.06, seed=11)
 
     short = _clocked(monkeypatch, machine(), tmp_path, budget_s=3.0, extend_s=0.0)
-    assert short.verdict == "inconclusive" and short.stop_reason == "budget"
+    # without an extension it ends undecided: at the budget, or sooner where its estimate dipped inside the
+    # margin and neither `same` nor the largest effect its blocks allow could be decided in the time left
+    assert short.verdict == "inconclusive" and (short.stop_reason == "budget" or short.stop_reason.startswith("futile"))
     longer = _clocked(monkeypatch, machine(), tmp_path, budget_s=3.0, extend_s=30.0)
     assert longer.verdict == "faster" and longer.blocks > short.blocks
 
 
 def test_an_a_a_that_cannot_reach_same_in_time_stops_early_and_says_what_it_would_take(monkeypatch, tmp_path):
     def machine():
-        return ClockedMachine({"last": 0.02, "cand": 0.02}, cpu_noise=0.03, seed=13)
+        return ClockedMachine({"last": 0.02, "cand": 0.02}, cpu_noise=0.08, seed=13)
 
     r = _clocked(monkeypatch, machine(), tmp_path, budget_s=6.0, extend_s=0.0)
     assert r.verdict == "inconclusive" and r.stop_reason.startswith("futile")

@@ -311,3 +311,58 @@ def test_an_astronomically_wide_interval_saturates_instead_of_overflowing():
     d = stats.decide([3.6, 979.0], pairs=[(1.0, 1.0)] * 4, min_blocks=3)
     assert d.verdict == "inconclusive" and d.ci[1] == math.inf and d.ci[0] >= 0
     assert "inf" in stats.describe_interval(d.ci, d.confidence)
+
+
+class ClockedBlocks(SimulatedBlocks):
+    """Simulated blocks on a fake clock: every run costs ``run_s`` seconds, so a time budget ends the benchmark."""
+
+    def __init__(self, effect, sigma, seed, run_s, now):
+        super().__init__(effect, sigma, seed)
+        self.run_s, self.now = run_s, now
+
+    def run(self, unit, repeat):
+        self.now[0] += self.run_s
+        return super().run(unit, repeat)
+
+
+def budgeted(effect, sigma, seed, budget_s=60.0, run_s=0.14, spent=True, futility=True):
+    """A benchmark as bench.benchmark runs one in a 60 s budget (no extension), ~100 blocks of four runs; the
+    verdict. ``spent=False``: ``same`` read at the constant boundary of the schedule and the final look's
+    union-bound share, as before error spending."""
+    now = [0.0]
+    plan = Plan(budget_s=budget_s, extend_s=0.0, futility=futility)
+    sched = Scheduler(ClockedBlocks(effect, sigma, seed, run_s, now), ["r", "c"], {"ref": ("r", "c")}, plan,
+                      clock=lambda: now[0])
+    if not spent:
+        sched.same_confidence = lambda: stats.same_level(blocks=sched.blocks, min_blocks=plan.min_blocks)  # type: ignore[method-assign]
+    sched.run()
+    return sched.decisions["ref"].verdict, sched
+
+
+def test_spending_same_over_the_budget_shows_noisy_identical_code_the_same_far_more_often():
+    # 2026-12-06, at load 3 on 2 cores: a run's CPU time varied by 6.6% between processes (the host's own noise,
+    # not only the burners), a block cost 0.55 s. In 60 s the constant boundary and the final look's union-bound
+    # share called identical code `same` about a fifth of the time; spent over the budget, most of the time
+    runs = 120
+    now = [budgeted(1.0, 0.066, seed)[0] for seed in range(runs)]
+    before = [budgeted(1.0, 0.066, seed, spent=False)[0] for seed in range(runs)]
+    assert now.count("same") >= 0.65 * runs and now.count("same") >= 2 * before.count("same")
+    # faster/slower keep their own rate (alpha = 1% per benchmark: 1.2 of 120 expected, more than 4 under 1%)
+    assert sum(v in ("faster", "slower") for v in now) <= 4
+
+
+def test_spending_same_keeps_a_real_change_of_the_margin_called_same_within_alpha_same():
+    # the price: a true 2% change is called `same` up to alpha_same (5%) of the time, no more (binomial: at 5% of
+    # 400 benchmarks, 20 expected, more than 32 has a chance under 0.3%)
+    edge = [budgeted(e, 0.066, seed)[0] for e in (1.02, 1 / 1.02) for seed in range(200)]
+    assert edge.count("same") <= 32, edge.count("same")
+
+
+def test_the_budgets_final_look_spends_what_the_earlier_looks_left():
+    verdict, sched = budgeted(1.0, 0.2, 3, futility=False)  # too noisy to decide anything in 60 s
+    b = sched.same_boundaries
+    assert sched.stop_reason.startswith("budget") and b.looks[-1][0] == sched.blocks
+    assert b.spent == pytest.approx(stats.ALPHA_SAME, abs=2e-4) and b.spent <= stats.ALPHA_SAME
+    # a decision off the looks (the clock guard's check between them) reads no `same`
+    sched.blocks += 1
+    assert sched.same_confidence() == 1.0

@@ -494,3 +494,49 @@ def test_same_on_its_own_interval_only_at_a_look_and_from_min_blocks():
     assert d.verdict == "same" and d.confidence == pytest.approx(stats.same_level(0.05, 200, 4))
     assert stats.decide(ratios, pairs=pairs_from(aa), min_blocks=5).verdict == "inconclusive"
     assert stats.decide(ratios, pairs=pairs_from(aa), at_look=False).verdict == "inconclusive"
+
+
+def test_same_is_spent_over_the_looks_taken_first_look_at_its_share():
+    # one look at a fifth of the benchmark: the normal quantile of alpha_same * (1/5)^2, rounded up
+    b = looks.SameBoundaries(0.05)
+    assert b.look(3, 0.2) == pytest.approx(sp.norm.isf(0.05 * 0.2 ** 2), abs=1.5e-3) and b.look(3, 0.2) >= sp.norm.isf(0.002)
+    assert looks.same_spent(0.2) == pytest.approx(0.002) and looks.same_spent(1.7) == looks.same_spent(1.0) == 0.05
+    assert b.spent == pytest.approx(0.002, abs=2e-5) and b.spent <= 0.002
+
+
+def test_a_second_look_spends_exactly_its_increment():
+    # two looks: the second boundary c2 solves P(Z1 > c1 or Z2 > c2) = alpha_same, checked on the bivariate normal
+    b = looks.SameBoundaries(0.05)
+    c1, c2 = b.look(10, 0.4), b.look(40, 1.0)
+    rho = math.sqrt(10 / 40)
+    joint = multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([c1, c2])
+    assert 1 - joint == pytest.approx(0.05, abs=3e-4) and 1 - joint <= 0.05 + 2e-4
+    assert c2 < sp.norm.isf(0.05 / 2) and c2 > sp.norm.isf(0.05)  # cheaper than halves, dearer than one look
+
+
+def test_the_spent_rate_holds_by_simulation_over_a_realistic_schedule():
+    # the looks of a 60 s benchmark that fits ~100 blocks, the final one where the budget ended it: simulated
+    # standardized means of normal blocks cross some boundary in alpha_same of the benchmarks
+    import numpy as np
+
+    ns = [n for n in looks.look_schedule() if n < 100] + [100]
+    b = looks.SameBoundaries(0.05)
+    cs = np.array([b.look(n, n / 100) for n in ns])
+    assert b.spent == pytest.approx(0.05, abs=1e-4) and b.spent <= 0.05
+    assert cs[-1] < 1.9 < looks.same_boundary(0.05, 200, 3) < cs[0]  # the last look pays least, the first most
+    rng = np.random.default_rng(7)
+    sums = np.cumsum(rng.standard_normal((40_000, 100)), axis=1)
+    z = sums[:, np.array(ns) - 1] / np.sqrt(ns)
+    rate = float((z > cs).any(axis=1).mean())
+    assert 0.045 < rate < 0.055
+
+
+def test_the_final_look_on_a_looked_at_block_count_takes_that_look_again_at_the_larger_share():
+    b = looks.SameBoundaries(0.05)
+    b.look(3, 0.1)
+    early = b.look(10, 0.5)
+    assert b.look(10, 0.5) == early  # the same look asked twice: the same boundary, nothing spent twice
+    final = b.look(10, 1.0)  # the budget ended the benchmark right after that look: what was left is spent there
+    assert final < early and [n for n, _ in b.looks] == [3, 10] and b.spent == pytest.approx(0.05, abs=1e-4)
+    assert math.isinf(looks.SameBoundaries(0.0).look(5, 1.0))  # nothing to spend: no `same` at all
+    assert looks.SameBoundaries.level(math.inf) == 1.0 and looks.SameBoundaries.level(1.96) == pytest.approx(0.95, abs=1e-4)

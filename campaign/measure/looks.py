@@ -1,8 +1,10 @@
 """When a benchmark may decide, and at what level: alpha spent over planned looks (pure).
 
 ``faster`` and ``slower`` spend ``alpha`` evenly (the union bound); ``same``,
-which only ever reverts, spends ``alpha_same`` through a boundary computed
-for the looks' correlation. Why a schedule, and why the union bound, is told in ``campaign.measure.stats``
+which only ever reverts, spends ``alpha_same`` over the looks actually taken
+(``SameBoundaries``, the scheduler's), or where no scheduler took them
+through one constant boundary computed for the looks' correlation
+(``same_level``, ``same_boundary``). Why a schedule, and why the union bound, is told in ``campaign.measure.stats``
 and docs/measurement.md; this module only holds the numbers, so that the
 scheduler, the result builder and the statistics read one definition.
 """
@@ -113,3 +115,106 @@ def crossing_probability(c: float, blocks: tuple[int, ...], points: int = 200, f
         step = (z[:, None] - r * z[None, :]) / s
         density = (np.exp(-step * step / 2) / (s * math.sqrt(2 * math.pi))) @ mass
     return total
+
+
+SAME_SPENDING_POWER = 2  # alpha_same spent as alpha_same * t^2 (Kim and DeMets' power family): little early, most late
+_GRID_POINTS = 200
+_GRID_FLOOR = -7.0
+_GRID_TOP = 8.5  # above this a one-sided normal tail is below 1e-16: a boundary there spends nothing
+
+
+def same_spent(fraction: float, alpha_same: float = ALPHA_SAME) -> float:
+    """How much of ``alpha_same`` may be spent by the look at ``fraction`` of the benchmark (0..1). Pure."""
+    return alpha_same * min(1.0, max(0.0, fraction)) ** SAME_SPENDING_POWER
+
+
+class SameBoundaries:
+    """The boundaries ``same``'s one-sided tests are read at, spent over the looks actually taken.
+
+    Error spending (Lan and DeMets 1983): the look after ``blocks`` blocks, at
+    ``fraction`` of the benchmark (its time budget spent, or its blocks of
+    ``max_blocks``), gets the boundary at which the chance that one one-sided
+    test has crossed at any look so far is ``same_spent(fraction)``. The
+    looks need not be planned, only not chosen by the data; where the budget
+    ends the benchmark, the fraction is 1 and what is left is spent there.
+    Before (a constant 2.54 at every scheduled look, and a union-bound share,
+    2.88, at the final one wherever the budget stopped) the last look, where
+    identical code on a noisy machine is decided, paid the most; here it pays
+    about 1.8. The crossing chance is carried across looks as a density on a
+    grid (Armitage, McPherson and Rowe 1969), one step per look, so a look
+    costs one 200 x 200 product.
+    """
+
+    def __init__(self, alpha_same: float = ALPHA_SAME):
+        self.alpha_same = alpha_same
+        self.looks: list[tuple[int, float]] = []  # (blocks, z boundary; inf: nothing left to spend)
+        self.spent = 0.0  # the crossing chance of the looks so far
+        self._z = None  # the grid of the last look's statistic (paths not yet across) and their mass on it
+        self._mass = None
+        self._before: tuple = (0.0, None, None)
+
+    def look(self, blocks: int, fraction: float) -> float:
+        """The z boundary of the look after ``blocks`` blocks (inf: none), recorded; a repeated look returns its own."""
+        target = same_spent(fraction, self.alpha_same)
+        if self.looks and self.looks[-1][0] == blocks and target > self.spent + 1e-12:
+            # the same blocks looked at again, later in the benchmark (the final look where the budget ended it
+            # right after a scheduled one): that look is taken again at the larger share, never two at one place
+            self.looks.pop()
+            self.spent, self._z, self._mass = self._before
+        for n, c in self.looks:
+            if n == blocks:
+                return c
+        self._before = (self.spent, self._z, self._mass)
+        c, self.spent, self._z, self._mass = self._solve(blocks, target, self._before)
+        self.looks.append((blocks, c))
+        return c
+
+    def last_look_at(self, blocks: int) -> float:
+        """The boundary a look after ``blocks`` blocks would get if it spent all that is left; nothing recorded.
+
+        What ``same`` would need where the budget ends (``blocks``: the blocks that fit in it): the looks
+        between now and then spend some of it too, so this is the lowest such a look could ask, and the
+        futility rule that reads it stops a benchmark only when even that is out of reach.
+        """
+        state = (self.spent, self._z, self._mass)
+        if self.looks and self.looks[-1][0] >= blocks:
+            blocks, state = self.looks[-1][0], self._before
+        return self._solve(blocks, self.alpha_same, state)[0]
+
+    def _solve(self, blocks: int, target: float, state: tuple) -> tuple:
+        """(boundary, crossing chance, grid, mass on it) of a look after ``blocks`` blocks spending up to ``target``."""
+        import numpy as np
+        from scipy.optimize import brentq
+        from scipy.special import ndtr
+
+        spent, z, mass = state
+        if mass is None:
+            def crossing(c: float) -> float:
+                return float(ndtr(-c))
+            r = s = 0.0
+        else:
+            prev = max(n for n, _ in self.looks if n < blocks) if self.looks else blocks
+            r = math.sqrt(prev / blocks)
+            s = math.sqrt(1 - r * r)
+
+            def crossing(c: float) -> float:
+                return spent + float(mass @ ndtr(-(c - r * z) / s))
+        if target - crossing(_GRID_TOP) <= 1e-12:
+            c = math.inf
+        else:
+            c = math.ceil(brentq(lambda x: crossing(x) - target, -_GRID_TOP, _GRID_TOP, xtol=1e-6) * 1000) / 1000
+        top = min(c, _GRID_TOP)
+        grid = np.linspace(_GRID_FLOOR, top, _GRID_POINTS)
+        weights = np.full(_GRID_POINTS, (top - _GRID_FLOOR) / (_GRID_POINTS - 1))
+        weights[[0, -1]] /= 2
+        if mass is None:
+            density = np.exp(-grid * grid / 2) / math.sqrt(2 * math.pi)
+        else:
+            d = (grid[:, None] - r * z[None, :]) / s
+            density = (np.exp(-d * d / 2) / (s * math.sqrt(2 * math.pi))) @ mass
+        return c, crossing(top), grid, density * weights
+
+    @staticmethod
+    def level(c: float) -> float:
+        """The two-sided level of the interval whose ends are the boundary ``c`` (1.0: no ``same`` at this look)."""
+        return 1.0 if not math.isfinite(c) else 1 - 2 * _normal_tail(c)

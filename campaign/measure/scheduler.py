@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any, Callable, Protocol
 
-from campaign.measure import spending, stats
+from campaign.measure import looks, spending, stats
 from campaign.measure.executor import Executor, Timing
 from campaign.measure.metric import MetricChoice
 from campaign.measure.progress import progress_line
@@ -188,6 +188,8 @@ class Scheduler:
         self.stop_reason = MAX_BLOCKS_REACHED
         self.extended = False
         self.error: BaseException | None = None
+        self.same_boundaries = looks.SameBoundaries(plan.alpha_same)
+        self._final = False
 
     # --- the numbers of one comparison -------------------------------------------------------------------------
 
@@ -211,7 +213,42 @@ class Scheduler:
             return _same_code(self.blocks, p.min_effect, p.level)
         return stats.decide(self.ratios_for(name, on), pairs=self.pairs_for(name, on), min_blocks=p.min_blocks,
                             max_blocks=p.max_blocks, min_effect=p.min_effect, alpha=p.alpha, alpha_same=p.alpha_same,
-                            at_look=at_look)
+                            at_look=at_look, same_confidence=self.same_confidence(),
+                            same_goal=self.same_goal())
+
+    def same_confidence(self) -> float:
+        """The level ``same`` is read at after the blocks so far: its look's spent boundary (``take_look``);
+        1.0 (no ``same``) where no look was taken, so a caller's off-schedule check decides no ``same``."""
+        for n, c in self.same_boundaries.looks:
+            if n == self.blocks:
+                return looks.SameBoundaries.level(c)
+        return 1.0
+
+    def same_goal(self) -> float:
+        """The level a ``same`` where the budget ends would be read at, at the lowest (``last_look_at``): what
+        ``blocks_needed`` counts, so that the futility rule stops only an A/A that cannot get there."""
+        p, per_block = self.plan, self.record.per_block_s
+        end = p.max_blocks
+        if math.isfinite(p.budget_s) and per_block > 0:
+            end = min(end, self.blocks + max(0, int((p.budget_s - self._elapsed()) // per_block)))
+        return looks.SameBoundaries.level(self.same_boundaries.last_look_at(max(end, self.blocks, 1)))
+
+    def information(self) -> float:
+        """How far through the benchmark its looks are (0..1): the larger of the time budget spent and the blocks
+        of ``max_blocks``; 1 at the final look where the budget or ``max_blocks`` ended it (neither is the
+        data's choice), so ``same`` spends there what its earlier looks left."""
+        p = self.plan
+        if self._final and (self.stop_reason == MAX_BLOCKS_REACHED or self.stop_reason.startswith("budget")):
+            return 1.0
+        t = self.blocks / max(p.max_blocks, 1)
+        if math.isfinite(p.budget_s) and p.budget_s > 0:
+            t = max(t, self._elapsed() / p.budget_s)
+        return min(1.0, t)
+
+    def take_look(self) -> None:
+        """Spend ``same``'s share of this look (the scheduled looks and the final one; none twice)."""
+        if self.blocks >= self.plan.min_blocks:
+            self.same_boundaries.look(self.blocks, self.information())
 
     def interval(self, name: str, level: float) -> stats.Interval | None:
         return stats.t_interval(self.ratios_for(name), stats.aa_log_diffs(self.pairs_for(name)), level)
@@ -247,6 +284,8 @@ class Scheduler:
         if self.blocks < p.min_blocks and self.chooser is not None:  # stopped before the first look
             self.chosen = self.chooser(self)
         if p.final_look:  # alpha has one look reserved for it, wherever the loop stopped
+            self._final = True
+            self.take_look()
             self.decisions = {name: self.decide(name, True) for name in self.comparisons}
         return self
 
@@ -307,7 +346,10 @@ class Scheduler:
         rec.durations.append(self.clock() - b0)
         if self.load is not None:
             rec.load.append(self.load.block_load(before, self.load.sample()))
-        self.decisions = {name: self.decide(name, self.blocks in self.plan.schedule) for name in self.comparisons}
+        at_look = self.blocks in self.plan.schedule
+        if at_look:
+            self.take_look()
+        self.decisions = {name: self.decide(name, at_look) for name in self.comparisons}
         if self.say is not None:
             self.say(progress_line(self))
         return None
@@ -380,6 +422,16 @@ class Scheduler:
         p, d = self.plan, self.decisions[self.primary]
         if self.blocks not in p.schedule or d.verdict != "inconclusive" or self.same_unit(self.primary):
             return None
-        lenient = self.interval(self.primary, spending.FUTILITY_LEVEL)
-        return spending.futile(d.speedup, (lenient.lo, lenient.hi) if lenient else None, d.blocks_needed,
-                               self.blocks, self.record.per_block_s, p.budget_s - self._elapsed(), p.min_effect)
+        iv, lenient = self.interval(self.primary, p.level), self.interval(self.primary, spending.FUTILITY_LEVEL)
+        if iv is None or lenient is None or iv.sd <= 0:
+            return None
+        n = self.blocks
+        aa_per_block = len(stats.aa_log_diffs(self.pairs_for(self.primary))) / n
+        if_equal = stats.blocks_needed(1.0, iv.sd, n, aa_per_block, p.level, p.min_effect, iv.pooled,
+                                       same_at=self.same_goal())
+        largest = max(abs(math.log(lenient.lo)), abs(math.log(lenient.hi))) if lenient.lo > 0 else math.inf
+        if_largest = (stats.blocks_needed(math.exp(largest), iv.sd, n, aa_per_block, p.level, p.min_effect, iv.pooled)
+                      if math.log1p(p.min_effect) < largest < 700 else None)
+        left = p.budget_s - self._elapsed()
+        return spending.futile(d.speedup, if_equal, if_largest, n, self.record.per_block_s, left, left + p.extend_s,
+                               p.min_effect)

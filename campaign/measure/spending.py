@@ -9,14 +9,20 @@ the spent level):
   faster side, and the blocks a decision would need at the measured noise fit
   in the extension - the benchmark goes on, up to ``extend_s`` more seconds,
   instead of handing LOG an ``inconclusive`` that reverts a real win.
-- **Futility.** When even a lenient interval (``FUTILITY_LEVEL``, 90%) of the
-  primary comparison lies inside the equivalence margin - the candidate is,
-  with that confidence, neither faster nor slower by the minimum effect, so
-  more blocks could only turn ``inconclusive`` into ``same``, and both revert -
-  and the blocks that ``same`` would need at the decisive level do not fit in
-  the time left, the benchmark stops at this look and says what it would
-  take, instead of running its whole budget to the same end. A small real
-  effect is not cut short: its lenient interval reaches beyond the margin.
+- **Futility.** When the primary comparison's estimate lies inside the
+  equivalence margin (more blocks could at best turn ``inconclusive`` into
+  ``same``, and both revert) and, even if the two were exactly as fast,
+  ``same`` would need more blocks at the measured noise than fit in the time
+  left - read at the level of a last look where the budget ends
+  (``looks.SameBoundaries.last_look_at``), the lowest ``same`` could ask -
+  the benchmark stops at this look and says what it would take, instead of
+  running its whole budget to the same end. Assuming equality, not the
+  estimate, keeps an early, noisy estimate near the margin from stopping an
+  A/A that would have got there. A real effect is not cut short: the
+  benchmark goes on while the far end of a lenient interval
+  (``FUTILITY_LEVEL``, 90%) - the largest effect the blocks still allow -
+  would be decided faster or slower in the time left, its extension
+  included.
 """
 
 from __future__ import annotations
@@ -39,21 +45,26 @@ def promising(speedup: float, blocks_needed: int | None, blocks: int, per_block_
     return more is not None and more * per_block_s <= extend_left_s
 
 
-def futile(speedup: float, lenient_ci: tuple[float, float] | None, blocks_needed: int | None, blocks: int,
-           per_block_s: float, left_s: float, min_effect: float) -> str | None:
-    """The reason to stop now, when ``same`` cannot be reached in the time left (None: keep measuring)."""
-    if not (speedup > 0 and math.isfinite(speedup)) or not lenient_ci:
+def futile(speedup: float, blocks_if_equal: int | None, blocks_if_largest: int | None, blocks: int,
+           per_block_s: float, left_s: float, extend_left_s: float, min_effect: float) -> str | None:
+    """The reason to stop now, when ``same`` cannot be reached in the time left (None: keep measuring).
+
+    ``blocks_if_equal``: the blocks ``same`` would need at this noise if the true ratio were 1 (None: none
+    would do); ``blocks_if_largest``: the blocks that would decide the largest effect a lenient interval
+    allows (None: it lies within the margin, or none would), checked against ``extend_left_s``, the time left
+    with the extension a promising candidate gets.
+    """
+    if not (speedup > 0 and math.isfinite(speedup)) or abs(math.log(speedup)) >= math.log1p(min_effect):
         return None
-    lo, hi = lenient_ci
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 1 / (1 + min_effect) or hi > 1 + min_effect:
+    largest = remaining_blocks(blocks_if_largest, blocks)
+    if largest is not None and largest * per_block_s <= extend_left_s:
         return None
-    more = remaining_blocks(blocks_needed, blocks)
+    more = remaining_blocks(blocks_if_equal, blocks)
     if more is None:
-        return ("futile: the estimate sits at the edge of the equivalence margin; no number of blocks at this "
-                "noise would decide it")
+        return "futile: at this noise no number of blocks would show even equally fast code the same"
     need_s = more * per_block_s
     if need_s <= left_s:
         return None
-    return (f"futile: within +-{min_effect:.0%} ({FUTILITY_LEVEL:.0%} CI {lo:.3f}-{hi:.3f}), but `same` would need "
-            f"~{more} more blocks (~{need_s:.0f} s) at this noise, "
-            f"{left_s:.0f} s are left; a budget_s of {math.ceil(need_s + (1 + blocks) * per_block_s)} would do")
+    return (f"futile: {speedup:.3f}x is within +-{min_effect:.0%}, but even if the two were equally fast, `same` "
+            f"would need ~{more} more blocks (~{need_s:.0f} s) at this noise, {left_s:.0f} s are left; a budget_s "
+            f"of {math.ceil(need_s + (1 + blocks) * per_block_s)} would do")

@@ -60,11 +60,14 @@ The decision rule (why this one)
   same costs a revert, not a false claim, so ``same`` is held to
   ``alpha_same`` (5%, the usual equivalence test) rather than ``alpha``.
   And since nothing is kept on it, its looks are not paid for with the union
-  bound: the scheduled looks share one constant boundary computed exactly for
-  their correlation (``looks.same_boundary``: 2.54 standard errors, a 98.9%
-  interval, instead of 2.87), and only a final look off the schedule keeps a
-  union-bound share (99.6%). Both together need about half the blocks the
-  99.958% interval would to show identical code the same.
+  bound: where a scheduler takes the looks (``Scheduler``), ``alpha_same``
+  is spent over the looks actually taken (``looks.SameBoundaries``: error
+  spending, 1.81 standard errors at the last look of a 60 s benchmark, where
+  noisy identical code is decided), and ``decide`` is given each look's
+  level (``same_confidence``). Called without it (``try --more``'s pooled
+  look), the scheduled looks share one constant boundary computed for their
+  correlation (``looks.same_boundary``: 2.54, a 98.9% interval) and a final
+  look off the schedule keeps a union-bound share (99.6%).
 * **Overwhelming changes.** When the blocks disagree, the interval has only
   ``n - 1`` degrees of freedom, and two or three blocks cannot decide even
   61x (``t`` with 1 df at 99.75% is 127). A change whose every block, from
@@ -344,6 +347,8 @@ def decide(
     alpha: float = ALPHA,
     at_look: bool = True,
     alpha_same: float = ALPHA_SAME,
+    same_confidence: float | None = None,
+    same_goal: float | None = None,
 ) -> Decision:
     """The verdict after the blocks seen so far (every look uses the same spent level).
 
@@ -355,7 +360,10 @@ def decide(
     of ``min_effect`` called same at most ``alpha_same`` of the time): it is
     read on its own, narrower interval (``same_level``), shown when it decides.
     ``noise`` (drift), ``final``, ``seed`` and ``spread`` are accepted for
-    older callers and do not change the verdict.
+    older callers and do not change the verdict. ``same_confidence``: the level of this look's ``same``
+    interval where the caller spends ``alpha_same`` itself (the scheduler: ``looks.SameBoundaries``; 1.0: no
+    ``same`` at this look); ``same_goal``: the level ``blocks_needed`` counts a future ``same`` at. Default:
+    ``same_level``'s constant boundary, for both.
     """
     m = min_effect if min_effect is not None else min_effect_floor
     level = look_level(alpha, max(max_blocks, min_blocks), min_blocks)
@@ -377,8 +385,10 @@ def decide(
         return Decision(verdict, iv.estimate, (iv.estimate, iv.estimate), level, m, n, pooled=iv.pooled, df=iv.df,
                         **extra)
     verdict = verdict_from_ci(iv.estimate, (iv.lo, iv.hi), m) if n >= min_blocks and at_look else "inconclusive"
-    eq_level = same_level(alpha_same, max(max_blocks, min_blocks), min_blocks, blocks=n)
-    eq = at_level(iv, eq_level) if verdict == "inconclusive" and n >= min_blocks and at_look else None
+    eq_level = (same_level(alpha_same, max(max_blocks, min_blocks), min_blocks, blocks=n)
+                if same_confidence is None else same_confidence)
+    eq = (at_level(iv, eq_level) if verdict == "inconclusive" and n >= min_blocks and at_look and eq_level < 1
+          else None)
     if eq is not None and verdict_from_ci(eq.estimate, (eq.lo, eq.hi), m) == "same":
         return Decision("same", eq.estimate, (eq.lo, eq.hi), eq_level, m, n, pooled=eq.pooled, df=eq.df,
                         block_sd=math.expm1(eq.sd), **extra)
@@ -395,7 +405,8 @@ def decide(
     if verdict == "inconclusive":
         per_block = len(aa) / n
         needed = blocks_needed(iv.estimate, iv.sd, max(n, min_blocks), per_block, level, m, iv.pooled,
-                               same_at=same_level(alpha_same, max(max_blocks, min_blocks), min_blocks))
+                               same_at=same_level(alpha_same, max(max_blocks, min_blocks), min_blocks)
+                               if same_goal is None else same_goal)
     return Decision(verdict, iv.estimate, (iv.lo, iv.hi), level, m, n, pooled=iv.pooled, df=iv.df,
                     block_sd=math.expm1(iv.sd), blocks_needed=needed, **extra)
 
