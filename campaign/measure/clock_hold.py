@@ -7,7 +7,10 @@ widest allowance, and lies got through it under load: at load 12.7 the
 allowance was 9.8 ms against a 14.1 ms repeat, and work deferred to a thread
 (a 2.25x claim) was kept. So where the candidate is about to be called
 faster (the final look's verdict, were the benchmark to stop now) and the
-guard's evidence straddles its refusal line (``integrity.clock_undecided``),
+guard's evidence straddles its refusal line (``integrity.clock_undecided``;
+the line is ``integrity.refusal_line``, 1.5x the reported repeat plus the
+harness's allowance ``HARNESS_S``, the one the guard refuses at, so the two
+cannot disagree),
 the scheduler measures more blocks instead of stopping (``Scheduler(hold=...)``):
 until the guard can tell, ``HOLD_BLOCKS`` more blocks or the time budget with
 its extension (``extend_s``), whichever comes first. The blocks it adds run at

@@ -15,7 +15,12 @@ itself around each process (``WorkloadRun.wall_s``, ``cpu_s``):
   when the cost exceeds ``CLOCK_FACTOR`` times the report, plus ``HARNESS_S``
   for what the harness spends per repeat outside the timed call
   (``refusal_line``), by more than the slope's one-sided ``1 - ALPHA``
-  Student bound (times the load scale).
+  Student bound (times the load scale). Two small allowances, two different
+  quantities: ``HARNESS_S`` (0.25 ms) is a cost *per repeat* outside the
+  timed call, added to the line; ``SLACK_S`` (2 ms) is timer jitter *per
+  process*, taken off the candidate's CPU cost in the CPU-claim check,
+  added to the bound on a self-reported total, and the floor (5x) under
+  which a repeat is too short for the warm-only guard's CPU floors.
   For a single-threaded process the per-repeat cost is read on CPU
   time (which other processes do not add to) scaled by the load
   the reference's timer saw in the same interleaved blocks (its reported
