@@ -27,9 +27,9 @@ The rule (``choose``), taken once at the first look and kept:
   CPU-bound run's wall time is its CPU time plus the wait for a core, so CPU
   time is the quieter metric but for a coarse CPU clock; at the first look
   the two spreads rest on six A/A pairs each, and chance alone put CPU's
-  above wall's in 35 of 136 three-block windows of identical code beside
+  above wall's in 35 of 137 three-block windows of identical code beside
   three bursty burners (2026-12-06, load up to 3.7; over all 411 blocks the
-  run noise was 6.3% on CPU time, 9.1% on wall), none of them twice above.
+  run noise was 6.5% on CPU time, 9.9% on wall; `scripts/aa_noise.py`), none twice above.
   Under "no larger" such benchmarks were decided on wall time, then the
   burners woke and the wall-time interval could not decide.
 """
