@@ -417,20 +417,48 @@ def cmd_report(args) -> int:
     return 0
 
 
+def journal_phases(ws: Path) -> dict:
+    """Where a demo's time went, from its journal: the seconds up to each event, summed by the event's type
+    (the step it ends), and each benchmark's seconds and blocks. Empty where no journal was written."""
+    from datetime import datetime
+
+    paths = sorted(ws.glob(".git/campaign/*/journal.jsonl"))
+    if not paths:
+        return {}
+    by_type: dict[str, float] = {}
+    benches = []
+    prev = None
+    for line in paths[0].read_text().splitlines():
+        ev = json.loads(line)
+        ts = datetime.fromisoformat(ev["ts"]).timestamp()
+        gap = 0.0 if prev is None else ts - prev
+        prev = ts
+        by_type[ev["type"]] = by_type.get(ev["type"], 0.0) + gap
+        if ev["type"] == "benchmark":
+            data = ev.get("data") or {}
+            benches.append({"iteration": ev.get("iteration"), "seconds": round(gap, 1), "blocks": data.get("blocks"),
+                            "verdict": data.get("verdict"), "stop_reason": data.get("stop_reason")})
+    return {"phases_s": {k: round(v, 1) for k, v in sorted(by_type.items(), key=lambda kv: -kv[1])},
+            "benchmarks": benches}
+
+
 def cmd_demo(args) -> int:
     """``campaign demo`` under N bursty burners: which iterations were kept, and the wall time."""
     burners = start_burners(args.burners, args.seed)
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
+    phases: dict = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bq-demo-") as tmp:
-            proc = subprocess.run([sys.executable, "-m", "campaign", "demo", "--workdir", str(Path(tmp) / "ws"),
+            ws = Path(args.keep) if args.keep else Path(tmp) / "ws"
+            proc = subprocess.run([sys.executable, "-m", "campaign", "demo", "--workdir", str(ws),
                                    "--json"], capture_output=True, text=True, timeout=args.timeout)
+            phases = journal_phases(ws)
     finally:
         stop_burners(burners)
     secs = time.perf_counter() - t0
     rec = {"metric": "demo", "burners": args.burners, "seconds": secs, "load_before": load_before,
-           "load_after": os.getloadavg()[0], "rc": proc.returncode}
+           "load_after": os.getloadavg()[0], "rc": proc.returncode, **phases}
     try:
         text = proc.stdout.strip()
         result = json.loads(text[text.index("{"):])  # progress lines go to stderr; the result is one JSON object
@@ -473,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--burners", type=int, default=6)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--timeout", type=float, default=3600)
+    demo.add_argument("--keep", metavar="DIR", help="run the demo in DIR and keep it (default: a temporary folder)")
     demo.add_argument("--out", default="bench_quality_demo.jsonl")
     demo.set_defaults(func=cmd_demo)
     rep = sub.add_parser("report", help="print the markdown table of a results file")
