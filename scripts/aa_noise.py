@@ -13,7 +13,10 @@ it prints the run noise from the A/A pairs (as ``stats.run_noise``), the
 spread and kurtosis of the block log ratios, and how often, in three-block
 windows (a benchmark's first look), CPU time's A/A spread came out above wall
 time's: the evidence behind ``metric.CLEARLY_NOISIER`` and the noise the
-``same`` rule has to work with (docs/measurement.md).
+``same`` rule has to work with (docs/measurement.md). Last, the same blocks
+cut into benchmarks of ``--budget`` seconds at ``--block-s`` a block and
+replayed through the scheduler, with ``same`` spent over the looks and at the
+constant boundary it had before: the two rules on identical real blocks.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def record(out: Path, burners: int, seconds: float, seed: int) -> None:
             stop_burners(procs)
 
 
-def read(path: Path) -> dict:
+def read(path: Path, budget_s: float = 60.0, block_s: float = 0.8) -> dict:
     from campaign.measure import stats
 
     rows = [json.loads(line) for line in path.open()]
@@ -89,7 +92,50 @@ def read(path: Path) -> dict:
                                    for b in w for u in ("a", "b")])) for w in windows]
     out["first_look_windows"] = {"windows": len(spreads), "cpu_above_wall": sum(c > w for c, w in spreads),
                                  "cpu_above_twice_wall": sum(c > 2 * w for c, w in spreads)}
+    series = [{u: [READINGS["cpu_min"](r) for r in blocks[b][u]] for u in ("a", "b")} for b in full]
+    out["same_in_budget"] = same_in_budget(series, budget_s, block_s)
     return out
+
+
+class _Replay:
+    """A fake executor that hands the scheduler recorded blocks in order, each run costing ``run_s`` on its clock."""
+
+    def __init__(self, series: list[dict[str, list[float]]], start: int, run_s: float, now: list[float]):
+        self.series, self.i, self.run_s, self.now = series, start, run_s, now
+        self.queue: dict[str, list[float]] = {"a": [], "b": []}
+
+    def run(self, unit: str, repeat: int):
+        from campaign.measure.executor import Timing
+
+        self.now[0] += self.run_s
+        if not self.queue[unit]:
+            self.queue = {u: list(v) for u, v in self.series[self.i].items()}
+            self.i += 1
+        return Timing(self.queue[unit].pop(0))
+
+
+def same_in_budget(series: list[dict[str, list[float]]], budget_s: float, block_s: float, step: int = 15) -> dict:
+    """How often the recorded blocks, cut into benchmarks of ``budget_s`` at ``block_s`` a block (windows
+    starting every ``step`` blocks, so they overlap), end ``same``: with ``same`` spent over the looks (today's
+    scheduler) and at the constant boundary with the final look's union-bound share (before 2026-12-06)."""
+    from campaign.measure import stats
+    from campaign.measure.scheduler import Plan, Scheduler
+
+    fits = int(budget_s / block_s) + 2
+    starts = list(range(0, max(0, len(series) - fits), step))
+    counts = {"spent": 0, "constant": 0}
+    for start in starts:
+        for rule in counts:
+            now = [0.0]
+            plan = Plan(budget_s=budget_s, extend_s=0.0)
+            sched = Scheduler(_Replay(series, start, block_s / 4, now), ["a", "b"], {"aa": ("a", "b")}, plan,
+                              clock=lambda now=now: now[0])
+            if rule == "constant":
+                sched.same_confidence = (lambda sched=sched:  # type: ignore[method-assign]
+                                         stats.same_level(blocks=sched.blocks, min_blocks=sched.plan.min_blocks))
+            sched.run()
+            counts[rule] += sched.decisions["aa"].verdict == "same"
+    return {"windows": len(starts), "budget_s": budget_s, "block_s": block_s, **counts}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,12 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default="aa_blocks.jsonl")
     parser.add_argument("--read", metavar="JSONL", help="only read an earlier record")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per replayed benchmark (the windows)")
+    parser.add_argument("--block-s", type=float, default=0.8, help="seconds a replayed block costs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     path = Path(args.read or args.out)
     if not args.read:
         record(path, args.burners, args.seconds, args.seed)
-    res = read(path)
+    res = read(path, args.budget, args.block_s)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -115,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     w = res["first_look_windows"]
     print(f"three-block windows: CPU's A/A spread above wall's in {w['cpu_above_wall']} of {w['windows']}, "
           f"above twice wall's in {w['cpu_above_twice_wall']}")
+    b = res["same_in_budget"]
+    print(f"replayed as {b['windows']} overlapping benchmarks of {b['budget_s']:.0f} s at {b['block_s']} s a block: "
+          f"`same` in {b['spent']} spent over the looks, {b['constant']} at the constant boundary")
     return 0
 
 
