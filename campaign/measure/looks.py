@@ -152,6 +152,7 @@ class SameBoundaries:
         self._z = None  # the grid of the last look's statistic (paths not yet across) and their mass on it
         self._mass = None
         self._before: tuple = (0.0, None, None)
+        self._last: dict[tuple[int, int], float] = {}  # last_look_at's one cached answer
 
     def look(self, blocks: int, fraction: float) -> float:
         """The z boundary of the look after ``blocks`` blocks (inf: none), recorded; a repeated look returns its own."""
@@ -179,10 +180,14 @@ class SameBoundaries:
         state = (self.spent, self._z, self._mass)
         if self.looks and self.looks[-1][0] >= blocks:
             blocks, state = self.looks[-1][0], self._before
-        return self._solve(blocks, self.alpha_same, state)[0]
+        key = (blocks, len(self.looks))
+        if key not in self._last:  # asked after every block, by every comparison: solved once per look and horizon
+            self._last = {key: self._solve(blocks, self.alpha_same, state, carry=False)[0]}
+        return self._last[key]
 
-    def _solve(self, blocks: int, target: float, state: tuple) -> tuple:
-        """(boundary, crossing chance, grid, mass on it) of a look after ``blocks`` blocks spending up to ``target``."""
+    def _solve(self, blocks: int, target: float, state: tuple, carry: bool = True) -> tuple:
+        """(boundary, crossing chance, grid, mass on it) of a look after ``blocks`` blocks spending up to ``target``;
+        ``carry=False``: the boundary only, the density not carried past it (grid and mass None)."""
         import numpy as np
         from scipy.optimize import brentq
         from scipy.special import ndtr
@@ -204,6 +209,8 @@ class SameBoundaries:
         else:
             c = math.ceil(brentq(lambda x: crossing(x) - target, -_GRID_TOP, _GRID_TOP, xtol=1e-6) * 1000) / 1000
         top = min(c, _GRID_TOP)
+        if not carry:
+            return c, crossing(top), None, None
         grid = np.linspace(_GRID_FLOOR, top, _GRID_POINTS)
         weights = np.full(_GRID_POINTS, (top - _GRID_FLOOR) / (_GRID_POINTS - 1))
         weights[[0, -1]] /= 2
