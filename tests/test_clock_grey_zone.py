@@ -136,7 +136,8 @@ def test_the_scheduler_holds_a_stopping_loop_for_its_caller_up_to_the_cap():
     lines: list[str] = []
     s = scheduler.Scheduler(Table({"a": 1.0, "b": 0.5}), ["a", "b"], {"a": ("a", "b")},
                             scheduler.Plan(max_blocks=4, hold_blocks=5), hold=hold_until(99), say=lines.append).run()
-    assert s.blocks == 8 and s.stop_reason == scheduler.DECIDED and s.decisions["a"].verdict == "faster"
+    # past max_blocks, the rules asked where the hold ends stop the loop there, and the final look decides
+    assert s.blocks == 8 and s.stop_reason == scheduler.MAX_BLOCKS_REACHED and s.decisions["a"].verdict == "faster"
     assert "measuring up to 5 more blocks" in lines[3] and lines[-1].startswith("block 8/8")
     assert lines[-1].endswith("held: the final look where it stops")
     # without a cap (tune's plans, the default) a hold is never asked
@@ -187,3 +188,40 @@ def test_the_hold_cycle_spreads_the_counts_within_the_process_limit():
     assert hold_cycle(3, 0.29) == (3, 8)  # the demo's fast case: 8 x 0.29 s stays within 1.25 x 2 s
     assert hold_cycle(3, 1.9) == (3, 4)  # always at least one repeat apart
     assert hold_cycle(50, 0.0006)[1] == 150 and max(hold_cycle(3, 0.29)) * 0.29 <= 1.25 * MAX_PROCESS_S
+
+
+class Scripted:
+    """A fake executor: unit ``b``'s time in block ``k`` is ``script(k)`` (1-based), unit ``a``'s is 1.0; each
+    run within 0.5% of it, so the A/A pairs are quiet and what the blocks say is what the script says."""
+
+    def __init__(self, script):
+        self.script, self.runs, self.rng = script, {"a": 0, "b": 0}, random.Random(3)
+
+    def run(self, unit: str, repeat: int):
+        block = self.runs[unit] // 2 + 1  # every unit runs twice a block (its A/A pair)
+        self.runs[unit] += 1
+        t = 1.0 if unit == "a" else self.script(block)
+        return Timing(t * self.rng.uniform(0.995, 1.005))
+
+
+def test_blocks_a_hold_added_that_undo_the_decision_do_not_end_the_benchmark_on_it():
+    """The loaded demo's repro: `faster` at the first look, the guard's hold added two blocks that widened the
+    interval, and the final look read `inconclusive` with the stop reason still `decided`, so a real win was
+    reverted. The rules are asked again where the hold lets go; undecided, the loop measures on."""
+    wild = {4: 0.30, 5: 1.60}  # the two blocks the hold adds: the candidate 3.3x faster, then 1.6x slower
+
+    def script(block: int) -> float:
+        return wild.get(block, 0.70)
+
+    lines: list[str] = []
+    s = scheduler.Scheduler(Scripted(script), ["a", "b"], {"a": ("a", "b")}, scheduler.Plan(max_blocks=40, hold_blocks=5),
+                            hold=lambda s: "not yet" if s.blocks < 5 else None, say=lines.append).run()
+    assert s.hold_record is not None and s.hold_record["blocks_added"] == 2
+    assert s.hold_record["stop_rule"] == scheduler.DECIDED and s.hold_record["until"] == scheduler.RELEASED
+    assert any("no rule stops here: measuring on" in line for line in lines)
+    assert s.blocks > 5 and s.stop_reason == scheduler.DECIDED and s.decisions["a"].verdict == "faster"
+    # where the added blocks leave the decision standing, the loop stops where the hold lets go, as before
+    wild.clear()
+    s = scheduler.Scheduler(Scripted(script), ["a", "b"], {"a": ("a", "b")}, scheduler.Plan(max_blocks=40, hold_blocks=5),
+                            hold=lambda s: "not yet" if s.blocks < 5 else None).run()
+    assert s.blocks == 5 and s.stop_reason == scheduler.DECIDED and s.decisions["a"].verdict == "faster"

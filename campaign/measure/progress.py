@@ -23,8 +23,8 @@ def progress_line(sched: Scheduler) -> str:
     elapsed = sched.clock() - sched.started
     left = p.budget_s - elapsed
     fits = p.max_blocks if not math.isfinite(left) or per_block <= 0 else n + max(0, int(left // per_block))
-    horizon = max(n, min(sched.cap(), p.max_blocks, fits) if sched.hold_from is None
-                  else min(sched.hold_from + p.hold_blocks, fits))
+    horizon = max(n, min(sched.cap(), p.max_blocks, fits) if not sched.holding
+                  else min((sched.hold_from or 0) + p.hold_blocks, fits))
     eta = (horizon - n) * per_block
     lb = sched.record.load[-1] if sched.record.load else {}
     cpu_word = " cpu" if sched.chosen.metric == "cpu" else ""
@@ -46,6 +46,7 @@ def verdict_text(sched: Scheduler, d: stats.Decision) -> str:
         return ""  # the interval text already says when the first look comes
     if n in schedule or d.verdict != "inconclusive":
         return d.verdict
-    if sched.hold_from is not None:  # held (past max_blocks, perhaps): the final look comes where it stops
+    if sched.holding:  # held (past max_blocks, perhaps): the final look comes where it stops
         return "held: the final look where it stops"
-    return f"next look after block {next(k for k in schedule if k > n)}"
+    later = [k for k in schedule if k > n]
+    return f"next look after block {later[0]}" if later else "the final look where it stops"

@@ -181,6 +181,7 @@ class Scheduler:
         self.hold_why: str | None = None  # the hold's first reason
         self.held_rule: str | None = None  # the rule that would have stopped the loop then
         self.hold_until: str | None = None  # what ended the hold
+        self.hold_to: int | None = None  # the blocks measured when the hold ended
         self.record = Record(self.units)
         self.chosen = MetricChoice("wall", "before the first look, wall time is shown")
         self.decisions: dict[str, stats.Decision] = {}
@@ -265,7 +266,7 @@ class Scheduler:
         its hold waits for).
         """
         p = self.plan
-        while self.blocks < p.max_blocks or self.hold_from is not None:  # a hold ends itself (``_held``)
+        while self.blocks < p.max_blocks or self.holding:  # a hold ends itself (``_held``)
             if self._budget_spent():
                 break
             if self.before_block is not None:
@@ -279,8 +280,8 @@ class Scheduler:
             if reason is not None:
                 self.stop_reason = reason
                 break
-        if self.hold_from is not None and self.hold_until is None:  # the budget (or a failed run) ended the hold
-            self.hold_until = self.stop_reason
+        if self.holding:  # the budget (or a failed run) ended the hold
+            self.hold_until, self.hold_to = self.stop_reason, self.blocks
         if self.blocks < p.min_blocks and self.chooser is not None:  # stopped before the first look
             self.chosen = self.chooser(self)
         if p.final_look:  # alpha has one look reserved for it, wherever the loop stopped
@@ -290,30 +291,44 @@ class Scheduler:
         return self
 
     def _repeat_of_next_block(self, repeat: int, cycle: tuple[int, ...], hold_cycle: tuple[int, ...]) -> int:
-        if self.hold_from is not None and hold_cycle:
+        if self.holding and hold_cycle:
             return hold_cycle[(self.blocks - self.hold_from) % len(hold_cycle)]
         return cycle[self.blocks % len(cycle)] if cycle else repeat
+
+    @property
+    def holding(self) -> bool:
+        """Whether a caller's hold is keeping the loop measuring now (taken, not yet ended)."""
+        return self.hold_from is not None and self.hold_to is None
 
     def _held(self, reason: str | None) -> str | None:
         """``reason``, or None while the caller's ``hold`` keeps a loop that a rule would stop measuring.
 
         Asked where a rule stops (a failed run aside) and, once holding, after every block whatever the rules
-        say: its reason keeps the loop going, at most ``plan.hold_blocks`` blocks past where it began; its None
-        (nothing to hold for) lets go, and the rule that first would have stopped is the reason.
+        say: its reason keeps the loop going, at most ``plan.hold_blocks`` blocks past where it began. When it
+        lets go (nothing to hold for, or the cap), the rules asked after the last block decide, not the one that
+        first would have stopped: the blocks it added may have undone a decision, and then the loop goes on
+        under the ordinary rules (budget, extension, ``max_blocks``). A hold is taken once.
         """
-        holding = self.hold_from is not None
-        if self.hold is None or self.plan.hold_blocks <= 0 or reason == RUN_FAILED or (reason is None and not holding):
+        if self.hold is None or self.plan.hold_blocks <= 0 or reason == RUN_FAILED:
             return reason
-        why = self.hold(self)
-        if not holding:
+        if self.hold_from is None:
+            if reason is None:
+                return None
+            why = self.hold(self)
             if why is not None:
                 self.hold_from, self.hold_why, self.held_rule = self.blocks, why, reason
                 self._say(f"{reason}, but {why}: measuring up to {self.plan.hold_blocks} more blocks")
                 return None
             return reason
-        if why is None or self.blocks - (self.hold_from or 0) >= self.plan.hold_blocks:
+        if not self.holding:  # held once already: the ordinary rules from here on
+            return reason
+        why = self.hold(self)
+        if why is None or self.blocks - self.hold_from >= self.plan.hold_blocks:
             self.hold_until = RELEASED if why is None else f"the cap of {self.plan.hold_blocks} more blocks"
-            return reason or self.held_rule
+            self.hold_to = self.blocks
+            if reason is None and self.blocks < self.plan.max_blocks:
+                self._say(f"the hold let go ({self.hold_until}) and no rule stops here: measuring on")
+            return reason
         return None
 
     @property
@@ -321,7 +336,8 @@ class Scheduler:
         """The blocks a hold added past where a rule would stop, why and what ended it (None: no hold)."""
         if self.hold_from is None:
             return None
-        return {"blocks_added": self.blocks - self.hold_from, "after_blocks": self.hold_from, "why": self.hold_why,
+        end = self.blocks if self.hold_to is None else self.hold_to
+        return {"blocks_added": end - self.hold_from, "after_blocks": self.hold_from, "why": self.hold_why,
                 "stop_rule": self.held_rule, "until": self.hold_until, "cap": self.plan.hold_blocks}
 
     def _one_block(self, repeat: int) -> str | None:
@@ -367,7 +383,7 @@ class Scheduler:
         elapsed = self._elapsed()
         if self.blocks < p.min_blocks or not self.record.durations or elapsed + per_block <= p.budget_s:
             return False
-        if self.hold_from is not None:  # a held claim may use the extension: the evidence it waits for
+        if self.holding:  # a held claim may use the extension: the evidence it waits for
             if elapsed + per_block <= p.budget_s + p.extend_s:
                 return False
             self.stop_reason = f"budget and its extension of {p.extend_s:.0f} s"
