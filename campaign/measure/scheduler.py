@@ -292,7 +292,7 @@ class Scheduler:
 
     def _repeat_of_next_block(self, repeat: int, cycle: tuple[int, ...], hold_cycle: tuple[int, ...]) -> int:
         if self.holding and hold_cycle:
-            return hold_cycle[(self.blocks - self.hold_from) % len(hold_cycle)]
+            return hold_cycle[(self.blocks - (self.hold_from or 0)) % len(hold_cycle)]
         return cycle[self.blocks % len(cycle)] if cycle else repeat
 
     @property
