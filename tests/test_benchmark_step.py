@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loop_fixtures import SIEVE, git, make_repo
+from loop_fixtures import PRIMES, SIEVE, git, make_repo
 
 from campaign.loop.steps import benchmark as step
 from campaign.plugins.loading import load_target
@@ -64,6 +64,29 @@ def test_distinct_trees_are_measured_apart(tmp_path, monkeypatch):
     fast_settings(monkeypatch)
     seen = counting_runs(monkeypatch)
     target = load_target("campaign.toml", repo)
+    (repo / "primes.py").write_text(SIEVE)  # the candidate, much faster than both
     # without the exclusions the start commit's tree differs from the baseline's: two checkouts
-    step.benchmark_change(target, repo, start, base, ["fast"], lambda line: None)
-    assert len(set(seen)) == 3
+    data = step.benchmark_change(target, repo, start, base, ["fast"], lambda line: None)
+    assert len(set(seen)) == 3 and data["verdict"] == "faster"
+    last_dir, base_dir = (d for d in dict.fromkeys(seen) if d != str(repo))  # in the order first run
+    # the decision ran without the baseline; the faster candidate then met it at the first look
+    assert max(i for i, d in enumerate(seen) if d == last_dir) < min(i for i, d in enumerate(seen) if d == base_dir)
+    assert seen.count(base_dir) == 1 + 2 * 2  # calibration, then min_blocks blocks of two runs
+    assert data["vs_baseline"]["speedup"] > 1 and data["cumulative_speedup"] == data["vs_baseline"]["speedup"]
+
+
+def test_a_change_not_faster_than_the_last_kept_is_not_measured_against_the_baseline(tmp_path, monkeypatch):
+    """Once a change is kept the baseline is the slowest code: it ran in every block beside the two being
+    decided between, most of a loaded block, for a number only a kept change needs."""
+    repo = make_repo(tmp_path / "repo")
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "primes.py").write_text(SIEVE)
+    git(repo, "commit", "-qam", "kept: the sieve")
+    kept = git(repo, "rev-parse", "HEAD")
+    (repo / "primes.py").write_text(PRIMES)  # the candidate undoes it: slower than the last kept
+    fast_settings(monkeypatch)
+    seen = counting_runs(monkeypatch)
+    target = load_target("campaign.toml", repo)
+    data = step.benchmark_change(target, repo, kept, base, ["fast"], lambda line: None)
+    assert data["verdict"] == "slower" and len(set(seen)) == 2  # the kept change's checkout and the candidate
+    assert data["vs_baseline"] is None and data["cumulative_speedup"] is None

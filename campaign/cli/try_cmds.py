@@ -58,9 +58,10 @@ def try_(full, more, blocks, name, quiet, workspace, as_json):
         b = r["benchmark"]
         from campaign.measure.stats import describe_interval
 
-        vs = b["vs_baseline"]
+        vs = b.get("vs_baseline")
         line = (f"TEST passed. BENCHMARK ({b['case']}): {b['verdict']} {times_text(b['speedup'])} vs last kept "
-                f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'), b.get('metric'))}); {times_text(vs['speedup'])} vs baseline")
+                f"({describe_interval(b['ci'], b.get('ci_level'), b.get('ci_kind'), b.get('metric'))}); "
+                + (f"{times_text(vs['speedup'])} vs baseline" if vs else "not measured vs baseline (not faster)"))
         if r.get("extended"):
             last = r["extended"]["history"][-1]
             line += f" after {last['blocks_added']} more blocks pooled with {last['blocks_before']}"

@@ -86,8 +86,9 @@ def _result(it: Iteration) -> tuple[str, str]:
     if not bench:
         result = "not measured (TEST failed)" if test and not test.passed else "not measured yet"
         return result, "n/a"
-    result = (f"{_x(bench.speedup)} speedup ({_interval(bench)}, {bench.verdict}) "
-              f"(cumulative: {_x(bench.cumulative)} over baseline, {_interval(bench.vs_baseline)})")
+    cumulative = (f"cumulative: {_x(bench.cumulative)} over baseline, {_interval(bench.vs_baseline)}"
+                  if bench.cumulative is not None else "not measured against the baseline: not faster")
+    result = f"{_x(bench.speedup)} speedup ({_interval(bench)}, {bench.verdict}) ({cumulative})"
     if bench.full:
         result += f"; full case: {_x(bench.full.speedup)} ({_interval(bench.full)}, {bench.full.verdict})"
     performance = (f"warm {_ms(bench.candidate.warm_s)} (last kept: {_ms(bench.reference.warm_s)}), "

@@ -184,7 +184,7 @@ class State:
 
     def keep(self, it: Iteration) -> None:
         """A kept LOG: its benchmark's speedup over the baseline is now the campaign's."""
-        if it.benchmark is not None:
+        if it.benchmark is not None and it.benchmark.cumulative is not None:  # kept with a reason: not measured
             self.cumulative = it.benchmark.cumulative
             self.cumulative_ci = it.benchmark.vs_baseline.ci
             self.cumulative_ci_level = it.benchmark.vs_baseline.ci_level

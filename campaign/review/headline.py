@@ -71,7 +71,7 @@ def cases(events: list[Event]) -> list[dict[str, Any]]:
         before = data.get("warm_s") if data else None
         row = {"case": case, "before_s": before, "after_s": None, "after_derived": False, "speedup": None, "ci": None,
                "ci_level": None, "measured_at": None}
-        if bench and bench.case == case:
+        if bench and bench.case == case and bench.cumulative is not None:
             vs = bench.vs_baseline
             row.update(after_s=_warm(bench.candidate), speedup=bench.cumulative, ci=vs.ci, ci_level=vs.ci_level,
                        measured_at="the last kept iteration, against the baseline")

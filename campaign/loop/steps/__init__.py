@@ -6,7 +6,7 @@
     plan.py        PLAN       the phase to attack, checked against the profile (Amdahl)
     try_change.py  TRY        IMPLEMENT captured, then TEST, then BENCHMARK (``campaign try``)
     testing.py     TEST       outputs vs the baseline's, within tolerances; the target's tests
-    benchmark.py   BENCHMARK  candidate vs last kept and vs baseline, interleaved; budgets
+    benchmark.py   BENCHMARK  candidate vs last kept (a faster one then vs baseline), interleaved; budgets
     log.py         LOG        Surprise, postmortem, the keep-or-revert decision
     commit.py      COMMIT     the kept commit or the revert, completed after an interruption
     decide.py      DECIDE     the stopping rules; SKIP a bottleneck after 3 failed attempts

@@ -74,7 +74,7 @@ def try_change(ctx: CampaignContext, full: bool = False, progress: Progress = No
             if not test["passed"]:
                 return {"ok": False, "step": "try", "iteration": it.n, "files": found.files, "patch": patch_rel,
                         "test": test, "benchmark": None, "next": ctx.next_step()}
-            say("BENCHMARK: candidate vs last kept and vs baseline, interleaved...")
+            say("BENCHMARK: candidate vs last kept, interleaved (a faster one then vs the baseline)...")
             with git_guard.unmoved(ctx, state, "BENCHMARK"):
                 bench = ctx.measure(lambda: benchmark_campaign_change(ctx, state, cases, say, run_dir))
                 check_claim(ctx, state, test, bench, run_dir, say)
