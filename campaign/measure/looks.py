@@ -97,24 +97,49 @@ def crossing_probability(c: float, blocks: tuple[int, ...], points: int = 200, f
 
     Between looks the statistic moves as ``Z' = r Z + sqrt(1 - r^2) X`` with
     ``r = sqrt(n/n')``; the density of the paths not yet across is carried on
-    a grid from ``floor`` to ``c`` (trapezoid rule).
+    a grid from ``floor`` to ``c`` (``_grid``, ``_carried``, ``_crossed``: the steps
+    ``SameBoundaries`` takes one look at a time).
     """
-    import numpy as np
     from scipy.special import ndtr
 
-    z = np.linspace(floor, c, points)
-    weights = np.full(points, (c - floor) / (points - 1))
-    weights[[0, -1]] /= 2
-    density = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    z, weights = _grid(floor, c, points)
+    mass = _normal_density(z) * weights
     total = float(ndtr(-c))
     for before, after in zip(blocks, blocks[1:]):
         r = math.sqrt(before / after)
-        s = math.sqrt(1 - r * r)
-        mass = density * weights
-        total += float(mass @ ndtr(-(c - r * z) / s))
-        step = (z[:, None] - r * z[None, :]) / s
-        density = (np.exp(-step * step / 2) / (s * math.sqrt(2 * math.pi))) @ mass
+        total += _crossed(c, z, mass, r)
+        mass = _carried(z, z, mass, r) * weights
     return total
+
+
+def _grid(floor: float, top: float, points: int):
+    """The grid the density of paths not yet across is carried on, and its trapezoid weights."""
+    import numpy as np
+
+    z = np.linspace(floor, top, points)
+    weights = np.full(points, (top - floor) / (points - 1))
+    weights[[0, -1]] /= 2
+    return z, weights
+
+
+def _normal_density(z):
+    import numpy as np
+
+    return np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def _crossed(c: float, z, mass, r: float) -> float:
+    """The chance that paths of ``mass`` on ``z`` cross ``c`` at the next look (``r``: sqrt(n/n'))."""
+    from scipy.special import ndtr
+
+    s = math.sqrt(1 - r * r)
+    return float(mass @ ndtr(-(c - r * z) / s))
+
+
+def _carried(grid, z, mass, r: float):
+    """The density on ``grid`` at the next look of the paths of ``mass`` on ``z`` (``r``: sqrt(n/n'))."""
+    s = math.sqrt(1 - r * r)
+    return _normal_density((grid[:, None] - r * z[None, :]) / s) / s @ mass
 
 
 SAME_SPENDING_POWER = 2  # alpha_same spent as alpha_same * t^2 (Kim and DeMets' power family): little early, most late
@@ -188,22 +213,20 @@ class SameBoundaries:
     def _solve(self, blocks: int, target: float, state: tuple, carry: bool = True) -> tuple:
         """(boundary, crossing chance, grid, mass on it) of a look after ``blocks`` blocks spending up to ``target``;
         ``carry=False``: the boundary only, the density not carried past it (grid and mass None)."""
-        import numpy as np
         from scipy.optimize import brentq
         from scipy.special import ndtr
 
         spent, z, mass = state
+        r = 0.0
         if mass is None:
             def crossing(c: float) -> float:
                 return float(ndtr(-c))
-            r = s = 0.0
         else:
             prev = max(n for n, _ in self.looks if n < blocks) if self.looks else blocks
             r = math.sqrt(prev / blocks)
-            s = math.sqrt(1 - r * r)
 
             def crossing(c: float) -> float:
-                return spent + float(mass @ ndtr(-(c - r * z) / s))
+                return spent + _crossed(c, z, mass, r)
         if target - crossing(_GRID_TOP) <= 1e-12:
             c = math.inf
         else:
@@ -211,14 +234,8 @@ class SameBoundaries:
         top = min(c, _GRID_TOP)
         if not carry:
             return c, crossing(top), None, None
-        grid = np.linspace(_GRID_FLOOR, top, _GRID_POINTS)
-        weights = np.full(_GRID_POINTS, (top - _GRID_FLOOR) / (_GRID_POINTS - 1))
-        weights[[0, -1]] /= 2
-        if mass is None:
-            density = np.exp(-grid * grid / 2) / math.sqrt(2 * math.pi)
-        else:
-            d = (grid[:, None] - r * z[None, :]) / s
-            density = (np.exp(-d * d / 2) / (s * math.sqrt(2 * math.pi))) @ mass
+        grid, weights = _grid(_GRID_FLOOR, top, _GRID_POINTS)
+        density = _normal_density(grid) if mass is None else _carried(grid, z, mass, r)
         return c, crossing(top), grid, density * weights
 
     @staticmethod
