@@ -71,7 +71,8 @@ def test_distinct_trees_are_measured_apart(tmp_path, monkeypatch):
     last_dir, base_dir = (d for d in dict.fromkeys(seen) if d != str(repo))  # in the order first run
     # the decision ran without the baseline; the faster candidate then met it at the first look
     assert max(i for i, d in enumerate(seen) if d == last_dir) < min(i for i, d in enumerate(seen) if d == base_dir)
-    assert seen.count(base_dir) == 1 + 2 * 2  # calibration, then min_blocks blocks of two runs
+    # calibration, then blocks of two runs: min_blocks of them (more only where the clock guard holds)
+    assert seen.count(base_dir) >= 1 + 2 * 2 and (seen.count(base_dir) - 1) % 2 == 0
     assert data["vs_baseline"]["speedup"] > 1 and data["cumulative_speedup"] == data["vs_baseline"]["speedup"]
 
 
