@@ -93,6 +93,34 @@ def test_newer_schema_is_refused(tmp_path):
         j.read()
 
 
+def test_a_line_validated_once_is_not_validated_again_but_its_position_still_is(tmp_path, monkeypatch):
+    from campaign.loop import journal_format
+
+    j = _journal(tmp_path)
+    j.read()
+    checked = []
+    real = journal_format.event_problem
+    monkeypatch.setattr(journal_format, "event_problem", lambda e: (checked.append(e["seq"]), real(e))[1])
+    j.append("think", {"x": 1}, iteration=1)
+    assert [e["seq"] for e in j.read().events] == [1, 2, 3, 4]
+    assert checked == [4]  # the three lines read before are known valid: only the new one is checked
+    lines = j.path.read_text().splitlines()
+    j.path.write_text("\n".join([lines[0], lines[2], lines[1], lines[3]]) + "\n")
+    with pytest.raises(JournalError, match="line 2.*seq"):
+        j.read()  # known-valid lines out of order: the seq check does not come from the memo
+
+
+def test_an_invalid_line_is_refused_on_every_read(tmp_path):
+    j = _journal(tmp_path, 1)
+    event = {"schema": SCHEMA_VERSION, "seq": 2, "ts": "x", "type": "benchmark", "iteration": 1,
+             "data": {"speedup": -1.0}}
+    with open(j.path, "a") as fh:
+        fh.write(json.dumps(event) + "\n")
+    for _ in range(2):
+        with pytest.raises(JournalError, match="line 2"):
+            j.read()
+
+
 def test_parse_empty():
     assert parse_journal(b"").events == [] and parse_journal(b"").torn is None
 
