@@ -225,3 +225,29 @@ def test_blocks_a_hold_added_that_undo_the_decision_do_not_end_the_benchmark_on_
     s = scheduler.Scheduler(Scripted(script), ["a", "b"], {"a": ("a", "b")}, scheduler.Plan(max_blocks=40, hold_blocks=5),
                             hold=lambda s: "not yet" if s.blocks < 5 else None).run()
     assert s.blocks == 5 and s.stop_reason == scheduler.DECIDED and s.decisions["a"].verdict == "faster"
+
+
+def test_finish_measures_its_numbers_without_the_clock_guards_hold(monkeypatch, tmp_path):
+    """FINISH's headline is the last kept tree, whose claim passed the guard in its own BENCHMARK, and FINISH acts
+    on no guard: a claim the guard cannot back yet is not measured further there, as BENCHMARK still does."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    from campaign.loop.steps import finish
+
+    @contextmanager
+    def checkout(workspace, commit):
+        yield tmp_path / "ref"
+
+    monkeypatch.setattr("campaign.measure.worktrees.worktree", checkout)
+    monkeypatch.setattr("campaign.measure.workload.build", lambda target, where: None)
+    monkeypatch.setattr(finish, "bench_budget", lambda workspace: {"process_s": 0.01, "budget_s": 1e9})
+    ctx = SimpleNamespace(target=SimpleNamespace(full_case="full"), workspace=tmp_path / "liar")
+    state = SimpleNamespace(init={"base_commit": "base"})
+    simulate(monkeypatch, 0.007, 8)
+    held = bench.benchmark(object(), "full", {"baseline": tmp_path / "ref", "candidate": tmp_path / "liar"},
+                           "candidate", process_s=0.01, budget_s=1e9)["baseline"]
+    assert held.verdict == "faster" and held.blocks > 3  # BENCHMARK's hold: the guard could not tell at 3 blocks
+    simulate(monkeypatch, 0.007, 8)
+    headline = finish.full_vs_baseline(ctx, state, lambda line: None)
+    assert headline["verdict"] == "faster" and headline["blocks"] == 3

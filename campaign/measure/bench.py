@@ -133,6 +133,7 @@ def benchmark(
     metric: str = "auto",
     precision: float | None = None,
     watch: bool = False,
+    hold: bool = True,
 ) -> dict[str, BenchResult]:
     """Measure all ``variants`` interleaved; one ``BenchResult`` per reference (reference vs ``candidate``).
 
@@ -149,7 +150,9 @@ def benchmark(
     lies within +-``precision`` of its estimate (or the budget ends), so the
     number a reader is shown has a bounded width. ``watch``: a file a process
     writes into its variant's folder fails the benchmark
-    (``campaign.measure.seal.Watch``). The loop is the ``Scheduler``'s (shared with tune).
+    (``campaign.measure.seal.Watch``). ``hold``: a ``faster`` claim the clock guard cannot back yet is
+    measured further (``clock_hold``); False where no one acts on the guard (FINISH's headline: each kept
+    change passed it in its own BENCHMARK). The loop is the ``Scheduler``'s (shared with tune).
     """
     from campaign.measure.environment import collect_environment
     from campaign.measure.seal import Watch
@@ -181,7 +184,7 @@ def benchmark(
     sched = Scheduler(executor, units, {ref: (unit_of[ref], unit_of[candidate]) for ref in references}, plan,
                       primary=primary, rng=random.Random(seed), clock=lambda: time.perf_counter(), started=t_start,
                       load=machine_load, say=say, choose_metric=_metric_chooser(metric, shared),
-                      hold=clock_hold(calib)).run(repeat, repeat_cycle(repeat),
+                      hold=clock_hold(calib) if hold else None).run(repeat, repeat_cycle(repeat),
                                                   hold_cycle(repeat, max(stat(c) for c in calib.values())))
 
     instr_by_unit = _count_instructions(target, case, dirs, knobs, timeout_s, say) if instructions else None
