@@ -182,6 +182,29 @@ def test_a_genuine_short_call_win_under_load_is_not_taken_for_work_outside_the_c
     assert found["passed"], found
 
 
+def test_a_reference_whose_processes_read_its_repeat_low_does_not_refuse_an_honest_win():
+    """The demo's early exit beside six burners (2026-12-06): the naive kernel's 255 ms repeat, read from its
+    processes' CPU time, came out at 168 ms, and an honest 1.51x win (170 ms per repeat) was refused as work
+    that left the timed call. The reference's own per-call CPU times say 255 ms: the claim shows."""
+    def ref_run(repeat: int, cpu_per_call: float) -> WorkloadRun:
+        r = run(repeat, 0.255, cpu_per_call, startup=0.3)
+        r.warm_cpu_s = [0.255] * repeat  # what campaign's worker timed around each call
+        return r
+
+    ref = (ref_run(1, 0.168), [ref_run(n, 0.168) for n in (3, 4, 3, 4, 3, 4)])
+    cand = [run(n, 0.1687, 0.1806) for n in (3, 4, 3, 4, 3, 4)]
+    found = integrity.clock_guard(run(1, 0.1687, 0.1806), cand, *ref)
+    assert found["passed"], found
+    for r in [ref[0], *ref[1]]:
+        r.warm_cpu_s = []  # not reported: the processes' slope is all there is, and it cannot tell
+    assert not integrity.clock_guard(run(1, 0.1687, 0.1806), cand, *ref)["passed"]
+    # a lie keeps its refusal: the same reference, a candidate whose clock runs at a third
+    for r in [ref[0], *ref[1]]:
+        r.warm_cpu_s = [0.255] * r.repeat
+    liar = [run(n, 0.085, 0.255) for n in (3, 4, 3, 4, 3, 4)]
+    assert not integrity.clock_guard(run(1, 0.085, 0.255), liar, *ref)["passed"]
+
+
 def test_the_first_call_read_from_whole_processes_cpu_time():
     ref_cal, ref = run(1, 0.02, 0.02), [run(5, 0.02, 0.02) for _ in range(3)]
     # a genuine 5x win whose first calls a busy machine stretched to 30 ms on the wall clock
