@@ -37,7 +37,8 @@ def _obj(**properties: Any) -> dict[str, Any]:
 
 TIMINGS = _obj(warm_s=NUM, first_call_s=NUM, compile_s=NUM, warm_min_s=NUM, phases=NUM_MAP, max_rss_kb=NUM)
 SPEEDUP = _obj(speedup=NUM, ci=CI, verdict=STR)
-FULL = _obj(case=STR, speedup=NUM, ci=CI, verdict=STR, vs_baseline=SPEEDUP, candidate=TIMINGS, blocks=INT, metric=STR)
+FULL = _obj(case=STR, speedup=NUM, ci=CI, verdict=STR, vs_baseline=SPEEDUP, candidate=TIMINGS, blocks=INT, metric=STR,
+            measured_at_iteration=INT)
 FAILURE = {"type": "object", "properties": {"output": STR, "message": STR, "case": STR}}
 
 DATA_SCHEMAS: dict[str, dict[str, Any]] = {

@@ -121,6 +121,7 @@ class FullCase(Data):
     candidate: Timings = field(default_factory=Timings, metadata=always_of(Timings))
     blocks: int | None = None
     metric: str | None = None
+    measured_at_iteration: int | None = None  # FINISH's: taken from this iteration's BENCHMARK (the same trees)
 
 
 @dataclass(frozen=True, eq=False)

@@ -262,7 +262,9 @@ def full_case_failure(validation: Mapping[str, Any]) -> str:
 def full_case_view(finish: record.Finish, validation: record.Validate | None) -> dict[str, str]:
     """What the summary says about the full case: "validation" only when FINISH checked its outputs. Pure."""
     full = finish.full or record.FullCase()
-    bench = f"{_x(full.speedup)} ({_interval(full)}, {full.verdict}, case {full.case})"
+    at = (f", measured by iteration {full.measured_at_iteration}'s BENCHMARK on the same two trees"
+          if full.measured_at_iteration else "")
+    bench = f"{_x(full.speedup)} ({_interval(full)}, {full.verdict}, case {full.case}{at})"
     checked = finish.validation
     if finish and checked and checked.passed:
         return {"full_label": "Full-scale validation", "full": (

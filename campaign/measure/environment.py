@@ -80,8 +80,13 @@ def collect_environment() -> dict:
         "no_turbo": _read("/sys/devices/system/cpu/intel_pstate/no_turbo"),
         "cpu_freq_mhz": freq,
         "load_avg": load,
-        "hostname_hash": hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12],
+        "hostname_hash": hostname_hash(),
     }
+
+
+def hostname_hash() -> str:
+    """This machine, as a measurement's environment names it (the hostname's digest, not the name)."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
 
 
 def _busy(env: dict) -> float | None:

@@ -81,8 +81,10 @@ def cases(events: list[Event]) -> list[dict[str, Any]]:
             full = next((f for f in fulls if f is not None and f.case == case), None)
             if full:
                 row.update(speedup=full.speedup, ci=full.ci, ci_level=full.ci_level, after_s=_warm(full.candidate),
-                           measured_at="FINISH, against the baseline" if full is at_finish else
-                           "a full-scale check, against the baseline")
+                           measured_at=(("FINISH, against the baseline" if not full.measured_at_iteration else
+                                         f"iteration {full.measured_at_iteration}'s full-scale check, against the "
+                                         f"baseline (the final tree)") if full is at_finish else
+                                        "a full-scale check, against the baseline"))
         if row["after_s"] is None and before and row["speedup"]:
             row.update(after_s=before / row["speedup"], after_derived=True)
         rows.append(row)

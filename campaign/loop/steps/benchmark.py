@@ -108,7 +108,8 @@ def _vs_baseline(base: dict[str, Any] | None, samples: bool = True) -> dict[str,
     if base is None:
         return None
     out = {"speedup": base["speedup"], "ci": list(base["ci"]), "verdict": base["verdict"],
-           "ci_level": base.get("ci_level"), "ci_kind": base.get("ci_kind")}
+           "ci_level": base.get("ci_level"), "ci_kind": base.get("ci_kind"), "blocks": base.get("blocks"),
+           "metric": base.get("metric")}
     if samples:
         out["samples"] = base.get("samples")  # `try --more` pools with its blocks
     return out

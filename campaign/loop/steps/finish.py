@@ -33,6 +33,7 @@ from campaign.loop.record_store import mark_record, merge_code_only, record_comm
 from campaign.loop.render import full_case_failure  # re-exported: the text lives with the logs that show it
 from campaign.loop.steps.benchmark import bench_budget
 from campaign.loop.steps.context import CampaignContext, Progress
+from campaign.measure.environment import hostname_hash
 
 
 def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
@@ -42,8 +43,15 @@ def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
         if state.finish is None:
             init = state.init
             validation = validate_full_case(ctx, state, say)
-            say(f"FINISH: benchmark of the full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
-            full = ctx.measure(lambda: full_vs_baseline(ctx, state, say))
+            full = full_from_last_kept(state.iterations, state.last_kept_commit, ctx.target.full_case,
+                                       hostname_hash())
+            if full is not None:
+                say(f"FINISH: the full case {ctx.target.full_case!r} vs {init['pre_tag']}: "
+                    f"{full['speedup']:.4g}x, as iteration {full['measured_at_iteration']}'s BENCHMARK measured "
+                    f"the same two trees on this machine")
+            else:
+                say(f"FINISH: benchmark of the full case {ctx.target.full_case!r} vs {init['pre_tag']}...")
+                full = ctx.measure(lambda: full_vs_baseline(ctx, state, say))
             say(f"FINISH: the headline, the fast case {ctx.target.fast_case!r} vs {init['pre_tag']}, measured "
                 f"to +-{HEADLINE_PRECISION:.0%}...")
             headline = ctx.measure(lambda: full_vs_baseline(ctx, state, say, ctx.target.fast_case,
@@ -117,6 +125,32 @@ def full_vs_baseline(ctx: CampaignContext, state: machine.State, say: Callable[[
     return {"case": case or target.full_case, "verdict": res.verdict, "speedup": res.speedup, "ci": list(res.ci),
             "ci_level": res.ci_level, "ci_kind": res.ci_kind,
             "blocks": res.blocks, "metric": res.metric, "stop_reason": res.stop_reason}
+
+
+def full_from_last_kept(iterations: list, last_kept_commit: str | None, full_case: str | None,
+                        host: str) -> dict[str, Any] | None:
+    """The full case against the baseline as the last kept change's BENCHMARK measured it, or None. Pure.
+
+    FINISH's full-case measurement compares the final tree (the last kept commit) with the baseline; where
+    the iteration that kept it measured exactly that (its full-scale check, ``FULL_EVERY``: the candidate
+    it tested is the commit LOG made, ``tested_tree``) on this machine, FINISH takes that number instead of
+    measuring it again. Beside six burners the naive kernel's full case runs 2.1 s a call, and measuring it
+    twice cost the demo ~40 s (2026-12-06). Another machine, an older kept change, or no full-scale check:
+    FINISH measures.
+    """
+    kept = next((it for it in reversed(iterations) if it.kept), None)
+    if kept is None or kept.benchmark is None or kept.commit is None or kept.commit.commit != last_kept_commit:
+        return None
+    full = kept.benchmark.full
+    env = kept.benchmark.get("environment") or {}
+    if full is None or full.case != full_case or env.get("hostname_hash") != host:
+        return None
+    vs = full.vs_baseline
+    if vs.speedup is None or not vs.verdict or not vs.ci:
+        return None
+    return {"case": full_case, "verdict": vs.verdict, "speedup": vs.speedup, "ci": list(vs.ci),
+            "ci_level": vs.ci_level, "ci_kind": vs.ci_kind, "blocks": vs.get("blocks"), "metric": vs.get("metric"),
+            "stop_reason": None, "measured_at_iteration": kept.n}
 
 
 def _post_mark(ctx: CampaignContext, init: dict[str, Any]) -> str:
