@@ -196,8 +196,8 @@ def _cpu_claim(clock: str, reported: float, cand_cpu: float, cand_noise: float, 
 
     Both sides single-threaded (``clock == "cpu"``): the claim is the reference's time per repeat over the
     candidate's, each as a CPU-time equivalent: the reference's report shrunk by the load its own timer saw
-    (the lesser of its report and its CPU time per repeat, ``_ref_cpu_per_repeat``), the candidate's by the stretch ``scale`` expects of
-    a call its length (a busy machine stretches a long call's wall time more than a short one's, which would
+    (the lesser of its report and its CPU time per repeat, ``_ref_cpu_per_repeat``), the candidate's by the
+    stretch ``scale`` expects of a call its length (a busy machine stretches a long call's wall time more than a short one's, which would
     inflate the claim of every genuine short-call win; a lie about a long call keeps its size); the same ratio of what one more repeat cost each process in CPU time (which
     other processes do not add to) must show at least half of it. Returns the failure.
     """
