@@ -33,10 +33,11 @@ from campaign.loop.record_store import mark_record, merge_code_only, record_comm
 from campaign.loop.render import full_case_failure  # re-exported: the text lives with the logs that show it
 from campaign.loop.steps.benchmark import bench_budget
 from campaign.loop.steps.context import CampaignContext, Progress
-from campaign.measure.environment import hostname_hash
 
 
 def finish(ctx: CampaignContext, progress: Progress = None) -> dict[str, Any]:
+    from campaign.measure.environment import hostname_hash
+
     say = progress or (lambda line: None)
     with ctx.step("finish") as state:
         require_clean_for_finish(ctx)
