@@ -29,7 +29,8 @@ def _default(key: str) -> str:
 @click.option("--target", "target_spec", default=None,
               help="Target: built-in name, module:Class or a campaign.toml (default: campaign.toml in the repo, "
                    "else the only campaign under optim/).")
-@click.option("--instructions", is_flag=True, help="Also count instructions under valgrind (slow, deterministic).")
+@click.option("--instructions", is_flag=True, help="Also count instructions (deterministic): by the CPU's counters where the "
+              "machine exposes them, else under valgrind (slow).")
 @click.option("--max-blocks", type=click.IntRange(2, 1000), default=None,
               help=f"Most interleaved blocks (each runs both commits twice in fresh processes). {_default('max_blocks')}")
 @click.option("--min-blocks", type=click.IntRange(1, 1000), default=None, help=f"First look at the data. {_default('min_blocks')}")

@@ -31,8 +31,9 @@ The method (one page; the statistics are in ``campaign.measure.stats``):
    back yet (its evidence straddles its refusal line) is held: up to
    ``clock_hold.HOLD_BLOCKS`` more blocks, until the guard can tell (past
    ``max_blocks`` if need be, within the budget and its extension).
-5. **Instructions (optional).** ``instructions=True`` runs each variant under
-   callgrind and reports the instruction ratio. Policy: wall time decides;
+5. **Instructions (optional).** ``instructions=True`` counts each variant's
+   instructions (the CPU's counters where the machine exposes them, else
+   callgrind) and reports the instruction ratio. Policy: wall time decides;
    when wall time is inconclusive and the instruction ratio is beyond the
    minimum effect in the same direction as the wall-time estimate, the
    instructions decide (``metric = "instructions"``). Both are reported.
@@ -99,13 +100,17 @@ def _check_args(variants: dict[str, Path], candidate: str, estimator: str) -> li
 
 def _count_instructions(target, case: str, dirs: dict[str, Path], knobs, timeout_s: float | None,
                         say: Callable[[str], None]) -> dict[str, dict]:
-    """Per unit: its instruction count under callgrind (``instructions=True``)."""
-    from campaign.measure.callgrind import instructions_per_run
+    """Per unit: its instruction count (``instructions=True``), by the CPU's counters where they can be opened,
+    else under callgrind."""
+    from campaign.measure.callgrind import instructions_per_run, pick_counter
 
+    counter, why = pick_counter()
+    if why:
+        say(f"instructions: no hardware counters ({why}); callgrind counts instead (slow)")
     counts = {}
     for unit, path in dirs.items():
-        say(f"callgrind: counting instructions in {path} (slow)")
-        counts[unit] = instructions_per_run(target, case, path, knobs=knobs, timeout_s=timeout_s)
+        say(f"{counter}: counting instructions in {path}" + (" (slow)" if counter == "callgrind" else ""))
+        counts[unit] = instructions_per_run(target, case, path, knobs=knobs, timeout_s=timeout_s, counter=counter)
     return counts
 
 

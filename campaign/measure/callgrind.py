@@ -7,7 +7,9 @@ with ``R`` - and divides the difference by ``R``: the instructions of one
 warm run, free of interpreter start-up, imports and JIT compilation. (A
 target that ignores ``repeat`` makes the difference vanish; then the whole
 process's count is used and the result says so.) Python runs ~50x slower
-under valgrind, so this is optional.
+under valgrind, so this is optional; where the machine exposes hardware
+counters the same two runs are counted by them at native speed
+(``campaign.measure.hwcount``) and callgrind is not needed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from campaign.measure import hwcount
 from campaign.measure.procs import run_process
 from campaign.measure.workload import WorkloadError, parse_workload_output
 
@@ -41,6 +44,19 @@ def valgrind_version() -> str:
     if result.returncode != 0:
         raise CallgrindError(f"`valgrind --version` failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
     return result.stdout.strip()
+
+
+def pick_counter() -> tuple[str, str | None]:
+    """Which counter ``--instructions`` uses: ``("perf_event_open", None)`` where the CPU's counters can be
+    opened, else ``("callgrind", why the counters cannot)``; ``CallgrindError`` when neither is there."""
+    why = hwcount.unavailable()
+    if why is None:
+        return "perf_event_open", None
+    try:
+        valgrind_version()
+    except CallgrindError as exc:
+        raise CallgrindError(f"{exc} (hardware counters: {why})") from None
+    return "callgrind", why
 
 
 _TOTAL = re.compile(r"^(?:summary|totals):\s+(\d+)", re.M)
@@ -84,10 +100,15 @@ def count_instructions(cmd: list[str] | str, cwd: Path, timeout_s: float | None,
 
 
 def instructions_per_run(target, case: str, workdir: Path, knobs: dict | None = None, timeout_s: float | None = None,
-                         repeats: int = WARM_REPEATS) -> dict:
-    """Instructions of one warm run of ``case`` (difference method); a dict for the benchmark record."""
+                         repeats: int = WARM_REPEATS, counter: str = "callgrind") -> dict:
+    """Instructions of one warm run of ``case`` (difference method); a dict for the benchmark record.
+
+    ``counter``: ``"callgrind"`` (valgrind, slow) or ``"perf_event_open"`` (the CPU's counters at native
+    speed, ``campaign.measure.hwcount``); the same two runs and the same arithmetic either way."""
+    count = count_instructions if counter == "callgrind" else hwcount.count
     base_timeout = timeout_s if timeout_s is not None else getattr(target, "timeout_s", 600.0)
-    timeout = base_timeout * TIMEOUT_FACTOR if base_timeout else None
+    factor = TIMEOUT_FACTOR if counter == "callgrind" else 1.0
+    timeout = base_timeout * factor if base_timeout else None
 
     def cmd(repeat: int):
         return target.workload_command(case, repeat, knobs) if knobs else target.workload_command(case, repeat)
@@ -95,13 +116,13 @@ def instructions_per_run(target, case: str, workdir: Path, knobs: dict | None = 
     from campaign.measure.import_check import measured
 
     with measured(target, workdir) as env:  # the tree's own code, in the project's environment
-        ir0, out0 = count_instructions(cmd(0), workdir, timeout, env)
-        irn, outn = count_instructions(cmd(repeats), workdir, timeout, env)
+        ir0, out0 = count(cmd(0), workdir, timeout, env)
+        irn, outn = count(cmd(repeats), workdir, timeout, env)
     parse_workload_output(out0)
     parse_workload_output(outn)
     diff = irn - ir0
     if diff > 0.001 * irn:
         return {"per_run": diff / repeats, "method": f"(Ir(repeat={repeats}) - Ir(repeat=0)) / {repeats}",
-                "total_repeat0": ir0, "total_repeatN": irn}
-    return {"per_run": irn, "method": "whole process (the workload ignores repeat)", "total_repeat0": ir0,
-            "total_repeatN": irn}
+                "counter": counter, "total_repeat0": ir0, "total_repeatN": irn}
+    return {"per_run": irn, "method": "whole process (the workload ignores repeat)", "counter": counter,
+            "total_repeat0": ir0, "total_repeatN": irn}

@@ -103,10 +103,10 @@ def compare_commits(
         raise CompareError(str(exc)) from None
     spec = target_spec or default_target_spec(repo_dir)
     if instructions:
-        from campaign.measure.callgrind import valgrind_version
+        from campaign.measure.callgrind import pick_counter
 
         try:
-            valgrind_version()
+            pick_counter()
         except WorkloadError as exc:
             raise CompareError(str(exc)) from None
     try:
@@ -218,7 +218,7 @@ def format_comparison(result: dict) -> str:
     if b.get("instructions"):
         ins = b["instructions"]
         lines.append(f"instructions: old {ins['reference']['per_run']:.4g}, new {ins['candidate']['per_run']:.4g} per warm "
-                     f"run: {ins['ratio']:.3f}x")
+                     f"run: {ins['ratio']:.3f}x (counted by {ins['reference'].get('counter', 'callgrind')})")
     lines += [f"note: {n}" for n in b.get("notes", [])]
     return "\n".join(lines)
 
