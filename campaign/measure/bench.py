@@ -114,6 +114,19 @@ def _count_instructions(target, case: str, dirs: dict[str, Path], knobs, timeout
     return counts
 
 
+_BYTECODE_SAID: list[str] = []
+
+
+def _say_bytecode_once(say: Callable[[str], None]) -> None:
+    """Warn, once per campaign process, where every measured process would compile its imports from source."""
+    from campaign.measure.environment import installation_bytecode_note
+
+    note = installation_bytecode_note()
+    if note and note not in _BYTECODE_SAID:
+        _BYTECODE_SAID.append(note)
+        say(f"warning: {note}")
+
+
 def benchmark(
     target,
     case: str,
@@ -167,6 +180,7 @@ def benchmark(
     say = progress or (lambda line: None)
     t_start = time.perf_counter()
     env_before = collect_environment()
+    _say_bytecode_once(say)
 
     unit_of, dirs = _units(variants, keys)
     units = list(dirs)

@@ -35,6 +35,44 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+BYTECODE_PROBES = ("numpy",)  # a dependency whose compiled bytecode tells whether campaign's installation has any
+
+
+def bytecode_note(dont_write_bytecode: bool, origins: list[str | None]) -> str | None:
+    """Why every measured Python process would compile its imports from source, or None.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set no process writes bytecode, so an installation that was not compiled
+    when installed (``uv tool install`` compiles nothing unless ``--compile-bytecode``; pip compiles) is
+    compiled again by every process that imports it: beside six CPU burners ``campaign demo`` installed so took
+    623 s against 395-471 s from a pip install (a Numba import from source costs 1.5-3 s a process). ``origins``: the
+    source files of ``BYTECODE_PROBES`` (None: not installed)."""
+    if not dont_write_bytecode:
+        return None
+    from importlib.util import cache_from_source
+
+    missing = [o for o in origins if o and o.endswith(".py") and not Path(cache_from_source(o)).exists()]
+    if not missing:
+        return None
+    return (f"PYTHONDONTWRITEBYTECODE is set and {missing[0]} has no compiled bytecode: every measured Python "
+            "process compiles its imports from source (seconds a process for NumPy and Numba). Install campaign "
+            "with `uv tool install --compile-bytecode campaign`, compile the installation once (`python -m "
+            "compileall -q` on its site-packages), or unset PYTHONDONTWRITEBYTECODE")
+
+
+def installation_bytecode_note() -> str | None:
+    """``bytecode_note`` for this interpreter's installation (campaign's own, which runs its Python workers)."""
+    from importlib.util import find_spec
+
+    origins = []
+    for name in BYTECODE_PROBES:
+        try:
+            spec = find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origins.append(spec.origin if spec else None)
+    return bytecode_note(bool(sys.flags.dont_write_bytecode), origins)
+
+
 def _package_versions() -> dict[str, str | None]:
     from importlib import metadata
 
