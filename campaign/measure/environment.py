@@ -60,7 +60,9 @@ def bytecode_note(dont_write_bytecode: bool, origins: list[str | None]) -> str |
 
 
 def installation_bytecode_note() -> str | None:
-    """``bytecode_note`` for this interpreter's installation (campaign's own, which runs its Python workers)."""
+    """``bytecode_note`` for campaign's own installation: the interpreter that runs the workers of built-in
+    targets and of projects without an environment of their own. A project's own venv is not probed (its
+    interpreter would have to be started to ask); the note's remedy applies to it alike."""
     from importlib.util import find_spec
 
     origins = []
